@@ -1,1 +1,59 @@
+//! WeChat Pay API v3 client.
+//!
+//! Every request is signed with the merchant's key; every 2xx answer and every notification is
+//! verified with the WeChat Pay public key or platform certificate named by `Wechatpay-Serial`
+//! before anything in it is read. The crate knows nothing of the gateway that uses it.
+//!
+//! ```no_run
+//! # async fn demo() -> wechatpay::Result<()> {
+//! use wechatpay::{ApiV3Key, Client, Config, NewOrder, OrderAmount, Verification, WechatpayPublicKey};
+//! let key = channel_core::RsaPrivateKey::from_pem("…merchant key PEM…").map_err(|e| wechatpay::Error::Config(e.to_string()))?;
+//! let verification = Verification::public_key(WechatpayPublicKey::from_pem("PUB_KEY_ID_…", "…PEM…")?);
+//! let config = Config::new("1900000001", "MERCHANT_CERT_SERIAL", key, ApiV3Key::new("…32 bytes…")?, verification)?;
+//! let client = Client::new(config)?;
+//! let order = NewOrder::new("wx…", "T-shirt", "ORDER20240101001", "https://shop.example/notify", OrderAmount::cny(2990));
+//! let qr = client.create_native_order(&order).await?;
+//! # let _ = qr; Ok(()) }
+//! ```
 
+pub mod aead;
+pub mod auth;
+pub mod bills;
+pub mod callback;
+pub mod certificates;
+mod client;
+pub mod combine;
+pub mod config;
+pub mod error;
+pub mod invoke;
+pub mod model;
+pub mod partner;
+pub mod refunds;
+pub mod timefmt;
+pub mod transactions;
+pub mod verify;
+
+#[cfg(test)]
+mod test_vectors;
+
+pub use bills::{BillLocation, FundAccountType, TarType, TradeBillType};
+pub use callback::{
+    Notification, NotificationEvent, RefundNotice, RefundNoticeAmount, parse_notification,
+};
+pub use certificates::EncryptedResource;
+pub use client::Client;
+pub use combine::{
+    CombineAmount, CombineCloseSubOrder, CombineNewOrder, CombineSubAmount, CombineSubOrder,
+    CombineSubTransaction, CombineTransaction,
+};
+pub use config::{ApiV3Key, Clock, Config, DEFAULT_BASE_URL, Verification, WechatpayPublicKey};
+pub use error::{Error, Result, SignatureFailure};
+pub use invoke::{AppPayParams, JsapiPayParams};
+pub use model::{
+    H5Info, H5Prepay, NativePrepay, OrderAmount, PartnerPayer, PartnerTransaction, Payer, Prepay,
+    SceneInfo, SettleInfo, TradeState, TradeType, Transaction, TransactionAmount,
+};
+pub use partner::{PartnerNewOrder, PartnerPayerId};
+pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus, TradeRef};
+pub use transactions::NewOrder;
+pub use verify::{KeyRing, SignedHeaders};
