@@ -1,1 +1,39 @@
+//! Alipay OpenAPI client (RSA2, public-key mode).
+//!
+//! Knows nothing of the gateway: it signs requests, verifies every answer against the exact text
+//! Alipay signed, and turns Alipay's yuan strings and China-time timestamps into `Fen` and
+//! instants. Certificate mode (app/Alipay/root certificate serial numbers) is not implemented.
+//!
+//! The vocabulary matches the WeChat Pay client where the meaning is the same: [`Client`],
+//! [`Config`], [`Error`] with `Transport`/`Upstream`/`Signature`/`Decode`, `query`, `close`,
+//! `refund`, `query_refund`, `verify_notification`.
 
+mod bill;
+pub mod china_time;
+mod client;
+mod config;
+mod error;
+mod notify;
+mod order;
+mod page;
+mod raw;
+mod refund;
+mod serde_util;
+pub mod sign;
+mod trade;
+
+pub use bill::{BillPeriod, BillType, BillUrlResponse};
+pub use channel_core::Fen;
+pub use client::{Client, verify_response};
+pub use config::{Config, DEFAULT_GATEWAY_URL};
+pub use error::{Error, Result, SignatureFailure};
+pub use notify::{NOTIFICATION_ACK, Notification};
+pub use order::{Buyer, Order, TradeRef, TradeStatus};
+pub use page::{PagePayRequest, PaymentPage, WapPayRequest};
+pub use refund::{
+    RefundQueryRequest, RefundQueryResponse, RefundRequest, RefundResponse, RefundStatus,
+};
+pub use trade::{CloseResponse, CreateRequest, CreateResponse, PrecreateResponse, QueryResponse};
+
+#[cfg(test)]
+mod tests;

@@ -88,7 +88,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_money() {
-        for bad in ["", ".5", "1.", "1.234", "1e3", "+1", "1,00", " 1", "abc", "--1", "1.-1"] {
+        for bad in [
+            "", ".5", "1.", "1.234", "1e3", "+1", "1,00", " 1", "abc", "--1", "1.-1",
+        ] {
             assert!(Fen::parse_yuan(bad).is_err(), "{bad:?} parsed");
         }
         assert!(matches!(

@@ -54,7 +54,8 @@ impl RsaPrivateKey {
     /// # Errors
     /// Only if the crypto library fails.
     pub fn generate() -> Result<Self, KeyError> {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError::Rsa(e.to_string()))?;
+        let pair =
+            RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError::Rsa(e.to_string()))?;
         Ok(Self { pair })
     }
 
@@ -63,8 +64,11 @@ impl RsaPrivateKey {
     /// # Errors
     /// Only if the crypto library fails.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
-        let der: Pkcs8V1Der<'static> = self.pair.as_der().map_err(|e| KeyError::Rsa(e.to_string()))?;
-        Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec())))
+        let der: Pkcs8V1Der<'static> = self
+            .pair
+            .as_der()
+            .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        Ok(encode_pem("PRIVATE KEY", der.as_ref()))
     }
 
     /// The matching public key.
@@ -87,7 +91,12 @@ impl RsaPrivateKey {
         // Signing with a valid key into a buffer of the modulus length cannot fail.
         #[allow(clippy::expect_used)]
         self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut sig,
+            )
             .expect("RSA signing with a parsed key");
         STANDARD.encode(sig)
     }
@@ -131,7 +140,10 @@ impl RsaPublicKey {
         let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der)
             .map_err(|e| KeyError::Rsa(e.to_string()))?;
         let pkcs1 = spki.subject_public_key.data.to_vec();
-        let key = Self { spki_der: der.to_vec(), pkcs1_der: pkcs1 };
+        let key = Self {
+            spki_der: der.to_vec(),
+            pkcs1_der: pkcs1,
+        };
         key.check()?;
         Ok(key)
     }
@@ -139,7 +151,8 @@ impl RsaPublicKey {
     fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
         // Wrap PKCS#1 in SPKI so both forms are kept: AlgorithmIdentifier rsaEncryption, NULL.
         const ALG: &[u8] = &[
-            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+            0x00,
         ];
         let mut bit_string = vec![0u8];
         bit_string.extend_from_slice(der);
@@ -158,7 +171,7 @@ impl RsaPublicKey {
     /// SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`).
     #[must_use]
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("PUBLIC KEY", self.spki_der.clone()))
+        encode_pem("PUBLIC KEY", &self.spki_der)
     }
 
     /// SubjectPublicKeyInfo DER.
@@ -172,7 +185,9 @@ impl RsaPublicKey {
     /// # Errors
     /// [`SignatureError`] when the signature is not base64 or does not verify.
     pub fn verify_base64(&self, message: &[u8], signature_b64: &str) -> Result<(), SignatureError> {
-        let sig = STANDARD.decode(signature_b64.trim()).map_err(|_| SignatureError)?;
+        let sig = STANDARD
+            .decode(signature_b64.trim())
+            .map_err(|_| SignatureError)?;
         UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.pkcs1_der)
             .verify(message, &sig)
             .map_err(|_| SignatureError)
@@ -221,10 +236,12 @@ impl Certificate {
 
 fn hex_upper(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02X}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        })
 }
 
 fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -233,12 +250,23 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(u8::try_from(len).unwrap_or(0));
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | u8::try_from(bytes.len()).unwrap_or(0));
         out.extend(bytes);
     }
     out.extend_from_slice(content);
     out
+}
+
+/// PEM with LF line endings: the key files WeChat Pay and Alipay hand out use LF, and some SDKs
+/// (Python `wechatpayv3`) fail to load a CRLF PEM.
+fn encode_pem(tag: &str, der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(tag, der.to_vec()), config)
 }
 
 fn decode_pem_or_base64(text: &str) -> Result<Vec<u8>, KeyError> {
@@ -262,11 +290,17 @@ mod tests {
     fn generated_keys_sign_and_verify_and_survive_pem() {
         let key = RsaPrivateKey::generate().unwrap();
         let again = RsaPrivateKey::from_pem(&key.to_pkcs8_pem().unwrap()).unwrap();
-        let public = RsaPublicKey::from_pem(&key.public_key().unwrap().to_pem()).unwrap();
+        let public_pem = key.public_key().unwrap().to_pem();
+        assert!(!public_pem.contains('\r'), "PEM must use LF line endings");
+        assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+        let public = RsaPublicKey::from_pem(&public_pem).unwrap();
         let sig = again.sign_base64(b"hello");
         public.verify_base64(b"hello", &sig).unwrap();
         assert_eq!(public.verify_base64(b"hellO", &sig), Err(SignatureError));
-        assert_eq!(public.verify_base64(b"hello", "not base64!"), Err(SignatureError));
+        assert_eq!(
+            public.verify_base64(b"hello", "not base64!"),
+            Err(SignatureError)
+        );
     }
 
     #[test]
@@ -280,7 +314,10 @@ mod tests {
 
     #[test]
     fn garbage_is_a_key_error_not_a_panic() {
-        assert!(RsaPrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            RsaPrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
         assert!(RsaPublicKey::from_pem("hello").is_err());
         assert!(Certificate::from_pem("").is_err());
     }

@@ -1,0 +1,117 @@
+//! What the Alipay simulator remembers across restarts: registered apps (with the Alipay key made
+//! for each) and trades with their refunds. One snapshot, `alipay.json` in the state dir.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole persisted state.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct AlipayState {
+    pub apps: BTreeMap<String, App>,
+    /// Keyed by [`trade_key`] (`app_id/out_trade_no`): out_trade_no is unique per app.
+    pub trades: BTreeMap<String, Trade>,
+}
+
+/// A registered app: its public key (to verify requests) and the Alipay key pair made for it (to
+/// sign answers), kept so the Alipay public key a merchant configured stays valid after restarts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    pub app_id: String,
+    pub app_public_key_pem: String,
+    pub alipay_private_key_pem: String,
+    pub alipay_public_key_pem: String,
+    /// Used when a payment names no `notify_url` (Alipay's console setting).
+    pub notify_url: Option<String>,
+}
+
+/// Alipay's trade statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    WaitBuyerPay,
+    TradeSuccess,
+    TradeFinished,
+    TradeClosed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WaitBuyerPay => "WAIT_BUYER_PAY",
+            Self::TradeSuccess => "TRADE_SUCCESS",
+            Self::TradeFinished => "TRADE_FINISHED",
+            Self::TradeClosed => "TRADE_CLOSED",
+        }
+    }
+}
+
+/// A trade. Times are unix milliseconds (milliseconds because scaled test expiries are short).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trade {
+    pub app_id: String,
+    pub out_trade_no: String,
+    pub trade_no: String,
+    /// The OpenAPI method that created it, e.g. `alipay.trade.precreate`.
+    pub method: String,
+    pub product_code: String,
+    pub total_fen: i64,
+    pub subject: String,
+    pub body: Option<String>,
+    pub passback_params: Option<String>,
+    pub notify_url: Option<String>,
+    pub return_url: Option<String>,
+    pub quit_url: Option<String>,
+    /// The payer a mini-program named at creation; else the sandbox buyer pays.
+    pub buyer_id: Option<String>,
+    pub buyer_open_id: Option<String>,
+    pub status: Status,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub paid_ms: Option<i64>,
+    pub closed_ms: Option<i64>,
+    pub refunds: Vec<Refund>,
+}
+
+/// One successful refund (Alipay refunds synchronously: there is no pending state to keep).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refund {
+    pub out_request_no: String,
+    pub amount_fen: i64,
+    pub reason: Option<String>,
+    pub at_ms: i64,
+}
+
+impl Trade {
+    pub fn refunded_fen(&self) -> i64 {
+        self.refunds.iter().map(|r| r.amount_fen).sum()
+    }
+
+    /// Closes an unpaid trade whose time is up. Expiry is applied lazily, whenever the trade is
+    /// looked at, which is indistinguishable from a timer for anyone asking. Returns whether it closed.
+    pub fn expire(&mut self, now_ms: i64) -> bool {
+        match (self.status, self.expires_ms) {
+            (Status::WaitBuyerPay, Some(at)) if now_ms >= at => {
+                self.status = Status::TradeClosed;
+                self.closed_ms = Some(at);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+pub fn trade_key(app_id: &str, out_trade_no: &str) -> String {
+    format!("{app_id}/{out_trade_no}")
+}
+
+/// The buyer who pays in the sandbox when the trade names none.
+pub const SANDBOX_BUYER_ID: &str = "2088102177846880";
+pub const SANDBOX_BUYER_LOGON_ID: &str = "sandbox***@alipay.test";
+/// The simulated merchant account every app belongs to.
+pub const SELLER_ID: &str = "2088621955000001";
+
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}

@@ -1,0 +1,251 @@
+//! The WeChat control API (not part of WeChat Pay; unauthenticated, unsigned), for tests and the
+//! sandbox:
+//!
+//! - `POST /sim/wechat/merchants` `{mchid, serial_no, merchant_public_key_pem, apiv3_key, appids,
+//!   mode?: "public_key"|"certificate", auto_refund?: bool}` → `{mchid, mode, public_key_id,
+//!   public_key_pem, platform_serial_no, platform_certificate_pem}`. Registering a mchid again
+//!   updates it and keeps its platform key.
+//! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
+//!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
+//! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
+//! - `POST /sim/wechat/combine/{combine_out_trade_no}/pay?mchid=…` pays every sub-order.
+//! - `POST /sim/wechat/refunds/{out_refund_no}/{success|abnormal|closed}?mchid=…[&sub_mchid=…]`
+//!   settles a PROCESSING refund; its REFUND.* callback follows.
+//! - `GET /sim/wechat/callbacks` → the callback log of this channel.
+//!
+//! Errors: `{"code","message"}` with 400 (bad input), 404 (unknown), 409 (wrong state).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::crypto::{new_id, now_unix};
+use super::error::{ApiError, ApiResult, internal};
+use super::notify::{self, Event};
+use super::scope::expire_if_due;
+use super::state::{Merchant, Mode, RefundStatus, TradeState, order_key};
+use super::transactions::{mark_paid, transaction_json};
+use super::{Sim, combine, crypto, refunds};
+
+pub fn router() -> Router<Sim> {
+    Router::new()
+        .route("/sim/wechat/merchants", post(register))
+        .route(
+            "/sim/wechat/orders/{out_trade_no}/{outcome}",
+            post(pay_or_fail),
+        )
+        .route(
+            "/sim/wechat/combine/{combine_out_trade_no}/pay",
+            post(combine::control_pay),
+        )
+        .route(
+            "/sim/wechat/refunds/{out_refund_no}/{outcome}",
+            post(settle_refund),
+        )
+        .route("/sim/wechat/callbacks", get(callbacks))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    mchid: String,
+    serial_no: String,
+    merchant_public_key_pem: String,
+    apiv3_key: String,
+    #[serde(default)]
+    appids: Vec<String>,
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default = "yes")]
+    auto_refund: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+}
+
+async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
+    let r: Registration = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    if r.mchid.is_empty() || !r.mchid.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(bad("mchid must be non-empty letters and digits"));
+    }
+    if r.apiv3_key.len() != 32 {
+        return Err(bad("apiv3_key must be 32 bytes"));
+    }
+    if r.serial_no.is_empty() {
+        return Err(bad("serial_no is required"));
+    }
+    channel_core::RsaPublicKey::from_pem(&r.merchant_public_key_pem)
+        .map_err(|e| bad(format!("merchant_public_key_pem: {e}")))?;
+    let existing = sim
+        .store
+        .read(|s| s.merchants.get(&r.mchid).map(|m| m.platform.clone()));
+    // Key generation is slow; do it outside the store lock and only for a new merchant.
+    let platform = match existing {
+        Some(p) => p,
+        None => {
+            let mchid = r.mchid.clone();
+            tokio::task::spawn_blocking(move || crypto::new_platform(&mchid))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?
+        }
+    };
+    let merchant = Merchant {
+        mchid: r.mchid.clone(),
+        serial_no: r.serial_no,
+        merchant_public_key_pem: r.merchant_public_key_pem,
+        apiv3_key: r.apiv3_key,
+        appids: r.appids,
+        mode: r.mode,
+        auto_refund: r.auto_refund,
+        platform,
+    };
+    let p = sim
+        .store
+        .update(|s| {
+            // Another registration may have won the race; keep its platform key.
+            let entry = s
+                .merchants
+                .entry(merchant.mchid.clone())
+                .or_insert_with(|| merchant.clone());
+            let platform = entry.platform.clone();
+            *entry = Merchant {
+                platform: platform.clone(),
+                ..merchant.clone()
+            };
+            platform
+        })
+        .map_err(internal)?;
+    sim.forget_keys(&r.mchid);
+    tracing::info!(mchid = %r.mchid, mode = ?r.mode, "wechat merchant registered");
+    Ok(Json(json!({
+        "mchid": r.mchid,
+        "mode": r.mode,
+        "public_key_id": p.public_key_id,
+        "public_key_pem": p.public_key_pem,
+        "platform_serial_no": p.serial_no,
+        "platform_certificate_pem": p.certificate_pem,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct PayQuery {
+    mchid: String,
+    sub_mchid: Option<String>,
+    openid: Option<String>,
+}
+
+async fn pay_or_fail(
+    State(sim): State<Sim>,
+    Path((no, outcome)): Path<(String, String)>,
+    Query(q): Query<PayQuery>,
+) -> ApiResult<Json<Value>> {
+    let pay = match outcome.as_str() {
+        "pay" => true,
+        "fail" => false,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "use /pay or /fail",
+            ));
+        }
+    };
+    let key = order_key(&q.mchid, q.sub_mchid.as_deref(), &no);
+    let now = now_unix();
+    let order =
+        sim.store
+            .update(|s| {
+                s.seq += 1;
+                let seq = s.seq;
+                let order = s
+                    .orders
+                    .get_mut(&key)
+                    .ok_or_else(ApiError::order_not_exist)?;
+                expire_if_due(order, now);
+                if !matches!(order.state, TradeState::NotPay | TradeState::PayError) {
+                    let msg = format!("order is {}, not payable", order.state.code());
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "ORDER_NOT_PAYABLE",
+                        msg,
+                    ));
+                }
+                if pay {
+                    let openid = q.openid.clone().unwrap_or_else(|| {
+                        format!("oSim{}", channel_core::nonce::alphanumeric(24))
+                    });
+                    mark_paid(order, transaction_id(seq), openid, now);
+                } else {
+                    order.state = TradeState::PayError;
+                }
+                Ok(order.clone())
+            })
+            .map_err(internal)??;
+    let resource = transaction_json(&order);
+    if pay {
+        notify::send(
+            &sim,
+            &Event {
+                mchid: &order.mchid,
+                url: &order.notify_url,
+                event_type: "TRANSACTION.SUCCESS",
+                summary: "支付成功",
+                original_type: "transaction",
+                resource: &resource,
+                reference: &order.out_trade_no,
+            },
+        );
+    }
+    Ok(Json(resource))
+}
+
+/// A WeChat-like 28-digit transaction id: `42000` + 5 digits + China date + 10 digits.
+pub fn transaction_id(seq: u64) -> String {
+    let mut b = [0u8; 4];
+    channel_core::nonce::fill(&mut b);
+    new_id(&format!("42000{:05}", u32::from_be_bytes(b) % 100_000), seq)
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundQuery {
+    mchid: String,
+    sub_mchid: Option<String>,
+}
+
+async fn settle_refund(
+    State(sim): State<Sim>,
+    Path((no, outcome)): Path<(String, String)>,
+    Query(q): Query<RefundQuery>,
+) -> ApiResult<Json<Value>> {
+    let status = match outcome.as_str() {
+        "success" => RefundStatus::Success,
+        "abnormal" => RefundStatus::Abnormal,
+        "closed" => RefundStatus::Closed,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "use /success, /abnormal or /closed",
+            ));
+        }
+    };
+    refunds::settle(
+        &sim,
+        &refunds::refund_key(&q.mchid, q.sub_mchid.as_deref(), &no),
+        status,
+    )
+    .map(Json)
+}
+
+async fn callbacks(State(sim): State<Sim>) -> Json<Vec<crate::callbacks::CallbackRecord>> {
+    crate::callbacks::list_channel(&sim.ctx, super::CHANNEL).await
+}

@@ -1,0 +1,242 @@
+//! What the WeChat Pay simulator remembers (persisted as `wechat.json` in the state dir).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole persisted state.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct WechatState {
+    /// Signs answers to callers whose merchant is unknown (their own platform key cannot be chosen).
+    pub fallback_key_pem: Option<String>,
+    pub merchants: BTreeMap<String, Merchant>,
+    /// Keyed by [`order_key`].
+    pub orders: BTreeMap<String, Order>,
+    /// Keyed by [`order_key`] with the out_refund_no.
+    pub refunds: BTreeMap<String, Refund>,
+    /// Keyed by `combine_mchid|combine_out_trade_no`.
+    pub combines: BTreeMap<String, Combine>,
+    /// Makes transaction and refund ids unique.
+    pub seq: u64,
+}
+
+/// How the merchant verifies the simulator's signatures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// `Wechatpay-Serial` is the WeChat Pay public key id (the default for new merchants).
+    #[default]
+    PublicKey,
+    /// `Wechatpay-Serial` is the platform certificate's serial; `/v3/certificates` serves it.
+    Certificate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Merchant {
+    pub mchid: String,
+    /// The merchant API certificate serial the merchant signs with.
+    pub serial_no: String,
+    pub merchant_public_key_pem: String,
+    pub apiv3_key: String,
+    pub appids: Vec<String>,
+    pub mode: Mode,
+    /// Refunds turn SUCCESS on their own shortly after they are made (else: control API only).
+    pub auto_refund: bool,
+    pub platform: Platform,
+}
+
+/// The simulator's side of a merchant: its signing key and the two ways to name it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Platform {
+    pub private_key_pem: String,
+    pub public_key_pem: String,
+    pub public_key_id: String,
+    pub serial_no: String,
+    pub certificate_pem: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TradeState {
+    #[serde(rename = "NOTPAY")]
+    NotPay,
+    #[serde(rename = "SUCCESS")]
+    Success,
+    #[serde(rename = "REFUND")]
+    Refund,
+    #[serde(rename = "CLOSED")]
+    Closed,
+    #[serde(rename = "PAYERROR")]
+    PayError,
+}
+
+impl TradeState {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotPay => "NOTPAY",
+            Self::Success => "SUCCESS",
+            Self::Refund => "REFUND",
+            Self::Closed => "CLOSED",
+            Self::PayError => "PAYERROR",
+        }
+    }
+
+    pub fn desc(self) -> &'static str {
+        match self {
+            Self::NotPay => "未支付",
+            Self::Success => "支付成功",
+            Self::Refund => "转入退款",
+            Self::Closed => "已关闭",
+            Self::PayError => "支付失败",
+        }
+    }
+
+    /// Money has moved: the order can be refunded and can no longer be closed.
+    pub fn is_paid(self) -> bool {
+        match self {
+            Self::Success | Self::Refund => true,
+            Self::NotPay | Self::Closed | Self::PayError => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TradeType {
+    #[serde(rename = "NATIVE")]
+    Native,
+    #[serde(rename = "JSAPI")]
+    Jsapi,
+    #[serde(rename = "MWEB")]
+    H5,
+    #[serde(rename = "APP")]
+    App,
+}
+
+impl TradeType {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Native => "NATIVE",
+            Self::Jsapi => "JSAPI",
+            Self::H5 => "MWEB",
+            Self::App => "APP",
+        }
+    }
+
+    pub fn from_path(kind: &str) -> Option<Self> {
+        match kind {
+            "native" => Some(Self::Native),
+            "jsapi" => Some(Self::Jsapi),
+            "h5" => Some(Self::H5),
+            "app" => Some(Self::App),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Order {
+    /// The direct merchant, or the service provider (sp_mchid) in partner mode.
+    pub mchid: String,
+    pub sub_mchid: Option<String>,
+    /// appid, or sp_appid in partner mode.
+    pub appid: String,
+    pub sub_appid: Option<String>,
+    pub out_trade_no: String,
+    pub transaction_id: Option<String>,
+    pub trade_type: TradeType,
+    pub state: TradeState,
+    pub description: String,
+    pub attach: Option<String>,
+    pub notify_url: String,
+    pub total: i64,
+    pub currency: String,
+    /// Unix seconds.
+    pub time_expire: Option<i64>,
+    pub openid: Option<String>,
+    /// `openid` is a sub_openid (partner mode).
+    pub sub_openid: bool,
+    /// The answer to the create call, repeated for an identical repeat.
+    pub prepay: serde_json::Value,
+    /// The create request, to tell an identical repeat from a reuse.
+    pub request: serde_json::Value,
+    pub success_time: Option<String>,
+    /// Sum of refunds that are not CLOSED/ABNORMAL.
+    pub refunded: i64,
+    pub combine: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefundStatus {
+    #[serde(rename = "PROCESSING")]
+    Processing,
+    #[serde(rename = "SUCCESS")]
+    Success,
+    #[serde(rename = "CLOSED")]
+    Closed,
+    #[serde(rename = "ABNORMAL")]
+    Abnormal,
+}
+
+impl RefundStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Processing => "PROCESSING",
+            Self::Success => "SUCCESS",
+            Self::Closed => "CLOSED",
+            Self::Abnormal => "ABNORMAL",
+        }
+    }
+
+    /// The notification event for reaching this status, if any.
+    pub fn event(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Processing => None,
+            Self::Success => Some(("REFUND.SUCCESS", "退款成功")),
+            Self::Closed => Some(("REFUND.CLOSED", "退款关闭")),
+            Self::Abnormal => Some(("REFUND.ABNORMAL", "退款异常")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refund {
+    pub order_key: String,
+    pub mchid: String,
+    pub sub_mchid: Option<String>,
+    pub out_refund_no: String,
+    pub refund_id: String,
+    pub out_trade_no: String,
+    pub transaction_id: String,
+    pub reason: Option<String>,
+    pub notify_url: Option<String>,
+    pub refund: i64,
+    pub total: i64,
+    pub currency: String,
+    pub status: RefundStatus,
+    pub create_time: String,
+    pub success_time: Option<String>,
+    pub request: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Combine {
+    pub combine_appid: String,
+    pub combine_mchid: String,
+    pub combine_out_trade_no: String,
+    pub trade_type: TradeType,
+    /// Keys of the sub-orders in `orders`.
+    pub sub_orders: Vec<String>,
+    pub openid: Option<String>,
+    pub notify_url: String,
+    pub prepay: serde_json::Value,
+    pub request: serde_json::Value,
+    pub scene_info: Option<serde_json::Value>,
+}
+
+/// The key of an order: the same out_trade_no may exist under different (sub-)merchants.
+pub fn order_key(mchid: &str, sub_mchid: Option<&str>, out_trade_no: &str) -> String {
+    format!("{mchid}|{}|{out_trade_no}", sub_mchid.unwrap_or(""))
+}
