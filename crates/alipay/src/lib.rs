@@ -7,6 +7,17 @@
 //! The vocabulary matches the WeChat Pay client where the meaning is the same: [`Client`],
 //! [`Config`], [`Error`] with `Transport`/`Upstream`/`Signature`/`Decode`, `query`, `close`,
 //! `refund`, `query_refund`, `verify_notification`.
+//!
+//! ```no_run
+//! # async fn demo() -> alipay::Result<()> {
+//! use alipay::{Client, Config, Fen, Order, TradeRef};
+//! let config = Config::new("2021000000000001", "…app private key…", "…Alipay public key…")
+//!     .with_notify_url("https://shop.example/alipay/notify");
+//! let client = Client::new(config)?;
+//! let qr = client.precreate(&Order::new("ORDER20240101001", Fen(2990), "T-shirt")).await?;
+//! let trade = client.query(&TradeRef::OutTradeNo(qr.out_trade_no)).await?;
+//! # let _ = trade; Ok(()) }
+//! ```
 
 mod bill;
 pub mod china_time;

@@ -2,13 +2,13 @@
 //!
 //! `/gateway.do` (GET or POST; parameters from the query string, a form body, or both) verifies the
 //! request signature with the app's registered public key and answers as Alipay does, each answer
-//! signed with the Alipay key made for that app (see [`gateway`]). Payments the buyer completes in
+//! signed with the Alipay key made for that app (`gateway.rs`). Payments the buyer completes in
 //! a browser (`alipay.trade.wap.pay`, `page.pay`, `app.pay`) land on a cashier page whose button
-//! pays as the sandbox buyer (see [`cashier`]). Paying, closing and refunding send
-//! `trade_status_sync` notifications through the shared callback engine (see [`notify`]).
+//! pays as the sandbox buyer (`cashier.rs`). Paying, closing and refunding send
+//! `trade_status_sync` notifications through the shared callback engine (`notify.rs`).
 //!
-//! Control API (unauthenticated, see [`control`]):
-//! - `POST /sim/alipay/apps` `{app_id, app_public_key_pem, notify_url?}` → `{app_id, alipay_public_key_pem}`
+//! Control API (unauthenticated, `control.rs`):
+//! - `POST /sim/alipay/apps` `{app_id, app_public_key_pem, notify_url?}` → `{app_id, alipay_public_key_pem, notify_url}`
 //! - `GET /sim/alipay/apps/{app_id}` → the same
 //! - `GET /sim/alipay/trades/{out_trade_no}?app_id=` → the trade
 //! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
