@@ -5,8 +5,10 @@
 //! instants. Certificate mode (app/Alipay/root certificate serial numbers) is not implemented.
 //!
 //! The vocabulary matches the WeChat Pay client where the meaning is the same: [`Client`],
-//! [`Config`], [`Error`] with `Transport`/`Upstream`/`Signature`/`Decode`, `query`, `close`,
-//! `refund`, `query_refund`, `verify_notification`.
+//! [`Config`], [`Error`] with `Transport`/`Upstream`/`Signature`/`Decode`/`Config` (and
+//! `is_outcome_unknown`, `upstream_code`), [`TradeRef`], `query_order`, `close_order`, `refund`,
+//! `query_refund`, `verify_notification` into a [`Notification`]. Paying keeps Alipay's own
+//! methods (`precreate`, `create`, `wap_pay`, `page_pay`, `app_pay`): they differ in kind.
 //!
 //! ```no_run
 //! # async fn demo() -> alipay::Result<()> {
@@ -15,7 +17,7 @@
 //!     .with_notify_url("https://shop.example/alipay/notify");
 //! let client = Client::new(config)?;
 //! let qr = client.precreate(&Order::new("ORDER20240101001", Fen(2990), "T-shirt")).await?;
-//! let trade = client.query(&TradeRef::OutTradeNo(qr.out_trade_no)).await?;
+//! let trade = client.query_order(&TradeRef::OutTradeNo(qr.out_trade_no)).await?;
 //! # let _ = trade; Ok(()) }
 //! ```
 

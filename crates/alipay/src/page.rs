@@ -52,13 +52,8 @@ impl Client {
         if let Some(quit) = &req.quit_url {
             extra.push(("quit_url", json!(quit)));
         }
-        let call = Extra {
-            notify_url: req.order.notify_url.as_deref(),
-            return_url: req.return_url.as_deref(),
-        };
-        let params =
-            self.signed_params("alipay.trade.wap.pay", &biz_with(&req.order, &extra), call)?;
-        Ok(self.page(&params))
+        let return_url = req.return_url.as_deref();
+        self.page("alipay.trade.wap.pay", &req.order, &extra, return_url)
     }
 
     /// Signs an `alipay.trade.page.pay` payment.
@@ -67,13 +62,8 @@ impl Client {
     /// Only if the request cannot be encoded.
     pub fn page_pay(&self, req: &PagePayRequest) -> Result<PaymentPage, Error> {
         let extra = [("product_code", json!("FAST_INSTANT_TRADE_PAY"))];
-        let call = Extra {
-            notify_url: req.order.notify_url.as_deref(),
-            return_url: req.return_url.as_deref(),
-        };
-        let params =
-            self.signed_params("alipay.trade.page.pay", &biz_with(&req.order, &extra), call)?;
-        Ok(self.page(&params))
+        let return_url = req.return_url.as_deref();
+        self.page("alipay.trade.page.pay", &req.order, &extra, return_url)
     }
 
     /// The order string for `alipay.trade.app.pay` (`QUICK_MSECURITY_PAY`), which the app passes
@@ -91,15 +81,28 @@ impl Client {
         Ok(query_string(&params))
     }
 
-    fn page(&self, params: &[(&'static str, String)]) -> PaymentPage {
+    /// Signs a browser payment: the order, the method's own `biz_content` fields, and where the
+    /// buyer returns to.
+    fn page(
+        &self,
+        method: &str,
+        order: &Order,
+        extra: &[(&str, serde_json::Value)],
+        return_url: Option<&str>,
+    ) -> Result<PaymentPage, Error> {
+        let call = Extra {
+            notify_url: order.notify_url.as_deref(),
+            return_url,
+        };
+        let params = self.signed_params(method, &biz_with(order, extra), call)?;
         let gateway = self.gateway_url();
         let sep = if gateway.query().is_some() { '&' } else { '?' };
-        let url = format!("{gateway}{sep}{}", query_string(params));
+        let url = format!("{gateway}{sep}{}", query_string(&params));
         let mut form = format!(
             "<form name=\"alipaysubmit\" method=\"post\" action=\"{}{sep}charset=utf-8\">\n",
             html_escape(gateway.as_str())
         );
-        for (k, v) in params {
+        for (k, v) in &params {
             form.push_str(&format!(
                 "<input type=\"hidden\" name=\"{k}\" value=\"{}\">\n",
                 html_escape(v)
@@ -107,10 +110,10 @@ impl Client {
         }
         form.push_str("<input type=\"submit\" value=\"Pay\" style=\"display:none\">\n</form>\n");
         form.push_str("<script>document.forms['alipaysubmit'].submit();</script>");
-        PaymentPage {
+        Ok(PaymentPage {
             url,
             form_html: form,
-        }
+        })
     }
 }
 

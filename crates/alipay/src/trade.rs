@@ -100,7 +100,7 @@ impl Client {
     ///
     /// # Errors
     /// See [`Error`]; an unknown trade is [`Error::Upstream`] with `ACQ.TRADE_NOT_EXIST`.
-    pub async fn query(&self, trade: &TradeRef) -> Result<QueryResponse, Error> {
+    pub async fn query_order(&self, trade: &TradeRef) -> Result<QueryResponse, Error> {
         let (k, v) = trade.field();
         self.call("alipay.trade.query", &json!({ k: v }), Extra::default())
             .await
@@ -110,7 +110,7 @@ impl Client {
     ///
     /// # Errors
     /// See [`Error`]; a paid trade is [`Error::Upstream`] with `ACQ.TRADE_STATUS_ERROR`.
-    pub async fn close(&self, trade: &TradeRef) -> Result<CloseResponse, Error> {
+    pub async fn close_order(&self, trade: &TradeRef) -> Result<CloseResponse, Error> {
         let (k, v) = trade.field();
         self.call("alipay.trade.close", &json!({ k: v }), Extra::default())
             .await

@@ -94,7 +94,7 @@ pub struct RefundNotice {
 ///
 /// # Errors
 /// [`Error::Signature`] (checked first, on the raw body), [`Error::Decrypt`], [`Error::Decode`].
-pub fn parse_notification(
+pub fn verify_notification(
     headers: &HeaderMap,
     body: &[u8],
     keys: &KeyRing,
@@ -113,7 +113,7 @@ impl Client {
     /// # Errors
     /// [`Error::Signature`], [`Error::Decrypt`], [`Error::Decode`]. Answer WeChat Pay with a 4xx/5xx
     /// on any of them so that it retries; never act on an unverified notification.
-    pub async fn parse_notification(
+    pub async fn verify_notification(
         &self,
         headers: &HeaderMap,
         body: &[u8],

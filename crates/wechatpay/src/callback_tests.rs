@@ -46,7 +46,7 @@ fn reproduces_the_official_signed_notification() {
     let apiv3 = ApiV3Key::new(n["apiv3_key"].as_str().unwrap()).unwrap();
     let ts: i64 = hv["Wechatpay-Timestamp"].as_str().unwrap().parse().unwrap();
 
-    let notification = parse_notification(&headers, body, &keys, &apiv3, ts + 10).unwrap();
+    let notification = verify_notification(&headers, body, &keys, &apiv3, ts + 10).unwrap();
     assert_eq!(
         notification.plaintext,
         n["decrypted_resource"].as_str().unwrap()
@@ -58,14 +58,14 @@ fn reproduces_the_official_signed_notification() {
     // Today, the same recorded notification is stale: the skew check is on unless the clock says otherwise.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     assert!(matches!(
-        parse_notification(&headers, body, &keys, &apiv3, now),
+        verify_notification(&headers, body, &keys, &apiv3, now),
         Err(Error::Signature(SignatureFailure::StaleTimestamp { .. }))
     ));
     let mut tampered = body.to_vec();
     let last = tampered.len() - 2;
     tampered[last] = b' ';
     assert!(matches!(
-        parse_notification(&headers, &tampered, &keys, &apiv3, ts),
+        verify_notification(&headers, &tampered, &keys, &apiv3, ts),
         Err(Error::Signature(SignatureFailure::BadSignature))
     ));
 }
@@ -141,7 +141,7 @@ fn decodes_a_genuine_transaction_success() {
     let p = Platform::new();
     let now = 1_700_000_000;
     let (h, b) = p.notification("TRANSACTION.SUCCESS", &paid_transaction(), now);
-    let n = parse_notification(&h, &b, &p.keys, &p.apiv3, now).unwrap();
+    let n = verify_notification(&h, &b, &p.keys, &p.apiv3, now).unwrap();
     let NotificationEvent::TransactionSuccess(t) = n.event else {
         panic!("{:?}", n.event)
     };
@@ -161,13 +161,13 @@ fn wrong_signature_stale_timestamp_and_wrong_key_are_distinct_errors() {
         "Wechatpay-Signature",
         HeaderValue::from_str(&forger.sign_base64(b"x")).unwrap(),
     );
-    let err = parse_notification(&forged, &b, &p.keys, &p.apiv3, now).unwrap_err();
+    let err = verify_notification(&forged, &b, &p.keys, &p.apiv3, now).unwrap_err();
     assert!(
         matches!(err, Error::Signature(SignatureFailure::BadSignature)),
         "{err:?}"
     );
 
-    let err = parse_notification(&h, &b, &p.keys, &p.apiv3, now + 301).unwrap_err();
+    let err = verify_notification(&h, &b, &p.keys, &p.apiv3, now + 301).unwrap_err();
     assert!(
         matches!(
             err,
@@ -177,10 +177,10 @@ fn wrong_signature_stale_timestamp_and_wrong_key_are_distinct_errors() {
     );
 
     let wrong_key = ApiV3Key::new("fedcba9876543210fedcba9876543210").unwrap();
-    let err = parse_notification(&h, &b, &p.keys, &wrong_key, now).unwrap_err();
+    let err = verify_notification(&h, &b, &p.keys, &wrong_key, now).unwrap_err();
     assert!(matches!(err, Error::Decrypt), "{err:?}");
 
-    let err = parse_notification(&h, &b, &KeyRing::default(), &p.apiv3, now).unwrap_err();
+    let err = verify_notification(&h, &b, &KeyRing::default(), &p.apiv3, now).unwrap_err();
     assert!(
         matches!(err, Error::Signature(SignatureFailure::UnknownSerial(_))),
         "{err:?}"
@@ -188,7 +188,7 @@ fn wrong_signature_stale_timestamp_and_wrong_key_are_distinct_errors() {
 
     let mut missing = h;
     missing.remove("Wechatpay-Nonce");
-    let err = parse_notification(&missing, &b, &p.keys, &p.apiv3, now).unwrap_err();
+    let err = verify_notification(&missing, &b, &p.keys, &p.apiv3, now).unwrap_err();
     assert!(
         matches!(err, Error::Signature(SignatureFailure::MissingHeader(_))),
         "{err:?}"
@@ -206,15 +206,15 @@ fn refund_events_must_agree_with_their_status() {
             "amount":{"total":999,"refund":999,"payer_total":999,"payer_refund":999}})
     };
     let (h, b) = p.notification("REFUND.SUCCESS", &refund("SUCCESS"), now);
-    let n = parse_notification(&h, &b, &p.keys, &p.apiv3, now).unwrap();
+    let n = verify_notification(&h, &b, &p.keys, &p.apiv3, now).unwrap();
     assert!(matches!(n.event, NotificationEvent::Refund(ref r) if r.amount.refund == 999));
     let (h, b) = p.notification("REFUND.SUCCESS", &refund("ABNORMAL"), now);
     assert!(matches!(
-        parse_notification(&h, &b, &p.keys, &p.apiv3, now),
+        verify_notification(&h, &b, &p.keys, &p.apiv3, now),
         Err(Error::Decode(_))
     ));
     let (h, b) = p.notification("REFUND.CLOSED", &refund("CLOSED"), now);
-    assert!(parse_notification(&h, &b, &p.keys, &p.apiv3, now).is_ok());
+    assert!(verify_notification(&h, &b, &p.keys, &p.apiv3, now).is_ok());
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn an_undocumented_trade_state_is_not_misfiled() {
     t["trade_state"] = "PARTIALLY_PAID".into();
     let (h, b) = p.notification("TRANSACTION.SUCCESS", &t, now);
     assert!(matches!(
-        parse_notification(&h, &b, &p.keys, &p.apiv3, now),
+        verify_notification(&h, &b, &p.keys, &p.apiv3, now),
         Err(Error::Decode(_))
     ));
 }

@@ -4,16 +4,25 @@
 //! verified with the WeChat Pay public key or platform certificate named by `Wechatpay-Serial`
 //! before anything in it is read. The crate knows nothing of the gateway that uses it.
 //!
+//! The vocabulary matches the Alipay client where the meaning is the same: [`Client`],
+//! [`Config`], [`Error`] with `Transport`/`Upstream`/`Signature`/`Decode`/`Config` (and
+//! `is_outcome_unknown`, `upstream_code`), [`TradeRef`], `query_order`, `close_order`, `refund`,
+//! `query_refund`, `verify_notification` into a [`Notification`]. Creating an order keeps WeChat
+//! Pay's own kinds (`create_{native,jsapi,app,h5}_order`); service-provider and combined orders
+//! follow the same pattern (`query_partner_order`, `close_partner_order`, `query_combine_order`,
+//! `close_combine_order`).
+//!
 //! ```no_run
 //! # async fn demo() -> wechatpay::Result<()> {
-//! use wechatpay::{ApiV3Key, Client, Config, NewOrder, OrderAmount, Verification, WechatpayPublicKey};
+//! use wechatpay::{ApiV3Key, Client, Config, NewOrder, OrderAmount, TradeRef, Verification, WechatpayPublicKey};
 //! let key = channel_core::RsaPrivateKey::from_pem("…merchant key PEM…").map_err(|e| wechatpay::Error::Config(e.to_string()))?;
 //! let verification = Verification::public_key(WechatpayPublicKey::from_pem("PUB_KEY_ID_…", "…PEM…")?);
 //! let config = Config::new("1900000001", "MERCHANT_CERT_SERIAL", key, ApiV3Key::new("…32 bytes…")?, verification)?;
 //! let client = Client::new(config)?;
 //! let order = NewOrder::new("wx…", "T-shirt", "ORDER20240101001", "https://shop.example/notify", OrderAmount::cny(2990));
 //! let qr = client.create_native_order(&order).await?;
-//! # let _ = qr; Ok(()) }
+//! let trade = client.query_order(&TradeRef::OutTradeNo(order.out_trade_no)).await?;
+//! # let _ = (qr, trade); Ok(()) }
 //! ```
 
 pub mod aead;
@@ -38,7 +47,7 @@ mod test_vectors;
 
 pub use bills::{BillLocation, FundAccountType, TarType, TradeBillType};
 pub use callback::{
-    Notification, NotificationEvent, RefundNotice, RefundNoticeAmount, parse_notification,
+    Notification, NotificationEvent, RefundNotice, RefundNoticeAmount, verify_notification,
 };
 pub use certificates::EncryptedResource;
 pub use client::Client;
@@ -51,9 +60,9 @@ pub use error::{Error, Result, SignatureFailure};
 pub use invoke::{AppPayParams, JsapiPayParams};
 pub use model::{
     H5Info, H5Prepay, NativePrepay, OrderAmount, PartnerPayer, PartnerTransaction, Payer, Prepay,
-    SceneInfo, SettleInfo, TradeState, TradeType, Transaction, TransactionAmount,
+    SceneInfo, SettleInfo, TradeRef, TradeState, TradeType, Transaction, TransactionAmount,
 };
-pub use partner::{PartnerNewOrder, PartnerPayerId};
-pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus, TradeRef};
-pub use transactions::NewOrder;
+pub use partner::{PartnerMerchant, PartnerNewOrder, PartnerPayerId};
+pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus};
+pub use transactions::{DirectMerchant, NewOrder, NewOrderFor};
 pub use verify::{KeyRing, SignedHeaders};

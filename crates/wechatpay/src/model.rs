@@ -1,4 +1,5 @@
-//! Types shared by several API areas: amounts, payers, scenes, trade states, transactions.
+//! Types shared by several API areas: amounts, payers, scenes, trade references, trade states,
+//! transactions.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -17,6 +18,26 @@ impl OrderAmount {
         Self {
             total: total_fen,
             currency: Some("CNY".into()),
+        }
+    }
+}
+
+/// Which order a query or refund is for: WeChat Pay's `transaction_id` or the merchant's
+/// `out_trade_no`. (Closing takes the `out_trade_no` alone: WeChat Pay closes by nothing else.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeRef {
+    TransactionId(String),
+    OutTradeNo(String),
+}
+
+impl TradeRef {
+    /// The last two path segments of the query URL: `id/{transaction_id}` or
+    /// `out-trade-no/{out_trade_no}`.
+    pub(crate) fn path_segments(&self) -> [&str; 2] {
+        match self {
+            Self::TransactionId(id) => ["id", id],
+            Self::OutTradeNo(no) => ["out-trade-no", no],
         }
     }
 }

@@ -1,46 +1,28 @@
 //! Service-provider (partner) orders for sub-merchants, under `/v3/pay/partner/transactions/…`.
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::model::{
-    H5Prepay, NativePrepay, OrderAmount, PartnerTransaction, Prepay, SceneInfo, SettleInfo,
-};
-use crate::transactions::require_h5_scene;
+use crate::model::{H5Prepay, NativePrepay, OrderAmount, PartnerTransaction, Prepay, TradeRef};
+use crate::transactions::{NewOrderFor, require_h5_scene};
 
-/// A sub-merchant order's content. `sp_mchid` comes from the client (the service provider's mchid).
+/// A sub-merchant's order, placed by the service provider (whose `sp_mchid` comes from the client).
+pub type PartnerNewOrder = NewOrderFor<PartnerMerchant>;
+
+/// Whose order a [`PartnerNewOrder`] is: the sub-merchant's, paid under the service provider's
+/// `sp_appid` or the sub-merchant's own `sub_appid`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PartnerNewOrder {
+pub struct PartnerMerchant {
     pub sp_appid: String,
     pub sub_mchid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_appid: Option<String>,
-    pub description: String,
-    pub out_trade_no: String,
-    #[serde(
-        with = "crate::timefmt::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub time_expire: Option<OffsetDateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<String>,
-    pub notify_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub goods_tag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub support_fapiao: Option<bool>,
-    pub amount: OrderAmount,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scene_info: Option<SceneInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settle_info: Option<SettleInfo>,
 }
 
 impl PartnerNewOrder {
+    /// An order with the required fields; set the optional ones (`merchant.sub_appid` among them)
+    /// on the returned value.
     #[must_use]
     pub fn new(
         sp_appid: &str,
@@ -50,22 +32,12 @@ impl PartnerNewOrder {
         notify_url: &str,
         amount: OrderAmount,
     ) -> Self {
-        Self {
+        let merchant = PartnerMerchant {
             sp_appid: sp_appid.to_owned(),
             sub_mchid: sub_mchid.to_owned(),
             sub_appid: None,
-            description: description.to_owned(),
-            out_trade_no: out_trade_no.to_owned(),
-            time_expire: None,
-            attach: None,
-            notify_url: notify_url.to_owned(),
-            goods_tag: None,
-            support_fapiao: None,
-            amount,
-            detail: None,
-            scene_info: None,
-            settle_info: None,
-        }
+        };
+        Self::with_merchant(merchant, description, out_trade_no, notify_url, amount)
     }
 }
 
@@ -153,40 +125,19 @@ impl Client {
         .await
     }
 
-    /// `GET /v3/pay/partner/transactions/id/{transaction_id}?sp_mchid=&sub_mchid=`.
-    ///
-    /// # Errors
-    /// Any [`crate::Error`].
-    pub async fn query_partner_by_transaction_id(
-        &self,
-        transaction_id: &str,
-        sub_mchid: &str,
-    ) -> Result<PartnerTransaction> {
-        let url = self.url(
-            &["v3", "pay", "partner", "transactions", "id", transaction_id],
-            &[("sp_mchid", self.mchid()), ("sub_mchid", sub_mchid)],
-        )?;
-        self.get(url).await
-    }
-
+    /// `GET /v3/pay/partner/transactions/id/{transaction_id}?sp_mchid=&sub_mchid=` or
     /// `GET /v3/pay/partner/transactions/out-trade-no/{out_trade_no}?sp_mchid=&sub_mchid=`.
     ///
     /// # Errors
-    /// Any [`crate::Error`].
-    pub async fn query_partner_by_out_trade_no(
+    /// Any [`crate::Error`]; `Upstream` `ORDER_NOT_EXIST` (404) for an unknown order.
+    pub async fn query_partner_order(
         &self,
-        out_trade_no: &str,
+        trade: &TradeRef,
         sub_mchid: &str,
     ) -> Result<PartnerTransaction> {
+        let [by, id] = trade.path_segments();
         let url = self.url(
-            &[
-                "v3",
-                "pay",
-                "partner",
-                "transactions",
-                "out-trade-no",
-                out_trade_no,
-            ],
+            &["v3", "pay", "partner", "transactions", by, id],
             &[("sp_mchid", self.mchid()), ("sub_mchid", sub_mchid)],
         )?;
         self.get(url).await
@@ -244,6 +195,9 @@ mod tests {
         assert_eq!(body["payer"], serde_json::json!({"sub_openid": "o-sub"}));
         assert_eq!(body["sp_mchid"], "1230000109");
         assert_eq!(body["sub_mchid"], "1900000109");
+        // The merchant fields sit beside the order's, as WeChat Pay documents the body.
+        assert_eq!(body["sp_appid"], "wx8888");
+        assert_eq!(body["out_trade_no"], "out_1234");
         assert!(body.get("sub_appid").is_none());
     }
 }

@@ -5,14 +5,7 @@ use time::OffsetDateTime;
 
 use crate::client::Client;
 use crate::error::Result;
-
-/// Which order a refund is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TradeRef {
-    TransactionId(String),
-    OutTradeNo(String),
-}
+use crate::model::TradeRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundRequestAmount {

@@ -1,4 +1,4 @@
-//! Direct-merchant orders: Native, JSAPI, H5, App; query by transaction_id or out_trade_no; close.
+//! Direct-merchant orders: Native, JSAPI, H5, App; query (by transaction_id or out_trade_no); close.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -6,13 +6,17 @@ use time::OffsetDateTime;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::{
-    H5Prepay, NativePrepay, OrderAmount, Payer, Prepay, SceneInfo, SettleInfo, Transaction,
+    H5Prepay, NativePrepay, OrderAmount, Payer, Prepay, SceneInfo, SettleInfo, TradeRef,
+    Transaction,
 };
 
-/// An order's content, common to every direct-merchant order kind. `mchid` comes from the client.
+/// An order's content: the same fields for every order kind, for a direct merchant
+/// ([`NewOrder`]) and for a service provider's sub-merchant ([`crate::PartnerNewOrder`]). `M` says
+/// whose order it is; the `mchid` (or `sp_mchid`) comes from the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewOrder {
-    pub appid: String,
+pub struct NewOrderFor<M> {
+    #[serde(flatten)]
+    pub merchant: M,
     pub description: String,
     pub out_trade_no: String,
     #[serde(
@@ -37,18 +41,26 @@ pub struct NewOrder {
     pub settle_info: Option<SettleInfo>,
 }
 
-impl NewOrder {
-    /// An order with the required fields; set the optional ones on the returned value.
-    #[must_use]
-    pub fn new(
-        appid: &str,
+/// A direct merchant's order.
+pub type NewOrder = NewOrderFor<DirectMerchant>;
+
+/// Whose order a [`NewOrder`] is: the direct merchant's, paid under `appid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirectMerchant {
+    pub appid: String,
+}
+
+impl<M> NewOrderFor<M> {
+    /// The required fields; the optional ones start empty.
+    pub(crate) fn with_merchant(
+        merchant: M,
         description: &str,
         out_trade_no: &str,
         notify_url: &str,
         amount: OrderAmount,
     ) -> Self {
         Self {
-            appid: appid.to_owned(),
+            merchant,
             description: description.to_owned(),
             out_trade_no: out_trade_no.to_owned(),
             time_expire: None,
@@ -61,6 +73,23 @@ impl NewOrder {
             scene_info: None,
             settle_info: None,
         }
+    }
+}
+
+impl NewOrder {
+    /// An order with the required fields; set the optional ones on the returned value.
+    #[must_use]
+    pub fn new(
+        appid: &str,
+        description: &str,
+        out_trade_no: &str,
+        notify_url: &str,
+        amount: OrderAmount,
+    ) -> Self {
+        let merchant = DirectMerchant {
+            appid: appid.to_owned(),
+        };
+        Self::with_merchant(merchant, description, out_trade_no, notify_url, amount)
     }
 }
 
@@ -130,25 +159,15 @@ impl Client {
         self.post(url, &body).await
     }
 
-    /// `GET /v3/pay/transactions/id/{transaction_id}?mchid=`.
+    /// `GET /v3/pay/transactions/id/{transaction_id}?mchid=` or
+    /// `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`, as `trade` names the order.
     ///
     /// # Errors
     /// Any [`Error`]; `Upstream` `ORDER_NOT_EXIST` (404) for an unknown order.
-    pub async fn query_by_transaction_id(&self, transaction_id: &str) -> Result<Transaction> {
+    pub async fn query_order(&self, trade: &TradeRef) -> Result<Transaction> {
+        let [by, id] = trade.path_segments();
         let url = self.url(
-            &["v3", "pay", "transactions", "id", transaction_id],
-            &[("mchid", self.mchid())],
-        )?;
-        self.get(url).await
-    }
-
-    /// `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`.
-    ///
-    /// # Errors
-    /// Any [`Error`]; `Upstream` `ORDER_NOT_EXIST` (404) for an unknown order.
-    pub async fn query_by_out_trade_no(&self, out_trade_no: &str) -> Result<Transaction> {
-        let url = self.url(
-            &["v3", "pay", "transactions", "out-trade-no", out_trade_no],
+            &["v3", "pay", "transactions", by, id],
             &[("mchid", self.mchid())],
         )?;
         self.get(url).await

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use channel_core::{RsaPrivateKey, RsaPublicKey};
 use wechatpay::{
-    ApiV3Key, Client, Config, Error, SignatureFailure, TradeState, Verification, WechatpayPublicKey,
+    ApiV3Key, Client, Config, Error, SignatureFailure, TradeRef, TradeState, Verification,
+    WechatpayPublicKey,
 };
 
 const KEY_ID: &str = "PUB_KEY_ID_0114232134912410000000000000";
@@ -155,7 +156,10 @@ async fn setup() -> Client {
 #[tokio::test]
 async fn a_genuine_answer_is_verified_and_decoded() {
     let client = setup().await;
-    let t = client.query_by_out_trade_no("order_0001").await.unwrap();
+    let t = client
+        .query_order(&TradeRef::OutTradeNo("order_0001".into()))
+        .await
+        .unwrap();
     assert_eq!(t.trade_state, TradeState::Notpay);
     assert_eq!(t.out_trade_no, "order_0001");
 }
@@ -165,7 +169,12 @@ async fn each_fault_is_its_own_error() {
     let client = setup().await;
     let q = |no: &'static str| {
         let client = client.clone();
-        async move { client.query_by_out_trade_no(no).await.unwrap_err() }
+        async move {
+            client
+                .query_order(&TradeRef::OutTradeNo(no.into()))
+                .await
+                .unwrap_err()
+        }
     };
     let e = q("tampered_body").await;
     assert!(
@@ -230,7 +239,7 @@ async fn nothing_listening_is_a_transport_error() {
     .unwrap();
     let e = Client::new(config)
         .unwrap()
-        .query_by_out_trade_no("order_0001")
+        .query_order(&TradeRef::OutTradeNo("order_0001".into()))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Transport(_)), "{e:?}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Mode, TestSim, receiver};
+use common::{Mode, TestSim, out, receiver};
 use wechatpay::{
     CombineAmount, CombineNewOrder, CombineSubOrder, NotificationEvent, OrderAmount,
     PartnerNewOrder, TradeState, Verification,
@@ -40,10 +40,7 @@ async fn paid_order_is_notified(mode: Mode) {
         "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
     );
     // The notification and the query agree.
-    assert_eq!(
-        m.client.query_by_out_trade_no("notify_0001").await.unwrap(),
-        tx
-    );
+    assert_eq!(m.client.query_order(&out("notify_0001")).await.unwrap(), tx);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{APIV3_KEY, Mode, TestSim, certificate_of, public_key_of};
+use common::{APIV3_KEY, Mode, TestSim, certificate_of, out, public_key_of};
 use wechatpay::{Error, SignatureFailure, Verification};
 
 const NOTIFY: &str = "https://shop.example.com/wechat/notify";
@@ -101,7 +101,7 @@ async fn the_serial_header_picks_the_key() {
         Verification::fixed_certificates(vec![certificate_of(&cert_merchant.registration)]),
     );
     let e = only_cert
-        .query_by_out_trade_no("serial_0001")
+        .query_order(&out("serial_0001"))
         .await
         .unwrap_err();
     // The 404 is not verified; a 2xx would be. Make one.
@@ -122,7 +122,7 @@ async fn the_serial_header_picks_the_key() {
     };
     pk_merchant
         .client_with(APIV3_KEY, both)
-        .query_by_out_trade_no("serial_0001")
+        .query_order(&out("serial_0001"))
         .await
         .unwrap();
 }

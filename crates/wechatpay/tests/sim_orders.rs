@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{Mode, TestSim};
+use common::{Mode, TestSim, out};
 use wechatpay::{
-    Error, H5Info, OrderAmount, PartnerNewOrder, PartnerPayerId, SceneInfo, TradeState, TradeType,
+    Error, H5Info, OrderAmount, PartnerNewOrder, PartnerPayerId, SceneInfo, TradeRef, TradeState,
+    TradeType,
 };
 
 const NOTIFY: &str = "https://shop.example.com/wechat/notify";
@@ -31,19 +32,23 @@ async fn native_order_is_created_paid_and_queried_both_ways() {
         prepay.code_url
     );
 
-    let unpaid = m.client.query_by_out_trade_no("native_0001").await.unwrap();
+    let unpaid = m.client.query_order(&out("native_0001")).await.unwrap();
     assert_eq!(unpaid.trade_state, TradeState::Notpay);
     assert_eq!(unpaid.amount.as_ref().unwrap().total, 2990);
     assert_eq!(unpaid.transaction_id, None);
 
     t.pay(&m.mchid, "native_0001", None).await;
-    let paid = m.client.query_by_out_trade_no("native_0001").await.unwrap();
+    let paid = m.client.query_order(&out("native_0001")).await.unwrap();
     assert_eq!(paid.trade_state, TradeState::Success);
     assert_eq!(paid.trade_type, Some(TradeType::Native));
     assert_eq!(paid.amount.as_ref().unwrap().payer_total, Some(2990));
     assert!(paid.success_time.is_some());
     let id = paid.transaction_id.clone().unwrap();
-    let by_id = m.client.query_by_transaction_id(&id).await.unwrap();
+    let by_id = m
+        .client
+        .query_order(&TradeRef::TransactionId(id))
+        .await
+        .unwrap();
     assert_eq!(by_id, paid);
 }
 
@@ -109,7 +114,7 @@ async fn jsapi_h5_and_app_orders_with_invoke_parameters() {
         .verify_base64(message.as_bytes(), &a.sign)
         .unwrap();
 
-    let jsapi_query = m.client.query_by_out_trade_no("jsapi_0001").await.unwrap();
+    let jsapi_query = m.client.query_order(&out("jsapi_0001")).await.unwrap();
     assert_eq!(jsapi_query.trade_state, TradeState::Notpay);
 }
 
@@ -124,7 +129,7 @@ async fn time_expire_is_sent_in_wechat_format() {
             - time::Duration::seconds(5),
     );
     m.client.create_native_order(&order).await.unwrap();
-    let q = m.client.query_by_out_trade_no("expire_0001").await.unwrap();
+    let q = m.client.query_order(&out("expire_0001")).await.unwrap();
     assert_eq!(q.trade_state, TradeState::Closed);
 }
 
@@ -139,7 +144,7 @@ async fn close_an_unpaid_order_but_not_a_paid_one() {
     m.client.close_order("close_0001").await.unwrap();
     assert_eq!(
         m.client
-            .query_by_out_trade_no("close_0001")
+            .query_order(&out("close_0001"))
             .await
             .unwrap()
             .trade_state,
@@ -156,7 +161,7 @@ async fn close_an_unpaid_order_but_not_a_paid_one() {
     assert!(!e.is_outcome_unknown());
     assert_eq!(
         m.client
-            .query_by_out_trade_no("close_0002")
+            .query_order(&out("close_0002"))
             .await
             .unwrap()
             .trade_state,
@@ -194,15 +199,13 @@ async fn a_reused_out_trade_no_must_carry_the_same_content() {
 async fn unknown_orders_do_not_exist() {
     let t = TestSim::start().await;
     let m = t.register(Mode::PublicKey).await;
-    let e = m
-        .client
-        .query_by_out_trade_no("nosuch_0001")
-        .await
-        .unwrap_err();
+    let e = m.client.query_order(&out("nosuch_0001")).await.unwrap_err();
     assert_eq!(upstream(&e), (404, "ORDER_NOT_EXIST"));
     let e = m
         .client
-        .query_by_transaction_id("4200000000000000000000000000")
+        .query_order(&TradeRef::TransactionId(
+            "4200000000000000000000000000".into(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(upstream(&e), (404, "ORDER_NOT_EXIST"));
@@ -231,11 +234,7 @@ async fn a_request_signed_with_the_wrong_key_is_sign_error() {
         .unwrap_err();
     assert_eq!(upstream(&e), (401, "SIGN_ERROR"));
     // Nothing was created.
-    let e = m
-        .client
-        .query_by_out_trade_no("forged_0001")
-        .await
-        .unwrap_err();
+    let e = m.client.query_order(&out("forged_0001")).await.unwrap_err();
     assert_eq!(upstream(&e), (404, "ORDER_NOT_EXIST"));
 }
 
@@ -250,7 +249,7 @@ async fn a_failed_payment_is_payerror() {
     t.fail(&m.mchid, "fail_00001").await;
     assert_eq!(
         m.client
-            .query_by_out_trade_no("fail_00001")
+            .query_order(&out("fail_00001"))
             .await
             .unwrap()
             .trade_state,
@@ -281,7 +280,7 @@ async fn partner_orders_for_a_sub_merchant() {
         .unwrap();
     assert!(native.code_url.starts_with("weixin://"));
     let mut jsapi = order("partner_0002");
-    jsapi.sub_appid = Some("wx1234567890sub01".into());
+    jsapi.merchant.sub_appid = Some("wx1234567890sub01".into());
     let prepay = sp
         .client
         .create_partner_jsapi_order(
@@ -298,7 +297,7 @@ async fn partner_orders_for_a_sub_merchant() {
 
     let q = sp
         .client
-        .query_partner_by_out_trade_no("partner_0001", sub_mchid)
+        .query_partner_order(&out("partner_0001"), sub_mchid)
         .await
         .unwrap();
     assert_eq!(
@@ -309,13 +308,16 @@ async fn partner_orders_for_a_sub_merchant() {
     t.pay(&sp.mchid, "partner_0001", Some(sub_mchid)).await;
     let paid = sp
         .client
-        .query_partner_by_out_trade_no("partner_0001", sub_mchid)
+        .query_partner_order(&out("partner_0001"), sub_mchid)
         .await
         .unwrap();
     assert_eq!(paid.trade_state, TradeState::Success);
     let by_id = sp
         .client
-        .query_partner_by_transaction_id(paid.transaction_id.as_deref().unwrap(), sub_mchid)
+        .query_partner_order(
+            &TradeRef::TransactionId(paid.transaction_id.clone().unwrap()),
+            sub_mchid,
+        )
         .await
         .unwrap();
     assert_eq!(by_id, paid);
@@ -326,7 +328,7 @@ async fn partner_orders_for_a_sub_merchant() {
         .unwrap();
     let closed = sp
         .client
-        .query_partner_by_out_trade_no("partner_0003", sub_mchid)
+        .query_partner_order(&out("partner_0003"), sub_mchid)
         .await
         .unwrap();
     assert_eq!(closed.trade_state, TradeState::Closed);
@@ -338,7 +340,7 @@ async fn partner_orders_for_a_sub_merchant() {
     assert_eq!(upstream(&e), (400, "ORDERPAID"));
     let e = sp
         .client
-        .query_partner_by_out_trade_no("partner_0001", "1900000999")
+        .query_partner_order(&out("partner_0001"), "1900000999")
         .await
         .unwrap_err();
     assert_eq!(upstream(&e), (404, "ORDER_NOT_EXIST"));

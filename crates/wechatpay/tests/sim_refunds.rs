@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Mode, TestSim, receiver};
+use common::{Mode, TestSim, out, receiver};
 use wechatpay::{
     Error, NewRefund, NotificationEvent, RefundRequestAmount, RefundStatus, TradeRef, TradeState,
 };
@@ -59,7 +59,7 @@ async fn refund_a_paid_order_and_hear_it_succeed() {
         .unwrap();
     assert_eq!(queried.status, RefundStatus::Success);
     assert!(queried.success_time.is_some());
-    let order = m.client.query_by_out_trade_no("refund_0001").await.unwrap();
+    let order = m.client.query_order(&out("refund_0001")).await.unwrap();
     assert_eq!(order.trade_state, TradeState::Refund);
 
     // The same refund again answers the same refund; it refunds nothing more.
@@ -78,7 +78,7 @@ async fn refunds_never_exceed_what_was_paid() {
     t.pay(&m.mchid, "refund_0002", None).await;
     let by_id = TradeRef::TransactionId(
         m.client
-            .query_by_out_trade_no("refund_0002")
+            .query_order(&out("refund_0002"))
             .await
             .unwrap()
             .transaction_id

@@ -10,7 +10,7 @@ async fn request_signed_with_the_wrong_key_is_invalid_signature() {
     let app = spawn().await;
     let stranger = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
     let client = app.client_with(&stranger, &app.alipay_public_pem);
-    let err = client.query(&out("x")).await.unwrap_err();
+    let err = client.query_order(&out("x")).await.unwrap_err();
     match &err {
         // The refusal itself is signed by the simulator and verified by the client.
         Error::Upstream {
@@ -53,7 +53,7 @@ async fn response_signed_by_someone_else_is_a_signature_error() {
     );
     // The precreate may have happened: only a query can tell.
     assert!(err.is_outcome_unknown());
-    assert!(app.client.query(&out("sig")).await.is_ok());
+    assert!(app.client.query_order(&out("sig")).await.is_ok());
 }
 
 #[tokio::test]
@@ -65,7 +65,7 @@ async fn unknown_app_is_refused_unsigned() {
             .with_gateway_url(format!("{}/gateway.do", app.base_url())),
     )
     .unwrap();
-    let err = client.query(&out("x")).await.unwrap_err();
+    let err = client.query_order(&out("x")).await.unwrap_err();
     assert_eq!(err.upstream_code(), Some("isv.invalid-app-id"));
 }
 
@@ -116,7 +116,7 @@ async fn unreachable_gateway_is_a_transport_error() {
         .with_gateway_url(format!("http://127.0.0.1:{port}/gateway.do")),
     )
     .unwrap();
-    let err = client.query(&out("x")).await.unwrap_err();
+    let err = client.query_order(&out("x")).await.unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert!(err.is_outcome_unknown());
 }
@@ -158,5 +158,8 @@ async fn alipay_key_is_stable_across_restarts() {
         .with_gateway_url(format!("{}/gateway.do", again.base_url)),
     )
     .unwrap();
-    assert_eq!(client.query(&out(no)).await.unwrap().total_amount, Fen(42));
+    assert_eq!(
+        client.query_order(&out(no)).await.unwrap().total_amount,
+        Fen(42)
+    );
 }

@@ -75,7 +75,11 @@ async fn wap_pay_redirect_url_lands_on_a_payable_cashier() {
 
     assert_eq!(app.next_notification().await.out_trade_no, no);
     assert_eq!(
-        app.client.query(&out(&no)).await.unwrap().trade_status,
+        app.client
+            .query_order(&out(&no))
+            .await
+            .unwrap()
+            .trade_status,
         TradeStatus::TradeSuccess
     );
 }

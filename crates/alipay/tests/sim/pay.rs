@@ -16,7 +16,7 @@ async fn precreate_pay_query_and_notification() {
     assert_eq!(qr.out_trade_no, no);
     assert!(qr.qr_code.starts_with(app.base_url()), "{}", qr.qr_code);
 
-    let before = app.client.query(&out(&no)).await.unwrap();
+    let before = app.client.query_order(&out(&no)).await.unwrap();
     assert_eq!(before.trade_status, TradeStatus::WaitBuyerPay);
     assert_eq!(before.total_amount, Fen(2990));
     assert_eq!(before.send_pay_date, None);
@@ -33,7 +33,7 @@ async fn precreate_pay_query_and_notification() {
 
     let after = app
         .client
-        .query(&TradeRef::TradeNo(before.trade_no.clone()))
+        .query_order(&TradeRef::TradeNo(before.trade_no.clone()))
         .await
         .unwrap();
     assert_eq!(after.trade_status, TradeStatus::TradeSuccess);
@@ -52,7 +52,11 @@ async fn amounts_at_the_edges_survive_the_round_trip() {
             .await
             .unwrap();
         assert_eq!(
-            app.client.query(&out(&no)).await.unwrap().total_amount,
+            app.client
+                .query_order(&out(&no))
+                .await
+                .unwrap()
+                .total_amount,
             Fen(fen)
         );
         app.pay(&no).await;
@@ -62,7 +66,11 @@ async fn amounts_at_the_edges_survive_the_round_trip() {
             (Fen(fen), Some(Fen(fen)))
         );
         assert_eq!(
-            app.client.query(&out(&no)).await.unwrap().receipt_amount,
+            app.client
+                .query_order(&out(&no))
+                .await
+                .unwrap()
+                .receipt_amount,
             Some(Fen(fen))
         );
     }
@@ -85,7 +93,7 @@ async fn mini_program_create_with_buyer_id_or_open_id() {
     app.pay(&no).await;
     let n = app.next_notification().await;
     assert_eq!(n.buyer_id.as_deref(), Some("2088102534368455"));
-    let q = app.client.query(&out(&no)).await.unwrap();
+    let q = app.client.query_order(&out(&no)).await.unwrap();
     assert_eq!(q.buyer_user_id.as_deref(), Some("2088102534368455"));
 
     let no = unique("mp-open");
@@ -123,10 +131,14 @@ async fn close_unpaid_then_paying_or_reopening_is_refused() {
         .precreate(&Order::new(&no, Fen(500), "c"))
         .await
         .unwrap();
-    let closed = app.client.close(&out(&no)).await.unwrap();
+    let closed = app.client.close_order(&out(&no)).await.unwrap();
     assert_eq!(closed.out_trade_no.as_deref(), Some(no.as_str()));
     assert_eq!(
-        app.client.query(&out(&no)).await.unwrap().trade_status,
+        app.client
+            .query_order(&out(&no))
+            .await
+            .unwrap()
+            .trade_status,
         TradeStatus::TradeClosed
     );
     assert_eq!(app.pay(&no).await.status(), reqwest::StatusCode::CONFLICT);
@@ -143,7 +155,7 @@ async fn close_after_pay_and_precreate_after_pay_are_refused() {
     let app = spawn().await;
     let no = unique("paid");
     app.paid_trade(&no, 100).await;
-    let err = app.client.close(&out(&no)).await.unwrap_err();
+    let err = app.client.close_order(&out(&no)).await.unwrap_err();
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_STATUS_ERROR"));
     assert!(!err.is_outcome_unknown());
     let err = app
@@ -158,9 +170,12 @@ async fn close_after_pay_and_precreate_after_pay_are_refused() {
 async fn unknown_trade_is_trade_not_exist() {
     let app = spawn().await;
     for err in [
-        app.client.query(&out("no-such-trade")).await.unwrap_err(),
         app.client
-            .close(&TradeRef::TradeNo("2024010122001234567890123456".into()))
+            .query_order(&out("no-such-trade"))
+            .await
+            .unwrap_err(),
+        app.client
+            .close_order(&TradeRef::TradeNo("2024010122001234567890123456".into()))
             .await
             .unwrap_err(),
     ] {
@@ -200,7 +215,12 @@ async fn unpaid_trade_closes_when_its_timeout_passes() {
     app.client.precreate(&order).await.unwrap();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let status = app.client.query(&out(&no)).await.unwrap().trade_status;
+        let status = app
+            .client
+            .query_order(&out(&no))
+            .await
+            .unwrap()
+            .trade_status;
         if status == TradeStatus::TradeClosed {
             break;
         }
@@ -218,7 +238,11 @@ async fn absolute_time_expire_in_the_past_closes_at_once() {
     order.time_expire = Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
     app.client.precreate(&order).await.unwrap();
     assert_eq!(
-        app.client.query(&out(&no)).await.unwrap().trade_status,
+        app.client
+            .query_order(&out(&no))
+            .await
+            .unwrap()
+            .trade_status,
         TradeStatus::TradeClosed
     );
 }

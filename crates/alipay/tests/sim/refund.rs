@@ -57,7 +57,11 @@ async fn partial_refunds_repeat_over_refund_and_full_refund() {
         (TradeStatus::TradeClosed, Some(Fen(1000)))
     );
     assert_eq!(
-        app.client.query(&out(&no)).await.unwrap().trade_status,
+        app.client
+            .query_order(&out(&no))
+            .await
+            .unwrap()
+            .trade_status,
         TradeStatus::TradeClosed
     );
 

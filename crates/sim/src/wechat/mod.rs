@@ -38,6 +38,11 @@ use state::{Mode, WechatState};
 /// The callback log's channel name.
 pub const CHANNEL: &str = "wechat";
 
+/// The `PARTNER` argument of the handlers that serve both a direct merchant's route
+/// (`/v3/pay/transactions/…`) and a service provider's (`/v3/pay/partner/transactions/…`).
+const DIRECT: bool = false;
+const PARTNER: bool = true;
+
 /// All WeChat Pay routes, API and control.
 ///
 /// # Errors
@@ -45,34 +50,37 @@ pub const CHANNEL: &str = "wechat";
 pub fn router(ctx: SimContext) -> Result<Router, SimError> {
     let sim = Sim::open(ctx)?;
     let api = Router::new()
-        .route("/v3/pay/transactions/{kind}", post(orders::create_direct))
+        .route(
+            "/v3/pay/transactions/{kind}",
+            post(orders::create::<DIRECT>),
+        )
         .route(
             "/v3/pay/transactions/id/{transaction_id}",
-            get(transactions::query_by_id_direct),
+            get(transactions::query_by_id::<DIRECT>),
         )
         .route(
             "/v3/pay/transactions/out-trade-no/{out_trade_no}",
-            get(transactions::query_by_no_direct),
+            get(transactions::query_by_no::<DIRECT>),
         )
         .route(
             "/v3/pay/transactions/out-trade-no/{out_trade_no}/close",
-            post(transactions::close_direct),
+            post(transactions::close::<DIRECT>),
         )
         .route(
             "/v3/pay/partner/transactions/{kind}",
-            post(orders::create_partner),
+            post(orders::create::<PARTNER>),
         )
         .route(
             "/v3/pay/partner/transactions/id/{transaction_id}",
-            get(transactions::query_by_id_partner),
+            get(transactions::query_by_id::<PARTNER>),
         )
         .route(
             "/v3/pay/partner/transactions/out-trade-no/{out_trade_no}",
-            get(transactions::query_by_no_partner),
+            get(transactions::query_by_no::<PARTNER>),
         )
         .route(
             "/v3/pay/partner/transactions/out-trade-no/{out_trade_no}/close",
-            post(transactions::close_partner),
+            post(transactions::close::<PARTNER>),
         )
         .route("/v3/refund/domestic/refunds", post(refunds::create))
         .route(

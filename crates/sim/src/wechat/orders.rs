@@ -48,25 +48,24 @@ pub struct PayerIn {
     pub sub_openid: Option<String>,
 }
 
-pub async fn create_direct(
+/// `POST …/transactions/{kind}`, under `/v3/pay` (`PARTNER` false) or `/v3/pay/partner`
+/// (`PARTNER` true).
+pub async fn create<const PARTNER: bool>(
     State(sim): State<Sim>,
     Extension(caller): Extension<Caller>,
     Path(kind): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    create(&sim, &caller, &kind, &body, false).map(Json)
+    create_in_scope(&sim, &caller, &kind, &body, PARTNER).map(Json)
 }
 
-pub async fn create_partner(
-    State(sim): State<Sim>,
-    Extension(caller): Extension<Caller>,
-    Path(kind): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
-    create(&sim, &caller, &kind, &body, true).map(Json)
-}
-
-fn create(sim: &Sim, caller: &Caller, kind: &str, raw: &[u8], partner: bool) -> ApiResult<Value> {
+fn create_in_scope(
+    sim: &Sim,
+    caller: &Caller,
+    kind: &str,
+    raw: &[u8],
+    partner: bool,
+) -> ApiResult<Value> {
     let trade_type = TradeType::from_path(kind)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "请求的资源不存在"))?;
     let request: Value = validate::json(raw)?;

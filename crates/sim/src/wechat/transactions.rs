@@ -59,60 +59,27 @@ pub fn transaction_json(o: &Order) -> Value {
     v
 }
 
-pub async fn query_by_no_direct(
+/// `GET …/transactions/out-trade-no/{out_trade_no}`, under `/v3/pay` (`PARTNER` false) or
+/// `/v3/pay/partner` (`PARTNER` true).
+pub async fn query_by_no<const PARTNER: bool>(
     State(sim): State<Sim>,
     Extension(caller): Extension<Caller>,
     Path(no): Path<String>,
     Query(q): Query<MchQuery>,
 ) -> ApiResult<Json<Value>> {
-    query(
-        &sim,
-        &scope_from_query(&sim, &caller, &q, false)?,
-        Lookup::OutTradeNo(&no),
-    )
-    .map(Json)
+    let scope = scope_from_query(&sim, &caller, &q, PARTNER)?;
+    query(&sim, &scope, Lookup::OutTradeNo(&no)).map(Json)
 }
 
-pub async fn query_by_id_direct(
+/// `GET …/transactions/id/{transaction_id}`, direct or partner as [`query_by_no`].
+pub async fn query_by_id<const PARTNER: bool>(
     State(sim): State<Sim>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<MchQuery>,
 ) -> ApiResult<Json<Value>> {
-    query(
-        &sim,
-        &scope_from_query(&sim, &caller, &q, false)?,
-        Lookup::TransactionId(&id),
-    )
-    .map(Json)
-}
-
-pub async fn query_by_no_partner(
-    State(sim): State<Sim>,
-    Extension(caller): Extension<Caller>,
-    Path(no): Path<String>,
-    Query(q): Query<MchQuery>,
-) -> ApiResult<Json<Value>> {
-    query(
-        &sim,
-        &scope_from_query(&sim, &caller, &q, true)?,
-        Lookup::OutTradeNo(&no),
-    )
-    .map(Json)
-}
-
-pub async fn query_by_id_partner(
-    State(sim): State<Sim>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    Query(q): Query<MchQuery>,
-) -> ApiResult<Json<Value>> {
-    query(
-        &sim,
-        &scope_from_query(&sim, &caller, &q, true)?,
-        Lookup::TransactionId(&id),
-    )
-    .map(Json)
+    let scope = scope_from_query(&sim, &caller, &q, PARTNER)?;
+    query(&sim, &scope, Lookup::TransactionId(&id)).map(Json)
 }
 
 pub enum Lookup<'a> {
@@ -161,25 +128,23 @@ struct CloseBody {
     sub_mchid: Option<String>,
 }
 
-pub async fn close_direct(
+/// `POST …/transactions/out-trade-no/{out_trade_no}/close`, direct or partner as [`query_by_no`].
+pub async fn close<const PARTNER: bool>(
     State(sim): State<Sim>,
     Extension(caller): Extension<Caller>,
     Path(no): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    close(&sim, &caller, &no, &body, false)
+    close_in_scope(&sim, &caller, &no, &body, PARTNER)
 }
 
-pub async fn close_partner(
-    State(sim): State<Sim>,
-    Extension(caller): Extension<Caller>,
-    Path(no): Path<String>,
-    body: Bytes,
+fn close_in_scope(
+    sim: &Sim,
+    caller: &Caller,
+    no: &str,
+    raw: &[u8],
+    partner: bool,
 ) -> ApiResult<Response> {
-    close(&sim, &caller, &no, &body, true)
-}
-
-fn close(sim: &Sim, caller: &Caller, no: &str, raw: &[u8], partner: bool) -> ApiResult<Response> {
     let b: CloseBody = validate::json(raw)?;
     let q = MchQuery {
         mchid: b.mchid,

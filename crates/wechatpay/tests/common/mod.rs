@@ -18,7 +18,8 @@ use channel_core::rsa::Certificate;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use wechatpay::{
-    ApiV3Key, Client, Config, NewOrder, Notification, OrderAmount, Verification, WechatpayPublicKey,
+    ApiV3Key, Client, Config, NewOrder, Notification, OrderAmount, TradeRef, Verification,
+    WechatpayPublicKey,
 };
 
 pub const APIV3_KEY: &str = "Sim0APIv3Key0For0Round0Trips0032";
@@ -226,7 +227,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let outcome = client.parse_notification(&headers, &body).await;
+    let outcome = client.verify_notification(&headers, &body).await;
     let status = if outcome.is_ok() {
         StatusCode::NO_CONTENT
     } else {
@@ -243,6 +244,11 @@ impl Receiver {
             .expect("no notification within 10 s")
             .expect("receiver closed")
     }
+}
+
+/// The order with the merchant's `out_trade_no`.
+pub fn out(no: &str) -> TradeRef {
+    TradeRef::OutTradeNo(no.to_owned())
 }
 
 pub fn china_today() -> time::Date {
