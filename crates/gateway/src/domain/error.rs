@@ -1,0 +1,78 @@
+//! The one error every domain parser returns: it names the field and maps to a stable API code.
+
+/// Why a value from outside was refused. Each variant names the field it is about, so the API can
+/// say which input was wrong; [`DomainError::code`] is the stable code the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A required value was absent or empty (seed 000 treats both as missing).
+    #[error("{field} is required")]
+    Missing { field: &'static str },
+    #[error("out_trade_no must be 6-64 characters of letters, digits, '_' or '-'")]
+    InvalidOutTradeNo,
+    #[error("amount must be a positive whole number of fen, at most {max}")]
+    InvalidAmount { max: i64 },
+    #[error("currency must be CNY")]
+    InvalidCurrency,
+    #[error("description must be at most {max} characters")]
+    DescriptionTooLong { max: usize },
+    #[error("attach must be 1-{max} characters")]
+    InvalidAttach { max: usize },
+    #[error("{field} must be an http or https URL with a host, at most {max} characters")]
+    InvalidUrl { field: &'static str, max: usize },
+    #[error("expire_minutes must be between {min} and {max}")]
+    InvalidExpireMinutes { min: u32, max: u32 },
+    #[error("channel must be one of: wechat, alipay")]
+    InvalidChannel,
+    #[error("unknown method {0:?}")]
+    InvalidMethod(String),
+    #[error("method {method} is not offered on channel {channel}")]
+    MethodNotOnChannel {
+        channel: &'static str,
+        method: &'static str,
+    },
+    #[error("unknown order status {0:?}")]
+    InvalidStatus(String),
+    /// An identifier (site id, AK, SK, token, upstream number, payer id, ...) that is malformed.
+    #[error("{field} is malformed")]
+    Malformed { field: &'static str },
+}
+
+impl DomainError {
+    /// The stable error code of the merchant API (seed 000's codes where it has one).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } => "missing_fields",
+            Self::InvalidOutTradeNo => "invalid_out_trade_no",
+            Self::InvalidAmount { .. } => "invalid_amount",
+            Self::InvalidCurrency => "invalid_currency",
+            Self::DescriptionTooLong { .. } => "description_too_long",
+            Self::InvalidAttach { .. } => "invalid_attach",
+            Self::InvalidUrl { .. } => "invalid_notify_url",
+            Self::InvalidExpireMinutes { .. } => "invalid_expire_minutes",
+            Self::InvalidChannel => "invalid_channel",
+            Self::InvalidMethod(_) | Self::MethodNotOnChannel { .. } => "invalid_method",
+            Self::InvalidStatus(_) => "invalid_status",
+            Self::Malformed { .. } => "invalid_field",
+        }
+    }
+
+    /// The request field the error is about, for the API's error detail.
+    #[must_use]
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Missing { field }
+            | Self::InvalidUrl { field, .. }
+            | Self::Malformed { field } => field,
+            Self::InvalidOutTradeNo => "out_trade_no",
+            Self::InvalidAmount { .. } => "amount_total",
+            Self::InvalidCurrency => "currency",
+            Self::DescriptionTooLong { .. } => "description",
+            Self::InvalidAttach { .. } => "attach",
+            Self::InvalidExpireMinutes { .. } => "expire_minutes",
+            Self::InvalidChannel => "channel",
+            Self::InvalidMethod(_) | Self::MethodNotOnChannel { .. } => "method",
+            Self::InvalidStatus(_) => "status",
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Domain types: every value from outside is parsed once into one of these, and the rest of the
+//! gateway can only hold valid ones (private fields, `parse` constructors, one error type).
+
+mod amount;
+mod api_nonce;
+mod checkout_token;
+mod error;
+mod expire;
+mod notify_url;
+mod order;
+mod out_trade_no;
+mod pay_method;
+mod payer;
+mod site;
+mod status;
+mod text;
+mod time;
+mod token;
+mod upstream_order_no;
+
+pub use amount::{Amount, Currency};
+pub use api_nonce::ApiNonce;
+pub use checkout_token::CheckoutToken;
+pub use error::DomainError;
+pub use expire::ExpireMinutes;
+pub use notify_url::NotifyUrl;
+pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest, UpstreamFields};
+pub use out_trade_no::OutTradeNo;
+pub use pay_method::{Channel, Method, PayMethod};
+pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
+pub use site::{AccessKey, SecretKey, SiteId, SiteName, SiteStatus};
+pub use status::OrderStatus;
+pub use text::{Attach, Description};
+pub use time::Timestamp;
+pub use upstream_order_no::UpstreamOrderNo;

@@ -1,0 +1,89 @@
+//! Where paygate notifies a site. Only the syntax is checked here; whether the address may be reached
+//! (no loopback, private or metadata addresses) is decided after DNS resolution at delivery time.
+
+use super::DomainError;
+
+/// An absolute `http` or `https` URL with a host, without credentials or fragment, ≤ 256 characters
+/// (WeChat Pay's own `notify_url` limit, a sane bound for ours too).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NotifyUrl(url::Url);
+
+impl NotifyUrl {
+    pub const MAX_LEN: usize = 256;
+
+    /// # Errors
+    /// `Missing` when empty, `InvalidUrl` otherwise when the URL is not acceptable.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() {
+            return Err(DomainError::Missing {
+                field: "notify_url",
+            });
+        }
+        let invalid = DomainError::InvalidUrl {
+            field: "notify_url",
+            max: Self::MAX_LEN,
+        };
+        if s.len() > Self::MAX_LEN {
+            return Err(invalid);
+        }
+        let url = url::Url::parse(s).map_err(|_| invalid.clone())?;
+        let acceptable = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.fragment().is_none();
+        if acceptable {
+            Ok(Self(url))
+        } else {
+            Err(invalid)
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    #[must_use]
+    pub fn as_url(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_http_and_https() {
+        for ok in [
+            "https://shop.example.com/paid",
+            "http://127.0.0.1:3000/n?x=1",
+        ] {
+            assert!(NotifyUrl::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_other_schemes_credentials_fragments_and_long_urls() {
+        let long = format!("https://e.com/{}", "a".repeat(250));
+        for bad in [
+            "ftp://e.com/x",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "https://user:pw@e.com/",
+            "https://e.com/#frag",
+            "not a url",
+            "/relative",
+            long.as_str(),
+        ] {
+            let err = NotifyUrl::parse(bad).unwrap_err();
+            assert_eq!(
+                (err.code(), err.field()),
+                ("invalid_notify_url", "notify_url"),
+                "{bad}"
+            );
+        }
+        assert_eq!(NotifyUrl::parse("").unwrap_err().code(), "missing_fields");
+    }
+}

@@ -1,0 +1,300 @@
+//! An order: what a site asks for (`OrderRequest`), what paygate stores for it (`NewOrder`), and
+//! what it reads back (`Order`).
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderStatus,
+    OutTradeNo, PayMethod, Payer, SiteId, Timestamp, UpstreamOrderNo,
+};
+
+/// paygate's row id of an order. Internal: sites name orders by their `out_trade_no`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(i64);
+
+impl OrderId {
+    #[must_use]
+    pub const fn from_i64(id: i64) -> Self {
+        Self(id)
+    }
+
+    #[must_use]
+    pub const fn as_i64(self) -> i64 {
+        self.0
+    }
+}
+
+/// The content of a create request, already parsed: everything that makes two requests "the same".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub out_trade_no: OutTradeNo,
+    pub pay_method: PayMethod,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub description: Description,
+    pub attach: Option<Attach>,
+    pub notify_url: Option<NotifyUrl>,
+    pub payer: Payer,
+    pub expire_minutes: ExpireMinutes,
+}
+
+impl OrderRequest {
+    /// A hash of the request's content. A retried create with the same fingerprint gets the existing
+    /// order back; a different one for the same `out_trade_no` is a conflict. It is taken over the
+    /// parsed values, so spelling differences that mean the same (an omitted `currency` vs `"CNY"`,
+    /// key order in the JSON) do not count as different content.
+    #[must_use]
+    pub fn fingerprint(&self) -> Fingerprint {
+        let opt = |v: Option<&str>| v.map_or_else(String::new, |s| format!("={s}"));
+        let fields: [(&str, String); 12] = [
+            ("out_trade_no", self.out_trade_no.as_str().to_owned()),
+            ("channel", self.pay_method.channel().as_str().to_owned()),
+            ("method", self.pay_method.method().as_str().to_owned()),
+            ("amount_fen", self.amount.as_i64().to_string()),
+            ("currency", self.currency.as_str().to_owned()),
+            ("description", self.description.as_str().to_owned()),
+            ("attach", opt(self.attach.as_ref().map(Attach::as_str))),
+            (
+                "notify_url",
+                opt(self.notify_url.as_ref().map(NotifyUrl::as_str)),
+            ),
+            (
+                "openid",
+                opt(self.payer.openid.as_ref().map(super::Openid::as_str)),
+            ),
+            (
+                "buyer_id",
+                opt(self.payer.buyer_id.as_ref().map(super::BuyerId::as_str)),
+            ),
+            (
+                "client_ip",
+                opt(self.payer.client_ip.map(|ip| ip.to_string()).as_deref()),
+            ),
+            ("expire_minutes", self.expire_minutes.get().to_string()),
+        ];
+        let mut hash = Sha256::new();
+        // Length-prefixed, so that no value can imitate a field boundary.
+        for (name, value) in fields {
+            hash.update((name.len() as u64).to_be_bytes());
+            hash.update(name.as_bytes());
+            hash.update((value.len() as u64).to_be_bytes());
+            hash.update(value.as_bytes());
+        }
+        Fingerprint(format!("v1:{}", hex::encode(hash.finalize())))
+    }
+}
+
+/// The content hash of a create request (see [`OrderRequest::fingerprint`]). Versioned (`v1:`) so
+/// that a later change of what counts as content does not turn old retries into conflicts silently.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For values read back from the database, which only ever stores what [`OrderRequest::fingerprint`] made.
+    #[must_use]
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+}
+
+/// An order about to be stored: the request plus what paygate adds to it. Only [`NewOrder::prepare`]
+/// makes one, so the fingerprint always matches the request and the numbers are always fresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    site_id: SiteId,
+    request: OrderRequest,
+    fingerprint: Fingerprint,
+    upstream_order_no: UpstreamOrderNo,
+    checkout_token: CheckoutToken,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+impl NewOrder {
+    /// Numbers the order, gives it a checkout token and its expiry.
+    #[must_use]
+    pub fn prepare(site_id: SiteId, request: OrderRequest, now: Timestamp) -> Self {
+        let expires_at = Timestamp::from_millis(
+            now.as_millis()
+                .saturating_add(request.expire_minutes.as_millis()),
+        );
+        Self {
+            site_id,
+            fingerprint: request.fingerprint(),
+            request,
+            upstream_order_no: UpstreamOrderNo::generate(now),
+            checkout_token: CheckoutToken::generate(),
+            created_at: now,
+            expires_at,
+        }
+    }
+
+    #[must_use]
+    pub fn site_id(&self) -> &SiteId {
+        &self.site_id
+    }
+
+    #[must_use]
+    pub fn request(&self) -> &OrderRequest {
+        &self.request
+    }
+
+    #[must_use]
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    #[must_use]
+    pub fn upstream_order_no(&self) -> &UpstreamOrderNo {
+        &self.upstream_order_no
+    }
+
+    #[must_use]
+    pub fn checkout_token(&self) -> &CheckoutToken {
+        &self.checkout_token
+    }
+
+    #[must_use]
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    #[must_use]
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+/// What the channel said about an order. Every field is optional: an update sets only what it
+/// carries and never erases what an earlier answer recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpstreamFields {
+    /// WeChat Pay: `prepay_id` (JSAPI, mini-program, App).
+    pub prepay_id: Option<String>,
+    /// WeChat Pay Native: the QR code's `code_url`.
+    pub code_url: Option<String>,
+    /// WeChat Pay H5: `h5_url`.
+    pub h5_url: Option<String>,
+    /// Alipay precreate: `qr_code`.
+    pub qr_code: Option<String>,
+    /// WeChat Pay's payment id, known once paid.
+    pub transaction_id: Option<String>,
+    /// Alipay's `trade_no`.
+    pub trade_no: Option<String>,
+    /// The channel's refusal (code and message), for failed orders.
+    pub error: Option<String>,
+}
+
+/// A stored order, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub site_id: SiteId,
+    pub out_trade_no: OutTradeNo,
+    pub upstream_order_no: UpstreamOrderNo,
+    pub pay_method: PayMethod,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub description: Description,
+    pub attach: Option<Attach>,
+    pub notify_url: Option<NotifyUrl>,
+    pub payer: Payer,
+    pub fingerprint: Fingerprint,
+    pub status: OrderStatus,
+    pub checkout_token: CheckoutToken,
+    pub upstream: UpstreamFields,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    /// Incremented on every change; what a compare-and-set on the whole row would compare.
+    pub version: i64,
+}
+
+impl Order {
+    /// True when `request` is the same content as the one this order was created from.
+    #[must_use]
+    pub fn was_created_from(&self, request: &OrderRequest) -> bool {
+        self.fingerprint == request.fingerprint()
+    }
+}
+
+/// One recorded status change of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    pub order_id: OrderId,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Channel, Method};
+
+    fn request() -> OrderRequest {
+        OrderRequest {
+            out_trade_no: OutTradeNo::parse("order_20240101_001").unwrap(),
+            pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+            amount: Amount::parse(2990).unwrap(),
+            currency: Currency::Cny,
+            description: Description::parse("VIP月卡").unwrap(),
+            attach: None,
+            notify_url: None,
+            payer: Payer::default(),
+            expire_minutes: ExpireMinutes::default(),
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_sees_every_content_change() {
+        let base = request();
+        assert_eq!(base.fingerprint(), request().fingerprint());
+        assert!(base.fingerprint().as_str().starts_with("v1:"));
+        let mut changed = vec![];
+        let mut r = request();
+        r.amount = Amount::parse(2991).unwrap();
+        changed.push(r);
+        let mut r = request();
+        r.description = Description::parse("VIP年卡").unwrap();
+        changed.push(r);
+        let mut r = request();
+        r.attach = Some(Attach::parse("x").unwrap());
+        changed.push(r);
+        let mut r = request();
+        r.expire_minutes = ExpireMinutes::parse(30).unwrap();
+        changed.push(r);
+        let mut r = request();
+        r.pay_method = PayMethod::new(Channel::Wechat, Method::H5).unwrap();
+        changed.push(r);
+        for r in changed {
+            assert_ne!(r.fingerprint(), base.fingerprint(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_optional_is_not_an_absent_one() {
+        let mut with_notify = request();
+        with_notify.notify_url = Some(NotifyUrl::parse("https://e.com/n").unwrap());
+        assert_ne!(with_notify.fingerprint(), request().fingerprint());
+    }
+
+    #[test]
+    fn prepare_sets_expiry_and_fresh_numbers() {
+        let now = Timestamp::from_millis(1_706_601_234_000);
+        let a = NewOrder::prepare(SiteId::parse("site_1").unwrap(), request(), now);
+        let b = NewOrder::prepare(SiteId::parse("site_1").unwrap(), request(), now);
+        assert_eq!(a.expires_at.as_millis() - now.as_millis(), 15 * 60_000);
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert_ne!(a.upstream_order_no, b.upstream_order_no);
+        assert_ne!(a.checkout_token, b.checkout_token);
+    }
+}

@@ -1,0 +1,225 @@
+//! A site (the operator's customer) and its credentials.
+
+use super::DomainError;
+use super::token::{is_token, random_with_prefix};
+
+/// A site's public id (`site_…`), shown in notifications as `site_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteId(String);
+
+impl SiteId {
+    /// A new random id: `site_` and 16 letters or digits.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_with_prefix("site_", 16))
+    }
+
+    /// # Errors
+    /// `Malformed` unless 1–64 characters of `[A-Za-z0-9_-]`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if is_token(s, 1, 64) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::Malformed { field: "site_id" })
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SiteId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A site's display name, for the operator: 1–64 characters without control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SiteName(String);
+
+impl SiteName {
+    pub const MAX_CHARS: usize = 64;
+
+    /// # Errors
+    /// `Missing` when empty, `Malformed` when too long or with control characters.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() {
+            return Err(DomainError::Missing { field: "name" });
+        }
+        if s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
+            return Err(DomainError::Malformed { field: "name" });
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A site's access key (`X-1Pass-AK`): public, identifies the site.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccessKey(String);
+
+impl AccessKey {
+    /// A new random AK: `ak_` and 24 letters or digits.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_with_prefix("ak_", 24))
+    }
+
+    /// # Errors
+    /// `Missing` when empty, `Malformed` unless 3–64 characters of `[A-Za-z0-9_-]`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() {
+            return Err(DomainError::Missing { field: "ak" });
+        }
+        if is_token(s, 3, 64) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::Malformed { field: "ak" })
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A site's secret key: the HMAC key of its requests and of its notifications. Never printed:
+/// `Debug` shows a placeholder and there is no `Display`; [`SecretKey::expose`] is the one way out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// A new random SK: `sk_` and 40 letters or digits (over 230 bits).
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_with_prefix("sk_", 40))
+    }
+
+    /// # Errors
+    /// `Malformed` unless 16–128 characters of `[A-Za-z0-9_-]`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        if is_token(s, 16, 128) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::Malformed { field: "sk" })
+        }
+    }
+
+    /// The secret itself, to sign or verify with, or to show once to the operator on creation.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+/// Whether a site may use the API at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SiteStatus {
+    Active,
+    Disabled,
+}
+
+impl SiteStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// # Errors
+    /// `Malformed` for an unknown name.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        match s {
+            "active" => Ok(Self::Active),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err(DomainError::Malformed {
+                field: "site_status",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_values_parse_back() {
+        let id = SiteId::generate();
+        assert!(id.as_str().starts_with("site_"));
+        assert_eq!(SiteId::parse(id.as_str()), Ok(id));
+        let ak = AccessKey::generate();
+        assert_eq!(AccessKey::parse(ak.as_str()), Ok(ak));
+        let sk = SecretKey::generate();
+        assert!(sk.expose().starts_with("sk_"));
+        assert_eq!(SecretKey::parse(sk.expose()), Ok(sk.clone()));
+        assert_ne!(SecretKey::generate(), sk);
+    }
+
+    #[test]
+    fn secret_key_is_never_printed() {
+        let sk = SecretKey::generate();
+        let shown = format!("{sk:?} {:?}", Some(&sk));
+        assert!(!shown.contains(sk.expose()));
+        assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn malformed_keys_and_ids() {
+        assert_eq!(AccessKey::parse("").unwrap_err().code(), "missing_fields");
+        for bad in ["ak", "ak xxx", &"a".repeat(65)] {
+            assert_eq!(AccessKey::parse(bad).unwrap_err().field(), "ak", "{bad}");
+        }
+        for bad in [
+            "",
+            "short_sk",
+            &"s".repeat(129),
+            "sk_with space_long_enough",
+        ] {
+            assert_eq!(SecretKey::parse(bad).unwrap_err().field(), "sk", "{bad}");
+        }
+        for bad in ["", "site/1", &"s".repeat(65)] {
+            assert!(SiteId::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            SiteId::parse("site_123").map(|s| s.to_string()),
+            Ok("site_123".into())
+        );
+    }
+
+    #[test]
+    fn site_names() {
+        assert!(SiteName::parse("我的小店").is_ok());
+        assert!(SiteName::parse(&"n".repeat(64)).is_ok());
+        assert_eq!(SiteName::parse("").unwrap_err().code(), "missing_fields");
+        assert_eq!(
+            SiteName::parse(&"n".repeat(65)).unwrap_err().field(),
+            "name"
+        );
+        assert_eq!(SiteName::parse("a\tb").unwrap_err().field(), "name");
+    }
+
+    #[test]
+    fn site_status_round_trips() {
+        for s in [SiteStatus::Active, SiteStatus::Disabled] {
+            assert_eq!(SiteStatus::parse(s.as_str()), Ok(s));
+        }
+        assert!(SiteStatus::parse("Active").is_err());
+    }
+}

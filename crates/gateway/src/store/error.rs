@@ -1,0 +1,34 @@
+//! What can go wrong in the store. Database failures are errors, never a silent `None`.
+
+use crate::crypto::CryptoError;
+use crate::domain::OrderStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Only the scheme is shown: the rest of a database URL may hold a password.
+    #[error("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl { scheme: String },
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row that does not parse back into domain types: written by something else, or a bug.
+    #[error("stored {what} is invalid: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("secret at rest: {0}")]
+    Crypto(#[from] CryptoError),
+    /// Refused by the domain before touching the database (see `OrderStatus::can_become`).
+    #[error("an order cannot go from {} to {}", from.as_str(), to.as_str())]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
+    #[error("no such {0}")]
+    NotFound(&'static str),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Storage on SQLite (one node, the default) or PostgreSQL (production, many nodes).
+//!
+//! The backend is chosen from the URL's scheme. Backend differences live in three places only: the
+//! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below, and
+//! `connect`. SQL text is shared: both backends accept `$1`-style parameters, `ON CONFLICT` and
+//! `RETURNING`, and every column is TEXT, BIGINT or bytes.
+
+mod error;
+mod nonces;
+mod orders;
+mod rows;
+mod sites;
+mod transitions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::StoreError;
+pub use orders::InsertOutcome;
+pub use sites::{NewSite, Site};
+pub use transitions::{Transition, TransitionOutcome};
+
+use crate::crypto::{MasterKey, SecretBox};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The one backend-specific value. Both pools are cheap handles (`Arc` inside), so is `Store`.
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool: the body is compiled once per backend, so
+/// shared SQL and row types are checked against both.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like [`with_pool!`], inside a write transaction `$tx` that `$body` must commit. SQLite takes the
+/// write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue on `busy_timeout` instead of
+/// failing with SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
+macro_rules! with_write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {with_pool, with_write_tx};
+
+/// Which database a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The repository: sites, orders and their events, API nonces.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    secrets: SecretBox,
+}
+
+impl Store {
+    /// Opens `sqlite://PATH?mode=rwc` or `postgres://…` (also `postgresql://`). Secrets at rest are
+    /// sealed under `master_key`. Does not migrate: call [`Store::migrate`].
+    ///
+    /// # Errors
+    /// `UnsupportedUrl` for another scheme; `Database` when the database cannot be opened.
+    pub async fn connect(url: &str, master_key: &MasterKey) -> Result<Self, StoreError> {
+        let scheme = url.split_once(':').map_or("", |(s, _)| s);
+        let pool = match scheme {
+            "sqlite" => Pool::Sqlite(connect_sqlite(url).await?),
+            "postgres" | "postgresql" => Pool::Postgres(connect_postgres(url).await?),
+            _ => {
+                return Err(StoreError::UnsupportedUrl {
+                    scheme: scheme.to_owned(),
+                });
+            }
+        };
+        Ok(Self {
+            pool,
+            secrets: SecretBox::new(master_key),
+        })
+    }
+
+    /// Applies the embedded migrations not yet applied; a no-op when up to date. Safe to run from
+    /// several nodes at once on PostgreSQL (sqlx takes an advisory lock).
+    ///
+    /// # Errors
+    /// `Migrate` when a migration fails or an applied one was changed.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    ///
+    /// # Errors
+    /// `Database` when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        // WAL lets readers run beside the one writer; FULL sync makes a commit durable before
+        // anyone is told about it, even on power loss (NORMAL would only survive a process crash).
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+}
+
+async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+}

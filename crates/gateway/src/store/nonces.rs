@@ -1,0 +1,51 @@
+//! API request nonces: each accepted once per AK within the signing window, on every node at once.
+
+use std::time::Duration;
+
+use crate::domain::{AccessKey, ApiNonce, Timestamp};
+
+use super::{Store, StoreError, with_pool};
+
+impl Store {
+    /// Records `nonce` for `ak` at `now`. True if it is fresh (never seen, or last seen longer ago
+    /// than `window`), false if it is a replay. One atomic statement: of two nodes receiving the
+    /// same request at once, exactly one gets true.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn remember_nonce(
+        &self,
+        ak: &AccessKey,
+        nonce: &ApiNonce,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<bool, StoreError> {
+        // A row older than the window is expired but maybe not yet purged: take it over.
+        let sql = "INSERT INTO api_nonces (access_key, nonce, seen_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (access_key, nonce) DO UPDATE SET seen_at = excluded.seen_at \
+                   WHERE api_nonces.seen_at < $4";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(ak.as_str())
+            .bind(nonce.as_str())
+            .bind(now.as_millis())
+            .bind(now.minus(window).as_millis())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Deletes nonces seen before `now - window`; returns how many. Run periodically.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn purge_nonces(&self, now: Timestamp, window: Duration) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM api_nonces WHERE seen_at < $1";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(now.minus(window).as_millis())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected)
+    }
+}

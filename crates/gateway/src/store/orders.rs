@@ -1,0 +1,169 @@
+//! Orders: the idempotent insert and the lookups. Every lookup a site can trigger is scoped by its
+//! `SiteId`; the token and upstream-number lookups serve the checkout page and channel callbacks,
+//! where the caller proves itself by holding the token or by the channel's signature.
+
+use crate::domain::{
+    Attach, CheckoutToken, NewOrder, NotifyUrl, Order, OrderEvent, OrderId, OrderStatus,
+    OutTradeNo, SiteId, UpstreamOrderNo,
+};
+
+use super::rows::{OrderEventRow, OrderRow, select_orders_where};
+use super::{Store, StoreError, with_pool};
+
+/// What [`Store::insert_order_if_absent`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// This call created the order.
+    Inserted(Order),
+    /// The site already had an order with this `out_trade_no` (maybe from a concurrent call).
+    /// Whether it is the same request is for the caller to decide: `Order::was_created_from`.
+    Existing(Order),
+}
+
+impl InsertOutcome {
+    #[must_use]
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::Inserted(o) | Self::Existing(o) => o,
+        }
+    }
+}
+
+impl Store {
+    /// Stores the order unless the site already has one with this `out_trade_no`. Atomic under any
+    /// concurrency: the UNIQUE (site_id, out_trade_no) constraint decides, not a read before the write.
+    ///
+    /// # Errors
+    /// `Database` (an unknown site fails the foreign key), `Corrupt`.
+    pub async fn insert_order_if_absent(
+        &self,
+        new: &NewOrder,
+    ) -> Result<InsertOutcome, StoreError> {
+        let sql = "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
+                   amount_fen, currency, description, attach, notify_url, payer_openid, \
+                   payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
+                   created_at, updated_at, expires_at, version) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                   $17, $17, $18, 0) \
+                   ON CONFLICT (site_id, out_trade_no) DO NOTHING \
+                   RETURNING id";
+        let r = new.request();
+        let inserted: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(new.site_id().as_str())
+            .bind(r.out_trade_no.as_str())
+            .bind(new.upstream_order_no().as_str())
+            .bind(r.pay_method.channel().as_str())
+            .bind(r.pay_method.method().as_str())
+            .bind(r.amount.as_i64())
+            .bind(r.currency.as_str())
+            .bind(r.description.as_str())
+            .bind(r.attach.as_ref().map(Attach::as_str))
+            .bind(r.notify_url.as_ref().map(NotifyUrl::as_str))
+            .bind(r.payer.openid.as_ref().map(|v| v.as_str()))
+            .bind(r.payer.buyer_id.as_ref().map(|v| v.as_str()))
+            .bind(r.payer.client_ip.map(|ip| ip.to_string()))
+            .bind(new.fingerprint().as_str())
+            .bind(OrderStatus::Created.as_str())
+            .bind(new.checkout_token().as_str())
+            .bind(new.created_at().as_millis())
+            .bind(new.expires_at().as_millis())
+            .fetch_optional(pool)
+            .await)?;
+        match inserted {
+            Some(id) => {
+                let order = self.order_by_id(OrderId::from_i64(id)).await?;
+                Ok(InsertOutcome::Inserted(
+                    order.ok_or(StoreError::NotFound("order just inserted"))?,
+                ))
+            }
+            // Orders are never deleted, so the conflicting row is there to read.
+            None => {
+                let order = self.find_order(new.site_id(), &r.out_trade_no).await?;
+                Ok(InsertOutcome::Existing(
+                    order.ok_or(StoreError::NotFound("conflicting order"))?,
+                ))
+            }
+        }
+    }
+
+    /// The site's order with this `out_trade_no`; another site's order of the same number is not found.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_order(
+        &self,
+        site: &SiteId,
+        out_trade_no: &OutTradeNo,
+    ) -> Result<Option<Order>, StoreError> {
+        let sql = select_orders_where!("site_id = $1 AND out_trade_no = $2");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, OrderRow>(sql)
+            .bind(site.as_str())
+            .bind(out_trade_no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Order::try_from).transpose()
+    }
+
+    /// The order a checkout token belongs to (checkout page, status polling).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_order_by_token(
+        &self,
+        token: &CheckoutToken,
+    ) -> Result<Option<Order>, StoreError> {
+        let sql = select_orders_where!("checkout_token = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, OrderRow>(sql)
+            .bind(token.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Order::try_from).transpose()
+    }
+
+    /// The order paygate sent upstream under this number (channel callbacks and queries).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_order_by_upstream_no(
+        &self,
+        no: &UpstreamOrderNo,
+    ) -> Result<Option<Order>, StoreError> {
+        let sql = select_orders_where!("upstream_order_no = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, OrderRow>(sql)
+            .bind(no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Order::try_from).transpose()
+    }
+
+    /// The status history of one of the site's orders, oldest first; empty for another site's order.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn order_events(
+        &self,
+        site: &SiteId,
+        order: OrderId,
+    ) -> Result<Vec<OrderEvent>, StoreError> {
+        let sql = "SELECT e.order_id, e.from_status, e.to_status, e.reason, e.at \
+                   FROM order_events e JOIN orders o ON o.id = e.order_id \
+                   WHERE e.order_id = $1 AND o.site_id = $2 \
+                   ORDER BY e.id";
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, OrderEventRow>(sql)
+            .bind(order.as_i64())
+            .bind(site.as_str())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(OrderEvent::try_from).collect()
+    }
+
+    /// Internal: by row id, for re-reading an order this module just wrote.
+    pub(crate) async fn order_by_id(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        let sql = select_orders_where!("id = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, OrderRow>(sql)
+            .bind(id.as_i64())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Order::try_from).transpose()
+    }
+}

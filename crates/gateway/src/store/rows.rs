@@ -1,0 +1,158 @@
+//! Rows as the database returns them, and their conversion back into domain types. Every stored
+//! value is parsed again on the way out, so a bad row is an error here rather than a wrong answer.
+
+use crate::domain::{
+    Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
+    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo, PayMethod, Payer,
+    SiteId, Timestamp, UpstreamFields, UpstreamOrderNo, parse_client_ip,
+};
+
+use super::StoreError;
+
+/// `SELECT <every order column> FROM orders WHERE <$where>`, as one literal for `sqlx::query_as`.
+macro_rules! select_orders_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, site_id, out_trade_no, upstream_order_no, channel, method, amount_fen,",
+            " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
+            " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
+            " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
+            " expires_at, paid_at, closed_at, version",
+            " FROM orders WHERE ",
+            $where
+        )
+    };
+}
+pub(crate) use select_orders_where;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRow {
+    id: i64,
+    site_id: String,
+    out_trade_no: String,
+    upstream_order_no: String,
+    channel: String,
+    method: String,
+    amount_fen: i64,
+    currency: String,
+    description: String,
+    attach: Option<String>,
+    notify_url: Option<String>,
+    payer_openid: Option<String>,
+    payer_buyer_id: Option<String>,
+    payer_client_ip: Option<String>,
+    fingerprint: String,
+    status: String,
+    checkout_token: String,
+    prepay_id: Option<String>,
+    code_url: Option<String>,
+    h5_url: Option<String>,
+    qr_code: Option<String>,
+    transaction_id: Option<String>,
+    trade_no: Option<String>,
+    upstream_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    expires_at: i64,
+    paid_at: Option<i64>,
+    closed_at: Option<i64>,
+    version: i64,
+}
+
+impl TryFrom<OrderRow> for Order {
+    type Error = StoreError;
+
+    fn try_from(r: OrderRow) -> Result<Self, StoreError> {
+        let bad = |e: crate::domain::DomainError| {
+            StoreError::corrupt("order", format!("row {}: {e}", r.id))
+        };
+        Ok(Self {
+            id: OrderId::from_i64(r.id),
+            site_id: SiteId::parse(&r.site_id).map_err(bad)?,
+            out_trade_no: OutTradeNo::parse(&r.out_trade_no).map_err(bad)?,
+            upstream_order_no: UpstreamOrderNo::parse(&r.upstream_order_no).map_err(bad)?,
+            pay_method: PayMethod::new(
+                Channel::parse(&r.channel).map_err(bad)?,
+                Method::parse(&r.method).map_err(bad)?,
+            )
+            .map_err(bad)?,
+            amount: Amount::parse(r.amount_fen).map_err(bad)?,
+            currency: Currency::parse(&r.currency).map_err(bad)?,
+            description: Description::parse(&r.description).map_err(bad)?,
+            attach: r
+                .attach
+                .as_deref()
+                .map(Attach::parse)
+                .transpose()
+                .map_err(bad)?,
+            notify_url: r
+                .notify_url
+                .as_deref()
+                .map(NotifyUrl::parse)
+                .transpose()
+                .map_err(bad)?,
+            payer: Payer {
+                openid: r
+                    .payer_openid
+                    .as_deref()
+                    .map(Openid::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                buyer_id: r
+                    .payer_buyer_id
+                    .as_deref()
+                    .map(BuyerId::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                client_ip: r
+                    .payer_client_ip
+                    .as_deref()
+                    .map(parse_client_ip)
+                    .transpose()
+                    .map_err(bad)?,
+            },
+            fingerprint: Fingerprint::from_stored(r.fingerprint),
+            status: OrderStatus::parse(&r.status).map_err(bad)?,
+            checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,
+            upstream: UpstreamFields {
+                prepay_id: r.prepay_id,
+                code_url: r.code_url,
+                h5_url: r.h5_url,
+                qr_code: r.qr_code,
+                transaction_id: r.transaction_id,
+                trade_no: r.trade_no,
+                error: r.upstream_error,
+            },
+            created_at: Timestamp::from_millis(r.created_at),
+            updated_at: Timestamp::from_millis(r.updated_at),
+            expires_at: Timestamp::from_millis(r.expires_at),
+            paid_at: r.paid_at.map(Timestamp::from_millis),
+            closed_at: r.closed_at.map(Timestamp::from_millis),
+            version: r.version,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderEventRow {
+    order_id: i64,
+    from_status: String,
+    to_status: String,
+    reason: String,
+    at: i64,
+}
+
+impl TryFrom<OrderEventRow> for OrderEvent {
+    type Error = StoreError;
+
+    fn try_from(r: OrderEventRow) -> Result<Self, StoreError> {
+        let bad = |e: crate::domain::DomainError| StoreError::corrupt("order event", e);
+        Ok(Self {
+            order_id: OrderId::from_i64(r.order_id),
+            from: OrderStatus::parse(&r.from_status).map_err(bad)?,
+            to: OrderStatus::parse(&r.to_status).map_err(bad)?,
+            reason: r.reason,
+            at: Timestamp::from_millis(r.at),
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Status changes: compare-and-set on the status, with the event row in the same transaction.
+
+use crate::domain::{Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
+
+use super::{Store, StoreError, with_pool, with_write_tx};
+
+/// One intended status change of an order.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub order_id: OrderId,
+    /// The status the caller saw. If the order is no longer in it, the transition loses.
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    /// Why, for the event history: `upstream_accepted`, `callback TRANSACTION.SUCCESS`, `expired`…
+    pub reason: String,
+    /// What the channel said along with it; recorded in the same write.
+    pub upstream: UpstreamFields,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransitionOutcome {
+    /// This call changed the order (and wrote its event); the order as it is now.
+    Applied(Order),
+    /// Someone else changed it first (or the caller's `from` was stale): nothing was written.
+    /// The order as it is now, so the caller can see what happened instead.
+    Lost(Order),
+}
+
+impl TransitionOutcome {
+    #[must_use]
+    pub fn won(&self) -> bool {
+        matches!(self, Self::Applied(_))
+    }
+
+    #[must_use]
+    pub fn order(&self) -> &Order {
+        match self {
+            Self::Applied(o) | Self::Lost(o) => o,
+        }
+    }
+}
+
+impl Store {
+    /// Moves an order from `t.from` to `t.to` if — and only if — it is still in `t.from`, recording
+    /// the upstream fields and an `order_events` row in the same transaction. Of any number of
+    /// concurrent transitions from the same status, exactly one is applied.
+    ///
+    /// # Errors
+    /// `IllegalTransition` when the domain forbids `from → to` (nothing is written); `NotFound` for
+    /// an unknown order; `Database`, `Corrupt`.
+    pub async fn transition(&self, t: &Transition) -> Result<TransitionOutcome, StoreError> {
+        if !t.from.can_become(t.to) {
+            return Err(StoreError::IllegalTransition {
+                from: t.from,
+                to: t.to,
+            });
+        }
+        let paid_at = (t.to == OrderStatus::Paid).then_some(t.at.as_millis());
+        let closed_at = (t.to == OrderStatus::Closed).then_some(t.at.as_millis());
+        let update = "UPDATE orders SET status = $1, updated_at = $2, version = version + 1, \
+                      paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at), \
+                      prepay_id = COALESCE($5, prepay_id), code_url = COALESCE($6, code_url), \
+                      h5_url = COALESCE($7, h5_url), qr_code = COALESCE($8, qr_code), \
+                      transaction_id = COALESCE($9, transaction_id), trade_no = COALESCE($10, trade_no), \
+                      upstream_error = COALESCE($11, upstream_error) \
+                      WHERE id = $12 AND status = $13";
+        let event = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
+                     VALUES ($1, $2, $3, $4, $5)";
+        let u = &t.upstream;
+        let won = with_write_tx!(self, tx => {
+            let changed = sqlx::query(update)
+                .bind(t.to.as_str())
+                .bind(t.at.as_millis())
+                .bind(paid_at)
+                .bind(closed_at)
+                .bind(u.prepay_id.as_deref())
+                .bind(u.code_url.as_deref())
+                .bind(u.h5_url.as_deref())
+                .bind(u.qr_code.as_deref())
+                .bind(u.transaction_id.as_deref())
+                .bind(u.trade_no.as_deref())
+                .bind(u.error.as_deref())
+                .bind(t.order_id.as_i64())
+                .bind(t.from.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed == 1 {
+                sqlx::query(event)
+                    .bind(t.order_id.as_i64())
+                    .bind(t.from.as_str())
+                    .bind(t.to.as_str())
+                    .bind(&t.reason)
+                    .bind(t.at.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                true
+            } else {
+                tx.rollback().await?;
+                false
+            }
+        });
+        let order = self
+            .order_by_id(t.order_id)
+            .await?
+            .ok_or(StoreError::NotFound("order"))?;
+        Ok(if won {
+            TransitionOutcome::Applied(order)
+        } else {
+            TransitionOutcome::Lost(order)
+        })
+    }
+
+    /// Records what the channel said without changing the status (say, a `transaction_id` learned
+    /// by query, or a new `h5_url`), provided the order is still in `expected`. Absent fields keep
+    /// their stored values. Returns whether the order was updated.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_upstream_result(
+        &self,
+        order_id: OrderId,
+        expected: OrderStatus,
+        upstream: &UpstreamFields,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE orders SET updated_at = $1, version = version + 1, \
+                   prepay_id = COALESCE($2, prepay_id), code_url = COALESCE($3, code_url), \
+                   h5_url = COALESCE($4, h5_url), qr_code = COALESCE($5, qr_code), \
+                   transaction_id = COALESCE($6, transaction_id), trade_no = COALESCE($7, trade_no), \
+                   upstream_error = COALESCE($8, upstream_error) \
+                   WHERE id = $9 AND status = $10";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(at.as_millis())
+            .bind(upstream.prepay_id.as_deref())
+            .bind(upstream.code_url.as_deref())
+            .bind(upstream.h5_url.as_deref())
+            .bind(upstream.qr_code.as_deref())
+            .bind(upstream.transaction_id.as_deref())
+            .bind(upstream.trade_no.as_deref())
+            .bind(upstream.error.as_deref())
+            .bind(order_id.as_i64())
+            .bind(expected.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+}

@@ -1,0 +1,62 @@
+use gateway::crypto::MasterKey;
+use gateway::domain::{AccessKey, Channel, Method, PayMethod, SiteId, SiteStatus};
+use gateway::store::{Store, StoreError};
+
+use crate::on_both_backends;
+use crate::support::{TestDb, new_site, now};
+
+on_both_backends! {
+    async fn a_site_is_found_by_its_ak_and_id_with_its_sk(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let by_ak = db.store.find_site_by_ak(&site.access_key).await.unwrap().unwrap();
+        assert_eq!(by_ak.id, site.id);
+        assert_eq!(by_ak.secret_key, site.secret_key);
+        assert_eq!(by_ak.name.as_str(), "shop");
+        assert_eq!(by_ak.status, SiteStatus::Active);
+        assert!(by_ak.may_use(PayMethod::new(Channel::Wechat, Method::Native).unwrap()));
+        assert!(!by_ak.may_use(PayMethod::new(Channel::Alipay, Method::Qr).unwrap()));
+        let by_id = db.store.find_site(&site.id).await.unwrap().unwrap();
+        assert_eq!(by_id.access_key, site.access_key);
+        assert!(db.store.find_site_by_ak(&AccessKey::generate()).await.unwrap().is_none());
+        assert!(db.store.find_site(&SiteId::generate()).await.unwrap().is_none());
+    }
+
+    async fn sites_are_listed_oldest_first(db: TestDb) {
+        let a = new_site(&db.store, "a").await;
+        let b = new_site(&db.store, "b").await;
+        let ids: Vec<_> = db.store.list_sites().await.unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.contains(&a.id) && ids.contains(&b.id));
+    }
+
+    async fn the_sk_is_sealed_in_the_table(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let raw = db.raw_sealed_sk(&site).await;
+        let plain = site.secret_key.expose().as_bytes();
+        assert_eq!(raw[0], 1, "format version");
+        assert!(!raw.windows(plain.len()).any(|w| w == plain), "plaintext SK in the table");
+        // Under another master key the SK does not open: an error, not a wrong key.
+        let other = Store::connect(&db.url, &MasterKey::generate()).await.unwrap();
+        assert!(matches!(other.find_site(&site.id).await, Err(StoreError::Crypto(_))));
+    }
+
+    async fn rotating_the_sk_replaces_it(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let before = db.raw_sealed_sk(&site).await;
+        let new_sk = db.store.rotate_secret_key(&site.id, now()).await.unwrap();
+        assert_ne!(new_sk, site.secret_key);
+        let found = db.store.find_site_by_ak(&site.access_key).await.unwrap().unwrap();
+        assert_eq!(found.secret_key, new_sk);
+        assert_ne!(db.raw_sealed_sk(&site).await, before);
+        let unknown = db.store.rotate_secret_key(&SiteId::generate(), now()).await;
+        assert!(matches!(unknown, Err(StoreError::NotFound("site"))));
+    }
+
+    async fn a_disabled_site_may_use_nothing(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        db.store.set_site_status(&site.id, SiteStatus::Disabled, now()).await.unwrap();
+        let found = db.store.find_site(&site.id).await.unwrap().unwrap();
+        assert_eq!(found.status, SiteStatus::Disabled);
+        assert!(!found.may_use(PayMethod::new(Channel::Wechat, Method::Native).unwrap()));
+    }
+}
