@@ -1,6 +1,14 @@
-//! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), and how
-//! secrets are kept at rest (`crypto`). The HTTP API, checkout and workers come in later slices.
+//! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), how secrets
+//! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`), what it
+//! does with an order (`service`), the merchant HTTP API (`api`), how it is configured (`config`),
+//! sandbox mode (`sandbox`), and how the pieces are put together and served (`app`).
 
+pub mod api;
+pub mod app;
+pub mod channels;
+pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod sandbox;
+pub mod service;
 pub mod store;

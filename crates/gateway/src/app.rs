@@ -1,0 +1,1 @@
+//! Puts the pieces together: settings → store, channels (or sandbox), router; serves until shutdown.
