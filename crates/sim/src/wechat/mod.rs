@@ -1,9 +1,9 @@
 //! The WeChat Pay API v3 simulator.
 //!
-//! Every `/v3/...` call passes through [`layer::v3`]: it verifies the `Authorization` signature
+//! Every `/v3/...` call passes through `layer::v3`: it verifies the `Authorization` signature
 //! against the registered merchant key, applies API faults, and signs whatever the handler answers
 //! with the merchant's platform key (`Wechatpay-*` headers), so handlers deal with business rules only.
-//! Control routes (`/sim/wechat/...`, see [`control`]) are neither authenticated nor signed.
+//! Control routes (`/sim/wechat/...`, see `control`) are neither authenticated nor signed.
 //!
 //! State (merchants, platform keys, orders, refunds, combined orders) is one
 //! [`crate::persist::Store`] snapshot, `wechat.json` in the state dir.
