@@ -5,7 +5,7 @@
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, KeyPair, ParsedPublicKey, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -102,13 +102,20 @@ impl RsaPrivateKey {
     }
 }
 
-/// An RSA public key for verifying, kept as its SubjectPublicKeyInfo DER.
-#[derive(Clone, PartialEq, Eq)]
+/// An RSA public key for verifying: parsed once, then shared by every verification.
+#[derive(Clone)]
 pub struct RsaPublicKey {
     spki_der: Vec<u8>,
-    /// PKCS#1 `RSAPublicKey`, the form the verifier takes.
-    pkcs1_der: Vec<u8>,
+    parsed: ParsedPublicKey,
 }
+
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.spki_der == other.spki_der
+    }
+}
+
+impl Eq for RsaPublicKey {}
 
 impl std::fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,13 +146,16 @@ impl RsaPublicKey {
         use x509_parser::prelude::FromDer;
         let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der)
             .map_err(|e| KeyError::Rsa(e.to_string()))?;
-        let pkcs1 = spki.subject_public_key.data.to_vec();
-        let key = Self {
+        // The verifier takes the PKCS#1 `RSAPublicKey` inside the SPKI bit string.
+        let parsed = ParsedPublicKey::new(
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            spki.subject_public_key.data.as_ref(),
+        )
+        .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        Ok(Self {
             spki_der: der.to_vec(),
-            pkcs1_der: pkcs1,
-        };
-        key.check()?;
-        Ok(key)
+            parsed,
+        })
     }
 
     fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
@@ -159,13 +169,6 @@ impl RsaPublicKey {
         let mut body = ALG.to_vec();
         body.extend(der_tlv(0x03, &bit_string));
         Self::from_spki_der(&der_tlv(0x30, &body))
-    }
-
-    fn check(&self) -> Result<(), KeyError> {
-        // Parse once now so a bad key is refused at load time, not at the first callback.
-        aws_lc_rs::rsa::PublicEncryptingKey::from_der(&self.spki_der)
-            .map(|_| ())
-            .map_err(|e| KeyError::Rsa(e.to_string()))
     }
 
     /// SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`).
@@ -188,8 +191,8 @@ impl RsaPublicKey {
         let sig = STANDARD
             .decode(signature_b64.trim())
             .map_err(|_| SignatureError)?;
-        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &self.pkcs1_der)
-            .verify(message, &sig)
+        self.parsed
+            .verify_sig(message, &sig)
             .map_err(|_| SignatureError)
     }
 }
