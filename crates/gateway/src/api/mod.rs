@@ -1,2 +1,151 @@
 //! The merchant HTTP API: request signing, the 1Pass-compatible routes (seed 000), `/v1`, errors,
 //! OpenAPI, health and metrics.
+//!
+//! | route | auth | answer |
+//! |---|---|---|
+//! | `POST /pay/wechat/native` | signed | seed 000's `{out_trade_no, code_url, prepay_id, status, checkout_url}` |
+//! | `GET /pay/wechat/status?token=` | token | `{out_trade_no, status, amount_total, currency, description, expires_at, paid_at}` |
+//! | `GET /pay/{wechat,alipay}/checkout?token=` | token | a plain HTML page |
+//! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` |
+//! | `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics` | none | |
+
+mod auth;
+mod checkout;
+pub mod error;
+mod health;
+mod input;
+mod metrics;
+mod onepass;
+pub mod openapi;
+mod v1;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use auth::{canonical, sign};
+pub use error::{ApiError, AuthError};
+
+use crate::channels::Channels;
+use crate::service::{Failpoint, OrderService, ServiceSettings};
+use crate::store::Store;
+
+/// What the API needs: filled by the app from configuration.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub channels: Channels,
+    pub settings: ApiSettings,
+}
+
+/// The API's settings.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Where payers and sites reach this paygate (`http://127.0.0.1:8080`): `checkout_url` is built on it.
+    pub public_url: String,
+    /// Sandbox mode: the checkout page says that no real money moves.
+    pub sandbox: bool,
+    /// A test hook; see [`Failpoint`]. [`ApiSettings::new`] reads it from the environment.
+    pub failpoint: Option<Failpoint>,
+    /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept for twice that.
+    pub signature_window: Duration,
+    /// The largest request body accepted.
+    pub body_limit: usize,
+}
+
+impl ApiSettings {
+    pub const DEFAULT_SIGNATURE_WINDOW: Duration = Duration::from_secs(300);
+    pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+    /// The defaults for a paygate reached at `public_url`, with the failpoint read from
+    /// `PAYGATE_FAILPOINT` (once, here, at start-up).
+    #[must_use]
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            sandbox: false,
+            failpoint: Failpoint::from_env(),
+            signature_window: Self::DEFAULT_SIGNATURE_WINDOW,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    service: OrderService,
+    store: Store,
+    settings: Arc<ApiSettings>,
+}
+
+/// The merchant API's routes, with request ids, tracing, metrics and the body limit. Merge other
+/// routers into it (it defines no `/sandbox/*` route); it has a JSON 404/405 fallback, so a router
+/// merged into it must not define a fallback of its own.
+pub fn router(state: ApiState) -> Router {
+    // Install the recorder before the first request records anything.
+    let _ = metrics::handle();
+    let service = OrderService::new(
+        state.store.clone(),
+        state.channels,
+        ServiceSettings {
+            public_url: state.settings.public_url.clone(),
+            failpoint: state.settings.failpoint,
+        },
+    );
+    let body_limit = state.settings.body_limit;
+    let ctx = Ctx {
+        service,
+        store: state.store,
+        settings: Arc::new(state.settings),
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/pay/wechat/native", post(onepass::create_native))
+        .route("/pay/wechat/status", get(onepass::status))
+        .route("/pay/alipay/status", get(onepass::status))
+        .route("/pay/wechat/checkout", get(checkout::page))
+        .route("/pay/alipay/checkout", get(checkout::page))
+        .route("/v1/orders", post(v1::create))
+        .route("/v1/orders/{out_trade_no}", get(v1::get))
+        .route("/v1/orders/{out_trade_no}/close", post(v1::close))
+        .route("/openapi.json", get(openapi::json))
+        .route("/docs", get(openapi::docs))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http().make_span_with(span))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(ctx)
+}
+
+/// One span per request, carrying its id. The path only, never the query: it may hold a token.
+fn span<B>(req: &Request<B>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
+}
+
+/// JSON 404 for unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,1 +1,158 @@
-//! Settings: a TOML file, environment overrides and command-line flags, parsed once at start.
+//! Settings: defaults, then a TOML file (`--config` / `PAYGATE_CONFIG`), then environment
+//! variables, then command-line flags, parsed once at start into typed values. A bad value stops
+//! paygate with the setting's name and where it came from; values themselves are never echoed.
+//!
+//! No channel section (`[wechat]`, `[alipay]`, or their `PAYGATE_WECHAT_*` / `PAYGATE_ALIPAY_*`
+//! variables) means sandbox mode: the simulators stand in for both channels.
+
+mod alipay;
+mod database_url;
+mod error;
+mod layers;
+mod master_key;
+mod raw;
+mod wechat;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use alipay::AlipaySettings;
+pub use database_url::DatabaseUrl;
+pub use error::ConfigError;
+pub use master_key::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeySource};
+pub use wechat::WechatSettings;
+
+use raw::Raw;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const CONFIG_ENV: &str = "PAYGATE_CONFIG";
+
+/// What the command line gave; `None` leaves the setting to the lower layers.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+/// Everything paygate needs to start, parsed.
+#[derive(Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    /// How sites' payers and the channels reach paygate (checkout links, callback URLs), when
+    /// set; otherwise `http://<bound address>` (see [`Settings::public_url`]).
+    pub public_url: Option<url::Url>,
+    pub master_key: MasterKeySource,
+    pub wechat: Option<WechatSettings>,
+    pub alipay: Option<AlipaySettings>,
+}
+
+impl Settings {
+    /// Loads the settings from the process environment and `flags`.
+    ///
+    /// # Errors
+    /// See [`ConfigError`].
+    pub fn load(flags: Flags) -> Result<Self, ConfigError> {
+        Self::load_with(flags, &|name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::load`] with the environment given as a lookup function (for tests).
+    ///
+    /// # Errors
+    /// See [`ConfigError`].
+    pub fn load_with(
+        flags: Flags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = Raw::default();
+        let config_file = flags
+            .config
+            .clone()
+            .or_else(|| env(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
+        if let Some(path) = &config_file {
+            layers::file(&mut raw, path)?;
+        }
+        layers::env(&mut raw, env);
+        layers::flag(&mut raw, "listen", "--listen", flags.listen);
+        layers::flag(
+            &mut raw,
+            "data_dir",
+            "--data-dir",
+            flags.data_dir.map(|p| p.display().to_string()),
+        );
+        layers::flag(
+            &mut raw,
+            "database_url",
+            "--database-url",
+            flags.database_url,
+        );
+
+        let listen_text = raw.text("listen")?.unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| raw.invalid("listen", "must be IP:PORT, such as 127.0.0.1:8080"))?;
+        let data_dir = raw
+            .path("data_dir")?
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match raw.text("database_url")? {
+            Some(text) => {
+                DatabaseUrl::parse(&text).map_err(|reason| raw.invalid("database_url", reason))?
+            }
+            None => DatabaseUrl::sqlite_in(&data_dir),
+        };
+        let public_url = public_url(&raw)?;
+        let master_key = match master_key::from_env(env(MASTER_KEY_ENV))? {
+            Some(key) => MasterKeySource::Env(key),
+            None => MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)),
+        };
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            master_key,
+            wechat: wechat::parse(&raw)?,
+            alipay: alipay::parse(&raw)?,
+        })
+    }
+
+    /// No real channel is configured: the simulators stand in for both.
+    #[must_use]
+    pub fn sandbox(&self) -> bool {
+        self.wechat.is_none() && self.alipay.is_none()
+    }
+
+    /// The public URL without a trailing slash: the configured one, or `http://<bound>` (the
+    /// address actually bound, so that port 0 gives a usable URL).
+    #[must_use]
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url.as_ref().map_or_else(
+            || format!("http://{bound}"),
+            |u| u.as_str().trim_end_matches('/').to_owned(),
+        )
+    }
+
+    /// `<data-dir>/<name>`.
+    #[must_use]
+    pub fn data_path(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.data_dir.join(name)
+    }
+}
+
+fn public_url(raw: &Raw) -> Result<Option<url::Url>, ConfigError> {
+    let Some(text) = raw.text("public_url")? else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(&text).map_err(|e| raw.invalid("public_url", e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(raw.invalid("public_url", "must be an http(s) URL with a host"));
+    }
+    Ok(Some(url))
+}
+
+#[cfg(test)]
+mod tests;

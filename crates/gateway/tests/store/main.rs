@@ -1,5 +1,7 @@
 //! Every storage behaviour, each scenario run on SQLite and on PostgreSQL.
 
+#[path = "../support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 mod migrations;

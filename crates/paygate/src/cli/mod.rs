@@ -1,6 +1,11 @@
 //! The command line: one subcommand per job.
 
+mod common;
+mod migrate;
+mod serve;
+mod signal;
 mod sim;
+mod site;
 
 use clap::{Parser, Subcommand};
 
@@ -17,11 +22,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway (sandbox mode, with simulated channels, when no credentials are configured).
+    Serve(serve::ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(migrate::MigrateArgs),
+    /// Create, list and re-key sites.
+    Site(site::SiteArgs),
     Sim(sim::SimArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
+        Command::Site(args) => site::run(args).await,
         Command::Sim(args) => sim::run(args).await,
     }
 }

@@ -67,37 +67,19 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         time_scale: args.time_scale,
         public_base_url: args.public_url,
     };
-    sim::serve(config, args.listen, shutdown_signal(), |addr| {
-        let mut out = std::io::stdout().lock();
-        // Tests and scripts read this line to learn the port; it must reach them now.
-        let _ = writeln!(out, "paygate sim listening on http://{addr}");
-        let _ = out.flush();
-    })
+    sim::serve(
+        config,
+        args.listen,
+        super::signal::shutdown_signal(),
+        |addr| {
+            let mut out = std::io::stdout().lock();
+            // Tests and scripts read this line to learn the port; it must reach them now.
+            let _ = writeln!(out, "paygate sim listening on http://{addr}");
+            let _ = out.flush();
+        },
+    )
     .await
     .context("simulator failed")?;
     tracing::info!("simulator stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutdown signal received");
 }

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod serve;
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

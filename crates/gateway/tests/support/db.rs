@@ -169,6 +169,20 @@ impl TestDb {
         }
     }
 
+    /// Runs one raw statement, bypassing the repository (to stage what a crash would leave).
+    pub async fn execute(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
     /// The raw `sites.secret_key_sealed` column of one site.
     pub async fn raw_sealed_sk(&self, site: &Site) -> Vec<u8> {
         let sql = "SELECT secret_key_sealed FROM sites WHERE id = $1";

@@ -1,0 +1,357 @@
+//! The merchant API's one error type, and the one place that maps it to an HTTP status and a
+//! stable code. Every answer that is not a success has the shape
+//! `{"error":"<code>","message":"<human text>","field":"<field>"?,"upstream":{…}?}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{Channel, DomainError};
+use crate::service::{ServiceError, UpstreamOp};
+use crate::store::StoreError;
+
+/// Why a signed request was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("header {0} is required")]
+    MissingHeader(&'static str),
+    #[error("header {0} is malformed")]
+    MalformedHeader(&'static str),
+    #[error("unknown access key")]
+    UnknownAccessKey,
+    #[error("signature does not match")]
+    InvalidSignature,
+    #[error("timestamp is more than {0} seconds away from the server's clock")]
+    StaleTimestamp(u64),
+    #[error("nonce was already used")]
+    NonceReused,
+    #[error("site is disabled")]
+    SiteDisabled,
+}
+
+/// Everything the API can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A request field that does not parse; names the field.
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// Several required fields absent at once (seed 000's `missing_fields`).
+    #[error("missing required fields: {}", .0.join(", "))]
+    MissingFields(Vec<&'static str>),
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("the database is not reachable")]
+    NotReady,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Something broke inside paygate. The cause is logged, never answered.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Service(ServiceError::Store(e))
+    }
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The stable error code.
+    #[schema(example = "invalid_amount")]
+    pub error: &'static str,
+    /// Human-readable detail; wording may change, codes do not.
+    pub message: String,
+    /// The request field to blame, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+    /// The channel's own refusal, on `*_create_failed` and `*_close_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamDetail>,
+}
+
+/// What the channel answered when it refused.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpstreamDetail {
+    #[schema(example = "wechat")]
+    pub channel: &'static str,
+    /// The channel's own error code, such as `PARAM_ERROR` or `ACQ.TRADE_HAS_SUCCESS`.
+    #[schema(example = "PARAM_ERROR")]
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    /// The HTTP status and stable code of every error: the one mapping.
+    #[must_use]
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            Self::Auth(a) => match a {
+                AuthError::MissingHeader(_) => (S::UNAUTHORIZED, "missing_auth_header"),
+                AuthError::MalformedHeader(_) => (S::UNAUTHORIZED, "invalid_auth_header"),
+                AuthError::UnknownAccessKey => (S::UNAUTHORIZED, "unknown_access_key"),
+                AuthError::InvalidSignature => (S::UNAUTHORIZED, "invalid_signature"),
+                AuthError::StaleTimestamp(_) => (S::UNAUTHORIZED, "stale_timestamp"),
+                AuthError::NonceReused => (S::UNAUTHORIZED, "nonce_reused"),
+                AuthError::SiteDisabled => (S::FORBIDDEN, "site_disabled"),
+            },
+            Self::Invalid(e) => (S::BAD_REQUEST, e.code()),
+            Self::MissingFields(_) => (S::BAD_REQUEST, "missing_fields"),
+            Self::InvalidJson(_) => (S::BAD_REQUEST, "invalid_json"),
+            Self::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RouteNotFound => (S::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::NotReady => (S::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::Service(e) => match e {
+                ServiceError::PaymentNotConfigured(_) => (S::BAD_REQUEST, "payment_not_configured"),
+                ServiceError::OutTradeNoConflict => (S::CONFLICT, "out_trade_no_conflict"),
+                ServiceError::NotFound => (S::NOT_FOUND, "order_not_found"),
+                ServiceError::AlreadyPaid(_) => (S::CONFLICT, "order_paid"),
+                ServiceError::NotClosable(_) | ServiceError::NotYetClosable { .. } => {
+                    (S::CONFLICT, "order_not_closable")
+                }
+                ServiceError::UpstreamRefused { op, channel, .. } => {
+                    (S::BAD_GATEWAY, refused_code(*channel, *op))
+                }
+                // Not a refusal: the call may have taken effect. 503 says "try again", and the
+                // same request is safe to retry (create is idempotent).
+                ServiceError::UpstreamUnknown { .. } => {
+                    (S::SERVICE_UNAVAILABLE, "upstream_unavailable")
+                }
+                ServiceError::Channel(_) | ServiceError::Store(_) => {
+                    (S::INTERNAL_SERVER_ERROR, "internal_error")
+                }
+            },
+            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+
+    fn body(&self, code: &'static str, status: StatusCode) -> ErrorBody {
+        let mut body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+            field: None,
+            upstream: None,
+        };
+        match self {
+            Self::Auth(AuthError::MissingHeader(h) | AuthError::MalformedHeader(h)) => {
+                body.field = Some(h);
+            }
+            Self::Invalid(e) => body.field = Some(e.field()),
+            Self::MissingFields(fields) => body.field = fields.first().copied(),
+            Self::Service(ServiceError::UpstreamRefused {
+                channel,
+                code: upstream_code,
+                message,
+                ..
+            }) => {
+                body.upstream = Some(UpstreamDetail {
+                    channel: channel.as_str(),
+                    code: upstream_code.clone(),
+                    message: message.clone(),
+                });
+            }
+            Self::Service(ServiceError::UpstreamUnknown { channel, .. }) => {
+                body.message = format!(
+                    "{} did not answer clearly; the outcome is unknown. Send the same request again: \
+                     it is idempotent and will find out.",
+                    channel.as_str()
+                );
+            }
+            Self::Service(ServiceError::NotYetClosable { expires_at }) => {
+                body.message = format!(
+                    "the channel has not seen this order yet (the payer has not opened it); it stays \
+                     payable until {}",
+                    super::views::rfc3339(*expires_at)
+                );
+            }
+            _ => {}
+        }
+        // The cause of a 500 may name tables, keys or hosts: log it, answer nothing of it.
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "internal error");
+            body.message = "internal error".to_owned();
+        }
+        body
+    }
+}
+
+fn refused_code(channel: Channel, op: UpstreamOp) -> &'static str {
+    match (channel, op) {
+        (Channel::Wechat, UpstreamOp::Create) => "wechat_create_failed",
+        (Channel::Alipay, UpstreamOp::Create) => "alipay_create_failed",
+        (Channel::Wechat, UpstreamOp::Close) => "wechat_close_failed",
+        (Channel::Alipay, UpstreamOp::Close) => "alipay_close_failed",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let body = self.body(code, status);
+        (status, Json(body)).into_response()
+    }
+}
+
+/// The stable codes and their statuses, for the API documentation (kept beside the mapping so
+/// the two are edited together).
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    (
+        "missing_fields",
+        400,
+        "A required field is absent or empty (`field` names the first).",
+    ),
+    (
+        "invalid_out_trade_no",
+        400,
+        "out_trade_no is not 6-64 characters of [A-Za-z0-9_-].",
+    ),
+    (
+        "invalid_amount",
+        400,
+        "amount_total is not a positive whole number of fen (2990 = ¥29.90).",
+    ),
+    ("invalid_currency", 400, "currency is not CNY."),
+    (
+        "description_too_long",
+        400,
+        "description is longer than 127 characters.",
+    ),
+    (
+        "invalid_attach",
+        400,
+        "attach is empty or longer than 128 characters.",
+    ),
+    (
+        "invalid_notify_url",
+        400,
+        "notify_url is not an http(s) URL of at most 256 characters.",
+    ),
+    (
+        "invalid_expire_minutes",
+        400,
+        "expire_minutes is not a whole number from 1 to 1440.",
+    ),
+    ("invalid_channel", 400, "channel is not wechat or alipay."),
+    (
+        "invalid_method",
+        400,
+        "method is unknown or not offered by the channel.",
+    ),
+    (
+        "invalid_field",
+        400,
+        "Another field (named in `field`) is malformed.",
+    ),
+    ("invalid_json", 400, "The body is not a JSON object."),
+    (
+        "payment_not_configured",
+        400,
+        "The site may not use this channel and method, or paygate has no account for it.",
+    ),
+    (
+        "missing_auth_header",
+        401,
+        "An X-1Pass-* header is absent (`field` names it).",
+    ),
+    (
+        "invalid_auth_header",
+        401,
+        "X-1Pass-Ts is not unix seconds, or X-1Pass-Nonce is not 8-128 visible ASCII characters.",
+    ),
+    ("unknown_access_key", 401, "No site has this X-1Pass-AK."),
+    (
+        "invalid_signature",
+        401,
+        "X-1Pass-Sign does not match the canonical string signed with the site's SK.",
+    ),
+    (
+        "stale_timestamp",
+        401,
+        "X-1Pass-Ts is more than 300 seconds away from paygate's clock.",
+    ),
+    (
+        "nonce_reused",
+        401,
+        "This X-1Pass-Nonce was already used within the signing window.",
+    ),
+    (
+        "site_disabled",
+        403,
+        "The site is disabled by the operator.",
+    ),
+    (
+        "order_not_found",
+        404,
+        "No order of this site has this out_trade_no (or no order has this token).",
+    ),
+    ("not_found", 404, "No such route."),
+    (
+        "method_not_allowed",
+        405,
+        "The route exists, with another HTTP method.",
+    ),
+    (
+        "out_trade_no_conflict",
+        409,
+        "The site already has an order with this out_trade_no and different content.",
+    ),
+    (
+        "order_paid",
+        409,
+        "The order is paid (or refunded) and cannot be closed.",
+    ),
+    (
+        "order_not_closable",
+        409,
+        "The order's payment failed, or (Alipay) the payer has not opened it yet and it stays payable until it expires.",
+    ),
+    (
+        "payload_too_large",
+        413,
+        "The body is larger than the limit (64 KiB).",
+    ),
+    (
+        "internal_error",
+        500,
+        "paygate failed; the cause is in its logs.",
+    ),
+    (
+        "wechat_create_failed",
+        502,
+        "WeChat Pay refused the order; `upstream` has its code. The order stays `created`; the same request may be retried.",
+    ),
+    (
+        "alipay_create_failed",
+        502,
+        "Alipay refused the order; `upstream` has its code.",
+    ),
+    (
+        "wechat_close_failed",
+        502,
+        "WeChat Pay refused to close the order; `upstream` has its code.",
+    ),
+    (
+        "alipay_close_failed",
+        502,
+        "Alipay refused to close the order; `upstream` has its code.",
+    ),
+    ("not_ready", 503, "`/readyz`: the database does not answer."),
+    (
+        "upstream_unavailable",
+        503,
+        "The channel did not answer clearly: the outcome is unknown. Retry the same request; it is idempotent and will report the order as it really is.",
+    ),
+];

@@ -1,0 +1,115 @@
+//! Seed 000's merchant API, byte for byte: `POST /pay/wechat/native` (signed) and
+//! `GET /pay/wechat/status?token=ck_…` (the token is the credential).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::Ctx;
+use super::auth::Signed;
+use super::error::{ApiError, ErrorBody};
+use super::input::Fields;
+use super::views::{NativeCreated, TokenStatus};
+use crate::domain::{Channel, CheckoutToken, Method, OrderRequest, PayMethod, Payer};
+
+/// The body of `POST /pay/wechat/native` (documentation of what [`Fields`] reads).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NativeCreateRequest {
+    /// The site's order number: 6-64 characters of letters, digits, `_` and `-`.
+    #[schema(example = "order_20240101_001")]
+    out_trade_no: String,
+    /// At most 127 characters.
+    #[schema(example = "VIP月卡")]
+    description: String,
+    /// Fen (2990 = ¥29.90): a positive integer.
+    #[schema(example = 2990)]
+    amount_total: i64,
+    /// CNY only; the default.
+    #[schema(example = "CNY")]
+    currency: Option<String>,
+    /// 1-1440; 15 by default.
+    #[schema(example = 15)]
+    expire_minutes: Option<i64>,
+}
+
+/// Creates a WeChat Native (PC QR code) order.
+#[utoipa::path(
+    post, path = "/pay/wechat/native", tag = "1Pass",
+    request_body = NativeCreateRequest,
+    params(
+        ("X-1Pass-AK" = String, Header, description = "The site's access key"),
+        ("X-1Pass-Ts" = String, Header, description = "Unix seconds; within 300 s of paygate's clock"),
+        ("X-1Pass-Nonce" = String, Header, description = "8-128 visible ASCII characters, single use"),
+        ("X-1Pass-Sign" = String, Header, description = "base64url (no padding) of HMAC-SHA256(SK, ts\\nnonce\\nMETHOD\\npath\\nhex(sha256(body)))"),
+    ),
+    responses(
+        (status = 200, description = "The order, pending payment", body = NativeCreated),
+        (status = 400, description = "missing_fields, invalid_out_trade_no, invalid_amount, invalid_currency, description_too_long, payment_not_configured, invalid_json", body = ErrorBody),
+        (status = 401, description = "missing_auth_header, invalid_auth_header, unknown_access_key, invalid_signature, stale_timestamp, nonce_reused", body = ErrorBody),
+        (status = 409, description = "out_trade_no_conflict", body = ErrorBody),
+        (status = 502, description = "wechat_create_failed (the channel's code in `upstream`)", body = ErrorBody),
+        (status = 503, description = "upstream_unavailable: outcome unknown, retry the same request", body = ErrorBody),
+    )
+)]
+pub async fn create_native(
+    State(ctx): State<Ctx>,
+    signed: Signed,
+) -> Result<Json<NativeCreated>, ApiError> {
+    let request = native_request(&signed.body)?;
+    let view = ctx.service.create(&signed.site, request).await?;
+    Ok(Json(view.into()))
+}
+
+/// Seed 000's checks in seed 000's order: the three required fields, then each field's format.
+fn native_request(body: &[u8]) -> Result<OrderRequest, ApiError> {
+    let f = Fields::parse(body)?;
+    f.require(&["out_trade_no", "description", "amount_total"])?;
+    Ok(OrderRequest {
+        out_trade_no: f.out_trade_no()?,
+        amount: f.amount()?,
+        currency: f.currency()?,
+        description: f.description()?,
+        expire_minutes: f.expire_minutes()?,
+        pay_method: PayMethod::new(Channel::Wechat, Method::Native)?,
+        attach: None,
+        notify_url: None,
+        payer: Payer::default(),
+    })
+}
+
+/// The status of the order a checkout token belongs to. Unsigned: the token is the credential, so
+/// the checkout page's browser script can poll it.
+#[utoipa::path(
+    get, path = "/pay/wechat/status", tag = "1Pass",
+    params(("token" = String, Query, description = "The `ck_…` token of the order's checkout_url")),
+    responses(
+        (status = 200, description = "The order's status", body = TokenStatus),
+        (status = 400, description = "missing_fields: no token", body = ErrorBody),
+        (status = 404, description = "order_not_found", body = ErrorBody),
+    )
+)]
+pub async fn status(State(ctx): State<Ctx>, uri: Uri) -> Result<Json<TokenStatus>, ApiError> {
+    let token = token_of(&uri)?;
+    let view = ctx.service.by_token(&token).await?;
+    Ok(Json(TokenStatus::from(&view)))
+}
+
+/// The `token` query parameter. A malformed token cannot belong to an order: 404, like an unknown one.
+pub(super) fn token_of(uri: &Uri) -> Result<CheckoutToken, ApiError> {
+    let raw = uri
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    if raw.is_empty() {
+        return Err(ApiError::MissingFields(vec!["token"]));
+    }
+    CheckoutToken::parse(&raw)
+        .map_err(|_| ApiError::Service(crate::service::ServiceError::NotFound))
+}

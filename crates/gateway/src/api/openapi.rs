@@ -1,0 +1,181 @@
+//! The OpenAPI document, generated from the handlers' annotations (`/openapi.json`), and a
+//! self-contained HTML page rendered from it (`/docs`: no CDN, no script).
+
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::response::Html;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{OpenApi as Doc, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use super::checkout::escape;
+use super::error::{ERROR_CODES, ErrorBody, UpstreamDetail};
+use super::onepass::NativeCreateRequest;
+use super::v1::{V1CreateRequest, V1Payer};
+use super::views::{NativeCreated, TokenStatus, V1Order};
+use super::{checkout, health, metrics, onepass, v1};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "paygate merchant API",
+        description = "WeChat Pay and Alipay behind one signed API. The 1Pass routes follow seed 000 byte for byte; `/v1` extends them to every channel and method.",
+    ),
+    paths(
+        onepass::create_native, onepass::status, checkout::page,
+        v1::create, v1::get, v1::close,
+        health::healthz, health::readyz, metrics::render,
+    ),
+    components(schemas(
+        NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
+        ErrorBody, UpstreamDetail,
+    )),
+    modifiers(&Signing),
+)]
+struct ApiDoc;
+
+/// Declares the signature headers as the security scheme of the signed routes.
+struct Signing;
+
+impl Modify for Signing {
+    fn modify(&self, openapi: &mut Doc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "1pass_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-1Pass-Sign",
+                "With X-1Pass-AK, X-1Pass-Ts (unix seconds, ±300 s) and X-1Pass-Nonce (single use): \
+                 base64url without padding of HMAC-SHA256(SK, ts\\nnonce\\nMETHOD\\npath\\nhex(sha256(body))), \
+                 path including `?` and the raw query when there is one.",
+            ))),
+        );
+    }
+}
+
+/// The document, built once per call (cheap, and only on the documentation routes).
+#[must_use]
+pub fn document() -> Doc {
+    ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`.
+pub async fn json() -> Json<Doc> {
+    Json(document())
+}
+
+/// `GET /docs`: the same document, as a page a person can read.
+pub async fn docs() -> Html<String> {
+    Html(render(&document()))
+}
+
+fn render(doc: &Doc) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>{}</h1><p>{}</p>",
+        escape(&doc.info.title),
+        escape(doc.info.description.as_deref().unwrap_or_default())
+    );
+    body.push_str(SIGNING_HTML);
+    body.push_str("<h2>Routes</h2>");
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(op) = op {
+                render_operation(&mut body, method, path, op);
+            }
+        }
+    }
+    body.push_str("<h2>Error codes</h2><p>Every error answers <code>{\"error\":\"&lt;code&gt;\",\"message\":\"…\",\"field\":\"…\"}</code>; <code>field</code> names the request field to blame, when one is.</p><table><tr><th>code</th><th>HTTP</th><th>meaning</th></tr>");
+    for (code, status, meaning) in ERROR_CODES {
+        let _ = write!(
+            body,
+            "<tr><td><code>{code}</code></td><td>{status}</td><td>{}</td></tr>",
+            escape(meaning)
+        );
+    }
+    body.push_str("</table><h2>Schemas</h2>");
+    if let Some(components) = &doc.components {
+        for (name, schema) in &components.schemas {
+            let json = serde_json::to_string_pretty(schema).unwrap_or_default();
+            let _ = write!(
+                body,
+                "<h3 id=\"{0}\">{0}</h3><pre>{1}</pre>",
+                escape(name),
+                escape(&json)
+            );
+        }
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>paygate API</title>\
+         <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
+         pre{{background:#f4f4f4;padding:.5rem;overflow:auto}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}}\
+         .op{{border-top:1px solid #ddd;margin-top:1.5rem}}.verb{{font-weight:bold;margin-right:.5rem}}</style>\
+         </head><body>{body}<p><a href=\"/openapi.json\">openapi.json</a></p></body></html>"
+    )
+}
+
+fn render_operation(out: &mut String, method: &str, path: &str, op: &Operation) {
+    let _ = write!(
+        out,
+        "<div class=\"op\"><h3><span class=\"verb\">{method}</span><code>{}</code></h3><p>{}</p>",
+        escape(path),
+        escape(
+            op.description
+                .as_deref()
+                .or(op.summary.as_deref())
+                .unwrap_or_default()
+        )
+    );
+    if let Some(params) = &op.parameters {
+        out.push_str("<p>Parameters:</p><ul>");
+        for p in params {
+            let _ = write!(
+                out,
+                "<li><code>{}</code> ({}): {}</li>",
+                escape(&p.name),
+                serde_json::to_value(&p.parameter_in)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                escape(p.description.as_deref().unwrap_or_default())
+            );
+        }
+        out.push_str("</ul>");
+    }
+    if let Some(body) = &op.request_body {
+        for content in body.content.values() {
+            if let Some(RefOr::Ref(r)) = &content.schema {
+                let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+                let _ = write!(out, "<p>Body: <a href=\"#{0}\">{0}</a></p>", escape(name));
+            }
+        }
+    }
+    out.push_str("<table><tr><th>status</th><th>meaning</th></tr>");
+    for (status, response) in &op.responses.responses {
+        let text = match response {
+            RefOr::T(r) => r.description.clone(),
+            RefOr::Ref(r) => r.ref_location.clone(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(status),
+            escape(&text)
+        );
+    }
+    out.push_str("</table></div>");
+}
+
+const SIGNING_HTML: &str = "<h2>Signing</h2>\
+<p>Every route under <code>/pay/wechat/native</code> and <code>/v1</code> is signed with the site's AK/SK, as seed 000 (1Pass) does:</p>\
+<pre>X-1Pass-AK: &lt;ak&gt;\nX-1Pass-Ts: &lt;unix seconds&gt;\nX-1Pass-Nonce: &lt;8-128 visible ASCII, single use&gt;\nX-1Pass-Sign: base64url_nopad(HMAC-SHA256(SK, canonical))\n\ncanonical = ts + \"\\n\" + nonce + \"\\n\" + METHOD + \"\\n\" + path + \"\\n\" + hex(sha256(body))</pre>\
+<p><code>path</code> includes <code>?</code> and the raw query string when there is one. The timestamp must be within 300 seconds of paygate's clock and a nonce is accepted once. The status and checkout routes take the order's <code>ck_</code> token instead of a signature.</p>";

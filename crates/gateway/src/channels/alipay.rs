@@ -1,0 +1,138 @@
+//! Alipay OpenAPI: QR (precreate), JSAPI and mini-program (create with the buyer), WAP and page
+//! (signed browser redirect), App (order string); query; close.
+
+mod transformers;
+
+use ::alipay::{PagePayRequest, TradeRef, WapPayRequest};
+
+use super::{AlipayAccount, ChannelError, PayParams, UpstreamStatus};
+use crate::domain::{Channel, Order, UpstreamFields};
+
+/// Which Alipay payment an order is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Qr,
+    Jsapi,
+    Miniapp,
+    Wap,
+    Page,
+    App,
+}
+
+pub(super) async fn create(
+    account: &AlipayAccount,
+    kind: Kind,
+    order: &Order,
+) -> Result<UpstreamFields, ChannelError> {
+    let request = transformers::order(account, order)?;
+    let client = &account.client;
+    match kind {
+        Kind::Qr => {
+            let answer = client.precreate(&request).await?;
+            Ok(UpstreamFields {
+                qr_code: Some(answer.qr_code),
+                ..UpstreamFields::default()
+            })
+        }
+        Kind::Jsapi | Kind::Miniapp => {
+            let create = transformers::create_request(request, order)?;
+            let answer = client.create(&create).await?;
+            Ok(UpstreamFields {
+                trade_no: Some(answer.trade_no),
+                ..UpstreamFields::default()
+            })
+        }
+        // The payer's browser or app brings the signed request to Alipay (see `pay_params`);
+        // Alipay creates the trade then, so there is nothing to call and nothing to store.
+        Kind::Wap | Kind::Page | Kind::App => Ok(UpstreamFields::default()),
+    }
+}
+
+pub(super) fn pay_params(
+    account: &AlipayAccount,
+    kind: Kind,
+    order: &Order,
+) -> Result<PayParams, ChannelError> {
+    let stored = |field: Option<&String>, name: &str| {
+        field.cloned().ok_or_else(|| {
+            ChannelError::Invalid(format!(
+                "{} has no {name} yet: create it upstream first",
+                order.pay_method
+            ))
+        })
+    };
+    let upstream = &order.upstream;
+    let client = &account.client;
+    match kind {
+        Kind::Qr => Ok(PayParams::AlipayQr {
+            qr_code: stored(upstream.qr_code.as_ref(), "qr_code")?,
+        }),
+        Kind::Jsapi => Ok(PayParams::AlipayJsapi {
+            trade_no: stored(upstream.trade_no.as_ref(), "trade_no")?,
+        }),
+        Kind::Miniapp => Ok(PayParams::AlipayMiniapp {
+            trade_no: stored(upstream.trade_no.as_ref(), "trade_no")?,
+        }),
+        Kind::Wap => {
+            let page = client.wap_pay(&WapPayRequest {
+                order: transformers::order(account, order)?,
+                return_url: account.return_url.clone(),
+                quit_url: None,
+            })?;
+            Ok(PayParams::AlipayWap { url: page.url })
+        }
+        Kind::Page => {
+            let page = client.page_pay(&PagePayRequest {
+                order: transformers::order(account, order)?,
+                return_url: account.return_url.clone(),
+            })?;
+            Ok(PayParams::AlipayPage { url: page.url })
+        }
+        Kind::App => Ok(PayParams::AlipayApp {
+            order_string: client.app_pay(&transformers::order(account, order)?)?,
+        }),
+    }
+}
+
+pub(super) async fn query(
+    account: &AlipayAccount,
+    order: &Order,
+) -> Result<UpstreamStatus, ChannelError> {
+    let trade = TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned());
+    match account.client.query_order(&trade).await {
+        Ok(answer) => transformers::status(&answer, order),
+        // Real Alipay says this for a QR/WAP/page/App payment until the payer opens it.
+        Err(e) if e.upstream_code() == Some(transformers::TRADE_NOT_EXIST) => {
+            Ok(UpstreamStatus::NotFound)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Alipay answers `ACQ.TRADE_STATUS_ERROR` both for a paid trade and for one already closed; a
+/// query tells them apart, so that closing twice is `Ok` as on WeChat Pay.
+pub(super) async fn close(account: &AlipayAccount, order: &Order) -> Result<(), ChannelError> {
+    let trade = TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned());
+    let refusal = match account.client.close_order(&trade).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.upstream_code() == Some(transformers::TRADE_STATUS_ERROR) => e,
+        Err(e) => return Err(e.into()),
+    };
+    match query(account, order).await? {
+        UpstreamStatus::Closed => Ok(()),
+        UpstreamStatus::NotPaid
+        | UpstreamStatus::Paying
+        | UpstreamStatus::Paid { .. }
+        | UpstreamStatus::Failed
+        | UpstreamStatus::Refunded
+        | UpstreamStatus::NotFound => Err(ChannelError::from(refusal)),
+    }
+}
+
+/// For messages that must name the channel without an upstream error at hand.
+pub(super) fn unknown(message: &str) -> ChannelError {
+    ChannelError::Unknown {
+        channel: Channel::Alipay,
+        message: message.to_owned(),
+    }
+}

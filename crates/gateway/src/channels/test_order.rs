@@ -1,0 +1,33 @@
+//! An order as the store reads it back, for the transformers' unit tests.
+
+use crate::domain::{
+    Amount, CheckoutToken, Currency, Description, Fingerprint, Order, OrderId, OrderStatus,
+    OutTradeNo, PayMethod, Payer, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
+};
+
+pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
+    let now = Timestamp::from_millis(1_706_601_234_000);
+    Order {
+        id: OrderId::from_i64(1),
+        site_id: SiteId::parse("site_1").unwrap(),
+        out_trade_no: OutTradeNo::parse("order_1").unwrap(),
+        upstream_order_no: UpstreamOrderNo::parse("pg1706601234000abcdefghijklmnopq").unwrap(),
+        pay_method: PayMethod::parse_dotted(method).unwrap(),
+        amount: Amount::parse(2990).unwrap(),
+        currency: Currency::Cny,
+        description: Description::parse("VIP月卡").unwrap(),
+        attach: None,
+        notify_url: None,
+        payer: Payer::default(),
+        fingerprint: Fingerprint::from_stored("v1:x".into()),
+        status,
+        checkout_token: CheckoutToken::generate(),
+        upstream: UpstreamFields::default(),
+        created_at: now,
+        updated_at: now,
+        expires_at: now,
+        paid_at: None,
+        closed_at: None,
+        version: 0,
+    }
+}

@@ -1,0 +1,150 @@
+//! WeChat Pay v3: Native, JSAPI, mini-program, H5 and App orders; query; close.
+
+mod transformers;
+
+use wechatpay::TradeRef;
+
+use super::{ChannelError, PayParams, UpstreamStatus, WechatAccount, WechatAppIds};
+use crate::domain::{Order, UpstreamFields};
+
+/// Which `/v3/pay/transactions/{kind}` an order goes to, and under which appid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Native,
+    Jsapi,
+    Miniapp,
+    H5,
+    App,
+}
+
+impl Kind {
+    /// The appid the method pays under; `None` when the merchant has no such app.
+    pub(super) fn appid(self, ids: &WechatAppIds) -> Option<&str> {
+        match self {
+            Self::Native | Self::Jsapi | Self::H5 => Some(&ids.mp),
+            Self::Miniapp => ids.miniapp.as_deref(),
+            Self::App => ids.app.as_deref(),
+        }
+    }
+}
+
+fn appid(account: &WechatAccount, kind: Kind, order: &Order) -> Result<String, ChannelError> {
+    kind.appid(&account.appids)
+        .map(str::to_owned)
+        .ok_or(ChannelError::NotConfigured(order.pay_method))
+}
+
+pub(super) async fn create(
+    account: &WechatAccount,
+    kind: Kind,
+    order: &Order,
+) -> Result<UpstreamFields, ChannelError> {
+    let appid = appid(account, kind, order)?;
+    let mut request = transformers::new_order(account, &appid, order)?;
+    let client = &account.client;
+    match kind {
+        Kind::Native => {
+            let answer = client.create_native_order(&request).await?;
+            Ok(UpstreamFields {
+                code_url: Some(answer.code_url),
+                ..UpstreamFields::default()
+            })
+        }
+        Kind::Jsapi | Kind::Miniapp => {
+            let openid = order
+                .payer
+                .openid
+                .as_ref()
+                .ok_or_else(|| ChannelError::missing("the payer's openid", order.pay_method))?;
+            let answer = client.create_jsapi_order(&request, openid.as_str()).await?;
+            Ok(prepay(answer.prepay_id))
+        }
+        Kind::H5 => {
+            request.scene_info = Some(transformers::h5_scene(order)?);
+            let answer = client.create_h5_order(&request).await?;
+            Ok(UpstreamFields {
+                h5_url: Some(answer.h5_url),
+                ..UpstreamFields::default()
+            })
+        }
+        Kind::App => {
+            let answer = client.create_app_order(&request).await?;
+            Ok(prepay(answer.prepay_id))
+        }
+    }
+}
+
+fn prepay(prepay_id: String) -> UpstreamFields {
+    UpstreamFields {
+        prepay_id: Some(prepay_id),
+        ..UpstreamFields::default()
+    }
+}
+
+pub(super) fn pay_params(
+    account: &WechatAccount,
+    kind: Kind,
+    order: &Order,
+) -> Result<PayParams, ChannelError> {
+    let stored = |field: Option<&String>, name: &str| {
+        field.cloned().ok_or_else(|| {
+            ChannelError::Invalid(format!(
+                "{} has no {name} yet: create it upstream first",
+                order.pay_method
+            ))
+        })
+    };
+    let upstream = &order.upstream;
+    let client = &account.client;
+    match kind {
+        Kind::Native => Ok(PayParams::WechatNative {
+            code_url: stored(upstream.code_url.as_ref(), "code_url")?,
+        }),
+        Kind::Jsapi | Kind::Miniapp => {
+            let prepay_id = stored(upstream.prepay_id.as_ref(), "prepay_id")?;
+            let params = client
+                .jsapi_pay_params(&appid(account, kind, order)?, &prepay_id)
+                .into();
+            Ok(if kind == Kind::Jsapi {
+                PayParams::WechatJsapi(params)
+            } else {
+                PayParams::WechatMiniapp(params)
+            })
+        }
+        Kind::H5 => Ok(PayParams::WechatH5 {
+            h5_url: stored(upstream.h5_url.as_ref(), "h5_url")?,
+        }),
+        Kind::App => {
+            let prepay_id = stored(upstream.prepay_id.as_ref(), "prepay_id")?;
+            let params = client.app_pay_params(&appid(account, kind, order)?, &prepay_id, None);
+            Ok(PayParams::WechatApp(params.into()))
+        }
+    }
+}
+
+pub(super) async fn query(
+    account: &WechatAccount,
+    order: &Order,
+) -> Result<UpstreamStatus, ChannelError> {
+    let no = order.upstream_order_no.as_str();
+    match account
+        .client
+        .query_order(&TradeRef::OutTradeNo(no.to_owned()))
+        .await
+    {
+        Ok(transaction) => transformers::status(&transaction, order),
+        Err(e) if e.upstream_code() == Some(transformers::ORDER_NOT_EXIST) => {
+            Ok(UpstreamStatus::NotFound)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// WeChat Pay answers a close of an already closed order with 204, like the first one.
+pub(super) async fn close(account: &WechatAccount, order: &Order) -> Result<(), ChannelError> {
+    account
+        .client
+        .close_order(order.upstream_order_no.as_str())
+        .await
+        .map_err(ChannelError::from)
+}

@@ -1,0 +1,155 @@
+//! paygate's order → WeChat Pay's request; WeChat Pay's answers → paygate's vocabulary.
+
+use channel_core::Fen;
+use wechatpay::{H5Info, NewOrder, OrderAmount, SceneInfo, TradeState, Transaction};
+
+use super::super::status::{expiry_of, timestamp_of};
+use super::super::{ChannelError, UpstreamStatus, WechatAccount};
+use crate::domain::{Channel, Order};
+
+/// WeChat Pay's code for an order it does not have.
+pub(super) const ORDER_NOT_EXIST: &str = "ORDER_NOT_EXIST";
+
+/// The order's content as WeChat Pay gets it. Everything comes from the stored order (and the
+/// account's fixed settings), nothing from the clock: a retried create must be byte-identical so
+/// that WeChat Pay answers it with the first prepay instead of `OUT_TRADE_NO_USED`.
+pub(super) fn new_order(
+    account: &WechatAccount,
+    appid: &str,
+    order: &Order,
+) -> Result<NewOrder, ChannelError> {
+    let mut request = NewOrder::new(
+        appid,
+        order.description.as_str(),
+        order.upstream_order_no.as_str(),
+        &account.notify_url,
+        OrderAmount::cny(order.amount.as_i64()),
+    );
+    request.time_expire = Some(expiry_of(order.expires_at)?);
+    request.attach = order.attach.as_ref().map(|a| a.as_str().to_owned());
+    Ok(request)
+}
+
+/// H5 orders must say where the payer is: their IP, and a mobile web page (`Wap`).
+pub(super) fn h5_scene(order: &Order) -> Result<SceneInfo, ChannelError> {
+    let ip = order
+        .payer
+        .client_ip
+        .ok_or_else(|| ChannelError::missing("the payer's client_ip", order.pay_method))?;
+    Ok(SceneInfo {
+        payer_client_ip: ip.to_string(),
+        device_id: None,
+        store_info: None,
+        h5_info: Some(H5Info {
+            kind: "Wap".to_owned(),
+            app_name: None,
+            app_url: None,
+            bundle_id: None,
+            package_name: None,
+        }),
+    })
+}
+
+/// A queried transaction as paygate sees it. A paid answer without the fields a payment must carry
+/// is not trusted: the outcome is unknown until a later query brings them.
+pub(super) fn status(t: &Transaction, order: &Order) -> Result<UpstreamStatus, ChannelError> {
+    let unknown = |message: &str| ChannelError::Unknown {
+        channel: Channel::Wechat,
+        message: message.to_owned(),
+    };
+    if t.out_trade_no != order.upstream_order_no.as_str() {
+        return Err(unknown("the answer is about another order"));
+    }
+    Ok(match t.trade_state {
+        TradeState::Success => UpstreamStatus::Paid {
+            transaction_id: t
+                .transaction_id
+                .clone()
+                .ok_or_else(|| unknown("SUCCESS without transaction_id"))?,
+            paid_at: t.success_time.map(timestamp_of),
+            amount: Fen(t
+                .amount
+                .as_ref()
+                .ok_or_else(|| unknown("SUCCESS without amount"))?
+                .total),
+        },
+        TradeState::Refund => UpstreamStatus::Refunded,
+        TradeState::Notpay => UpstreamStatus::NotPaid,
+        // REVOKED is a cancelled payment-code (micropay) order: closed, not paid.
+        TradeState::Closed | TradeState::Revoked => UpstreamStatus::Closed,
+        // ACCEPT: received, the payment still being processed.
+        TradeState::Userpaying | TradeState::Accept => UpstreamStatus::Paying,
+        TradeState::Payerror => UpstreamStatus::Failed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::test_order::order;
+    use crate::domain::{OrderStatus, Timestamp};
+
+    fn transaction(state: &str, paid: bool) -> Transaction {
+        let mut t = serde_json::json!({
+            "appid": "wx1", "mchid": "1900000001", "out_trade_no": "pg1706601234000abcdefghijklmnopq",
+            "trade_state": state, "trade_state_desc": "",
+        });
+        if paid {
+            t["transaction_id"] = "4200000000202401011234567890".into();
+            t["success_time"] = "2024-01-30T16:00:00+08:00".into();
+            t["amount"] = serde_json::json!({"total": 2990, "payer_total": 2900});
+        }
+        serde_json::from_value(t).unwrap()
+    }
+
+    #[test]
+    fn every_trade_state_has_its_status() {
+        let o = order("wechat.native", OrderStatus::Pending);
+        let cases = [
+            ("REFUND", UpstreamStatus::Refunded),
+            ("NOTPAY", UpstreamStatus::NotPaid),
+            ("CLOSED", UpstreamStatus::Closed),
+            ("REVOKED", UpstreamStatus::Closed),
+            ("USERPAYING", UpstreamStatus::Paying),
+            ("ACCEPT", UpstreamStatus::Paying),
+            ("PAYERROR", UpstreamStatus::Failed),
+        ];
+        for (state, expected) in cases {
+            assert_eq!(
+                status(&transaction(state, false), &o).unwrap(),
+                expected,
+                "{state}"
+            );
+        }
+        assert_eq!(
+            status(&transaction("SUCCESS", true), &o).unwrap(),
+            UpstreamStatus::Paid {
+                transaction_id: "4200000000202401011234567890".into(),
+                paid_at: Some(Timestamp::from_millis(1_706_601_600_000)),
+                // The order total, not what the payer paid after a discount.
+                amount: Fen(2990),
+            }
+        );
+    }
+
+    #[test]
+    fn a_success_without_payment_fields_or_for_another_order_is_not_trusted() {
+        let o = order("wechat.native", OrderStatus::Pending);
+        let err = status(&transaction("SUCCESS", false), &o).unwrap_err();
+        assert!(err.is_outcome_unknown());
+        let mut other = transaction("SUCCESS", true);
+        other.out_trade_no = "pg_other_order_0000".into();
+        assert!(status(&other, &o).unwrap_err().is_outcome_unknown());
+    }
+
+    #[test]
+    fn time_expire_is_the_stored_expiry_in_china_time_whole_seconds() {
+        let mut o = order("wechat.native", OrderStatus::Created);
+        o.expires_at = Timestamp::from_millis(1_706_601_234_567);
+        let expiry = expiry_of(o.expires_at).unwrap();
+        assert_eq!(
+            wechatpay::timefmt::format(expiry).unwrap(),
+            "2024-01-30T15:53:54+08:00"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! `[alipay]`: an Alipay app in public-key mode, parsed into a ready `alipay::Config`.
+
+use channel_core::{RsaPrivateKey, RsaPublicKey};
+
+use super::ConfigError;
+use super::raw::{Raw, known};
+
+/// A configured Alipay app. The keys were parsed once here to fail at start with the setting's
+/// name; `alipay::Client::new` parses the same text again.
+#[derive(Debug, Clone)]
+pub struct AlipaySettings {
+    pub app_id: String,
+    pub client: alipay::Config,
+}
+
+fn missing(name: &'static str) -> ConfigError {
+    ConfigError::Missing {
+        setting: name,
+        section: "alipay",
+        env: known(name).map_or("", |k| k.env),
+    }
+}
+
+fn key_file(raw: &Raw, name: &'static str) -> Result<String, ConfigError> {
+    let path = raw.path(name)?.ok_or_else(|| missing(name))?;
+    raw.read_file(name, &path)
+}
+
+pub(crate) fn parse(raw: &Raw) -> Result<Option<AlipaySettings>, ConfigError> {
+    if !raw.has_section("alipay") {
+        return Ok(None);
+    }
+    let app_id = raw
+        .text("alipay.app_id")?
+        .ok_or_else(|| missing("alipay.app_id"))?;
+    if !app_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(raw.invalid("alipay.app_id", "must be letters and digits"));
+    }
+    let private_key = key_file(raw, "alipay.app_private_key_file")?;
+    RsaPrivateKey::from_pem(&private_key)
+        .map_err(|e| raw.invalid("alipay.app_private_key_file", e.to_string()))?;
+    let public_key = key_file(raw, "alipay.alipay_public_key_file")?;
+    RsaPublicKey::from_pem(&public_key)
+        .map_err(|e| raw.invalid("alipay.alipay_public_key_file", e.to_string()))?;
+    let mut client = alipay::Config::new(app_id.clone(), private_key, public_key);
+    if let Some(url) = raw.text("alipay.gateway_url")? {
+        let parsed =
+            url::Url::parse(&url).map_err(|e| raw.invalid("alipay.gateway_url", e.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(raw.invalid("alipay.gateway_url", "must be an http(s) URL"));
+        }
+        client = client.with_gateway_url(url);
+    }
+    Ok(Some(AlipaySettings { app_id, client }))
+}

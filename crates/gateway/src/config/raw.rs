@@ -1,0 +1,195 @@
+//! The layers before parsing: every known setting with the raw value that won (flags over
+//! environment over the TOML file) and where it came from, so a parse error can say which knob to turn.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::ConfigError;
+
+/// One known setting: its dotted name (the TOML key) and its environment variable.
+#[derive(Debug)]
+pub(crate) struct Key {
+    pub name: &'static str,
+    pub env: &'static str,
+}
+
+const fn key(name: &'static str, env: &'static str) -> Key {
+    Key { name, env }
+}
+
+/// Every setting there is (file paths in the config file are relative to its folder; lists in the
+/// environment are separated by commas). A key in the file that is not here is a typo and an error.
+pub(crate) const KEYS: &[Key] = &[
+    key("listen", "PAYGATE_LISTEN"),
+    key("data_dir", "PAYGATE_DATA_DIR"),
+    key("database_url", "PAYGATE_DATABASE_URL"),
+    key("public_url", "PAYGATE_PUBLIC_URL"),
+    key("wechat.mchid", "PAYGATE_WECHAT_MCHID"),
+    key("wechat.appid", "PAYGATE_WECHAT_APPID"),
+    key("wechat.miniapp_appid", "PAYGATE_WECHAT_MINIAPP_APPID"),
+    key("wechat.app_appid", "PAYGATE_WECHAT_APP_APPID"),
+    key("wechat.merchant_serial", "PAYGATE_WECHAT_MERCHANT_SERIAL"),
+    key(
+        "wechat.merchant_key_file",
+        "PAYGATE_WECHAT_MERCHANT_KEY_FILE",
+    ),
+    key("wechat.apiv3_key", "PAYGATE_WECHAT_APIV3_KEY"),
+    key("wechat.apiv3_key_file", "PAYGATE_WECHAT_APIV3_KEY_FILE"),
+    key("wechat.public_key_id", "PAYGATE_WECHAT_PUBLIC_KEY_ID"),
+    key("wechat.public_key_file", "PAYGATE_WECHAT_PUBLIC_KEY_FILE"),
+    key(
+        "wechat.platform_certificate_files",
+        "PAYGATE_WECHAT_PLATFORM_CERTIFICATE_FILES",
+    ),
+    key(
+        "wechat.download_platform_certificates",
+        "PAYGATE_WECHAT_DOWNLOAD_PLATFORM_CERTIFICATES",
+    ),
+    key("wechat.api_base_url", "PAYGATE_WECHAT_API_BASE_URL"),
+    key("alipay.app_id", "PAYGATE_ALIPAY_APP_ID"),
+    key(
+        "alipay.app_private_key_file",
+        "PAYGATE_ALIPAY_APP_PRIVATE_KEY_FILE",
+    ),
+    key(
+        "alipay.alipay_public_key_file",
+        "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
+    ),
+    key("alipay.gateway_url", "PAYGATE_ALIPAY_GATEWAY_URL"),
+];
+
+pub(crate) fn known(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone)]
+pub(crate) enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Flag(flag) => write!(f, "flag {flag}"),
+            Self::Env(var) => write!(f, "environment variable {var}"),
+            Self::File(path) => write!(f, "config file {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RawValue {
+    pub value: toml::Value,
+    pub origin: Origin,
+}
+
+/// The winning raw value of each setting that was given anywhere.
+#[derive(Debug, Default)]
+pub(crate) struct Raw {
+    values: BTreeMap<&'static str, RawValue>,
+}
+
+impl Raw {
+    /// Later calls win: call in order file, environment, flags.
+    pub fn set(&mut self, key: &'static Key, value: toml::Value, origin: Origin) {
+        self.values.insert(key.name, RawValue { value, origin });
+    }
+
+    /// Whether any setting of `[section]` was given.
+    pub fn has_section(&self, section: &str) -> bool {
+        self.values
+            .keys()
+            .any(|k| k.split_once('.').is_some_and(|(s, _)| s == section))
+    }
+
+    fn get(&self, name: &'static str) -> Option<&RawValue> {
+        self.values.get(name)
+    }
+
+    pub fn origin(&self, name: &'static str) -> String {
+        self.get(name)
+            .map_or_else(|| "default".to_owned(), |v| v.origin.to_string())
+    }
+
+    pub fn invalid(&self, name: &'static str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            setting: name,
+            origin: self.origin(name),
+            reason: reason.into(),
+        }
+    }
+
+    /// A text setting; an empty string counts as not given.
+    pub fn text(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(RawValue {
+                value: toml::Value::String(s),
+                ..
+            }) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
+            Some(_) => Err(self.invalid(name, "must be a string")),
+        }
+    }
+
+    /// A path setting, resolved against the config file's folder when it came from the file.
+    pub fn path(&self, name: &'static str) -> Result<Option<PathBuf>, ConfigError> {
+        let Some(text) = self.text(name)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.resolve(name, Path::new(&text))))
+    }
+
+    pub fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
+        match self.get(name).map(|v| &v.value) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(toml::Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(Some(true)),
+                "false" | "0" | "no" | "off" | "" => Ok(Some(false)),
+                _ => Err(self.invalid(name, "must be true or false")),
+            },
+            Some(_) => Err(self.invalid(name, "must be true or false")),
+        }
+    }
+
+    pub fn path_list(&self, name: &'static str) -> Result<Vec<PathBuf>, ConfigError> {
+        let items: Vec<String> = match self.get(name).map(|v| &v.value) {
+            None => Vec::new(),
+            Some(toml::Value::String(s)) => s.split(',').map(str::to_owned).collect(),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| self.invalid(name, "must be a list of file paths"))?,
+            Some(_) => return Err(self.invalid(name, "must be a list of file paths")),
+        };
+        Ok(items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| self.resolve(name, Path::new(s)))
+            .collect())
+    }
+
+    fn resolve(&self, name: &'static str, path: &Path) -> PathBuf {
+        match self.get(name).map(|v| &v.origin) {
+            Some(Origin::File(file)) if path.is_relative() => file
+                .parent()
+                .map_or_else(|| path.to_path_buf(), |dir| dir.join(path)),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// Reads the file a path setting names, as text.
+    pub fn read_file(&self, name: &'static str, path: &Path) -> Result<String, ConfigError> {
+        std::fs::read_to_string(path).map_err(|error| ConfigError::ReadSettingFile {
+            setting: name,
+            origin: self.origin(name),
+            path: path.to_path_buf(),
+            error,
+        })
+    }
+}

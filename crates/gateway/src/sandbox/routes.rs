@@ -1,0 +1,157 @@
+//! The sandbox's own routes, mounted only in sandbox mode:
+//!
+//! - `POST /sandbox/pay?token=ck_…`: the payer pays the order with this checkout token, through
+//!   the simulator's control API, so the channel's callback then flows as from the real channel.
+//! - `GET /sandbox/info`: where the simulator is and which merchant paygate uses there, for tests
+//!   and for poking at the simulator's control API by hand.
+//!
+//! Errors have the merchant API's shape (`{"error", "message"}`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use crate::domain::{Channel, CheckoutToken, Order};
+use crate::store::Store;
+
+struct Ctx {
+    store: Store,
+    sim_url: String,
+    wechat_mchid: String,
+    alipay_app_id: String,
+    http: reqwest::Client,
+}
+
+/// The sandbox routes, ready to merge into the API router.
+pub fn routes(sandbox: &Sandbox, store: Store) -> Router {
+    // Loopback to our own simulator: never through a proxy from the environment.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    let ctx = Arc::new(Ctx {
+        store,
+        sim_url: sandbox.sim_url().to_owned(),
+        wechat_mchid: sandbox.wechat_mchid.clone(),
+        alipay_app_id: sandbox.alipay_app_id.clone(),
+        http,
+    });
+    Router::new()
+        .route("/sandbox/pay", post(pay))
+        .route("/sandbox/info", get(info))
+        .with_state(ctx)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": code, "message": message.into() })),
+    )
+        .into_response()
+}
+
+async fn info(State(ctx): State<Arc<Ctx>>) -> Json<Value> {
+    Json(json!({
+        "sandbox": true,
+        "sim_url": ctx.sim_url,
+        "wechat_mchid": ctx.wechat_mchid,
+        "alipay_app_id": ctx.alipay_app_id,
+    }))
+}
+
+#[derive(Deserialize)]
+struct PayQuery {
+    token: Option<String>,
+}
+
+async fn pay(State(ctx): State<Arc<Ctx>>, Query(q): Query<PayQuery>) -> Response {
+    let Some(token) = q.token.filter(|t| !t.is_empty()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "missing_fields",
+            "token is required",
+        );
+    };
+    // A malformed token cannot name an order: the same 404 as an unknown one.
+    let order = match CheckoutToken::parse(&token) {
+        Ok(token) => ctx.store.find_order_by_token(&token).await,
+        Err(_) => Ok(None),
+    };
+    let order = match order {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "order_not_found",
+                "no order has this checkout token",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox pay: order lookup failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error",
+            );
+        }
+    };
+    pay_in_sim(&ctx, &order).await
+}
+
+/// Asks the simulator to pay the order as its payer would, and relays what it said.
+async fn pay_in_sim(ctx: &Ctx, order: &Order) -> Response {
+    let channel = order.pay_method.channel();
+    let upstream_no = order.upstream_order_no.as_str();
+    let url = match channel {
+        Channel::Wechat => format!(
+            "{}/sim/wechat/orders/{upstream_no}/pay?mchid={}",
+            ctx.sim_url, ctx.wechat_mchid
+        ),
+        Channel::Alipay => format!(
+            "{}/sim/alipay/trades/{upstream_no}/pay?app_id={}",
+            ctx.sim_url, ctx.alipay_app_id
+        ),
+    };
+    let answer = match ctx.http.post(&url).send().await {
+        Ok(r) => (r.status(), r.text().await.unwrap_or_default()),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "sandbox_pay_failed",
+                format!("simulator unreachable: {}", e.without_url()),
+            );
+        }
+    };
+    let (status, text) = answer;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if !status.is_success() {
+        // Typically: the order never reached the channel (still `created`), or is already paid.
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "sandbox_pay_failed",
+                "message": format!("the simulator refused to pay this order (HTTP {})", status.as_u16()),
+                "simulator": body,
+            })),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "paid": true,
+        "channel": channel.as_str(),
+        "out_trade_no": order.out_trade_no.as_str(),
+        "upstream_order_no": upstream_no,
+        "simulator": body,
+    }))
+    .into_response()
+}

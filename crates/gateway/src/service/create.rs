@@ -1,0 +1,104 @@
+//! Creating an order: stored first, then sent upstream, then recorded as `pending`.
+
+use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Timestamp, UpstreamFields};
+use crate::store::{InsertOutcome, Site, Transition};
+
+use super::{
+    Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error, count_upstream,
+    outcome_of,
+};
+
+impl OrderService {
+    /// Creates the site's order, or answers the same order again for the same request.
+    ///
+    /// The row is committed before the channel hears of the order, so a crash after the channel
+    /// accepted it leaves a `created` row that the next create (or GET) completes with the same,
+    /// idempotent upstream call — never a second upstream order.
+    ///
+    /// # Errors
+    /// `PaymentNotConfigured`, `OutTradeNoConflict`, `UpstreamRefused` (the order stays `created`
+    /// and a retry tries again), `UpstreamUnknown` (retry the same request), `Store`, `Channel`.
+    pub async fn create(
+        &self,
+        site: &Site,
+        request: OrderRequest,
+    ) -> Result<OrderView, ServiceError> {
+        let method = request.pay_method;
+        if !site.may_use(method) || !self.channels.supports(method) {
+            return Err(ServiceError::PaymentNotConfigured(method));
+        }
+        let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
+        let order = match self.store.insert_order_if_absent(&new).await? {
+            InsertOutcome::Inserted(order) => order,
+            InsertOutcome::Existing(order) if order.was_created_from(new.request()) => order,
+            InsertOutcome::Existing(_) => return Err(ServiceError::OutTradeNoConflict),
+        };
+        let order = self.send_upstream(order).await?;
+        self.view(order)
+    }
+
+    /// Sends a `created` order to its channel and records it as `pending`; any other status is
+    /// returned as it is. Idempotent: the channel call is, and the status change is a
+    /// compare-and-set that a concurrent request may win (its result is then the answer).
+    pub(super) async fn send_upstream(&self, order: Order) -> Result<Order, ServiceError> {
+        if order.status != OrderStatus::Created {
+            return Ok(order);
+        }
+        let _serialised = self.locks.lock(order.id).await;
+        // Whoever held the lock before may have finished the job.
+        let order = self
+            .store
+            .find_order(&order.site_id, &order.out_trade_no)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if order.status != OrderStatus::Created {
+            return Ok(order);
+        }
+        let channel = order.pay_method.channel();
+        let result = self.channels.create(&order).await;
+        count_upstream(channel, "create", outcome_of(&result));
+        let fields = match result {
+            Ok(fields) => fields,
+            Err(e) => {
+                let e = channel_error(channel, UpstreamOp::Create, e);
+                if let ServiceError::UpstreamRefused { code, message, .. } = &e {
+                    self.record_refusal(&order, code, message).await;
+                }
+                return Err(e);
+            }
+        };
+        if self.settings.failpoint == Some(Failpoint::HangAfterUpstreamCreate) {
+            tracing::warn!(
+                order = order.id.as_i64(),
+                "failpoint: hanging after upstream create"
+            );
+            std::future::pending::<()>().await;
+        }
+        let transition = Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Pending,
+            reason: "upstream_accepted".to_owned(),
+            upstream: fields,
+            at: Timestamp::now(),
+        };
+        // Lost: another node (or the payer's callback) moved the order first; its state is the answer.
+        Ok(self.store.transition(&transition).await?.order().clone())
+    }
+
+    /// Keeps the channel's refusal on the order (for the operator); the order stays `created`, so
+    /// the same request may try again. Failing to record it must not hide the refusal itself.
+    async fn record_refusal(&self, order: &Order, code: &str, message: &str) {
+        let fields = UpstreamFields {
+            error: Some(format!("{code}: {message}")),
+            ..UpstreamFields::default()
+        };
+        let recorded = self
+            .store
+            .record_upstream_result(order.id, OrderStatus::Created, &fields, Timestamp::now())
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(order = order.id.as_i64(), error = %e, "could not record upstream refusal");
+        }
+    }
+}

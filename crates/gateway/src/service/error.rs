@@ -1,0 +1,53 @@
+//! What can go wrong while handling an order, independent of HTTP. `api::error` maps each variant
+//! to a status and a stable code; nothing here knows about either.
+
+use crate::domain::{Channel, OrderStatus, PayMethod, Timestamp};
+use crate::store::StoreError;
+
+/// Which upstream call an upstream error came from, so the API can name it (`wechat_create_failed`,
+/// `alipay_close_failed`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamOp {
+    Create,
+    Close,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The site may not use this method, or paygate has no account configured for it.
+    #[error("payment method {0} is not configured for this site")]
+    PaymentNotConfigured(PayMethod),
+    /// The site already has an order with this `out_trade_no`, created from different content.
+    #[error("out_trade_no is already used by an order with different content")]
+    OutTradeNoConflict,
+    /// No order of this site (or with this token) exists.
+    #[error("order not found")]
+    NotFound,
+    /// Closing an order the payer has already paid.
+    #[error("the order is already {}", .0.as_str())]
+    AlreadyPaid(OrderStatus),
+    /// Closing an order in a status that cannot be closed (failed).
+    #[error("an order that is {} cannot be closed", .0.as_str())]
+    NotClosable(OrderStatus),
+    /// Alipay has not seen the order yet (the payer has not opened it) and would still accept
+    /// payment until it expires, so it cannot be closed now.
+    #[error("the channel has not seen this order yet; it stays payable until it expires")]
+    NotYetClosable { expires_at: Timestamp },
+    /// The channel answered and said no. Nothing was created (or closed) upstream.
+    #[error("{} refused the {op:?} call: {code}: {message}", channel.as_str())]
+    UpstreamRefused {
+        op: UpstreamOp,
+        channel: Channel,
+        code: String,
+        message: String,
+    },
+    /// No answer, or one that could not be understood: the upstream call may or may not have taken
+    /// effect. Not a refusal — the same request may be retried and will find out.
+    #[error("{} did not answer clearly: {message}", channel.as_str())]
+    UpstreamUnknown { channel: Channel, message: String },
+    /// The order could not be expressed for the channel (a bug or a configuration mismatch).
+    #[error("channel: {0}")]
+    Channel(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

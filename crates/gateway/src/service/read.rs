@@ -1,0 +1,137 @@
+//! Reading orders, and resolving one whose upstream outcome paygate does not know yet.
+
+use crate::channels::UpstreamStatus;
+use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Timestamp, UpstreamFields};
+use crate::store::{Site, Transition};
+
+use super::{OrderService, OrderView, ServiceError, count_upstream, outcome_of};
+
+impl OrderService {
+    /// One of the site's orders. An order still `created` (its upstream answer was lost to a crash
+    /// or a timeout) is resolved first, so the site sees what the channel knows.
+    ///
+    /// # Errors
+    /// `NotFound` (also for another site's order with the same number), `Store`, `Channel`.
+    pub async fn get(
+        &self,
+        site: &Site,
+        out_trade_no: &OutTradeNo,
+    ) -> Result<OrderView, ServiceError> {
+        let order = self
+            .store
+            .find_order(&site.id, out_trade_no)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let order = self.resolve(order).await?;
+        self.view(order)
+    }
+
+    /// The order a checkout token belongs to, as stored. No upstream call: whoever holds the token
+    /// may poll this from a browser every few seconds, and must not be able to make paygate call
+    /// the channel that often.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`, `Channel`.
+    pub async fn by_token(&self, token: &CheckoutToken) -> Result<OrderView, ServiceError> {
+        let order = self
+            .store
+            .find_order_by_token(token)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        self.view(order)
+    }
+
+    /// For a `created` order, asks the channel and records what it says: paid, closed or failed
+    /// orders are moved there; one the channel has (or may create on demand) is completed with the
+    /// idempotent create call. Any other status, or a channel that cannot be reached, leaves the
+    /// order as it is: a read must still answer what paygate knows.
+    pub(super) async fn resolve(&self, order: Order) -> Result<Order, ServiceError> {
+        if order.status != OrderStatus::Created {
+            return Ok(order);
+        }
+        let Some(upstream) = self.query(&order).await else {
+            return Ok(order);
+        };
+        match upstream {
+            // The channel has it (or, for Alipay's QR/WAP/page/App, creates it when the payer
+            // opens it): the same create call gives back its pay parameters.
+            UpstreamStatus::NotPaid | UpstreamStatus::Paying | UpstreamStatus::NotFound => {
+                match self.send_upstream(order.clone()).await {
+                    Ok(done) => Ok(done),
+                    Err(e) => {
+                        tracing::warn!(order = order.id.as_i64(), error = %e, "could not complete a created order");
+                        Ok(order)
+                    }
+                }
+            }
+            news => self.record_news(order, news).await,
+        }
+    }
+
+    /// Asks the channel about an order that is `created` or `pending` and records a final answer
+    /// (paid, failed, closed); used when a close was refused, to tell "already paid" apart.
+    pub(super) async fn refresh(&self, order: Order) -> Result<Order, ServiceError> {
+        match self.query(&order).await {
+            Some(news) => self.record_news(order, news).await,
+            None => Ok(order),
+        }
+    }
+
+    async fn query(&self, order: &Order) -> Option<UpstreamStatus> {
+        let channel = order.pay_method.channel();
+        let queried = self.channels.query(order).await;
+        count_upstream(channel, "query", outcome_of(&queried));
+        match queried {
+            Ok(status) => Some(status),
+            Err(e) => {
+                tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
+                None
+            }
+        }
+    }
+
+    /// Moves the order to what the channel reported, when that is a status paygate records.
+    async fn record_news(&self, order: Order, news: UpstreamStatus) -> Result<Order, ServiceError> {
+        let (to, fields) = match news {
+            UpstreamStatus::NotPaid | UpstreamStatus::Paying | UpstreamStatus::NotFound => {
+                return Ok(order);
+            }
+            UpstreamStatus::Paid {
+                transaction_id,
+                amount,
+                ..
+            } => {
+                if amount != order.amount.fen() {
+                    // Never record a payment of another amount as this order's; the operator must look.
+                    tracing::error!(
+                        order = order.id.as_i64(),
+                        upstream_fen = amount.0,
+                        "channel reports a different amount paid"
+                    );
+                    return Ok(order);
+                }
+                let fields = UpstreamFields {
+                    transaction_id: Some(transaction_id),
+                    ..UpstreamFields::default()
+                };
+                (OrderStatus::Paid, fields)
+            }
+            // Paid, then refunded: the refund is another record's business; the payment is this one's.
+            UpstreamStatus::Refunded => (OrderStatus::Paid, UpstreamFields::default()),
+            UpstreamStatus::Failed => (OrderStatus::Failed, UpstreamFields::default()),
+            UpstreamStatus::Closed => (OrderStatus::Closed, UpstreamFields::default()),
+        };
+        if !order.status.can_become(to) {
+            return Ok(order);
+        }
+        let transition = Transition {
+            order_id: order.id,
+            from: order.status,
+            to,
+            reason: format!("query {}", to.as_str()),
+            upstream: fields,
+            at: Timestamp::now(),
+        };
+        Ok(self.store.transition(&transition).await?.order().clone())
+    }
+}

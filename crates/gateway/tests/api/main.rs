@@ -1,0 +1,17 @@
+//! The merchant API end to end: a real paygate on a real database (SQLite and PostgreSQL), talking
+//! to the in-process simulators over HTTP. Every scenario runs on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+mod auth;
+mod close;
+mod idempotency;
+mod onepass;
+mod ops;
+mod scoping;
+mod upstream;
+mod v1;

@@ -1,0 +1,230 @@
+//! Each test gets its own simulator (faults are simulator-wide), sandbox accounts provisioned
+//! against it, and a SQLite store in a temp dir: orders are inserted and advanced as the service
+//! would, so the channel layer sees orders exactly as read back from storage.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use channel_core::{RsaPrivateKey, RsaPublicKey};
+use gateway::channels::{AlipayAccount, Channels, WechatAccount};
+use gateway::crypto::MasterKey;
+use gateway::domain::{
+    Amount, Attach, BuyerId, Currency, Description, ExpireMinutes, NewOrder, Openid, Order,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+    parse_client_ip,
+};
+use gateway::sandbox::provision::{SandboxKeys, provision};
+use gateway::store::{InsertOutcome, NewSite, Site, Store, Transition, TransitionOutcome};
+use serde_json::Value;
+use sim::{RunningSim, SimConfig};
+
+pub const AMOUNT_FEN: i64 = 2990;
+pub const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+pub const BUYER_USER_ID: &str = "2088102146225135";
+pub const BUYER_OPEN_ID: &str = "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5";
+pub const CLIENT_IP: &str = "203.0.113.7";
+/// Contains characters Alipay's passback_params must carry URL-encoded.
+pub const ATTACH: &str = "site data & more=1";
+
+pub struct Env {
+    pub sim: RunningSim,
+    pub keys: SandboxKeys,
+    pub wechat: WechatAccount,
+    pub alipay: AlipayAccount,
+    pub channels: Channels,
+    pub store: Store,
+    pub site: Site,
+    pub http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+pub async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SimConfig {
+        state_dir: Some(dir.path().join("sim")),
+        ..SimConfig::default()
+    };
+    let sim = sim::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let keys = SandboxKeys::generate();
+    // Nobody listens there: the simulators' callbacks fail and are retried in the background.
+    let (wechat, alipay) = provision(&sim.base_url, &keys, "http://127.0.0.1:9")
+        .await
+        .unwrap();
+    let channels = Channels::new(Some(wechat.clone()), Some(alipay.clone()));
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("paygate.db").display()
+    );
+    let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
+    store.migrate().await.unwrap();
+    let site = store
+        .create_site(
+            NewSite {
+                name: SiteName::parse("shop").unwrap(),
+                notify_url: None,
+                enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    Env {
+        sim,
+        keys,
+        wechat,
+        alipay,
+        channels,
+        store,
+        site,
+        http: reqwest::Client::new(),
+        dir,
+    }
+}
+
+/// The payer fields each method needs, all present.
+pub fn full_payer(method: &str) -> Payer {
+    let mut payer = Payer::default();
+    match method {
+        "wechat.jsapi" | "wechat.miniapp" => payer.openid = Some(Openid::parse(OPENID).unwrap()),
+        "wechat.h5" => payer.client_ip = Some(parse_client_ip(CLIENT_IP).unwrap()),
+        "alipay.jsapi" => payer.buyer_id = Some(BuyerId::parse(BUYER_USER_ID).unwrap()),
+        "alipay.miniapp" => payer.buyer_id = Some(BuyerId::parse(BUYER_OPEN_ID).unwrap()),
+        _ => {}
+    }
+    payer
+}
+
+impl Env {
+    /// A new order of `method` (`wechat.native`…), stored as the service stores it: `created`.
+    pub async fn order_with(&self, method: &str, payer: Payer) -> Order {
+        let request = OrderRequest {
+            out_trade_no: OutTradeNo::parse(&format!(
+                "o_{}",
+                channel_core::nonce::alphanumeric(12)
+            ))
+            .unwrap(),
+            pay_method: PayMethod::parse_dotted(method).unwrap(),
+            amount: Amount::parse(AMOUNT_FEN).unwrap(),
+            currency: Currency::Cny,
+            description: Description::parse("VIP月卡").unwrap(),
+            attach: Some(Attach::parse(ATTACH).unwrap()),
+            notify_url: None,
+            payer,
+            expire_minutes: ExpireMinutes::default(),
+        };
+        let new = NewOrder::prepare(self.site.id.clone(), request, Timestamp::now());
+        match self.store.insert_order_if_absent(&new).await.unwrap() {
+            InsertOutcome::Inserted(order) => order,
+            InsertOutcome::Existing(order) => panic!("not new: {order:?}"),
+        }
+    }
+
+    pub async fn order(&self, method: &str) -> Order {
+        self.order_with(method, full_payer(method)).await
+    }
+
+    /// The order as stored now (what a restarted paygate would read).
+    pub async fn reload(&self, order: &Order) -> Order {
+        self.store
+            .find_order(&self.site.id, &order.out_trade_no)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Records the upstream answer as the service does: `created → pending` with the fields.
+    pub async fn accept(&self, order: &Order, upstream: UpstreamFields) -> Order {
+        let t = Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Pending,
+            reason: "upstream_accepted".into(),
+            upstream,
+            at: Timestamp::now(),
+        };
+        match self.store.transition(&t).await.unwrap() {
+            TransitionOutcome::Applied(order) => order,
+            TransitionOutcome::Lost(order) => panic!("lost: {order:?}"),
+        }
+    }
+
+    /// A stored order of `method`, created upstream and recorded as pending.
+    pub async fn pending(&self, method: &str) -> Order {
+        let order = self.order(method).await;
+        let fields = self.channels.create(&order).await.unwrap();
+        self.accept(&order, fields).await
+    }
+
+    /// The simulator's payer pays the order.
+    pub async fn pay(&self, order: &Order) {
+        let no = order.upstream_order_no.as_str();
+        let url = match order.pay_method.channel() {
+            gateway::domain::Channel::Wechat => format!(
+                "{}/sim/wechat/orders/{no}/pay?mchid={}",
+                self.sim.base_url, self.keys.wechat_mchid
+            ),
+            gateway::domain::Channel::Alipay => format!(
+                "{}/sim/alipay/trades/{no}/pay?app_id={}",
+                self.sim.base_url, self.keys.alipay_app_id
+            ),
+        };
+        let r = self.http.post(url).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    pub async fn faults(&self, patch: Value) {
+        let r = self
+            .http
+            .post(format!("{}/sim/faults", self.sim.base_url))
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// How many orders (WeChat Pay) and trades (Alipay) the simulator holds, from its state files.
+    pub fn sim_orders(&self) -> (usize, usize) {
+        let read = |file: &str, key: &str| {
+            let path = self.dir.path().join("sim").join(file);
+            std::fs::read(&path).map_or(0, |bytes| {
+                let state: Value = serde_json::from_slice(&bytes).unwrap();
+                state[key].as_object().map_or(0, serde_json::Map::len)
+            })
+        };
+        (read("wechat.json", "orders"), read("alipay.json", "trades"))
+    }
+
+    pub fn wechat_merchant_public_key(&self) -> RsaPublicKey {
+        RsaPrivateKey::from_pem(&self.keys.wechat_merchant_key_pem)
+            .unwrap()
+            .public_key()
+            .unwrap()
+    }
+
+    pub fn alipay_app_public_key(&self) -> RsaPublicKey {
+        RsaPrivateKey::from_pem(&self.keys.alipay_app_private_key_pem)
+            .unwrap()
+            .public_key()
+            .unwrap()
+    }
+
+    /// The simulator's view of an Alipay trade (control API).
+    pub async fn alipay_trade(&self, order: &Order) -> Value {
+        self.http
+            .get(format!(
+                "{}/sim/alipay/trades/{}?app_id={}",
+                self.sim.base_url,
+                order.upstream_order_no.as_str(),
+                self.keys.alipay_app_id
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

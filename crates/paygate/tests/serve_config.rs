@@ -1,0 +1,128 @@
+//! `paygate serve` configured: a bad setting is a clear error, and with a real channel configured
+//! (a standalone `paygate sim` standing in for WeChat Pay) there is no sandbox route.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::serve::{Paygate, ServeOptions, http, paygate_command};
+
+#[test]
+fn a_bad_setting_names_itself_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = paygate_command()
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("PAYGATE_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`listen`") && err.contains("PAYGATE_LISTEN"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let config = dir.path().join("paygate.toml");
+    std::fs::write(
+        &config,
+        "[wechat]\nmchid = \"1900000001\"\nappid = \"wx1\"\nmerchant_serial = \"S\"\n\
+         merchant_key_file = \"missing.pem\"\napiv3_key = \"secret-never-shown\"\n",
+    )
+    .unwrap();
+    let out = paygate_command()
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("wechat.merchant_key_file"), "{err}");
+    assert!(!err.contains("secret-never-shown"), "{err}");
+}
+
+#[test]
+fn with_a_real_channel_configured_there_is_no_sandbox() {
+    let sim = support::Sim::start();
+    let (private_pem, public_pem) = support::key_pair();
+    let mchid = support::digits(10);
+    let apiv3 = channel_core::nonce::alphanumeric(32);
+    let registered = sim.post_json(
+        "/sim/wechat/merchants",
+        &serde_json::json!({
+            "mchid": mchid, "serial_no": "SERIAL1", "merchant_public_key_pem": public_pem,
+            "apiv3_key": apiv3, "appids": ["wx0000000000000001"],
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("merchant.pem"), private_pem).unwrap();
+    std::fs::write(
+        dir.path().join("wechatpay_pub.pem"),
+        registered["public_key_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let config = dir.path().join("paygate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[wechat]\nmchid = \"{mchid}\"\nappid = \"wx0000000000000001\"\n\
+             merchant_serial = \"SERIAL1\"\nmerchant_key_file = \"merchant.pem\"\n\
+             apiv3_key = \"{apiv3}\"\npublic_key_id = \"{}\"\npublic_key_file = \"wechatpay_pub.pem\"\n\
+             api_base_url = \"{}\"\n",
+            registered["public_key_id"].as_str().unwrap(),
+            sim.url
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let pg = Paygate::start(
+        ServeOptions::new(&data)
+            .arg("--config")
+            .arg(config.display().to_string()),
+    );
+    assert!(!pg.log().contains("SANDBOX MODE"), "{}", pg.log());
+    // `Sim::post_json` runs its own runtime, so the async part has its own, after it.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(no_sandbox_routes_and_the_channel_is_used(&pg, &data));
+}
+
+async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::path::Path) {
+    for (method, path) in [
+        (reqwest::Method::POST, "/sandbox/pay?token=ck_x"),
+        (reqwest::Method::GET, "/sandbox/info"),
+    ] {
+        let r = http()
+            .request(method, format!("{}{path}", pg.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    // The configured channel is really used: a site's order reaches the standalone simulator.
+    let keys = support::serve::create_site(data, "real");
+    let body = serde_json::json!({"out_trade_no": "order_real_0001", "description": "x", "amount_total": 100}).to_string();
+    let r = support::serve::signed(
+        &http(),
+        &pg.url,
+        &keys,
+        reqwest::Method::POST,
+        "/pay/wechat/native",
+        &body,
+    )
+    .send()
+    .await
+    .unwrap();
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{v}\n{}", pg.log());
+    assert!(
+        v["code_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("weixin://wxpay/bizpayurl")
+    );
+}

@@ -1,0 +1,265 @@
+//! `paygate serve` as a child process, for the `serve_*` tests: a temp data dir, port 0, the
+//! listening line parsed, output collected for failure messages, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a start may take: the first start generates three RSA keys.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `paygate serve`.
+pub struct Paygate {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    log: Arc<Mutex<String>>,
+}
+
+/// How to start one: the data dir plus extra arguments and environment.
+pub struct ServeOptions<'a> {
+    pub data_dir: &'a Path,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl<'a> ServeOptions<'a> {
+    pub fn new(data_dir: &'a Path) -> Self {
+        Self {
+            data_dir,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+}
+
+/// `paygate ARGS…` with the test's environment cleaned of paygate's own variables, so that a
+/// developer's shell cannot change what a test sees.
+pub fn paygate_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygate"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PAYGATE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+impl Paygate {
+    pub fn start(options: ServeOptions<'_>) -> Self {
+        let mut cmd = paygate_command();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(options.data_dir)
+            .args(&options.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn paygate serve");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        let out_log = Arc::clone(&log);
+        thread::spawn(move || {
+            let mut first = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(line.clone());
+                }
+                append(&out_log, &format!("[stdout] {line}"));
+            }
+        });
+        let stderr = child.stderr.take().expect("stderr");
+        let err_log = Arc::clone(&log);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                append(&err_log, &line);
+            }
+        });
+        let mut paygate = Self {
+            child,
+            url: String::new(),
+            log,
+        };
+        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
+            let status = paygate.child.try_wait().ok().flatten();
+            panic!(
+                "paygate serve printed no listening line (exit status {status:?})\n{}",
+                paygate.log()
+            )
+        });
+        let url = line
+            .strip_prefix("paygate listening on ")
+            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"))
+            .trim()
+            .to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+            "{url}"
+        );
+        paygate.url = url;
+        paygate
+    }
+
+    /// Everything printed so far; stderr lines plain, stdout lines marked.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle` (stderr is read by a thread, a little behind).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "{needle:?} not in log:\n{log}");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs, as in a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "exit {status}\n{}", self.log());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit after SIGTERM\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Paygate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn append(log: &Mutex<String>, line: &str) {
+    if let Ok(mut log) = log.lock() {
+        log.push_str(line);
+        log.push('\n');
+    }
+}
+
+/// Runs `paygate ARGS…` to completion.
+pub fn paygate_run(args: &[&str], data_dir: &Path) -> Output {
+    paygate_command()
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run paygate")
+}
+
+/// A site's keys as `paygate site create --json` prints them.
+#[derive(Debug, Clone)]
+pub struct SiteKeys {
+    pub site_id: String,
+    pub ak: String,
+    pub sk: String,
+}
+
+pub fn create_site(data_dir: &Path, name: &str) -> SiteKeys {
+    let out = paygate_run(&["site", "create", "--name", name, "--json"], data_dir);
+    assert!(
+        out.status.success(),
+        "site create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("site create --json prints JSON");
+    let field = |k: &str| v[k].as_str().expect(k).to_owned();
+    SiteKeys {
+        site_id: field("site_id"),
+        ak: field("ak"),
+        sk: field("sk"),
+    }
+}
+
+/// A signed request as the seed's example signs it (`X-1Pass-*`), with the product's own signer.
+pub fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    keys: &SiteKeys,
+    method: reqwest::Method,
+    path: &str,
+    body: &str,
+) -> reqwest::RequestBuilder {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        .to_string();
+    let nonce_text = channel_core::nonce::alphanumeric(32);
+    let nonce = gateway::domain::ApiNonce::parse(&nonce_text).expect("nonce");
+    let canonical = gateway::api::canonical(&ts, &nonce, method.as_str(), path, body.as_bytes());
+    let sign = gateway::api::sign(&keys.sk, &canonical);
+    http.request(method, format!("{base}{path}"))
+        .header("Content-Type", "application/json")
+        .header("X-1Pass-AK", &keys.ak)
+        .header("X-1Pass-Ts", ts)
+        .header("X-1Pass-Nonce", nonce_text)
+        .header("X-1Pass-Sign", sign)
+        .body(body.to_owned())
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The simulator's persisted WeChat Pay orders (`<data-dir>/sim/wechat.json`), keyed
+/// `mchid||out_trade_no`.
+pub fn sim_wechat_orders(data_dir: &Path) -> serde_json::Map<String, Value> {
+    let path: PathBuf = data_dir.join("sim/wechat.json");
+    std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v["orders"].as_object().cloned())
+        .unwrap_or_default()
+}
