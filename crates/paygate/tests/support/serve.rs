@@ -85,10 +85,11 @@ impl Paygate {
             let mut first = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                // Logged before it is handed over, so the log never lags the caller.
+                append(&out_log, &format!("[stdout] {line}"));
                 if let Some(tx) = first.take() {
                     let _ = tx.send(line.clone());
                 }
-                append(&out_log, &format!("[stdout] {line}"));
             }
         });
         let stderr = child.stderr.take().expect("stderr");
