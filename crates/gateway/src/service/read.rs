@@ -1,9 +1,10 @@
 //! Reading orders, and resolving one whose upstream outcome paygate does not know yet.
 
 use crate::channels::UpstreamStatus;
-use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Timestamp, UpstreamFields};
-use crate::store::{Site, Transition};
+use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo};
+use crate::store::Site;
 
+use super::payments::{Applied, ResultSource};
 use super::{OrderService, OrderView, ServiceError, count_upstream, outcome_of};
 
 impl OrderService {
@@ -90,48 +91,16 @@ impl OrderService {
         }
     }
 
-    /// Moves the order to what the channel reported, when that is a status paygate records.
+    /// Records what the channel reported through the one place that turns upstream news into a
+    /// state change (amount check, anomaly, CAS, notification in the same transaction).
     async fn record_news(&self, order: Order, news: UpstreamStatus) -> Result<Order, ServiceError> {
-        let (to, fields) = match news {
-            UpstreamStatus::NotPaid | UpstreamStatus::Paying | UpstreamStatus::NotFound => {
-                return Ok(order);
-            }
-            UpstreamStatus::Paid {
-                transaction_id,
-                amount,
-                ..
-            } => {
-                if amount != order.amount.fen() {
-                    // Never record a payment of another amount as this order's; the operator must look.
-                    tracing::error!(
-                        order = order.id.as_i64(),
-                        upstream_fen = amount.0,
-                        "channel reports a different amount paid"
-                    );
-                    return Ok(order);
-                }
-                let fields = UpstreamFields {
-                    transaction_id: Some(transaction_id),
-                    ..UpstreamFields::default()
-                };
-                (OrderStatus::Paid, fields)
-            }
-            // Paid, then refunded: the refund is another record's business; the payment is this one's.
-            UpstreamStatus::Refunded => (OrderStatus::Paid, UpstreamFields::default()),
-            UpstreamStatus::Failed => (OrderStatus::Failed, UpstreamFields::default()),
-            UpstreamStatus::Closed => (OrderStatus::Closed, UpstreamFields::default()),
-        };
-        if !order.status.can_become(to) {
-            return Ok(order);
+        match self
+            .apply_upstream(&order, &news, ResultSource::Query)
+            .await?
+        {
+            Applied::Changed(now) | Applied::Unchanged(now) => Ok(now),
+            // Already recorded as an anomaly; a read still answers what paygate knows.
+            Applied::Refused(_) => Ok(order),
         }
-        let transition = Transition {
-            order_id: order.id,
-            from: order.status,
-            to,
-            reason: format!("query {}", to.as_str()),
-            upstream: fields,
-            at: Timestamp::now(),
-        };
-        Ok(self.store.transition(&transition).await?.order().clone())
     }
 }

@@ -12,6 +12,8 @@ fn seed_order(no: &str) -> Value {
 api_tests! {
     async fn a_refusal_is_502_with_the_channels_code_and_the_order_stays_created(app: TestApp) {
         app.create_native(&seed_order("order_refused_1")).await.assert_ok();
+        // Keep the payment from reaching paygate, so the order can be staged as if its answer was lost.
+        app.sim_faults(Some(json!({"drop_callbacks": true}))).await;
         app.sim_wechat_pay(&app.site, "order_refused_1").await;
         // Stage an order whose upstream answer paygate lost: `created`, no code_url. The channel
         // has it, paid, so creating it again is refused with WeChat Pay's ORDERPAID.
