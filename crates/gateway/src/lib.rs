@@ -5,10 +5,14 @@
 
 pub mod api;
 pub mod app;
+pub mod callbacks;
 pub mod channels;
+pub mod compensation;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod notify;
 pub mod sandbox;
 pub mod service;
 pub mod store;
+pub mod workers;

@@ -15,6 +15,7 @@ pub mod error;
 mod health;
 mod input;
 mod metrics;
+mod notifications;
 mod onepass;
 pub mod openapi;
 mod v1;
@@ -121,6 +122,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .merge(crate::callbacks::routes(ctx.service.clone()))
+        .merge(notifications::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -10,11 +10,13 @@ mod close;
 mod create;
 mod error;
 mod locks;
+mod payments;
 mod read;
 
 use std::sync::Arc;
 
 pub use error::{ServiceError, UpstreamOp};
+pub use payments::{AnomalyKind, Applied, ResultSource};
 
 use crate::channels::{ChannelError, Channels, PayParams};
 use crate::domain::{Channel, Order, OrderStatus};

@@ -1,18 +1,23 @@
 //! Storage on SQLite (one node, the default) or PostgreSQL (production, many nodes).
 //!
-//! The backend is chosen from the URL's scheme. Backend differences live in three places only: the
-//! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below, and
-//! `connect`. SQL text is shared: both backends accept `$1`-style parameters, `ON CONFLICT` and
-//! `RETURNING`, and every column is TEXT, BIGINT or bytes.
+//! The backend is chosen from the URL's scheme. Backend differences live in four places only: the
+//! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below,
+//! `connect`, and the job claim in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL). SQL text is
+//! otherwise shared: both backends accept `$1`-style parameters, `ON CONFLICT` and `RETURNING`, and
+//! every column is TEXT, BIGINT or bytes.
 
+mod anomalies;
 mod error;
+mod jobs;
 mod nonces;
+mod notifications;
 mod orders;
 mod rows;
 mod sites;
 mod transitions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -20,8 +25,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tokio::sync::Notify;
 
+pub use anomalies::{Anomaly, NewAnomaly};
 pub use error::StoreError;
+pub use jobs::{Job, JobKind};
+pub use notifications::{Attempt, EventType, NewAttempt, NotificationEvent, NotificationStatus};
 pub use orders::InsertOutcome;
 pub use sites::{NewSite, Site};
 pub use transitions::{Transition, TransitionOutcome};
@@ -76,11 +85,15 @@ pub enum Backend {
     Postgres,
 }
 
-/// The repository: sites, orders and their events, API nonces.
+/// The repository: sites, orders and their events, API nonces, notifications, jobs, anomalies.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
     secrets: SecretBox,
+    /// Signalled after a commit that made a job due now (a new notification, a resend, an expedited
+    /// check), so this process's workers pick it up at once instead of at their next poll. Other
+    /// nodes find it by polling.
+    work_due: Arc<Notify>,
 }
 
 impl Store {
@@ -103,6 +116,7 @@ impl Store {
         Ok(Self {
             pool,
             secrets: SecretBox::new(master_key),
+            work_due: Arc::new(Notify::new()),
         })
     }
 
@@ -134,6 +148,20 @@ impl Store {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Wakes this process's workers (see `workers::run`): call after committing a job due now by
+    /// other means than the store's own methods, which already do.
+    pub fn wake_workers(&self) {
+        // Every worker loop waiting now wakes; `notify_one` then leaves a permit for a loop that is
+        // busy at this instant (claiming, recording an outcome), so the wake is not lost on it.
+        self.work_due.notify_waiters();
+        self.work_due.notify_one();
+    }
+
+    /// Resolves at the next [`Store::wake_workers`] (or at once if one is pending).
+    pub(crate) async fn work_due(&self) {
+        self.work_due.notified().await;
     }
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).

@@ -7,8 +7,9 @@ use crate::domain::{
     OutTradeNo, SiteId, UpstreamOrderNo,
 };
 
+use super::jobs::JobKind;
 use super::rows::{OrderEventRow, OrderRow, select_orders_where};
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// What [`Store::insert_order_if_absent`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ impl InsertOutcome {
 impl Store {
     /// Stores the order unless the site already has one with this `out_trade_no`. Atomic under any
     /// concurrency: the UNIQUE (site_id, out_trade_no) constraint decides, not a read before the write.
+    /// A new order gets its `check_order` job (due at `created_at`) in the same transaction, so no
+    /// order exists that nothing will ever ask the channel about.
     ///
     /// # Errors
     /// `Database` (an unknown site fails the foreign key), `Corrupt`.
@@ -47,28 +50,41 @@ impl Store {
                    $17, $17, $18, 0) \
                    ON CONFLICT (site_id, out_trade_no) DO NOTHING \
                    RETURNING id";
+        let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let r = new.request();
-        let inserted: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(sql)
-            .bind(new.site_id().as_str())
-            .bind(r.out_trade_no.as_str())
-            .bind(new.upstream_order_no().as_str())
-            .bind(r.pay_method.channel().as_str())
-            .bind(r.pay_method.method().as_str())
-            .bind(r.amount.as_i64())
-            .bind(r.currency.as_str())
-            .bind(r.description.as_str())
-            .bind(r.attach.as_ref().map(Attach::as_str))
-            .bind(r.notify_url.as_ref().map(NotifyUrl::as_str))
-            .bind(r.payer.openid.as_ref().map(|v| v.as_str()))
-            .bind(r.payer.buyer_id.as_ref().map(|v| v.as_str()))
-            .bind(r.payer.client_ip.map(|ip| ip.to_string()))
-            .bind(new.fingerprint().as_str())
-            .bind(OrderStatus::Created.as_str())
-            .bind(new.checkout_token().as_str())
-            .bind(new.created_at().as_millis())
-            .bind(new.expires_at().as_millis())
-            .fetch_optional(pool)
-            .await)?;
+        let inserted: Option<i64> = with_write_tx!(self, tx => {
+            let inserted: Option<i64> = sqlx::query_scalar(sql)
+                .bind(new.site_id().as_str())
+                .bind(r.out_trade_no.as_str())
+                .bind(new.upstream_order_no().as_str())
+                .bind(r.pay_method.channel().as_str())
+                .bind(r.pay_method.method().as_str())
+                .bind(r.amount.as_i64())
+                .bind(r.currency.as_str())
+                .bind(r.description.as_str())
+                .bind(r.attach.as_ref().map(Attach::as_str))
+                .bind(r.notify_url.as_ref().map(NotifyUrl::as_str))
+                .bind(r.payer.openid.as_ref().map(|v| v.as_str()))
+                .bind(r.payer.buyer_id.as_ref().map(|v| v.as_str()))
+                .bind(r.payer.client_ip.map(|ip| ip.to_string()))
+                .bind(new.fingerprint().as_str())
+                .bind(OrderStatus::Created.as_str())
+                .bind(new.checkout_token().as_str())
+                .bind(new.created_at().as_millis())
+                .bind(new.expires_at().as_millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = inserted {
+                sqlx::query(check)
+                    .bind(JobKind::CheckOrder.as_str())
+                    .bind(id.to_string())
+                    .bind(new.created_at().as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            inserted
+        });
         match inserted {
             Some(id) => {
                 let order = self.order_by_id(OrderId::from_i64(id)).await?;

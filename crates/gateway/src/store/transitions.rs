@@ -1,7 +1,11 @@
-//! Status changes: compare-and-set on the status, with the event row in the same transaction.
+//! Status changes: compare-and-set on the status, with everything that follows from the change
+//! written in the same transaction: the `order_events` history row, the site's notification event
+//! with its delivery job (the outbox), and the end of the order's check job once it is final.
 
 use crate::domain::{Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
 
+use super::jobs::JobKind;
+use super::notifications::{EventType, new_event_id};
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// One intended status change of an order.
@@ -20,8 +24,12 @@ pub struct Transition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionOutcome {
-    /// This call changed the order (and wrote its event); the order as it is now.
-    Applied(Order),
+    /// This call changed the order (and wrote its history row); the order as it is now, and the id
+    /// of the notification event written with it, if the new status is one the site is told about.
+    Applied {
+        order: Order,
+        event_id: Option<String>,
+    },
     /// Someone else changed it first (or the caller's `from` was stale): nothing was written.
     /// The order as it is now, so the caller can see what happened instead.
     Lost(Order),
@@ -30,21 +38,68 @@ pub enum TransitionOutcome {
 impl TransitionOutcome {
     #[must_use]
     pub fn won(&self) -> bool {
-        matches!(self, Self::Applied(_))
+        matches!(self, Self::Applied { .. })
     }
 
     #[must_use]
     pub fn order(&self) -> &Order {
         match self {
-            Self::Applied(o) | Self::Lost(o) => o,
+            Self::Applied { order, .. } | Self::Lost(order) => order,
         }
+    }
+
+    /// The notification event this call created (`evt_…`); `None` when it lost or the new status
+    /// is not announced.
+    #[must_use]
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Self::Applied { event_id, .. } => event_id.as_deref(),
+            Self::Lost(_) => None,
+        }
+    }
+
+    /// The order as it is now, whoever changed it.
+    #[must_use]
+    pub fn into_order(self) -> Order {
+        match self {
+            Self::Applied { order, .. } | Self::Lost(order) => order,
+        }
+    }
+}
+
+/// The event the site is told about when an order reaches `to`, if any.
+fn announced(to: OrderStatus) -> Option<EventType> {
+    match to {
+        OrderStatus::Paid => Some(EventType::TransactionSuccess),
+        OrderStatus::Closed => Some(EventType::TransactionClosed),
+        // Refund events belong to refunds (their own records), not to the order's status.
+        OrderStatus::Created
+        | OrderStatus::Pending
+        | OrderStatus::Failed
+        | OrderStatus::Refunded => None,
+    }
+}
+
+/// Whether asking the channel about the order can still change anything. `Failed` is not final here:
+/// the channel may still report a payment (see `OrderStatus::can_become`). `Paid` is final for the
+/// payment check even though a refund may follow; refunds are checked by their own jobs.
+fn ends_checking(to: OrderStatus) -> bool {
+    match to {
+        OrderStatus::Paid | OrderStatus::Closed | OrderStatus::Refunded => true,
+        OrderStatus::Created | OrderStatus::Pending | OrderStatus::Failed => false,
     }
 }
 
 impl Store {
     /// Moves an order from `t.from` to `t.to` if — and only if — it is still in `t.from`, recording
-    /// the upstream fields and an `order_events` row in the same transaction. Of any number of
-    /// concurrent transitions from the same status, exactly one is applied.
+    /// in the same transaction the upstream fields, an `order_events` row, and:
+    /// - for `paid` / `closed`, a `notification_events` row (`TRANSACTION.SUCCESS` /
+    ///   `TRANSACTION.CLOSED`) with its `deliver_notification` job due at `t.at`;
+    /// - for a final status (`paid`, `closed`, `refunded`), the deletion of the order's `check_order` job.
+    ///
+    /// Of any number of concurrent transitions from the same status, exactly one is applied; a lost
+    /// one writes nothing. So the site gets exactly one event per announced status change, and a
+    /// crash can only lose the change and its event together.
     ///
     /// # Errors
     /// `IllegalTransition` when the domain forbids `from → to` (nothing is written); `NotFound` for
@@ -65,8 +120,15 @@ impl Store {
                       transaction_id = COALESCE($9, transaction_id), trade_no = COALESCE($10, trade_no), \
                       upstream_error = COALESCE($11, upstream_error) \
                       WHERE id = $12 AND status = $13";
-        let event = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
-                     VALUES ($1, $2, $3, $4, $5)";
+        let history = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
+                       VALUES ($1, $2, $3, $4, $5)";
+        // The site id comes from the row just updated, inside the same transaction.
+        let notification = "INSERT INTO notification_events \
+                            (id, site_id, order_id, event_type, status, attempts, created_at) \
+                            SELECT $1, site_id, id, $2, 'pending', 0, $3 FROM orders WHERE id = $4";
+        let deliver = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
+        let end_check = "DELETE FROM jobs WHERE kind = $1 AND subject = $2";
+        let event = announced(t.to).map(|kind| (kind, new_event_id()));
         let u = &t.upstream;
         let won = with_write_tx!(self, tx => {
             let changed = sqlx::query(update)
@@ -87,7 +149,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if changed == 1 {
-                sqlx::query(event)
+                sqlx::query(history)
                     .bind(t.order_id.as_i64())
                     .bind(t.from.as_str())
                     .bind(t.to.as_str())
@@ -95,6 +157,28 @@ impl Store {
                     .bind(t.at.as_millis())
                     .execute(&mut *tx)
                     .await?;
+                if let Some((kind, id)) = &event {
+                    sqlx::query(notification)
+                        .bind(id)
+                        .bind(kind.as_str())
+                        .bind(t.at.as_millis())
+                        .bind(t.order_id.as_i64())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(deliver)
+                        .bind(JobKind::DeliverNotification.as_str())
+                        .bind(id)
+                        .bind(t.at.as_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if ends_checking(t.to) {
+                    sqlx::query(end_check)
+                        .bind(JobKind::CheckOrder.as_str())
+                        .bind(t.order_id.as_i64().to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 true
             } else {
@@ -107,7 +191,14 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("order"))?;
         Ok(if won {
-            TransitionOutcome::Applied(order)
+            if event.is_some() {
+                // A delivery is due now: don't leave it to the next poll.
+                self.wake_workers();
+            }
+            TransitionOutcome::Applied {
+                order,
+                event_id: event.map(|(_, id)| id),
+            }
         } else {
             TransitionOutcome::Lost(order)
         })

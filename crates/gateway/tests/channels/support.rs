@@ -145,7 +145,7 @@ impl Env {
             at: Timestamp::now(),
         };
         match self.store.transition(&t).await.unwrap() {
-            TransitionOutcome::Applied(order) => order,
+            TransitionOutcome::Applied { order, .. } => order,
             TransitionOutcome::Lost(order) => panic!("lost: {order:?}"),
         }
     }

@@ -4,8 +4,11 @@
 #[allow(dead_code)]
 mod support;
 
+mod jobs;
 mod migrations;
 mod nonces;
+mod notifications;
 mod orders;
+mod outbox;
 mod sites;
 mod transitions;

@@ -27,7 +27,7 @@ on_both_backends! {
         let mut t = transition(&order, OrderStatus::Created, OrderStatus::Pending, "upstream_accepted");
         t.upstream.code_url = Some("weixin://wxpay/bizpayurl?pr=abc".into());
         t.upstream.prepay_id = Some("wx2024".into());
-        let TransitionOutcome::Applied(pending) = db.store.transition(&t).await.unwrap() else {
+        let TransitionOutcome::Applied { order: pending, event_id: None } = db.store.transition(&t).await.unwrap() else {
             panic!("lost an uncontended transition");
         };
         assert_eq!(pending.status, OrderStatus::Pending);
@@ -104,7 +104,7 @@ on_both_backends! {
             .collect();
         let mut winners = vec![];
         for task in tasks {
-            if let TransitionOutcome::Applied(o) = task.await.unwrap() {
+            if let TransitionOutcome::Applied { order: o, .. } = task.await.unwrap() {
                 winners.push(o);
             }
         }

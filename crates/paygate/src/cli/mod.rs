@@ -2,6 +2,7 @@
 
 mod common;
 mod migrate;
+mod notify;
 mod serve;
 mod signal;
 mod sim;
@@ -28,6 +29,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Create, list and re-key sites.
     Site(site::SiteArgs),
+    /// List, inspect and re-send merchant notifications.
+    Notify(notify::NotifyArgs),
     Sim(sim::SimArgs),
 }
 
@@ -36,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Site(args) => site::run(args).await,
+        Command::Notify(args) => notify::run(args).await,
         Command::Sim(args) => sim::run(args).await,
     }
 }

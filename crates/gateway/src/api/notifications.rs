@@ -1,0 +1,179 @@
+//! What a site can see and do about its notifications: list an order's events with every delivery
+//! attempt, and re-send an event (`POST /v1/notifications/{event_id}/resend`). Both signed, both
+//! scoped to the signing site: another site's order or event is not found.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Ctx;
+use super::auth::Signed;
+use super::error::{ApiError, ErrorBody};
+use super::views::rfc3339;
+use crate::domain::{OutTradeNo, Timestamp};
+use crate::service::ServiceError;
+use crate::store::{Attempt, NotificationEvent};
+
+/// The routes, merged into the API's router.
+pub(super) fn routes() -> Router<Ctx> {
+    Router::new()
+        .route(
+            "/v1/orders/{out_trade_no}/notifications",
+            get(order_notifications),
+        )
+        .route("/v1/notifications/{event_id}/resend", post(resend))
+}
+
+/// An order's notifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1OrderNotifications {
+    #[schema(example = "order_20240101_001")]
+    pub out_trade_no: String,
+    pub notifications: Vec<V1Notification>,
+}
+
+/// One event and its delivery so far.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1Notification {
+    /// Stable across retries and re-sends: dedupe on it.
+    #[schema(example = "evt_3kq9Zb7LwQp2Xc8VnT4mYr1d")]
+    pub event_id: String,
+    #[schema(example = "TRANSACTION.SUCCESS")]
+    pub event_type: &'static str,
+    /// `pending`, `delivered` or `failed`.
+    #[schema(example = "delivered")]
+    pub status: &'static str,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    /// Every attempt, first first (re-sends included).
+    pub attempts: Vec<V1Attempt>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1Attempt {
+    pub attempt_no: i32,
+    pub at: String,
+    /// The site's HTTP status; absent when no answer came.
+    pub http_status: Option<u16>,
+    pub latency_ms: i64,
+    /// Why it did not count (`HTTP 500`, a timeout, a refused address, `no notify_url`).
+    pub error: Option<String>,
+    /// The start of the site's answer.
+    pub response_excerpt: Option<String>,
+}
+
+/// The answer to a re-send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1Resent {
+    pub event_id: String,
+    /// `pending`: queued for delivery now.
+    #[schema(example = "pending")]
+    pub status: &'static str,
+}
+
+/// The events of one of the site's orders, with their attempts.
+#[utoipa::path(
+    get, path = "/v1/orders/{out_trade_no}/notifications", tag = "v1",
+    params(("out_trade_no" = String, Path, description = "The site's order number")),
+    security(("1pass_signature" = [])),
+    responses(
+        (status = 200, description = "The order's notifications", body = V1OrderNotifications),
+        (status = 401, description = "A signing failure", body = ErrorBody),
+        (status = 404, description = "order_not_found (also for another site's order)", body = ErrorBody),
+    )
+)]
+pub async fn order_notifications(
+    State(ctx): State<Ctx>,
+    Path(out_trade_no): Path<String>,
+    signed: Signed,
+) -> Result<Json<V1OrderNotifications>, ApiError> {
+    let not_found = || ApiError::Service(ServiceError::NotFound);
+    let no = OutTradeNo::parse(&out_trade_no).map_err(|_| not_found())?;
+    let order = ctx
+        .store
+        .find_order(&signed.site.id, &no)
+        .await?
+        .ok_or_else(not_found)?;
+    let events = ctx
+        .store
+        .notifications_for_order(&signed.site.id, order.id)
+        .await?;
+    let mut notifications = Vec::with_capacity(events.len());
+    for event in events {
+        let attempts = ctx.store.attempts(&event.id).await?;
+        notifications.push(view(&event, &attempts));
+    }
+    Ok(Json(V1OrderNotifications {
+        out_trade_no: no.as_str().to_owned(),
+        notifications,
+    }))
+}
+
+/// Queues one of the site's events for delivery now (whatever its status), with the retry
+/// schedule restarted. The body sent is the same as before; only the signature headers are fresh.
+#[utoipa::path(
+    post, path = "/v1/notifications/{event_id}/resend", tag = "v1",
+    params(("event_id" = String, Path, description = "The event id (`evt_…`)")),
+    security(("1pass_signature" = [])),
+    responses(
+        (status = 202, description = "Queued", body = V1Resent),
+        (status = 401, description = "A signing failure", body = ErrorBody),
+        (status = 404, description = "notification_not_found (also for another site's event)", body = ErrorBody),
+    )
+)]
+pub async fn resend(
+    State(ctx): State<Ctx>,
+    Path(event_id): Path<String>,
+    signed: Signed,
+) -> Result<Response, ApiError> {
+    let found = ctx
+        .store
+        .requeue_notification(Some(&signed.site.id), &event_id, Timestamp::now())
+        .await?;
+    if !found {
+        return Ok(notification_not_found());
+    }
+    let body = V1Resent {
+        event_id,
+        status: "pending",
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// 404 `notification_not_found`, in the API's error shape.
+// TODO(lead): fold into `ApiError` (error.rs is not this module's to edit).
+fn notification_not_found() -> Response {
+    let body = ErrorBody {
+        error: "notification_not_found",
+        message: "no notification of this site has this event id".to_owned(),
+        field: None,
+        upstream: None,
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {
+    V1Notification {
+        event_id: event.id.clone(),
+        event_type: event.event_type.as_str(),
+        status: event.status.as_str(),
+        created_at: rfc3339(event.created_at),
+        delivered_at: event.delivered_at.map(rfc3339),
+        attempts: attempts
+            .iter()
+            .map(|a| V1Attempt {
+                attempt_no: a.attempt_no,
+                at: rfc3339(a.at),
+                http_status: a.http_status,
+                latency_ms: a.latency_ms,
+                error: a.error.clone(),
+                response_excerpt: a.response_excerpt.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,262 @@
+//! The `deliver_notification` job handler: one attempt per run. Load the event (with its order and
+//! site), build the body, sign it, POST it, record the attempt, then mark the event delivered (2xx),
+//! retry it on the schedule, or mark it failed once the schedule is exhausted.
+//!
+//! A job can run twice (a node died after the POST but before completing the job): the site then
+//! gets the event again with the same `event_id` — notifications are at-least-once and sites dedupe
+//! on the id. An event that is no longer `pending` is not sent again unless re-queued.
+
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::NotifySettings;
+use super::client::{DeliveryError, NotifyClient};
+use super::payload::Payload;
+use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
+use crate::domain::Timestamp;
+use crate::store::{
+    Job, JobKind, NewAttempt, NotificationEvent, NotificationStatus, Store, StoreError,
+};
+use crate::workers::{BoxFuture, JobHandler, JobOutcome};
+
+/// The error recorded when neither the order nor its site has a notify URL.
+pub const NO_NOTIFY_URL: &str = "no notify_url";
+
+/// Delivers notification events; give it to `workers::run`.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    store: Store,
+    client: NotifyClient,
+    settings: NotifySettings,
+    node: String,
+}
+
+/// What one attempt came to, for the record and the metrics.
+struct Outcome {
+    http_status: Option<u16>,
+    latency: Duration,
+    error: Option<String>,
+    excerpt: Option<String>,
+    kind: OutcomeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutcomeKind {
+    Delivered,
+    /// An answer other than 2xx (a redirect included: none is followed).
+    HttpError,
+    Timeout,
+    ConnectError,
+    /// The target address is not allowed; no connection was made.
+    Refused,
+    RequestError,
+    NoNotifyUrl,
+}
+
+impl OutcomeKind {
+    /// The `outcome` label of `paygate_notification_deliveries_total`.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::HttpError => "http_error",
+            Self::Timeout => "timeout",
+            Self::ConnectError => "connect_error",
+            Self::Refused => "refused",
+            Self::RequestError => "request_error",
+            Self::NoNotifyUrl => "no_notify_url",
+        }
+    }
+}
+
+impl Deliverer {
+    /// `node` names this process in the attempts it records (the worker's node id).
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built.
+    pub fn new(
+        store: Store,
+        settings: NotifySettings,
+        node: impl Into<String>,
+    ) -> Result<Self, DeliveryError> {
+        Ok(Self {
+            store,
+            client: NotifyClient::new(&settings)?,
+            settings,
+            node: node.into(),
+        })
+    }
+
+    /// One attempt for the job's event.
+    ///
+    /// # Errors
+    /// The store fails; nothing was sent after a failed load, and a failed record leaves the job to
+    /// be retried.
+    pub async fn deliver(&self, job: &Job) -> Result<JobOutcome, StoreError> {
+        let Some(event) = self.store.notification(&job.subject).await? else {
+            tracing::warn!(event_id = %job.subject, "notification job for an unknown event; dropped");
+            return Ok(JobOutcome::Done);
+        };
+        match event.status {
+            NotificationStatus::Pending => {}
+            // A duplicate or stale job: the event's fate is already settled.
+            NotificationStatus::Delivered | NotificationStatus::Failed => {
+                return Ok(JobOutcome::Done);
+            }
+        }
+        let now = Timestamp::now();
+        let outcome = match notify_url(&event) {
+            Some(url) => self.attempt(&event, &url).await,
+            None => Outcome {
+                http_status: None,
+                latency: Duration::ZERO,
+                error: Some(NO_NOTIFY_URL.to_owned()),
+                excerpt: None,
+                kind: OutcomeKind::NoNotifyUrl,
+            },
+        };
+        self.record(&event, now, &outcome).await?;
+        if outcome.kind == OutcomeKind::Delivered {
+            self.store
+                .mark_notification(&event.id, NotificationStatus::Delivered, Timestamp::now())
+                .await?;
+            tracing::info!(event_id = %event.id, attempt = event.attempts + 1, "notification delivered");
+            return Ok(JobOutcome::Done);
+        }
+        let retry = if outcome.kind == OutcomeKind::NoNotifyUrl {
+            // Nothing to retry against; the operator sets a URL and re-sends.
+            None
+        } else {
+            u32::try_from(job.attempt)
+                .ok()
+                .and_then(|n| self.settings.retry_after(n))
+        };
+        match retry {
+            Some(wait) => {
+                tracing::info!(
+                    event_id = %event.id,
+                    attempt = event.attempts + 1,
+                    error = outcome.error.as_deref().unwrap_or_default(),
+                    status = outcome.http_status,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "notification not delivered; will retry"
+                );
+                Ok(JobOutcome::RetryAt(Timestamp::now().plus(wait)))
+            }
+            None => {
+                self.store
+                    .mark_notification(&event.id, NotificationStatus::Failed, Timestamp::now())
+                    .await?;
+                metrics::counter!("paygate_notifications_failed_total").increment(1);
+                tracing::warn!(
+                    event_id = %event.id,
+                    attempts = event.attempts + 1,
+                    error = outcome.error.as_deref().unwrap_or_default(),
+                    status = outcome.http_status,
+                    "notification failed: retries exhausted (re-send with `paygate notify resend`)"
+                );
+                Ok(JobOutcome::Done)
+            }
+        }
+    }
+
+    async fn attempt(&self, event: &NotificationEvent, url: &Url) -> Outcome {
+        let body = Payload::for_event(event).to_body();
+        let signed = sign_notification(&event.site.secret_key, &body, Timestamp::now());
+        let headers = [
+            ("Content-Type", "application/json".to_owned()),
+            (HEADER_TS, signed.ts),
+            (HEADER_NONCE, signed.nonce),
+            (HEADER_SIGN, signed.sign),
+            (HEADER_EVENT_ID, event.id.clone()),
+        ];
+        let started = Instant::now();
+        let result = self.client.post(url, &headers, body).await;
+        let elapsed = started.elapsed();
+        let outcome = match result {
+            Ok(response) => Outcome {
+                http_status: Some(response.status),
+                latency: response.latency,
+                error: (!response.is_success()).then(|| format!("HTTP {}", response.status)),
+                excerpt: Some(response.excerpt.clone()).filter(|e| !e.is_empty()),
+                kind: if response.is_success() {
+                    OutcomeKind::Delivered
+                } else {
+                    OutcomeKind::HttpError
+                },
+            },
+            Err(e) => Outcome {
+                http_status: None,
+                latency: elapsed,
+                kind: match e {
+                    DeliveryError::Refused(_) => OutcomeKind::Refused,
+                    DeliveryError::Timeout(_) => OutcomeKind::Timeout,
+                    DeliveryError::Connect(_) => OutcomeKind::ConnectError,
+                    DeliveryError::Request(_) | DeliveryError::Client(_) => {
+                        OutcomeKind::RequestError
+                    }
+                },
+                error: Some(e.to_string()),
+                excerpt: None,
+            },
+        };
+        metrics::counter!("paygate_notification_deliveries_total", "outcome" => outcome.kind.label())
+            .increment(1);
+        metrics::histogram!("paygate_notification_delivery_duration_seconds")
+            .record(outcome.latency.as_secs_f64());
+        outcome
+    }
+
+    async fn record(
+        &self,
+        event: &NotificationEvent,
+        at: Timestamp,
+        outcome: &Outcome,
+    ) -> Result<(), StoreError> {
+        self.store
+            .record_attempt(&NewAttempt {
+                event_id: event.id.clone(),
+                attempt_no: event.attempts.saturating_add(1),
+                at,
+                http_status: outcome.http_status,
+                latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
+                error: outcome.error.clone(),
+                response_excerpt: outcome.excerpt.clone(),
+                node: self.node.clone(),
+            })
+            .await
+    }
+}
+
+/// The order's own URL, else the site's.
+fn notify_url(event: &NotificationEvent) -> Option<Url> {
+    event
+        .order
+        .notify_url
+        .as_ref()
+        .or(event.site.notify_url.as_ref())
+        .map(|u| u.as_url().clone())
+}
+
+impl JobHandler for Deliverer {
+    fn kind(&self) -> JobKind {
+        JobKind::DeliverNotification
+    }
+
+    fn handle(&self, job: Job) -> BoxFuture<'_, JobOutcome> {
+        Box::pin(async move {
+            match self.deliver(&job).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    // The database failed, not the site: try again soon without counting an attempt.
+                    tracing::error!(event_id = %job.subject, error = %e, "notification delivery: store error");
+                    let wait = self
+                        .settings
+                        .retry_after(0)
+                        .unwrap_or(Duration::from_secs(15));
+                    JobOutcome::RetryAt(Timestamp::now().plus(wait))
+                }
+            }
+        })
+    }
+}

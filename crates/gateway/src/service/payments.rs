@@ -1,0 +1,324 @@
+//! The one place where what a channel says about an order (a callback, a query answer) changes the
+//! order. Everything that learns an upstream result — callbacks, the order-check job — comes here,
+//! so the amount check, idempotency and the anomaly record cannot be forgotten by one of them.
+//!
+//! Idempotent by construction: the change is a compare-and-set on the status, so a duplicate,
+//! out-of-order or concurrent delivery of the same news loses the race and is answered `Unchanged`
+//! (never an error), and of any number of concurrent deliveries exactly one writes.
+
+use crate::channels::{Channels, UpstreamStatus};
+use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
+use crate::store::{NewAnomaly, Transition, TransitionOutcome};
+
+use super::{OrderService, ServiceError};
+
+/// Where an upstream result came from: recorded in the order's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultSource {
+    /// The channel called back (verified).
+    Callback,
+    /// paygate asked the channel.
+    Query,
+}
+
+impl ResultSource {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Callback => "callback",
+            Self::Query => "query",
+        }
+    }
+}
+
+/// Something a human should look at: recorded in `anomalies`, counted in
+/// `paygate_anomalies_total{kind,channel}` and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnomalyKind {
+    /// The channel reports a payment of another amount than the order's.
+    AmountMismatch,
+    /// A verified callback about an order of another merchant, app or channel.
+    MerchantMismatch,
+    /// A callback that failed verification (signature, timestamp, key id, decryption).
+    CallbackUnverified,
+    /// A verified callback about an order paygate does not have.
+    UnknownOrder,
+    /// A paid order reported paid again under another transaction id.
+    TransactionMismatch,
+}
+
+impl AnomalyKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AmountMismatch => "amount_mismatch",
+            Self::MerchantMismatch => "merchant_mismatch",
+            Self::CallbackUnverified => "callback_unverified",
+            Self::UnknownOrder => "unknown_order",
+            Self::TransactionMismatch => "transaction_mismatch",
+        }
+    }
+}
+
+/// What [`OrderService::apply_upstream`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// This call changed the order; the order as it is now.
+    Changed(Order),
+    /// Nothing to change: no news, a duplicate, or the order is already past it. The order as it
+    /// is now.
+    Unchanged(Order),
+    /// The news contradicts the order (recorded as this anomaly); nothing was changed.
+    Refused(AnomalyKind),
+}
+
+/// Bound on compare-and-set retries. Each lost race means the status moved forward, and the
+/// longest chain (created → pending → failed → paid) is three moves, so this is never reached in
+/// practice; it only keeps the loop obviously finite.
+const MAX_ATTEMPTS: usize = 4;
+
+/// Anomaly details are free text shown to operators; keep them short whatever a caller passes.
+const DETAIL_LIMIT: usize = 500;
+
+impl OrderService {
+    /// The configured channel accounts (callbacks verify with their clients).
+    #[must_use]
+    pub fn channels(&self) -> &Channels {
+        &self.channels
+    }
+
+    /// Applies what the channel says about `order`.
+    ///
+    /// - `Paid`: the amount must be the order's, else `Refused(AmountMismatch)` (recorded, nothing
+    ///   changed). Otherwise created/pending/failed → paid, with the transaction id (WeChat Pay's
+    ///   `transaction_id`, Alipay's `trade_no`) and the channel's payment time.
+    /// - `Closed` → closed (from created/pending); `Failed` → failed (from created/pending).
+    /// - `NotPaid`, `Paying`, `NotFound`: nothing to record. `Refunded`: refunds are not recorded
+    ///   yet (a later issue); logged.
+    ///
+    /// `order` may be stale: a lost compare-and-set re-reads it and tries again from what it is.
+    ///
+    /// # Errors
+    /// `Store` only; duplicates and already-final orders are `Unchanged`.
+    pub async fn apply_upstream(
+        &self,
+        order: &Order,
+        status: &UpstreamStatus,
+        source: ResultSource,
+    ) -> Result<Applied, ServiceError> {
+        let channel = order.pay_method.channel();
+        let now = Timestamp::now();
+        let (to, fields, at) = match status {
+            UpstreamStatus::Paid {
+                transaction_id,
+                paid_at,
+                amount,
+            } => {
+                if *amount != order.amount.fen() {
+                    let detail = format!(
+                        "{} reports {} fen paid for order {} ({}) of {} fen; source {}",
+                        channel.as_str(),
+                        amount.0,
+                        order.id.as_i64(),
+                        order.upstream_order_no.as_str(),
+                        order.amount.as_i64(),
+                        source.as_str(),
+                    );
+                    let kind = AnomalyKind::AmountMismatch;
+                    self.report_anomaly(kind, channel, Some(order.id), detail)
+                        .await;
+                    return Ok(Applied::Refused(kind));
+                }
+                // The channel's payment time when it is not in the future (clock skew), since the
+                // site is told when the payer paid, not when paygate heard of it.
+                let at = paid_at.filter(|t| *t <= now).unwrap_or(now);
+                (OrderStatus::Paid, paid_fields(channel, transaction_id), at)
+            }
+            UpstreamStatus::Closed => (OrderStatus::Closed, UpstreamFields::default(), now),
+            UpstreamStatus::Failed => (OrderStatus::Failed, UpstreamFields::default(), now),
+            UpstreamStatus::NotPaid | UpstreamStatus::Paying | UpstreamStatus::NotFound => {
+                return Ok(Applied::Unchanged(self.current(order).await?));
+            }
+            UpstreamStatus::Refunded => {
+                // Refunds are a later issue. A refund of an order paygate never saw paid means a
+                // payment was missed; say so loudly, but record nothing that refunds will own.
+                let known_paid = matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded);
+                if known_paid {
+                    tracing::info!(
+                        order = order.id.as_i64(),
+                        source = source.as_str(),
+                        "channel reports the order refunded; refunds are not recorded yet"
+                    );
+                } else {
+                    tracing::warn!(
+                        order = order.id.as_i64(),
+                        status = order.status.as_str(),
+                        source = source.as_str(),
+                        "channel reports a refund of an order paygate does not know as paid"
+                    );
+                }
+                return Ok(Applied::Unchanged(self.current(order).await?));
+            }
+        };
+        self.transition_to(order, to, fields, at, source).await
+    }
+
+    /// The order as stored now (`order` may be stale), so that `Unchanged` always shows it.
+    async fn current(&self, order: &Order) -> Result<Order, ServiceError> {
+        Ok(self
+            .store
+            .order_by_id(order.id)
+            .await?
+            .unwrap_or_else(|| order.clone()))
+    }
+
+    /// Compare-and-set from whatever the order is now, until it wins, is already there, or can no
+    /// longer get there.
+    async fn transition_to(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        fields: UpstreamFields,
+        at: Timestamp,
+        source: ResultSource,
+    ) -> Result<Applied, ServiceError> {
+        let mut current = order.clone();
+        for _ in 0..MAX_ATTEMPTS {
+            if current.status == to {
+                if to == OrderStatus::Paid {
+                    self.check_same_payment(&current, &fields).await;
+                }
+                return Ok(Applied::Unchanged(current));
+            }
+            if !current.status.can_become(to) {
+                // Already final or past it (paid, then closed news arrives late): nothing to do.
+                tracing::debug!(
+                    order = current.id.as_i64(),
+                    status = current.status.as_str(),
+                    to = to.as_str(),
+                    "upstream news does not apply to the order's status"
+                );
+                return Ok(Applied::Unchanged(current));
+            }
+            let transition = Transition {
+                order_id: current.id,
+                from: current.status,
+                to,
+                reason: format!("{} {}", source.as_str(), to.as_str()),
+                upstream: fields.clone(),
+                at,
+            };
+            match self.store.transition(&transition).await? {
+                TransitionOutcome::Applied { order: changed, .. } => {
+                    tracing::info!(
+                        order = changed.id.as_i64(),
+                        from = transition.from.as_str(),
+                        to = to.as_str(),
+                        source = source.as_str(),
+                        "order status changed by the channel's news"
+                    );
+                    return Ok(Applied::Changed(changed));
+                }
+                TransitionOutcome::Lost(latest) => current = latest,
+            }
+        }
+        Ok(Applied::Unchanged(current))
+    }
+
+    /// A paid order reported paid again: the same payment, unless the id differs (which would be a
+    /// second payment of one order, or a confused channel).
+    async fn check_same_payment(&self, order: &Order, fields: &UpstreamFields) {
+        let stored = match order.pay_method.channel() {
+            Channel::Wechat => (&order.upstream.transaction_id, &fields.transaction_id),
+            Channel::Alipay => (&order.upstream.trade_no, &fields.trade_no),
+        };
+        if let (Some(known), Some(reported)) = stored
+            && known != reported
+        {
+            let detail = format!(
+                "order {} ({}) is paid with {known}; the channel now reports {reported}",
+                order.id.as_i64(),
+                order.upstream_order_no.as_str()
+            );
+            let channel = order.pay_method.channel();
+            self.report_anomaly(
+                AnomalyKind::TransactionMismatch,
+                channel,
+                Some(order.id),
+                detail,
+            )
+            .await;
+        }
+    }
+
+    /// Records an anomaly, counts it and logs it. Never fails: the caller is already refusing
+    /// something, and a failure to record must not turn that refusal into an acceptance; the log
+    /// line and the metric still carry it.
+    pub async fn report_anomaly(
+        &self,
+        kind: AnomalyKind,
+        channel: Channel,
+        order: Option<OrderId>,
+        detail: String,
+    ) {
+        let detail = bounded(detail);
+        metrics::counter!(
+            "paygate_anomalies_total",
+            "kind" => kind.as_str(),
+            "channel" => channel.as_str(),
+        )
+        .increment(1);
+        tracing::warn!(
+            kind = kind.as_str(),
+            channel = channel.as_str(),
+            order = order.map(OrderId::as_i64),
+            detail = %detail,
+            "anomaly"
+        );
+        let anomaly = NewAnomaly {
+            kind: kind.as_str().to_owned(),
+            channel,
+            order_id: order,
+            detail,
+            at: Timestamp::now(),
+        };
+        if let Err(e) = self.store.record_anomaly(&anomaly).await {
+            tracing::error!(kind = kind.as_str(), error = %e, "could not record an anomaly");
+        }
+    }
+
+    /// Asks for the order to be checked with the channel now instead of at its next scheduled
+    /// check (after a callback that could not be trusted). Best effort: the scheduled check still
+    /// comes.
+    pub async fn expedite_check(&self, order: OrderId) {
+        if let Err(e) = self.store.expedite_check(order, Timestamp::now()).await {
+            tracing::error!(order = order.as_i64(), error = %e, "could not expedite the order's check");
+        }
+    }
+}
+
+/// The paid order's upstream id, in the field its channel's id belongs in.
+fn paid_fields(channel: Channel, id: &str) -> UpstreamFields {
+    match channel {
+        Channel::Wechat => UpstreamFields {
+            transaction_id: Some(id.to_owned()),
+            ..UpstreamFields::default()
+        },
+        Channel::Alipay => UpstreamFields {
+            trade_no: Some(id.to_owned()),
+            ..UpstreamFields::default()
+        },
+    }
+}
+
+fn bounded(mut detail: String) -> String {
+    if detail.len() > DETAIL_LIMIT {
+        let mut end = DETAIL_LIMIT;
+        while !detail.is_char_boundary(end) {
+            end -= 1;
+        }
+        detail.truncate(end);
+        detail.push('…');
+    }
+    detail
+}

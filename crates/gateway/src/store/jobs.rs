@@ -1,0 +1,306 @@
+//! Leased background jobs: claimed by one node at a time, taken over when a lease runs out.
+//!
+//! A job is at-least-once: a node that dies after doing the work but before completing the job leaves
+//! it to be claimed again once its lease expires, so handlers must be idempotent. What the leases do
+//! guarantee is that no two owners hold the same job at the same moment.
+
+use std::time::Duration;
+
+use crate::domain::{OrderId, SiteId, Timestamp};
+
+use super::{Pool, Store, StoreError, with_pool, with_write_tx};
+
+/// What a job does; its `subject` says to what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Deliver one notification event to its site; the subject is the event id.
+    DeliverNotification,
+    /// Ask the channel about one non-final order; the subject is the order id.
+    CheckOrder,
+}
+
+impl JobKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeliverNotification => "deliver_notification",
+            Self::CheckOrder => "check_order",
+        }
+    }
+
+    /// `None` for a kind this build does not know (say, written by a newer node).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "deliver_notification" => Some(Self::DeliverNotification),
+            "check_order" => Some(Self::CheckOrder),
+            _ => None,
+        }
+    }
+}
+
+/// A claimed job, as its handler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    /// The event id or the order id (decimal), depending on `kind`.
+    pub subject: String,
+    pub due_at: Timestamp,
+    /// How many times the job was rescheduled (0 on its first run).
+    pub attempt: i32,
+}
+
+impl Job {
+    /// The order a `check_order` job is about; `None` for another kind or a malformed subject.
+    #[must_use]
+    pub fn order_id(&self) -> Option<OrderId> {
+        match self.kind {
+            JobKind::CheckOrder => self.subject.parse().ok().map(OrderId::from_i64),
+            JobKind::DeliverNotification => None,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    subject: String,
+    due_at: i64,
+    attempt: i64,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind: JobKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::corrupt("job", format!("{}: kind {:?}", r.id, r.kind))
+            })?,
+            attempt: i32::try_from(r.attempt).map_err(|_| {
+                StoreError::corrupt("job", format!("{}: attempt {}", r.id, r.attempt))
+            })?,
+            id: r.id,
+            subject: r.subject,
+            due_at: Timestamp::from_millis(r.due_at),
+        })
+    }
+}
+
+/// Inserts a job, or makes the existing one of the same kind and subject due at `due_at` again with
+/// its schedule restarted (its lease, if any, is left to its holder).
+const UPSERT_JOB: &str = "INSERT INTO jobs (kind, subject, due_at, attempt) \
+     VALUES ($1, $2, $3, 0) \
+     ON CONFLICT (kind, subject) DO UPDATE SET due_at = excluded.due_at, attempt = 0";
+
+impl Store {
+    /// Claims up to `limit` due jobs of these kinds whose lease is free or expired, leasing them to
+    /// `owner` until `now + lease`; earliest due first.
+    ///
+    /// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers on many nodes take disjoint
+    /// sets without waiting on each other. SQLite (one node): the same statement under
+    /// `BEGIN IMMEDIATE`, which serializes claimers.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn claim_jobs(
+        &self,
+        kinds: &[JobKind],
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        if kinds.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let until = now.plus(lease).as_millis();
+        // The one backend-specific statement: PostgreSQL locks the chosen rows and skips rows other
+        // claimers hold; SQLite has no arrays, so the kinds travel as a JSON array.
+        let mut rows: Vec<JobRow> = match &self.pool {
+            Pool::Postgres(pool) => {
+                let sql = "UPDATE jobs SET lease_owner = $1, lease_until = $2 \
+                           WHERE id IN (SELECT id FROM jobs \
+                               WHERE kind = ANY($3) AND due_at <= $4 \
+                               AND (lease_until IS NULL OR lease_until < $4) \
+                               ORDER BY due_at, id LIMIT $5 \
+                               FOR UPDATE SKIP LOCKED) \
+                           RETURNING id, kind, subject, due_at, attempt";
+                sqlx::query_as(sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(&kinds)
+                    .bind(now.as_millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+            Pool::Sqlite(pool) => {
+                let sql = "UPDATE jobs SET lease_owner = $1, lease_until = $2 \
+                           WHERE id IN (SELECT id FROM jobs \
+                               WHERE kind IN (SELECT value FROM json_each($3)) AND due_at <= $4 \
+                               AND (lease_until IS NULL OR lease_until < $4) \
+                               ORDER BY due_at, id LIMIT $5) \
+                           RETURNING id, kind, subject, due_at, attempt";
+                let kinds = serde_json::to_string(&kinds)
+                    .map_err(|e| StoreError::corrupt("job kinds", e))?;
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as(sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(kinds)
+                    .bind(now.as_millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        // RETURNING does not keep the subquery's order.
+        rows.sort_by_key(|r| (r.due_at, r.id));
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// Deletes the job if `owner` still holds it. `false`: the lease was lost (expired and taken, or
+    /// the job was deleted meanwhile, e.g. the order became final); the caller does nothing more.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn complete_job(&self, job: &Job, owner: &str) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(job.id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Frees the job and makes it due again at `due_at` with `attempt + 1`, if `owner` still holds it.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn reschedule_job(
+        &self,
+        job: &Job,
+        owner: &str,
+        due_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET due_at = $1, attempt = attempt + 1, \
+                   lease_owner = NULL, lease_until = NULL \
+                   WHERE id = $2 AND lease_owner = $3";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(due_at.as_millis())
+            .bind(job.id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Frees every lease `owner` holds (graceful shutdown), so other nodes need not wait for them to
+    /// expire. Returns how many were freed.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let sql = "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected)
+    }
+
+    /// Makes the event's delivery due now again (operator resend): the event goes back to `pending`
+    /// and its job is inserted, or made due now with the retry schedule restarted. With `site`, only
+    /// that site's event is found (a site asking through the API); `None` is the operator (CLI).
+    /// Returns whether the event was found.
+    ///
+    /// A job currently leased keeps its lease: its holder is delivering right now and will complete
+    /// or reschedule it; taking the lease away could let two nodes deliver at once.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn requeue_notification(
+        &self,
+        site: Option<&SiteId>,
+        event_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let reset = "UPDATE notification_events SET status = 'pending' \
+                     WHERE id = $1 AND ($2 IS NULL OR site_id = $2)";
+        let found = with_write_tx!(self, tx => {
+            let found = sqlx::query(reset)
+                .bind(event_id)
+                .bind(site.map(SiteId::as_str))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if found {
+                sqlx::query(UPSERT_JOB)
+                    .bind(JobKind::DeliverNotification.as_str())
+                    .bind(event_id)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            found
+        });
+        if found {
+            self.wake_workers();
+        }
+        Ok(found)
+    }
+
+    /// Makes the order's check job due now, if it has one and it is due later (a callback failed
+    /// verification: ask the channel instead of trusting or ignoring it). Returns whether a job was
+    /// moved. A final order has no check job, so nothing happens for it.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn expedite_check(
+        &self,
+        order_id: OrderId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE jobs SET due_at = $1 WHERE kind = $2 AND subject = $3 AND due_at > $1";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(now.as_millis())
+            .bind(JobKind::CheckOrder.as_str())
+            .bind(order_id.as_i64().to_string())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if affected == 1 {
+            self.wake_workers();
+        }
+        Ok(affected == 1)
+    }
+
+    /// The job of this kind and subject, whatever its lease (operator views and tests).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_job(&self, kind: JobKind, subject: &str) -> Result<Option<Job>, StoreError> {
+        let sql =
+            "SELECT id, kind, subject, due_at, attempt FROM jobs WHERE kind = $1 AND subject = $2";
+        let row = with_pool!(self, pool => sqlx::query_as::<_, JobRow>(sql)
+            .bind(kind.as_str())
+            .bind(subject)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Job::try_from).transpose()
+    }
+}

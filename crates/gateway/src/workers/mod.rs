@@ -1,0 +1,77 @@
+//! Background workers: claim due jobs with a lease, run the handler for each job's kind, then
+//! complete or reschedule the job. Handlers live with their concern (`notify/`, `compensation/`);
+//! this module only knows the [`JobHandler`] trait. The loop itself is in `run.rs`.
+
+mod run;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use run::run;
+
+use crate::domain::Timestamp;
+use crate::store::{Job, JobKind};
+
+/// A boxed, sendable future: what [`JobHandler::handle`] returns (no async-trait crate needed).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs the jobs of one kind. A job may run more than once (a node can die after the work but
+/// before completing the job), so `handle` must be idempotent. It should finish well within the
+/// lease ([`WorkerSettings::lease`]): past it another node may take the job over.
+pub trait JobHandler: Send + Sync {
+    fn kind(&self) -> JobKind;
+    fn handle(&self, job: Job) -> BoxFuture<'_, JobOutcome>;
+}
+
+/// What became of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Nothing more to do: the job is deleted.
+    Done,
+    /// Run it again at this time (its `attempt` goes up by one).
+    RetryAt(Timestamp),
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// How often to look for due jobs when nothing woke the worker sooner.
+    pub poll_interval: Duration,
+    /// How long a claimed job is this node's; longer than any handler runs.
+    pub lease: Duration,
+    /// How many jobs run at once (and the most claimed in one go).
+    pub batch: u32,
+    /// This process's name as a lease owner; unique per process (see [`default_node_id`]).
+    pub node_id: String,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            // A notification attempt times out after 10 s and a channel query is a few seconds:
+            // a minute leaves room, and a dead node's jobs wait at most that long.
+            lease: Duration::from_secs(60),
+            batch: 16,
+            node_id: default_node_id(),
+        }
+    }
+}
+
+/// `hostname-pid-random`: readable in the jobs table and in delivery attempts, and unique even when
+/// a restarted process (or another container) has the same host name and pid: a new process must
+/// never look like the holder of leases taken by the one before it.
+#[must_use]
+pub fn default_node_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        channel_core::nonce::alphanumeric(6)
+    )
+}

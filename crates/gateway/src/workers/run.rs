@@ -1,0 +1,211 @@
+//! The worker loop. One task per job, at most `batch` at a time; completions, the poll timer, wake-ups
+//! and shutdown are awaited together so that a slow job never holds up the others.
+
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::{Id, JoinError, JoinSet};
+use tokio::time::{Instant, sleep_until};
+
+use super::{JobHandler, JobOutcome, WorkerSettings};
+use crate::domain::Timestamp;
+use crate::store::{Job, JobKind, Store};
+
+/// Runs until `shutdown` resolves: claims due jobs of the handlers' kinds, runs them concurrently
+/// (at most `settings.batch` at once), then completes or reschedules each. A handler that panics is
+/// rescheduled with a backoff; a store error is logged and the loop backs off. On shutdown it stops
+/// claiming, lets in-flight jobs finish (and records their outcome), then releases its leases.
+pub async fn run(
+    store: Store,
+    handlers: Vec<Arc<dyn JobHandler>>,
+    settings: WorkerSettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut by_kind: HashMap<JobKind, Arc<dyn JobHandler>> = HashMap::new();
+    for handler in handlers {
+        if by_kind.insert(handler.kind(), handler).is_some() {
+            tracing::warn!("two job handlers for one kind; the last one given is used");
+        }
+    }
+    let kinds: Vec<JobKind> = by_kind.keys().copied().collect();
+    let batch = settings.batch.max(1);
+    let node = settings.node_id.as_str();
+    let mut running = Running::default();
+    // Claim at once on start: jobs may have waited while no node was up.
+    let mut next_poll = Instant::now();
+    let mut more_due = true;
+    let mut failures = 0_u32;
+    let mut stopping = false;
+    tokio::pin!(shutdown);
+
+    tracing::info!(node, ?kinds, "workers started");
+    loop {
+        let free = batch.saturating_sub(running.len());
+        if !stopping && free > 0 && (more_due || Instant::now() >= next_poll) {
+            match store
+                .claim_jobs(&kinds, node, Timestamp::now(), settings.lease, free)
+                .await
+            {
+                Ok(claimed) => {
+                    failures = 0;
+                    // A full claim means more may be due: claim again as soon as a slot frees.
+                    more_due = claimed.len() >= free as usize;
+                    next_poll = Instant::now() + settings.poll_interval;
+                    for job in claimed {
+                        running.start(&by_kind, job);
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = error_backoff(settings.poll_interval, failures);
+                    tracing::error!(node, error = %e, ?wait, "claiming jobs failed; backing off");
+                    more_due = false;
+                    next_poll = Instant::now() + wait;
+                }
+            }
+        }
+        if stopping && running.is_empty() {
+            break;
+        }
+        let can_claim = !stopping && running.len() < batch;
+        tokio::select! {
+            () = &mut shutdown, if !stopping => {
+                tracing::info!(node, in_flight = running.len(), "workers stopping");
+                stopping = true;
+            }
+            Some(done) = running.set.join_next_with_id() => {
+                if let Some((job, outcome)) = running.finished(done) {
+                    settle(&store, node, &job, outcome).await;
+                }
+            }
+            () = sleep_until(next_poll), if can_claim => {}
+            () = store.work_due(), if can_claim => more_due = true,
+        }
+    }
+    match store.release_leases(node).await {
+        Ok(released) => tracing::info!(node, released, "workers stopped"),
+        // The leases run out by themselves; other nodes just wait a little longer.
+        Err(e) => tracing::error!(node, error = %e, "releasing leases failed"),
+    }
+}
+
+/// The jobs in flight, by task.
+#[derive(Default)]
+struct Running {
+    set: JoinSet<JobOutcome>,
+    jobs: HashMap<Id, Job>,
+    ids: HashSet<i64>,
+}
+
+impl Running {
+    fn len(&self) -> u32 {
+        u32::try_from(self.jobs.len()).unwrap_or(u32::MAX)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    fn start(&mut self, handlers: &HashMap<JobKind, Arc<dyn JobHandler>>, job: Job) {
+        // Our own lease ran out while the job was still running and we claimed it again: that
+        // renewed the lease, and the job must not run twice on this node.
+        if self.ids.contains(&job.id) {
+            tracing::warn!(
+                job = job.id,
+                kind = job.kind.as_str(),
+                "job outlived its lease; lease renewed"
+            );
+            return;
+        }
+        // Only the handlers' kinds are claimed, so a handler is always there.
+        let Some(handler) = handlers.get(&job.kind).cloned() else {
+            return;
+        };
+        let input = job.clone();
+        let task = self.set.spawn(async move { handler.handle(input).await });
+        self.ids.insert(job.id);
+        self.jobs.insert(task.id(), job);
+    }
+
+    /// The job a finished task ran, with what it came to (`Err`: the handler panicked).
+    fn finished(
+        &mut self,
+        done: Result<(Id, JobOutcome), JoinError>,
+    ) -> Option<(Job, Result<JobOutcome, JoinError>)> {
+        let (id, outcome) = match done {
+            Ok((id, outcome)) => (id, Ok(outcome)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let job = self.jobs.remove(&id)?;
+        self.ids.remove(&job.id);
+        Some((job, outcome))
+    }
+}
+
+/// Records a job's outcome. A lost lease means another owner has (or had) the job: nothing more is
+/// done here. A store failure leaves the job leased; it runs again when the lease expires.
+async fn settle(store: &Store, node: &str, job: &Job, outcome: Result<JobOutcome, JoinError>) {
+    let kind = job.kind.as_str();
+    let result = match outcome {
+        Ok(JobOutcome::Done) => store.complete_job(job, node).await,
+        Ok(JobOutcome::RetryAt(at)) => store.reschedule_job(job, node, at).await,
+        Err(e) => {
+            let retry_in = panic_backoff(job.attempt);
+            tracing::error!(job = job.id, kind, subject = %job.subject, attempt = job.attempt,
+                panic = %panic_message(e), ?retry_in, "job handler failed; rescheduled");
+            store
+                .reschedule_job(job, node, Timestamp::now().plus(retry_in))
+                .await
+        }
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(job = job.id, kind, subject = %job.subject,
+            "lease lost before the job finished (expired and taken over, or the job was removed)"),
+        Err(e) => tracing::error!(job = job.id, kind, subject = %job.subject, error = %e,
+            "recording the job's outcome failed; it runs again when its lease expires"),
+    }
+}
+
+fn panic_message(e: JoinError) -> String {
+    if !e.is_panic() {
+        return e.to_string();
+    }
+    let payload: Box<dyn Any + Send> = e.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(not a string)".to_owned())
+}
+
+/// 30 s, doubling with each attempt, at most an hour: a handler that panics on a job will likely
+/// panic again, and must not spin.
+fn panic_backoff(attempt: i32) -> Duration {
+    let doublings = u32::try_from(attempt.clamp(0, 7)).unwrap_or(7);
+    (Duration::from_secs(30) * 2_u32.pow(doublings)).min(Duration::from_secs(3600))
+}
+
+/// The poll interval, doubling with each consecutive failure, at most 30 s.
+fn error_backoff(poll: Duration, failures: u32) -> Duration {
+    poll.saturating_mul(2_u32.saturating_pow(failures.min(16)))
+        .clamp(poll, Duration::from_secs(30).max(poll))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoffs_grow_and_stay_bounded() {
+        assert_eq!(panic_backoff(0), Duration::from_secs(30));
+        assert_eq!(panic_backoff(1), Duration::from_secs(60));
+        assert_eq!(panic_backoff(100), Duration::from_secs(3600));
+        let poll = Duration::from_secs(1);
+        assert_eq!(error_backoff(poll, 1), Duration::from_secs(2));
+        assert_eq!(error_backoff(poll, 50), Duration::from_secs(30));
+    }
+}

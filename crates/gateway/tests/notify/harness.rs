@@ -1,0 +1,178 @@
+//! What every scenario needs: workers running the `Deliverer`, a site and a paid order, waiting for
+//! an event to settle, and the README's verification scripts.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gateway::domain::{NotifyUrl, OrderStatus, PayMethod, SiteName, Timestamp, UpstreamFields};
+use gateway::notify::{Deliverer, NotifySettings};
+use gateway::store::{
+    InsertOutcome, NewSite, NotificationEvent, NotificationStatus, Site, Store, Transition,
+};
+use gateway::workers::{JobHandler, WorkerSettings};
+use tokio::sync::oneshot;
+
+use super::receiver::Captured;
+use super::support::{insert, seed_request};
+
+pub const NODE: &str = "test-node";
+
+/// Notification settings with a schedule in milliseconds.
+pub fn settings(schedule_ms: &[u64], allow_private_targets: bool) -> NotifySettings {
+    NotifySettings {
+        schedule: schedule_ms
+            .iter()
+            .copied()
+            .map(Duration::from_millis)
+            .collect(),
+        timeout: Duration::from_secs(5),
+        allow_private_targets,
+        excerpt_limit: 16,
+    }
+}
+
+/// `workers::run` with the `Deliverer`, stopped gracefully by [`Workers::stop`] (or aborted on drop).
+pub struct Workers {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Workers {
+    pub fn start(store: &Store, settings: NotifySettings) -> Self {
+        let deliverer: Arc<dyn JobHandler> =
+            Arc::new(Deliverer::new(store.clone(), settings, NODE).unwrap());
+        let worker_settings = WorkerSettings {
+            poll_interval: Duration::from_millis(20),
+            lease: Duration::from_secs(30),
+            batch: 8,
+            node_id: NODE.to_owned(),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(gateway::workers::run(
+            store.clone(),
+            vec![deliverer],
+            worker_settings,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("workers did not stop")
+            .unwrap();
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A site whose notify URL is `url`.
+pub async fn site(store: &Store, name: &str, url: Option<&str>) -> Site {
+    let new = NewSite {
+        name: SiteName::parse(name).unwrap(),
+        notify_url: url.map(|u| NotifyUrl::parse(u).unwrap()),
+        enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+    };
+    store.create_site(new, Timestamp::now()).await.unwrap()
+}
+
+/// Seed 000's order, with `notify_url` as its override, paid (transaction id
+/// `4200000000000000000001`); returns the notification event's id.
+pub async fn paid_order(store: &Store, site: &Site, no: &str, notify_url: Option<&str>) -> String {
+    let mut request = seed_request(no);
+    request.notify_url = notify_url.map(|u| NotifyUrl::parse(u).unwrap());
+    let InsertOutcome::Inserted(order) = insert(store, site, request).await else {
+        panic!("{no} existed");
+    };
+    let outcome = store
+        .transition(&Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Paid,
+            reason: "test: paid".to_owned(),
+            upstream: UpstreamFields {
+                transaction_id: Some("4200000000000000000001".to_owned()),
+                ..UpstreamFields::default()
+            },
+            at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    outcome
+        .event_id()
+        .expect("a paid order has an event")
+        .to_owned()
+}
+
+/// The event once it is no longer pending.
+pub async fn settled(store: &Store, event_id: &str) -> NotificationEvent {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = store.notification(event_id).await.unwrap().unwrap();
+        if event.status != NotificationStatus::Pending {
+            return event;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{event_id} still pending: {event:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `interop/` at the repository root.
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop")
+}
+
+/// The interpreter for a README snippet script: `node`, or the interop venv's Python (plain
+/// `python3` when the venv is not there: the script needs only the standard library).
+fn interpreter(script: &str) -> PathBuf {
+    if script.ends_with(".mjs") {
+        return PathBuf::from("node");
+    }
+    let venv = interop_dir().join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// Runs `interop/<script>` on a captured notification; true when it says the signature is valid.
+pub fn script_accepts(script: &str, sk: &str, captured: &Captured, body: &[u8]) -> bool {
+    let mut child = Command::new(interpreter(script))
+        .arg(interop_dir().join(script))
+        .env("PAYGATE_SK", sk)
+        .env("X_1PASS_TS", captured.header("x-1pass-ts"))
+        .env("X_1PASS_NONCE", captured.header("x-1pass-nonce"))
+        .env("X_1PASS_SIGN", captured.header("x-1pass-sign"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{script} wrote to stderr: {stderr}");
+    out.status.success()
+}

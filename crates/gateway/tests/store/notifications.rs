@@ -1,0 +1,142 @@
+//! Notification events, their attempts, and the operator's views of them.
+
+// Helpers outside `#[test]` functions: a failure there is the test failing, so unwrap is right.
+#![allow(clippy::unwrap_used)]
+
+use gateway::domain::{Channel, Order, OrderStatus, Timestamp, UpstreamFields};
+use gateway::store::{NewAnomaly, NewAttempt, NotificationStatus, StoreError, Transition};
+
+use crate::on_both_backends;
+use crate::support::{TestDb, created_order, new_site};
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
+
+/// Pays (or closes) the order at `when` and returns the event written with it.
+async fn finish(db: &TestDb, order: &Order, to: OrderStatus, when: i64) -> String {
+    let t = Transition {
+        order_id: order.id,
+        from: OrderStatus::Created,
+        to,
+        reason: "test".into(),
+        upstream: UpstreamFields::default(),
+        at: at(when),
+    };
+    db.store
+        .transition(&t)
+        .await
+        .unwrap()
+        .event_id()
+        .unwrap()
+        .to_owned()
+}
+
+fn attempt(event_id: &str, no: i32, when: i64, http_status: Option<u16>) -> NewAttempt {
+    NewAttempt {
+        event_id: event_id.to_owned(),
+        attempt_no: no,
+        at: at(when),
+        http_status,
+        latency_ms: 12,
+        error: http_status
+            .is_none()
+            .then(|| "connection refused".to_owned()),
+        response_excerpt: http_status.map(|s| format!("status {s}")),
+        node: "node-a".into(),
+    }
+}
+
+on_both_backends! {
+    async fn attempts_are_recorded_counted_and_listed_in_order(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = created_order(&db.store, &site, "order_20240101_001").await;
+        let event_id = finish(&db, &order, OrderStatus::Paid, 1_000).await;
+
+        let tries = [attempt(&event_id, 1, 2_000, None), attempt(&event_id, 2, 17_000, Some(500)), attempt(&event_id, 3, 32_000, Some(200))];
+        for a in &tries {
+            db.store.record_attempt(a).await.unwrap();
+        }
+        db.store.mark_notification(&event_id, NotificationStatus::Delivered, at(32_010)).await.unwrap();
+
+        let recorded = db.store.attempts(&event_id).await.unwrap();
+        let seen: Vec<_> = recorded.iter().map(|a| (a.attempt_no, a.at, a.http_status, a.error.as_deref(), a.response_excerpt.as_deref())).collect();
+        assert_eq!(seen, [
+            (1, at(2_000), None, Some("connection refused"), None),
+            (2, at(17_000), Some(500), None, Some("status 500")),
+            (3, at(32_000), Some(200), None, Some("status 200")),
+        ]);
+        assert!(recorded.iter().all(|a| a.event_id == event_id && a.node == "node-a" && a.latency_ms == 12));
+
+        let event = db.store.notification(&event_id).await.unwrap().unwrap();
+        assert_eq!(event.status, NotificationStatus::Delivered);
+        assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (3, Some(at(32_000)), Some(at(32_010))));
+    }
+
+    async fn unknown_events_are_not_found(db: TestDb) {
+        assert!(db.store.notification("evt_unknown").await.unwrap().is_none());
+        assert!(matches!(db.store.record_attempt(&attempt("evt_unknown", 1, 1, None)).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            db.store.mark_notification("evt_unknown", NotificationStatus::Failed, at(1)).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(db.count("SELECT COUNT(*) FROM delivery_attempts").await, 0);
+        assert!(db.store.attempts("evt_unknown").await.unwrap().is_empty());
+    }
+
+    async fn the_operator_lists_by_site_and_status_newest_first(db: TestDb) {
+        let shop = new_site(&db.store, "shop").await;
+        let other = new_site(&db.store, "other").await;
+        let paid = finish(&db, &created_order(&db.store, &shop, "order_0001").await, OrderStatus::Paid, 1_000).await;
+        let closed = finish(&db, &created_order(&db.store, &shop, "order_0002").await, OrderStatus::Closed, 2_000).await;
+        let others = finish(&db, &created_order(&db.store, &other, "order_0001").await, OrderStatus::Paid, 3_000).await;
+        db.store.mark_notification(&paid, NotificationStatus::Failed, at(5_000)).await.unwrap();
+
+        let ids = |events: Vec<gateway::store::NotificationEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(db.store.list_notifications(None, None).await.unwrap()), [others.as_str(), closed.as_str(), paid.as_str()]);
+        assert_eq!(ids(db.store.list_notifications(Some(&shop.id), None).await.unwrap()), [closed.as_str(), paid.as_str()]);
+        assert_eq!(ids(db.store.list_notifications(None, Some(NotificationStatus::Failed)).await.unwrap()), [paid.as_str()]);
+        assert_eq!(ids(db.store.list_notifications(Some(&other.id), Some(NotificationStatus::Failed)).await.unwrap()), Vec::<String>::new());
+        let listed = db.store.list_notifications(Some(&other.id), None).await.unwrap();
+        assert_eq!(listed[0].site.id, other.id);
+        assert_eq!(listed[0].order.site_id, other.id);
+    }
+
+    async fn a_site_sees_only_its_own_orders_notifications(db: TestDb) {
+        let shop = new_site(&db.store, "shop").await;
+        let other = new_site(&db.store, "other").await;
+        let order = created_order(&db.store, &shop, "order_0001").await;
+        let event_id = finish(&db, &order, OrderStatus::Paid, 1_000).await;
+        let mine = db.store.notifications_for_order(&shop.id, order.id).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].id, event_id);
+        assert!(db.store.notifications_for_order(&other.id, order.id).await.unwrap().is_empty());
+    }
+
+    async fn anomalies_are_kept_newest_first(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = created_order(&db.store, &site, "order_0001").await;
+        let mismatch = NewAnomaly {
+            kind: "amount_mismatch".into(),
+            channel: Channel::Alipay,
+            order_id: Some(order.id),
+            detail: "expected 2990 fen, notification says 1 fen".into(),
+            at: at(1_000),
+        };
+        let unknown = NewAnomaly {
+            kind: "unknown_order".into(),
+            channel: Channel::Wechat,
+            order_id: None,
+            detail: "out_trade_no P999 not found".into(),
+            at: at(2_000),
+        };
+        db.store.record_anomaly(&mismatch).await.unwrap();
+        db.store.record_anomaly(&unknown).await.unwrap();
+        let kept = db.store.anomalies().await.unwrap();
+        let seen: Vec<_> = kept.iter().map(|a| (a.kind.as_str(), a.channel, a.order_id, a.detail.as_str(), a.at)).collect();
+        assert_eq!(seen, [
+            ("unknown_order", Channel::Wechat, None, "out_trade_no P999 not found", at(2_000)),
+            ("amount_mismatch", Channel::Alipay, Some(order.id), "expected 2990 fen, notification says 1 fen", at(1_000)),
+        ]);
+    }
+}

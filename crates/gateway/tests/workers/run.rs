@@ -1,0 +1,148 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gateway::domain::{OrderStatus, Timestamp, UpstreamFields};
+use gateway::store::{JobKind, Transition};
+use gateway::workers::JobOutcome;
+use tokio::sync::Semaphore;
+
+use crate::harness::{PATIENCE, Worker, handler, reports, settings};
+use crate::on_both_backends;
+use crate::support::{TestDb, created_order, new_site, now};
+
+on_both_backends! {
+    async fn due_jobs_run_and_are_completed(db: TestDb) {
+        for s in ["a", "b", "c", "d", "e", "f"] {
+            db.stage_job("check_order", s, 0).await;
+        }
+        db.stage_job("check_order", "later", i64::MAX).await;
+        let (tx, mut ran) = reports();
+        let worker = Worker::start(&db.store, vec![handler(JobKind::CheckOrder, "n1", &tx, None, |_| JobOutcome::Done)], settings("n1"));
+        // More jobs than the batch: the rest are claimed as slots free up.
+        assert_eq!(ran.subjects(6).await, ["a", "b", "c", "d", "e", "f"]);
+        worker.stop().await;
+        assert!(ran.nothing_more(), "each job ran once");
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1, "only the job not yet due is left");
+    }
+
+    async fn a_retry_is_rescheduled_with_the_next_attempt(db: TestDb) {
+        db.stage_job("deliver_notification", "evt_1", 0).await;
+        let retry_at = Timestamp::from_millis(now().as_millis() + 3_600_000);
+        let (tx, mut ran) = reports();
+        let worker = Worker::start(
+            &db.store,
+            vec![handler(JobKind::DeliverNotification, "n1", &tx, None, move |_| JobOutcome::RetryAt(retry_at))],
+            settings("n1"),
+        );
+        assert_eq!(ran.next().await.1.attempt, 0);
+        worker.stop().await;
+        let job = db.store.find_job(JobKind::DeliverNotification, "evt_1").await.unwrap().unwrap();
+        assert_eq!((job.due_at, job.attempt), (retry_at, 1));
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL").await, 0);
+    }
+
+    async fn shutdown_lets_running_jobs_finish_then_releases_leases(db: TestDb) {
+        db.stage_job("check_order", "slow", 0).await;
+        // A lease this node still holds on a job it is not running (say, one whose outcome could
+        // not be recorded): released on shutdown so other nodes need not wait for it to expire.
+        db.execute("INSERT INTO jobs (kind, subject, due_at, attempt, lease_owner, lease_until) \
+                    VALUES ('check_order', 'stuck', 9000000000000, 0, 'n1', 9000000000000)").await;
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut ran) = reports();
+        let worker = Worker::start(
+            &db.store,
+            vec![handler(JobKind::CheckOrder, "n1", &tx, Some(gate.clone()), |_| JobOutcome::Done)],
+            settings("n1"),
+        );
+        assert_eq!(ran.next().await.1.subject, "slow");
+        let mut stopping = worker.signal_stop();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut stopping).await.is_err(),
+            "stopped with a job in flight"
+        );
+        gate.add_permits(1);
+        tokio::time::timeout(PATIENCE, stopping).await.unwrap().unwrap();
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE subject = 'slow'").await, 0, "finished and completed");
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL").await, 0);
+    }
+
+    async fn a_panicking_handler_does_not_stop_the_loop(db: TestDb) {
+        db.stage_job("check_order", "boom", 0).await;
+        db.stage_job("check_order", "fine", 1).await;
+        let (tx, mut ran) = reports();
+        let script = |job: &gateway::store::Job| {
+            assert!(job.subject != "boom", "handler bug");
+            JobOutcome::Done
+        };
+        let worker = Worker::start(&db.store, vec![handler(JobKind::CheckOrder, "n1", &tx, None, script)], settings("n1"));
+        assert_eq!(ran.subjects(2).await, ["boom", "fine"]);
+        // Still claiming afterwards.
+        db.stage_job("check_order", "after", 2).await;
+        assert_eq!(ran.next().await.1.subject, "after");
+        worker.stop().await;
+
+        let boom = db.store.find_job(JobKind::CheckOrder, "boom").await.unwrap().unwrap();
+        assert_eq!(boom.attempt, 1, "rescheduled");
+        assert!(boom.due_at > now(), "with a backoff");
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
+    }
+
+    async fn a_new_notification_is_picked_up_without_waiting_for_the_poll(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = created_order(&db.store, &site, "order_20240101_001").await;
+        let (tx, mut ran) = reports();
+        let mut slow_poll = settings("n1");
+        slow_poll.poll_interval = Duration::from_secs(3600);
+        let worker = Worker::start(
+            &db.store,
+            vec![handler(JobKind::DeliverNotification, "n1", &tx, None, |_| JobOutcome::Done)],
+            slow_poll,
+        );
+        // Let the first (empty) claim pass, so only a wake-up can find the new job.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let pay = Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Paid,
+            reason: "callback TRANSACTION.SUCCESS".into(),
+            upstream: UpstreamFields::default(),
+            at: now(),
+        };
+        let event_id = db.store.transition(&pay).await.unwrap().event_id().unwrap().to_owned();
+        let started = tokio::time::timeout(Duration::from_secs(5), ran.next()).await.expect("not woken");
+        assert_eq!(started.1.subject, event_id);
+        worker.stop().await;
+    }
+
+    async fn several_nodes_share_the_work_and_never_run_a_job_twice(db: TestDb) {
+        const JOBS: usize = 60;
+        for i in 0..JOBS {
+            db.stage_job("deliver_notification", &format!("evt_{i:03}"), i64::try_from(i).unwrap()).await;
+        }
+        let (tx, mut ran) = reports();
+        let nodes: Vec<_> = ["n1", "n2", "n3"]
+            .into_iter()
+            .map(|node| {
+                let h = handler(JobKind::DeliverNotification, node, &tx, None, |_| {
+                    std::thread::sleep(Duration::from_millis(5));
+                    JobOutcome::Done
+                });
+                Worker::start(&db.store, vec![h], settings(node))
+            })
+            .collect();
+        let mut subjects = HashSet::new();
+        let mut by_node = HashSet::new();
+        for _ in 0..JOBS {
+            let (node, job) = ran.next().await;
+            assert!(subjects.insert(job.subject.clone()), "{} ran twice", job.subject);
+            by_node.insert(node);
+        }
+        for node in nodes {
+            node.stop().await;
+        }
+        assert!(ran.nothing_more());
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 0);
+        assert!(by_node.len() >= 2, "the work was shared: {by_node:?}");
+    }
+}

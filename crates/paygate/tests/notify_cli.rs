@@ -1,0 +1,131 @@
+//! `paygate notify list | show | resend`: the operator's view of notifications, on the same data dir
+//! (and master key) as `serve`. Delivery itself is tested in `crates/gateway/tests/notify`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+use gateway::config::{Flags, Settings};
+use gateway::domain::{
+    Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, OrderRequest,
+    OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+};
+use gateway::store::{InsertOutcome, NewSite, Transition};
+use serde_json::Value;
+use support::serve::paygate_command;
+
+fn notify(dir: &Path, args: &[&str]) -> Output {
+    paygate_command()
+        .arg("notify")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// A site and a paid order in the data dir's database; returns the event id.
+async fn paid_order(dir: &Path) -> String {
+    let settings = Settings::load_with(
+        Flags {
+            config: None,
+            listen: None,
+            data_dir: Some(dir.to_owned()),
+            database_url: None,
+        },
+        &|_| None,
+    )
+    .unwrap();
+    let store = gateway::app::open_store(&settings).await.unwrap();
+    let site = store
+        .create_site(
+            NewSite {
+                name: SiteName::parse("shop").unwrap(),
+                notify_url: None,
+                enabled_methods: BTreeSet::from([
+                    PayMethod::new(Channel::Wechat, Method::Native).unwrap()
+                ]),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let request = OrderRequest {
+        out_trade_no: OutTradeNo::parse("order_cli_0001").unwrap(),
+        pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+        amount: Amount::parse(2990).unwrap(),
+        currency: Currency::Cny,
+        description: Description::parse("VIP月卡").unwrap(),
+        attach: None,
+        notify_url: None,
+        payer: Payer::default(),
+        expire_minutes: ExpireMinutes::default(),
+    };
+    let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
+    let InsertOutcome::Inserted(order) = store.insert_order_if_absent(&new).await.unwrap() else {
+        panic!("order existed");
+    };
+    let outcome = store
+        .transition(&Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Paid,
+            reason: "test".to_owned(),
+            upstream: UpstreamFields::default(),
+            at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    let id = outcome.event_id().unwrap().to_owned();
+    store.close().await;
+    id
+}
+
+#[tokio::test]
+async fn the_operator_lists_shows_and_resends_notifications() {
+    let dir = tempfile::tempdir().unwrap();
+    let event_id = paid_order(dir.path()).await;
+
+    let out = notify(dir.path(), &["list", "--status", "pending", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["event_id"], event_id.as_str());
+    assert_eq!(list[0]["out_trade_no"], "order_cli_0001");
+    assert_eq!(list[0]["status"], "pending");
+
+    let out = notify(dir.path(), &["list", "--status", "failed", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        Value::Array(vec![])
+    );
+
+    let out = notify(dir.path(), &["show", &event_id, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["event_type"], "TRANSACTION.SUCCESS");
+    assert_eq!(shown["attempt_log"], Value::Array(vec![]));
+
+    let out = notify(dir.path(), &["resend", &event_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&event_id));
+
+    let out = notify(dir.path(), &["resend", "evt_unknown"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no notification event evt_unknown"));
+}
