@@ -1,0 +1,1010 @@
+//! Hot-path benchmarks: stands paygate up in-process in sandbox form (the simulator and the router on
+//! 127.0.0.1, SQLite in a temp file, and PostgreSQL at `PAYGATE_BENCH_POSTGRES_URL` or
+//! `postgres://postgres@127.0.0.1:5432/postgres` in a throwaway database when it answers) and
+//! measures, over the real HTTP API with one reused `reqwest::Client` and properly signed requests:
+//!
+//! * order creation, `POST /pay/wechat/native` (distinct `out_trade_no` each), end to end including
+//!   the signed upstream call to the simulator and the verification of its answer;
+//! * status polling, `GET /pay/wechat/status?token=`;
+//! * the CPU pieces of those paths and of callback intake, per operation.
+//!
+//! Run: `cargo bench -p gateway --bench hot_paths`. It writes `bench/results.md` and
+//! `bench/results.json` at the workspace root (or in `PAYGATE_BENCH_OUT`) with the machine it ran
+//! on. `PAYGATE_BENCH_QUICK=1` shortens every phase (for a smoke run); `PAYGATE_BENCH_POSTGRES=0`
+//! skips PostgreSQL. Loopback only; bounded counts and time (about a minute and a half).
+//!
+//! Without `--bench` (as `cargo test --benches` runs it) it does nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use channel_core::{RsaPrivateKey, RsaPublicKey};
+use gateway::api::{ApiSettings, ApiState, canonical, router, sign};
+use gateway::channels::Channels;
+use gateway::crypto::{MasterKey, SecretBox};
+use gateway::domain::{ApiNonce, PayMethod, SiteName, Timestamp};
+use gateway::sandbox::provision::{SandboxKeys, provision};
+use gateway::store::{NewSite, Site, Store};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::Connection as _;
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+
+/// Counts and time caps of one run.
+#[derive(Clone, Copy)]
+struct Plan {
+    warmup: usize,
+    create_c1: (usize, Duration),
+    create_c16: (usize, Duration),
+    status_c1: (usize, Duration),
+    status_c16: (usize, Duration),
+    create_persisting_sim: (usize, Duration),
+    cpu_time: Duration,
+}
+
+impl Plan {
+    fn full() -> Self {
+        let s = Duration::from_secs;
+        Self {
+            warmup: 30,
+            create_c1: (500, s(8)),
+            create_c16: (2_000, s(10)),
+            status_c1: (4_000, s(5)),
+            status_c16: (10_000, s(6)),
+            create_persisting_sim: (300, s(6)),
+            cpu_time: Duration::from_millis(700),
+        }
+    }
+
+    fn quick() -> Self {
+        let s = Duration::from_secs;
+        Self {
+            warmup: 5,
+            create_c1: (40, s(2)),
+            create_c16: (100, s(2)),
+            status_c1: (200, s(1)),
+            status_c16: (400, s(1)),
+            create_persisting_sim: (30, s(2)),
+            cpu_time: Duration::from_millis(100),
+        }
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("hot_paths: a benchmark; run it with `cargo bench -p gateway --bench hot_paths`");
+        return;
+    }
+    let quick = std::env::var("PAYGATE_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let plan = if quick { Plan::quick() } else { Plan::full() };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run(plan, quick));
+}
+
+async fn run(plan: Plan, quick: bool) {
+    let started = Instant::now();
+    let machine = Machine::read();
+    eprintln!(
+        "hot_paths: {} cores, load average at start {}",
+        machine.nproc, machine.load_start
+    );
+    // Key generation is set-up, not measured: one set serves every stand-up.
+    let keys = SandboxKeys::generate();
+    let client = reqwest::Client::new();
+
+    let mut http = Vec::new();
+    let mut notes = Vec::new();
+
+    // SQLite, the simulator in memory: the gateway's own cost plus the upstream round trip.
+    let stand = Stand::up(Backend::Sqlite, &keys, false).await;
+    http.extend(http_scenarios(&stand, &client, plan, "sqlite").await);
+    stand.down().await;
+
+    // SQLite with the simulator persisting its state as `paygate serve` runs it in sandbox mode.
+    let stand = Stand::up(Backend::Sqlite, &keys, true).await;
+    let label = "sqlite, sim persisting state (as `serve` sandbox)";
+    warm(&stand, &client, plan.warmup, "wp").await;
+    let (n, t) = plan.create_persisting_sim;
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let fig = measure(1, n, t, creator(&stand, &client, "p1", &tokens)).await;
+    http.push(Row::new("create POST /pay/wechat/native", label, 1, fig));
+    stand.down().await;
+
+    match Backend::postgres_admin_url().await {
+        Some(admin) => {
+            let stand = Stand::up(Backend::Postgres(admin), &keys, false).await;
+            http.extend(http_scenarios(&stand, &client, plan, "postgres").await);
+            stand.down().await;
+        }
+        None => notes.push(
+            "PostgreSQL: skipped (not reachable, or PAYGATE_BENCH_POSTGRES=0)".to_owned(),
+        ),
+    }
+
+    let cpu = cpu_pieces(plan.cpu_time);
+
+    let machine = machine.finish();
+    let report = Report {
+        machine,
+        quick,
+        http,
+        cpu,
+        notes,
+        wall: started.elapsed(),
+    };
+    report.write();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standing paygate up
+
+enum Backend {
+    Sqlite,
+    /// The admin URL; a throwaway database is created beside it.
+    Postgres(String),
+}
+
+impl Backend {
+    /// The admin URL when PostgreSQL answers there (and is not switched off).
+    async fn postgres_admin_url() -> Option<String> {
+        if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
+            return None;
+        }
+        let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let connect = sqlx::PgConnection::connect(&url);
+        let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
+            .await
+            .is_ok_and(|c| c.is_ok());
+        reachable.then_some(url)
+    }
+}
+
+/// A running paygate: simulator, store, router.
+struct Stand {
+    base: String,
+    site: Site,
+    store: Store,
+    server: tokio::task::JoinHandle<()>,
+    sim: sim::RunningSim,
+    _dirs: Vec<tempfile::TempDir>,
+    /// `(admin URL, database name)` of a throwaway PostgreSQL database.
+    pg: Option<(String, String)>,
+}
+
+impl Stand {
+    async fn up(backend: Backend, keys: &SandboxKeys, persist_sim: bool) -> Self {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = sim::start(
+            sim::SimConfig {
+                state_dir: persist_sim.then(|| sim_dir.path().to_owned()),
+                time_scale: 1.0,
+                public_base_url: None,
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let db_dir = tempfile::tempdir().unwrap();
+        let (url, pg) = match backend {
+            Backend::Sqlite => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    db_dir.path().join("paygate.db").display()
+                ),
+                None,
+            ),
+            Backend::Postgres(admin_url) => {
+                let name = format!(
+                    "paygate_bench_{}",
+                    channel_core::nonce::alphanumeric(12).to_lowercase()
+                );
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                (url.to_string(), Some((admin_url, name)))
+            }
+        };
+        let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
+        store.migrate().await.unwrap();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (wechat, alipay) = provision(&sim.base_url, keys, &base).await.unwrap();
+        let channels = Channels::new(Some(wechat), Some(alipay));
+        let site = store
+            .create_site(
+                NewSite {
+                    name: SiteName::parse("bench").unwrap(),
+                    notify_url: None,
+                    enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+                },
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        let mut settings = ApiSettings::new(base.clone());
+        settings.sandbox = true;
+        settings.failpoint = None;
+        let app = router(ApiState {
+            store: store.clone(),
+            channels,
+            settings,
+        });
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            base,
+            site,
+            store,
+            server,
+            sim,
+            _dirs: vec![sim_dir, db_dir],
+            pg,
+        }
+    }
+
+    async fn down(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.store.close().await;
+        drop(self.sim);
+        if let Some((admin_url, name)) = self.pg {
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// A request signed by the stand's site: seed 000's scheme, with a fresh nonce and the current time.
+fn signed(
+    client: &reqwest::Client,
+    stand: &Stand,
+    method: reqwest::Method,
+    path: &str,
+    body: String,
+) -> reqwest::RequestBuilder {
+    let ts = (Timestamp::now().as_millis() / 1000).to_string();
+    let nonce = ApiNonce::parse(&channel_core::nonce::alphanumeric(32)).unwrap();
+    let canonical = canonical(&ts, &nonce, method.as_str(), path, body.as_bytes());
+    let signature = sign(stand.site.secret_key.expose(), &canonical);
+    client
+        .request(method, format!("{}{path}", stand.base))
+        .header("Content-Type", "application/json")
+        .header("X-1Pass-AK", stand.site.access_key.as_str())
+        .header("X-1Pass-Ts", ts)
+        .header("X-1Pass-Nonce", nonce.as_str())
+        .header("X-1Pass-Sign", signature)
+        .body(body)
+}
+
+type Op = Arc<dyn Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// Creates WeChat Native orders `b{tag}{i}`, keeping each order's checkout token in `tokens`.
+fn creator(
+    stand: &Stand,
+    client: &reqwest::Client,
+    tag: &str,
+    tokens: &Arc<Mutex<Vec<String>>>,
+) -> Op {
+    let client = client.clone();
+    let base = stand.base.clone();
+    let ak = stand.site.access_key.as_str().to_owned();
+    let sk = stand.site.secret_key.expose().to_owned();
+    let tokens = Arc::clone(tokens);
+    let run_id = channel_core::nonce::alphanumeric(6);
+    let tag = tag.to_owned();
+    Arc::new(move |i| {
+        let client = client.clone();
+        let base = base.clone();
+        let ak = ak.clone();
+        let sk = sk.clone();
+        let tokens = Arc::clone(&tokens);
+        let no = format!("b{run_id}_{tag}_{i}");
+        Box::pin(async move {
+            let body = json!({"out_trade_no": no, "description": "bench", "amount_total": 2990})
+                .to_string();
+            let path = "/pay/wechat/native";
+            let ts = (Timestamp::now().as_millis() / 1000).to_string();
+            let nonce = ApiNonce::parse(&channel_core::nonce::alphanumeric(32))
+                .map_err(|e| e.to_string())?;
+            let signature = sign(&sk, &canonical(&ts, &nonce, "POST", path, body.as_bytes()));
+            let resp = client
+                .post(format!("{base}{path}"))
+                .header("Content-Type", "application/json")
+                .header("X-1Pass-AK", ak)
+                .header("X-1Pass-Ts", ts)
+                .header("X-1Pass-Nonce", nonce.as_str())
+                .header("X-1Pass-Sign", signature)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let text = resp.text().await.map_err(|e| e.to_string())?;
+            if status != 200 {
+                return Err(format!("{status}: {text}"));
+            }
+            let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            if v["status"] != "pending" || v["code_url"].as_str().is_none() {
+                return Err(format!("unexpected answer: {text}"));
+            }
+            let token = v["checkout_url"]
+                .as_str()
+                .and_then(|u| u.split_once("token="))
+                .map(|(_, t)| t.to_owned())
+                .ok_or_else(|| format!("no token in {text}"))?;
+            tokens.lock().unwrap().push(token);
+            Ok(())
+        })
+    })
+}
+
+/// Polls the status of the orders behind `tokens`, round robin.
+fn poller(stand: &Stand, client: &reqwest::Client, tokens: Arc<Vec<String>>) -> Op {
+    let client = client.clone();
+    let base = stand.base.clone();
+    Arc::new(move |i| {
+        let client = client.clone();
+        let url = format!("{base}/pay/wechat/status?token={}", tokens[i % tokens.len()]);
+        Box::pin(async move {
+            let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let text = resp.text().await.map_err(|e| e.to_string())?;
+            if status != 200 || !text.contains("\"status\":\"pending\"") {
+                return Err(format!("{status}: {text}"));
+            }
+            Ok(())
+        })
+    })
+}
+
+/// A few orders and polls before measuring: connection pools, statement caches, the simulator.
+async fn warm(stand: &Stand, client: &reqwest::Client, n: usize, tag: &str) {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let fig = measure(2, n, Duration::from_secs(10), creator(stand, client, tag, &tokens)).await;
+    assert_eq!(fig.errors, 0, "warm-up failed: {:?}", fig.first_error);
+    let tokens = Arc::new(tokens.lock().unwrap().clone());
+    let fig = measure(2, n, Duration::from_secs(10), poller(stand, client, tokens)).await;
+    assert_eq!(fig.errors, 0, "warm-up failed: {:?}", fig.first_error);
+    // The signed request the helpers above do not use: checks `signed` against the server.
+    let resp = signed(
+        client,
+        stand,
+        reqwest::Method::GET,
+        "/v1/orders/does_not_exist",
+        String::new(),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 404, "signed GET: {:?}", resp.text().await);
+}
+
+async fn http_scenarios(
+    stand: &Stand,
+    client: &reqwest::Client,
+    plan: Plan,
+    backend: &str,
+) -> Vec<Row> {
+    warm(stand, client, plan.warmup, "w").await;
+    let mut rows = Vec::new();
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let create = "create POST /pay/wechat/native";
+    let (n, t) = plan.create_c1;
+    let fig = measure(1, n, t, creator(stand, client, "c1", &tokens)).await;
+    rows.push(Row::new(create, backend, 1, fig));
+    let (n, t) = plan.create_c16;
+    let fig = measure(16, n, t, creator(stand, client, "c16", &tokens)).await;
+    rows.push(Row::new(create, backend, 16, fig));
+
+    let tokens = Arc::new(tokens.lock().unwrap().clone());
+    let status = "status GET /pay/wechat/status";
+    let (n, t) = plan.status_c1;
+    let fig = measure(1, n, t, poller(stand, client, Arc::clone(&tokens))).await;
+    rows.push(Row::new(status, backend, 1, fig));
+    let (n, t) = plan.status_c16;
+    let fig = measure(16, n, t, poller(stand, client, tokens)).await;
+    rows.push(Row::new(status, backend, 16, fig));
+    rows
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+struct Figures {
+    ops: usize,
+    errors: usize,
+    first_error: Option<String>,
+    elapsed: Duration,
+    /// Latencies of the successful operations, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = (p / 100.0 * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+    }
+}
+
+/// Runs `op` from `concurrency` tasks until `max_ops` operations were started or `max_time` passed.
+async fn measure(concurrency: usize, max_ops: usize, max_time: Duration, op: Op) -> Figures {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let next = Arc::clone(&next);
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= max_ops || started.elapsed() >= max_time {
+                        break;
+                    }
+                    let t = Instant::now();
+                    match op(i).await {
+                        Ok(()) => latencies.push(t.elapsed()),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = Vec::new();
+    for w in workers {
+        let (l, e) = w.await.expect("bench worker");
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    Figures {
+        ops: latencies.len() + errors.len(),
+        errors: errors.len(),
+        first_error: errors.into_iter().next(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// Mean time per call of `f`, run in batches until `budget` is spent (after a short warm-up).
+fn per_op<R>(budget: Duration, mut f: impl FnMut() -> R) -> (u64, Duration) {
+    for _ in 0..10 {
+        black_box(f());
+    }
+    let started = Instant::now();
+    let mut n: u64 = 0;
+    let mut batch: u64 = 1;
+    while started.elapsed() < budget {
+        for _ in 0..batch {
+            black_box(f());
+        }
+        n += batch;
+        batch = (batch * 2).min(4096);
+    }
+    let elapsed = started.elapsed();
+    let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+    (n, elapsed / n32)
+}
+
+struct CpuRow {
+    name: &'static str,
+    what: &'static str,
+    iterations: u64,
+    per_op: Duration,
+}
+
+/// The CPU-only pieces of the hot paths, each in a loop.
+fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
+    let mut rows = Vec::new();
+    let mut add = |name, what, (iterations, per_op): (u64, Duration)| {
+        eprintln!("hot_paths: {name}: {per_op:?}/op");
+        rows.push(CpuRow {
+            name,
+            what,
+            iterations,
+            per_op,
+        });
+    };
+
+    // Merchant request signature check (what `api::auth` does per signed request, minus the DB).
+    let sk = "sk_".to_owned() + &channel_core::nonce::alphanumeric(40);
+    let body = json!({"out_trade_no": "order_20240101_001", "description": "VIP月卡", "amount_total": 2990}).to_string();
+    let ts = (Timestamp::now().as_millis() / 1000).to_string();
+    let nonce = ApiNonce::parse(&channel_core::nonce::alphanumeric(32)).unwrap();
+    let provided = sign(&sk, &canonical(&ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes()));
+    add(
+        "merchant signature check",
+        "`api::canonical` (SHA-256 of the body) + base64url decode + HMAC-SHA256 `verify_slice`, as `api::auth::verify`",
+        per_op(budget, || {
+            let c = canonical(&ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes());
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(provided.trim_end_matches('='))
+                .unwrap();
+            let mut mac = Hmac::<Sha256>::new_from_slice(sk.as_bytes()).unwrap();
+            mac.update(c.as_bytes());
+            mac.verify_slice(&sig).is_ok()
+        }),
+    );
+    let master = MasterKey::generate();
+    let secrets = SecretBox::new(&master);
+    let sealed = secrets.seal(sk.as_bytes(), b"site:abc").unwrap();
+    add(
+        "site SK unseal",
+        "`SecretBox::open` (AES-256-GCM), done on every `find_site_by_ak`",
+        per_op(budget, || secrets.open(&sealed, b"site:abc").unwrap()),
+    );
+
+    // WeChat Pay answer verification (every create/query answer; every callback).
+    let platform = RsaPrivateKey::generate().unwrap();
+    let ring = wechatpay::KeyRing::default();
+    let serial = "PUB_KEY_ID_0114232134912410000000000000";
+    ring.insert(serial.to_owned(), platform.public_key().unwrap());
+    let answer = br#"{"code_url":"weixin://wxpay/bizpayurl?pr=Jp1Xn0Qzz"}"#;
+    let now = Timestamp::now().as_millis() / 1000;
+    let headers = wechat_headers(&platform, serial, now, answer);
+    add(
+        "WeChat answer verify",
+        "`SignedHeaders::from_headers` + `verify` (KeyRing lookup, RSA-2048 PKCS#1 SHA-256 verify)",
+        per_op(budget, || {
+            wechatpay::SignedHeaders::from_headers(&headers)
+                .unwrap()
+                .verify(answer, &ring, now)
+                .is_ok()
+        }),
+    );
+    let public = platform.public_key().unwrap();
+    let sig = platform.sign_base64(b"message");
+    add(
+        "RSA verify",
+        "`RsaPublicKey::verify_base64`, key parsed once",
+        per_op(budget, || public.verify_base64(b"message", &sig).is_ok()),
+    );
+    add(
+        "KeyRing lookup",
+        "`KeyRing::get`: RwLock read + clone of the key (its SPKI `Vec` and parsed key)",
+        per_op(budget, || ring.get(serial).is_some()),
+    );
+
+    // Callback intake: AEAD decrypt of the resource, and the whole verify + decrypt + decode.
+    let apiv3 = wechatpay::ApiV3Key::new(&channel_core::nonce::alphanumeric(32)).unwrap();
+    let plaintext = json!({
+        "appid": "wxd678efh567hg6787", "mchid": "1230000109",
+        "out_trade_no": "P1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6", "transaction_id": "1217752501201407033233368018",
+        "trade_type": "NATIVE", "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
+        "bank_type": "CMC", "attach": "", "success_time": "2024-01-01T10:00:00+08:00",
+        "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+        "amount": {"total": 2990, "payer_total": 2990, "currency": "CNY", "payer_currency": "CNY"}
+    })
+    .to_string();
+    let resource_nonce = "fdasflkja484";
+    let ciphertext =
+        wechatpay::aead::encrypt(&apiv3, resource_nonce, "transaction", plaintext.as_bytes())
+            .unwrap();
+    add(
+        "AEAD decrypt (callback resource)",
+        "`wechatpay::aead::decrypt`, AES-256-GCM of a ~500-byte TRANSACTION.SUCCESS resource (key schedule included)",
+        per_op(budget, || {
+            wechatpay::aead::decrypt(&apiv3, resource_nonce, "transaction", &ciphertext).unwrap()
+        }),
+    );
+    let callback = json!({
+        "id": "EV-2018022511223320873", "create_time": "2024-01-01T10:00:01+08:00",
+        "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
+        "resource": {"algorithm": "AEAD_AES_256_GCM", "original_type": "transaction",
+                     "ciphertext": ciphertext, "associated_data": "transaction", "nonce": resource_nonce}
+    })
+    .to_string();
+    let callback_headers = wechat_headers(&platform, serial, now, callback.as_bytes());
+    add(
+        "WeChat callback verify+decrypt+decode",
+        "`wechatpay::verify_notification`: RSA verify + envelope JSON + AES-GCM + resource JSON",
+        per_op(budget, || {
+            wechatpay::verify_notification(&callback_headers, callback.as_bytes(), &ring, &apiv3, now)
+                .unwrap()
+        }),
+    );
+
+    // Signing a request to WeChat Pay (every create/query/close).
+    let merchant = RsaPrivateKey::generate().unwrap();
+    add(
+        "RSA sign",
+        "`RsaPrivateKey::sign_base64`, RSA-2048 PKCS#1 SHA-256, key parsed once",
+        per_op(budget, || merchant.sign_base64(b"POST\n/v3/pay/transactions/native\n1\nn\n{}\n")),
+    );
+    let order_body = br#"{"appid":"wxd678efh567hg6787","mchid":"1230000109","description":"bench","out_trade_no":"P1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6","time_expire":"2024-01-01T10:15:00+08:00","notify_url":"http://127.0.0.1:8080/callbacks/wechat/1230000109","amount":{"total":2990,"currency":"CNY"}}"#;
+    add(
+        "WeChat Authorization header",
+        "`RequestSigner::authorization`: message + RSA sign + header text",
+        per_op(budget, || {
+            wechatpay::auth::RequestSigner {
+                mchid: "1230000109",
+                serial_no: "5157F09EFDC096DE15EBE81A47057A72",
+                key: &merchant,
+            }
+            .authorization("POST", "/v3/pay/transactions/native", now, "593BEC0C930BF1AF", order_body)
+        }),
+    );
+
+    // For scale: what parsing a key per request would cost (paygate parses them once).
+    let private_pem = merchant.to_pkcs8_pem().unwrap();
+    add(
+        "(reference) parse RSA private key",
+        "`RsaPrivateKey::from_pem`: what a key parsed per request would add",
+        per_op(budget, || RsaPrivateKey::from_pem(&private_pem).unwrap()),
+    );
+    let public_pem = public.to_pem();
+    add(
+        "(reference) parse RSA public key",
+        "`RsaPublicKey::from_pem`",
+        per_op(budget, || RsaPublicKey::from_pem(&public_pem).unwrap()),
+    );
+    rows
+}
+
+/// The `Wechatpay-*` headers WeChat Pay puts on a signed answer or callback.
+fn wechat_headers(key: &RsaPrivateKey, serial: &str, ts: i64, body: &[u8]) -> http::HeaderMap {
+    let nonce = "5K8264ILTKCH16CQ2502SI8ZNMTM67VS";
+    let mut message = format!("{ts}\n{nonce}\n").into_bytes();
+    message.extend_from_slice(body);
+    message.push(b'\n');
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in [
+        ("Wechatpay-Timestamp", ts.to_string()),
+        ("Wechatpay-Nonce", nonce.to_owned()),
+        ("Wechatpay-Serial", serial.to_owned()),
+        ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".to_owned()),
+        ("Wechatpay-Signature", key.sign_base64(&message)),
+    ] {
+        headers.insert(name, value.parse().unwrap());
+    }
+    headers
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine and the report
+
+struct Machine {
+    date: String,
+    commit: String,
+    nproc: usize,
+    cpu: String,
+    memory: String,
+    os: String,
+    rustc: String,
+    profile: String,
+    load_start: String,
+    load_end: String,
+}
+
+impl Machine {
+    fn read() -> Self {
+        let file = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cmd = |program: &str, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_else(|| "unknown".to_owned())
+        };
+        let cpuinfo = file("/proc/cpuinfo");
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map_or_else(|| "unknown".to_owned(), |(_, m)| m.trim().to_owned());
+        let memory = file("/proc/meminfo")
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or_else(|| "unknown".to_owned(), |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0));
+        let os_release = file("/etc/os-release");
+        let distro = os_release
+            .lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+            .map_or("Linux", |v| v.trim_matches('"'))
+            .to_owned();
+        let kernel = file("/proc/sys/kernel/osrelease").trim().to_owned();
+        let commit = cmd("git", &["rev-parse", "--short=12", "HEAD"]);
+        let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"]);
+        let commit = if dirty.is_empty() || dirty == "unknown" {
+            commit
+        } else {
+            format!("{commit} (with uncommitted changes)")
+        };
+        let profile = if cfg!(debug_assertions) {
+            "debug (assertions on): not representative".to_owned()
+        } else {
+            "bench (release: opt-level 3, no debug assertions)".to_owned()
+        };
+        Self {
+            date: now_rfc3339(),
+            commit,
+            nproc: std::thread::available_parallelism().map_or(0, usize::from),
+            cpu,
+            memory,
+            os: format!("{distro}, kernel {kernel}"),
+            rustc: cmd("rustc", &["--version"]),
+            profile,
+            load_start: load_average(),
+            load_end: String::new(),
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.load_end = load_average();
+        self
+    }
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+struct Row {
+    scenario: &'static str,
+    backend: String,
+    concurrency: usize,
+    fig: Figures,
+}
+
+impl Row {
+    fn new(scenario: &'static str, backend: &str, concurrency: usize, fig: Figures) -> Self {
+        eprintln!(
+            "hot_paths: {scenario} [{backend}] c={concurrency}: {} ok, {} errors, {:.1}/s, p50 {:.2} ms, p99 {:.2} ms",
+            fig.latencies.len(),
+            fig.errors,
+            fig.throughput(),
+            ms(fig.percentile(50.0)),
+            ms(fig.percentile(99.0)),
+        );
+        if let Some(e) = &fig.first_error {
+            eprintln!("hot_paths:   first error: {e}");
+        }
+        Self {
+            scenario,
+            backend: backend.to_owned(),
+            concurrency,
+            fig,
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+struct Report {
+    machine: Machine,
+    quick: bool,
+    http: Vec<Row>,
+    cpu: Vec<CpuRow>,
+    notes: Vec<String>,
+    wall: Duration,
+}
+
+impl Report {
+    fn out_dir() -> PathBuf {
+        std::env::var_os("PAYGATE_BENCH_OUT").map_or_else(
+            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
+            PathBuf::from,
+        )
+    }
+
+    fn write(&self) {
+        let dir = Self::out_dir();
+        std::fs::create_dir_all(&dir).expect("bench output folder");
+        let md = dir.join("results.md");
+        let js = dir.join("results.json");
+        std::fs::write(&md, self.markdown()).expect("results.md");
+        let json = serde_json::to_string_pretty(&self.json()).expect("results JSON");
+        std::fs::write(&js, json + "\n").expect("results.json");
+        eprintln!(
+            "hot_paths: done in {:.0} s; wrote {} and {}",
+            self.wall.as_secs_f64(),
+            md.display(),
+            js.display()
+        );
+    }
+
+    fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut s = String::new();
+        let _ = writeln!(s, "# paygate hot-path benchmark results\n");
+        let _ = writeln!(
+            s,
+            "Written by `cargo bench -p gateway --bench hot_paths` (`crates/gateway/benches/hot_paths.rs`); \
+             each run replaces this file and `results.json`.{}\n",
+            if self.quick { " **Quick run (`PAYGATE_BENCH_QUICK=1`): smoke figures only.**" } else { "" }
+        );
+        let _ = writeln!(s, "| | |\n|---|---|");
+        for (k, v) in [
+            ("date (UTC)", m.date.clone()),
+            ("git commit", m.commit.clone()),
+            ("cores (`nproc`)", m.nproc.to_string()),
+            ("CPU", m.cpu.clone()),
+            ("memory", m.memory.clone()),
+            ("OS", m.os.clone()),
+            ("rustc", m.rustc.clone()),
+            ("build profile", m.profile.clone()),
+            ("load average at start (1/5/15 min)", m.load_start.clone()),
+            ("load average at end", m.load_end.clone()),
+            ("run time", format!("{:.0} s", self.wall.as_secs_f64())),
+        ] {
+            let _ = writeln!(s, "| {k} | {v} |");
+        }
+        let _ = writeln!(
+            s,
+            "\nThe load generator, the gateway and the simulator share the machine's cores (one tokio \
+             runtime, loopback HTTP/1.1, one reused `reqwest::Client`). A load average above the core \
+             count means other work competed with the run: compare figures only between runs on a \
+             similar machine at a similar load.\n"
+        );
+        let _ = writeln!(s, "## Merchant API over HTTP\n");
+        let _ = writeln!(
+            s,
+            "Order creation is end to end: signed request, auth (site lookup, HMAC, nonce insert), \
+             order insert, the RSA-signed upstream call to the in-process simulator (which verifies \
+             it and signs its answer), verification of the answer, the `pending` transition. Status \
+             polling is one token lookup. The sandbox simulator keeps its state in memory unless \
+             the row says otherwise. SQLite runs with `synchronous=FULL` (every commit is fsynced). \
+             No background workers run.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| scenario | database | concurrency | requests | errors | throughput (req/s) | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for r in &self.http {
+            let f = &r.fig;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                r.scenario,
+                r.backend,
+                r.concurrency,
+                f.ops,
+                f.errors,
+                f.throughput(),
+                ms(f.percentile(50.0)),
+                ms(f.percentile(95.0)),
+                ms(f.percentile(99.0)),
+                ms(f.latencies.last().copied().unwrap_or_default()),
+            );
+        }
+        let errors: Vec<_> = self
+            .http
+            .iter()
+            .filter_map(|r| r.fig.first_error.as_ref().map(|e| (r, e)))
+            .collect();
+        if !errors.is_empty() {
+            let _ = writeln!(s, "\nFirst error per scenario:\n");
+            for (r, e) in errors {
+                let _ = writeln!(s, "- {} [{}] c={}: `{e}`", r.scenario, r.backend, r.concurrency);
+            }
+        }
+        let _ = writeln!(s, "\n## CPU pieces (one thread, in a loop)\n");
+        let _ = writeln!(
+            s,
+            "| piece | what | iterations | per op (µs) | ops/s (one core) |\n|---|---|---:|---:|---:|"
+        );
+        for c in &self.cpu {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.2} | {:.0} |",
+                c.name,
+                c.what,
+                c.iterations,
+                us(c.per_op),
+                1.0 / c.per_op.as_secs_f64().max(1e-12),
+            );
+        }
+        if !self.notes.is_empty() {
+            let _ = writeln!(s, "\n## Notes\n");
+            for n in &self.notes {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
+        s
+    }
+
+    fn json(&self) -> Value {
+        let m = &self.machine;
+        json!({
+            "date": m.date,
+            "git_commit": m.commit,
+            "quick": self.quick,
+            "machine": {
+                "nproc": m.nproc,
+                "cpu": m.cpu,
+                "memory": m.memory,
+                "os": m.os,
+                "rustc": m.rustc,
+                "profile": m.profile,
+                "load_average_start": m.load_start,
+                "load_average_end": m.load_end,
+            },
+            "run_seconds": self.wall.as_secs_f64(),
+            "http": self.http.iter().map(|r| {
+                let f = &r.fig;
+                json!({
+                    "scenario": r.scenario,
+                    "database": r.backend,
+                    "concurrency": r.concurrency,
+                    "requests": f.ops,
+                    "errors": f.errors,
+                    "first_error": f.first_error,
+                    "seconds": f.elapsed.as_secs_f64(),
+                    "throughput_per_s": f.throughput(),
+                    "p50_ms": ms(f.percentile(50.0)),
+                    "p95_ms": ms(f.percentile(95.0)),
+                    "p99_ms": ms(f.percentile(99.0)),
+                    "max_ms": ms(f.latencies.last().copied().unwrap_or_default()),
+                })
+            }).collect::<Vec<_>>(),
+            "cpu": self.cpu.iter().map(|c| json!({
+                "piece": c.name,
+                "what": c.what,
+                "iterations": c.iterations,
+                "per_op_us": us(c.per_op),
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+}
