@@ -1,20 +1,38 @@
 //! Puts the pieces together: settings → master key, store (migrated), channels (configured or
-//! sandbox), router; binds; serves until shutdown. [`build`] does everything that can fail before
-//! the first request, so the caller can print the address only once paygate is really up.
+//! sandbox), router, background workers; binds; serves until shutdown. [`build`] does everything
+//! that can fail before the first request, so the caller can print the address only once paygate is
+//! really up.
+//!
+//! [`App::serve`] runs three things side by side under one shutdown signal: the HTTP server, one
+//! worker loop (`workers::run` with the notification [`Deliverer`] and the [`OrderChecker`]), and a
+//! small task that purges expired API nonces. On shutdown the server stops accepting, the workers
+//! stop claiming, finish their jobs in flight and release their leases; only then are the simulator
+//! (sandbox mode) and the database pool closed.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::api::{self, ApiSettings, ApiState};
 use crate::channels::{AlipayAccount, Channels, WechatAccount, WechatAppIds};
+use crate::compensation::{CompensationSettings, OrderChecker};
 use crate::config::{AlipaySettings, ConfigError, Settings, WechatSettings};
 use crate::crypto::{MasterKey, SecretBox};
 use crate::domain::{PayMethod, SiteId, SiteName, Timestamp};
+use crate::notify::{Deliverer, NotifySettings};
 use crate::sandbox::{Sandbox, SandboxError};
+use crate::service::{OrderService, ServiceSettings};
 use crate::store::{NewSite, Store, StoreError};
+use crate::workers::{self, JobHandler, WorkerSettings};
+
+/// How often expired API nonces are deleted. They are only kept for twice the signing window
+/// (10 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
+const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -43,6 +61,8 @@ pub enum AppError {
     },
     #[error("server: {0}")]
     Serve(std::io::Error),
+    #[error("notification client: {0}")]
+    Notify(String),
 }
 
 /// The demo site created on the first start in sandbox mode. Its SK is shown once, like
@@ -63,6 +83,10 @@ pub struct App {
     store: Store,
     sandbox: Option<Sandbox>,
     demo_site: Option<DemoSite>,
+    handlers: Vec<Arc<dyn JobHandler>>,
+    workers: WorkerSettings,
+    /// How long API nonces are remembered (twice the signing window), for the purge.
+    nonce_window: Duration,
 }
 
 impl App {
@@ -90,8 +114,15 @@ impl App {
         self.demo_site.as_ref()
     }
 
-    /// Serves until `shutdown` resolves, then lets requests in flight finish and stops the
-    /// simulator and the database pool.
+    /// This process's name as a lease owner and in delivery attempts.
+    #[must_use]
+    pub fn node_id(&self) -> &str {
+        &self.workers.node_id
+    }
+
+    /// Serves HTTP and runs the background workers until `shutdown` resolves (or the server
+    /// fails); then lets requests and jobs in flight finish, releases the workers' leases, and
+    /// stops the simulator and the database pool.
     ///
     /// # Errors
     /// The server fails.
@@ -99,15 +130,69 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(AppError::Serve);
+        // One signal, three listeners. `true` once shutdown began, for whatever reason.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let trigger = async {
+            tokio::select! {
+                () = shutdown => {}
+                // The server stopped by itself (an accept error): stop the rest too.
+                () = stopped(stop_rx.clone()) => {}
+            }
+            let _ = stop_tx.send(true);
+        };
+        let http = async {
+            let served = axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future()
+                .await
+                .map_err(AppError::Serve);
+            let _ = stop_tx.send(true);
+            tracing::info!("HTTP server stopped");
+            served
+        };
+        let workers = workers::run(
+            self.store.clone(),
+            self.handlers,
+            self.workers,
+            stopped(stop_rx.clone()),
+        );
+        let purge = purge_nonces(
+            self.store.clone(),
+            self.nonce_window,
+            stopped(stop_rx.clone()),
+        );
+        let ((), served, (), ()) = tokio::join!(trigger, http, workers, purge);
+        // The workers are done (their last jobs may have called the simulator): now it can go.
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
         self.store.close().await;
         served
+    }
+}
+
+/// Resolves once shutdown began (or every sender is gone, which also means it did).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Deletes expired API nonces every [`NONCE_PURGE_INTERVAL`] until `shutdown`. Every node does it;
+/// the deletes are idempotent.
+async fn purge_nonces(store: Store, window: Duration, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(NONCE_PURGE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        match store.purge_nonces(Timestamp::now(), window).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "expired API nonces purged"),
+            // Harmless until the next run: an expired nonce row is taken over on reuse.
+            Err(e) => tracing::warn!(error = %e, "purging expired API nonces failed"),
+        }
     }
 }
 
@@ -177,6 +262,15 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     };
     let mut api_settings = ApiSettings::new(public_url.clone());
     api_settings.sandbox = sandbox_mode;
+    let nonce_window = api_settings.signature_window.saturating_mul(2);
+    let handlers = job_handlers(
+        &settings.notify,
+        &settings.compensation,
+        &settings.workers,
+        &store,
+        &channels,
+        &api_settings,
+    )?;
     let mut router = api::router(ApiState {
         store: store.clone(),
         channels,
@@ -193,7 +287,35 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         store,
         sandbox,
         demo_site,
+        handlers,
+        workers: settings.workers,
+        nonce_window,
     })
+}
+
+/// The job handlers, built once: notification delivery and order checks. The checker has its own
+/// `OrderService` over the same store and channels: correctness never depends on sharing one (status
+/// changes are compare-and-set), only the in-process de-duplication of upstream calls does.
+fn job_handlers(
+    notify: &NotifySettings,
+    compensation: &CompensationSettings,
+    workers: &WorkerSettings,
+    store: &Store,
+    channels: &Channels,
+    api_settings: &ApiSettings,
+) -> Result<Vec<Arc<dyn JobHandler>>, AppError> {
+    let deliverer = Deliverer::new(store.clone(), notify.clone(), workers.node_id.clone())
+        .map_err(|e| AppError::Notify(e.to_string()))?;
+    let service = OrderService::new(
+        store.clone(),
+        channels.clone(),
+        ServiceSettings {
+            public_url: api_settings.public_url.clone(),
+            failpoint: api_settings.failpoint,
+        },
+    );
+    let checker = OrderChecker::new(service, compensation.clone());
+    Ok(vec![Arc::new(deliverer), Arc::new(checker)])
 }
 
 /// The data dir holds the master key and the database: owner-only when paygate creates it.

@@ -50,6 +50,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// No notification event of the signing site has this id (another site's event included).
+    #[error("no notification of this site has this event id")]
+    NotificationNotFound,
     #[error("the database is not reachable")]
     NotReady,
     #[error(transparent)]
@@ -113,6 +116,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RouteNotFound => (S::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::NotificationNotFound => (S::NOT_FOUND, "notification_not_found"),
             Self::NotReady => (S::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Service(e) => match e {
                 ServiceError::PaymentNotConfigured(_) => (S::BAD_REQUEST, "payment_not_configured"),
@@ -297,6 +301,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         404,
         "No order of this site has this out_trade_no (or no order has this token).",
     ),
+    (
+        "notification_not_found",
+        404,
+        "No notification event of this site has this event_id.",
+    ),
     ("not_found", 404, "No such route."),
     (
         "method_not_allowed",
@@ -355,3 +364,29 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The channel did not answer clearly: the outcome is unknown. Retry the same request; it is idempotent and will report the order as it really is.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_not_found_is_a_documented_404() {
+        let e = ApiError::NotificationNotFound;
+        let (status, code) = e.status_and_code();
+        assert_eq!(
+            (status, code),
+            (StatusCode::NOT_FOUND, "notification_not_found")
+        );
+        assert!(
+            ERROR_CODES
+                .iter()
+                .any(|(c, s, _)| *c == code && *s == status.as_u16())
+        );
+        let body = e.body(code, status);
+        assert_eq!(
+            body.message,
+            "no notification of this site has this event id"
+        );
+        assert!(body.field.is_none() && body.upstream.is_none());
+    }
+}

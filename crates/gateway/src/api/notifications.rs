@@ -136,25 +136,13 @@ pub async fn resend(
         .requeue_notification(Some(&signed.site.id), &event_id, Timestamp::now())
         .await?;
     if !found {
-        return Ok(notification_not_found());
+        return Err(ApiError::NotificationNotFound);
     }
     let body = V1Resent {
         event_id,
         status: "pending",
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
-}
-
-/// 404 `notification_not_found`, in the API's error shape.
-// TODO(lead): fold into `ApiError` (error.rs is not this module's to edit).
-fn notification_not_found() -> Response {
-    let body = ErrorBody {
-        error: "notification_not_found",
-        message: "no notification of this site has this event id".to_owned(),
-        field: None,
-        upstream: None,
-    };
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {

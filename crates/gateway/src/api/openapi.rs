@@ -12,10 +12,11 @@ use utoipa::{Modify, OpenApi};
 
 use super::checkout::escape;
 use super::error::{ERROR_CODES, ErrorBody, UpstreamDetail};
+use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::onepass::NativeCreateRequest;
 use super::v1::{V1CreateRequest, V1Payer};
 use super::views::{NativeCreated, TokenStatus, V1Order};
-use super::{checkout, health, metrics, onepass, v1};
+use super::{checkout, health, metrics, notifications, onepass, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,10 +27,12 @@ use super::{checkout, health, metrics, onepass, v1};
     paths(
         onepass::create_native, onepass::status, checkout::page,
         v1::create, v1::get, v1::close,
+        notifications::order_notifications, notifications::resend,
         health::healthz, health::readyz, metrics::render,
     ),
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
+        V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
         ErrorBody, UpstreamDetail,
     )),
     modifiers(&Signing),
@@ -179,3 +182,34 @@ const SIGNING_HTML: &str = "<h2>Signing</h2>\
 <p>Every route under <code>/pay/wechat/native</code> and <code>/v1</code> is signed with the site's AK/SK, as seed 000 (1Pass) does:</p>\
 <pre>X-1Pass-AK: &lt;ak&gt;\nX-1Pass-Ts: &lt;unix seconds&gt;\nX-1Pass-Nonce: &lt;8-128 visible ASCII, single use&gt;\nX-1Pass-Sign: base64url_nopad(HMAC-SHA256(SK, canonical))\n\ncanonical = ts + \"\\n\" + nonce + \"\\n\" + METHOD + \"\\n\" + path + \"\\n\" + hex(sha256(body))</pre>\
 <p><code>path</code> includes <code>?</code> and the raw query string when there is one. The timestamp must be within 300 seconds of paygate's clock and a nonce is accepted once. The status and checkout routes take the order's <code>ck_</code> token instead of a signature.</p>";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_routes_schemas_and_errors_are_documented() {
+        let doc = document();
+        let paths = &doc.paths.paths;
+        let list = paths
+            .get("/v1/orders/{out_trade_no}/notifications")
+            .expect("list route");
+        assert!(list.get.is_some());
+        let resend = paths
+            .get("/v1/notifications/{event_id}/resend")
+            .expect("resend route");
+        assert!(resend.post.is_some());
+        let schemas = &doc.components.as_ref().expect("components").schemas;
+        for name in [
+            "V1OrderNotifications",
+            "V1Notification",
+            "V1Attempt",
+            "V1Resent",
+        ] {
+            assert!(schemas.contains_key(name), "{name} missing");
+        }
+        let html = render(&doc);
+        assert!(html.contains("/v1/notifications/{event_id}/resend"));
+        assert!(html.contains("<code>notification_not_found</code></td><td>404"));
+    }
+}

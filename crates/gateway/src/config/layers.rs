@@ -5,6 +5,9 @@ use std::path::Path;
 use super::ConfigError;
 use super::raw::{KEYS, Origin, Raw, known};
 
+/// The `[section]` tables of the file; their keys are `section.key`.
+const SECTIONS: &[&str] = &["wechat", "alipay", "notify", "compensation", "workers"];
+
 /// Reads `path` and records every setting in it. Unknown keys are refused so that a typo does not
 /// silently leave a credential unset (and paygate in sandbox mode).
 pub(crate) fn file(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
@@ -22,7 +25,7 @@ pub(crate) fn file(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
     let origin = Origin::File(path.to_path_buf());
     for (name, value) in table {
         match value {
-            toml::Value::Table(section) if matches!(name.as_str(), "wechat" | "alipay") => {
+            toml::Value::Table(section) if SECTIONS.contains(&name.as_str()) => {
                 for (sub, value) in section {
                     set_known(raw, &format!("{name}.{sub}"), value, &origin, path)?;
                 }

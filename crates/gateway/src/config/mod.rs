@@ -6,7 +6,9 @@
 //! variables) means sandbox mode: the simulators stand in for both channels.
 
 mod alipay;
+mod background;
 mod database_url;
+mod duration;
 mod error;
 mod layers;
 mod master_key;
@@ -23,6 +25,10 @@ pub use master_key::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeySource};
 pub use wechat::WechatSettings;
 
 use raw::Raw;
+
+use crate::compensation::CompensationSettings;
+use crate::notify::NotifySettings;
+use crate::workers::WorkerSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -49,6 +55,12 @@ pub struct Settings {
     pub master_key: MasterKeySource,
     pub wechat: Option<WechatSettings>,
     pub alipay: Option<AlipaySettings>,
+    /// `[notify]`: merchant notification delivery, schedule already scaled.
+    pub notify: NotifySettings,
+    /// `[compensation]`: order checks and expiry, schedule already scaled and checked.
+    pub compensation: CompensationSettings,
+    /// `[workers]`: the background job loop.
+    pub workers: WorkerSettings,
 }
 
 impl Settings {
@@ -109,14 +121,23 @@ impl Settings {
             Some(key) => MasterKeySource::Env(key),
             None => MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)),
         };
+        let wechat = wechat::parse(&raw)?;
+        let alipay = alipay::parse(&raw)?;
+        let sandbox = wechat.is_none() && alipay.is_none();
+        let notify = background::notify(&raw, sandbox)?;
+        let compensation = background::compensation(&raw)?;
+        let workers = background::workers(&raw, &notify)?;
         Ok(Self {
             listen,
             data_dir,
             database_url,
             public_url,
             master_key,
-            wechat: wechat::parse(&raw)?,
-            alipay: alipay::parse(&raw)?,
+            wechat,
+            alipay,
+            notify,
+            compensation,
+            workers,
         })
     }
 

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::ConfigError;
+use super::{ConfigError, duration};
 
 /// One known setting: its dotted name (the TOML key) and its environment variable.
 #[derive(Debug)]
@@ -56,6 +57,26 @@ pub(crate) const KEYS: &[Key] = &[
         "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
     ),
     key("alipay.gateway_url", "PAYGATE_ALIPAY_GATEWAY_URL"),
+    key("notify.schedule", "PAYGATE_NOTIFY_SCHEDULE"),
+    key("notify.schedule_scale", "PAYGATE_NOTIFY_SCHEDULE_SCALE"),
+    key("notify.timeout", "PAYGATE_NOTIFY_TIMEOUT"),
+    key(
+        "notify.allow_private_targets",
+        "PAYGATE_NOTIFY_ALLOW_PRIVATE_TARGETS",
+    ),
+    key("compensation.schedule", "PAYGATE_COMPENSATION_SCHEDULE"),
+    key(
+        "compensation.schedule_scale",
+        "PAYGATE_COMPENSATION_SCHEDULE_SCALE",
+    ),
+    key(
+        "compensation.expiry_grace",
+        "PAYGATE_COMPENSATION_EXPIRY_GRACE",
+    ),
+    key("workers.poll_interval", "PAYGATE_WORKERS_POLL_INTERVAL"),
+    key("workers.lease", "PAYGATE_WORKERS_LEASE"),
+    key("workers.batch", "PAYGATE_WORKERS_BATCH"),
+    key("workers.node_id", "PAYGATE_WORKERS_NODE_ID"),
 ];
 
 pub(crate) fn known(name: &str) -> Option<&'static Key> {
@@ -172,6 +193,82 @@ impl Raw {
             .filter(|s| !s.is_empty())
             .map(|s| self.resolve(name, Path::new(s)))
             .collect())
+    }
+
+    /// A duration (`100ms`, `15s`, `3m`, `6h`): text with a unit, in the file as in the environment.
+    pub fn duration(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        let Some(text) = self.text(name)? else {
+            return Ok(None);
+        };
+        duration::parse(&text)
+            .map(Some)
+            .map_err(|reason| self.invalid(name, reason))
+    }
+
+    /// A list of durations: a TOML array of strings, or one comma-separated string (environment).
+    /// `None` when not given; an empty list is returned as given (the caller refuses it).
+    pub fn duration_list(&self, name: &'static str) -> Result<Option<Vec<Duration>>, ConfigError> {
+        let not_a_list = || {
+            self.invalid(
+                name,
+                "must be a list of durations, such as [\"15s\", \"3m\"]",
+            )
+        };
+        let items: Vec<String> = match self.get(name).map(|v| &v.value) {
+            None => return Ok(None),
+            Some(toml::Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(not_a_list)?,
+            Some(_) => return Err(not_a_list()),
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                duration::parse(text)
+                    .map_err(|reason| self.invalid(name, format!("entry {} {reason}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A number (a TOML float or integer, or text that parses as one); finite.
+    pub fn float(&self, name: &'static str) -> Result<Option<f64>, ConfigError> {
+        let value = match self.get(name).map(|v| &v.value) {
+            None => return Ok(None),
+            Some(toml::Value::Float(f)) => *f,
+            // A config value, far below 2^53: exact as f64.
+            #[allow(clippy::cast_precision_loss)]
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(toml::Value::String(s)) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| self.invalid(name, "must be a number"))?,
+            Some(_) => return Err(self.invalid(name, "must be a number")),
+        };
+        if !value.is_finite() {
+            return Err(self.invalid(name, "must be a finite number"));
+        }
+        Ok(Some(value))
+    }
+
+    /// A whole number in `u32` (a TOML integer, or text that parses as one).
+    pub fn u32(&self, name: &'static str) -> Result<Option<u32>, ConfigError> {
+        let bad = || self.invalid(name, "must be a whole number");
+        match self.get(name).map(|v| &v.value) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) => u32::try_from(*i).map(Some).map_err(|_| bad()),
+            Some(toml::Value::String(s)) => s.trim().parse::<u32>().map(Some).map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
     }
 
     fn resolve(&self, name: &'static str, path: &Path) -> PathBuf {

@@ -264,3 +264,292 @@ pub fn sim_wechat_orders(data_dir: &Path) -> serde_json::Map<String, Value> {
         .and_then(|v| v["orders"].as_object().cloned())
         .unwrap_or_default()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Background work (issue 5): scaled schedules, sites with a notify URL, a site's receiver
+// ---------------------------------------------------------------------------------------------
+
+impl ServeOptions<'_> {
+    /// The background schedules scaled down a thousand times (15 s → 15 ms, the 1 min order check
+    /// → 60 ms) and workers polling every 50 ms.
+    pub fn fast_workers(self) -> Self {
+        self.env("PAYGATE_NOTIFY_SCHEDULE_SCALE", "0.001")
+            .env("PAYGATE_COMPENSATION_SCHEDULE_SCALE", "0.001")
+            .env("PAYGATE_WORKERS_POLL_INTERVAL", "50ms")
+    }
+}
+
+impl Paygate {
+    /// SIGTERM; asserts a clean exit (status 0) and returns how long it took, with everything
+    /// the process printed (its shutdown included).
+    pub fn stop_timed(self) -> (Duration, String) {
+        let log = Arc::clone(&self.log);
+        let started = Instant::now();
+        self.stop();
+        let took = started.elapsed();
+        // The reader threads may lag the exit by a moment.
+        thread::sleep(Duration::from_millis(100));
+        let text = log.lock().map(|l| l.clone()).unwrap_or_default();
+        (took, text)
+    }
+}
+
+/// `paygate site create --notify-url URL --json`.
+pub fn create_site_notifying(data_dir: &Path, name: &str, notify_url: &str) -> SiteKeys {
+    let out = paygate_run(
+        &[
+            "site",
+            "create",
+            "--name",
+            name,
+            "--notify-url",
+            notify_url,
+            "--json",
+        ],
+        data_dir,
+    );
+    assert!(
+        out.status.success(),
+        "site create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("site create --json prints JSON");
+    let field = |k: &str| v[k].as_str().expect(k).to_owned();
+    SiteKeys {
+        site_id: field("site_id"),
+        ak: field("ak"),
+        sk: field("sk"),
+    }
+}
+
+/// Polls `probe` every 20 ms until it gives `Some`, for at most `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How a [`Receiver`] answers one notification.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub status: u16,
+    /// Waits this long before answering (a slow site).
+    pub delay: Duration,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn slow(status: u16, delay: Duration) -> Self {
+        Self { status, delay }
+    }
+}
+
+/// One notification as the site received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Received {
+    /// A header by lower-case name ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("notification body is JSON")
+    }
+}
+
+#[derive(Default)]
+struct ReceiverShared {
+    script: Mutex<std::collections::VecDeque<Answer>>,
+    seen: Mutex<Vec<Received>>,
+}
+
+/// A site's notification endpoint (axum), on its own thread and runtime so that it keeps
+/// answering while the test blocks (waiting for a process, running the CLI). It records every
+/// request and answers from its script, then 200.
+pub struct Receiver {
+    pub addr: std::net::SocketAddr,
+    shared: Arc<ReceiverShared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Receiver {
+    /// On a fresh loopback port.
+    pub fn start(script: Vec<Answer>) -> Self {
+        Self::start_at("127.0.0.1:0".parse().expect("addr"), script)
+    }
+
+    /// On `addr` (a site that was down comes back on the same port).
+    pub fn start_at(addr: std::net::SocketAddr, script: Vec<Answer>) -> Self {
+        let listener = std::net::TcpListener::bind(addr).expect("bind the receiver");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("receiver addr");
+        let shared = Arc::new(ReceiverShared {
+            script: Mutex::new(script.into()),
+            seen: Mutex::new(Vec::new()),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = Arc::clone(&shared);
+        let thread = thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("receiver runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let app = axum::Router::new().fallback(receive).with_state(state);
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/notify`.
+    pub fn url(&self) -> String {
+        format!("http://{}/notify", self.addr)
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Received> {
+        self.shared
+            .seen
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits until at least `n` requests came, for at most `within`; returns them all.
+    pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = self.seen();
+            if seen.len() >= n {
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} notification(s) received, {n} expected",
+                seen.len()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops listening (the port is free when this returns).
+    pub fn shut_down(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+async fn receive(
+    axum::extract::State(shared): axum::extract::State<Arc<ReceiverShared>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, &'static str) {
+    let received = Received {
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+        at: Instant::now(),
+    };
+    if let Ok(mut seen) = shared.seen.lock() {
+        seen.push(received);
+    }
+    let answer = shared
+        .script
+        .lock()
+        .ok()
+        .and_then(|mut s| s.pop_front())
+        .unwrap_or(Answer::status(200));
+    if !answer.delay.is_zero() {
+        tokio::time::sleep(answer.delay).await;
+    }
+    let status = axum::http::StatusCode::from_u16(answer.status).expect("status");
+    let text = if status.is_success() {
+        "SUCCESS"
+    } else {
+        "boom: the site is having a bad day"
+    };
+    (status, text)
+}
+
+/// Whether `interop/verify_notification.mjs` (the README's Node.js snippet) accepts it.
+pub fn node_accepts(sk: &str, n: &Received) -> bool {
+    use std::io::Write as _;
+    let mut child = Command::new("node")
+        .arg(super::interop_dir().join("verify_notification.mjs"))
+        .env("PAYGATE_SK", sk)
+        .env("X_1PASS_TS", n.header("x-1pass-ts"))
+        .env("X_1PASS_NONCE", n.header("x-1pass-nonce"))
+        .env("X_1PASS_SIGN", n.header("x-1pass-sign"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node (Node.js 18+) must be installed");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&n.body)
+        .expect("write body");
+    let out = child.wait_with_output().expect("node");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "verify_notification.mjs: {stderr}");
+    out.status.success()
+}
