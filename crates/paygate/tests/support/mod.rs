@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod cluster;
 pub mod serve;
 
 use std::fmt::Write as _;
