@@ -12,7 +12,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::serve::{Paygate, ServeOptions, create_site, http, signed, sim_wechat_orders};
+use support::serve::{
+    Paygate, ServeOptions, checkout_token, create_site, get_json, http, signed, signed_ok,
+    sim_wechat_orders,
+};
 
 #[test]
 fn acceptance_1_the_seed_node_example_creates_an_order() {
@@ -130,41 +133,22 @@ async fn acceptance_6_a_crash_after_the_upstream_create_loses_nothing() {
     let _ = hanging.await;
 
     let pg = Paygate::start(options());
-    let r = signed(
-        &http(),
-        &pg.url,
+    let order = signed_ok(
+        &pg,
         &keys,
         reqwest::Method::POST,
         "/pay/wechat/native",
         &body,
     )
-    .send()
-    .await
-    .unwrap();
-    let status = r.status();
-    let order: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{order}\n{}", pg.log());
+    .await;
     assert_eq!(
         order["code_url"], upstream.1["prepay"]["code_url"],
         "{order}"
     );
     assert_eq!(order["status"], "pending");
 
-    let token = order["checkout_url"]
-        .as_str()
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let got: Value = http()
-        .get(format!("{}/pay/wechat/status?token={token}", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = checkout_token(&order);
+    let got = get_json(&format!("{}/pay/wechat/status?token={token}", pg.url)).await;
     assert_eq!(got["status"], "pending", "{got}");
 
     let orders = sim_wechat_orders(dir.path());

@@ -105,20 +105,14 @@ async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::pat
     // The configured channel is really used: a site's order reaches the standalone simulator.
     let keys = support::serve::create_site(data, "real");
     let body = serde_json::json!({"out_trade_no": "order_real_0001", "description": "x", "amount_total": 100}).to_string();
-    let r = support::serve::signed(
-        &http(),
-        &pg.url,
+    let v = support::serve::signed_ok(
+        pg,
         &keys,
         reqwest::Method::POST,
         "/pay/wechat/native",
         &body,
     )
-    .send()
-    .await
-    .unwrap();
-    let status = r.status();
-    let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{v}\n{}", pg.log());
+    .await;
     assert!(
         v["code_url"]
             .as_str()

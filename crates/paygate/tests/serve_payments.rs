@@ -21,8 +21,9 @@ use gateway::domain::SecretKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::serve::{
-    Answer, Paygate, Received, Receiver, ServeOptions, SiteKeys, create_site_notifying, eventually,
-    http, node_accepts, paygate_run, signed,
+    Answer, Paygate, Received, Receiver, ServeOptions, SiteKeys, checkout_token,
+    create_site_notifying, eventually, get_json, http, node_accepts, paygate_run, signed,
+    signed_ok,
 };
 
 /// Creates a WeChat Pay Native order with `attach` (`POST /v1/orders`; seed 000's route has no
@@ -37,25 +38,14 @@ async fn create_order(pg: &Paygate, keys: &SiteKeys, out_trade_no: &str) -> Valu
         "attach": "uid=42",
     })
     .to_string();
-    let r = signed(&http(), &pg.url, keys, Method::POST, "/v1/orders", &body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{v}\n{}", pg.log());
+    let v = signed_ok(pg, keys, Method::POST, "/v1/orders", &body).await;
     assert_eq!(v["status"], "pending", "{v}");
     v
 }
 
 /// `POST /sandbox/pay?token=…`: the simulator's payer pays; returns what the simulator said.
 async fn pay(pg: &Paygate, order: &Value) -> Value {
-    let token = order["checkout_url"]
-        .as_str()
-        .unwrap()
-        .split("token=")
-        .nth(1)
-        .unwrap();
+    let token = checkout_token(order);
     let r = http()
         .post(format!("{}/sandbox/pay?token={token}", pg.url))
         .send()
@@ -148,23 +138,9 @@ async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly
     assert!(got["paid_at"].is_string(), "{got}");
 
     // The simulator's callback is what did it: it reached paygate and was accepted (204).
-    let info: Value = http()
-        .get(format!("{}/sandbox/info", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&format!("{}/sandbox/info", pg.url)).await;
     let sim_url = info["sim_url"].as_str().unwrap();
-    let callbacks: Value = http()
-        .get(format!("{sim_url}/sim/callbacks?channel=wechat"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let callbacks = get_json(&format!("{sim_url}/sim/callbacks?channel=wechat")).await;
     let text = callbacks.to_string();
     assert!(
         text.contains("\"delivered\"") && text.contains("/callbacks/wechat/"),
@@ -301,14 +277,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
     let receiver = Receiver::start(vec![]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
     let keys = create_site_notifying(dir.path(), "quiet channel", &receiver.url());
-    let info: Value = http()
-        .get(format!("{}/sandbox/info", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&format!("{}/sandbox/info", pg.url)).await;
     let sim_url = info["sim_url"].as_str().unwrap().to_owned();
     let faults: Value = http()
         .post(format!("{sim_url}/sim/faults"))
@@ -352,14 +321,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
     );
 
     // No callback reached paygate: the simulator dropped it.
-    let callbacks: Value = http()
-        .get(format!("{sim_url}/sim/callbacks?channel=wechat"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let callbacks = get_json(&format!("{sim_url}/sim/callbacks?channel=wechat")).await;
     let text = callbacks.to_string();
     assert!(
         text.contains("\"dropped\"") && !text.contains("\"delivered\""),

@@ -7,34 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use support::serve::{
-    Paygate, ServeOptions, create_site, http, paygate_run, signed, sim_wechat_orders,
+    Paygate, ServeOptions, checkout_token as token, create_native, create_site, get_json, http,
+    paygate_run, signed, sim_wechat_orders,
 };
-
-async fn create_native(pg: &Paygate, keys: &support::serve::SiteKeys, out_trade_no: &str) -> Value {
-    let body =
-        json!({"out_trade_no": out_trade_no, "description": "VIP月卡", "amount_total": 2990})
-            .to_string();
-    let r = signed(
-        &http(),
-        &pg.url,
-        keys,
-        reqwest::Method::POST,
-        "/pay/wechat/native",
-        &body,
-    )
-    .send()
-    .await
-    .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{v}\n{}", pg.log());
-    v
-}
-
-fn token(order: &Value) -> String {
-    let url = order["checkout_url"].as_str().unwrap();
-    url.split("token=").nth(1).unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn first_start_is_a_marked_sandbox_with_a_private_master_key_and_a_demo_site() {
@@ -57,14 +32,7 @@ async fn first_start_is_a_marked_sandbox_with_a_private_master_key_and_a_demo_si
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let info: Value = http()
-        .get(format!("{}/sandbox/info", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = get_json(&format!("{}/sandbox/info", pg.url)).await;
     assert_eq!(info["sandbox"], true);
     assert!(
         info["sim_url"]
@@ -80,14 +48,7 @@ async fn a_restart_keeps_keys_sandbox_merchant_and_orders() {
     let pg = Paygate::start(ServeOptions::new(dir.path()));
     let keys = create_site(dir.path(), "shop");
     let order = create_native(&pg, &keys, "order_restart_001").await;
-    let info1: Value = http()
-        .get(format!("{}/sandbox/info", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info1: Value = get_json(&format!("{}/sandbox/info", pg.url)).await;
     pg.stop();
 
     let pg = Paygate::start(ServeOptions::new(dir.path()));
@@ -95,14 +56,7 @@ async fn a_restart_keeps_keys_sandbox_merchant_and_orders() {
         !pg.log().contains("Demo site created"),
         "no second demo site"
     );
-    let info2: Value = http()
-        .get(format!("{}/sandbox/info", pg.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info2: Value = get_json(&format!("{}/sandbox/info", pg.url)).await;
     assert_eq!(
         info1["wechat_mchid"], info2["wechat_mchid"],
         "same sandbox merchant"
@@ -111,18 +65,12 @@ async fn a_restart_keeps_keys_sandbox_merchant_and_orders() {
     // The site's SK (sealed under the master key) still verifies, and the order is still there.
     let again = create_native(&pg, &keys, "order_restart_001").await;
     assert_eq!(again["code_url"], order["code_url"]);
-    let status: Value = http()
-        .get(format!(
-            "{}/pay/wechat/status?token={}",
-            pg.url,
-            token(&order)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = get_json(&format!(
+        "{}/pay/wechat/status?token={}",
+        pg.url,
+        token(&order)
+    ))
+    .await;
     assert_eq!(status["status"], "pending", "{status}");
 }
 

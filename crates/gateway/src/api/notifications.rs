@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use super::Ctx;
 use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
+use super::v1::order_no;
 use super::views::rfc3339;
-use crate::domain::{OutTradeNo, Timestamp};
+use crate::domain::Timestamp;
 use crate::service::ServiceError;
 use crate::store::{Attempt, NotificationEvent};
 
@@ -92,13 +93,12 @@ pub async fn order_notifications(
     Path(out_trade_no): Path<String>,
     signed: Signed,
 ) -> Result<Json<V1OrderNotifications>, ApiError> {
-    let not_found = || ApiError::Service(ServiceError::NotFound);
-    let no = OutTradeNo::parse(&out_trade_no).map_err(|_| not_found())?;
+    let no = order_no(&out_trade_no)?;
     let order = ctx
         .store
         .find_order(&signed.site.id, &no)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(ApiError::Service(ServiceError::NotFound))?;
     let events = ctx
         .store
         .notifications_for_order(&signed.site.id, order.id)

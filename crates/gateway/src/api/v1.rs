@@ -195,6 +195,6 @@ pub async fn close(
 }
 
 /// A number that cannot be an out_trade_no cannot name an order: 404, as for an unknown one.
-fn order_no(s: &str) -> Result<OutTradeNo, ApiError> {
+pub(super) fn order_no(s: &str) -> Result<OutTradeNo, ApiError> {
     OutTradeNo::parse(s).map_err(|_| ApiError::Service(crate::service::ServiceError::NotFound))
 }

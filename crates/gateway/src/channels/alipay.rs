@@ -53,14 +53,7 @@ pub(super) fn pay_params(
     kind: Kind,
     order: &Order,
 ) -> Result<PayParams, ChannelError> {
-    let stored = |field: Option<&String>, name: &str| {
-        field.cloned().ok_or_else(|| {
-            ChannelError::Invalid(format!(
-                "{} has no {name} yet: create it upstream first",
-                order.pay_method
-            ))
-        })
-    };
+    let stored = |field: Option<&String>, name: &str| super::stored(order, field, name);
     let upstream = &order.upstream;
     let client = &account.client;
     match kind {

@@ -252,5 +252,16 @@ impl Channels {
     }
 }
 
+/// A stored upstream field the pay parameters need (`name` is the field, for the message);
+/// `Invalid` when the order was never created upstream.
+fn stored(order: &Order, field: Option<&String>, name: &str) -> Result<String, ChannelError> {
+    field.cloned().ok_or_else(|| {
+        ChannelError::Invalid(format!(
+            "{} has no {name} yet: create it upstream first",
+            order.pay_method
+        ))
+    })
+}
+
 #[cfg(test)]
 mod test_order;

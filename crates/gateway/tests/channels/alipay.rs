@@ -2,43 +2,12 @@
 
 use alipay::sign::{SignTypeIn, sign_content};
 use alipay::{Fen as AlipayFen, RefundRequest, TradeRef};
-use channel_core::Fen;
 use gateway::channels::{PayParams, UpstreamStatus};
 use gateway::domain::{Order, UpstreamFields};
 
-use crate::support::{AMOUNT_FEN, ATTACH, BUYER_OPEN_ID, BUYER_USER_ID, Env, env};
-
-async fn pays_through_the_simulator(env: &Env, order: &Order) -> String {
-    assert_eq!(
-        env.channels.query(order).await.unwrap(),
-        UpstreamStatus::NotPaid
-    );
-    env.pay(order).await;
-    match env.channels.query(order).await.unwrap() {
-        UpstreamStatus::Paid {
-            transaction_id,
-            paid_at,
-            amount,
-        } => {
-            assert_eq!(transaction_id.len(), 28, "{transaction_id}");
-            assert!(paid_at.is_some());
-            assert_eq!(amount, Fen(AMOUNT_FEN));
-            transaction_id
-        }
-        other => panic!("expected Paid, got {other:?}"),
-    }
-}
-
-/// Closing twice is fine (Alipay's ACQ.TRADE_STATUS_ERROR on the second close is told apart from
-/// "paid" by a query); the trade then reads as Closed.
-async fn closes(env: &Env, order: &Order) {
-    env.channels.close(order).await.unwrap();
-    assert_eq!(
-        env.channels.query(order).await.unwrap(),
-        UpstreamStatus::Closed
-    );
-    env.channels.close(order).await.unwrap();
-}
+use crate::support::{
+    AMOUNT_FEN, ATTACH, BUYER_OPEN_ID, BUYER_USER_ID, Env, closes, env, pays_through_the_simulator,
+};
 
 async fn refuses_to_close_once_paid(env: &Env, order: &Order) {
     let err = env.channels.close(order).await.unwrap_err();

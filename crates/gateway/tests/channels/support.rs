@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use channel_core::{RsaPrivateKey, RsaPublicKey};
-use gateway::channels::{AlipayAccount, Channels, WechatAccount};
+use channel_core::{Fen, RsaPrivateKey, RsaPublicKey};
+use gateway::channels::{AlipayAccount, Channels, UpstreamStatus, WechatAccount};
 use gateway::crypto::MasterKey;
 use gateway::domain::{
     Amount, Attach, BuyerId, Currency, Description, ExpireMinutes, NewOrder, Openid, Order,
@@ -227,4 +227,38 @@ impl Env {
             .await
             .unwrap()
     }
+}
+
+/// NotPaid before paying; Paid with the channel's transaction id (28 characters on both) and the
+/// order's amount after. Returns the transaction id.
+pub async fn pays_through_the_simulator(env: &Env, order: &Order) -> String {
+    assert_eq!(
+        env.channels.query(order).await.unwrap(),
+        UpstreamStatus::NotPaid
+    );
+    env.pay(order).await;
+    match env.channels.query(order).await.unwrap() {
+        UpstreamStatus::Paid {
+            transaction_id,
+            paid_at,
+            amount,
+        } => {
+            assert_eq!(transaction_id.len(), 28, "{transaction_id}");
+            assert!(paid_at.is_some());
+            assert_eq!(amount, Fen(AMOUNT_FEN));
+            transaction_id
+        }
+        other => panic!("expected Paid, got {other:?}"),
+    }
+}
+
+/// Closing twice is fine (on Alipay, ACQ.TRADE_STATUS_ERROR on the second close is told apart
+/// from "paid" by a query); the order then reads as Closed.
+pub async fn closes(env: &Env, order: &Order) {
+    env.channels.close(order).await.unwrap();
+    assert_eq!(
+        env.channels.query(order).await.unwrap(),
+        UpstreamStatus::Closed
+    );
+    env.channels.close(order).await.unwrap();
 }

@@ -1,41 +1,9 @@
 //! WeChat Pay: Native, JSAPI, mini-program, H5, App.
 
-use channel_core::Fen;
 use gateway::channels::{PayParams, UpstreamStatus};
 use gateway::domain::Order;
 
-use crate::support::{AMOUNT_FEN, Env, env};
-
-/// NotPaid before paying; Paid with WeChat's transaction id and the order's amount after.
-async fn pays_through_the_simulator(env: &Env, order: &Order) {
-    assert_eq!(
-        env.channels.query(order).await.unwrap(),
-        UpstreamStatus::NotPaid
-    );
-    env.pay(order).await;
-    match env.channels.query(order).await.unwrap() {
-        UpstreamStatus::Paid {
-            transaction_id,
-            paid_at,
-            amount,
-        } => {
-            assert_eq!(transaction_id.len(), 28, "{transaction_id}");
-            assert!(paid_at.is_some());
-            assert_eq!(amount, Fen(AMOUNT_FEN));
-        }
-        other => panic!("expected Paid, got {other:?}"),
-    }
-}
-
-/// Closing twice is fine; the order then reads as Closed.
-async fn closes(env: &Env, order: &Order) {
-    env.channels.close(order).await.unwrap();
-    assert_eq!(
-        env.channels.query(order).await.unwrap(),
-        UpstreamStatus::Closed
-    );
-    env.channels.close(order).await.unwrap();
-}
+use crate::support::{Env, closes, env, pays_through_the_simulator};
 
 /// A paid order cannot be closed: WeChat Pay refuses with ORDERPAID.
 async fn refuses_to_close_once_paid(env: &Env, order: &Order) {

@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use super::serve::{SiteKeys, paygate_command, signed};
+use super::serve::{SiteKeys, paygate_command, signed, site_keys};
 
 /// How long a `paygate serve` may take to print its listening line.
 const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -378,12 +378,7 @@ impl SimProcess {
             Ok(Ok(line)) => line,
             _ => panic!("paygate sim printed no address line\n{}", log.text()),
         };
-        let url = line
-            .strip_prefix("paygate sim listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from paygate sim: {line:?}"))
-            .trim()
-            .trim_end_matches('/')
-            .to_owned();
+        let url = super::sim_url(&line);
         Self {
             _child: child,
             url,
@@ -582,11 +577,7 @@ async fn post_json(url: &str, body: &Value) -> Value {
 
 /// A client for loopback only (never a proxy from the environment).
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .expect("HTTP client")
+    super::loopback_client(Duration::from_secs(15))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -758,18 +749,7 @@ pub async fn create_site(data_dir: &Path, database_url: &str, notify_url: &str) 
         .await
         .expect("site create within 60 s")
         .expect("run paygate site create");
-    assert!(
-        out.status.success(),
-        "site create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("site create --json prints JSON");
-    let field = |k: &str| v[k].as_str().expect(k).to_owned();
-    SiteKeys {
-        site_id: field("site_id"),
-        ak: field("ak"),
-        sk: field("sk"),
-    }
+    site_keys(&out)
 }
 
 /// Reads paygate's store directly (as the operator's commands do): the upstream order number that

@@ -61,28 +61,7 @@ impl Sim {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn paygate sim");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (first_line, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("sim stdout");
-        let stdout_log = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut first = Some(first_line);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(tx) = first.take() {
-                    let _ = tx.send(line.clone());
-                }
-                append(&stdout_log, &line);
-            }
-        });
-        let stderr = child.stderr.take().expect("sim stderr");
-        let stderr_log = Arc::clone(&log);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                append(&stderr_log, &line);
-            }
-        });
+        let (log, lines) = capture(&mut child, "");
         let mut sim = Self {
             child,
             url: String::new(),
@@ -99,12 +78,7 @@ impl Sim {
                 );
             }
         };
-        let url = line
-            .strip_prefix("paygate sim listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from paygate sim: {line:?}"))
-            .trim()
-            .trim_end_matches('/')
-            .to_owned();
+        let url = sim_url(&line);
         assert!(url.starts_with("http://"), "paygate sim announced {url:?}");
         sim.url = url;
         sim
@@ -119,7 +93,7 @@ impl Sim {
     pub fn post_json(&self, path: &str, body: &Value) -> Value {
         let url = format!("{}{path}", self.url);
         let result = runtime().block_on(async {
-            let response = http_client().post(&url).json(body).send().await?;
+            let response = serve::http().post(&url).json(body).send().await?;
             let status = response.status();
             let text = response.text().await?;
             Ok::<_, reqwest::Error>((status, text))
@@ -143,6 +117,48 @@ impl Drop for Sim {
     }
 }
 
+/// The address in `paygate sim`'s first line (`paygate sim listening on http://IP:PORT`), with no
+/// trailing slash.
+fn sim_url(line: &str) -> String {
+    line.strip_prefix("paygate sim listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from paygate sim: {line:?}"))
+        .trim()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Collects `child`'s piped stdout and stderr, line by line, into one log (stdout lines with
+/// `stdout_prefix`); the receiver gets the first stdout line once it is in the log.
+fn capture(
+    child: &mut Child,
+    stdout_prefix: &'static str,
+) -> (Arc<Mutex<String>>, mpsc::Receiver<String>) {
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("child stdout");
+    let out_log = Arc::clone(&log);
+    thread::spawn(move || {
+        let mut first = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // Logged before it is handed over, so the log never lags the caller.
+            append(&out_log, &format!("{stdout_prefix}{line}"));
+            if let Some(tx) = first.take() {
+                let _ = tx.send(line.clone());
+            }
+        }
+    });
+    let stderr = child.stderr.take().expect("child stderr");
+    let err_log = Arc::clone(&log);
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            append(&err_log, &line);
+        }
+    });
+    (log, rx)
+}
+
 fn append(log: &Mutex<String>, line: &str) {
     if let Ok(mut log) = log.lock() {
         log.push_str(line);
@@ -157,11 +173,11 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-fn http_client() -> reqwest::Client {
-    // Loopback only: never through a proxy from the environment.
+/// An HTTP client for loopback only: never through a proxy from the environment.
+fn loopback_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .timeout(Duration::from_secs(30))
+        .timeout(timeout)
         .build()
         .expect("HTTP client")
 }

@@ -1,10 +1,8 @@
 //! `paygate serve` as a child process, for the `serve_*` tests: a temp data dir, port 0, the
 //! listening line parsed, output collected for failure messages, killed when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -77,29 +75,7 @@ impl Paygate {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn paygate serve");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        let out_log = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut first = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Logged before it is handed over, so the log never lags the caller.
-                append(&out_log, &format!("[stdout] {line}"));
-                if let Some(tx) = first.take() {
-                    let _ = tx.send(line.clone());
-                }
-            }
-        });
-        let stderr = child.stderr.take().expect("stderr");
-        let err_log = Arc::clone(&log);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                append(&err_log, &line);
-            }
-        });
+        let (log, rx) = super::capture(&mut child, "[stdout] ");
         let mut paygate = Self {
             child,
             url: String::new(),
@@ -177,13 +153,6 @@ impl Drop for Paygate {
     }
 }
 
-fn append(log: &Mutex<String>, line: &str) {
-    if let Ok(mut log) = log.lock() {
-        log.push_str(line);
-        log.push('\n');
-    }
-}
-
 /// Runs `paygate ARGS…` to completion.
 pub fn paygate_run(args: &[&str], data_dir: &Path) -> Output {
     paygate_command()
@@ -204,7 +173,14 @@ pub struct SiteKeys {
 }
 
 pub fn create_site(data_dir: &Path, name: &str) -> SiteKeys {
-    let out = paygate_run(&["site", "create", "--name", name, "--json"], data_dir);
+    site_keys(&paygate_run(
+        &["site", "create", "--name", name, "--json"],
+        data_dir,
+    ))
+}
+
+/// The keys `paygate site create --json` printed; asserts that it succeeded.
+pub fn site_keys(out: &Output) -> SiteKeys {
     assert!(
         out.status.success(),
         "site create: {}",
@@ -246,12 +222,9 @@ pub fn signed(
         .body(body.to_owned())
 }
 
+/// A client for loopback only (never a proxy from the environment).
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
+    super::loopback_client(Duration::from_secs(30))
 }
 
 /// The simulator's persisted WeChat Pay orders (`<data-dir>/sim/wechat.json`), keyed
@@ -308,18 +281,7 @@ pub fn create_site_notifying(data_dir: &Path, name: &str, notify_url: &str) -> S
         ],
         data_dir,
     );
-    assert!(
-        out.status.success(),
-        "site create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("site create --json prints JSON");
-    let field = |k: &str| v[k].as_str().expect(k).to_owned();
-    SiteKeys {
-        site_id: field("site_id"),
-        ak: field("ak"),
-        sk: field("sk"),
-    }
+    site_keys(&out)
 }
 
 /// Polls `probe` every 20 ms until it gives `Some`, for at most `within`.
@@ -552,4 +514,53 @@ pub fn node_accepts(sk: &str, n: &Received) -> bool {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.is_empty(), "verify_notification.mjs: {stderr}");
     out.status.success()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests the serve_* tests make again and again
+// ---------------------------------------------------------------------------------------------
+
+/// Sends a signed request to `pg`, asserts a 200 (with the answer and paygate's log) and returns
+/// the JSON answer.
+pub async fn signed_ok(
+    pg: &Paygate,
+    keys: &SiteKeys,
+    method: reqwest::Method,
+    path: &str,
+    body: &str,
+) -> Value {
+    let r = signed(&http(), &pg.url, keys, method, path, body)
+        .send()
+        .await
+        .expect("send the signed request");
+    let status = r.status();
+    let v: Value = r.json().await.expect("a JSON answer");
+    assert_eq!(status, 200, "{v}\n{}", pg.log());
+    v
+}
+
+/// A WeChat Pay Native order on the seed's route (`POST /pay/wechat/native`, 2990 fen); returns
+/// the answer, asserted 200.
+pub async fn create_native(pg: &Paygate, keys: &SiteKeys, out_trade_no: &str) -> Value {
+    let body = serde_json::json!({"out_trade_no": out_trade_no, "description": "VIP月卡", "amount_total": 2990})
+        .to_string();
+    signed_ok(pg, keys, reqwest::Method::POST, "/pay/wechat/native", &body).await
+}
+
+/// The `token` of an order's `checkout_url`.
+pub fn checkout_token(order: &Value) -> String {
+    let url = order["checkout_url"].as_str().expect("checkout_url");
+    url.split("token=").nth(1).expect("token=").to_owned()
+}
+
+/// An unsigned GET; the JSON answer, whatever the status.
+pub async fn get_json(url: &str) -> Value {
+    http()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON ({e})"))
 }
