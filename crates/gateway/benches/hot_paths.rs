@@ -31,9 +31,12 @@ use channel_core::{RsaPrivateKey, RsaPublicKey};
 use gateway::api::{ApiSettings, ApiState, canonical, router, sign};
 use gateway::channels::Channels;
 use gateway::crypto::{MasterKey, SecretBox};
-use gateway::domain::{ApiNonce, PayMethod, SiteName, Timestamp};
+use gateway::domain::{
+    Amount, ApiNonce, Channel, Currency, Description, ExpireMinutes, Method, NewOrder,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+};
 use gateway::sandbox::provision::{SandboxKeys, provision};
-use gateway::store::{NewSite, Site, Store};
+use gateway::store::{InsertOutcome, NewSite, Site, Store, Transition};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -51,6 +54,10 @@ struct Plan {
     status_c1: (usize, Duration),
     status_c16: (usize, Duration),
     create_persisting_sim: (usize, Duration),
+    /// Status polling of orders whose pay parameters are signed (Alipay WAP).
+    status_signed: (usize, Duration),
+    /// Per store call.
+    store: (usize, Duration),
     cpu_time: Duration,
 }
 
@@ -64,6 +71,8 @@ impl Plan {
             status_c1: (4_000, s(5)),
             status_c16: (10_000, s(6)),
             create_persisting_sim: (300, s(6)),
+            status_signed: (1_000, s(3)),
+            store: (300, Duration::from_millis(1_500)),
             cpu_time: Duration::from_millis(700),
         }
     }
@@ -77,6 +86,8 @@ impl Plan {
             status_c1: (200, s(1)),
             status_c16: (400, s(1)),
             create_persisting_sim: (30, s(2)),
+            status_signed: (100, s(1)),
+            store: (20, Duration::from_millis(300)),
             cpu_time: Duration::from_millis(100),
         }
     }
@@ -113,6 +124,8 @@ async fn run(plan: Plan, quick: bool) {
     // SQLite, the simulator in memory: the gateway's own cost plus the upstream round trip.
     let stand = Stand::up(Backend::Sqlite, &keys, false).await;
     http.extend(http_scenarios(&stand, &client, plan, "sqlite").await);
+    http.extend(signed_params_polling(&stand, &client, plan).await);
+    let mut store_rows = store_pieces(&stand, plan, "sqlite").await;
     stand.down().await;
 
     // SQLite with the simulator persisting its state as `paygate serve` runs it in sandbox mode.
@@ -129,11 +142,11 @@ async fn run(plan: Plan, quick: bool) {
         Some(admin) => {
             let stand = Stand::up(Backend::Postgres(admin), &keys, false).await;
             http.extend(http_scenarios(&stand, &client, plan, "postgres").await);
+            store_rows.extend(store_pieces(&stand, plan, "postgres").await);
             stand.down().await;
         }
-        None => notes.push(
-            "PostgreSQL: skipped (not reachable, or PAYGATE_BENCH_POSTGRES=0)".to_owned(),
-        ),
+        None => notes
+            .push("PostgreSQL: skipped (not reachable, or PAYGATE_BENCH_POSTGRES=0)".to_owned()),
     }
 
     let cpu = cpu_pieces(plan.cpu_time);
@@ -143,6 +156,7 @@ async fn run(plan: Plan, quick: bool) {
         machine,
         quick,
         http,
+        store: store_rows,
         cpu,
         notes,
         wall: started.elapsed(),
@@ -304,7 +318,11 @@ fn signed(
         .body(body)
 }
 
-type Op = Arc<dyn Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+type Op = Arc<
+    dyn Fn(usize) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Creates WeChat Native orders `b{tag}{i}`, keeping each order's checkout token in `tokens`.
 fn creator(
@@ -372,7 +390,10 @@ fn poller(stand: &Stand, client: &reqwest::Client, tokens: Arc<Vec<String>>) -> 
     let base = stand.base.clone();
     Arc::new(move |i| {
         let client = client.clone();
-        let url = format!("{base}/pay/wechat/status?token={}", tokens[i % tokens.len()]);
+        let url = format!(
+            "{base}/pay/wechat/status?token={}",
+            tokens[i % tokens.len()]
+        );
         Box::pin(async move {
             let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
             let status = resp.status();
@@ -388,7 +409,13 @@ fn poller(stand: &Stand, client: &reqwest::Client, tokens: Arc<Vec<String>>) -> 
 /// A few orders and polls before measuring: connection pools, statement caches, the simulator.
 async fn warm(stand: &Stand, client: &reqwest::Client, n: usize, tag: &str) {
     let tokens = Arc::new(Mutex::new(Vec::new()));
-    let fig = measure(2, n, Duration::from_secs(10), creator(stand, client, tag, &tokens)).await;
+    let fig = measure(
+        2,
+        n,
+        Duration::from_secs(10),
+        creator(stand, client, tag, &tokens),
+    )
+    .await;
     assert_eq!(fig.errors, 0, "warm-up failed: {:?}", fig.first_error);
     let tokens = Arc::new(tokens.lock().unwrap().clone());
     let fig = measure(2, n, Duration::from_secs(10), poller(stand, client, tokens)).await;
@@ -433,6 +460,213 @@ async fn http_scenarios(
     let fig = measure(16, n, t, poller(stand, client, tokens)).await;
     rows.push(Row::new(status, backend, 16, fig));
     rows
+}
+
+/// Status polling of Alipay WAP orders: their pay parameters are a signed URL, so this shows what
+/// a poll costs when the order's view is built with signed pay parameters.
+async fn signed_params_polling(stand: &Stand, client: &reqwest::Client, plan: Plan) -> Vec<Row> {
+    let run_id = channel_core::nonce::alphanumeric(6);
+    let mut tokens = Vec::new();
+    for i in 0..20 {
+        let body =
+            json!({"out_trade_no": format!("w{run_id}_{i}"), "channel": "alipay", "method": "wap",
+                          "amount_total": 2990, "description": "bench"})
+            .to_string();
+        let resp = signed(client, stand, reqwest::Method::POST, "/v1/orders", body)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["status"], "pending", "{v}");
+        let token = v["checkout_url"]
+            .as_str()
+            .unwrap()
+            .split_once("token=")
+            .unwrap()
+            .1;
+        tokens.push(token.to_owned());
+    }
+    let tokens = Arc::new(tokens);
+    let base = stand.base.clone();
+    let client = client.clone();
+    let op: Op = Arc::new(move |i| {
+        let client = client.clone();
+        let url = format!(
+            "{base}/pay/alipay/status?token={}",
+            tokens[i % tokens.len()]
+        );
+        Box::pin(async move {
+            let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let text = resp.text().await.map_err(|e| e.to_string())?;
+            if status != 200 || !text.contains("\"status\":\"pending\"") {
+                return Err(format!("{status}: {text}"));
+            }
+            Ok(())
+        })
+    });
+    let scenario = "status GET /pay/alipay/status (alipay.wap order)";
+    let (n, t) = plan.status_signed;
+    let mut rows = Vec::new();
+    let fig = measure(1, n, t, Arc::clone(&op)).await;
+    rows.push(Row::new(scenario, "sqlite", 1, fig));
+    let fig = measure(16, n * 2, t, op).await;
+    rows.push(Row::new(scenario, "sqlite", 16, fig));
+    rows
+}
+
+struct StoreRow {
+    call: &'static str,
+    backend: String,
+    fig: Figures,
+}
+
+/// The store calls order creation and status polling make, one at a time (concurrency 1).
+async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow> {
+    let (n, budget) = plan.store;
+    let store = &stand.store;
+    let site = &stand.site;
+    let ak = &site.access_key;
+    let mut rows = Vec::new();
+    let mut push = |call, fig: Figures| {
+        eprintln!(
+            "hot_paths: store {call} [{backend}]: p50 {:.3} ms",
+            ms(fig.percentile(50.0))
+        );
+        rows.push(StoreRow {
+            call,
+            backend: backend.to_owned(),
+            fig,
+        });
+    };
+    push(
+        "find_site_by_ak (SELECT + SK unseal)",
+        time_each(n, budget, |_| async {
+            store.find_site_by_ak(ak).await.unwrap().unwrap();
+        })
+        .await,
+    );
+    push(
+        "remember_nonce (INSERT … ON CONFLICT, autocommit)",
+        time_each(n, budget, |_| async {
+            let nonce = ApiNonce::parse(&channel_core::nonce::alphanumeric(32)).unwrap();
+            let window = Duration::from_secs(600);
+            assert!(
+                store
+                    .remember_nonce(ak, &nonce, Timestamp::now(), window)
+                    .await
+                    .unwrap()
+            );
+        })
+        .await,
+    );
+    let run_id = channel_core::nonce::alphanumeric(6);
+    let inserted = Mutex::new(Vec::new());
+    push(
+        "insert_order_if_absent (tx: INSERT order + job; then SELECT it back)",
+        time_each(n, budget, |i| {
+            let inserted = &inserted;
+            let run_id = &run_id;
+            async move {
+                let request = OrderRequest {
+                    out_trade_no: OutTradeNo::parse(&format!("s{run_id}_{i}")).unwrap(),
+                    pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+                    amount: Amount::parse(2990).unwrap(),
+                    currency: Currency::Cny,
+                    description: Description::parse("bench").unwrap(),
+                    attach: None,
+                    notify_url: None,
+                    payer: Payer::default(),
+                    expire_minutes: ExpireMinutes::default(),
+                };
+                let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
+                match store.insert_order_if_absent(&new).await.unwrap() {
+                    InsertOutcome::Inserted(order) => inserted.lock().unwrap().push(order),
+                    InsertOutcome::Existing(_) => panic!("order existed"),
+                }
+            }
+        })
+        .await,
+    );
+    let orders = inserted.into_inner().unwrap();
+    let count = orders.len();
+    push(
+        "find_order (SELECT by site + out_trade_no)",
+        time_each(count, budget, |i| {
+            let o = &orders[i];
+            async move {
+                store
+                    .find_order(&o.site_id, &o.out_trade_no)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        })
+        .await,
+    );
+    push(
+        "transition created→pending (tx: UPDATE + event; then SELECT it back)",
+        time_each(count, budget, |i| {
+            let o = &orders[i];
+            async move {
+                let t = Transition {
+                    order_id: o.id,
+                    from: OrderStatus::Created,
+                    to: OrderStatus::Pending,
+                    reason: "upstream_accepted".to_owned(),
+                    upstream: UpstreamFields {
+                        code_url: Some("weixin://wxpay/bizpayurl?pr=bench".to_owned()),
+                        ..UpstreamFields::default()
+                    },
+                    at: Timestamp::now(),
+                };
+                store.transition(&t).await.unwrap();
+            }
+        })
+        .await,
+    );
+    push(
+        "find_order_by_token (SELECT by checkout token)",
+        time_each(n, budget, |i| {
+            let o = &orders[i % count];
+            async move {
+                store
+                    .find_order_by_token(&o.checkout_token)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        })
+        .await,
+    );
+    rows
+}
+
+/// Runs `f(0)`, `f(1)`, … one after another until `max` calls or `budget`; each call timed.
+async fn time_each<F, Fut>(max: usize, budget: Duration, mut f: F) -> Figures
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    for i in 0..max {
+        if started.elapsed() >= budget {
+            break;
+        }
+        let t = Instant::now();
+        f(i).await;
+        latencies.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    Figures {
+        ops: latencies.len(),
+        errors: 0,
+        first_error: None,
+        elapsed,
+        latencies,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,7 +784,10 @@ fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
     let body = json!({"out_trade_no": "order_20240101_001", "description": "VIP月卡", "amount_total": 2990}).to_string();
     let ts = (Timestamp::now().as_millis() / 1000).to_string();
     let nonce = ApiNonce::parse(&channel_core::nonce::alphanumeric(32)).unwrap();
-    let provided = sign(&sk, &canonical(&ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes()));
+    let provided = sign(
+        &sk,
+        &canonical(&ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes()),
+    );
     add(
         "merchant signature check",
         "`api::canonical` (SHA-256 of the body) + base64url decode + HMAC-SHA256 `verify_slice`, as `api::auth::verify`",
@@ -638,8 +875,14 @@ fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
         "WeChat callback verify+decrypt+decode",
         "`wechatpay::verify_notification`: RSA verify + envelope JSON + AES-GCM + resource JSON",
         per_op(budget, || {
-            wechatpay::verify_notification(&callback_headers, callback.as_bytes(), &ring, &apiv3, now)
-                .unwrap()
+            wechatpay::verify_notification(
+                &callback_headers,
+                callback.as_bytes(),
+                &ring,
+                &apiv3,
+                now,
+            )
+            .unwrap()
         }),
     );
 
@@ -648,7 +891,9 @@ fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
     add(
         "RSA sign",
         "`RsaPrivateKey::sign_base64`, RSA-2048 PKCS#1 SHA-256, key parsed once",
-        per_op(budget, || merchant.sign_base64(b"POST\n/v3/pay/transactions/native\n1\nn\n{}\n")),
+        per_op(budget, || {
+            merchant.sign_base64(b"POST\n/v3/pay/transactions/native\n1\nn\n{}\n")
+        }),
     );
     let order_body = br#"{"appid":"wxd678efh567hg6787","mchid":"1230000109","description":"bench","out_trade_no":"P1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6","time_expire":"2024-01-01T10:15:00+08:00","notify_url":"http://127.0.0.1:8080/callbacks/wechat/1230000109","amount":{"total":2990,"currency":"CNY"}}"#;
     add(
@@ -660,7 +905,13 @@ fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
                 serial_no: "5157F09EFDC096DE15EBE81A47057A72",
                 key: &merchant,
             }
-            .authorization("POST", "/v3/pay/transactions/native", now, "593BEC0C930BF1AF", order_body)
+            .authorization(
+                "POST",
+                "/v3/pay/transactions/native",
+                now,
+                "593BEC0C930BF1AF",
+                order_body,
+            )
         }),
     );
 
@@ -691,7 +942,10 @@ fn wechat_headers(key: &RsaPrivateKey, serial: &str, ts: i64, body: &[u8]) -> ht
         ("Wechatpay-Timestamp", ts.to_string()),
         ("Wechatpay-Nonce", nonce.to_owned()),
         ("Wechatpay-Serial", serial.to_owned()),
-        ("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048".to_owned()),
+        (
+            "Wechatpay-Signature-Type",
+            "WECHATPAY2-SHA256-RSA2048".to_owned(),
+        ),
         ("Wechatpay-Signature", key.sign_base64(&message)),
     ] {
         headers.insert(name, value.parse().unwrap());
@@ -711,6 +965,8 @@ struct Machine {
     os: String,
     rustc: String,
     profile: String,
+    /// The filesystem SQLite's temp file lives on (its fsyncs are part of every write).
+    temp_fs: String,
     load_start: String,
     load_end: String,
 }
@@ -738,7 +994,10 @@ impl Machine {
             .lines()
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or_else(|| "unknown".to_owned(), |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0));
+            .map_or_else(
+                || "unknown".to_owned(),
+                |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0),
+            );
         let os_release = file("/etc/os-release");
         let distro = os_release
             .lines()
@@ -767,6 +1026,7 @@ impl Machine {
             os: format!("{distro}, kernel {kernel}"),
             rustc: cmd("rustc", &["--version"]),
             profile,
+            temp_fs: temp_filesystem(),
             load_start: load_average(),
             load_end: String::new(),
         }
@@ -776,6 +1036,22 @@ impl Machine {
         self.load_end = load_average();
         self
     }
+}
+
+/// `TYPE on DEVICE (mount point)` of the mount holding the temp dir, from /proc/mounts.
+fn temp_filesystem() -> String {
+    let tmp = std::env::temp_dir();
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (dev, at, kind) = (f.next()?, f.next()?, f.next()?);
+            tmp.starts_with(at)
+                .then(|| (at.len(), format!("{kind} on {dev} ({at})")))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map_or_else(|| "unknown".to_owned(), |(_, fs)| fs)
 }
 
 /// The 1, 5 and 15 minute load averages.
@@ -790,7 +1066,10 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -835,6 +1114,7 @@ struct Report {
     machine: Machine,
     quick: bool,
     http: Vec<Row>,
+    store: Vec<StoreRow>,
     cpu: Vec<CpuRow>,
     notes: Vec<String>,
     wall: Duration,
@@ -851,6 +1131,7 @@ impl Report {
     fn write(&self) {
         let dir = Self::out_dir();
         std::fs::create_dir_all(&dir).expect("bench output folder");
+        let dir = dir.canonicalize().unwrap_or(dir);
         let md = dir.join("results.md");
         let js = dir.join("results.json");
         std::fs::write(&md, self.markdown()).expect("results.md");
@@ -872,7 +1153,11 @@ impl Report {
             s,
             "Written by `cargo bench -p gateway --bench hot_paths` (`crates/gateway/benches/hot_paths.rs`); \
              each run replaces this file and `results.json`.{}\n",
-            if self.quick { " **Quick run (`PAYGATE_BENCH_QUICK=1`): smoke figures only.**" } else { "" }
+            if self.quick {
+                " **Quick run (`PAYGATE_BENCH_QUICK=1`): smoke figures only.**"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(s, "| | |\n|---|---|");
         for (k, v) in [
@@ -884,6 +1169,7 @@ impl Report {
             ("OS", m.os.clone()),
             ("rustc", m.rustc.clone()),
             ("build profile", m.profile.clone()),
+            ("temp dir filesystem (SQLite file)", m.temp_fs.clone()),
             ("load average at start (1/5/15 min)", m.load_start.clone()),
             ("load average at end", m.load_end.clone()),
             ("run time", format!("{:.0} s", self.wall.as_secs_f64())),
@@ -936,8 +1222,37 @@ impl Report {
         if !errors.is_empty() {
             let _ = writeln!(s, "\nFirst error per scenario:\n");
             for (r, e) in errors {
-                let _ = writeln!(s, "- {} [{}] c={}: `{e}`", r.scenario, r.backend, r.concurrency);
+                let _ = writeln!(
+                    s,
+                    "- {} [{}] c={}: `{e}`",
+                    r.scenario, r.backend, r.concurrency
+                );
             }
+        }
+        let _ = writeln!(s, "\n## Store calls on those paths (one at a time)\n");
+        let _ = writeln!(
+            s,
+            "What order creation and status polling ask of the database, each call timed alone at \
+             concurrency 1 on the same stand (after the HTTP runs). One order creation makes: \
+             `find_site_by_ak`, `remember_nonce`, `insert_order_if_absent`, `find_order` (re-read \
+             under the order lock), `transition`; a status poll makes `find_order_by_token`.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| call | database | calls | p50 (ms) | p95 (ms) | p99 (ms) |\n|---|---|---:|---:|---:|---:|"
+        );
+        for r in &self.store {
+            let f = &r.fig;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} |",
+                r.call,
+                r.backend,
+                f.ops,
+                ms(f.percentile(50.0)),
+                ms(f.percentile(95.0)),
+                ms(f.percentile(99.0)),
+            );
         }
         let _ = writeln!(s, "\n## CPU pieces (one thread, in a loop)\n");
         let _ = writeln!(
@@ -977,6 +1292,7 @@ impl Report {
                 "os": m.os,
                 "rustc": m.rustc,
                 "profile": m.profile,
+                "temp_filesystem": m.temp_fs,
                 "load_average_start": m.load_start,
                 "load_average_end": m.load_end,
             },
@@ -996,6 +1312,17 @@ impl Report {
                     "p95_ms": ms(f.percentile(95.0)),
                     "p99_ms": ms(f.percentile(99.0)),
                     "max_ms": ms(f.latencies.last().copied().unwrap_or_default()),
+                })
+            }).collect::<Vec<_>>(),
+            "store": self.store.iter().map(|r| {
+                let f = &r.fig;
+                json!({
+                    "call": r.call,
+                    "database": r.backend,
+                    "calls": f.ops,
+                    "p50_ms": ms(f.percentile(50.0)),
+                    "p95_ms": ms(f.percentile(95.0)),
+                    "p99_ms": ms(f.percentile(99.0)),
                 })
             }).collect::<Vec<_>>(),
             "cpu": self.cpu.iter().map(|c| json!({

@@ -93,8 +93,8 @@ fn native_request(body: &[u8]) -> Result<OrderRequest, ApiError> {
 )]
 pub async fn status(State(ctx): State<Ctx>, uri: Uri) -> Result<Json<TokenStatus>, ApiError> {
     let token = token_of(&uri)?;
-    let view = ctx.service.by_token(&token).await?;
-    Ok(Json(TokenStatus::from(&view)))
+    let order = ctx.service.order_by_token(&token).await?;
+    Ok(Json(TokenStatus::from(&order)))
 }
 
 /// The `token` query parameter. A malformed token cannot belong to an order: 404, like an unknown one.

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::channels::PayParams;
-use crate::domain::{Attach, NotifyUrl, Timestamp};
+use crate::domain::{Attach, NotifyUrl, Order, Timestamp};
 use crate::service::OrderView;
 
 /// RFC 3339 in UTC with seconds (`2024-01-30T08:00:00Z`); the instant is all that matters.
@@ -68,9 +68,8 @@ pub struct TokenStatus {
     pub paid_at: Option<String>,
 }
 
-impl From<&OrderView> for TokenStatus {
-    fn from(v: &OrderView) -> Self {
-        let o = &v.order;
+impl From<&Order> for TokenStatus {
+    fn from(o: &Order) -> Self {
         Self {
             out_trade_no: o.out_trade_no.as_str().to_owned(),
             status: o.status.as_str(),

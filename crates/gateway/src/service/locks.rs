@@ -15,7 +15,9 @@ pub(super) struct OrderLocks {
 }
 
 impl OrderLocks {
-    const STRIPES: usize = 64;
+    // Held across the upstream call (up to its timeout): enough stripes that unrelated orders
+    // rarely queue behind a slow one.
+    const STRIPES: usize = 1024;
 
     pub(super) async fn lock(&self, order: OrderId) -> MutexGuard<'_, ()> {
         let n = self.stripes.len() as u64;

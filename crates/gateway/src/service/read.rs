@@ -34,12 +34,16 @@ impl OrderService {
     /// # Errors
     /// `NotFound`, `Store`, `Channel`.
     pub async fn by_token(&self, token: &CheckoutToken) -> Result<OrderView, ServiceError> {
-        let order = self
-            .store
+        self.view(self.order_by_token(token).await?)
+    }
+
+    /// The order alone, for status polling: browsers poll it every few seconds, and building the
+    /// view would sign pay parameters (an RSA operation for most methods) only to throw them away.
+    pub async fn order_by_token(&self, token: &CheckoutToken) -> Result<Order, ServiceError> {
+        self.store
             .find_order_by_token(token)
             .await?
-            .ok_or(ServiceError::NotFound)?;
-        self.view(order)
+            .ok_or(ServiceError::NotFound)
     }
 
     /// For a `created` order, asks the channel and records what it says: paid, closed or failed
