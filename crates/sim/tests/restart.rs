@@ -30,8 +30,7 @@ async fn merchants_keys_and_orders_survive_a_restart() {
     t.sim.shutdown().await.unwrap();
 
     let t = TestSim::start_with(config()).await;
-    let path = format!("/v3/pay/transactions/out-trade-no/{n}?mchid={}", m.mchid);
-    let q = t.call(&m, "GET", &path, None).await;
+    let q = t.query_order(&m, &n).await;
     assert_eq!(q.status, 200, "{:?}", q.json());
     // Same platform key as before the restart.
     assert_eq!(

@@ -126,24 +126,10 @@ async fn order_pay_query_and_every_trade_type() {
     let m = t.register("1900000104", "public_key").await;
     let n = no("pay");
     assert_eq!(t.native_order(&m, &n, 990, NOTIFY).await.status, 200);
-    let q = t
-        .call(
-            &m,
-            "GET",
-            &format!("/v3/pay/transactions/out-trade-no/{n}?mchid={}", m.mchid),
-            None,
-        )
-        .await;
+    let q = t.query_order(&m, &n).await;
     assert_eq!(q.json()["trade_state"], "NOTPAY");
     t.pay(&m, &n).await;
-    let q = t
-        .call(
-            &m,
-            "GET",
-            &format!("/v3/pay/transactions/out-trade-no/{n}?mchid={}", m.mchid),
-            None,
-        )
-        .await;
+    let q = t.query_order(&m, &n).await;
     verify_signed(&q.headers, &q.bytes, &m.platform_public);
     let v = q.json();
     assert_eq!(v["trade_state"], "SUCCESS");
@@ -202,34 +188,17 @@ async fn reused_out_trade_no_close_unknown_and_field_rules() {
         (403, "OUT_TRADE_NO_USED")
     );
 
-    let close_path = format!("/v3/pay/transactions/out-trade-no/{n}/close");
     t.pay(&m, &n).await;
-    let r = t
-        .call(&m, "POST", &close_path, Some(&json!({"mchid": m.mchid})))
-        .await;
+    let r = t.close_order(&m, &n).await;
     assert_eq!((r.status, r.code().as_str()), (400, "ORDERPAID"));
 
     let open = no("close");
     t.native_order(&m, &open, 100, NOTIFY).await;
-    let r = t
-        .call(
-            &m,
-            "POST",
-            &format!("/v3/pay/transactions/out-trade-no/{open}/close"),
-            Some(&json!({"mchid": m.mchid})),
-        )
-        .await;
+    let r = t.close_order(&m, &open).await;
     assert_eq!(r.status, 204);
     assert!(r.bytes.is_empty());
     verify_signed(&r.headers, &r.bytes, &m.platform_public);
-    let q = t
-        .call(
-            &m,
-            "GET",
-            &format!("/v3/pay/transactions/out-trade-no/{open}?mchid={}", m.mchid),
-            None,
-        )
-        .await;
+    let q = t.query_order(&m, &open).await;
     assert_eq!(q.json()["trade_state"], "CLOSED");
     let (status, _) = t
         .control(
@@ -240,26 +209,9 @@ async fn reused_out_trade_no_close_unknown_and_field_rules() {
         .await;
     assert_eq!(status, 409, "a closed order cannot be paid");
 
-    let r = t
-        .call(
-            &m,
-            "GET",
-            &format!(
-                "/v3/pay/transactions/out-trade-no/nosuch123?mchid={}",
-                m.mchid
-            ),
-            None,
-        )
-        .await;
+    let r = t.query_order(&m, "nosuch123").await;
     assert_eq!((r.status, r.code().as_str()), (404, "ORDER_NOT_EXIST"));
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/pay/transactions/out-trade-no/nosuch123/close",
-            Some(&json!({"mchid": m.mchid})),
-        )
-        .await;
+    let r = t.close_order(&m, "nosuch123").await;
     assert_eq!((r.status, r.code().as_str()), (404, "ORDER_NOT_EXIST"));
 
     let cases = [
@@ -310,57 +262,22 @@ async fn refunds_never_exceed_what_was_paid() {
     let n = no("refund");
     t.native_order(&m, &n, 1000, NOTIFY).await;
     let refund = |no_r: &str, amount: i64| json!({"out_trade_no": n, "out_refund_no": no_r, "amount": {"refund": amount, "total": 1000, "currency": "CNY"}});
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/refund/domestic/refunds",
-            Some(&refund("r-unpaid", 100)),
-        )
-        .await;
+    let r = t.refund(&m, &refund("r-unpaid", 100)).await;
     assert_eq!(r.status, 400, "unpaid orders cannot be refunded");
     t.pay(&m, &n).await;
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/refund/domestic/refunds",
-            Some(&refund("r-1", 600)),
-        )
-        .await;
+    let r = t.refund(&m, &refund("r-1", 600)).await;
     assert_eq!(r.status, 200, "{:?}", r.json());
     assert_eq!(r.json()["status"], "PROCESSING");
     verify_signed(&r.headers, &r.bytes, &m.platform_public);
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/refund/domestic/refunds",
-            Some(&refund("r-2", 401)),
-        )
-        .await;
+    let r = t.refund(&m, &refund("r-2", 401)).await;
     assert_eq!(
         (r.status, r.code().as_str()),
         (400, "PARAM_ERROR"),
         "600 + 401 > 1000"
     );
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/refund/domestic/refunds",
-            Some(&refund("r-2", 400)),
-        )
-        .await;
+    let r = t.refund(&m, &refund("r-2", 400)).await;
     assert_eq!(r.status, 200);
-    let r = t
-        .call(
-            &m,
-            "POST",
-            "/v3/refund/domestic/refunds",
-            Some(&refund("r-3", 1)),
-        )
-        .await;
+    let r = t.refund(&m, &refund("r-3", 1)).await;
     assert_eq!(r.status, 400, "fully refunded");
     // Refunds succeed on their own shortly (2 s × time scale).
     let mut status = String::new();
@@ -379,14 +296,7 @@ async fn refunds_never_exceed_what_was_paid() {
         .call(&m, "GET", "/v3/refund/domestic/refunds/nope", None)
         .await;
     assert_eq!((q.status, q.code().as_str()), (404, "RESOURCE_NOT_EXISTS"));
-    let q = t
-        .call(
-            &m,
-            "GET",
-            &format!("/v3/pay/transactions/out-trade-no/{n}?mchid={}", m.mchid),
-            None,
-        )
-        .await;
+    let q = t.query_order(&m, &n).await;
     assert_eq!(q.json()["trade_state"], "REFUND");
     t.sim.shutdown().await.unwrap();
 }

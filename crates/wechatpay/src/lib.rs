@@ -59,8 +59,9 @@ pub use config::{ApiV3Key, Clock, Config, DEFAULT_BASE_URL, Verification, Wechat
 pub use error::{Error, Result, SignatureFailure};
 pub use invoke::{AppPayParams, JsapiPayParams};
 pub use model::{
-    H5Info, H5Prepay, NativePrepay, OrderAmount, PartnerPayer, PartnerTransaction, Payer, Prepay,
-    SceneInfo, SettleInfo, TradeRef, TradeState, TradeType, Transaction, TransactionAmount,
+    H5Info, H5Prepay, NativePrepay, OrderAmount, PartnerPayer, PartnerTransaction,
+    PartnerTransactionMerchant, Payer, Prepay, SceneInfo, SettleInfo, TradeRef, TradeState,
+    TradeType, Transaction, TransactionAmount, TransactionFor, TransactionMerchant,
 };
 pub use partner::{PartnerMerchant, PartnerNewOrder, PartnerPayerId};
 pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus};

@@ -116,11 +116,15 @@ pub struct TransactionAmount {
     pub payer_currency: Option<String>,
 }
 
-/// A direct merchant's order as queried, or as a TRANSACTION.SUCCESS callback carries it.
+/// An order as queried, or as a TRANSACTION.SUCCESS callback carries it: the same fields for a
+/// direct merchant ([`Transaction`]) and for a service provider's sub-merchant
+/// ([`PartnerTransaction`]). `M` holds whose order it is (its fields sit at the top level of the
+/// JSON, and read through to the transaction: `t.appid`, `t.sp_mchid`); `P` is the payer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transaction {
-    pub appid: String,
-    pub mchid: String,
+#[serde(bound(deserialize = "M: Deserialize<'de>, P: Deserialize<'de>"))]
+pub struct TransactionFor<M, P> {
+    #[serde(flatten)]
+    pub merchant: M,
     pub out_trade_no: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
@@ -140,9 +144,19 @@ pub struct Transaction {
     )]
     pub success_time: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer: Option<Payer>,
+    pub payer: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<TransactionAmount>,
+}
+
+/// A direct merchant's order as queried, or as a TRANSACTION.SUCCESS callback carries it.
+pub type Transaction = TransactionFor<TransactionMerchant, Payer>;
+
+/// Whose order a [`Transaction`] is: the direct merchant's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionMerchant {
+    pub appid: String,
+    pub mchid: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,35 +168,16 @@ pub struct PartnerPayer {
 }
 
 /// A service provider's sub-merchant order as queried or called back.
+pub type PartnerTransaction = TransactionFor<PartnerTransactionMerchant, PartnerPayer>;
+
+/// Whose order a [`PartnerTransaction`] is: the service provider's and its sub-merchant's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartnerTransaction {
+pub struct PartnerTransactionMerchant {
     pub sp_appid: String,
     pub sp_mchid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_appid: Option<String>,
     pub sub_mchid: String,
-    pub out_trade_no: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transaction_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trade_type: Option<TradeType>,
-    pub trade_state: TradeState,
-    #[serde(default)]
-    pub trade_state_desc: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bank_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attach: Option<String>,
-    #[serde(
-        default,
-        with = "crate::timefmt::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub success_time: Option<OffsetDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer: Option<PartnerPayer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<TransactionAmount>,
 }
 
 /// JSAPI / mini-program / App order answer.

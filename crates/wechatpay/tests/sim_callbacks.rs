@@ -31,7 +31,7 @@ async fn paid_order_is_notified(mode: Mode) {
         panic!("{:?}", n.event)
     };
     assert_eq!(tx.out_trade_no, "notify_0001");
-    assert_eq!(tx.mchid, m.mchid);
+    assert_eq!(tx.merchant.mchid, m.mchid);
     assert_eq!(tx.trade_state, TradeState::Success);
     assert_eq!(tx.amount.as_ref().unwrap().total, 4321);
     assert_eq!(tx.attach.as_deref(), Some("cart=42"));
@@ -105,7 +105,10 @@ async fn partner_payment_notification() {
         panic!("{:?}", n.event)
     };
     assert_eq!(
-        (tx.sp_mchid.as_str(), tx.sub_mchid.as_str()),
+        (
+            tx.merchant.sp_mchid.as_str(),
+            tx.merchant.sub_mchid.as_str()
+        ),
         (sp.mchid.as_str(), "1900000109")
     );
     assert_eq!(tx.amount.unwrap().total, 77);

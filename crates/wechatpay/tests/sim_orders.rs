@@ -301,7 +301,11 @@ async fn partner_orders_for_a_sub_merchant() {
         .await
         .unwrap();
     assert_eq!(
-        (q.sp_mchid.as_str(), q.sub_mchid.as_str(), q.trade_state),
+        (
+            q.merchant.sp_mchid.as_str(),
+            q.merchant.sub_mchid.as_str(),
+            q.trade_state
+        ),
         (sp.mchid.as_str(), sub_mchid, TradeState::Notpay)
     );
 

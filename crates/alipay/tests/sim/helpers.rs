@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use alipay::{Client, Config, Fen, Notification, Order, TradeRef};
+use alipay::{Client, Config, Error, Fen, Notification, Order, RefundRequest, TradeRef};
 use axum::routing::post;
 use channel_core::RsaPrivateKey;
 use sim::callbacks::{CallbackRecord, CallbackState};
@@ -159,6 +159,19 @@ impl TestApp {
         assert!(self.pay(out_trade_no).await.status().is_success());
         let n = self.next_notification().await;
         assert_eq!(n.out_trade_no, out_trade_no);
+    }
+
+    /// A precreate the simulator must refuse; its error.
+    pub async fn precreate_refused(&self, out_trade_no: &str, fen: i64, subject: &str) -> Error {
+        self.client
+            .precreate(&Order::new(out_trade_no, Fen(fen), subject))
+            .await
+            .unwrap_err()
+    }
+
+    /// A refund the simulator must refuse; its error.
+    pub async fn refund_refused(&self, request: &RefundRequest) -> Error {
+        self.client.refund(request).await.unwrap_err()
     }
 
     /// Waits until the simulator's log shows the callback for `reference` in `state`.

@@ -142,11 +142,7 @@ async fn close_unpaid_then_paying_or_reopening_is_refused() {
         TradeStatus::TradeClosed
     );
     assert_eq!(app.pay(&no).await.status(), reqwest::StatusCode::CONFLICT);
-    let err = app
-        .client
-        .precreate(&Order::new(&no, Fen(500), "c"))
-        .await
-        .unwrap_err();
+    let err = app.precreate_refused(&no, 500, "c").await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_HAS_CLOSE"));
 }
 
@@ -158,11 +154,7 @@ async fn close_after_pay_and_precreate_after_pay_are_refused() {
     let err = app.client.close_order(&out(&no)).await.unwrap_err();
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_STATUS_ERROR"));
     assert!(!err.is_outcome_unknown());
-    let err = app
-        .client
-        .precreate(&Order::new(&no, Fen(100), "paid"))
-        .await
-        .unwrap_err();
+    let err = app.precreate_refused(&no, 100, "paid").await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_HAS_SUCCESS"));
 }
 
@@ -197,11 +189,7 @@ async fn changed_amount_for_the_same_order_is_refused() {
         .precreate(&Order::new(&no, Fen(100), "x"))
         .await
         .unwrap();
-    let err = app
-        .client
-        .precreate(&Order::new(&no, Fen(101), "x"))
-        .await
-        .unwrap_err();
+    let err = app.precreate_refused(&no, 101, "x").await;
     assert_eq!(err.upstream_code(), Some("ACQ.CONTEXT_INCONSISTENT"));
 }
 

@@ -35,17 +35,9 @@ async fn partial_refunds_repeat_over_refund_and_full_refund() {
     assert!(!repeat.fund_change);
     assert_eq!(repeat.refund_fee, Fen(300));
 
-    let err = app
-        .client
-        .refund(&refund(&no, "r1", 301))
-        .await
-        .unwrap_err();
+    let err = app.refund_refused(&refund(&no, "r1", 301)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.DISCORDANT_REPEAT_REQUEST"));
-    let err = app
-        .client
-        .refund(&refund(&no, "r2", 701))
-        .await
-        .unwrap_err();
+    let err = app.refund_refused(&refund(&no, "r2", 701)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"));
     assert!(!err.is_outcome_unknown());
 
@@ -65,7 +57,7 @@ async fn partial_refunds_repeat_over_refund_and_full_refund() {
         TradeStatus::TradeClosed
     );
 
-    let err = app.client.refund(&refund(&no, "r3", 1)).await.unwrap_err();
+    let err = app.refund_refused(&refund(&no, "r3", 1)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_HAS_CLOSE"));
 }
 
@@ -116,17 +108,9 @@ async fn one_fen_refund_and_refunds_of_unpaid_or_unknown_trades() {
         .precreate(&alipay::Order::new(&unpaid, Fen(100), "u"))
         .await
         .unwrap();
-    let err = app
-        .client
-        .refund(&refund(&unpaid, "x", 1))
-        .await
-        .unwrap_err();
+    let err = app.refund_refused(&refund(&unpaid, "x", 1)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_STATUS_ERROR"));
-    let err = app
-        .client
-        .refund(&refund("nope", "x", 1))
-        .await
-        .unwrap_err();
+    let err = app.refund_refused(&refund("nope", "x", 1)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_NOT_EXIST"));
 }
 
@@ -146,10 +130,6 @@ async fn finished_trade_cannot_be_refunded() {
         app.next_notification().await.trade_status,
         TradeStatus::TradeFinished
     );
-    let err = app
-        .client
-        .refund(&refund(&no, "late", 1))
-        .await
-        .unwrap_err();
+    let err = app.refund_refused(&refund(&no, "late", 1)).await;
     assert_eq!(err.upstream_code(), Some("ACQ.TRADE_HAS_FINISHED"));
 }

@@ -107,12 +107,12 @@ async fn paid(service: &OrderService, account: &WechatAccount, t: &Transaction) 
         Err(answer) => return answer,
     };
     let expected_appid = appid_of(&order, &account.appids);
-    if t.mchid != account.mchid || expected_appid != Some(t.appid.as_str()) {
+    if t.merchant.mchid != account.mchid || expected_appid != Some(t.merchant.appid.as_str()) {
         let detail = format!(
             "verified TRANSACTION.SUCCESS for order {} names mchid {} appid {}; the order is mchid {} appid {}",
             order.id.as_i64(),
-            t.mchid,
-            t.appid,
+            t.merchant.mchid,
+            t.merchant.appid,
             account.mchid,
             expected_appid.unwrap_or("-"),
         );

@@ -182,6 +182,25 @@ impl TestSim {
         .await
     }
 
+    /// `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`, signed as `m`.
+    pub async fn query_order(&self, m: &Merchant, no: &str) -> Resp {
+        let path = format!("/v3/pay/transactions/out-trade-no/{no}?mchid={}", m.mchid);
+        self.call(m, "GET", &path, None).await
+    }
+
+    /// `POST /v3/pay/transactions/out-trade-no/{no}/close` with `m`'s `mchid`, signed as `m`.
+    pub async fn close_order(&self, m: &Merchant, no: &str) -> Resp {
+        let path = format!("/v3/pay/transactions/out-trade-no/{no}/close");
+        self.call(m, "POST", &path, Some(&json!({"mchid": m.mchid})))
+            .await
+    }
+
+    /// `POST /v3/refund/domestic/refunds` with `body`, signed as `m`.
+    pub async fn refund(&self, m: &Merchant, body: &Value) -> Resp {
+        self.call(m, "POST", "/v3/refund/domestic/refunds", Some(body))
+            .await
+    }
+
     pub async fn pay(&self, m: &Merchant, no: &str) -> Value {
         let (status, v) = self
             .control(
