@@ -384,16 +384,18 @@ fn creator(
     })
 }
 
-/// Polls the status of the orders behind `tokens`, round robin.
-fn poller(stand: &Stand, client: &reqwest::Client, tokens: Arc<Vec<String>>) -> Op {
+/// Polls `path` (a status route) for the orders behind `tokens`, round robin.
+fn poller(
+    stand: &Stand,
+    client: &reqwest::Client,
+    path: &'static str,
+    tokens: Arc<Vec<String>>,
+) -> Op {
     let client = client.clone();
     let base = stand.base.clone();
     Arc::new(move |i| {
         let client = client.clone();
-        let url = format!(
-            "{base}/pay/wechat/status?token={}",
-            tokens[i % tokens.len()]
-        );
+        let url = format!("{base}{path}?token={}", tokens[i % tokens.len()]);
         Box::pin(async move {
             let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
             let status = resp.status();
@@ -418,7 +420,13 @@ async fn warm(stand: &Stand, client: &reqwest::Client, n: usize, tag: &str) {
     .await;
     assert_eq!(fig.errors, 0, "warm-up failed: {:?}", fig.first_error);
     let tokens = Arc::new(tokens.lock().unwrap().clone());
-    let fig = measure(2, n, Duration::from_secs(10), poller(stand, client, tokens)).await;
+    let fig = measure(
+        2,
+        n,
+        Duration::from_secs(10),
+        poller(stand, client, "/pay/wechat/status", tokens),
+    )
+    .await;
     assert_eq!(fig.errors, 0, "warm-up failed: {:?}", fig.first_error);
     // The signed request the helpers above do not use: checks `signed` against the server.
     let resp = signed(
@@ -454,10 +462,22 @@ async fn http_scenarios(
     let tokens = Arc::new(tokens.lock().unwrap().clone());
     let status = "status GET /pay/wechat/status";
     let (n, t) = plan.status_c1;
-    let fig = measure(1, n, t, poller(stand, client, Arc::clone(&tokens))).await;
+    let fig = measure(
+        1,
+        n,
+        t,
+        poller(stand, client, "/pay/wechat/status", Arc::clone(&tokens)),
+    )
+    .await;
     rows.push(Row::new(status, backend, 1, fig));
     let (n, t) = plan.status_c16;
-    let fig = measure(16, n, t, poller(stand, client, tokens)).await;
+    let fig = measure(
+        16,
+        n,
+        t,
+        poller(stand, client, "/pay/wechat/status", tokens),
+    )
+    .await;
     rows.push(Row::new(status, backend, 16, fig));
     rows
 }
@@ -486,25 +506,7 @@ async fn signed_params_polling(stand: &Stand, client: &reqwest::Client, plan: Pl
             .1;
         tokens.push(token.to_owned());
     }
-    let tokens = Arc::new(tokens);
-    let base = stand.base.clone();
-    let client = client.clone();
-    let op: Op = Arc::new(move |i| {
-        let client = client.clone();
-        let url = format!(
-            "{base}/pay/alipay/status?token={}",
-            tokens[i % tokens.len()]
-        );
-        Box::pin(async move {
-            let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
-            let status = resp.status();
-            let text = resp.text().await.map_err(|e| e.to_string())?;
-            if status != 200 || !text.contains("\"status\":\"pending\"") {
-                return Err(format!("{status}: {text}"));
-            }
-            Ok(())
-        })
-    });
+    let op = poller(stand, client, "/pay/alipay/status", Arc::new(tokens));
     let scenario = "status GET /pay/alipay/status (alipay.wap order)";
     let (n, t) = plan.status_signed;
     let mut rows = Vec::new();

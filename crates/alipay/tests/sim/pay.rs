@@ -97,25 +97,14 @@ async fn mini_program_create_with_buyer_id_or_open_id() {
     assert_eq!(q.buyer_user_id.as_deref(), Some("2088102534368455"));
 
     let no = unique("mp-open");
-    let created = app
-        .client
-        .create(&CreateRequest {
-            order: Order::new(&no, Fen(1), "mini"),
-            buyer: Buyer::OpenId("074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5".into()),
-            op_app_id: None,
-        })
-        .await
-        .unwrap();
+    let request = CreateRequest {
+        order: Order::new(&no, Fen(1), "mini"),
+        buyer: Buyer::OpenId("074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5".into()),
+        op_app_id: None,
+    };
+    let created = app.client.create(&request).await.unwrap();
     // The same order again is idempotent: same trade_no.
-    let again = app
-        .client
-        .create(&CreateRequest {
-            order: Order::new(&no, Fen(1), "mini"),
-            buyer: Buyer::OpenId("074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5".into()),
-            op_app_id: None,
-        })
-        .await
-        .unwrap();
+    let again = app.client.create(&request).await.unwrap();
     assert_eq!(again.trade_no, created.trade_no);
     app.pay(&no).await;
     let n = app.next_notification().await;
