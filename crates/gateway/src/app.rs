@@ -66,12 +66,21 @@ pub enum AppError {
 }
 
 /// The demo site created on the first start in sandbox mode. Its SK is shown once, like
-/// `paygate site create` shows it.
-#[derive(Debug, Clone)]
+/// `paygate site create` shows it; `Debug` leaves it out, so a logged value does not leak it.
+#[derive(Clone)]
 pub struct DemoSite {
     pub site_id: SiteId,
     pub ak: String,
     pub sk: String,
+}
+
+impl std::fmt::Debug for DemoSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoSite")
+            .field("site_id", &self.site_id)
+            .field("ak", &self.ak)
+            .finish_non_exhaustive()
+    }
 }
 
 /// paygate, bound and ready to serve.
@@ -318,13 +327,29 @@ fn job_handlers(
     Ok(vec![Arc::new(deliverer), Arc::new(checker)])
 }
 
-/// The data dir holds the master key and the database: owner-only when paygate creates it.
+/// The data dir holds the master key, the database and the sandbox's keys: owner-only. Created so;
+/// one that already exists with a looser mode (made by hand, or by an older paygate) is tightened,
+/// with a warning, rather than refused.
 fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    builder.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            tracing::warn!(
+                path = %dir.display(),
+                was = format!("{mode:o}"),
+                "the data dir was open to group or others; now 0700"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// [`build`], then [`App::serve`].
@@ -397,4 +422,40 @@ async fn create_demo_site(store: &Store) -> Result<Option<DemoSite>, AppError> {
         ak: site.access_key.as_str().to_owned(),
         sk: site.secret_key.expose().to_owned(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_sites_sk_is_not_printed() {
+        let demo = DemoSite {
+            site_id: SiteId::parse("site_demo").unwrap(),
+            ak: "ak_demo_access".to_owned(),
+            sk: "sk_demo_secret_0123456789".to_owned(),
+        };
+        let shown = format!("{demo:?} {:#?}", Some(&demo));
+        assert!(!shown.contains(&demo.sk), "{shown}");
+        assert!(
+            shown.contains("site_demo") && shown.contains("ak_demo_access"),
+            "{shown}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_owner_only_also_when_it_already_existed() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("a/data");
+        create_private_dir(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        let loose = root.path().join("loose");
+        std::fs::create_dir(&loose).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&loose).unwrap();
+        assert_eq!(mode(&loose), 0o700);
+    }
 }

@@ -7,27 +7,46 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 const VERSION_1: u8 = 1;
 const NONCE_LEN: usize = 12;
 
 /// The 32-byte master key. Where it comes from (a file created on first start, or
-/// `PAYGATE_MASTER_KEY`) is the serve command's business; here it is only a key.
+/// `PAYGATE_MASTER_KEY`) is the serve command's business; here it is only a key. Its bytes are
+/// wiped when it is dropped (so a freed copy does not linger in memory), and `Debug` prints none.
 #[derive(Clone)]
 pub struct MasterKey([u8; 32]);
 
+impl Zeroize for MasterKey {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for MasterKey {}
+
 impl MasterKey {
     #[must_use]
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
+        let key = Self(bytes);
+        // `bytes` is a copy: wipe it too.
+        bytes.zeroize();
+        key
     }
 
     /// A fresh random key from the system CSPRNG.
     #[must_use]
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        channel_core::nonce::fill(&mut bytes);
-        Self(bytes)
+        let mut key = Self([0u8; 32]);
+        channel_core::nonce::fill(&mut key.0);
+        key
     }
 }
 
@@ -154,5 +173,19 @@ mod tests {
     fn keys_are_not_printed() {
         let key = MasterKey::from_bytes([7; 32]);
         assert_eq!(format!("{key:?}"), "MasterKey(<redacted>)");
+        let random = MasterKey::generate();
+        let shown = format!("{random:?} {:?}", Some(&random));
+        assert!(!shown.contains(&format!("{:?}", random.0)), "{shown}");
+        assert!(!shown.contains(&hex::encode(random.0)), "{shown}");
+    }
+
+    #[test]
+    fn a_dropped_key_is_wiped() {
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<MasterKey>();
+        // What `drop` runs, observed on a key that stays in scope.
+        let mut key = MasterKey::from_bytes([7; 32]);
+        key.zeroize();
+        assert_eq!(key.0, [0; 32]);
     }
 }

@@ -64,7 +64,7 @@ impl SimContext {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Self, SimError> {
         if let Some(dir) = &config.state_dir {
-            std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
+            crate::persist::create_private_dir(dir).map_err(|source| SimError::Io {
                 path: dir.display().to_string(),
                 source,
             })?;

@@ -6,6 +6,9 @@
 //! reports something that a restart would forget. Simulator state is small, so rewriting it whole is
 //! the simple correct choice.
 //!
+//! The state holds the sandbox accounts' private keys: its files are readable by their owner only
+//! (0600, in a 0700 dir), from the first byte written.
+//!
 //! ```ignore
 //! let store: Store<MyState> = Store::open(ctx.state_dir(), "alipay.json")?;
 //! store.update(|s| s.trades.insert(no, trade))?;
@@ -38,6 +41,11 @@ impl<T: Serialize + DeserializeOwned + Default> Store<T> {
         let path = dir.map(|d| d.join(name));
         let state = match &path {
             Some(p) if p.exists() => {
+                // Written by an older simulator, or copied in by hand: owner-only from now on.
+                owner_only(p).map_err(|source| SimError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })?;
                 let text = std::fs::read(p).map_err(|source| SimError::Io {
                     path: p.display().to_string(),
                     source,
@@ -92,12 +100,52 @@ impl<T: Serialize + DeserializeOwned + Default> Store<T> {
             source,
         })?;
         let tmp = path.with_extension("json.tmp");
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(io)?;
+        // The mode above applies to a new file only; a stale temporary file keeps its own.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+        }
         file.write_all(&json).map_err(io)?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)?;
         Ok(())
     }
+}
+
+/// Creates `dir` (and its parents) for state files: 0700 when created, and tightened to 0700 when
+/// it exists with group or other access.
+///
+/// # Errors
+/// The dir cannot be created or its mode changed.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    owner_only(dir)
+}
+
+/// Takes group and other access away from `path`.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -116,6 +164,35 @@ mod tests {
         let mem: Store<BTreeMap<String, u32>> = Store::open(None, "s.json").unwrap();
         mem.update(|m| m.insert("b".into(), 2)).unwrap();
         assert_eq!(mem.read(BTreeMap::len), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn state_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join("sim");
+        create_private_dir(&state_dir).unwrap();
+        assert_eq!(mode(&state_dir), 0o700);
+
+        let store: Store<BTreeMap<String, u32>> = Store::open(Some(&state_dir), "s.json").unwrap();
+        // A temporary file left over, world-readable, from an interrupted write.
+        let stale = state_dir.join("s.json.tmp");
+        std::fs::write(&stale, b"{}").unwrap();
+        std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
+        store.update(|m| m.insert("a".into(), 1)).unwrap();
+        assert_eq!(mode(&state_dir.join("s.json")), 0o600);
+
+        // A file written by an older simulator, and its dir, are tightened when opened.
+        let old = state_dir.join("old.json");
+        std::fs::write(&old, b"{}").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&state_dir).unwrap();
+        let _: Store<BTreeMap<String, u32>> = Store::open(Some(&state_dir), "old.json").unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(&state_dir), 0o700);
     }
 
     #[test]

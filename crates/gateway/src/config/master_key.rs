@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::ConfigError;
 use crate::crypto::MasterKey;
@@ -24,12 +25,13 @@ pub enum MasterKeySource {
 /// Base64 (standard or URL-safe, padded or not) or hex, of exactly 32 bytes.
 fn decode(text: &str) -> Option<[u8; 32]> {
     let text = text.trim();
-    let bytes = hex::decode(text).ok().or_else(|| {
+    // Wiped when dropped, like the key made from it.
+    let bytes = Zeroizing::new(hex::decode(text).ok().or_else(|| {
         [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
             .iter()
             .find_map(|engine| engine.decode(text).ok())
-    })?;
-    bytes.try_into().ok()
+    })?);
+    bytes.as_slice().try_into().ok()
 }
 
 pub(crate) fn from_env(value: Option<String>) -> Result<Option<MasterKey>, ConfigError> {
@@ -97,9 +99,11 @@ fn create(path: &Path) -> std::io::Result<MasterKey> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
-    writeln!(file, "{}", STANDARD.encode(bytes))?;
-    file.sync_all()?;
-    Ok(MasterKey::from_bytes(bytes))
+    let text = Zeroizing::new(STANDARD.encode(bytes));
+    let written = writeln!(file, "{}", text.as_str()).and_then(|()| file.sync_all());
+    let key = MasterKey::from_bytes(bytes);
+    bytes.zeroize();
+    written.map(|()| key)
 }
 
 fn read(path: &Path) -> Result<MasterKey, ConfigError> {
@@ -120,7 +124,8 @@ fn read(path: &Path) -> Result<MasterKey, ConfigError> {
             )));
         }
     }
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", &e))?;
+    let text =
+        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| io_error(path, "read", &e))?);
     decode(&text).map(MasterKey::from_bytes).ok_or_else(|| {
         ConfigError::MasterKey(format!(
             "{} does not hold base64 or hex of exactly 32 bytes",

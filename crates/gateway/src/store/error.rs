@@ -22,6 +22,12 @@ pub enum StoreError {
     IllegalTransition { from: OrderStatus, to: OrderStatus },
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The SQLite files could not be made owner-only.
+    #[error("cannot make {path} readable by its owner only: {source}")]
+    Permissions {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {

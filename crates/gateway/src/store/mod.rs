@@ -16,6 +16,7 @@ mod rows;
 mod sites;
 mod transitions;
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,18 +171,61 @@ impl Store {
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<SqlitePool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
+async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?;
+    // The database holds every order and the sealed keys: owner-only, like the master key. The
+    // file is tightened before opening, so that the `-wal` and `-shm` files SQLite creates beside
+    // it take its mode; after opening, a new database file and WAL files that an earlier run left
+    // with a looser mode are tightened too. In-memory databases have no file and are left alone.
+    let file = options.get_filename().to_owned();
+    restrict_to_owner(&file)?;
+    let options = options
         // WAL lets readers run beside the one writer; FULL sync makes a commit durable before
         // anyone is told about it, even on power loss (NORMAL would only survive a process crash).
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true);
-    SqlitePoolOptions::new()
+    let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
-        .await
+        .await?;
+    for path in [file.clone(), sidecar(&file, "-wal"), sidecar(&file, "-shm")] {
+        restrict_to_owner(&path)?;
+    }
+    Ok(pool)
+}
+
+/// `paygate.db` → `paygate.db-wal`.
+fn sidecar(file: &Path, suffix: &str) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Takes group and other access away from `path` (0644 → 0600) if it is a file that exists.
+fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed = |source| StoreError::Permissions {
+            path: path.display().to_string(),
+            source,
+        };
+        let mode = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o777,
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        };
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(failed)?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {

@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod files;
 mod jobs;
 mod migrations;
 mod nonces;
