@@ -251,6 +251,7 @@ impl Stand {
                     name: SiteName::parse("bench").unwrap(),
                     notify_url: None,
                     enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+                    allow_private_targets: false,
                 },
                 Timestamp::now(),
             )

@@ -412,6 +412,8 @@ async fn create_demo_site(store: &Store) -> Result<Option<DemoSite>, AppError> {
                 name,
                 notify_url: None,
                 enabled_methods: PayMethod::all().into_iter().collect(),
+                // Sandbox mode already lets every site reach private targets.
+                allow_private_targets: false,
             },
             Timestamp::now(),
         )

@@ -14,7 +14,7 @@ use gateway::domain::{
     Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, OrderRequest,
     OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
 };
-use gateway::store::{InsertOutcome, NewSite, Transition};
+use gateway::store::{InsertOutcome, NewAttempt, NewSite, Transition};
 use serde_json::Value;
 use support::serve::paygate_command;
 
@@ -28,9 +28,8 @@ fn notify(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A site and a paid order in the data dir's database; returns the event id.
-async fn paid_order(dir: &Path) -> String {
-    let settings = Settings::load_with(
+fn settings(dir: &Path) -> Settings {
+    Settings::load_with(
         Flags {
             config: None,
             listen: None,
@@ -39,8 +38,12 @@ async fn paid_order(dir: &Path) -> String {
         },
         &|_| None,
     )
-    .unwrap();
-    let store = gateway::app::open_store(&settings).await.unwrap();
+    .unwrap()
+}
+
+/// A site and a paid order in the data dir's database; returns the event id.
+async fn paid_order(dir: &Path) -> String {
+    let store = gateway::app::open_store(&settings(dir)).await.unwrap();
     let site = store
         .create_site(
             NewSite {
@@ -49,6 +52,7 @@ async fn paid_order(dir: &Path) -> String {
                 enabled_methods: BTreeSet::from([
                     PayMethod::new(Channel::Wechat, Method::Native).unwrap()
                 ]),
+                allow_private_targets: false,
             },
             Timestamp::now(),
         )
@@ -128,4 +132,49 @@ async fn the_operator_lists_shows_and_resends_notifications() {
     let out = notify(dir.path(), &["resend", "evt_unknown"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no notification event evt_unknown"));
+}
+
+#[tokio::test]
+async fn the_operator_sees_what_a_private_target_answered_and_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let event_id = paid_order(dir.path()).await;
+    let store = gateway::app::open_store(&settings(dir.path()))
+        .await
+        .unwrap();
+    let refused = "refused: intranet.example resolves to 10.1.2.3, a private address";
+    for (no, error, excerpt) in [
+        (1, Some(refused), None),
+        (2, Some("HTTP 500"), Some("internal: db password is …")),
+    ] {
+        let attempt = NewAttempt {
+            event_id: event_id.clone(),
+            attempt_no: no,
+            at: Timestamp::now(),
+            http_status: excerpt.map(|_| 500),
+            latency_ms: 3,
+            error: error.map(str::to_owned),
+            response_excerpt: excerpt.map(str::to_owned),
+            private_target: true,
+            node: "n1".to_owned(),
+        };
+        store.record_attempt(&attempt).await.unwrap();
+    }
+    store.close().await;
+
+    let out = notify(dir.path(), &["show", &event_id, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let log = &shown["attempt_log"];
+    assert_eq!(log[0]["error"], refused);
+    assert_eq!(log[1]["response_excerpt"], "internal: db password is …");
+    assert_eq!(log[1]["private_target"], true);
+    let text = String::from_utf8(notify(dir.path(), &["show", &event_id]).stdout).unwrap();
+    assert!(
+        text.contains("10.1.2.3") && text.contains("non-public target"),
+        "{text}"
+    );
 }

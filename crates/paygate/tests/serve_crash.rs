@@ -42,7 +42,6 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(45);
 fn background_env() -> Vec<(String, String)> {
     [
         ("PAYGATE_NOTIFY_SCHEDULE_SCALE", "0.001"),
-        ("PAYGATE_NOTIFY_ALLOW_PRIVATE_TARGETS", "true"),
         ("PAYGATE_NOTIFY_TIMEOUT", "2s"),
         ("PAYGATE_COMPENSATION_SCHEDULE_SCALE", "0.01"),
         ("PAYGATE_WORKERS_POLL_INTERVAL", "50ms"),

@@ -31,7 +31,6 @@ const VICTIM: &str = "n2";
 fn node_env(id: &str) -> Vec<(String, String)> {
     [
         ("PAYGATE_NOTIFY_SCHEDULE_SCALE", "0.001"),
-        ("PAYGATE_NOTIFY_ALLOW_PRIVATE_TARGETS", "true"),
         // The lease must outlast an attempt; an attempt here is at most the receiver's slow 700 ms.
         ("PAYGATE_NOTIFY_TIMEOUT", "1500ms"),
         ("PAYGATE_COMPENSATION_SCHEDULE_SCALE", "0.01"),

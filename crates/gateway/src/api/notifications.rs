@@ -1,6 +1,11 @@
 //! What a site can see and do about its notifications: list an order's events with every delivery
 //! attempt, and re-send an event (`POST /v1/notifications/{event_id}/resend`). Both signed, both
 //! scoped to the signing site: another site's order or event is not found.
+//!
+//! An attempt whose target was a non-public address (a site the operator lets reach its own
+//! network, or a refused one) is shown without the answer's excerpt and with a generic error: what
+//! an internal service answered, and where a name resolves inside the operator's network, are the
+//! operator's to see (`paygate notify show`), not the site's.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -62,9 +67,10 @@ pub struct V1Attempt {
     /// The site's HTTP status; absent when no answer came.
     pub http_status: Option<u16>,
     pub latency_ms: i64,
-    /// Why it did not count (`HTTP 500`, a timeout, a refused address, `no notify_url`).
+    /// Why it did not count (`HTTP 500`, a timeout, a refused address, `no notify_url`). For a
+    /// non-public target: only the HTTP status, or a generic text naming no address.
     pub error: Option<String>,
-    /// The start of the site's answer.
+    /// The start of the site's answer; absent for a non-public target.
     pub response_excerpt: Option<String>,
 }
 
@@ -152,16 +158,31 @@ fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {
         status: event.status.as_str(),
         created_at: rfc3339(event.created_at),
         delivered_at: event.delivered_at.map(rfc3339),
-        attempts: attempts
-            .iter()
-            .map(|a| V1Attempt {
-                attempt_no: a.attempt_no,
-                at: rfc3339(a.at),
-                http_status: a.http_status,
-                latency_ms: a.latency_ms,
-                error: a.error.clone(),
-                response_excerpt: a.response_excerpt.clone(),
-            })
-            .collect(),
+        attempts: attempts.iter().map(attempt_view).collect(),
+    }
+}
+
+/// What a site is told of an attempt whose target was a non-public address and got no HTTP answer
+/// (refused, or unreachable): nothing of the address or of the failure's details.
+const PRIVATE_TARGET_ERROR: &str =
+    "not delivered: the notify URL resolves to a non-public address (details: ask the operator)";
+
+fn attempt_view(a: &Attempt) -> V1Attempt {
+    let (error, response_excerpt) = if a.private_target {
+        let error = a.error.as_ref().map(|_| match a.http_status {
+            Some(status) => format!("HTTP {status}"),
+            None => PRIVATE_TARGET_ERROR.to_owned(),
+        });
+        (error, None)
+    } else {
+        (a.error.clone(), a.response_excerpt.clone())
+    };
+    V1Attempt {
+        attempt_no: a.attempt_no,
+        at: rfc3339(a.at),
+        http_status: a.http_status,
+        latency_ms: a.latency_ms,
+        error,
+        response_excerpt,
     }
 }

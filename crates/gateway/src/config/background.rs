@@ -8,8 +8,9 @@ use crate::compensation::{CompensationSettings, InvalidSchedule};
 use crate::notify::NotifySettings;
 use crate::workers::WorkerSettings;
 
-/// `[notify]`. Private targets are allowed by default in sandbox mode only, where the site under
-/// test usually runs on the same machine.
+/// `[notify]`. Every site may reach private targets in sandbox mode only, where the sites under test
+/// usually run on the same machine; elsewhere the operator allows it per site
+/// (`paygate site update SITE_ID --allow-private-targets true`).
 pub(crate) fn notify(raw: &Raw, sandbox: bool) -> Result<NotifySettings, ConfigError> {
     let defaults = NotifySettings::default();
     let schedule = match raw.duration_list("notify.schedule")? {
@@ -24,11 +25,10 @@ pub(crate) fn notify(raw: &Raw, sandbox: bool) -> Result<NotifySettings, ConfigE
     if timeout.is_zero() {
         return Err(raw.invalid("notify.timeout", "must be longer than zero"));
     }
-    let allow_private_targets = raw.bool("notify.allow_private_targets")?.unwrap_or(sandbox);
     Ok(NotifySettings {
         schedule,
         timeout,
-        allow_private_targets,
+        allow_private_targets: sandbox,
         excerpt_limit: defaults.excerpt_limit,
     }
     .scaled(scale))

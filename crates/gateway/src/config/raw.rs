@@ -60,10 +60,6 @@ pub(crate) const KEYS: &[Key] = &[
     key("notify.schedule", "PAYGATE_NOTIFY_SCHEDULE"),
     key("notify.schedule_scale", "PAYGATE_NOTIFY_SCHEDULE_SCALE"),
     key("notify.timeout", "PAYGATE_NOTIFY_TIMEOUT"),
-    key(
-        "notify.allow_private_targets",
-        "PAYGATE_NOTIFY_ALLOW_PRIVATE_TARGETS",
-    ),
     key("compensation.schedule", "PAYGATE_COMPENSATION_SCHEDULE"),
     key(
         "compensation.schedule_scale",

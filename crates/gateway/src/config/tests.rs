@@ -196,7 +196,10 @@ fn background_defaults_follow_the_issue_and_the_mode() {
         crate::notify::NotifySettings::default_schedule()
     );
     assert_eq!(s.notify.timeout, Duration::from_secs(10));
-    assert!(s.notify.allow_private_targets, "sandbox allows loopback");
+    assert!(
+        s.notify.allow_private_targets,
+        "sandbox lets every site reach loopback"
+    );
     assert_eq!(
         s.compensation,
         crate::compensation::CompensationSettings::default()
@@ -205,13 +208,24 @@ fn background_defaults_follow_the_issue_and_the_mode() {
     assert_eq!(s.workers.lease, Duration::from_secs(60));
     assert_eq!(s.workers.batch, 16);
     assert!(!s.workers.node_id.is_empty());
+}
 
-    let explicit = load(
-        Flags::default(),
-        &[("PAYGATE_NOTIFY_ALLOW_PRIVATE_TARGETS", "false")],
-    )
-    .unwrap();
-    assert!(!explicit.notify.allow_private_targets);
+#[test]
+fn private_notify_targets_are_no_longer_a_global_setting() {
+    // Allowed per site now (`paygate site update --allow-private-targets`): a file that still
+    // allows them for every site is refused rather than silently ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paygate.toml");
+    std::fs::write(&file, "[notify]\nallow_private_targets = true\n").unwrap();
+    let flags = Flags {
+        config: Some(file),
+        ..Flags::default()
+    };
+    let err = load(flags, &[]).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnknownKey { key, .. } if key == "notify.allow_private_targets"),
+        "{err}"
+    );
 }
 
 #[test]

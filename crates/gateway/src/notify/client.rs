@@ -1,11 +1,15 @@
 //! The one HTTP client that talks to sites. A notify URL is the site's to choose, so paygate must not
 //! become a way into its own network: only `http`/`https`; the host is resolved here and every
 //! address checked (loopback, private, link-local — cloud metadata at 169.254.169.254 included —,
-//! CGNAT, multicast, unspecified and reserved ranges are refused unless the operator allows private
-//! targets); the connection then goes through a resolver that applies the same check to what it
-//! resolves, so a name that changes its answer between check and connect (DNS rebinding) gains
-//! nothing. No proxy, no redirects, one overall timeout, and at most `excerpt_limit` bytes of the
-//! answer are read.
+//! CGNAT, multicast, unspecified and reserved ranges, and IPv6 forms that embed them, are refused
+//! unless the delivery may reach private targets); the connection then goes through a resolver that
+//! applies the same check to what it resolves, so a name that changes its answer between check and
+//! connect (DNS rebinding) gains nothing. No proxy, no redirects, one overall timeout, and at most
+//! `excerpt_limit` bytes of the answer are read.
+//!
+//! Whether private targets may be reached is chosen per delivery ([`Targets`]): the operator allows
+//! it per site. The resolver is part of the HTTP client, so two clients are built once, guarded and
+//! permissive, and each delivery takes one of them.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +37,18 @@ pub enum TargetRefused {
     NoAddress(String),
 }
 
+impl TargetRefused {
+    /// Whether the refusal is about where the URL leads (a non-public address), as opposed to what
+    /// the URL itself says.
+    #[must_use]
+    pub fn is_private_address(&self) -> bool {
+        match self {
+            Self::Address { .. } => true,
+            Self::Scheme(_) | Self::NoHost | Self::NoAddress(_) => false,
+        }
+    }
+}
+
 /// Why an attempt did not get an answer.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -46,6 +62,24 @@ pub enum DeliveryError {
     Request(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+}
+
+/// Which addresses one delivery may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Targets {
+    /// Public addresses only: every site's default.
+    PublicOnly,
+    /// Any address, private ones included: a site the operator allowed (or sandbox mode).
+    AnyAddress,
+}
+
+/// One POST: its result, and whether the target was a non-public address (reached because the
+/// delivery allowed it, or refused). What such a target answered, and where the name led, are the
+/// operator's business, not the site's.
+#[derive(Debug)]
+pub struct Attempted {
+    pub private_target: bool,
+    pub result: Result<Response, DeliveryError>,
 }
 
 /// What the site answered.
@@ -68,8 +102,10 @@ impl Response {
 /// The client; cheap to clone, built once.
 #[derive(Debug, Clone)]
 pub struct NotifyClient {
-    http: reqwest::Client,
-    allow_private: bool,
+    /// Its resolver refuses non-public addresses.
+    guarded: reqwest::Client,
+    /// Its resolver lets every address through.
+    permissive: reqwest::Client,
     timeout: Duration,
     excerpt_limit: usize,
 }
@@ -78,20 +114,9 @@ impl NotifyClient {
     /// # Errors
     /// `Client` when the TLS backend cannot be initialised.
     pub fn new(settings: &NotifySettings) -> Result<Self, DeliveryError> {
-        let http = reqwest::Client::builder()
-            .dns_resolver(Arc::new(VettingResolver {
-                allow_private: settings.allow_private_targets,
-            }))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .user_agent(concat!("paygate-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| DeliveryError::Client(e.to_string()))?;
         Ok(Self {
-            http,
-            allow_private: settings.allow_private_targets,
+            guarded: http_client(settings, false)?,
+            permissive: http_client(settings, true)?,
             timeout: settings.timeout,
             excerpt_limit: settings.excerpt_limit,
         })
@@ -99,22 +124,52 @@ impl NotifyClient {
 
     /// POSTs `body` to `url` with `headers`, after checking where `url` leads.
     ///
-    /// # Errors
-    /// `Refused` before any connection; `Timeout`, `Connect`, `Request` from the attempt itself.
+    /// The result's error is `Refused` before any connection; `Timeout`, `Connect`, `Request` from
+    /// the attempt itself.
     pub async fn post(
         &self,
         url: &Url,
         headers: &[(&'static str, String)],
         body: Vec<u8>,
-    ) -> Result<Response, DeliveryError> {
-        self.vet(url).await?;
-        let mut request = self.http.post(url.clone()).body(body);
+        targets: Targets,
+    ) -> Attempted {
+        let vetted_private = match self.vet(url, targets).await {
+            Ok(private) => private,
+            Err(refused) => {
+                return Attempted {
+                    private_target: refused.is_private_address(),
+                    result: Err(refused.into()),
+                };
+            }
+        };
+        let http = match targets {
+            Targets::PublicOnly => &self.guarded,
+            Targets::AnyAddress => &self.permissive,
+        };
+        let mut request = http.post(url.clone()).body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
         let started = Instant::now();
-        let mut response = request.send().await.map_err(|e| self.classify(&e))?;
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let error = self.classify(&e);
+                let private_target = vetted_private
+                    || matches!(&error, DeliveryError::Refused(r) if r.is_private_address());
+                return Attempted {
+                    private_target,
+                    result: Err(error),
+                };
+            }
+        };
         let latency = started.elapsed();
+        // The name may have changed its answer since it was vetted: judge the address actually
+        // connected to as well (unknown counts as private).
+        let private_target = vetted_private
+            || response
+                .remote_addr()
+                .is_none_or(|a| refused_class(a.ip()).is_some());
         let status = response.status().as_u16();
         let mut excerpt = Vec::new();
         // The status is the verdict; the body is only kept as an excerpt, and a body that breaks
@@ -128,18 +183,22 @@ impl NotifyClient {
                 Ok(None) | Err(_) => break,
             }
         }
-        Ok(Response {
-            status,
-            excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
-            latency,
-        })
+        Attempted {
+            private_target,
+            result: Ok(Response {
+                status,
+                excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
+                latency,
+            }),
+        }
     }
 
-    /// Refuses a URL that is not http(s) or whose host is (or resolves to) a refused address.
+    /// Refuses a URL that is not http(s), or whose host is (or resolves to) a non-public address
+    /// when `targets` is `PublicOnly`. Otherwise tells whether any of its addresses is non-public.
     ///
     /// # Errors
     /// `Refused`.
-    pub async fn vet(&self, url: &Url) -> Result<(), TargetRefused> {
+    pub async fn vet(&self, url: &Url, targets: Targets) -> Result<bool, TargetRefused> {
         match url.scheme() {
             "http" | "https" => {}
             other => return Err(TargetRefused::Scheme(other.to_owned())),
@@ -155,20 +214,19 @@ impl NotifyClient {
         if addrs.is_empty() {
             return Err(TargetRefused::NoAddress(host.to_string()));
         }
-        if self.allow_private {
-            return Ok(());
-        }
         // One refused address refuses the name: a public name has no business pointing inside.
-        for ip in addrs {
-            if let Some(class) = refused_class(ip) {
-                return Err(TargetRefused::Address {
-                    host: host.to_string(),
-                    ip,
-                    class,
-                });
-            }
+        let first_private = addrs
+            .into_iter()
+            .find_map(|ip| refused_class(ip).map(|class| (ip, class)));
+        match (first_private, targets) {
+            (None, _) => Ok(false),
+            (Some(_), Targets::AnyAddress) => Ok(true),
+            (Some((ip, class)), Targets::PublicOnly) => Err(TargetRefused::Address {
+                host: host.to_string(),
+                ip,
+                class,
+            }),
         }
-        Ok(())
     }
 
     fn classify(&self, e: &reqwest::Error) -> DeliveryError {
@@ -183,6 +241,21 @@ impl NotifyClient {
             DeliveryError::Request(error_chain(e))
         }
     }
+}
+
+fn http_client(
+    settings: &NotifySettings,
+    allow_private: bool,
+) -> Result<reqwest::Client, DeliveryError> {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(VettingResolver { allow_private }))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .user_agent(concat!("paygate-notify/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| DeliveryError::Client(e.to_string()))
 }
 
 /// The resolver the client connects through: the system resolver, then the same address check as
@@ -288,9 +361,17 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     } else if s[..6] == [0, 0, 0, 0, 0, 0] {
         // IPv4-compatible (deprecated): judge the IPv4 address inside.
         return refused_v4(embedded(s[6], s[7])).or(Some("reserved"));
+    } else if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // IPv4-translated (`::ffff:0:a.b.c.d`, SIIT): a translator reaches the IPv4 address inside.
+        // Not a public destination in its own right, whatever it embeds.
+        return refused_v4(embedded(s[6], s[7])).or(Some("reserved"));
     } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        // NAT64: the IPv4 address inside is what is reached.
+        // Well-known NAT64: the IPv4 address inside is what is reached.
         return refused_v4(embedded(s[6], s[7]));
+    } else if s[..3] == [0x64, 0xff9b, 1] {
+        // Local-use NAT64 (`64:ff9b:1::/48`): a translator on the operator's own network, which may
+        // lead anywhere inside it.
+        "local-use NAT64"
     } else if s[0] == 0x2002 {
         // 6to4: likewise.
         return refused_v4(embedded(s[1], s[2]));
@@ -358,7 +439,21 @@ mod tests {
             ("::ffff:127.0.0.1", "loopback"),
             ("::ffff:169.254.169.254", "cloud metadata"),
             ("64:ff9b::a00:1", "private"),
+            ("64:ff9b::10.1.2.3", "private"),
+            ("64:ff9b::192.168.0.1", "private"),
+            ("64:ff9b::127.0.0.1", "loopback"),
+            ("64:ff9b::169.254.169.254", "cloud metadata"),
             ("2002:7f00:1::", "loopback"),
+            // IPv4-translated: the embedded class when it has one, else refused all the same.
+            ("::ffff:0:127.0.0.1", "loopback"),
+            ("::ffff:0:10.0.0.1", "private"),
+            ("::ffff:0:169.254.169.254", "cloud metadata"),
+            ("::ffff:0:8.8.8.8", "reserved"),
+            ("::ffff:0:0:0", "unspecified"),
+            // Local-use NAT64: refused whatever follows the prefix.
+            ("64:ff9b:1::a00:1", "local-use NAT64"),
+            ("64:ff9b:1::808:808", "local-use NAT64"),
+            ("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "local-use NAT64"),
         ] {
             assert_eq!(refused(ip), Some(class), "{ip}");
         }
@@ -374,6 +469,9 @@ mod tests {
             "169.255.0.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            // Well-known NAT64 to a public IPv4 address, and the neighbours of the local-use prefix.
+            "64:ff9b::808:808",
+            "64:ff9b:2::1",
         ] {
             assert_eq!(refused(ip), None, "{ip}");
         }
@@ -382,13 +480,13 @@ mod tests {
     #[tokio::test]
     async fn vets_urls_before_connecting() {
         let client = NotifyClient::new(&NotifySettings::default()).unwrap();
-        let vet = |u: &str| {
+        let vet = |u: &str, targets: Targets| {
             let client = client.clone();
             let url = Url::parse(u).unwrap();
-            async move { client.vet(&url).await }
+            async move { client.vet(&url, targets).await }
         };
         assert!(matches!(
-            vet("ftp://example.com/").await,
+            vet("ftp://example.com/", Targets::AnyAddress).await,
             Err(TargetRefused::Scheme(_))
         ));
         for u in [
@@ -398,21 +496,23 @@ mod tests {
             "http://[::1]:9/n",
             "http://2130706433/n",
             "http://localhost:9/n",
+            "http://[::ffff:0:7f00:1]:9/n",
+            "http://[::ffff:0:a9fe:a9fe]/latest/meta-data/",
+            "http://[64:ff9b:1::a00:1]/n",
+            "http://[64:ff9b::a00:1]/n",
         ] {
-            assert!(
-                matches!(vet(u).await, Err(TargetRefused::Address { .. })),
-                "{u}"
-            );
+            let refused = vet(u, Targets::PublicOnly).await.unwrap_err();
+            assert!(refused.is_private_address(), "{u}: {refused}");
+            // The same URL for a delivery that may reach private targets: allowed, and known private.
+            assert_eq!(vet(u, Targets::AnyAddress).await, Ok(true), "{u}");
         }
-        let open = NotifyClient::new(&NotifySettings {
-            allow_private_targets: true,
-            ..NotifySettings::default()
-        })
-        .unwrap();
-        assert!(
-            open.vet(&Url::parse("http://127.0.0.1:9/").unwrap())
-                .await
-                .is_ok()
+        assert_eq!(
+            vet("http://8.8.8.8/n", Targets::PublicOnly).await,
+            Ok(false)
+        );
+        assert_eq!(
+            vet("http://[64:ff9b::808:808]/n", Targets::PublicOnly).await,
+            Ok(false)
         );
     }
 }

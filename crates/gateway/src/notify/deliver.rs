@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::NotifySettings;
-use super::client::{DeliveryError, NotifyClient};
+use super::client::{Attempted, DeliveryError, NotifyClient, Targets};
 use super::payload::Payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
 use crate::domain::Timestamp;
@@ -38,6 +38,8 @@ struct Outcome {
     latency: Duration,
     error: Option<String>,
     excerpt: Option<String>,
+    /// The target was a non-public address (reached or refused): the site is not shown details.
+    private_target: bool,
     kind: OutcomeKind,
 }
 
@@ -112,6 +114,7 @@ impl Deliverer {
                 latency: Duration::ZERO,
                 error: Some(NO_NOTIFY_URL.to_owned()),
                 excerpt: None,
+                private_target: false,
                 kind: OutcomeKind::NoNotifyUrl,
             },
         };
@@ -171,7 +174,13 @@ impl Deliverer {
             (HEADER_EVENT_ID, event.id.clone()),
         ];
         let started = Instant::now();
-        let result = self.client.post(url, &headers, body).await;
+        let Attempted {
+            private_target,
+            result,
+        } = self
+            .client
+            .post(url, &headers, body, self.targets(event))
+            .await;
         let elapsed = started.elapsed();
         let outcome = match result {
             Ok(response) => Outcome {
@@ -179,6 +188,7 @@ impl Deliverer {
                 latency: response.latency,
                 error: (!response.is_success()).then(|| format!("HTTP {}", response.status)),
                 excerpt: Some(response.excerpt.clone()).filter(|e| !e.is_empty()),
+                private_target,
                 kind: if response.is_success() {
                     OutcomeKind::Delivered
                 } else {
@@ -198,6 +208,7 @@ impl Deliverer {
                 },
                 error: Some(e.to_string()),
                 excerpt: None,
+                private_target,
             },
         };
         metrics::counter!("paygate_notification_deliveries_total", "outcome" => outcome.kind.label())
@@ -205,6 +216,16 @@ impl Deliverer {
         metrics::histogram!("paygate_notification_delivery_duration_seconds")
             .record(outcome.latency.as_secs_f64());
         outcome
+    }
+
+    /// Private targets are for sandbox mode, or for a site the operator allowed them: a site on the
+    /// operator's own network. Never for the others, whichever site allowed them.
+    fn targets(&self, event: &NotificationEvent) -> Targets {
+        if self.settings.allow_private_targets || event.site.allow_private_targets {
+            Targets::AnyAddress
+        } else {
+            Targets::PublicOnly
+        }
     }
 
     async fn record(
@@ -222,6 +243,7 @@ impl Deliverer {
                 latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
                 error: outcome.error.clone(),
                 response_excerpt: outcome.excerpt.clone(),
+                private_target: outcome.private_target,
                 node: self.node.clone(),
             })
             .await

@@ -6,7 +6,8 @@
 //!   resend sends exactly the same bytes.
 //! - `sign`: the `X-1Pass-*` headers, HMAC-SHA256 under the site's SK.
 //! - `client`: the one HTTP client, which refuses loopback, private, link-local and metadata
-//!   addresses after DNS resolution, follows no redirect and reads a bounded excerpt.
+//!   addresses after DNS resolution (unless the site may reach them), follows no redirect and reads
+//!   a bounded excerpt.
 //! - `deliver`: the [`Deliverer`] job handler: one attempt per job run, recorded, then done or
 //!   retried on the schedule.
 
@@ -17,7 +18,7 @@ mod sign;
 
 use std::time::Duration;
 
-pub use client::{DeliveryError, NotifyClient, Response, TargetRefused};
+pub use client::{Attempted, DeliveryError, NotifyClient, Response, TargetRefused, Targets};
 pub use deliver::Deliverer;
 pub use payload::{Payload, trade_state};
 pub use sign::{NotificationHeaders, sign_notification, verify_notification};
@@ -30,7 +31,9 @@ pub struct NotifySettings {
     pub schedule: Vec<Duration>,
     /// An attempt succeeds only with a 2xx answer within this time (10 s).
     pub timeout: Duration,
-    /// Allow loopback, private, link-local and other non-public addresses (sandbox mode, tests).
+    /// Let every site reach loopback, private, link-local and other non-public addresses: sandbox
+    /// mode only, where the database holds test sites on the developer's machine. Elsewhere the
+    /// operator allows it per site (`Site::allow_private_targets`).
     pub allow_private_targets: bool,
     /// How many bytes of the site's answer are kept with the attempt.
     pub excerpt_limit: usize,

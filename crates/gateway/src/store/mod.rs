@@ -33,7 +33,7 @@ pub use error::StoreError;
 pub use jobs::{Job, JobKind};
 pub use notifications::{Attempt, EventType, NewAttempt, NotificationEvent, NotificationStatus};
 pub use orders::InsertOutcome;
-pub use sites::{NewSite, Site};
+pub use sites::{NewSite, Site, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::domain::{Order, OrderId, SiteId, Timestamp};
 
+use super::rows::flag;
 use super::{Site, Store, StoreError, with_pool, with_write_tx};
 
 /// What happened, in WeChat Pay's vocabulary (seed 000's `event_type`).
@@ -92,6 +93,9 @@ pub struct NewAttempt {
     pub error: Option<String>,
     /// Already bounded by the deliverer; stored as given.
     pub response_excerpt: Option<String>,
+    /// The target was a non-public address (reached or refused): `error` may name the address and
+    /// `response_excerpt` is an internal service's answer, both for the operator's eyes only.
+    pub private_target: bool,
     /// The node that made the attempt.
     pub node: String,
 }
@@ -107,6 +111,8 @@ pub struct Attempt {
     pub latency_ms: i64,
     pub error: Option<String>,
     pub response_excerpt: Option<String>,
+    /// See [`NewAttempt::private_target`].
+    pub private_target: bool,
     pub node: String,
 }
 
@@ -138,6 +144,7 @@ struct AttemptRow {
     latency_ms: i64,
     error: Option<String>,
     response_excerpt: Option<String>,
+    private_target: i64,
     node: String,
 }
 
@@ -146,6 +153,7 @@ impl TryFrom<AttemptRow> for Attempt {
 
     fn try_from(r: AttemptRow) -> Result<Self, StoreError> {
         let bad = |what: &str| StoreError::corrupt("delivery attempt", format!("{}: {what}", r.id));
+        let private_target = flag(r.private_target).ok_or_else(|| bad("private_target"))?;
         Ok(Self {
             attempt_no: i32::try_from(r.attempt_no).map_err(|_| bad("attempt_no"))?,
             http_status: r
@@ -159,6 +167,7 @@ impl TryFrom<AttemptRow> for Attempt {
             latency_ms: r.latency_ms,
             error: r.error,
             response_excerpt: r.response_excerpt,
+            private_target,
             node: r.node,
         })
     }
@@ -194,8 +203,8 @@ impl Store {
     /// `NotFound` for an unknown event; `Database`.
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
         let insert = "INSERT INTO delivery_attempts (event_id, attempt_no, at, http_status, \
-                      latency_ms, error, response_excerpt, node) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+                      latency_ms, error, response_excerpt, private_target, node) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let count = "UPDATE notification_events SET attempts = attempts + 1, last_attempt_at = $1 \
                      WHERE id = $2";
         with_write_tx!(self, tx => {
@@ -217,6 +226,7 @@ impl Store {
                 .bind(attempt.latency_ms)
                 .bind(attempt.error.as_deref())
                 .bind(attempt.response_excerpt.as_deref())
+                .bind(i64::from(attempt.private_target))
                 .bind(&attempt.node)
                 .execute(&mut *tx)
                 .await?;
@@ -258,7 +268,8 @@ impl Store {
     /// `Database`, `Corrupt`.
     pub async fn attempts(&self, event_id: &str) -> Result<Vec<Attempt>, StoreError> {
         let sql = "SELECT id, event_id, attempt_no, at, http_status, latency_ms, error, \
-                   response_excerpt, node FROM delivery_attempts WHERE event_id = $1 ORDER BY id";
+                   response_excerpt, private_target, node FROM delivery_attempts \
+                   WHERE event_id = $1 ORDER BY id";
         let rows = with_pool!(self, pool => sqlx::query_as::<_, AttemptRow>(sql)
             .bind(event_id)
             .fetch_all(pool)

@@ -9,6 +9,15 @@ use crate::domain::{
 
 use super::StoreError;
 
+/// A yes/no column (BIGINT 0 or 1: the same type on both backends); `None` for any other value.
+pub(crate) fn flag(value: i64) -> Option<bool> {
+    match value {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
 /// `SELECT <every order column> FROM orders WHERE <$where>`, as one literal for `sqlx::query_as`.
 macro_rules! select_orders_where {
     ($where:literal) => {

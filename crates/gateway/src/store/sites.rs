@@ -6,6 +6,7 @@ use crate::domain::{
     AccessKey, NotifyUrl, PayMethod, SecretKey, SiteId, SiteName, SiteStatus, Timestamp,
 };
 
+use super::rows::flag;
 use super::{Store, StoreError, with_pool};
 
 /// What the operator gives to create a site; the id, AK and SK are generated.
@@ -14,6 +15,25 @@ pub struct NewSite {
     pub name: SiteName,
     pub notify_url: Option<NotifyUrl>,
     pub enabled_methods: BTreeSet<PayMethod>,
+    /// See [`Site::allow_private_targets`].
+    pub allow_private_targets: bool,
+}
+
+/// What the operator changes on a site; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteUpdate {
+    /// `Some(None)` removes the site's notify URL (orders may still carry their own).
+    pub notify_url: Option<Option<NotifyUrl>>,
+    pub enabled_methods: Option<BTreeSet<PayMethod>>,
+    pub allow_private_targets: Option<bool>,
+}
+
+impl SiteUpdate {
+    /// Whether it changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// A site with its keys in clear (in memory only). `SecretKey`'s `Debug` keeps it out of logs.
@@ -25,6 +45,9 @@ pub struct Site {
     pub secret_key: SecretKey,
     pub notify_url: Option<NotifyUrl>,
     pub enabled_methods: BTreeSet<PayMethod>,
+    /// Its notify URLs may lead to loopback, private, link-local and other non-public addresses:
+    /// the operator's choice for a site on its own network. Off by default.
+    pub allow_private_targets: bool,
     pub status: SiteStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -45,13 +68,14 @@ struct SiteRow {
     secret_key_sealed: Vec<u8>,
     notify_url: Option<String>,
     enabled_methods: String,
+    allow_private_targets: i64,
     status: String,
     created_at: i64,
     updated_at: i64,
 }
 
 const SELECT_SITES: &str = "SELECT id, name, access_key, secret_key_sealed, notify_url, \
-     enabled_methods, status, created_at, updated_at FROM sites";
+     enabled_methods, allow_private_targets, status, created_at, updated_at FROM sites";
 
 /// The sealed SK is bound to its site: copied onto another site's row it would not open.
 fn sk_aad(site: &SiteId) -> Vec<u8> {
@@ -80,6 +104,7 @@ impl Store {
             secret_key: SecretKey::generate(),
             notify_url: new.notify_url,
             enabled_methods: new.enabled_methods,
+            allow_private_targets: new.allow_private_targets,
             status: SiteStatus::Active,
             created_at: now,
             updated_at: now,
@@ -88,8 +113,8 @@ impl Store {
             .secrets
             .seal(site.secret_key.expose().as_bytes(), &sk_aad(&site.id))?;
         let sql = "INSERT INTO sites (id, name, access_key, secret_key_sealed, notify_url, \
-                   enabled_methods, status, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+                   enabled_methods, allow_private_targets, status, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
         with_pool!(self, pool => sqlx::query(sql)
             .bind(site.id.as_str())
             .bind(site.name.as_str())
@@ -97,6 +122,7 @@ impl Store {
             .bind(&sealed)
             .bind(site.notify_url.as_ref().map(NotifyUrl::as_str))
             .bind(methods_to_text(&site.enabled_methods))
+            .bind(i64::from(site.allow_private_targets))
             .bind(site.status.as_str())
             .bind(now.as_millis())
             .execute(pool)
@@ -191,6 +217,41 @@ impl Store {
         }
     }
 
+    /// Changes what `update` gives and leaves the rest, in one statement (two operators' updates
+    /// of different fields do not undo each other).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown site; `Database`.
+    pub async fn update_site(
+        &self,
+        id: &SiteId,
+        update: &SiteUpdate,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE sites SET \
+                   notify_url = CASE WHEN $1 = 1 THEN $2 ELSE notify_url END, \
+                   enabled_methods = COALESCE($3, enabled_methods), \
+                   allow_private_targets = COALESCE($4, allow_private_targets), \
+                   updated_at = $5 \
+                   WHERE id = $6";
+        let notify_url = update.notify_url.as_ref();
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(i64::from(notify_url.is_some()))
+            .bind(notify_url.and_then(|u| u.as_ref()).map(NotifyUrl::as_str))
+            .bind(update.enabled_methods.as_ref().map(methods_to_text))
+            .bind(update.allow_private_targets.map(i64::from))
+            .bind(now.as_millis())
+            .bind(id.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if affected == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound("site"))
+        }
+    }
+
     fn site_from_row(&self, r: SiteRow) -> Result<Site, StoreError> {
         let bad =
             |e: crate::domain::DomainError| StoreError::corrupt("site", format!("{}: {e}", r.id));
@@ -216,6 +277,9 @@ impl Store {
                 .transpose()
                 .map_err(bad)?,
             enabled_methods,
+            allow_private_targets: flag(r.allow_private_targets).ok_or_else(|| {
+                StoreError::corrupt("site", format!("{}: allow_private_targets", r.id))
+            })?,
             status: SiteStatus::parse(&r.status).map_err(bad)?,
             created_at: Timestamp::from_millis(r.created_at),
             updated_at: Timestamp::from_millis(r.updated_at),

@@ -107,6 +107,7 @@ api_tests! {
             name: gateway::domain::SiteName::parse("alipay only").unwrap(),
             notify_url: None,
             enabled_methods: [gateway::domain::PayMethod::parse_dotted("alipay.qr").unwrap()].into(),
+            allow_private_targets: false,
         };
         let site = app.db.store.create_site(new, gateway::domain::Timestamp::now()).await.unwrap();
         let r = app.signed_as(&site, "POST", "/pay/wechat/native", &seed_order("order_nc_1").to_string(), Default::default()).await;

@@ -65,6 +65,7 @@ pub async fn env() -> Env {
                 name: SiteName::parse("shop").unwrap(),
                 notify_url: None,
                 enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+                allow_private_targets: false,
             },
             Timestamp::now(),
         )

@@ -86,10 +86,25 @@ impl Drop for Workers {
 
 /// A site whose notify URL is `url`.
 pub async fn site(store: &Store, name: &str, url: Option<&str>) -> Site {
+    create_site(store, name, url, false).await
+}
+
+/// A site whose notify URL is `url`, which the operator allowed to reach private targets.
+pub async fn private_site(store: &Store, name: &str, url: Option<&str>) -> Site {
+    create_site(store, name, url, true).await
+}
+
+async fn create_site(
+    store: &Store,
+    name: &str,
+    url: Option<&str>,
+    allow_private_targets: bool,
+) -> Site {
     let new = NewSite {
         name: SiteName::parse(name).unwrap(),
         notify_url: url.map(|u| NotifyUrl::parse(u).unwrap()),
         enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+        allow_private_targets,
     };
     store.create_site(new, Timestamp::now()).await.unwrap()
 }

@@ -43,6 +43,7 @@ fn attempt(event_id: &str, no: i32, when: i64, http_status: Option<u16>) -> NewA
             .is_none()
             .then(|| "connection refused".to_owned()),
         response_excerpt: http_status.map(|s| format!("status {s}")),
+        private_target: false,
         node: "node-a".into(),
     }
 }
@@ -71,6 +72,27 @@ on_both_backends! {
         let event = db.store.notification(&event_id).await.unwrap().unwrap();
         assert_eq!(event.status, NotificationStatus::Delivered);
         assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (3, Some(at(32_000)), Some(at(32_010))));
+    }
+
+    async fn an_attempt_remembers_that_its_target_was_not_public(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = created_order(&db.store, &site, "order_private_001").await;
+        let event_id = finish(&db, &order, OrderStatus::Paid, 1_000).await;
+        let refused = NewAttempt {
+            error: Some("refused: intranet.example resolves to 10.1.2.3, a private address".into()),
+            private_target: true,
+            ..attempt(&event_id, 1, 2_000, None)
+        };
+        let answered = NewAttempt { private_target: true, ..attempt(&event_id, 2, 3_000, Some(500)) };
+        db.store.record_attempt(&refused).await.unwrap();
+        db.store.record_attempt(&answered).await.unwrap();
+        db.store.record_attempt(&attempt(&event_id, 3, 4_000, Some(200))).await.unwrap();
+        let recorded = db.store.attempts(&event_id).await.unwrap();
+        let flags: Vec<_> = recorded.iter().map(|a| a.private_target).collect();
+        assert_eq!(flags, [true, true, false]);
+        // The store keeps every detail for the operator; hiding them from the site is the API's job.
+        assert_eq!(recorded[0].error, refused.error);
+        assert_eq!(recorded[1].response_excerpt.as_deref(), Some("status 500"));
     }
 
     async fn unknown_events_are_not_found(db: TestDb) {

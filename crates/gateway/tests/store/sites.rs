@@ -1,9 +1,24 @@
+// Helpers outside `#[test]` functions: a failure there is the test failing, so unwrap is right.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
 use gateway::crypto::MasterKey;
-use gateway::domain::{AccessKey, Channel, Method, PayMethod, SiteId, SiteStatus};
-use gateway::store::{Store, StoreError};
+use gateway::domain::{
+    AccessKey, Channel, Method, NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus,
+};
+use gateway::store::{NewSite, SiteUpdate, Store, StoreError};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, new_site, now};
+
+fn url(s: &str) -> NotifyUrl {
+    NotifyUrl::parse(s).unwrap()
+}
+
+fn method(channel: Channel, method: Method) -> PayMethod {
+    PayMethod::new(channel, method).unwrap()
+}
 
 on_both_backends! {
     async fn a_site_is_found_by_its_ak_and_id_with_its_sk(db: TestDb) {
@@ -50,6 +65,64 @@ on_both_backends! {
         assert_ne!(db.raw_sealed_sk(&site).await, before);
         let unknown = db.store.rotate_secret_key(&SiteId::generate(), now()).await;
         assert!(matches!(unknown, Err(StoreError::NotFound("site"))));
+    }
+
+    async fn private_targets_are_off_unless_the_site_is_created_with_them(db: TestDb) {
+        assert!(!new_site(&db.store, "shop").await.allow_private_targets);
+        let intranet = db.store.create_site(NewSite {
+            name: SiteName::parse("intranet").unwrap(),
+            notify_url: Some(url("http://10.0.0.5/notify")),
+            enabled_methods: BTreeSet::from([method(Channel::Wechat, Method::Native)]),
+            allow_private_targets: true,
+        }, now()).await.unwrap();
+        assert!(intranet.allow_private_targets);
+        assert!(db.store.find_site(&intranet.id).await.unwrap().unwrap().allow_private_targets);
+        let by_ak = db.store.find_site_by_ak(&intranet.access_key).await.unwrap().unwrap();
+        assert!(by_ak.allow_private_targets);
+    }
+
+    async fn an_update_changes_what_it_names_and_keeps_the_rest(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let (id, before) = (site.id.clone(), db.store.find_site(&site.id).await.unwrap().unwrap());
+
+        db.store.update_site(&id, &SiteUpdate {
+            notify_url: Some(Some(url("https://shop.example/notify"))),
+            ..SiteUpdate::default()
+        }, now()).await.unwrap();
+        let s = db.store.find_site(&id).await.unwrap().unwrap();
+        assert_eq!(s.notify_url, Some(url("https://shop.example/notify")));
+        assert_eq!(s.enabled_methods, before.enabled_methods);
+        assert!(!s.allow_private_targets);
+
+        let alipay_only = BTreeSet::from([method(Channel::Alipay, Method::Qr)]);
+        db.store.update_site(&id, &SiteUpdate {
+            enabled_methods: Some(alipay_only.clone()),
+            allow_private_targets: Some(true),
+            ..SiteUpdate::default()
+        }, now()).await.unwrap();
+        let s = db.store.find_site(&id).await.unwrap().unwrap();
+        assert_eq!(s.enabled_methods, alipay_only);
+        assert!(s.allow_private_targets);
+        assert_eq!(s.notify_url, Some(url("https://shop.example/notify")), "kept");
+        assert!(!s.may_use(method(Channel::Wechat, Method::Native)));
+
+        db.store.update_site(&id, &SiteUpdate {
+            notify_url: Some(None),
+            allow_private_targets: Some(false),
+            ..SiteUpdate::default()
+        }, now()).await.unwrap();
+        let s = db.store.find_site(&id).await.unwrap().unwrap();
+        assert_eq!(s.notify_url, None);
+        assert!(!s.allow_private_targets);
+        assert_eq!(s.enabled_methods, alipay_only, "kept");
+        assert_eq!((s.access_key, s.secret_key, s.status), (before.access_key, before.secret_key, SiteStatus::Active));
+
+        let unknown = db.store.update_site(&SiteId::generate(), &SiteUpdate {
+            allow_private_targets: Some(true),
+            ..SiteUpdate::default()
+        }, now()).await;
+        assert!(matches!(unknown, Err(StoreError::NotFound("site"))));
+        assert!(SiteUpdate::default().is_empty());
     }
 
     async fn a_disabled_site_may_use_nothing(db: TestDb) {

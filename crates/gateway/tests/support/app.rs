@@ -393,6 +393,7 @@ async fn new_site(db: &TestDb, name: &str) -> Site {
         name: SiteName::parse(name).unwrap(),
         notify_url: None,
         enabled_methods: PayMethod::all().into_iter().collect::<BTreeSet<_>>(),
+        allow_private_targets: false,
     };
     db.store.create_site(new, Timestamp::now()).await.unwrap()
 }

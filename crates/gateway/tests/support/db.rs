@@ -122,6 +122,7 @@ pub async fn new_site(store: &Store, name: &str) -> Site {
         name: SiteName::parse(name).unwrap(),
         notify_url: None,
         enabled_methods: BTreeSet::from([PayMethod::new(Channel::Wechat, Method::Native).unwrap()]),
+        allow_private_targets: false,
     };
     store.create_site(new, now()).await.unwrap()
 }

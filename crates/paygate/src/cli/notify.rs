@@ -1,5 +1,7 @@
 //! `paygate notify …`: the operator's view of merchant notifications — list them (the failed ones
 //! first of all), show one with its attempts, and re-send one. Same database resolution as `site`.
+//! The operator sees every detail of an attempt, also those kept from the site: the address a
+//! refused URL resolved to, and what a non-public target answered.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -109,13 +111,18 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
                     );
                     for a in &attempts {
                         println!(
-                            "  #{}\t{}\t{}\t{} ms\t{}",
+                            "  #{}\t{}\t{}\t{} ms\t{}{}",
                             a.attempt_no,
                             time(a.at),
                             a.http_status
                                 .map_or_else(|| "-".to_owned(), |s| s.to_string()),
                             a.latency_ms,
                             a.error.as_deref().unwrap_or("ok"),
+                            if a.private_target {
+                                "\t(non-public target)"
+                            } else {
+                                ""
+                            },
                         );
                     }
                 }
@@ -172,6 +179,7 @@ fn event_json(e: &NotificationEvent, attempts: Option<&[Attempt]>) -> serde_json
                     "latency_ms": a.latency_ms,
                     "error": a.error,
                     "response_excerpt": a.response_excerpt,
+                    "private_target": a.private_target,
                     "node": a.node,
                 })
             })

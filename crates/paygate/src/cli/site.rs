@@ -1,13 +1,13 @@
 //! `paygate site …`: the operator's site commands. They open the same database as `serve` (SQLite
 //! in WAL mode lets them run beside it) and print to stdout; the SK only where showing it is the
-//! command's job (create, rotate-key).
+//! command's job (create, rotate-key). An unknown SITE_ID is an error (exit status 1).
 
 use std::collections::BTreeSet;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gateway::domain::{NotifyUrl, PayMethod, SiteId, SiteName, Timestamp};
-use gateway::store::{NewSite, Site};
+use gateway::domain::{NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus, Timestamp};
+use gateway::store::{NewSite, Site, SiteUpdate, Store};
 use serde_json::json;
 
 use super::common::DataArgs;
@@ -32,7 +32,42 @@ enum SiteCommand {
         /// Comma-separated channel.method list, such as wechat.native,alipay.qr [default: all]
         #[arg(long, value_delimiter = ',', value_name = "METHODS")]
         methods: Vec<String>,
+        /// Let its notify URLs lead to loopback, private and link-local addresses: only for a site
+        /// on your own network.
+        #[arg(long)]
+        allow_private_targets: bool,
         /// Print {"site_id","ak","sk"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes a site's notify URL, methods or private-target permission; leaves the rest.
+    Update {
+        site_id: String,
+        /// Where paygate notifies the site of payments.
+        #[arg(long, value_name = "URL", conflicts_with = "clear_notify_url")]
+        notify_url: Option<String>,
+        /// Removes the site's notify URL (orders may still carry their own).
+        #[arg(long)]
+        clear_notify_url: bool,
+        /// Comma-separated channel.method list, replacing the current one.
+        #[arg(long, value_delimiter = ',', value_name = "METHODS")]
+        methods: Option<Vec<String>>,
+        /// Whether its notify URLs may lead to loopback, private and link-local addresses.
+        #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+        allow_private_targets: Option<bool>,
+        /// Print the site as `site list --json` does.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuses the site's API requests (403 site_disabled) until it is enabled again.
+    Disable {
+        site_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lets a disabled site use the API again.
+    Enable {
+        site_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -57,6 +92,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
             name,
             notify_url,
             methods,
+            allow_private_targets,
             json,
         } => {
             let new = NewSite {
@@ -67,6 +103,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                     .transpose()
                     .context("--notify-url")?,
                 enabled_methods: parse_methods(&methods)?,
+                allow_private_targets,
             };
             let site = store.create_site(new, Timestamp::now()).await?;
             if json {
@@ -95,18 +132,47 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 println!("{}", serde_json::Value::Array(list));
             } else {
                 for site in &sites {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        site.id,
-                        site.access_key.as_str(),
-                        site.status.as_str(),
-                        site.name.as_str(),
-                        methods_text(site),
-                        site.notify_url.as_ref().map_or("-", NotifyUrl::as_str),
-                    );
+                    println!("{}", site_line(site));
                 }
             }
             Ok(())
+        }
+        SiteCommand::Update {
+            site_id,
+            notify_url,
+            clear_notify_url,
+            methods,
+            allow_private_targets,
+            json,
+        } => {
+            let id = SiteId::parse(&site_id).context("SITE_ID")?;
+            let notify_url = match (notify_url, clear_notify_url) {
+                (Some(url), _) => Some(Some(NotifyUrl::parse(&url).context("--notify-url")?)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let update = SiteUpdate {
+                notify_url,
+                enabled_methods: methods.as_deref().map(parse_methods).transpose()?,
+                allow_private_targets,
+            };
+            if update.is_empty() {
+                bail!(
+                    "nothing to update: give --notify-url, --clear-notify-url, --methods or \
+                     --allow-private-targets"
+                );
+            }
+            store
+                .update_site(&id, &update, Timestamp::now())
+                .await
+                .with_context(|| format!("site {site_id}"))?;
+            show(&store, &id, json).await
+        }
+        SiteCommand::Disable { site_id, json } => {
+            set_status(&store, &site_id, SiteStatus::Disabled, json).await
+        }
+        SiteCommand::Enable { site_id, json } => {
+            set_status(&store, &site_id, SiteStatus::Active, json).await
         }
         SiteCommand::RotateKey { site_id, json } => {
             let id = SiteId::parse(&site_id).context("SITE_ID")?;
@@ -124,6 +190,34 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+async fn set_status(
+    store: &Store,
+    site_id: &str,
+    status: SiteStatus,
+    json: bool,
+) -> anyhow::Result<()> {
+    let id = SiteId::parse(site_id).context("SITE_ID")?;
+    store
+        .set_site_status(&id, status, Timestamp::now())
+        .await
+        .with_context(|| format!("site {site_id}"))?;
+    show(store, &id, json).await
+}
+
+/// Prints the site as `site list` does (a line, or its JSON object).
+async fn show(store: &Store, id: &SiteId, json: bool) -> anyhow::Result<()> {
+    let site = store
+        .find_site(id)
+        .await?
+        .with_context(|| format!("site {id}: no such site"))?;
+    if json {
+        println!("{}", site_json(&site));
+    } else {
+        println!("{}", site_line(&site));
+    }
+    Ok(())
 }
 
 fn parse_methods(names: &[String]) -> anyhow::Result<BTreeSet<PayMethod>> {
@@ -147,6 +241,24 @@ fn methods_text(site: &Site) -> String {
         .join(",")
 }
 
+/// id, AK, status, name, methods, notify URL, and `private-targets` when the site may reach them.
+fn site_line(site: &Site) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        site.id,
+        site.access_key.as_str(),
+        site.status.as_str(),
+        site.name.as_str(),
+        methods_text(site),
+        site.notify_url.as_ref().map_or("-", NotifyUrl::as_str),
+        if site.allow_private_targets {
+            "private-targets"
+        } else {
+            "-"
+        },
+    )
+}
+
 fn site_json(site: &Site) -> serde_json::Value {
     json!({
         "site_id": site.id.as_str(),
@@ -155,5 +267,6 @@ fn site_json(site: &Site) -> serde_json::Value {
         "status": site.status.as_str(),
         "methods": site.enabled_methods.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "notify_url": site.notify_url.as_ref().map(NotifyUrl::as_str),
+        "allow_private_targets": site.allow_private_targets,
     })
 }

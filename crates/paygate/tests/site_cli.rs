@@ -1,0 +1,232 @@
+//! The operator's site commands (`paygate site create | list | update | disable | enable`) from a
+//! clean data dir, a disabled site refused by a running server, and the modes of the files paygate
+//! keeps in its data dir.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+use support::serve::{Paygate, ServeOptions, SiteKeys, create_native, http, paygate_run, signed};
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+}
+
+fn fails_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
+fn site(data: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["site"];
+    all.extend_from_slice(args);
+    paygate_run(&all, data)
+}
+
+#[test]
+fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+
+    let intranet = ok_json(&site(
+        &data,
+        &[
+            "create",
+            "--name",
+            "intranet",
+            "--notify-url",
+            "http://10.0.0.5/notify",
+            "--allow-private-targets",
+            "--json",
+        ],
+    ));
+    let id = intranet["site_id"].as_str().unwrap().to_owned();
+    let shop = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
+    let list = ok_json(&site(&data, &["list", "--json"]));
+    let flags: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["site_id"].clone(), s["allow_private_targets"].clone()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (json!(id), json!(true)),
+            (shop["site_id"].clone(), json!(false))
+        ]
+    );
+    let text = String::from_utf8(site(&data, &["list"]).stdout).unwrap();
+    let line = text.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(line.ends_with("\tprivate-targets"), "{line}");
+
+    let updated = ok_json(&site(
+        &data,
+        &[
+            "update",
+            &id,
+            "--notify-url",
+            "https://shop.example/notify",
+            "--methods",
+            "alipay.qr,alipay.wap",
+            "--json",
+        ],
+    ));
+    assert_eq!(updated["notify_url"], "https://shop.example/notify");
+    assert_eq!(updated["methods"], json!(["alipay.qr", "alipay.wap"]));
+    assert_eq!(updated["allow_private_targets"], true, "kept");
+
+    let updated = ok_json(&site(
+        &data,
+        &["update", &id, "--allow-private-targets", "false", "--json"],
+    ));
+    assert_eq!(updated["allow_private_targets"], false);
+    assert_eq!(updated["notify_url"], "https://shop.example/notify", "kept");
+    let updated = ok_json(&site(
+        &data,
+        &["update", &id, "--clear-notify-url", "--json"],
+    ));
+    assert_eq!(updated["notify_url"], Value::Null);
+    assert_eq!(
+        updated["methods"],
+        json!(["alipay.qr", "alipay.wap"]),
+        "kept"
+    );
+
+    let disabled = ok_json(&site(&data, &["disable", &id, "--json"]));
+    assert_eq!(disabled["status"], "disabled");
+    let enabled = ok_json(&site(&data, &["enable", &id, "--json"]));
+    assert_eq!(enabled["status"], "active");
+    assert!(
+        !String::from_utf8_lossy(&site(&data, &["disable", &id]).stdout).contains("sk_"),
+        "no SK outside create and rotate-key"
+    );
+
+    fails_with(&site(&data, &["update", &id]), "nothing to update");
+    fails_with(
+        &site(&data, &["update", &id, "--methods", "wechat.telepathy"]),
+        "unknown method",
+    );
+    fails_with(
+        &site(
+            &data,
+            &[
+                "update",
+                &id,
+                "--notify-url",
+                "https://a.example/n",
+                "--clear-notify-url",
+            ],
+        ),
+        "cannot be used with",
+    );
+    fails_with(
+        &site(&data, &["update", &id, "--allow-private-targets", "maybe"]),
+        "invalid value",
+    );
+    for command in ["disable", "enable"] {
+        fails_with(
+            &site(&data, &[command, "site_doesnotexist"]),
+            "site site_doesnotexist: no such site",
+        );
+    }
+    fails_with(
+        &site(
+            &data,
+            &[
+                "update",
+                "site_doesnotexist",
+                "--allow-private-targets",
+                "true",
+            ],
+        ),
+        "site site_doesnotexist: no such site",
+    );
+}
+
+/// `POST /pay/wechat/native` signed by `keys`: the status and JSON answer.
+async fn try_native(pg: &Paygate, keys: &SiteKeys, no: &str) -> (u16, Value) {
+    let body = json!({"out_trade_no": no, "description": "VIP月卡", "amount_total": 2990});
+    let r = signed(
+        &http(),
+        &pg.url,
+        keys,
+        reqwest::Method::POST,
+        "/pay/wechat/native",
+        &body.to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_disabled_site_is_refused_by_the_running_server_until_enabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Paygate::start(ServeOptions::new(dir.path()));
+    let keys = support::serve::create_site(dir.path(), "shop");
+    create_native(&pg, &keys, "order_enabled_001").await;
+
+    ok_json(&site(dir.path(), &["disable", &keys.site_id, "--json"]));
+    let (status, answer) = try_native(&pg, &keys, "order_disabled_01").await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some("site_disabled")),
+        "{answer}"
+    );
+
+    ok_json(&site(dir.path(), &["enable", &keys.site_id, "--json"]));
+    create_native(&pg, &keys, "order_enabled_002").await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_its_secrets_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    // Made by hand, open to everyone: paygate tightens it.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let pg = Paygate::start(ServeOptions::new(&data));
+    let keys = support::serve::create_site(&data, "shop");
+    // The simulator writes its state when an order reaches it.
+    create_native(&pg, &keys, "order_modes_001").await;
+
+    assert_eq!(mode(&data), 0o700, "data dir");
+    for name in ["master.key", "paygate.db", "sandbox-keys.sealed"] {
+        assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+    }
+    let mut sidecars = 0;
+    for name in ["paygate.db-wal", "paygate.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            sidecars += 1;
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    assert!(sidecars > 0, "serve runs SQLite in WAL mode");
+    let sim = data.join("sim");
+    assert_eq!(mode(&sim), 0o700, "sim state dir");
+    let mut states = 0;
+    for entry in std::fs::read_dir(&sim).unwrap() {
+        let path = entry.unwrap().path();
+        states += 1;
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    assert!(states >= 1, "the simulator wrote its state");
+    pg.stop();
+}
