@@ -240,6 +240,10 @@ impl Stand {
         };
         let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
         store.migrate().await.unwrap();
+        store
+            .record_mode(gateway::domain::Mode::Sandbox, Timestamp::now())
+            .await
+            .unwrap();
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

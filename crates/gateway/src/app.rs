@@ -23,7 +23,8 @@ use crate::channels::{AlipayAccount, Channels, WechatAccount, WechatAppIds};
 use crate::compensation::{CompensationSettings, OrderChecker};
 use crate::config::{AlipaySettings, ConfigError, Settings, WechatSettings};
 use crate::crypto::{MasterKey, SecretBox};
-use crate::domain::{PayMethod, SiteId, SiteName, Timestamp};
+use crate::domain::{Mode, PayMethod, SiteId, SiteName, Timestamp};
+use crate::mode::{self, EstablishError, ModeError, Purpose};
 use crate::notify::{Deliverer, NotifySettings};
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::service::{OrderService, ServiceSettings};
@@ -45,6 +46,8 @@ pub enum AppError {
     },
     #[error("database ({url}): {source}")]
     Store { url: String, source: StoreError },
+    #[error(transparent)]
+    Mode(#[from] ModeError),
     #[error("cannot create the demo site: {0}")]
     DemoSite(String),
     #[error("sandbox mode: {0}")]
@@ -76,6 +79,7 @@ pub struct DemoSite {
 
 /// paygate, bound and ready to serve.
 pub struct App {
+    mode: Mode,
     listener: TcpListener,
     addr: SocketAddr,
     public_url: String,
@@ -90,6 +94,12 @@ pub struct App {
 }
 
 impl App {
+    /// Sandbox or live, as the database recorded it.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// The address actually bound (the real port when asked for port 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
@@ -196,12 +206,41 @@ async fn purge_nonces(store: Store, window: Duration, shutdown: impl Future<Outp
     }
 }
 
-/// Opens (and migrates) the store: used by `serve` and by the operator's commands alike.
+/// Opens and migrates the store, and learns its mode (recording it on a database seen for the first
+/// time): for the operator's commands, which need no channel credentials.
 ///
 /// # Errors
-/// The master key cannot be loaded, the data dir created, or the database opened or migrated.
+/// The master key cannot be loaded, the data dir created, or the database opened or migrated;
+/// the mode is refused (see [`crate::mode`]).
 pub async fn open_store(settings: &Settings) -> Result<Store, AppError> {
+    let (store, _) = open_store_and_key(settings).await?;
+    establish_mode(settings, &store, Purpose::Operate).await?;
+    Ok(store)
+}
+
+/// Opens the store and applies the migrations, nothing else (`paygate migrate`): a deployment may
+/// migrate before any node with credentials has started.
+///
+/// # Errors
+/// As [`open_store`], without the mode.
+pub async fn migrate(settings: &Settings) -> Result<Store, AppError> {
     Ok(open_store_and_key(settings).await?.0)
+}
+
+async fn establish_mode(
+    settings: &Settings,
+    store: &Store,
+    purpose: Purpose,
+) -> Result<Mode, AppError> {
+    mode::establish(store, settings.requested_mode(), purpose)
+        .await
+        .map_err(|e| match e {
+            EstablishError::Refused(refusal) => AppError::Mode(refusal),
+            EstablishError::Store(source) => AppError::Store {
+                url: settings.database_url.redacted(),
+                source,
+            },
+        })
 }
 
 async fn open_store_and_key(settings: &Settings) -> Result<(Store, MasterKey), AppError> {
@@ -227,6 +266,8 @@ async fn open_store_and_key(settings: &Settings) -> Result<(Store, MasterKey), A
 /// See [`AppError`].
 pub async fn build(settings: Settings) -> Result<App, AppError> {
     let (store, master_key) = open_store_and_key(&settings).await?;
+    // Before anything listens: a refused mode must not leave a half-started gateway behind.
+    let mode = establish_mode(&settings, &store, Purpose::Serve).await?;
     // Bound first: with port 0 the public URL (in callback URLs and checkout links) needs the port.
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -239,7 +280,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         source,
     })?;
     let public_url = settings.public_url(addr);
-    let sandbox_mode = settings.sandbox();
+    let sandbox_mode = mode == Mode::Sandbox;
     let (channels, sandbox) = if sandbox_mode {
         let secrets = SecretBox::new(&master_key);
         let (sandbox, wechat, alipay) =
@@ -280,6 +321,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         router = router.merge(crate::sandbox::routes(sandbox, store.clone()));
     }
     Ok(App {
+        mode,
         listener,
         addr,
         public_url,

@@ -32,10 +32,8 @@ fn notify(dir: &Path, args: &[&str]) -> Output {
 async fn paid_order(dir: &Path) -> String {
     let settings = Settings::load_with(
         Flags {
-            config: None,
-            listen: None,
             data_dir: Some(dir.to_owned()),
-            database_url: None,
+            ..Flags::default()
         },
         &|_| None,
     )

@@ -47,36 +47,8 @@ fn a_bad_setting_names_itself_and_exits_non_zero() {
 #[test]
 fn with_a_real_channel_configured_there_is_no_sandbox() {
     let sim = support::Sim::start();
-    let (private_pem, public_pem) = support::key_pair();
-    let mchid = support::digits(10);
-    let apiv3 = channel_core::nonce::alphanumeric(32);
-    let registered = sim.post_json(
-        "/sim/wechat/merchants",
-        &serde_json::json!({
-            "mchid": mchid, "serial_no": "SERIAL1", "merchant_public_key_pem": public_pem,
-            "apiv3_key": apiv3, "appids": ["wx0000000000000001"],
-        }),
-    );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("merchant.pem"), private_pem).unwrap();
-    std::fs::write(
-        dir.path().join("wechatpay_pub.pem"),
-        registered["public_key_pem"].as_str().unwrap(),
-    )
-    .unwrap();
-    let config = dir.path().join("paygate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[wechat]\nmchid = \"{mchid}\"\nappid = \"wx0000000000000001\"\n\
-             merchant_serial = \"SERIAL1\"\nmerchant_key_file = \"merchant.pem\"\n\
-             apiv3_key = \"{apiv3}\"\npublic_key_id = \"{}\"\npublic_key_file = \"wechatpay_pub.pem\"\n\
-             api_base_url = \"{}\"\n",
-            registered["public_key_id"].as_str().unwrap(),
-            sim.url
-        ),
-    )
-    .unwrap();
+    let config = support::wechat_live_config(&sim, dir.path());
     let data = dir.path().join("data");
     let pg = Paygate::start(
         ServeOptions::new(&data)
@@ -104,6 +76,7 @@ async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::pat
     }
     // The configured channel is really used: a site's order reaches the standalone simulator.
     let keys = support::serve::create_site(data, "real");
+    assert!(keys.ak.starts_with("ak_live_") && keys.sk.starts_with("sk_live_"));
     let body = serde_json::json!({"out_trade_no": "order_real_0001", "description": "x", "amount_total": 100}).to_string();
     let v = support::serve::signed_ok(
         pg,

@@ -110,7 +110,7 @@ fn assert_signed_by(sk: &str, n: &Received) {
     );
     assert!(node_accepts(sk, n), "verify_notification.mjs refused it");
     // And not with another key.
-    let other = SecretKey::generate();
+    let other = SecretKey::generate(gateway::domain::Mode::Sandbox);
     assert!(!node_accepts(other.expose(), n));
 }
 

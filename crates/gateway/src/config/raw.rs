@@ -25,6 +25,8 @@ pub(crate) const KEYS: &[Key] = &[
     key("data_dir", "PAYGATE_DATA_DIR"),
     key("database_url", "PAYGATE_DATABASE_URL"),
     key("public_url", "PAYGATE_PUBLIC_URL"),
+    key("allow_http_public_url", "PAYGATE_ALLOW_HTTP_PUBLIC_URL"),
+    key("sandbox", "PAYGATE_SANDBOX"),
     key("wechat.mchid", "PAYGATE_WECHAT_MCHID"),
     key("wechat.appid", "PAYGATE_WECHAT_APPID"),
     key("wechat.miniapp_appid", "PAYGATE_WECHAT_MINIAPP_APPID"),

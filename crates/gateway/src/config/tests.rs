@@ -25,7 +25,7 @@ fn defaults_are_sandbox_on_sqlite_in_data_dir() {
         "sqlite://./data/paygate.db?mode=rwc"
     );
     assert_eq!(s.public_url(s.listen), "http://127.0.0.1:8080");
-    assert!(s.sandbox());
+    assert_eq!(s.requested_mode(), Requested::Sandbox { explicit: false });
     assert!(matches!(s.master_key, MasterKeySource::File(ref p) if p.ends_with("master.key")));
 }
 
@@ -143,6 +143,7 @@ fn a_partial_channel_section_says_what_is_missing_without_echoing_secrets() {
         ("PAYGATE_WECHAT_PUBLIC_KEY_ID", "PUB_KEY_ID_0001"),
         ("PAYGATE_WECHAT_PUBLIC_KEY_FILE", pub_file.to_str().unwrap()),
         ("PAYGATE_WECHAT_API_BASE_URL", "http://127.0.0.1:9"),
+        ("PAYGATE_PUBLIC_URL", "https://pay.example.com"),
     ];
     let mut env = base.to_vec();
     env.push(("PAYGATE_WECHAT_APIV3_KEY", "short-secret-x"));
@@ -156,7 +157,7 @@ fn a_partial_channel_section_says_what_is_missing_without_echoing_secrets() {
         "0123456789abcdef0123456789ABCDEF",
     ));
     let s = load(Flags::default(), &env[..]).unwrap();
-    assert!(!s.sandbox());
+    assert_eq!(s.requested_mode(), Requested::Live);
     assert!(
         !s.notify.allow_private_targets,
         "outside sandbox, private notify targets are refused by default"
@@ -325,4 +326,109 @@ fn bad_background_settings_name_themselves() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("workers.leases"), "{err}");
+}
+
+/// A WeChat Pay merchant configured through the environment, with keys written to `dir`.
+fn wechat_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let key = channel_core::RsaPrivateKey::generate().unwrap();
+    let key_file = dir.join("key.pem");
+    std::fs::write(&key_file, key.to_pkcs8_pem().unwrap()).unwrap();
+    let pub_file = dir.join("pub.pem");
+    std::fs::write(&pub_file, key.public_key().unwrap().to_pem()).unwrap();
+    vec![
+        ("PAYGATE_WECHAT_MCHID", "1900000001".to_owned()),
+        ("PAYGATE_WECHAT_APPID", "wx1".to_owned()),
+        ("PAYGATE_WECHAT_MERCHANT_SERIAL", "ABC".to_owned()),
+        (
+            "PAYGATE_WECHAT_MERCHANT_KEY_FILE",
+            key_file.display().to_string(),
+        ),
+        ("PAYGATE_WECHAT_PUBLIC_KEY_ID", "PUB_KEY_ID_0001".to_owned()),
+        (
+            "PAYGATE_WECHAT_PUBLIC_KEY_FILE",
+            pub_file.display().to_string(),
+        ),
+        (
+            "PAYGATE_WECHAT_APIV3_KEY",
+            "0123456789abcdef0123456789ABCDEF".to_owned(),
+        ),
+    ]
+}
+
+fn load_owned(flags: Flags, env: &[(&'static str, String)]) -> Result<Settings, ConfigError> {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    load(flags, &pairs)
+}
+
+#[test]
+fn sandbox_is_asked_for_by_flag_variable_or_file() {
+    let by_flag = Flags {
+        sandbox: true,
+        ..Flags::default()
+    };
+    let explicit = Requested::Sandbox { explicit: true };
+    assert_eq!(load(by_flag, &[]).unwrap().requested_mode(), explicit);
+    let by_env = load(Flags::default(), &[("PAYGATE_SANDBOX", "true")]).unwrap();
+    assert_eq!(by_env.requested_mode(), explicit);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paygate.toml");
+    std::fs::write(&file, "sandbox = true\n").unwrap();
+    let by_file = Flags {
+        config: Some(file),
+        ..Flags::default()
+    };
+    assert_eq!(load(by_file, &[]).unwrap().requested_mode(), explicit);
+}
+
+#[test]
+fn sandbox_and_channel_credentials_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = wechat_env(dir.path());
+    env.push(("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()));
+    let flags = Flags {
+        sandbox: true,
+        ..Flags::default()
+    };
+    let err = load_owned(flags, &env).unwrap_err().to_string();
+    assert!(
+        err.contains("`sandbox`") && err.contains("--sandbox"),
+        "{err}"
+    );
+    assert!(err.contains("never meets a real channel"), "{err}");
+}
+
+#[test]
+fn live_mode_needs_an_https_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = wechat_env(dir.path());
+    let err = load_owned(Flags::default(), &env).unwrap_err().to_string();
+    assert!(
+        err.contains("public_url") && err.contains("live mode"),
+        "{err}"
+    );
+
+    let mut http = env.clone();
+    http.push(("PAYGATE_PUBLIC_URL", "http://pay.example.com".to_owned()));
+    let err = load_owned(Flags::default(), &http).unwrap_err().to_string();
+    assert!(err.contains("must be https in live mode"), "{err}");
+    assert!(err.contains("allow_http_public_url"), "{err}");
+
+    let mut behind_proxy = http.clone();
+    behind_proxy.push(("PAYGATE_ALLOW_HTTP_PUBLIC_URL", "true".to_owned()));
+    let s = load_owned(Flags::default(), &behind_proxy).unwrap();
+    assert_eq!(s.requested_mode(), Requested::Live);
+
+    let mut https = env;
+    https.push(("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()));
+    assert!(load_owned(Flags::default(), &https).is_ok());
+}
+
+#[test]
+fn sandbox_mode_may_keep_an_http_public_url() {
+    let s = load(
+        Flags::default(),
+        &[("PAYGATE_PUBLIC_URL", "http://10.0.0.5:8080")],
+    )
+    .unwrap();
+    assert_eq!(s.public_url(s.listen), "http://10.0.0.5:8080");
 }

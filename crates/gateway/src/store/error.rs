@@ -22,6 +22,10 @@ pub enum StoreError {
     IllegalTransition { from: OrderStatus, to: OrderStatus },
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// Keys and notifications depend on the mode, which `serve` (or the first operator command)
+    /// records when it initialises the database.
+    #[error("the database has no recorded mode (sandbox or live) yet: start `paygate serve` once")]
+    ModeNotRecorded,
 }
 
 impl StoreError {

@@ -70,14 +70,17 @@ impl Store {
     /// Creates a site with a fresh id, AK and SK. The returned `Site` is the only time the SK is
     /// handed out without a lookup: show it to the operator once.
     ///
+    /// Its keys show the database's mode (`ak_test_…` in sandbox, `ak_live_…` live).
+    ///
     /// # Errors
-    /// `Database` (including the practically impossible AK collision), `Crypto`.
+    /// `ModeNotRecorded`, `Database` (including the practically impossible AK collision), `Crypto`.
     pub async fn create_site(&self, new: NewSite, now: Timestamp) -> Result<Site, StoreError> {
+        let mode = self.mode().await?;
         let site = Site {
             id: SiteId::generate(),
             name: new.name,
-            access_key: AccessKey::generate(),
-            secret_key: SecretKey::generate(),
+            access_key: AccessKey::generate(mode),
+            secret_key: SecretKey::generate(mode),
             notify_url: new.notify_url,
             enabled_methods: new.enabled_methods,
             status: SiteStatus::Active,
@@ -149,7 +152,7 @@ impl Store {
         id: &SiteId,
         now: Timestamp,
     ) -> Result<SecretKey, StoreError> {
-        let sk = SecretKey::generate();
+        let sk = SecretKey::generate(self.mode().await?);
         let sealed = self.secrets.seal(sk.expose().as_bytes(), &sk_aad(id))?;
         let sql = "UPDATE sites SET secret_key_sealed = $1, updated_at = $2 WHERE id = $3";
         let affected = with_pool!(self, pool => sqlx::query(sql)

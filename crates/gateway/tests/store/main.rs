@@ -6,6 +6,7 @@ mod support;
 
 mod jobs;
 mod migrations;
+mod mode;
 mod nonces;
 mod notifications;
 mod orders;

@@ -1,5 +1,5 @@
 use gateway::crypto::MasterKey;
-use gateway::domain::{AccessKey, Channel, Method, PayMethod, SiteId, SiteStatus};
+use gateway::domain::{AccessKey, Channel, Method, Mode, PayMethod, SiteId, SiteStatus};
 use gateway::store::{Store, StoreError};
 
 use crate::on_both_backends;
@@ -17,7 +17,7 @@ on_both_backends! {
         assert!(!by_ak.may_use(PayMethod::new(Channel::Alipay, Method::Qr).unwrap()));
         let by_id = db.store.find_site(&site.id).await.unwrap().unwrap();
         assert_eq!(by_id.access_key, site.access_key);
-        assert!(db.store.find_site_by_ak(&AccessKey::generate()).await.unwrap().is_none());
+        assert!(db.store.find_site_by_ak(&AccessKey::generate(Mode::Sandbox)).await.unwrap().is_none());
         assert!(db.store.find_site(&SiteId::generate()).await.unwrap().is_none());
     }
 

@@ -45,7 +45,8 @@ fn announce_sandbox(app: &App) {
         "\n  ================================================\n   \
          SANDBOX MODE — NO REAL MONEY MOVES\n  \
          ================================================\n  \
-         No channel credentials are configured: WeChat Pay and Alipay are simulated in-process."
+         This database is a sandbox for good: WeChat Pay and Alipay are simulated in-process,\n  \
+         site keys are ak_test_…/sk_test_…, and notifications say \"livemode\": false."
     );
     if let Some(sandbox) = app.sandbox() {
         let _ = writeln!(

@@ -513,7 +513,9 @@ impl Accounts {
         std::fs::write(
             &config,
             format!(
-                "[wechat]\nmchid = \"{mchid}\"\nappid = \"{appid}\"\nmerchant_serial = \"{serial}\"\n\
+                // Live mode against the simulator on loopback: no TLS proxy, plain http.
+                "allow_http_public_url = true\n\n\
+                 [wechat]\nmchid = \"{mchid}\"\nappid = \"{appid}\"\nmerchant_serial = \"{serial}\"\n\
                  merchant_key_file = \"wechat_merchant.pem\"\napiv3_key = \"{apiv3}\"\n\
                  public_key_id = \"{}\"\npublic_key_file = \"wechat_platform.pem\"\n\
                  api_base_url = \"{}\"\n\n\
@@ -734,11 +736,19 @@ impl Node {
     }
 }
 
-/// `paygate site create` on the shared data dir and database, notifying `notify_url`.
-pub async fn create_site(data_dir: &Path, database_url: &str, notify_url: &str) -> SiteKeys {
+/// `paygate site create` on the shared data dir and database, notifying `notify_url`. With the
+/// nodes' `config`, so that a database no node has started on yet is initialised as live.
+pub async fn create_site(
+    data_dir: &Path,
+    database_url: &str,
+    config: &Path,
+    notify_url: &str,
+) -> SiteKeys {
     let mut cmd = Command::from(paygate_command());
     cmd.args(["site", "create", "--name", "shop", "--json", "--notify-url"])
         .arg(notify_url)
+        .arg("--config")
+        .arg(config)
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--database-url")
@@ -908,6 +918,8 @@ pub struct Delivery {
     pub answered: Option<Instant>,
     /// `X-1Pass-Sign` verified with the site's SK (false when no SK was set).
     pub signature_ok: bool,
+    /// The body's `livemode` (`None` when missing or not a boolean).
+    pub livemode: Option<bool>,
 }
 
 #[derive(Default)]
@@ -1060,6 +1072,7 @@ async fn serve_notification(mut stream: TcpStream, shared: Arc<ReceiverShared>) 
             arrived,
             answered: None,
             signature_ok,
+            livemode: json["livemode"].as_bool(),
         });
         state.deliveries.len() - 1
     };
