@@ -120,6 +120,9 @@ impl ApiError {
             Self::NotReady => (S::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Service(e) => match e {
                 ServiceError::PaymentNotConfigured(_) => (S::BAD_REQUEST, "payment_not_configured"),
+                ServiceError::UnsignableForAlipay { .. } => {
+                    (S::BAD_REQUEST, "alipay_invalid_characters")
+                }
                 ServiceError::OutTradeNoConflict => (S::CONFLICT, "out_trade_no_conflict"),
                 ServiceError::NotFound => (S::NOT_FOUND, "order_not_found"),
                 ServiceError::AlreadyPaid(_) => (S::CONFLICT, "order_paid"),
@@ -154,6 +157,7 @@ impl ApiError {
                 body.field = Some(h);
             }
             Self::Invalid(e) => body.field = Some(e.field()),
+            Self::Service(ServiceError::UnsignableForAlipay { field }) => body.field = Some(field),
             Self::MissingFields(fields) => body.field = fields.first().copied(),
             Self::Service(ServiceError::UpstreamRefused {
                 channel,
@@ -258,6 +262,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "invalid_field",
         400,
         "Another field (named in `field`) is malformed.",
+    ),
+    (
+        "alipay_invalid_characters",
+        400,
+        "A field sent to Alipay (`field`: description) contains '&' or '=': Alipay signs its fields as k=v&k=v over raw values, so such a value could be re-split into other fields. Alipay methods only.",
     ),
     ("invalid_json", 400, "The body is not a JSON object."),
     (

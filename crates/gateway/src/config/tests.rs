@@ -190,6 +190,47 @@ fn alipay_keys_are_parsed_at_start() {
 }
 
 #[test]
+fn alipay_needs_the_merchant_account_its_notifications_must_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_key = dir.path().join("app.pem");
+    let alipay_key = dir.path().join("alipay.pem");
+    let private = channel_core::RsaPrivateKey::generate().unwrap();
+    std::fs::write(&app_key, private.to_pkcs8_pem().unwrap()).unwrap();
+    std::fs::write(&alipay_key, private.public_key().unwrap().to_pem()).unwrap();
+    let env = |seller: Option<&'static str>| {
+        let mut vars = vec![
+            ("PAYGATE_ALIPAY_APP_ID", "2021000000000001".to_owned()),
+            (
+                "PAYGATE_ALIPAY_APP_PRIVATE_KEY_FILE",
+                app_key.to_str().unwrap().to_owned(),
+            ),
+            (
+                "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
+                alipay_key.to_str().unwrap().to_owned(),
+            ),
+        ];
+        if let Some(s) = seller {
+            vars.push(("PAYGATE_ALIPAY_SELLER_ID", s.to_owned()));
+        }
+        vars
+    };
+    let run = |seller| {
+        let vars = env(seller);
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        load(Flags::default(), &refs)
+    };
+    let missing = run(None).unwrap_err().to_string();
+    assert!(missing.contains("alipay.seller_id"), "{missing}");
+    let malformed = run(Some("2088x")).unwrap_err().to_string();
+    assert!(malformed.contains("alipay.seller_id"), "{malformed}");
+    let s = run(Some("2088621955000001")).unwrap();
+    assert_eq!(
+        s.alipay.unwrap().client.seller_id.as_deref(),
+        Some("2088621955000001")
+    );
+}
+
+#[test]
 fn background_defaults_follow_the_issue_and_the_mode() {
     let s = load(Flags::default(), &[]).unwrap();
     assert_eq!(

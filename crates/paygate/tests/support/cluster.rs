@@ -520,10 +520,12 @@ impl Accounts {
                  public_key_id = \"{}\"\npublic_key_file = \"wechat_platform.pem\"\n\
                  api_base_url = \"{}\"\n\n\
                  [alipay]\napp_id = \"{app_id}\"\napp_private_key_file = \"alipay_app.pem\"\n\
-                 alipay_public_key_file = \"alipay_public.pem\"\ngateway_url = \"{}/gateway.do\"\n",
+                 alipay_public_key_file = \"alipay_public.pem\"\ngateway_url = \"{}/gateway.do\"\n\
+                 seller_id = \"{}\"\n",
                 field(&registered, "public_key_id"),
                 sim.url,
                 sim.url,
+                field(&app, "seller_id"),
             ),
         )
         .expect("write paygate.toml");
