@@ -208,6 +208,7 @@ fn alipay_needs_the_merchant_account_its_notifications_must_name() {
                 "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
                 alipay_key.to_str().unwrap().to_owned(),
             ),
+            ("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()),
         ];
         if let Some(s) = seller {
             vars.push(("PAYGATE_ALIPAY_SELLER_ID", s.to_owned()));
