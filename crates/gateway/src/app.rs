@@ -30,8 +30,8 @@ use crate::service::{OrderService, ServiceSettings};
 use crate::store::{NewSite, Store, StoreError};
 use crate::workers::{self, JobHandler, WorkerSettings};
 
-/// How often expired API nonces are deleted. They are only kept for twice the signing window
-/// (10 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
+/// How often expired API nonces are deleted. They are only kept a little longer than twice the
+/// signing window (11 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +85,7 @@ pub struct App {
     demo_site: Option<DemoSite>,
     handlers: Vec<Arc<dyn JobHandler>>,
     workers: WorkerSettings,
-    /// How long API nonces are remembered (twice the signing window), for the purge.
+    /// How long API nonces are remembered ([`api::nonce_retention`]), for the purge.
     nonce_window: Duration,
 }
 
@@ -262,7 +262,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     };
     let mut api_settings = ApiSettings::new(public_url.clone());
     api_settings.sandbox = sandbox_mode;
-    let nonce_window = api_settings.signature_window.saturating_mul(2);
+    let nonce_window = api::nonce_retention(api_settings.signature_window);
     let handlers = job_handlers(
         &settings.notify,
         &settings.compensation,

@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{canonical, sign};
+pub use auth::{canonical, nonce_retention, sign};
 pub use error::{ApiError, AuthError};
 
 use crate::channels::Channels;
@@ -55,7 +55,8 @@ pub struct ApiSettings {
     pub sandbox: bool,
     /// A test hook; see [`Failpoint`]. [`ApiSettings::new`] reads it from the environment.
     pub failpoint: Option<Failpoint>,
-    /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept for twice that.
+    /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept a little longer
+    /// than twice that ([`nonce_retention`]).
     pub signature_window: Duration,
     /// The largest request body accepted.
     pub body_limit: usize,

@@ -154,6 +154,12 @@ impl TestApp {
     /// optionally with a failpoint. It keeps the earlier node's public URL, as a restarted node or
     /// a node behind the same load balancer does: the channel requests carry it (`notify_url`).
     pub async fn spawn_with(node: Node, failpoint: Option<gateway::service::Failpoint>) -> Self {
+        Self::spawn_tuned(node, |settings| settings.failpoint = failpoint).await
+    }
+
+    /// A paygate on what `node` left, with its API settings changed by `tune` (a shorter signing
+    /// window, a lower rate limit).
+    pub async fn spawn_tuned(node: Node, tune: impl FnOnce(&mut ApiSettings)) -> Self {
         let Node {
             db,
             sim,
@@ -171,7 +177,7 @@ impl TestApp {
         let site = new_site(&db, "demo").await;
         let mut settings = ApiSettings::new(public_url.clone());
         settings.sandbox = true;
-        settings.failpoint = failpoint;
+        tune(&mut settings);
         let app = router(ApiState {
             store: db.store.clone(),
             channels: channels.clone(),
