@@ -44,6 +44,9 @@ pub enum ApiError {
     MissingFields(Vec<&'static str>),
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// An object in the body has a key twice: which one counts would depend on the reader.
+    #[error("request body has a key twice in one object ({0}); send each key once")]
+    DuplicateKey(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("no such route")]
@@ -113,6 +116,7 @@ impl ApiError {
             Self::Invalid(e) => (S::BAD_REQUEST, e.code()),
             Self::MissingFields(_) => (S::BAD_REQUEST, "missing_fields"),
             Self::InvalidJson(_) => (S::BAD_REQUEST, "invalid_json"),
+            Self::DuplicateKey(_) => (S::BAD_REQUEST, "duplicate_key"),
             Self::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RouteNotFound => (S::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -234,6 +238,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "description is longer than 127 characters.",
     ),
     (
+        "invalid_characters",
+        400,
+        "description (shown to the payer) holds a control or invisible formatting character: any Unicode format character (Cf: U+202E and the other direction overrides and isolates, U+200E/U+200F, zero-width U+200B..U+200D, U+FEFF, ...) or a line/paragraph separator. The message names it.",
+    ),
+    (
         "invalid_attach",
         400,
         "attach is empty or longer than 128 characters.",
@@ -260,6 +269,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "Another field (named in `field`) is malformed.",
     ),
     ("invalid_json", 400, "The body is not a JSON object."),
+    (
+        "duplicate_key",
+        400,
+        "An object in the body has the same key twice (at any depth); each key may appear once.",
+    ),
     (
         "payment_not_configured",
         400,
@@ -368,6 +382,26 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_the_mapping_can_answer_is_documented() {
+        let samples = [
+            ApiError::DuplicateKey("x".into()),
+            ApiError::Invalid(DomainError::InvisibleCharacter {
+                field: "description",
+                found: '\u{202E}',
+            }),
+        ];
+        for e in samples {
+            let (status, code) = e.status_and_code();
+            assert!(
+                ERROR_CODES
+                    .iter()
+                    .any(|(c, s, _)| *c == code && *s == status.as_u16()),
+                "{code} {status}"
+            );
+        }
+    }
 
     #[test]
     fn notification_not_found_is_a_documented_404() {

@@ -10,6 +10,7 @@ mod support;
 mod auth;
 mod close;
 mod idempotency;
+mod input;
 mod onepass;
 mod ops;
 mod scoping;
