@@ -11,6 +11,7 @@ mod auth;
 mod close;
 mod idempotency;
 mod input;
+mod limits;
 mod onepass;
 mod ops;
 mod scoping;

@@ -315,5 +315,5 @@ pub async fn anomalies(app: &TestApp, kind: &str) -> Vec<Anomaly> {
 
 /// The `/metrics` text.
 pub async fn metrics(app: &TestApp) -> String {
-    app.get("/metrics").await.text
+    app.metrics().await
 }
