@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::api_tests;
-use crate::support::app::TestApp;
+use crate::support::app::{TestApp, fresh_nonce, seed_sign, unix_now};
 
 const DEADLINE: Duration = Duration::from_millis(600);
 
@@ -141,15 +141,24 @@ api_tests! {
         let other = client_from("127.0.0.3");
         let r = other.get(format!("{}/pay/wechat/status?token={token}", app.base)).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        // …nor are the sites' signed requests, even from the flooding address (the test's own
-        // client connects from 127.0.0.1; the flood came from 127.0.0.2, so send some from there too).
-        for i in 0..10 {
-            let no = format!("order_flood_s{i}");
-            app.create_native(&json!({"out_trade_no": no, "description": "x", "amount_total": 1})).await.assert_ok();
+        // …nor are the sites' signed requests, even from the flooding address, however many.
+        for i in 0..12 {
+            let body = json!({"out_trade_no": format!("order_flood_s{i}"), "description": "x", "amount_total": 1}).to_string();
+            let (ts, nonce) = (unix_now().to_string(), fresh_nonce());
+            let sign = seed_sign(app.site.secret_key.expose(), &ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes());
+            let r = flooder.post(format!("{}/pay/wechat/native", app.base))
+                .header("X-1Pass-AK", app.site.access_key.as_str())
+                .header("X-1Pass-Ts", ts)
+                .header("X-1Pass-Nonce", nonce)
+                .header("X-1Pass-Sign", sign)
+                .body(body)
+                .send().await.unwrap();
+            assert_eq!(r.status(), 200, "{:?}", r.text().await);
         }
+        // An unsigned request to a signed route is refused by its signature check, not the limit.
         let mut flooding = connect_from("127.0.0.2", app.addr).await;
         flooding.write_all(b"POST /v1/orders HTTP/1.1\r\nHost: paygate\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await.unwrap();
         let (answer, _) = read_until_closed(&mut flooding).await;
-        assert!(answer.starts_with("HTTP/1.1 401"), "signature checked, not rate limited: {answer}");
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     }
 }
