@@ -5,9 +5,9 @@
 //!
 //! [`App::serve`] runs these side by side under one shutdown signal: the HTTP server, the metrics
 //! listener (unless `metrics.listen` is off), one worker loop (`workers::run` with the notification
-//! [`Deliverer`] and the [`OrderChecker`]), and a small task that purges expired API nonces. On shutdown the server stops accepting, the workers
-//! stop claiming, finish their jobs in flight and release their leases; only then are the simulator
-//! (sandbox mode) and the database pool closed.
+//! [`Deliverer`] and the [`OrderChecker`]), and a small task that purges expired API nonces. On
+//! shutdown the servers stop accepting, the workers stop claiming, finish their jobs in flight and
+//! release their leases; only then are the simulator (sandbox mode) and the database pool closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,7 +31,8 @@ use crate::store::{NewSite, Store, StoreError};
 use crate::workers::{self, JobHandler, WorkerSettings};
 
 /// How often expired API nonces are deleted. They are only kept a little longer than twice the
-/// signing window (11 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
+/// signing window (11 minutes); a stale row is harmless (it is taken over on reuse), so this only
+/// bounds the table.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
