@@ -3,13 +3,13 @@
 //! that can fail before the first request, so the caller can print the address only once paygate is
 //! really up.
 //!
-//! [`App::serve`] runs three things side by side under one shutdown signal: the HTTP server, one
-//! worker loop (`workers::run` with the notification [`Deliverer`] and the [`OrderChecker`]), and a
-//! small task that purges expired API nonces. On shutdown the server stops accepting, the workers
-//! stop claiming, finish their jobs in flight and release their leases; only then are the simulator
-//! (sandbox mode) and the database pool closed.
+//! [`App::serve`] runs these side by side under one shutdown signal: the HTTP server, the metrics
+//! listener (unless `metrics.listen` is off), one worker loop (`workers::run` with the notification
+//! [`Deliverer`] and the [`OrderChecker`]), and a small task that purges expired API nonces. On
+//! shutdown the servers stop accepting, the workers stop claiming, finish their jobs in flight and
+//! release their leases; only then are the simulator (sandbox mode) and the database pool closed.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::{self, ApiSettings, ApiState};
+use crate::api::{self, ApiSettings, ApiState, MetricsSettings};
 use crate::channels::{AlipayAccount, Channels, WechatAccount, WechatAppIds};
 use crate::compensation::{CompensationSettings, OrderChecker};
 use crate::config::{AlipaySettings, ConfigError, Settings, WechatSettings};
@@ -31,8 +31,9 @@ use crate::service::{OrderService, ServiceSettings};
 use crate::store::{NewSite, Store, StoreError};
 use crate::workers::{self, JobHandler, WorkerSettings};
 
-/// How often expired API nonces are deleted. They are only kept for twice the signing window
-/// (10 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
+/// How often expired API nonces are deleted. They are only kept a little longer than twice the
+/// signing window (11 minutes); a stale row is harmless (it is taken over on reuse), so this only
+/// bounds the table.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
@@ -62,8 +63,13 @@ pub enum AppError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("server: {0}")]
-    Serve(std::io::Error),
+    #[error(
+        "cannot listen on {addr} for /metrics (setting metrics.listen; \"off\" turns it off): {source}"
+    )]
+    MetricsBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("notification client: {0}")]
     Notify(String),
 }
@@ -89,8 +95,18 @@ pub struct App {
     demo_site: Option<DemoSite>,
     handlers: Vec<Arc<dyn JobHandler>>,
     workers: WorkerSettings,
-    /// How long API nonces are remembered (twice the signing window), for the purge.
+    /// How long API nonces are remembered ([`api::nonce_retention`]), for the purge.
     nonce_window: Duration,
+    /// How long a client may take to send its headers, on both listeners.
+    header_read_timeout: Duration,
+    metrics: Option<MetricsListener>,
+}
+
+/// `/metrics`, on its own listener.
+struct MetricsListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
 }
 
 impl App {
@@ -124,41 +140,56 @@ impl App {
         self.demo_site.as_ref()
     }
 
+    /// Where `/metrics` is served (the real port when asked for port 0); `None` when it is off.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     /// This process's name as a lease owner and in delivery attempts.
     #[must_use]
     pub fn node_id(&self) -> &str {
         &self.workers.node_id
     }
 
-    /// Serves HTTP and runs the background workers until `shutdown` resolves (or the server
-    /// fails); then lets requests and jobs in flight finish, releases the workers' leases, and
-    /// stops the simulator and the database pool.
+    /// Serves HTTP and runs the background workers until `shutdown` resolves; then lets requests
+    /// and jobs in flight finish, releases the workers' leases, and stops the simulator and the
+    /// database pool.
     ///
     /// # Errors
-    /// The server fails.
+    /// None so far: accept errors are retried, connection errors end only their connection.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        // One signal, three listeners. `true` once shutdown began, for whatever reason.
+        // One signal, several listeners. `true` once shutdown began.
         let (stop_tx, stop_rx) = watch::channel(false);
         let trigger = async {
-            tokio::select! {
-                () = shutdown => {}
-                // The server stopped by itself (an accept error): stop the rest too.
-                () = stopped(stop_rx.clone()) => {}
-            }
+            shutdown.await;
             let _ = stop_tx.send(true);
         };
+        let header_read_timeout = self.header_read_timeout;
+        let (listener, router, metrics) = (self.listener, self.router, self.metrics);
         let http = async {
-            let served = axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future()
-                .await
-                .map_err(AppError::Serve);
-            let _ = stop_tx.send(true);
+            api::serve(
+                listener,
+                router,
+                header_read_timeout,
+                stopped(stop_rx.clone()),
+            )
+            .await;
             tracing::info!("HTTP server stopped");
-            served
+        };
+        let metrics = async {
+            if let Some(m) = metrics {
+                api::serve(
+                    m.listener,
+                    m.router,
+                    header_read_timeout,
+                    stopped(stop_rx.clone()),
+                )
+                .await;
+            }
         };
         let workers = workers::run(
             self.store.clone(),
@@ -171,13 +202,13 @@ impl App {
             self.nonce_window,
             stopped(stop_rx.clone()),
         );
-        let ((), served, (), ()) = tokio::join!(trigger, http, workers, purge);
+        let ((), (), (), (), ()) = tokio::join!(trigger, http, metrics, workers, purge);
         // The workers are done (their last jobs may have called the simulator): now it can go.
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
         self.store.close().await;
-        served
+        Ok(())
     }
 }
 
@@ -279,6 +310,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         addr: settings.listen,
         source,
     })?;
+    let metrics = bind_metrics(&settings.metrics).await?;
     let public_url = settings.public_url(addr);
     let sandbox_mode = mode == Mode::Sandbox;
     let (channels, sandbox) = if sandbox_mode {
@@ -303,7 +335,8 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     };
     let mut api_settings = ApiSettings::new(public_url.clone());
     api_settings.sandbox = sandbox_mode;
-    let nonce_window = api_settings.signature_window.saturating_mul(2);
+    api_settings.http = settings.http;
+    let nonce_window = api::nonce_retention(api_settings.signature_window);
     let handlers = job_handlers(
         &settings.notify,
         &settings.compensation,
@@ -312,13 +345,16 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         &channels,
         &api_settings,
     )?;
+    let sandbox_routes = sandbox
+        .as_ref()
+        .map(|s| api::unsigned(crate::sandbox::routes(s, store.clone()), &api_settings));
     let mut router = api::router(ApiState {
         store: store.clone(),
         channels,
         settings: api_settings,
     });
-    if let Some(sandbox) = &sandbox {
-        router = router.merge(crate::sandbox::routes(sandbox, store.clone()));
+    if let Some(routes) = sandbox_routes {
+        router = router.merge(routes);
     }
     Ok(App {
         mode,
@@ -332,7 +368,27 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         handlers,
         workers: settings.workers,
         nonce_window,
+        header_read_timeout: settings.http.header_read_timeout,
+        metrics,
     })
+}
+
+/// Binds the metrics listener, unless it is off.
+async fn bind_metrics(settings: &MetricsSettings) -> Result<Option<MetricsListener>, AppError> {
+    let Some(listen) = settings.listen else {
+        return Ok(None);
+    };
+    let bind_err = |source| AppError::MetricsBind {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    Ok(Some(MetricsListener {
+        listener,
+        addr,
+        router: api::metrics_router(settings.token.clone()),
+    }))
 }
 
 /// The job handlers, built once: notification delivery and order checks. The checker has its own

@@ -93,3 +93,50 @@ async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::pat
             .starts_with("weixin://wxpay/bizpayurl")
     );
 }
+
+#[test]
+fn metrics_are_served_on_their_own_listener_behind_an_optional_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "scrape-token-0123456789";
+    let pg = Paygate::start(
+        ServeOptions::new(&dir.path().join("data")).env("PAYGATE_METRICS_TOKEN", token),
+    );
+    let metrics_url = pg.metrics_url();
+    assert!(
+        metrics_url.starts_with("http://127.0.0.1:"),
+        "{metrics_url}"
+    );
+    assert!(!pg.log().contains(token), "the token is never printed");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let api = http()
+            .get(format!("{}/metrics", pg.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 404, "not on the API's listener");
+        let anonymous = http().get(&metrics_url).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        let wrong = http()
+            .get(&metrics_url)
+            .bearer_auth("scrape-token-0123456788")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        let scrape = http()
+            .get(&metrics_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scrape.status(), 200);
+        assert!(scrape.text().await.unwrap().contains("# TYPE"));
+    });
+    pg.stop();
+
+    let pg = Paygate::start(
+        ServeOptions::new(&dir.path().join("data")).env("PAYGATE_METRICS_LISTEN", "off"),
+    );
+    pg.wait_for_log("paygate metrics off");
+    pg.stop();
+}

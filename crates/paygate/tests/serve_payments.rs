@@ -306,7 +306,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
         "{got}"
     );
     let metrics = http()
-        .get(format!("{}/metrics", pg.url))
+        .get(pg.metrics_url())
         .send()
         .await
         .unwrap()

@@ -11,6 +11,7 @@ mod background;
 mod database_url;
 mod duration;
 mod error;
+mod http;
 mod layers;
 mod master_key;
 mod raw;
@@ -27,6 +28,7 @@ pub use wechat::WechatSettings;
 
 use raw::Raw;
 
+use crate::api::{HttpSettings, MetricsSettings};
 use crate::compensation::CompensationSettings;
 use crate::mode::Requested;
 use crate::notify::NotifySettings;
@@ -68,6 +70,10 @@ pub struct Settings {
     pub compensation: CompensationSettings,
     /// `[workers]`: the background job loop.
     pub workers: WorkerSettings,
+    /// `[http]`: deadlines for slow clients, the per-client limit on unsigned routes.
+    pub http: HttpSettings,
+    /// `[metrics]`: where `/metrics` is served, if anywhere.
+    pub metrics: MetricsSettings,
 }
 
 impl Settings {
@@ -151,6 +157,8 @@ impl Settings {
         let notify = background::notify(&raw, sandbox)?;
         let compensation = background::compensation(&raw)?;
         let workers = background::workers(&raw, &notify)?;
+        let http = http::http(&raw)?;
+        let metrics = http::metrics(&raw)?;
         Ok(Self {
             listen,
             data_dir,
@@ -163,6 +171,8 @@ impl Settings {
             notify,
             compensation,
             workers,
+            http,
+            metrics,
         })
     }
 

@@ -80,6 +80,15 @@ pub(crate) const KEYS: &[Key] = &[
     key("workers.lease", "PAYGATE_WORKERS_LEASE"),
     key("workers.batch", "PAYGATE_WORKERS_BATCH"),
     key("workers.node_id", "PAYGATE_WORKERS_NODE_ID"),
+    key(
+        "http.header_read_timeout",
+        "PAYGATE_HTTP_HEADER_READ_TIMEOUT",
+    ),
+    key("http.body_read_timeout", "PAYGATE_HTTP_BODY_READ_TIMEOUT"),
+    key("http.rate_limit", "PAYGATE_HTTP_RATE_LIMIT"),
+    key("http.rate_limit_burst", "PAYGATE_HTTP_RATE_LIMIT_BURST"),
+    key("metrics.listen", "PAYGATE_METRICS_LISTEN"),
+    key("metrics.token", "PAYGATE_METRICS_TOKEN"),
 ];
 
 pub(crate) fn known(name: &str) -> Option<&'static Key> {

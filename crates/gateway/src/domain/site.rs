@@ -44,12 +44,26 @@ impl SiteName {
     pub const MAX_CHARS: usize = 64;
 
     /// # Errors
-    /// `Missing` when empty, `Malformed` when too long or with control characters.
+    /// `Missing` when empty, `Malformed` when too long, `InvisibleCharacter` with control or
+    /// format characters (a name may be shown beside an order, so the description's rule holds).
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         if s.is_empty() {
             return Err(DomainError::Missing { field: "name" });
         }
-        if s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(DomainError::Malformed { field: "name" });
+        }
+        super::text::refuse_invisible("name", s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// A name read back from the database, checked as it was when stored: a site named before
+    /// format characters were refused must stay usable.
+    ///
+    /// # Errors
+    /// `Malformed` when empty, too long or with control characters.
+    pub fn parse_stored(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() || s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
             return Err(DomainError::Malformed { field: "name" });
         }
         Ok(Self(s.to_owned()))
@@ -243,6 +257,12 @@ mod tests {
             "name"
         );
         assert_eq!(SiteName::parse("a\tb").unwrap_err().field(), "name");
+        let spoofed = SiteName::parse("shop\u{202E}").unwrap_err();
+        assert_eq!(
+            (spoofed.code(), spoofed.field()),
+            ("invalid_characters", "name")
+        );
+        assert!(SiteName::parse_stored("shop\u{202E}").is_ok());
     }
 
     #[test]

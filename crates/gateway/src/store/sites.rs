@@ -209,7 +209,7 @@ impl Store {
             .collect::<Result<_, _>>()
             .map_err(bad)?;
         Ok(Site {
-            name: SiteName::parse(&r.name).map_err(bad)?,
+            name: SiteName::parse_stored(&r.name).map_err(bad)?,
             access_key: AccessKey::parse(&r.access_key).map_err(bad)?,
             secret_key: SecretKey::parse(&sk).map_err(bad)?,
             notify_url: r

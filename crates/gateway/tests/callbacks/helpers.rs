@@ -315,7 +315,7 @@ pub async fn anomalies(app: &TestApp, kind: &str) -> Vec<Anomaly> {
 
 /// The `/metrics` text.
 pub async fn metrics(app: &TestApp) -> String {
-    app.get("/metrics").await.text
+    app.metrics().await
 }
 
 /// The simulator's Alipay private key for the sandbox app (read from its state file): what Alipay
