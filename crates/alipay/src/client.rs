@@ -23,6 +23,7 @@ struct Inner {
     gateway_url: url::Url,
     notify_url: Option<String>,
     app_auth_token: Option<String>,
+    seller_id: Option<String>,
     http: reqwest::Client,
 }
 
@@ -68,6 +69,7 @@ impl Client {
                 gateway_url,
                 notify_url: config.notify_url,
                 app_auth_token: config.app_auth_token,
+                seller_id: config.seller_id.filter(|s| !s.is_empty()),
                 http,
             }),
         })
@@ -76,6 +78,12 @@ impl Client {
     #[must_use]
     pub fn app_id(&self) -> &str {
         &self.inner.app_id
+    }
+
+    /// The merchant account notifications must name, if configured.
+    #[must_use]
+    pub fn seller_id(&self) -> Option<&str> {
+        self.inner.seller_id.as_deref()
     }
 
     pub(crate) fn gateway_url(&self) -> &url::Url {

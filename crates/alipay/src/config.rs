@@ -20,6 +20,10 @@ pub struct Config {
     pub notify_url: Option<String>,
     /// For a service provider acting for a merchant (`app_auth_token` common parameter).
     pub app_auth_token: Option<String>,
+    /// The merchant's Alipay account (PID, `2088…`) the app's payments go to. When set, a
+    /// notification must name it as `seller_id`: Alipay signs every merchant's notifications with
+    /// the same key.
+    pub seller_id: Option<String>,
     /// Whole-request timeout; after it the outcome is unknown ([`crate::Error::Transport`]).
     pub timeout: Duration,
 }
@@ -39,6 +43,7 @@ impl Config {
             gateway_url: DEFAULT_GATEWAY_URL.to_owned(),
             notify_url: None,
             app_auth_token: None,
+            seller_id: None,
             timeout: Duration::from_secs(15),
         }
     }
@@ -46,6 +51,12 @@ impl Config {
     #[must_use]
     pub fn with_gateway_url(mut self, url: impl Into<String>) -> Self {
         self.gateway_url = url.into();
+        self
+    }
+
+    #[must_use]
+    pub fn with_seller_id(mut self, seller_id: impl Into<String>) -> Self {
+        self.seller_id = Some(seller_id.into());
         self
     }
 
@@ -63,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("app_id", &self.app_id)
             .field("gateway_url", &self.gateway_url)
             .field("notify_url", &self.notify_url)
+            .field("seller_id", &self.seller_id)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }

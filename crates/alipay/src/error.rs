@@ -52,6 +52,14 @@ pub enum SignatureFailure {
     /// the same key, so a notification replayed from another merchant would otherwise pass.
     #[error("notification is for another app_id")]
     ForeignApp,
+    /// A validly signed notification for another merchant account (`seller_id`), or one without
+    /// it when the client knows its account: the same reasoning as [`SignatureFailure::ForeignApp`].
+    #[error("notification is for another seller_id")]
+    ForeignSeller,
+    /// `sign_type` is absent or not `RSA2`, the only type this client verifies. It is not part of
+    /// the signed text, so it is checked on its own.
+    #[error("sign_type is not RSA2")]
+    SignType,
 }
 
 impl Error {

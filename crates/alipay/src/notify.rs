@@ -47,7 +47,13 @@ pub struct Notification {
 
 impl Client {
     /// Verifies a notification's form body (`application/x-www-form-urlencoded`, UTF-8) and
-    /// decodes it. Checks that it is addressed to this app.
+    /// decodes it. Checks that `sign_type` is `RSA2` and that it is addressed to this app (and to
+    /// this merchant account, when [`crate::Config::seller_id`] is set).
+    ///
+    /// A verified notification proves only that Alipay signed the text `k=v&k=v…`: values are
+    /// signed raw, so a value containing `&` and `=` (a `subject` the merchant chose) can be
+    /// re-split into other fields with the same signature. Confirm a payment with
+    /// [`Client::query_order`] before acting on it.
     ///
     /// # Errors
     /// [`Error::Signature`] when unsigned, forged, altered or for another app; [`Error::Decode`]
@@ -83,9 +89,17 @@ impl Client {
         if n.app_id != self.app_id() {
             return Err(Error::Signature(SignatureFailure::ForeignApp));
         }
+        if let Some(seller) = self.seller_id()
+            && n.seller_id.as_deref() != Some(seller)
+        {
+            return Err(Error::Signature(SignatureFailure::ForeignSeller));
+        }
         Ok(n)
     }
 }
+
+/// The only `sign_type` verified here (RSA, SHA1withRSA, is long deprecated for new apps).
+const SIGN_TYPE: &str = "RSA2";
 
 /// Checks the signature over the fields (sorted, `sign` and `sign_type` left out) and returns the
 /// fields without `sign`.
@@ -93,6 +107,11 @@ fn verify_fields(
     key: &RsaPublicKey,
     mut fields: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, Error> {
+    // Alipay always sends it; since it is outside the signed text, anyone could change it, and a
+    // notification claiming another algorithm is not one this key can vouch for.
+    if fields.get("sign_type").map(String::as_str) != Some(SIGN_TYPE) {
+        return Err(Error::Signature(SignatureFailure::SignType));
+    }
     let sign = fields.remove("sign").filter(|s| !s.is_empty());
     let sign = sign.ok_or(Error::Signature(SignatureFailure::Missing))?;
     let content = sign_content(

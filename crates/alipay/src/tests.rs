@@ -126,17 +126,48 @@ fn altered_missing_or_foreign_signatures_are_refused() {
         Err(Error::Signature(SignatureFailure::Missing))
     ));
 
-    // sign_type is not signed (changing it is harmless), but it must still be a notification
-    // for this app: the same valid notification presented to another app is refused.
-    let mut fields = vector_fields();
-    fields.insert("sign_type".into(), "RSA".into());
-    assert!(client.verify_notification_fields(fields).is_ok());
+    // The same valid notification presented to another app is refused.
     let alipay_pem = std::fs::read_to_string(format!("{VECTORS}alipay_public_key.pem")).unwrap();
     let app_key = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
     let other = Client::new(Config::new("2021000000000000", app_key, alipay_pem)).unwrap();
     assert!(matches!(
         other.verify_notification_fields(vector_fields()),
         Err(Error::Signature(SignatureFailure::ForeignApp))
+    ));
+}
+
+#[test]
+fn a_sign_type_other_than_rsa2_is_refused_though_it_is_not_signed() {
+    let client = vector_client();
+    for sign_type in [Some("RSA"), Some("rsa2"), Some(""), None] {
+        let mut fields = vector_fields();
+        match sign_type {
+            Some(t) => fields.insert("sign_type".into(), t.into()),
+            None => fields.remove("sign_type"),
+        };
+        assert!(
+            matches!(
+                client.verify_notification_fields(fields),
+                Err(Error::Signature(SignatureFailure::SignType))
+            ),
+            "{sign_type:?}"
+        );
+    }
+}
+
+#[test]
+fn a_notification_for_another_seller_is_refused_when_the_seller_is_known() {
+    let alipay_pem = std::fs::read_to_string(format!("{VECTORS}alipay_public_key.pem")).unwrap();
+    let app_key = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
+    let config = |seller: &str| {
+        Config::new("2019073166072302", app_key.clone(), alipay_pem.clone()).with_seller_id(seller)
+    };
+    let ours = Client::new(config("2088531891668739")).unwrap();
+    assert!(ours.verify_notification_fields(vector_fields()).is_ok());
+    let other = Client::new(config("2088000000000000")).unwrap();
+    assert!(matches!(
+        other.verify_notification_fields(vector_fields()),
+        Err(Error::Signature(SignatureFailure::ForeignSeller))
     ));
 }
 

@@ -3,13 +3,13 @@
 //! that can fail before the first request, so the caller can print the address only once paygate is
 //! really up.
 //!
-//! [`App::serve`] runs three things side by side under one shutdown signal: the HTTP server, one
-//! worker loop (`workers::run` with the notification [`Deliverer`] and the [`OrderChecker`]), and a
-//! small task that purges expired API nonces. On shutdown the server stops accepting, the workers
-//! stop claiming, finish their jobs in flight and release their leases; only then are the simulator
-//! (sandbox mode) and the database pool closed.
+//! [`App::serve`] runs these side by side under one shutdown signal: the HTTP server, the metrics
+//! listener (unless `metrics.listen` is off), one worker loop (`workers::run` with the notification
+//! [`Deliverer`] and the [`OrderChecker`]), and a small task that purges expired API nonces. On
+//! shutdown the servers stop accepting, the workers stop claiming, finish their jobs in flight and
+//! release their leases; only then are the simulator (sandbox mode) and the database pool closed.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,20 +18,22 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::{self, ApiSettings, ApiState};
+use crate::api::{self, ApiSettings, ApiState, MetricsSettings};
 use crate::channels::{AlipayAccount, Channels, WechatAccount, WechatAppIds};
 use crate::compensation::{CompensationSettings, OrderChecker};
 use crate::config::{AlipaySettings, ConfigError, Settings, WechatSettings};
 use crate::crypto::{MasterKey, SecretBox};
-use crate::domain::{PayMethod, SiteId, SiteName, Timestamp};
+use crate::domain::{Mode, PayMethod, SiteId, SiteName, Timestamp};
+use crate::mode::{self, EstablishError, ModeError, Purpose};
 use crate::notify::{Deliverer, NotifySettings};
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::service::{OrderService, ServiceSettings};
 use crate::store::{NewSite, Store, StoreError};
 use crate::workers::{self, JobHandler, WorkerSettings};
 
-/// How often expired API nonces are deleted. They are only kept for twice the signing window
-/// (10 minutes); a stale row is harmless (it is taken over on reuse), so this only bounds the table.
+/// How often expired API nonces are deleted. They are only kept a little longer than twice the
+/// signing window (11 minutes); a stale row is harmless (it is taken over on reuse), so this only
+/// bounds the table.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub enum AppError {
     },
     #[error("database ({url}): {source}")]
     Store { url: String, source: StoreError },
+    #[error(transparent)]
+    Mode(#[from] ModeError),
     #[error("cannot create the demo site: {0}")]
     DemoSite(String),
     #[error("sandbox mode: {0}")]
@@ -59,8 +63,13 @@ pub enum AppError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("server: {0}")]
-    Serve(std::io::Error),
+    #[error(
+        "cannot listen on {addr} for /metrics (setting metrics.listen; \"off\" turns it off): {source}"
+    )]
+    MetricsBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("notification client: {0}")]
     Notify(String),
 }
@@ -85,6 +94,7 @@ impl std::fmt::Debug for DemoSite {
 
 /// paygate, bound and ready to serve.
 pub struct App {
+    mode: Mode,
     listener: TcpListener,
     addr: SocketAddr,
     public_url: String,
@@ -94,11 +104,27 @@ pub struct App {
     demo_site: Option<DemoSite>,
     handlers: Vec<Arc<dyn JobHandler>>,
     workers: WorkerSettings,
-    /// How long API nonces are remembered (twice the signing window), for the purge.
+    /// How long API nonces are remembered ([`api::nonce_retention`]), for the purge.
     nonce_window: Duration,
+    /// How long a client may take to send its headers, on both listeners.
+    header_read_timeout: Duration,
+    metrics: Option<MetricsListener>,
+}
+
+/// `/metrics`, on its own listener.
+struct MetricsListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
 }
 
 impl App {
+    /// Sandbox or live, as the database recorded it.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// The address actually bound (the real port when asked for port 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
@@ -123,41 +149,56 @@ impl App {
         self.demo_site.as_ref()
     }
 
+    /// Where `/metrics` is served (the real port when asked for port 0); `None` when it is off.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     /// This process's name as a lease owner and in delivery attempts.
     #[must_use]
     pub fn node_id(&self) -> &str {
         &self.workers.node_id
     }
 
-    /// Serves HTTP and runs the background workers until `shutdown` resolves (or the server
-    /// fails); then lets requests and jobs in flight finish, releases the workers' leases, and
-    /// stops the simulator and the database pool.
+    /// Serves HTTP and runs the background workers until `shutdown` resolves; then lets requests
+    /// and jobs in flight finish, releases the workers' leases, and stops the simulator and the
+    /// database pool.
     ///
     /// # Errors
-    /// The server fails.
+    /// None so far: accept errors are retried, connection errors end only their connection.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        // One signal, three listeners. `true` once shutdown began, for whatever reason.
+        // One signal, several listeners. `true` once shutdown began.
         let (stop_tx, stop_rx) = watch::channel(false);
         let trigger = async {
-            tokio::select! {
-                () = shutdown => {}
-                // The server stopped by itself (an accept error): stop the rest too.
-                () = stopped(stop_rx.clone()) => {}
-            }
+            shutdown.await;
             let _ = stop_tx.send(true);
         };
+        let header_read_timeout = self.header_read_timeout;
+        let (listener, router, metrics) = (self.listener, self.router, self.metrics);
         let http = async {
-            let served = axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future()
-                .await
-                .map_err(AppError::Serve);
-            let _ = stop_tx.send(true);
+            api::serve(
+                listener,
+                router,
+                header_read_timeout,
+                stopped(stop_rx.clone()),
+            )
+            .await;
             tracing::info!("HTTP server stopped");
-            served
+        };
+        let metrics = async {
+            if let Some(m) = metrics {
+                api::serve(
+                    m.listener,
+                    m.router,
+                    header_read_timeout,
+                    stopped(stop_rx.clone()),
+                )
+                .await;
+            }
         };
         let workers = workers::run(
             self.store.clone(),
@@ -170,13 +211,13 @@ impl App {
             self.nonce_window,
             stopped(stop_rx.clone()),
         );
-        let ((), served, (), ()) = tokio::join!(trigger, http, workers, purge);
+        let ((), (), (), (), ()) = tokio::join!(trigger, http, metrics, workers, purge);
         // The workers are done (their last jobs may have called the simulator): now it can go.
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
         self.store.close().await;
-        served
+        Ok(())
     }
 }
 
@@ -205,12 +246,41 @@ async fn purge_nonces(store: Store, window: Duration, shutdown: impl Future<Outp
     }
 }
 
-/// Opens (and migrates) the store: used by `serve` and by the operator's commands alike.
+/// Opens and migrates the store, and learns its mode (recording it on a database seen for the first
+/// time): for the operator's commands, which need no channel credentials.
 ///
 /// # Errors
-/// The master key cannot be loaded, the data dir created, or the database opened or migrated.
+/// The master key cannot be loaded, the data dir created, or the database opened or migrated;
+/// the mode is refused (see [`crate::mode`]).
 pub async fn open_store(settings: &Settings) -> Result<Store, AppError> {
+    let (store, _) = open_store_and_key(settings).await?;
+    establish_mode(settings, &store, Purpose::Operate).await?;
+    Ok(store)
+}
+
+/// Opens the store and applies the migrations, nothing else (`paygate migrate`): a deployment may
+/// migrate before any node with credentials has started.
+///
+/// # Errors
+/// As [`open_store`], without the mode.
+pub async fn migrate(settings: &Settings) -> Result<Store, AppError> {
     Ok(open_store_and_key(settings).await?.0)
+}
+
+async fn establish_mode(
+    settings: &Settings,
+    store: &Store,
+    purpose: Purpose,
+) -> Result<Mode, AppError> {
+    mode::establish(store, settings.requested_mode(), purpose)
+        .await
+        .map_err(|e| match e {
+            EstablishError::Refused(refusal) => AppError::Mode(refusal),
+            EstablishError::Store(source) => AppError::Store {
+                url: settings.database_url.redacted(),
+                source,
+            },
+        })
 }
 
 async fn open_store_and_key(settings: &Settings) -> Result<(Store, MasterKey), AppError> {
@@ -236,6 +306,8 @@ async fn open_store_and_key(settings: &Settings) -> Result<(Store, MasterKey), A
 /// See [`AppError`].
 pub async fn build(settings: Settings) -> Result<App, AppError> {
     let (store, master_key) = open_store_and_key(&settings).await?;
+    // Before anything listens: a refused mode must not leave a half-started gateway behind.
+    let mode = establish_mode(&settings, &store, Purpose::Serve).await?;
     // Bound first: with port 0 the public URL (in callback URLs and checkout links) needs the port.
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -247,8 +319,13 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         addr: settings.listen,
         source,
     })?;
+    let metrics = bind_metrics(&settings.metrics).await?;
     let public_url = settings.public_url(addr);
-    let sandbox_mode = settings.sandbox();
+    let sandbox_mode = mode == Mode::Sandbox;
+    // A sandbox database holds test sites on the developer's machine: each may notify a receiver
+    // there. A live one allows private targets only to the sites the operator named.
+    let mut notify_settings = settings.notify.clone();
+    notify_settings.allow_private_targets = sandbox_mode;
     let (channels, sandbox) = if sandbox_mode {
         let secrets = SecretBox::new(&master_key);
         let (sandbox, wechat, alipay) =
@@ -271,24 +348,29 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     };
     let mut api_settings = ApiSettings::new(public_url.clone());
     api_settings.sandbox = sandbox_mode;
-    let nonce_window = api_settings.signature_window.saturating_mul(2);
+    api_settings.http = settings.http;
+    let nonce_window = api::nonce_retention(api_settings.signature_window);
     let handlers = job_handlers(
-        &settings.notify,
+        &notify_settings,
         &settings.compensation,
         &settings.workers,
         &store,
         &channels,
         &api_settings,
     )?;
+    let sandbox_routes = sandbox
+        .as_ref()
+        .map(|s| api::unsigned(crate::sandbox::routes(s, store.clone()), &api_settings));
     let mut router = api::router(ApiState {
         store: store.clone(),
         channels,
         settings: api_settings,
     });
-    if let Some(sandbox) = &sandbox {
-        router = router.merge(crate::sandbox::routes(sandbox, store.clone()));
+    if let Some(routes) = sandbox_routes {
+        router = router.merge(routes);
     }
     Ok(App {
+        mode,
         listener,
         addr,
         public_url,
@@ -299,7 +381,27 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         handlers,
         workers: settings.workers,
         nonce_window,
+        header_read_timeout: settings.http.header_read_timeout,
+        metrics,
     })
+}
+
+/// Binds the metrics listener, unless it is off.
+async fn bind_metrics(settings: &MetricsSettings) -> Result<Option<MetricsListener>, AppError> {
+    let Some(listen) = settings.listen else {
+        return Ok(None);
+    };
+    let bind_err = |source| AppError::MetricsBind {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    Ok(Some(MetricsListener {
+        listener,
+        addr,
+        router: api::metrics_router(settings.token.clone()),
+    }))
 }
 
 /// The job handlers, built once: notification delivery and order checks. The checker has its own

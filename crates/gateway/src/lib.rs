@@ -1,7 +1,7 @@
 //! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), how secrets
 //! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`), what it
 //! does with an order (`service`), the merchant HTTP API (`api`), how it is configured (`config`),
-//! sandbox mode (`sandbox`), and how the pieces are put together and served (`app`).
+//! sandbox or live (`mode`), sandbox mode (`sandbox`), and how the pieces are put together and served (`app`).
 
 pub mod api;
 pub mod app;
@@ -11,6 +11,7 @@ pub mod compensation;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod mode;
 pub mod notify;
 pub mod sandbox;
 pub mod service;

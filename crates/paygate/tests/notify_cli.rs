@@ -31,10 +31,8 @@ fn notify(dir: &Path, args: &[&str]) -> Output {
 fn settings(dir: &Path) -> Settings {
     Settings::load_with(
         Flags {
-            config: None,
-            listen: None,
             data_dir: Some(dir.to_owned()),
-            database_url: None,
+            ..Flags::default()
         },
         &|_| None,
     )

@@ -47,36 +47,8 @@ fn a_bad_setting_names_itself_and_exits_non_zero() {
 #[test]
 fn with_a_real_channel_configured_there_is_no_sandbox() {
     let sim = support::Sim::start();
-    let (private_pem, public_pem) = support::key_pair();
-    let mchid = support::digits(10);
-    let apiv3 = channel_core::nonce::alphanumeric(32);
-    let registered = sim.post_json(
-        "/sim/wechat/merchants",
-        &serde_json::json!({
-            "mchid": mchid, "serial_no": "SERIAL1", "merchant_public_key_pem": public_pem,
-            "apiv3_key": apiv3, "appids": ["wx0000000000000001"],
-        }),
-    );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("merchant.pem"), private_pem).unwrap();
-    std::fs::write(
-        dir.path().join("wechatpay_pub.pem"),
-        registered["public_key_pem"].as_str().unwrap(),
-    )
-    .unwrap();
-    let config = dir.path().join("paygate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[wechat]\nmchid = \"{mchid}\"\nappid = \"wx0000000000000001\"\n\
-             merchant_serial = \"SERIAL1\"\nmerchant_key_file = \"merchant.pem\"\n\
-             apiv3_key = \"{apiv3}\"\npublic_key_id = \"{}\"\npublic_key_file = \"wechatpay_pub.pem\"\n\
-             api_base_url = \"{}\"\n",
-            registered["public_key_id"].as_str().unwrap(),
-            sim.url
-        ),
-    )
-    .unwrap();
+    let config = support::wechat_live_config(&sim, dir.path());
     let data = dir.path().join("data");
     let pg = Paygate::start(
         ServeOptions::new(&data)
@@ -104,6 +76,7 @@ async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::pat
     }
     // The configured channel is really used: a site's order reaches the standalone simulator.
     let keys = support::serve::create_site(data, "real");
+    assert!(keys.ak.starts_with("ak_live_") && keys.sk.starts_with("sk_live_"));
     let body = serde_json::json!({"out_trade_no": "order_real_0001", "description": "x", "amount_total": 100}).to_string();
     let v = support::serve::signed_ok(
         pg,
@@ -119,4 +92,51 @@ async fn no_sandbox_routes_and_the_channel_is_used(pg: &Paygate, data: &std::pat
             .unwrap()
             .starts_with("weixin://wxpay/bizpayurl")
     );
+}
+
+#[test]
+fn metrics_are_served_on_their_own_listener_behind_an_optional_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "scrape-token-0123456789";
+    let pg = Paygate::start(
+        ServeOptions::new(&dir.path().join("data")).env("PAYGATE_METRICS_TOKEN", token),
+    );
+    let metrics_url = pg.metrics_url();
+    assert!(
+        metrics_url.starts_with("http://127.0.0.1:"),
+        "{metrics_url}"
+    );
+    assert!(!pg.log().contains(token), "the token is never printed");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let api = http()
+            .get(format!("{}/metrics", pg.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), 404, "not on the API's listener");
+        let anonymous = http().get(&metrics_url).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        let wrong = http()
+            .get(&metrics_url)
+            .bearer_auth("scrape-token-0123456788")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+        let scrape = http()
+            .get(&metrics_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scrape.status(), 200);
+        assert!(scrape.text().await.unwrap().contains("# TYPE"));
+    });
+    pg.stop();
+
+    let pg = Paygate::start(
+        ServeOptions::new(&dir.path().join("data")).env("PAYGATE_METRICS_LISTEN", "off"),
+    );
+    pg.wait_for_log("paygate metrics off");
+    pg.stop();
 }

@@ -84,7 +84,7 @@ async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
     let accounts = Accounts::register(&sim, dir.path()).await;
     let receiver = Receiver::start((0, 0), seed).await;
     let data_dir = dir.path().join("data");
-    let keys = create_site(&data_dir, &pg.url, &receiver.url).await;
+    let keys = create_site(&data_dir, &pg.url, &accounts.config, &receiver.url).await;
     receiver.set_secret(&keys.sk);
     let lookup = Arc::new(Lookup::connect(&data_dir, &pg.url, &keys.site_id).await);
 

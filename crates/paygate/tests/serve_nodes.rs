@@ -125,7 +125,7 @@ async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time()
     let accounts = Accounts::register(&sim, dir.path()).await;
     let receiver = Receiver::start((50, 100), seed).await;
     let data_dir = dir.path().join("data");
-    let keys = create_site(&data_dir, &pg.url, &receiver.url).await;
+    let keys = create_site(&data_dir, &pg.url, &accounts.config, &receiver.url).await;
     receiver.set_secret(&keys.sk);
     let lookup = Arc::new(Lookup::connect(&data_dir, &pg.url, &keys.site_id).await);
     let client = SiteClient::new(keys.clone());
@@ -284,6 +284,11 @@ async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time()
     );
     let deliveries = receiver.deliveries();
     assert!(deliveries.iter().all(|d| d.signature_ok), "bad signature");
+    // Nodes with channel credentials run a live database: every notification says so.
+    assert!(
+        deliveries.iter().all(|d| d.livemode == Some(true)),
+        "livemode"
+    );
     // Every event in the outbox was delivered and seen.
     let all_events = pg.query("SELECT id, status FROM notification_events").await;
     let seen = receiver.event_ids();

@@ -110,7 +110,7 @@ fn assert_signed_by(sk: &str, n: &Received) {
     );
     assert!(node_accepts(sk, n), "verify_notification.mjs refused it");
     // And not with another key.
-    let other = SecretKey::generate();
+    let other = SecretKey::generate(gateway::domain::Mode::Sandbox);
     assert!(!node_accepts(other.expose(), n));
 }
 
@@ -306,7 +306,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
         "{got}"
     );
     let metrics = http()
-        .get(format!("{}/metrics", pg.url))
+        .get(pg.metrics_url())
         .send()
         .await
         .unwrap()

@@ -3,6 +3,8 @@
 //! `ts \n nonce \n METHOD \n path \n hex(sha256(body))` and path carries `?` and the raw query
 //! when there is one. Beyond the seed: a timestamp window and single-use nonces.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, OriginalUri, Request};
@@ -136,6 +138,32 @@ fn new_mac(sk: &str) -> Hmac<Sha256> {
         .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()))
 }
 
+/// Whether a request stamped `ts` (unix seconds) may be accepted at `now`: the server's clock,
+/// rounded down to seconds, is at most `window` away from it. Rounding down makes the accepted span
+/// of one `ts` a little longer than twice the window: from `(ts - window)` s to just before
+/// `(ts + window + 1)` s.
+fn within_window(now: Timestamp, ts: i64, window: Duration) -> bool {
+    now.as_millis().div_euclid(1000).abs_diff(ts) <= window.as_secs()
+}
+
+/// How long a used nonce is remembered: longer than the whole span in which one `ts` is accepted
+/// (twice the window, plus the second lost by rounding down), or the same request could be sent
+/// once at the span's start and again at its end. The extra minute covers clock differences
+/// between nodes sharing one database: the nonce is stamped with one node's clock and checked
+/// against another's.
+#[must_use]
+pub fn nonce_retention(window: Duration) -> Duration {
+    window
+        .saturating_mul(2)
+        .saturating_add(ROUNDING)
+        .saturating_add(NODE_CLOCK_MARGIN)
+}
+
+/// What rounding the server's clock down to seconds adds to the accepted span.
+const ROUNDING: Duration = Duration::from_secs(1);
+/// How far apart the clocks of two nodes may be without opening a replay.
+const NODE_CLOCK_MARGIN: Duration = Duration::from_secs(60);
+
 /// Checks, in an order that tells an unauthenticated caller as little as possible: the site
 /// exists, the signature matches (in constant time), the timestamp is recent, the site is enabled,
 /// and only then burns the nonce (so a forged request cannot use up a real client's nonce).
@@ -155,21 +183,54 @@ async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, A
         .map_err(|_| AuthError::InvalidSignature)?;
     let window = ctx.settings.signature_window;
     let now = Timestamp::now();
-    let skew = now.as_millis().div_euclid(1000).abs_diff(h.ts);
-    if skew > window.as_secs() {
+    if !within_window(now, h.ts, window) {
         return Err(AuthError::StaleTimestamp(window.as_secs()).into());
     }
     if site.status == SiteStatus::Disabled {
         return Err(AuthError::SiteDisabled.into());
     }
-    // A request is acceptable while its ts is within ±window of now, so its nonce must be
-    // remembered for twice the window to cover a ts at the far edge.
     let fresh = ctx
         .store
-        .remember_nonce(&ak, &h.nonce, now, window.saturating_mul(2))
+        .remember_nonce(&ak, &h.nonce, now, nonce_retention(window))
         .await?;
     if !fresh {
         return Err(AuthError::NonceReused.into());
     }
     Ok(site)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timestamp_is_accepted_for_a_little_over_twice_the_window() {
+        let window = Duration::from_secs(300);
+        let ts = 1_700_000_000_i64;
+        let at = |ms: i64| Timestamp::from_millis(ms);
+        let first = (ts - 300) * 1000;
+        let last = (ts + 301) * 1000 - 1;
+        assert!(!within_window(at(first - 1), ts, window));
+        assert!(within_window(at(first), ts, window));
+        assert!(within_window(at(last), ts, window));
+        assert!(!within_window(at(last + 1), ts, window));
+    }
+
+    #[test]
+    fn a_nonce_outlives_every_instant_its_timestamp_is_accepted() {
+        for secs in [1, 5, 300, 3600] {
+            let window = Duration::from_secs(secs);
+            let ts = 1_700_000_000_i64;
+            let width = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+            let first = Timestamp::from_millis((ts - width) * 1000);
+            let last = Timestamp::from_millis((ts + width + 1) * 1000 - 1);
+            assert!(within_window(first, ts, window) && within_window(last, ts, window));
+            // The store takes a nonce over only when it was seen before `now - retention`.
+            let kept = nonce_retention(window);
+            assert!(
+                first >= last.minus(kept),
+                "window {secs}s: a nonce used at the span's start is forgotten before its end"
+            );
+        }
+    }
 }

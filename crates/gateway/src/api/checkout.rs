@@ -1,9 +1,13 @@
 //! A plain checkout page (`GET /pay/{wechat,alipay}/checkout?token=ck_…`): amount, description,
 //! what to pay with, status. The real page (QR code, countdown, live status) is a later issue.
 
+use std::sync::OnceLock;
+
 use axum::extract::State;
-use axum::http::Uri;
-use axum::response::Html;
+use axum::http::{HeaderName, HeaderValue, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
 
 use super::Ctx;
 use super::error::{ApiError, ErrorBody};
@@ -20,8 +24,46 @@ use crate::channels::PayParams;
         (status = 404, description = "order_not_found", body = ErrorBody),
     )
 )]
-pub async fn page(State(ctx): State<Ctx>, uri: Uri) -> Result<Html<String>, ApiError> {
-    let token = token_of(&uri)?;
+pub async fn page(State(ctx): State<Ctx>, uri: Uri) -> Response {
+    (security_headers(), render(&ctx, &uri).await).into_response()
+}
+
+/// The page's style, the only thing it loads: allowed by its hash in the CSP.
+const STYLE: &str = "body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}\
+     .amount{font-size:2rem}.sandbox{background:#fe9;padding:.5rem}code{word-break:break-all}";
+
+/// Sent with the page and its errors. The checkout token is in the URL, so no `Referer` may carry
+/// it to a page linked from here (the channel's payment page); the page loads nothing but its own
+/// style, so a description that slipped past escaping still could not run a script or send the
+/// payer elsewhere by a form; it cannot be framed (clickjacking a payment page); and the answer,
+/// which shows the order, is not cached.
+fn security_headers() -> [(HeaderName, HeaderValue); 5] {
+    static CSP: OnceLock<HeaderValue> = OnceLock::new();
+    let csp = CSP.get_or_init(|| {
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE));
+        let policy = format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+    });
+    [
+        (header::CONTENT_SECURITY_POLICY, csp.clone()),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+async fn render(ctx: &Ctx, uri: &Uri) -> Result<Html<String>, ApiError> {
+    let token = token_of(uri)?;
     let view = ctx.service.by_token(&token).await?;
     let o = &view.order;
     let pay = view
@@ -36,9 +78,7 @@ pub async fn page(State(ctx): State<Ctx>, uri: Uri) -> Result<Html<String>, ApiE
     Ok(Html(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>paygate checkout</title>\
-         <style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
-         .amount{{font-size:2rem}}.sandbox{{background:#fe9;padding:.5rem}}code{{word-break:break-all}}</style>\
+         <title>paygate checkout</title><style>{STYLE}</style>\
          </head><body>{sandbox}<h1>{desc}</h1><p class=\"amount\">¥{yuan}</p>\
          <p>Order <code>{no}</code> · status <strong id=\"status\">{status}</strong> · expires {expires}</p>\
          {pay}</body></html>",

@@ -3,7 +3,7 @@
 //! `{"error":"<code>","message":"<human text>","field":"<field>"?,"upstream":{…}?}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -44,8 +44,16 @@ pub enum ApiError {
     MissingFields(Vec<&'static str>),
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// An object in the body has a key twice: which one counts would depend on the reader.
+    #[error("request body has a key twice in one object ({0}); send each key once")]
+    DuplicateKey(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("request body did not arrive within {} seconds", .0.as_secs())]
+    BodyTimeout(std::time::Duration),
+    /// Too many unauthenticated requests from this client; it may retry after the duration.
+    #[error("too many requests from this address; retry after {} seconds", retry_after_secs(*.0))]
+    RateLimited(std::time::Duration),
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed on this route")]
@@ -113,13 +121,19 @@ impl ApiError {
             Self::Invalid(e) => (S::BAD_REQUEST, e.code()),
             Self::MissingFields(_) => (S::BAD_REQUEST, "missing_fields"),
             Self::InvalidJson(_) => (S::BAD_REQUEST, "invalid_json"),
+            Self::DuplicateKey(_) => (S::BAD_REQUEST, "duplicate_key"),
             Self::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::BodyTimeout(_) => (S::REQUEST_TIMEOUT, "request_timeout"),
+            Self::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
             Self::RouteNotFound => (S::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::NotificationNotFound => (S::NOT_FOUND, "notification_not_found"),
             Self::NotReady => (S::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Service(e) => match e {
                 ServiceError::PaymentNotConfigured(_) => (S::BAD_REQUEST, "payment_not_configured"),
+                ServiceError::UnsignableForAlipay { .. } => {
+                    (S::BAD_REQUEST, "alipay_invalid_characters")
+                }
                 ServiceError::OutTradeNoConflict => (S::CONFLICT, "out_trade_no_conflict"),
                 ServiceError::NotFound => (S::NOT_FOUND, "order_not_found"),
                 ServiceError::AlreadyPaid(_) => (S::CONFLICT, "order_paid"),
@@ -154,6 +168,7 @@ impl ApiError {
                 body.field = Some(h);
             }
             Self::Invalid(e) => body.field = Some(e.field()),
+            Self::Service(ServiceError::UnsignableForAlipay { field }) => body.field = Some(field),
             Self::MissingFields(fields) => body.field = fields.first().copied(),
             Self::Service(ServiceError::UpstreamRefused {
                 channel,
@@ -201,11 +216,27 @@ fn refused_code(channel: Channel, op: UpstreamOp) -> &'static str {
     }
 }
 
+/// `Retry-After` is in whole seconds: rounded up, and at least one.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    let rounded_up = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    rounded_up.max(1)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let retry_after = match self {
+            Self::RateLimited(wait) => Some(retry_after_secs(wait)),
+            _ => None,
+        };
         let body = self.body(code, status);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -234,6 +265,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "description is longer than 127 characters.",
     ),
     (
+        "invalid_characters",
+        400,
+        "description (shown to the payer) holds a control or invisible formatting character: any Unicode format character (Cf: U+202E and the other direction overrides and isolates, U+200E/U+200F, zero-width U+200B..U+200D, U+FEFF, ...) or a line/paragraph separator. The message names it.",
+    ),
+    (
         "invalid_attach",
         400,
         "attach is empty or longer than 128 characters.",
@@ -259,7 +295,17 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         400,
         "Another field (named in `field`) is malformed.",
     ),
+    (
+        "alipay_invalid_characters",
+        400,
+        "A field sent to Alipay (`field`: description) contains '&' or '=': Alipay signs its fields as k=v&k=v over raw values, so such a value could be re-split into other fields. Alipay methods only.",
+    ),
     ("invalid_json", 400, "The body is not a JSON object."),
+    (
+        "duplicate_key",
+        400,
+        "An object in the body has the same key twice (at any depth); each key may appear once.",
+    ),
     (
         "payment_not_configured",
         400,
@@ -313,6 +359,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The route exists, with another HTTP method.",
     ),
     (
+        "request_timeout",
+        408,
+        "The request body did not arrive within `http.body_read_timeout` (10 s); the connection is closed.",
+    ),
+    (
         "out_trade_no_conflict",
         409,
         "The site already has an order with this out_trade_no and different content.",
@@ -331,6 +382,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "payload_too_large",
         413,
         "The body is larger than the limit (64 KiB).",
+    ),
+    (
+        "rate_limited",
+        429,
+        "Too many unsigned requests (status, checkout, callbacks, sandbox) from this address: `http.rate_limit` per second, bursts of `http.rate_limit_burst`. `Retry-After` says when to retry. Signed requests are not limited.",
     ),
     (
         "internal_error",
@@ -368,6 +424,43 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_limited_answer_says_when_to_retry_in_whole_seconds() {
+        use std::time::Duration;
+        for (wait, secs) in [(0, 1), (1, 1), (999, 1), (1000, 1), (1001, 2), (2500, 3)] {
+            let response = ApiError::RateLimited(Duration::from_millis(wait)).into_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response.headers()[header::RETRY_AFTER],
+                secs.to_string(),
+                "{wait} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_the_mapping_can_answer_is_documented() {
+        use std::time::Duration;
+        let samples = [
+            ApiError::DuplicateKey("x".into()),
+            ApiError::BodyTimeout(Duration::from_secs(10)),
+            ApiError::RateLimited(Duration::from_secs(1)),
+            ApiError::Invalid(DomainError::InvisibleCharacter {
+                field: "description",
+                found: '\u{202E}',
+            }),
+        ];
+        for e in samples {
+            let (status, code) = e.status_and_code();
+            assert!(
+                ERROR_CODES
+                    .iter()
+                    .any(|(c, s, _)| *c == code && *s == status.as_u16()),
+                "{code} {status}"
+            );
+        }
+    }
 
     #[test]
     fn notification_not_found_is_a_documented_404() {

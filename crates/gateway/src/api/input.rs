@@ -1,8 +1,17 @@
 //! Reading request bodies at the edge: a JSON object whose fields are checked one by one, so that
 //! a wrong type is reported with the field's own code (`"amount_total": 29.9` is `invalid_amount`,
 //! not a generic JSON error) and absent fields are reported together as seed 000's `missing_fields`.
+//!
+//! A key given twice in one object is refused (`duplicate_key`) rather than left to the parser:
+//! `serde_json` keeps the last one, another reader (a proxy, the site's own logs, an audit tool)
+//! may keep the first, and the signature covers both, so `"amount_total":1,"amount_total":500`
+//! would mean different amounts to different readers of the same signed request.
 
-use serde_json::{Map, Value};
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::error::Category;
+use serde_json::{Map, Number, Value};
 
 use super::error::ApiError;
 use crate::domain::{
@@ -14,11 +23,14 @@ pub struct Fields(Map<String, Value>);
 
 impl Fields {
     /// # Errors
-    /// `InvalidJson` unless the body is one JSON object.
+    /// `InvalidJson` unless the body is one JSON object; `DuplicateKey` when an object in it, at
+    /// any depth, has a key twice.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
+        match serde_json::from_slice::<UniqueKeys>(body) {
+            Ok(UniqueKeys(Value::Object(map))) => Ok(Self(map)),
             Ok(_) => Err(ApiError::InvalidJson("expected a JSON object".to_owned())),
+            // The visitor accepts every JSON value, so its only data error is a repeated key.
+            Err(e) if e.classify() == Category::Data => Err(ApiError::DuplicateKey(e.to_string())),
             Err(e) => Err(ApiError::InvalidJson(e.to_string())),
         }
     }
@@ -150,6 +162,119 @@ impl Fields {
         match self.str("notify_url", bad)? {
             Some(s) => NotifyUrl::parse(s).map(Some),
             None => Ok(None),
+        }
+    }
+}
+
+/// A JSON value whose objects, at every depth, have no key twice.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor).map(Self)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        // JSON text has no NaN or infinity; `Null` is what `serde_json::Value` would make of one.
+        Ok(Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<Fields, ApiError> {
+        Fields::parse(body.as_bytes())
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth() {
+        for body in [
+            r#"{"amount_total":1,"amount_total":500}"#,
+            r#"{"payer":{"openid":"a","openid":"b"}}"#,
+            r#"{"x":[{"k":1},{"k":1,"k":2}]}"#,
+            r#"{"a":{"b":{"c":{"d":1,"d":1}}}}"#,
+            // The same key after JSON escapes are decoded.
+            r#"{"amount_total":1,"amount\u005ftotal":500}"#,
+        ] {
+            let err = parse(body).err().map(|e| e.status_and_code().1);
+            assert_eq!(err, Some("duplicate_key"), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_same_key_in_different_objects_is_fine() {
+        let f = parse(r#"{"k":1,"payer":{"k":2},"list":[{"k":3},{"k":4}],"amount_total":5}"#);
+        assert_eq!(f.unwrap().amount().unwrap().fen().0, 5);
+    }
+
+    #[test]
+    fn values_parse_as_serde_json_parses_them() {
+        let body = r#"{"i":-3,"u":18446744073709551615,"f":29.9,"s":"月\n","b":true,"n":null,"a":[1,[2]],"o":{}}"#;
+        let expected: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(Value::Object(parse(body).unwrap().0), expected);
+    }
+
+    #[test]
+    fn broken_json_is_still_invalid_json() {
+        for body in [r#"{"a":1"#, "[1,2]", r#"{"a":1e999}"#, ""] {
+            let err = parse(body).err().map(|e| e.status_and_code().1);
+            assert_eq!(err, Some("invalid_json"), "{body}");
         }
     }
 }

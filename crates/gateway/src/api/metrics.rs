@@ -1,14 +1,89 @@
 //! Prometheus metrics: requests by route and status, latency histograms, upstream calls (counted in
-//! `service`), served at `/metrics`.
+//! `service`), served at `/metrics` on a listener of their own (`metrics.listen`, loopback by
+//! default), optionally behind a bearer token (`metrics.token`). Not on the API's listener: order
+//! counts, amounts of activity and failure rates are the operator's business, not the internet's.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::header;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use subtle::ConstantTimeEq as _;
+
+/// Where `/metrics` is served (`[metrics]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// `None` (`metrics.listen = "off"`): not served at all.
+    pub listen: Option<SocketAddr>,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub token: Option<MetricsToken>,
+}
+
+impl MetricsSettings {
+    /// Loopback, on the port OpenTelemetry's Prometheus exporter uses (9090, the usual example, is
+    /// Prometheus's own port, often on the same machine).
+    pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+}
+
+/// The bearer token a scraper must present: at least 16 visible ASCII characters. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub const MIN_LEN: usize = 16;
+
+    /// # Errors
+    /// Why the text cannot be a token (without repeating it).
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if s.len() < Self::MIN_LEN || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be at least 16 visible ASCII characters, without spaces");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Whether `Authorization` carries this token, compared in constant time.
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        bool::from(presented.as_bytes().ct_eq(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+/// The metrics listener's routes: `GET /metrics`, behind `token` when there is one.
+pub fn router(token: Option<MetricsToken>) -> Router {
+    // Install the recorder before the first scrape.
+    let _ = handle();
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(token.map(Arc::new))
+}
+
+async fn scrape(State(token): State<Option<Arc<MetricsToken>>>, headers: HeaderMap) -> Response {
+    match token {
+        Some(token) if !token.admits(&headers) => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+            "metrics.token is set: send Authorization: Bearer <token>\n",
+        )
+            .into_response(),
+        _ => render(),
+    }
+}
 
 /// Latency buckets in seconds: a few ms for reads, up to the channels' 10 s-class timeouts.
 const BUCKETS: [f64; 12] = [
@@ -64,10 +139,8 @@ pub(super) async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics` in the Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn render() -> Response {
+/// The Prometheus text format.
+fn render() -> Response {
     let text = handle().map_or_else(String::new, |h| {
         h.run_upkeep();
         h.render()
@@ -80,4 +153,40 @@ pub async fn render() -> Response {
         text,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn only_the_exact_bearer_token_is_admitted() {
+        let token = MetricsToken::parse("0123456789abcdef").unwrap();
+        assert!(token.admits(&bearer("Bearer 0123456789abcdef")));
+        for wrong in [
+            "Bearer 0123456789abcdeX",
+            "Bearer 0123456789abcde",
+            "Bearer 0123456789abcdef0",
+            "Basic 0123456789abcdef",
+            "0123456789abcdef",
+            "Bearer ",
+        ] {
+            assert!(!token.admits(&bearer(wrong)), "{wrong}");
+        }
+        assert!(!token.admits(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_token_is_long_and_never_printed() {
+        assert!(MetricsToken::parse("short").is_err());
+        assert!(MetricsToken::parse("sixteen chars ok").is_err(), "spaces");
+        let token = MetricsToken::parse("0123456789abcdef").unwrap();
+        assert!(!format!("{token:?}").contains("0123"));
+    }
 }

@@ -7,9 +7,17 @@
 //! | `GET /pay/wechat/status?token=` | token | `{out_trade_no, status, amount_total, currency, description, expires_at, paid_at}` |
 //! | `GET /pay/{wechat,alipay}/checkout?token=` | token | a plain HTML page |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` |
-//! | `/openapi.json`, `/docs`, `/healthz`, `/readyz`, `/metrics` | none | |
+//! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
+//! | `/callbacks/{wechat,alipay}/…` | the channel's signature | |
+//!
+//! `/metrics` is not here: it is served on a listener of its own ([`metrics_router`]), by default on
+//! loopback, as it tells anyone who can read it how much money moves.
+//!
+//! Every route's body is read whole within `http.body_read_timeout` ([`body`]); the unsigned routes
+//! are also limited per client ([`rate_limit`]); [`serve`] adds the header deadline.
 
 mod auth;
+mod body;
 mod checkout;
 pub mod error;
 mod health;
@@ -18,6 +26,8 @@ mod metrics;
 mod notifications;
 mod onepass;
 pub mod openapi;
+mod rate_limit;
+mod server;
 mod v1;
 mod views;
 
@@ -27,12 +37,16 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{canonical, sign};
+pub use auth::{canonical, nonce_retention, sign};
 pub use error::{ApiError, AuthError};
+pub use metrics::{MetricsSettings, MetricsToken, router as metrics_router};
+pub use rate_limit::RateLimit;
+pub use server::serve;
 
 use crate::channels::Channels;
 use crate::service::{Failpoint, OrderService, ServiceSettings};
@@ -55,10 +69,37 @@ pub struct ApiSettings {
     pub sandbox: bool,
     /// A test hook; see [`Failpoint`]. [`ApiSettings::new`] reads it from the environment.
     pub failpoint: Option<Failpoint>,
-    /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept for twice that.
+    /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept a little longer
+    /// than twice that ([`nonce_retention`]).
     pub signature_window: Duration,
     /// The largest request body accepted.
     pub body_limit: usize,
+    /// Deadlines for slow clients and the per-client limit.
+    pub http: HttpSettings,
+}
+
+/// What protects paygate from slow and flooding clients (`[http]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HttpSettings {
+    /// How long a client may take to send a request's headers; also how long an idle keep-alive
+    /// connection waits for its next request. Applied by [`serve`].
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body, all of it.
+    pub body_read_timeout: Duration,
+    /// The per-client limit on the unsigned routes; `None` turns it off.
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for HttpSettings {
+    /// Ten seconds for a few hundred bytes of headers, or a body of at most 64 KiB, is generous for
+    /// a payer on a poor mobile network and short for a client that means to hold connections.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            rate_limit: Some(RateLimit::DEFAULT),
+        }
+    }
 }
 
 impl ApiSettings {
@@ -75,6 +116,7 @@ impl ApiSettings {
             failpoint: Failpoint::from_env(),
             signature_window: Self::DEFAULT_SIGNATURE_WINDOW,
             body_limit: Self::DEFAULT_BODY_LIMIT,
+            http: HttpSettings::default(),
         }
     }
 }
@@ -87,9 +129,10 @@ pub(crate) struct Ctx {
     settings: Arc<ApiSettings>,
 }
 
-/// The merchant API's routes, with request ids, tracing, metrics and the body limit. Merge other
-/// routers into it (it defines no `/sandbox/*` route); it has a JSON 404/405 fallback, so a router
-/// merged into it must not define a fallback of its own.
+/// The merchant API's routes, with request ids, tracing, metrics and the body rules. Merge other
+/// routers into it (it defines no `/sandbox/*` route), through [`unsigned`] when they take no
+/// signature; it has a JSON 404/405 fallback, so a router merged into it must not define a fallback
+/// of its own.
 pub fn router(state: ApiState) -> Router {
     // Install the recorder before the first request records anything.
     let _ = metrics::handle();
@@ -102,28 +145,34 @@ pub fn router(state: ApiState) -> Router {
         },
     );
     let body_limit = state.settings.body_limit;
+    let body_rules = body_rules(&state.settings);
+    let rate_limit = state.settings.http.rate_limit;
     let ctx = Ctx {
         service,
         store: state.store,
         settings: Arc::new(state.settings),
     };
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let signed = Router::new()
         .route("/pay/wechat/native", post(onepass::create_native))
+        .route("/v1/orders", post(v1::create))
+        .route("/v1/orders/{out_trade_no}", get(v1::get))
+        .route("/v1/orders/{out_trade_no}/close", post(v1::close))
+        .merge(notifications::routes())
+        .route_layer(from_fn_with_state(body_rules, body::read_whole));
+    let open = Router::new()
         .route("/pay/wechat/status", get(onepass::status))
         .route("/pay/alipay/status", get(onepass::status))
         .route("/pay/wechat/checkout", get(checkout::page))
         .route("/pay/alipay/checkout", get(checkout::page))
-        .route("/v1/orders", post(v1::create))
-        .route("/v1/orders/{out_trade_no}", get(v1::get))
-        .route("/v1/orders/{out_trade_no}/close", post(v1::close))
         .route("/openapi.json", get(openapi::json))
         .route("/docs", get(openapi::docs))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .merge(crate::callbacks::routes(ctx.service.clone()))
-        .merge(notifications::routes())
+        .merge(crate::callbacks::routes(ctx.service.clone()));
+    Router::new()
+        .merge(signed)
+        .merge(guard_unsigned(open, body_rules, rate_limit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -132,6 +181,39 @@ pub fn router(state: ApiState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(ctx)
+}
+
+/// Routes that take no signature, made ready to merge into [`router`]: their bodies read under the
+/// same rules, and each client limited to `settings.http.rate_limit` (with its own buckets).
+pub fn unsigned(routes: Router, settings: &ApiSettings) -> Router {
+    guard_unsigned(routes, body_rules(settings), settings.http.rate_limit)
+}
+
+fn body_rules(settings: &ApiSettings) -> body::BodyRules {
+    body::BodyRules {
+        timeout: settings.http.body_read_timeout,
+        limit: settings.body_limit,
+    }
+}
+
+/// The body rules, then (outside them, so that a client over its limit is refused before its body
+/// is read) the per-client limit.
+fn guard_unsigned<S>(
+    routes: Router<S>,
+    body_rules: body::BodyRules,
+    rate_limit: Option<RateLimit>,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let routes = routes.route_layer(from_fn_with_state(body_rules, body::read_whole));
+    match rate_limit {
+        Some(rate) => routes.route_layer(from_fn_with_state(
+            rate_limit::Limiter::new(rate),
+            rate_limit::limit,
+        )),
+        None => routes,
+    }
 }
 
 /// One span per request, carrying its id. The path only, never the query: it may hold a token.

@@ -47,7 +47,7 @@ pub struct NativeCreateRequest {
     ),
     responses(
         (status = 200, description = "The order, pending payment", body = NativeCreated),
-        (status = 400, description = "missing_fields, invalid_out_trade_no, invalid_amount, invalid_currency, description_too_long, payment_not_configured, invalid_json", body = ErrorBody),
+        (status = 400, description = "missing_fields, invalid_out_trade_no, invalid_amount, invalid_currency, description_too_long, invalid_characters, payment_not_configured, invalid_json, duplicate_key", body = ErrorBody),
         (status = 401, description = "missing_auth_header, invalid_auth_header, unknown_access_key, invalid_signature, stale_timestamp, nonce_reused", body = ErrorBody),
         (status = 409, description = "out_trade_no_conflict", body = ErrorBody),
         (status = 502, description = "wechat_create_failed (the channel's code in `upstream`)", body = ErrorBody),

@@ -16,7 +16,7 @@ use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Re
 use super::onepass::NativeCreateRequest;
 use super::v1::{V1CreateRequest, V1Payer};
 use super::views::{NativeCreated, TokenStatus, V1Order};
-use super::{checkout, health, metrics, notifications, onepass, v1};
+use super::{checkout, health, notifications, onepass, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +28,7 @@ use super::{checkout, health, metrics, notifications, onepass, v1};
         onepass::create_native, onepass::status, checkout::page,
         v1::create, v1::get, v1::close,
         notifications::order_notifications, notifications::resend,
-        health::healthz, health::readyz, metrics::render,
+        health::healthz, health::readyz,
     ),
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,

@@ -1,8 +1,13 @@
 //! `POST /callbacks/alipay/{app_id}`: Alipay's `trade_status_sync` notifications.
 //!
-//! Verified by the app's client (RSA2 over the sorted fields without `sign` and `sign_type`; the
-//! notification must name this app). Answered with the plain text `success` when handled, which
-//! includes duplicates; anything else makes Alipay retry (about 8 times over 25 hours).
+//! Verified by the app's client (RSA2 over the sorted fields without `sign` and `sign_type`;
+//! `sign_type` must be `RSA2`, and the notification must name this app and its merchant account,
+//! `seller_id`). Then confirmed: Alipay signs raw `k=v&k=v` text, so a notification's fields are
+//! not proof of what they say (a `subject` holding `&trade_status=TRADE_SUCCESS…` re-splits into
+//! other fields under the same signature). News that would change the order is checked with
+//! `alipay.trade.query` and the query's answer is what gets applied. Answered with the plain text
+//! `success` when handled, which includes duplicates; anything else makes Alipay retry (about 8
+//! times over 25 hours).
 
 use ::alipay::{NOTIFICATION_ACK, Notification, TradeStatus};
 use axum::body::Bytes;
@@ -10,10 +15,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Answer, Outcome, apply, count, order_for, timestamp_of};
+use super::{
+    Answer, Confirm, Outcome, confirm_and_apply, count, count_unverified, order_for, timestamp_of,
+};
 use crate::channels::UpstreamStatus;
 use crate::domain::{Channel, Order, OrderStatus, UpstreamOrderNo};
-use crate::service::{AnomalyKind, OrderService};
+use crate::service::OrderService;
 
 pub(super) async fn receive(
     State(service): State<OrderService>,
@@ -53,9 +60,9 @@ async fn handle(service: &OrderService, app_id: &str, body: &[u8]) -> Answer {
     }
 }
 
-/// Changes nothing and is recorded; the order it names (read from the form, not trusted) is
-/// checked with Alipay now instead, which is how a real payment behind a garbled notification
-/// still gets recorded.
+/// Changes nothing and is counted; the order it names (read from the form, not trusted) is
+/// checked with Alipay now instead (at most once per order every few minutes), which is how a
+/// real payment behind a garbled notification still gets recorded.
 async fn refuse_unverified(
     service: &OrderService,
     app_id: &str,
@@ -82,14 +89,7 @@ async fn refuse_unverified(
             .unwrap_or("-"),
     );
     let order_id = order.as_ref().map(|o| o.id);
-    service
-        .report_anomaly(
-            AnomalyKind::CallbackUnverified,
-            Channel::Alipay,
-            order_id,
-            detail,
-        )
-        .await;
+    count_unverified(service, Channel::Alipay, app_id, order_id, detail).await;
     if let Some(id) = order_id {
         service.expedite_check(id).await;
     }
@@ -121,7 +121,7 @@ async fn verified(service: &OrderService, n: &Notification) -> Answer {
         },
         TradeStatus::TradeClosed => closed_or_refunded(n, &order),
     };
-    apply(service, &order, &status).await
+    confirm_and_apply(service, &order, &status, Confirm::Changes).await
 }
 
 /// `TRADE_CLOSED` is both "closed unpaid" and "refunded in full"; a trade that was ever paid shows
@@ -150,6 +150,7 @@ fn respond(answer: Answer) -> Response {
         Outcome::Unverified => StatusCode::UNAUTHORIZED,
         Outcome::Refused | Outcome::Invalid => StatusCode::BAD_REQUEST,
         Outcome::UnknownOrder | Outcome::NotOurs => StatusCode::NOT_FOUND,
+        Outcome::Deferred => StatusCode::SERVICE_UNAVAILABLE,
         Outcome::Undecryptable
         | Outcome::Error
         | Outcome::Applied

@@ -6,11 +6,18 @@
 //! | `POST /callbacks/alipay/{app_id}` | Alipay's signed form (`trade_status_sync`) | `success`; else `fail` |
 //!
 //! Nothing in a callback is believed before its signature verifies: an unverified callback changes
-//! nothing, is recorded as an anomaly and, when the order it names can be found without trusting it,
-//! makes paygate ask the channel instead (its check is made due now). A verified callback is still
-//! matched against paygate's order (merchant, app, amount) by [`OrderService::apply_upstream`],
-//! the one place an upstream result changes an order. A failure answer makes the channel retry,
-//! which is what a mismatch needs: a human can look meanwhile, and nothing was recorded as paid.
+//! nothing, is counted as an anomaly (one row per account and window, however many come) and,
+//! when the order it names can be found without trusting it, makes paygate ask the channel instead
+//! (its check is made due now, at most once per order every [`CALLBACK_QUERY_GAP`](crate::service::CALLBACK_QUERY_GAP)). A verified
+//! callback is still matched against paygate's order (merchant, app, amount) by
+//! [`OrderService::apply_upstream`], the one place an upstream result changes an order. A failure
+//! answer makes the channel retry, which is what a mismatch needs: a human can look meanwhile, and
+//! nothing was recorded as paid.
+//!
+//! Some verified news is confirmed by a query first (see [`Confirm`]): every Alipay notification
+//! that would change an order (its signed text can be re-cut into other fields), and a payment of
+//! an order paygate has closed (money for a closed order is an anomaly; the channel's answer
+//! says what really happened).
 
 mod alipay;
 mod wechat;
@@ -19,9 +26,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 
+use std::time::Duration;
+
 use crate::channels::UpstreamStatus;
-use crate::domain::{Channel, Order, UpstreamOrderNo};
-use crate::service::{AnomalyKind, Applied, OrderService, ResultSource};
+use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamOrderNo};
+use crate::service::{AnomalyKind, Applied, OrderService, QueryReason, ResultSource};
+
+/// Unverified callbacks to one account are counted on one anomaly row per window of this length.
+const UNVERIFIED_WINDOW: Duration = Duration::from_secs(600);
 
 /// Callbacks are a few KB (WeChat's envelope, Alipay's form); anything much larger is not one.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -53,8 +65,12 @@ enum Outcome {
     Unverified,
     /// Signed by the channel, but paygate cannot decrypt it (its APIv3 key is wrong).
     Undecryptable,
-    /// Verified, but it contradicts the order (amount, merchant, app).
+    /// Verified, but it contradicts the order (amount, merchant, app), or the channel's answer to
+    /// a query does not confirm it.
     Refused,
+    /// Verified, but not confirmed yet: the query to confirm it failed, or one was made moments
+    /// ago. The channel retries, and the order's check asks meanwhile.
+    Deferred,
     /// Verified, about an order paygate does not have.
     UnknownOrder,
     /// Not a well-formed notification.
@@ -74,6 +90,7 @@ impl Outcome {
             Self::Unverified => "unverified",
             Self::Undecryptable => "undecryptable",
             Self::Refused => "refused",
+            Self::Deferred => "deferred",
             Self::UnknownOrder => "unknown_order",
             Self::Invalid => "invalid",
             Self::NotOurs => "not_ours",
@@ -88,6 +105,7 @@ impl Outcome {
             Self::Unverified
             | Self::Undecryptable
             | Self::Refused
+            | Self::Deferred
             | Self::UnknownOrder
             | Self::Invalid
             | Self::NotOurs
@@ -179,12 +197,139 @@ async fn order_for(
     Ok(order)
 }
 
-/// Applies a verified callback's news to its order.
-async fn apply(service: &OrderService, order: &Order, status: &UpstreamStatus) -> Answer {
-    match service
-        .apply_upstream(order, status, ResultSource::Callback)
+/// Records an unverified callback to `account` of `channel`: counted on one anomaly row per
+/// account and [`UNVERIFIED_WINDOW`], whose detail is the window's first callback (and `order`
+/// the order it named, if it could be found).
+async fn count_unverified(
+    service: &OrderService,
+    channel: Channel,
+    account: &str,
+    order: Option<OrderId>,
+    detail: String,
+) {
+    let window_ms = i64::try_from(UNVERIFIED_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let window = Timestamp::now().as_millis() / window_ms;
+    let kind = AnomalyKind::CallbackUnverified;
+    // The account is the path segment, which `handle` matched against the configured account.
+    let key = format!("{}:{}:{account}:{window}", kind.as_str(), channel.as_str());
+    service
+        .report_counted_anomaly(kind, channel, order, key, detail)
+        .await;
+}
+
+/// Which verified news is confirmed with a query before it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    /// Anything that would change the order (Alipay: a verified notification proves only that
+    /// Alipay signed a text `k=v&k=v…` whose raw values may re-split into other fields).
+    Changes,
+    /// Only a payment of an order paygate has closed (WeChat Pay: the callback's resource is
+    /// encrypted and signed as a whole, so it says what it says).
+    PaidWhileClosed,
+}
+
+/// Whether applying `news` could change `order` (a duplicate, or news the order is past, cannot).
+fn would_change(order: &Order, news: &UpstreamStatus) -> bool {
+    let open = match order.status {
+        OrderStatus::Created | OrderStatus::Pending | OrderStatus::Failed => true,
+        OrderStatus::Paid | OrderStatus::Closed | OrderStatus::Refunded => false,
+    };
+    match news {
+        UpstreamStatus::Paid { .. } | UpstreamStatus::Closed | UpstreamStatus::Failed => open,
+        UpstreamStatus::NotPaid
+        | UpstreamStatus::Paying
+        | UpstreamStatus::NotFound
+        | UpstreamStatus::Refunded => false,
+    }
+}
+
+fn is_paid(news: &UpstreamStatus) -> bool {
+    matches!(news, UpstreamStatus::Paid { .. })
+}
+
+/// Applies a verified callback's news to its order, after confirming it with the channel where
+/// `confirm` says so. One query per payment: a duplicate of news already recorded is applied
+/// (as a no-op) without asking, and at most one confirming query per order is made every
+/// [`CALLBACK_QUERY_GAP`](crate::service::CALLBACK_QUERY_GAP). An unreachable channel leaves the order as it is, for its check job.
+async fn confirm_and_apply(
+    service: &OrderService,
+    order: &Order,
+    news: &UpstreamStatus,
+    confirm: Confirm,
+) -> Answer {
+    let paid_while_closed = is_paid(news) && order.status == OrderStatus::Closed;
+    let ask = paid_while_closed
+        || match confirm {
+            Confirm::Changes => would_change(order, news),
+            Confirm::PaidWhileClosed => false,
+        };
+    if !ask {
+        return apply(service, order, news, ResultSource::Callback).await;
+    }
+    // Where the callback alone is believed, what it says is recorded first (for a closed order,
+    // as an anomaly); the query then adds what the channel says now.
+    let recorded = match confirm {
+        Confirm::PaidWhileClosed => Some(apply(service, order, news, ResultSource::Callback).await),
+        Confirm::Changes => None,
+    };
+    let not_now = |message| recorded.unwrap_or(Answer::fail(Outcome::Deferred, message));
+    if !service
+        .claim_callback_query(order.id, QueryReason::Confirm)
         .await
     {
+        return not_now("asked the channel moments ago; retry later");
+    }
+    // Unreachable or unclear: nothing is believed, the order stays as it is, and its check job
+    // (which keeps asking on its schedule) or the channel's retry finds out.
+    let Ok(reported) = service.query_channel(order).await else {
+        return not_now("could not confirm with the channel; retry later");
+    };
+    if is_paid(news) && !is_paid(&reported) {
+        report_unconfirmed(service, order, news, &reported).await;
+        // What the channel answered is still news (a closed trade closes the order).
+        let _ = apply(service, order, &reported, ResultSource::Query).await;
+        return Answer::fail(
+            Outcome::Refused,
+            "the notification does not match the order",
+        );
+    }
+    let applied = apply(service, order, &reported, ResultSource::Query).await;
+    recorded.unwrap_or(applied)
+}
+
+/// A verified notification says paid; the channel, asked, says otherwise.
+async fn report_unconfirmed(
+    service: &OrderService,
+    order: &Order,
+    news: &UpstreamStatus,
+    reported: &UpstreamStatus,
+) {
+    let channel = order.pay_method.channel();
+    let claimed = match news {
+        UpstreamStatus::Paid { transaction_id, .. } => transaction_id.as_str(),
+        _ => "-",
+    };
+    let detail = format!(
+        "verified {} notification says order {} ({}) is paid, transaction {claimed:?}; queried, the channel says {reported:?}",
+        channel.as_str(),
+        order.id.as_i64(),
+        order.upstream_order_no.as_str(),
+    );
+    let kind = AnomalyKind::UnconfirmedPayment;
+    let key = format!("{}:{}", kind.as_str(), order.id.as_i64());
+    service
+        .report_counted_anomaly(kind, channel, Some(order.id), key, detail)
+        .await;
+}
+
+/// Applies news (a verified callback's, or a query's that confirmed one) to its order.
+async fn apply(
+    service: &OrderService,
+    order: &Order,
+    status: &UpstreamStatus,
+    source: ResultSource,
+) -> Answer {
+    match service.apply_upstream(order, status, source).await {
         Ok(Applied::Changed(_)) => Answer::ok(Outcome::Applied),
         Ok(Applied::Unchanged(_)) => Answer::ok(Outcome::Unchanged),
         Ok(Applied::Refused(_)) => Answer::fail(

@@ -13,7 +13,9 @@ use channel_core::Fen;
 use serde_json::json;
 use wechatpay::{NotificationEvent, Transaction};
 
-use super::{Answer, Outcome, apply, count, order_for, timestamp_of};
+use super::{
+    Answer, Confirm, Outcome, confirm_and_apply, count, count_unverified, order_for, timestamp_of,
+};
 use crate::channels::{UpstreamStatus, WechatAccount, WechatAppIds};
 use crate::domain::{Channel, Method, Order};
 use crate::service::{AnomalyKind, OrderService};
@@ -86,14 +88,7 @@ async fn refuse_unverified(service: &OrderService, mchid: &str, e: &wechatpay::E
             // The error names what failed (bad signature, stale timestamp, unknown serial): never
             // the signature itself or anything secret.
             let detail = format!("WeChat Pay callback to merchant {mchid} not accepted: {e}");
-            service
-                .report_anomaly(
-                    AnomalyKind::CallbackUnverified,
-                    Channel::Wechat,
-                    None,
-                    detail,
-                )
-                .await;
+            count_unverified(service, Channel::Wechat, mchid, None, detail).await;
         }
         _ => tracing::error!(error = %e, "WeChat Pay callback could not be handled"),
     }
@@ -143,7 +138,7 @@ async fn paid(service: &OrderService, account: &WechatAccount, t: &Transaction) 
         // The order total, not what the payer paid after discounts.
         amount: Fen(amount.total),
     };
-    apply(service, &order, &status).await
+    confirm_and_apply(service, &order, &status, Confirm::PaidWhileClosed).await
 }
 
 /// The appid the order's method pays under (as `channels` creates it).
@@ -165,6 +160,7 @@ fn respond(answer: Answer) -> Response {
         Outcome::Unverified => StatusCode::UNAUTHORIZED,
         Outcome::Refused | Outcome::Invalid => StatusCode::BAD_REQUEST,
         Outcome::UnknownOrder | Outcome::NotOurs => StatusCode::NOT_FOUND,
+        Outcome::Deferred => StatusCode::SERVICE_UNAVAILABLE,
         Outcome::Undecryptable
         | Outcome::Error
         | Outcome::Applied

@@ -3,6 +3,8 @@
 
 mod transformers;
 
+pub(super) use transformers::unsignable_field;
+
 use ::alipay::{PagePayRequest, TradeRef, WapPayRequest};
 
 use super::{AlipayAccount, ChannelError, PayParams, UpstreamStatus};

@@ -18,7 +18,7 @@ pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
 pub use status::UpstreamStatus;
 
-use crate::domain::{Channel, Method, Order, PayMethod, UpstreamFields};
+use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, UpstreamFields};
 
 /// The configured channel accounts. Cheap to clone.
 #[derive(Clone)]
@@ -249,6 +249,18 @@ impl Channels {
             Target::Wechat(account, _) => wechat::close(account, order).await,
             Target::Alipay(account, _) => alipay::close(account, order).await,
         }
+    }
+}
+
+/// For an Alipay order, the first merchant-supplied field of `request` that cannot be carried
+/// unambiguously in Alipay's signed fields (it signs `k=v&k=v` over raw values: see its
+/// transformer), if any. WeChat Pay's requests and callbacks are JSON, where every value is
+/// quoted: `None` for its orders.
+#[must_use]
+pub fn alipay_unsignable_field(request: &OrderRequest) -> Option<&'static str> {
+    match request.pay_method.channel() {
+        Channel::Wechat => None,
+        Channel::Alipay => alipay::unsignable_field(request),
     }
 }
 

@@ -31,3 +31,18 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         version: 0,
     }
 }
+
+/// A create request of the same content.
+pub(crate) fn request(method: &str) -> crate::domain::OrderRequest {
+    crate::domain::OrderRequest {
+        out_trade_no: OutTradeNo::parse("order_1").unwrap(),
+        pay_method: PayMethod::parse_dotted(method).unwrap(),
+        amount: Amount::parse(2990).unwrap(),
+        currency: Currency::Cny,
+        description: Description::parse("VIP月卡").unwrap(),
+        attach: None,
+        notify_url: None,
+        payer: Payer::default(),
+        expire_minutes: crate::domain::ExpireMinutes::default(),
+    }
+}

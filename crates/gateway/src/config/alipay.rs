@@ -21,6 +21,11 @@ fn missing(name: &'static str) -> ConfigError {
     }
 }
 
+/// Alipay's merchant account ids (PID, 合作伙伴身份): 16 digits starting with 2088.
+fn is_partner_id(s: &str) -> bool {
+    s.len() == 16 && s.starts_with("2088") && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn key_file(raw: &Raw, name: &'static str) -> Result<String, ConfigError> {
     let path = raw.path(name)?.ok_or_else(|| missing(name))?;
     raw.read_file(name, &path)
@@ -42,7 +47,19 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<AlipaySettings>, ConfigError> {
     let public_key = key_file(raw, "alipay.alipay_public_key_file")?;
     RsaPublicKey::from_pem(&public_key)
         .map_err(|e| raw.invalid("alipay.alipay_public_key_file", e.to_string()))?;
-    let mut client = alipay::Config::new(app_id.clone(), private_key, public_key);
+    // Alipay signs every merchant's notifications with the same key: the account a notification
+    // names must be checked against this one, so paygate must know it.
+    let seller_id = raw
+        .text("alipay.seller_id")?
+        .ok_or_else(|| missing("alipay.seller_id"))?;
+    if !is_partner_id(&seller_id) {
+        return Err(raw.invalid(
+            "alipay.seller_id",
+            "must be the merchant's Alipay account id: 2088 and 12 more digits",
+        ));
+    }
+    let mut client =
+        alipay::Config::new(app_id.clone(), private_key, public_key).with_seller_id(seller_id);
     if let Some(url) = raw.text("alipay.gateway_url")? {
         let parsed =
             url::Url::parse(&url).map_err(|e| raw.invalid("alipay.gateway_url", e.to_string()))?;

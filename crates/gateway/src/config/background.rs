@@ -8,10 +8,10 @@ use crate::compensation::{CompensationSettings, InvalidSchedule};
 use crate::notify::NotifySettings;
 use crate::workers::WorkerSettings;
 
-/// `[notify]`. Every site may reach private targets in sandbox mode only, where the sites under test
-/// usually run on the same machine; elsewhere the operator allows it per site
+/// `[notify]`. Whether every site may reach private targets is not a setting: the database's mode
+/// decides (sandbox: yes), once it is known (`app::build`); elsewhere the operator allows it per site
 /// (`paygate site update SITE_ID --allow-private-targets true`).
-pub(crate) fn notify(raw: &Raw, sandbox: bool) -> Result<NotifySettings, ConfigError> {
+pub(crate) fn notify(raw: &Raw) -> Result<NotifySettings, ConfigError> {
     let defaults = NotifySettings::default();
     let schedule = match raw.duration_list("notify.schedule")? {
         Some(s) if s.is_empty() => {
@@ -28,7 +28,7 @@ pub(crate) fn notify(raw: &Raw, sandbox: bool) -> Result<NotifySettings, ConfigE
     Ok(NotifySettings {
         schedule,
         timeout,
-        allow_private_targets: sandbox,
+        allow_private_targets: false,
         excerpt_limit: defaults.excerpt_limit,
     }
     .scaled(scale))

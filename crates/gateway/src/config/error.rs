@@ -41,6 +41,11 @@ pub enum ConfigError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error(
+        "setting `public_url` (PAYGATE_PUBLIC_URL) is required in live mode (channel credentials \
+         are configured): paygate's public https address, where payers and the channels reach it"
+    )]
+    LivePublicUrlMissing,
     #[error("master key: {0}")]
     MasterKey(String),
 }

@@ -6,7 +6,15 @@ use super::ConfigError;
 use super::raw::{KEYS, Origin, Raw, known};
 
 /// The `[section]` tables of the file; their keys are `section.key`.
-const SECTIONS: &[&str] = &["wechat", "alipay", "notify", "compensation", "workers"];
+const SECTIONS: &[&str] = &[
+    "wechat",
+    "alipay",
+    "notify",
+    "compensation",
+    "workers",
+    "http",
+    "metrics",
+];
 
 /// Reads `path` and records every setting in it. Unknown keys are refused so that a typo does not
 /// silently leave a credential unset (and paygate in sandbox mode).

@@ -3,13 +3,15 @@
 //! paygate with the setting's name and where it came from; values themselves are never echoed.
 //!
 //! No channel section (`[wechat]`, `[alipay]`, or their `PAYGATE_WECHAT_*` / `PAYGATE_ALIPAY_*`
-//! variables) means sandbox mode: the simulators stand in for both channels.
+//! variables) asks for sandbox mode, where the simulators stand in for both channels; whether the
+//! database agrees is decided in `crate::mode`.
 
 mod alipay;
 mod background;
 mod database_url;
 mod duration;
 mod error;
+mod http;
 mod layers;
 mod master_key;
 mod raw;
@@ -26,7 +28,9 @@ pub use wechat::WechatSettings;
 
 use raw::Raw;
 
+use crate::api::{HttpSettings, MetricsSettings};
 use crate::compensation::CompensationSettings;
+use crate::mode::Requested;
 use crate::notify::NotifySettings;
 use crate::workers::WorkerSettings;
 
@@ -41,6 +45,9 @@ pub struct Flags {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    /// `--sandbox`: the explicit request that PostgreSQL (or a database from an older paygate)
+    /// needs to run as a sandbox. `false` leaves it to the lower layers.
+    pub sandbox: bool,
 }
 
 /// Everything paygate needs to start, parsed.
@@ -52,6 +59,8 @@ pub struct Settings {
     /// How sites' payers and the channels reach paygate (checkout links, callback URLs), when
     /// set; otherwise `http://<bound address>` (see [`Settings::public_url`]).
     pub public_url: Option<url::Url>,
+    /// `sandbox = true` (or `--sandbox`): a sandbox was asked for explicitly.
+    pub explicit_sandbox: bool,
     pub master_key: MasterKeySource,
     pub wechat: Option<WechatSettings>,
     pub alipay: Option<AlipaySettings>,
@@ -61,6 +70,10 @@ pub struct Settings {
     pub compensation: CompensationSettings,
     /// `[workers]`: the background job loop.
     pub workers: WorkerSettings,
+    /// `[http]`: deadlines for slow clients, the per-client limit on unsigned routes.
+    pub http: HttpSettings,
+    /// `[metrics]`: where `/metrics` is served, if anywhere.
+    pub metrics: MetricsSettings,
 }
 
 impl Settings {
@@ -102,6 +115,12 @@ impl Settings {
             "--database-url",
             flags.database_url,
         );
+        layers::flag(
+            &mut raw,
+            "sandbox",
+            "--sandbox",
+            flags.sandbox.then(|| "true".to_owned()),
+        );
 
         let listen_text = raw.text("listen")?.unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen: SocketAddr = listen_text
@@ -124,27 +143,50 @@ impl Settings {
         let wechat = wechat::parse(&raw)?;
         let alipay = alipay::parse(&raw)?;
         let sandbox = wechat.is_none() && alipay.is_none();
-        let notify = background::notify(&raw, sandbox)?;
+        let explicit_sandbox = raw.bool("sandbox")?.unwrap_or(false);
+        if explicit_sandbox && !sandbox {
+            return Err(raw.invalid(
+                "sandbox",
+                "cannot be combined with channel credentials ([wechat], [alipay]): \
+                 a sandbox database never meets a real channel",
+            ));
+        }
+        if !sandbox {
+            live_public_url(&raw, public_url.as_ref())?;
+        }
+        let notify = background::notify(&raw)?;
         let compensation = background::compensation(&raw)?;
         let workers = background::workers(&raw, &notify)?;
+        let http = http::http(&raw)?;
+        let metrics = http::metrics(&raw)?;
         Ok(Self {
             listen,
             data_dir,
             database_url,
             public_url,
+            explicit_sandbox,
             master_key,
             wechat,
             alipay,
             notify,
             compensation,
             workers,
+            http,
+            metrics,
         })
     }
 
-    /// No real channel is configured: the simulators stand in for both.
+    /// What these settings ask of the database: live with channel credentials, else a sandbox
+    /// (see `crate::mode` for what the database says to that).
     #[must_use]
-    pub fn sandbox(&self) -> bool {
-        self.wechat.is_none() && self.alipay.is_none()
+    pub fn requested_mode(&self) -> Requested {
+        if self.wechat.is_none() && self.alipay.is_none() {
+            Requested::Sandbox {
+                explicit: self.explicit_sandbox,
+            }
+        } else {
+            Requested::Live
+        }
     }
 
     /// The public URL without a trailing slash: the configured one, or `http://<bound>` (the
@@ -173,6 +215,24 @@ fn public_url(raw: &Raw) -> Result<Option<url::Url>, ConfigError> {
         return Err(raw.invalid("public_url", "must be an http(s) URL with a host"));
     }
     Ok(Some(url))
+}
+
+/// Live mode: payers open checkout links and channels send callbacks at `public_url`, so it must be
+/// https. `allow_http_public_url` is for a TLS-terminating proxy that forwards to an http address
+/// the channels are given anyway, and for tests against a standalone simulator.
+fn live_public_url(raw: &Raw, public_url: Option<&url::Url>) -> Result<(), ConfigError> {
+    if raw.bool("allow_http_public_url")?.unwrap_or(false) {
+        return Ok(());
+    }
+    match public_url {
+        Some(url) if url.scheme() == "https" => Ok(()),
+        Some(_) => Err(raw.invalid(
+            "public_url",
+            "must be https in live mode (channel credentials are configured); set \
+             allow_http_public_url = true only if a TLS proxy in front of paygate makes it safe",
+        )),
+        None => Err(ConfigError::LivePublicUrlMissing),
+    }
 }
 
 #[cfg(test)]

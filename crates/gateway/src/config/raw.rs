@@ -25,6 +25,8 @@ pub(crate) const KEYS: &[Key] = &[
     key("data_dir", "PAYGATE_DATA_DIR"),
     key("database_url", "PAYGATE_DATABASE_URL"),
     key("public_url", "PAYGATE_PUBLIC_URL"),
+    key("allow_http_public_url", "PAYGATE_ALLOW_HTTP_PUBLIC_URL"),
+    key("sandbox", "PAYGATE_SANDBOX"),
     key("wechat.mchid", "PAYGATE_WECHAT_MCHID"),
     key("wechat.appid", "PAYGATE_WECHAT_APPID"),
     key("wechat.miniapp_appid", "PAYGATE_WECHAT_MINIAPP_APPID"),
@@ -57,6 +59,7 @@ pub(crate) const KEYS: &[Key] = &[
         "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
     ),
     key("alipay.gateway_url", "PAYGATE_ALIPAY_GATEWAY_URL"),
+    key("alipay.seller_id", "PAYGATE_ALIPAY_SELLER_ID"),
     key("notify.schedule", "PAYGATE_NOTIFY_SCHEDULE"),
     key("notify.schedule_scale", "PAYGATE_NOTIFY_SCHEDULE_SCALE"),
     key("notify.timeout", "PAYGATE_NOTIFY_TIMEOUT"),
@@ -73,6 +76,15 @@ pub(crate) const KEYS: &[Key] = &[
     key("workers.lease", "PAYGATE_WORKERS_LEASE"),
     key("workers.batch", "PAYGATE_WORKERS_BATCH"),
     key("workers.node_id", "PAYGATE_WORKERS_NODE_ID"),
+    key(
+        "http.header_read_timeout",
+        "PAYGATE_HTTP_HEADER_READ_TIMEOUT",
+    ),
+    key("http.body_read_timeout", "PAYGATE_HTTP_BODY_READ_TIMEOUT"),
+    key("http.rate_limit", "PAYGATE_HTTP_RATE_LIMIT"),
+    key("http.rate_limit_burst", "PAYGATE_HTTP_RATE_LIMIT_BURST"),
+    key("metrics.listen", "PAYGATE_METRICS_LISTEN"),
+    key("metrics.token", "PAYGATE_METRICS_TOKEN"),
 ];
 
 pub(crate) fn known(name: &str) -> Option<&'static Key> {

@@ -25,7 +25,7 @@ fn defaults_are_sandbox_on_sqlite_in_data_dir() {
         "sqlite://./data/paygate.db?mode=rwc"
     );
     assert_eq!(s.public_url(s.listen), "http://127.0.0.1:8080");
-    assert!(s.sandbox());
+    assert_eq!(s.requested_mode(), Requested::Sandbox { explicit: false });
     assert!(matches!(s.master_key, MasterKeySource::File(ref p) if p.ends_with("master.key")));
 }
 
@@ -143,6 +143,7 @@ fn a_partial_channel_section_says_what_is_missing_without_echoing_secrets() {
         ("PAYGATE_WECHAT_PUBLIC_KEY_ID", "PUB_KEY_ID_0001"),
         ("PAYGATE_WECHAT_PUBLIC_KEY_FILE", pub_file.to_str().unwrap()),
         ("PAYGATE_WECHAT_API_BASE_URL", "http://127.0.0.1:9"),
+        ("PAYGATE_PUBLIC_URL", "https://pay.example.com"),
     ];
     let mut env = base.to_vec();
     env.push(("PAYGATE_WECHAT_APIV3_KEY", "short-secret-x"));
@@ -156,11 +157,7 @@ fn a_partial_channel_section_says_what_is_missing_without_echoing_secrets() {
         "0123456789abcdef0123456789ABCDEF",
     ));
     let s = load(Flags::default(), &env[..]).unwrap();
-    assert!(!s.sandbox());
-    assert!(
-        !s.notify.allow_private_targets,
-        "outside sandbox, private notify targets are refused by default"
-    );
+    assert_eq!(s.requested_mode(), Requested::Live);
     let wechat = s.wechat.unwrap();
     assert_eq!(wechat.mchid, "1900000001");
     assert_eq!(wechat.client.base_url.as_str(), "http://127.0.0.1:9/");
@@ -189,6 +186,48 @@ fn alipay_keys_are_parsed_at_start() {
 }
 
 #[test]
+fn alipay_needs_the_merchant_account_its_notifications_must_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_key = dir.path().join("app.pem");
+    let alipay_key = dir.path().join("alipay.pem");
+    let private = channel_core::RsaPrivateKey::generate().unwrap();
+    std::fs::write(&app_key, private.to_pkcs8_pem().unwrap()).unwrap();
+    std::fs::write(&alipay_key, private.public_key().unwrap().to_pem()).unwrap();
+    let env = |seller: Option<&'static str>| {
+        let mut vars = vec![
+            ("PAYGATE_ALIPAY_APP_ID", "2021000000000001".to_owned()),
+            (
+                "PAYGATE_ALIPAY_APP_PRIVATE_KEY_FILE",
+                app_key.to_str().unwrap().to_owned(),
+            ),
+            (
+                "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
+                alipay_key.to_str().unwrap().to_owned(),
+            ),
+            ("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()),
+        ];
+        if let Some(s) = seller {
+            vars.push(("PAYGATE_ALIPAY_SELLER_ID", s.to_owned()));
+        }
+        vars
+    };
+    let run = |seller| {
+        let vars = env(seller);
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        load(Flags::default(), &refs)
+    };
+    let missing = run(None).unwrap_err().to_string();
+    assert!(missing.contains("alipay.seller_id"), "{missing}");
+    let malformed = run(Some("2088x")).unwrap_err().to_string();
+    assert!(malformed.contains("alipay.seller_id"), "{malformed}");
+    let s = run(Some("2088621955000001")).unwrap();
+    assert_eq!(
+        s.alipay.unwrap().client.seller_id.as_deref(),
+        Some("2088621955000001")
+    );
+}
+
+#[test]
 fn background_defaults_follow_the_issue_and_the_mode() {
     let s = load(Flags::default(), &[]).unwrap();
     assert_eq!(
@@ -197,8 +236,8 @@ fn background_defaults_follow_the_issue_and_the_mode() {
     );
     assert_eq!(s.notify.timeout, Duration::from_secs(10));
     assert!(
-        s.notify.allow_private_targets,
-        "sandbox lets every site reach loopback"
+        !s.notify.allow_private_targets,
+        "only a sandbox database lets every site reach loopback, and the database decides"
     );
     assert_eq!(
         s.compensation,
@@ -339,4 +378,220 @@ fn bad_background_settings_name_themselves() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("workers.leases"), "{err}");
+}
+
+/// A WeChat Pay merchant configured through the environment, with keys written to `dir`.
+fn wechat_env(dir: &Path) -> Vec<(&'static str, String)> {
+    let key = channel_core::RsaPrivateKey::generate().unwrap();
+    let key_file = dir.join("key.pem");
+    std::fs::write(&key_file, key.to_pkcs8_pem().unwrap()).unwrap();
+    let pub_file = dir.join("pub.pem");
+    std::fs::write(&pub_file, key.public_key().unwrap().to_pem()).unwrap();
+    vec![
+        ("PAYGATE_WECHAT_MCHID", "1900000001".to_owned()),
+        ("PAYGATE_WECHAT_APPID", "wx1".to_owned()),
+        ("PAYGATE_WECHAT_MERCHANT_SERIAL", "ABC".to_owned()),
+        (
+            "PAYGATE_WECHAT_MERCHANT_KEY_FILE",
+            key_file.display().to_string(),
+        ),
+        ("PAYGATE_WECHAT_PUBLIC_KEY_ID", "PUB_KEY_ID_0001".to_owned()),
+        (
+            "PAYGATE_WECHAT_PUBLIC_KEY_FILE",
+            pub_file.display().to_string(),
+        ),
+        (
+            "PAYGATE_WECHAT_APIV3_KEY",
+            "0123456789abcdef0123456789ABCDEF".to_owned(),
+        ),
+    ]
+}
+
+fn load_owned(flags: Flags, env: &[(&'static str, String)]) -> Result<Settings, ConfigError> {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    load(flags, &pairs)
+}
+
+#[test]
+fn sandbox_is_asked_for_by_flag_variable_or_file() {
+    let by_flag = Flags {
+        sandbox: true,
+        ..Flags::default()
+    };
+    let explicit = Requested::Sandbox { explicit: true };
+    assert_eq!(load(by_flag, &[]).unwrap().requested_mode(), explicit);
+    let by_env = load(Flags::default(), &[("PAYGATE_SANDBOX", "true")]).unwrap();
+    assert_eq!(by_env.requested_mode(), explicit);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paygate.toml");
+    std::fs::write(&file, "sandbox = true\n").unwrap();
+    let by_file = Flags {
+        config: Some(file),
+        ..Flags::default()
+    };
+    assert_eq!(load(by_file, &[]).unwrap().requested_mode(), explicit);
+}
+
+#[test]
+fn sandbox_and_channel_credentials_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = wechat_env(dir.path());
+    env.push(("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()));
+    let flags = Flags {
+        sandbox: true,
+        ..Flags::default()
+    };
+    let err = load_owned(flags, &env).unwrap_err().to_string();
+    assert!(
+        err.contains("`sandbox`") && err.contains("--sandbox"),
+        "{err}"
+    );
+    assert!(err.contains("never meets a real channel"), "{err}");
+}
+
+#[test]
+fn live_mode_needs_an_https_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = wechat_env(dir.path());
+    let err = load_owned(Flags::default(), &env).unwrap_err().to_string();
+    assert!(
+        err.contains("public_url") && err.contains("live mode"),
+        "{err}"
+    );
+
+    let mut http = env.clone();
+    http.push(("PAYGATE_PUBLIC_URL", "http://pay.example.com".to_owned()));
+    let err = load_owned(Flags::default(), &http).unwrap_err().to_string();
+    assert!(err.contains("must be https in live mode"), "{err}");
+    assert!(err.contains("allow_http_public_url"), "{err}");
+
+    let mut behind_proxy = http.clone();
+    behind_proxy.push(("PAYGATE_ALLOW_HTTP_PUBLIC_URL", "true".to_owned()));
+    let s = load_owned(Flags::default(), &behind_proxy).unwrap();
+    assert_eq!(s.requested_mode(), Requested::Live);
+
+    let mut https = env;
+    https.push(("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()));
+    assert!(load_owned(Flags::default(), &https).is_ok());
+}
+
+#[test]
+fn sandbox_mode_may_keep_an_http_public_url() {
+    let s = load(
+        Flags::default(),
+        &[("PAYGATE_PUBLIC_URL", "http://10.0.0.5:8080")],
+    )
+    .unwrap();
+    assert_eq!(s.public_url(s.listen), "http://10.0.0.5:8080");
+}
+
+#[test]
+fn http_and_metrics_defaults_keep_metrics_on_loopback_and_limit_unsigned_routes() {
+    let s = load(Flags::default(), &[]).unwrap();
+    assert_eq!(s.http, crate::api::HttpSettings::default());
+    assert_eq!(s.http.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(s.http.body_read_timeout, Duration::from_secs(10));
+    assert_eq!(
+        s.http.rate_limit,
+        Some(crate::api::RateLimit {
+            per_second: 100,
+            burst: 200
+        })
+    );
+    assert_eq!(s.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+    assert!(s.metrics.token.is_none());
+}
+
+#[test]
+fn http_and_metrics_settings_from_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paygate.toml");
+    std::fs::write(
+        &file,
+        "[http]\nheader_read_timeout = \"5s\"\nbody_read_timeout = \"20s\"\nrate_limit = 7\n\
+         rate_limit_burst = 9\n[metrics]\nlisten = \"0.0.0.0:9100\"\n\
+         token = \"a-long-scrape-token-0123\"\n",
+    )
+    .unwrap();
+    let flags = Flags {
+        config: Some(file),
+        ..Flags::default()
+    };
+    let s = load(flags.clone(), &[]).unwrap();
+    assert_eq!(s.http.header_read_timeout, Duration::from_secs(5));
+    assert_eq!(s.http.body_read_timeout, Duration::from_secs(20));
+    assert_eq!(
+        s.http.rate_limit,
+        Some(crate::api::RateLimit {
+            per_second: 7,
+            burst: 9
+        })
+    );
+    assert_eq!(s.metrics.listen, Some("0.0.0.0:9100".parse().unwrap()));
+    assert_eq!(
+        s.metrics.token,
+        Some(crate::api::MetricsToken::parse("a-long-scrape-token-0123").unwrap())
+    );
+    assert!(!format!("{s:?}").contains("scrape-token"), "token in Debug");
+
+    let s = load(
+        flags,
+        &[
+            ("PAYGATE_HTTP_RATE_LIMIT", "0"),
+            ("PAYGATE_METRICS_LISTEN", "off"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.http.rate_limit, None, "0 turns the limit off");
+    assert_eq!(s.metrics.listen, None);
+}
+
+#[test]
+fn bad_http_and_metrics_settings_name_themselves_without_echoing_the_token() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("PAYGATE_HTTP_HEADER_READ_TIMEOUT", "0s")],
+            "http.header_read_timeout",
+        ),
+        (
+            &[("PAYGATE_HTTP_BODY_READ_TIMEOUT", "10")],
+            "http.body_read_timeout",
+        ),
+        (&[("PAYGATE_HTTP_RATE_LIMIT", "-1")], "http.rate_limit"),
+        (
+            &[("PAYGATE_HTTP_RATE_LIMIT_BURST", "0")],
+            "http.rate_limit_burst",
+        ),
+        (&[("PAYGATE_METRICS_LISTEN", "9464")], "metrics.listen"),
+        (
+            &[("PAYGATE_METRICS_TOKEN", "short-secret")],
+            "metrics.token",
+        ),
+        (
+            &[("PAYGATE_METRICS_TOKEN", "a long token with spaces")],
+            "metrics.token",
+        ),
+    ];
+    for (env, setting) in cases {
+        let err = load(Flags::default(), env).unwrap_err().to_string();
+        assert!(err.contains(setting), "{env:?}: {err}");
+        assert!(err.contains("PAYGATE_"), "names the origin: {err}");
+        assert!(
+            !err.contains("short-secret") && !err.contains("with spaces"),
+            "{err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "[metrics]\nlisten_on = \"127.0.0.1:1\"\n").unwrap();
+    let err = load(
+        Flags {
+            config: Some(file),
+            ..Flags::default()
+        },
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("metrics.listen_on"), "{err}");
 }

@@ -15,6 +15,15 @@ pub enum DomainError {
     InvalidCurrency,
     #[error("description must be at most {max} characters")]
     DescriptionTooLong { max: usize },
+    /// A control or invisible formatting character in text shown to the payer: a right-to-left
+    /// override or a zero-width space can make the text read differently from what it says.
+    #[error(
+        "{field} contains U+{:04X}, a control or invisible formatting character (such as a \
+         direction override or a zero-width space); such characters can make the text shown to the \
+         payer read differently from what it is",
+        u32::from(*.found)
+    )]
+    InvisibleCharacter { field: &'static str, found: char },
     #[error("attach must be 1-{max} characters")]
     InvalidAttach { max: usize },
     #[error("{field} must be an http or https URL with a host, at most {max} characters")]
@@ -47,6 +56,7 @@ impl DomainError {
             Self::InvalidAmount { .. } => "invalid_amount",
             Self::InvalidCurrency => "invalid_currency",
             Self::DescriptionTooLong { .. } => "description_too_long",
+            Self::InvisibleCharacter { .. } => "invalid_characters",
             Self::InvalidAttach { .. } => "invalid_attach",
             Self::InvalidUrl { .. } => "invalid_notify_url",
             Self::InvalidExpireMinutes { .. } => "invalid_expire_minutes",
@@ -63,7 +73,8 @@ impl DomainError {
         match self {
             Self::Missing { field }
             | Self::InvalidUrl { field, .. }
-            | Self::Malformed { field } => field,
+            | Self::Malformed { field }
+            | Self::InvisibleCharacter { field, .. } => field,
             Self::InvalidOutTradeNo => "out_trade_no",
             Self::InvalidAmount { .. } => "amount_total",
             Self::InvalidCurrency => "currency",

@@ -1,7 +1,7 @@
 //! A site (the operator's customer) and its credentials.
 
-use super::DomainError;
 use super::token::{is_token, random_with_prefix};
+use super::{DomainError, Mode};
 
 /// A site's public id (`site_…`), shown in notifications as `site_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,12 +44,26 @@ impl SiteName {
     pub const MAX_CHARS: usize = 64;
 
     /// # Errors
-    /// `Missing` when empty, `Malformed` when too long or with control characters.
+    /// `Missing` when empty, `Malformed` when too long, `InvisibleCharacter` with control or
+    /// format characters (a name may be shown beside an order, so the description's rule holds).
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         if s.is_empty() {
             return Err(DomainError::Missing { field: "name" });
         }
-        if s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(DomainError::Malformed { field: "name" });
+        }
+        super::text::refuse_invisible("name", s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// A name read back from the database, checked as it was when stored: a site named before
+    /// format characters were refused must stay usable.
+    ///
+    /// # Errors
+    /// `Malformed` when empty, too long or with control characters.
+    pub fn parse_stored(s: &str) -> Result<Self, DomainError> {
+        if s.is_empty() || s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
             return Err(DomainError::Malformed { field: "name" });
         }
         Ok(Self(s.to_owned()))
@@ -66,10 +80,10 @@ impl SiteName {
 pub struct AccessKey(String);
 
 impl AccessKey {
-    /// A new random AK: `ak_` and 24 letters or digits.
+    /// A new random AK: `ak_test_` (sandbox) or `ak_live_` and 24 letters or digits.
     #[must_use]
-    pub fn generate() -> Self {
-        Self(random_with_prefix("ak_", 24))
+    pub fn generate(mode: Mode) -> Self {
+        Self(random_with_prefix(&format!("ak_{}", mode.key_infix()), 24))
     }
 
     /// # Errors
@@ -97,10 +111,11 @@ impl AccessKey {
 pub struct SecretKey(String);
 
 impl SecretKey {
-    /// A new random SK: `sk_` and 40 letters or digits (over 230 bits).
+    /// A new random SK: `sk_test_` (sandbox) or `sk_live_` and 40 letters or digits (over 230
+    /// bits).
     #[must_use]
-    pub fn generate() -> Self {
-        Self(random_with_prefix("sk_", 40))
+    pub fn generate(mode: Mode) -> Self {
+        Self(random_with_prefix(&format!("sk_{}", mode.key_infix()), 40))
     }
 
     /// # Errors
@@ -164,17 +179,46 @@ mod tests {
         let id = SiteId::generate();
         assert!(id.as_str().starts_with("site_"));
         assert_eq!(SiteId::parse(id.as_str()), Ok(id));
-        let ak = AccessKey::generate();
+        let ak = AccessKey::generate(Mode::Live);
         assert_eq!(AccessKey::parse(ak.as_str()), Ok(ak));
-        let sk = SecretKey::generate();
-        assert!(sk.expose().starts_with("sk_"));
+        let sk = SecretKey::generate(Mode::Live);
         assert_eq!(SecretKey::parse(sk.expose()), Ok(sk.clone()));
-        assert_ne!(SecretKey::generate(), sk);
+        assert_ne!(SecretKey::generate(Mode::Live), sk);
+    }
+
+    #[test]
+    fn keys_show_their_mode() {
+        assert!(
+            AccessKey::generate(Mode::Sandbox)
+                .as_str()
+                .starts_with("ak_test_")
+        );
+        assert!(
+            SecretKey::generate(Mode::Sandbox)
+                .expose()
+                .starts_with("sk_test_")
+        );
+        assert!(
+            AccessKey::generate(Mode::Live)
+                .as_str()
+                .starts_with("ak_live_")
+        );
+        assert!(
+            SecretKey::generate(Mode::Live)
+                .expose()
+                .starts_with("sk_live_")
+        );
+    }
+
+    #[test]
+    fn keys_from_before_modes_still_parse() {
+        assert!(AccessKey::parse("ak_0123456789abcdefghijklmn").is_ok());
+        assert!(SecretKey::parse("sk_0123456789abcdefghij0123456789abcdefghij").is_ok());
     }
 
     #[test]
     fn secret_key_is_never_printed() {
-        let sk = SecretKey::generate();
+        let sk = SecretKey::generate(Mode::Sandbox);
         let shown = format!("{sk:?} {:?}", Some(&sk));
         assert!(!shown.contains(sk.expose()));
         assert!(shown.contains("redacted"));
@@ -213,6 +257,12 @@ mod tests {
             "name"
         );
         assert_eq!(SiteName::parse("a\tb").unwrap_err().field(), "name");
+        let spoofed = SiteName::parse("shop\u{202E}").unwrap_err();
+        assert_eq!(
+            (spoofed.code(), spoofed.field()),
+            ("invalid_characters", "name")
+        );
+        assert!(SiteName::parse_stored("shop\u{202E}").is_ok());
     }
 
     #[test]

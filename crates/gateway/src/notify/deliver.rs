@@ -14,7 +14,7 @@ use super::NotifySettings;
 use super::client::{Attempted, DeliveryError, NotifyClient, Targets};
 use super::payload::Payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
-use crate::domain::Timestamp;
+use crate::domain::{Mode, Timestamp};
 use crate::store::{
     Job, JobKind, NewAttempt, NotificationEvent, NotificationStatus, Store, StoreError,
 };
@@ -106,9 +106,11 @@ impl Deliverer {
                 return Ok(JobOutcome::Done);
             }
         }
+        // Cached by the store after its first read: the mode never changes.
+        let mode = self.store.mode().await?;
         let now = Timestamp::now();
         let outcome = match notify_url(&event) {
-            Some(url) => self.attempt(&event, &url).await,
+            Some(url) => self.attempt(&event, &url, mode).await,
             None => Outcome {
                 http_status: None,
                 latency: Duration::ZERO,
@@ -163,8 +165,8 @@ impl Deliverer {
         }
     }
 
-    async fn attempt(&self, event: &NotificationEvent, url: &Url) -> Outcome {
-        let body = Payload::for_event(event).to_body();
+    async fn attempt(&self, event: &NotificationEvent, url: &Url, mode: Mode) -> Outcome {
+        let body = Payload::for_event(event, mode).to_body();
         let signed = sign_notification(&event.site.secret_key, &body, Timestamp::now());
         let headers = [
             ("Content-Type", "application/json".to_owned()),

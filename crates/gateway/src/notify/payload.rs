@@ -1,11 +1,11 @@
 //! The notification body: seed 000's fields (`site_id out_trade_no transaction_id trade_state
-//! amount event_type`) plus `event_id`, `paid_at`, `attach`, `channel` and `method`. It is built
-//! from the stored event and order only, so every attempt and every resend of one event sends the
-//! same bytes.
+//! amount event_type`) plus `event_id`, `paid_at`, `attach`, `channel`, `method` and `livemode`.
+//! It is built from the stored event and order and the database's mode (which never changes), so
+//! every attempt and every resend of one event sends the same bytes.
 
 use serde::Serialize;
 
-use crate::domain::{Channel, Order, Timestamp};
+use crate::domain::{Channel, Mode, Order, Timestamp};
 use crate::store::{EventType, NotificationEvent};
 
 /// Seed 000's `trade_state` for an event. Exhaustive: a new event type must say what it reports.
@@ -45,17 +45,19 @@ pub struct Payload {
     pub channel: &'static str,
     /// `native`, `jsapi`, `qr`…
     pub method: &'static str,
+    /// `false` from a sandbox database: no real money moved, whatever the rest says.
+    pub livemode: bool,
 }
 
 impl Payload {
     /// The body for a stored event.
     #[must_use]
-    pub fn for_event(event: &NotificationEvent) -> Self {
-        Self::new(&event.id, event.event_type, &event.order)
+    pub fn for_event(event: &NotificationEvent, mode: Mode) -> Self {
+        Self::new(&event.id, event.event_type, &event.order, mode)
     }
 
     #[must_use]
-    pub fn new(event_id: &str, event_type: EventType, order: &Order) -> Self {
+    pub fn new(event_id: &str, event_type: EventType, order: &Order, mode: Mode) -> Self {
         let transaction_id = match order.pay_method.channel() {
             Channel::Wechat => order.upstream.transaction_id.clone(),
             Channel::Alipay => order.upstream.trade_no.clone(),
@@ -75,6 +77,7 @@ impl Payload {
             attach: order.attach.as_ref().map(|a| a.as_str().to_owned()),
             channel: order.pay_method.channel().as_str(),
             method: order.pay_method.method().as_str(),
+            livemode: mode.is_live(),
         }
     }
 

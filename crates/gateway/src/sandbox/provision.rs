@@ -121,6 +121,8 @@ struct MerchantRegistered {
 #[derive(Deserialize)]
 struct AppRegistered {
     alipay_public_key_pem: String,
+    /// The merchant account the simulator's notifications name.
+    seller_id: String,
 }
 
 /// Registers `keys` with the simulator at `sim_base_url` (WeChat Pay merchant in public-key mode,
@@ -238,7 +240,8 @@ async fn alipay_account(
         registered.alipay_public_key_pem,
     )
     .with_gateway_url(format!("{sim}/gateway.do"))
-    .with_notify_url(notify_url.clone());
+    .with_notify_url(notify_url.clone())
+    .with_seller_id(registered.seller_id);
     let client = alipay::Client::new(config).map_err(|e| ProvisionError::Client {
         channel: "Alipay",
         message: e.to_string(),

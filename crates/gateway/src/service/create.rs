@@ -16,7 +16,7 @@ impl OrderService {
     /// idempotent upstream call — never a second upstream order.
     ///
     /// # Errors
-    /// `PaymentNotConfigured`, `OutTradeNoConflict`, `UpstreamRefused` (the order stays `created`
+    /// `UnsignableForAlipay`, `PaymentNotConfigured`, `OutTradeNoConflict`, `UpstreamRefused` (the order stays `created`
     /// and a retry tries again), `UpstreamUnknown` (retry the same request), `Store`, `Channel`.
     pub async fn create(
         &self,
@@ -24,6 +24,9 @@ impl OrderService {
         request: OrderRequest,
     ) -> Result<OrderView, ServiceError> {
         let method = request.pay_method;
+        if let Some(field) = crate::channels::alipay_unsignable_field(&request) {
+            return Err(ServiceError::UnsignableForAlipay { field });
+        }
         if !site.may_use(method) || !self.channels.supports(method) {
             return Err(ServiceError::PaymentNotConfigured(method));
         }

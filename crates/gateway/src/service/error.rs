@@ -17,6 +17,12 @@ pub enum ServiceError {
     /// The site may not use this method, or paygate has no account configured for it.
     #[error("payment method {0} is not configured for this site")]
     PaymentNotConfigured(PayMethod),
+    /// An Alipay order's field holds `&` or `=`, which Alipay's signed fields cannot carry
+    /// unambiguously (it signs `k=v&k=v` over raw values).
+    #[error(
+        "{field} must not contain '&' or '=' for Alipay orders: Alipay signs its fields as k=v&k=v over raw values"
+    )]
+    UnsignableForAlipay { field: &'static str },
     /// The site already has an order with this `out_trade_no`, created from different content.
     #[error("out_trade_no is already used by an order with different content")]
     OutTradeNoConflict,

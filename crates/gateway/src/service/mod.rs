@@ -16,7 +16,7 @@ mod read;
 use std::sync::Arc;
 
 pub use error::{ServiceError, UpstreamOp};
-pub use payments::{AnomalyKind, Applied, ResultSource};
+pub use payments::{AnomalyKind, Applied, CALLBACK_QUERY_GAP, QueryReason, ResultSource};
 
 use crate::channels::{ChannelError, Channels, PayParams};
 use crate::domain::{Channel, Order, OrderStatus};

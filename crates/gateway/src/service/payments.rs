@@ -6,11 +6,15 @@
 //! out-of-order or concurrent delivery of the same news loses the race and is answered `Unchanged`
 //! (never an error), and of any number of concurrent deliveries exactly one writes.
 
-use crate::channels::{Channels, UpstreamStatus};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::channels::{ChannelError, Channels, UpstreamStatus};
 use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
 use crate::store::{NewAnomaly, Transition, TransitionOutcome};
 
-use super::{OrderService, ServiceError};
+use super::{OrderService, ServiceError, count_upstream, outcome_of};
 
 /// Where an upstream result came from: recorded in the order's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,12 @@ pub enum AnomalyKind {
     UnknownOrder,
     /// A paid order reported paid again under another transaction id.
     TransactionMismatch,
+    /// The channel reports a payment of an order paygate has closed: money received for an order
+    /// the site was told is closed. Never applied (closed is final); a human settles it.
+    PaidWhileClosed,
+    /// A verified notification says paid and the channel's own answer to a query does not: the
+    /// notification's signed text was re-cut into other fields, or the channel is confused.
+    UnconfirmedPayment,
 }
 
 impl AnomalyKind {
@@ -56,6 +66,8 @@ impl AnomalyKind {
             Self::CallbackUnverified => "callback_unverified",
             Self::UnknownOrder => "unknown_order",
             Self::TransactionMismatch => "transaction_mismatch",
+            Self::PaidWhileClosed => "paid_while_closed",
+            Self::UnconfirmedPayment => "unconfirmed_payment",
         }
     }
 }
@@ -190,6 +202,13 @@ impl OrderService {
                 }
                 return Ok(Applied::Unchanged(current));
             }
+            if to == OrderStatus::Paid && current.status == OrderStatus::Closed {
+                // Closed is final, so nothing changes; but this is money for an order the site
+                // was told is closed, which only a human can settle (refund or deliver).
+                self.report_paid_while_closed(&current, &fields, source)
+                    .await;
+                return Ok(Applied::Unchanged(current));
+            }
             if !current.status.can_become(to) {
                 // Already final or past it (paid, then closed news arrives late): nothing to do.
                 tracing::debug!(
@@ -251,7 +270,45 @@ impl OrderService {
         }
     }
 
-    /// Records an anomaly, counts it and logs it. Never fails: the caller is already refusing
+    async fn report_paid_while_closed(
+        &self,
+        order: &Order,
+        fields: &UpstreamFields,
+        source: ResultSource,
+    ) {
+        let channel = order.pay_method.channel();
+        let reported = fields
+            .transaction_id
+            .as_deref()
+            .or(fields.trade_no.as_deref())
+            .unwrap_or("-");
+        let detail = format!(
+            "{} reports order {} ({}) of {} fen paid, transaction {reported}, but paygate closed it; source {}",
+            channel.as_str(),
+            order.id.as_i64(),
+            order.upstream_order_no.as_str(),
+            order.amount.as_i64(),
+            source.as_str(),
+        );
+        // One row per order and source: the callback's claim, and what a query found.
+        let key = format!(
+            "{}:{}:{}",
+            AnomalyKind::PaidWhileClosed.as_str(),
+            order.id.as_i64(),
+            source.as_str()
+        );
+        self.report_counted_anomaly(
+            AnomalyKind::PaidWhileClosed,
+            channel,
+            Some(order.id),
+            key,
+            detail,
+        )
+        .await;
+    }
+
+    /// Records an anomaly, counts it and logs it. The same anomaly again (same kind, channel,
+    /// order and detail) is counted on its first row. Never fails: the caller is already refusing
     /// something, and a failure to record must not turn that refusal into an acceptance; the log
     /// line and the metric still carry it.
     pub async fn report_anomaly(
@@ -262,39 +319,142 @@ impl OrderService {
         detail: String,
     ) {
         let detail = bounded(detail);
+        let digest = hex::encode(Sha256::digest(detail.as_bytes()));
+        let key = format!(
+            "{}:{}:{}:{digest}",
+            kind.as_str(),
+            channel.as_str(),
+            order.map_or_else(|| "-".to_owned(), |o| o.as_i64().to_string()),
+        );
+        self.report_counted_anomaly(kind, channel, order, key, detail)
+            .await;
+    }
+
+    /// Like [`OrderService::report_anomaly`], counted on the row of `dedupe_key` (which should
+    /// start with the kind): for anomalies whose "same" is not their text, such as unverified
+    /// callbacks from one source within one window. Logged at WARN the first time and at each
+    /// power of ten (10th, 100th…), so a flood shows in the log without filling it.
+    pub async fn report_counted_anomaly(
+        &self,
+        kind: AnomalyKind,
+        channel: Channel,
+        order: Option<OrderId>,
+        dedupe_key: String,
+        detail: String,
+    ) {
+        let detail = bounded(detail);
         metrics::counter!(
             "paygate_anomalies_total",
             "kind" => kind.as_str(),
             "channel" => channel.as_str(),
         )
         .increment(1);
-        tracing::warn!(
-            kind = kind.as_str(),
-            channel = channel.as_str(),
-            order = order.map(OrderId::as_i64),
-            detail = %detail,
-            "anomaly"
-        );
         let anomaly = NewAnomaly {
             kind: kind.as_str().to_owned(),
             channel,
             order_id: order,
+            dedupe_key,
             detail,
             at: Timestamp::now(),
         };
-        if let Err(e) = self.store.record_anomaly(&anomaly).await {
-            tracing::error!(kind = kind.as_str(), error = %e, "could not record an anomaly");
+        let occurrences = match self.store.record_anomaly(&anomaly).await {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::error!(kind = kind.as_str(), error = %e, "could not record an anomaly");
+                None
+            }
+        };
+        let loud = occurrences.is_none_or(is_power_of_ten);
+        let order = order.map(OrderId::as_i64);
+        if loud {
+            tracing::warn!(kind = kind.as_str(), channel = channel.as_str(), order, occurrences, detail = %anomaly.detail, "anomaly");
+        } else {
+            tracing::debug!(
+                kind = kind.as_str(),
+                channel = channel.as_str(),
+                order,
+                occurrences,
+                "anomaly repeated"
+            );
         }
     }
 
     /// Asks for the order to be checked with the channel now instead of at its next scheduled
-    /// check (after a callback that could not be trusted). Best effort: the scheduled check still
-    /// comes.
+    /// check (after a callback that could not be trusted), at most once per order every
+    /// [`CALLBACK_QUERY_GAP`]: untrusted input may prompt a query, never a stream of them. Best
+    /// effort: the scheduled check still comes.
     pub async fn expedite_check(&self, order: OrderId) {
+        if !self
+            .claim_callback_query(order, QueryReason::Unverified)
+            .await
+        {
+            return;
+        }
         if let Err(e) = self.store.expedite_check(order, Timestamp::now()).await {
             tracing::error!(order = order.as_i64(), error = %e, "could not expedite the order's check");
         }
     }
+
+    /// Whether a callback may make paygate ask the channel about `order` now (see
+    /// [`Store::claim_callback_query`](crate::store::Store::claim_callback_query)). A database
+    /// failure says no: the order's scheduled check still asks.
+    pub async fn claim_callback_query(&self, order: OrderId, reason: QueryReason) -> bool {
+        let claimed = self
+            .store
+            .claim_callback_query(order, reason.as_str(), Timestamp::now(), CALLBACK_QUERY_GAP)
+            .await;
+        claimed.unwrap_or_else(|e| {
+            tracing::error!(order = order.as_i64(), error = %e, "could not claim a callback query");
+            false
+        })
+    }
+
+    /// Asks the channel what became of `order` (counted in `paygate_upstream_calls_total`).
+    ///
+    /// # Errors
+    /// As [`Channels::query`].
+    pub async fn query_channel(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
+        let result = self.channels.query(order).await;
+        count_upstream(order.pay_method.channel(), "query", outcome_of(&result));
+        if let Err(e) = &result {
+            tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
+        }
+        result
+    }
+}
+
+/// How long after one query a callback prompted, another callback may prompt the next one for
+/// the same order and reason. Short enough that a real payment behind a junk callback is found
+/// within minutes (the check schedule runs besides), long enough that a flood costs one call.
+pub const CALLBACK_QUERY_GAP: Duration = Duration::from_secs(180);
+
+/// Why a callback makes paygate ask the channel. Each reason has its own budget, so that junk
+/// callbacks cannot use up the query that confirms a genuine one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryReason {
+    /// A callback that failed verification names an order: its check is brought forward.
+    Unverified,
+    /// A verified callback is confirmed before it is acted on.
+    Confirm,
+}
+
+impl QueryReason {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unverified => "unverified",
+            Self::Confirm => "confirm",
+        }
+    }
+}
+
+/// 1, 10, 100…: the repeats of an anomaly worth a log line.
+fn is_power_of_ten(n: i64) -> bool {
+    let mut p = 1;
+    while p < n {
+        p = p.saturating_mul(10);
+    }
+    p == n
 }
 
 /// The paid order's upstream id, in the field its channel's id belongs in.
@@ -321,4 +481,16 @@ fn bounded(mut detail: String) -> String {
         detail.push('…');
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_are_logged_at_powers_of_ten() {
+        let loud: Vec<i64> = (1..=1000).filter(|n| is_power_of_ten(*n)).collect();
+        assert_eq!(loud, [1, 10, 100, 1000]);
+        assert!(!is_power_of_ten(0));
+    }
 }

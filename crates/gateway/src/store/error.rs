@@ -28,6 +28,10 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// Keys and notifications depend on the mode, which `serve` (or the first operator command)
+    /// records when it initialises the database.
+    #[error("the database has no recorded mode (sandbox or live) yet: start `paygate serve` once")]
+    ModeNotRecorded,
 }
 
 impl StoreError {

@@ -7,6 +7,7 @@
 //! every column is TEXT, BIGINT or bytes.
 
 mod anomalies;
+mod deployment;
 mod error;
 mod jobs;
 mod nonces;
@@ -18,7 +19,7 @@ mod transitions;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -86,7 +87,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// The repository: sites, orders and their events, API nonces, notifications, jobs, anomalies.
+/// The repository: the database's mode, sites, orders and their events, API nonces,
+/// notifications, jobs, anomalies.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
@@ -95,6 +97,8 @@ pub struct Store {
     /// check), so this process's workers pick it up at once instead of at their next poll. Other
     /// nodes find it by polling.
     work_due: Arc<Notify>,
+    /// The database's mode once read: recorded once and never changed, so it is safe to keep.
+    mode: Arc<OnceLock<crate::domain::Mode>>,
 }
 
 impl Store {
@@ -118,6 +122,7 @@ impl Store {
             pool,
             secrets: SecretBox::new(master_key),
             work_due: Arc::new(Notify::new()),
+            mode: Arc::new(OnceLock::new()),
         })
     }
 

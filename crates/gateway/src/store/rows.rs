@@ -87,7 +87,7 @@ impl TryFrom<OrderRow> for Order {
             .map_err(bad)?,
             amount: Amount::parse(r.amount_fen).map_err(bad)?,
             currency: Currency::parse(&r.currency).map_err(bad)?,
-            description: Description::parse(&r.description).map_err(bad)?,
+            description: Description::parse_stored(&r.description).map_err(bad)?,
             attach: r
                 .attach
                 .as_deref()

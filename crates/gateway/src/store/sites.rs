@@ -94,14 +94,17 @@ impl Store {
     /// Creates a site with a fresh id, AK and SK. The returned `Site` is the only time the SK is
     /// handed out without a lookup: show it to the operator once.
     ///
+    /// Its keys show the database's mode (`ak_test_…` in sandbox, `ak_live_…` live).
+    ///
     /// # Errors
-    /// `Database` (including the practically impossible AK collision), `Crypto`.
+    /// `ModeNotRecorded`, `Database` (including the practically impossible AK collision), `Crypto`.
     pub async fn create_site(&self, new: NewSite, now: Timestamp) -> Result<Site, StoreError> {
+        let mode = self.mode().await?;
         let site = Site {
             id: SiteId::generate(),
             name: new.name,
-            access_key: AccessKey::generate(),
-            secret_key: SecretKey::generate(),
+            access_key: AccessKey::generate(mode),
+            secret_key: SecretKey::generate(mode),
             notify_url: new.notify_url,
             enabled_methods: new.enabled_methods,
             allow_private_targets: new.allow_private_targets,
@@ -175,7 +178,7 @@ impl Store {
         id: &SiteId,
         now: Timestamp,
     ) -> Result<SecretKey, StoreError> {
-        let sk = SecretKey::generate();
+        let sk = SecretKey::generate(self.mode().await?);
         let sealed = self.secrets.seal(sk.expose().as_bytes(), &sk_aad(id))?;
         let sql = "UPDATE sites SET secret_key_sealed = $1, updated_at = $2 WHERE id = $3";
         let affected = with_pool!(self, pool => sqlx::query(sql)
@@ -267,7 +270,7 @@ impl Store {
             .collect::<Result<_, _>>()
             .map_err(bad)?;
         Ok(Site {
-            name: SiteName::parse(&r.name).map_err(bad)?,
+            name: SiteName::parse_stored(&r.name).map_err(bad)?,
             access_key: AccessKey::parse(&r.access_key).map_err(bad)?,
             secret_key: SecretKey::parse(&sk).map_err(bad)?,
             notify_url: r

@@ -1,10 +1,22 @@
 //! Signing: seed 000's scheme, plus the timestamp window and single-use nonces. Each failure has
 //! its own code.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::api_tests;
 use crate::support::app::{Signing, TestApp, fresh_nonce, unix_now};
+
+fn unix_ms() -> i64 {
+    gateway::domain::Timestamp::now().as_millis()
+}
+
+/// Waits for the wall clock (the server's clock too) to reach `ms`.
+async fn sleep_until_ms(ms: i64) {
+    let wait = u64::try_from(ms - unix_ms()).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
 
 fn order(no: &str) -> String {
     json!({"out_trade_no": no, "description": "VIP月卡", "amount_total": 2990}).to_string()
@@ -85,6 +97,22 @@ api_tests! {
         let first = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_10"), signing.clone()).await;
         first.assert_ok();
         let replay = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_10"), signing).await;
+        replay.assert_error(401, "nonce_reused");
+    }
+
+    async fn a_nonce_reused_at_the_far_edge_of_the_window_is_refused(app: TestApp) {
+        // With a one-second window, a request stamped `ts` is accepted from second ts-1 until just
+        // before second ts+2 (the server's clock is rounded down to seconds): almost three seconds,
+        // more than twice the window. Use the nonce at the start of that span and again near its end.
+        let app = TestApp::spawn_tuned(app.kill(), |s| s.signature_window = Duration::from_secs(1)).await;
+        sleep_until_ms(unix_ms() / 1000 * 1000 + 1000).await;
+        let second = unix_ms() / 1000;
+        let signing = Signing { ts: Some((second + 1).to_string()), nonce: Some(fresh_nonce()), ..Signing::default() };
+        let first = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_edge"), signing.clone()).await;
+        first.assert_ok();
+        // 2.5 s after the first use, still within the timestamp's span (it ends at second+3).
+        sleep_until_ms((second + 2) * 1000 + 500).await;
+        let replay = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_edge"), signing).await;
         replay.assert_error(401, "nonce_reused");
     }
 

@@ -10,6 +10,8 @@ mod support;
 mod auth;
 mod close;
 mod idempotency;
+mod input;
+mod limits;
 mod onepass;
 mod ops;
 mod scoping;

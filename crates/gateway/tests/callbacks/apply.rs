@@ -84,8 +84,16 @@ api_tests! {
             panic!("not closed");
         };
         assert_eq!(closed.status, OrderStatus::Closed);
-        // Closed is final: a payment reported afterwards is not recorded here.
-        assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap(), Applied::Unchanged(_)));
+        // Closed is final: a payment reported afterwards is not recorded here, but is money for a
+        // closed order, kept for a human (once per order and source, however often it comes).
+        for _ in 0..3 {
+            assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap(), Applied::Unchanged(_)));
+        }
+        let recorded = anomalies(&app, "paid_while_closed").await;
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        assert_eq!((recorded[0].order_id, recorded[0].occurrences), (Some(closed.id), 3));
+        assert!(recorded[0].detail.contains("4200000004"), "{}", recorded[0].detail);
+        assert_eq!(app.stored_status(&app.site, "ap_closed").await, OrderStatus::Closed);
 
         let failing = wechat_order(&app, "ap_failed").await;
         let Applied::Changed(failed) = s.apply_upstream(&failing, &UpstreamStatus::Failed, ResultSource::Query).await.unwrap() else {

@@ -315,5 +315,242 @@ pub async fn anomalies(app: &TestApp, kind: &str) -> Vec<Anomaly> {
 
 /// The `/metrics` text.
 pub async fn metrics(app: &TestApp) -> String {
-    app.get("/metrics").await.text
+    app.metrics().await
+}
+
+/// The simulator's Alipay private key for the sandbox app (read from its state file): what Alipay
+/// signs notifications with, to produce validly signed notifications the simulator would not send.
+pub fn sim_alipay_key(app: &TestApp) -> channel_core::RsaPrivateKey {
+    let path = app.sim_dir.path().join("alipay.json");
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let pem = state["apps"][&sandbox_keys().alipay_app_id]["alipay_private_key_pem"]
+        .as_str()
+        .unwrap();
+    channel_core::RsaPrivateKey::from_pem(pem).unwrap()
+}
+
+/// Alipay's notification sign content, written from its documentation: every field but `sign`,
+/// `sign_type` and empty ones, sorted by key, `k=v` joined with `&`, values raw.
+pub fn alipay_sign_content(fields: &[(String, String)]) -> String {
+    let mut signed: Vec<_> = fields
+        .iter()
+        .filter(|(k, v)| k != "sign" && k != "sign_type" && !v.is_empty())
+        .collect();
+    signed.sort();
+    signed
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The fields of a form body, in order.
+pub fn form_fields(body: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A form body of `fields`.
+pub fn form_body(fields: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// `fields` (without `sign`) signed with the simulator's Alipay key, as a form body.
+pub fn signed_alipay_body(app: &TestApp, fields: &[(String, String)]) -> String {
+    let mut fields: Vec<_> = fields
+        .iter()
+        .filter(|(k, _)| k != "sign")
+        .cloned()
+        .collect();
+    let sign = sim_alipay_key(app).sign_base64(alipay_sign_content(&fields).as_bytes());
+    fields.push(("sign".to_owned(), sign));
+    form_body(&fields)
+}
+
+/// Replaces (or adds) one field.
+pub fn with_field(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    let mut out: Vec<_> = fields.iter().filter(|(k, _)| k != name).cloned().collect();
+    out.push((name.to_owned(), value.to_owned()));
+    out
+}
+
+/// What an attacker makes of a genuine notification: the same signed text, split at every `&`
+/// into fields again. A segment whose key does not sort after the previous one cannot be a field
+/// of its own (the text is sorted), so it stays in the previous value. `sign` and `sign_type`,
+/// which are not signed, are carried over.
+pub fn recut(fields: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for segment in alipay_sign_content(fields).split('&') {
+        let (k, v) = segment.split_once('=').unwrap_or((segment, ""));
+        match out.last_mut() {
+            Some((last, value)) if k <= last.as_str() || k.is_empty() => {
+                value.push('&');
+                value.push_str(segment);
+            }
+            _ => out.push((k.to_owned(), v.to_owned())),
+        }
+    }
+    for name in ["sign", "sign_type"] {
+        if let Some(f) = fields.iter().find(|(k, _)| k == name) {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
+/// A field's value.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// paygate's callback routes on their own port, with the sandbox accounts but Alipay's API at
+/// `alipay_gateway` (a dead port, or a proxy that counts calls); verification needs no call.
+pub struct CallbackServer {
+    pub base: String,
+    pub service: gateway::service::OrderService,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CallbackServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl CallbackServer {
+    pub async fn spawn(app: &TestApp, alipay_gateway: &str) -> Self {
+        let registered: Value = app
+            .http
+            .get(format!(
+                "{}/sim/alipay/apps/{}",
+                app.sim.base_url,
+                sandbox_keys().alipay_app_id
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ours = app.channels.alipay().unwrap();
+        let config = alipay::Config::new(
+            ours.app_id.clone(),
+            sandbox_keys().alipay_app_private_key_pem.clone(),
+            registered["alipay_public_key_pem"].as_str().unwrap(),
+        )
+        .with_gateway_url(alipay_gateway)
+        .with_seller_id(registered["seller_id"].as_str().unwrap())
+        .with_notify_url(ours.notify_url.clone());
+        let alipay = gateway::channels::AlipayAccount {
+            client: alipay::Client::new(config).unwrap(),
+            ..ours.clone()
+        };
+        let channels =
+            gateway::channels::Channels::new(app.channels.wechat().cloned(), Some(alipay));
+        let service = gateway::service::OrderService::new(
+            app.db.store.clone(),
+            channels,
+            gateway::service::ServiceSettings {
+                public_url: app.public_url.clone(),
+                failpoint: None,
+            },
+        );
+        let router: axum::Router = gateway::callbacks::routes(service.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            base,
+            service,
+            task,
+        }
+    }
+
+    pub async fn post_alipay(&self, app: &TestApp, body: &str) -> Answer {
+        let resp = app
+            .http
+            .post(format!(
+                "{}/callbacks/alipay/{}",
+                self.base,
+                sandbox_keys().alipay_app_id
+            ))
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        Answer {
+            status: resp.status().as_u16(),
+            text: resp.text().await.unwrap(),
+        }
+    }
+}
+
+/// A pass-through to the simulator's Alipay gateway that counts `alipay.trade.query` calls.
+pub struct CountingGateway {
+    pub url: String,
+    pub queries: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CountingGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl CountingGateway {
+    pub async fn spawn(app: &TestApp) -> Self {
+        use std::sync::atomic::Ordering;
+        let queries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let target = format!("{}/gateway.do", app.sim.base_url);
+        let http = reqwest::Client::new();
+        let counter = queries.clone();
+        let router = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (http, target, counter) = (http.clone(), target.clone(), counter.clone());
+                async move {
+                    let form = form_fields(std::str::from_utf8(&body).unwrap());
+                    if field(&form, "method") == Some("alipay.trade.query") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let url = match uri.query() {
+                        Some(q) => format!("{target}?{q}"),
+                        None => target,
+                    };
+                    let mut req = http.post(url).body(body);
+                    if let Some(ct) = headers.get("content-type") {
+                        req = req.header("content-type", ct.to_str().unwrap());
+                    }
+                    let resp = req.send().await.unwrap();
+                    let status = resp.status().as_u16();
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        resp.text().await.unwrap(),
+                    )
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/gateway.do", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self { url, queries, task }
+    }
+
+    pub fn queries(&self) -> usize {
+        self.queries.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

@@ -10,5 +10,7 @@ mod support;
 
 mod alipay;
 mod apply;
+mod flood;
 mod helpers;
+mod recut;
 mod wechat;

@@ -88,8 +88,10 @@ api_tests! {
         assert_eq!(after.status, OrderStatus::Pending);
         assert_eq!(after.upstream.transaction_id, None);
         assert_eq!(success_events(&app, &order).await, 0);
+        // Counted on one row per window (a window may end between two of them).
         let recorded = anomalies(&app, "callback_unverified").await;
-        assert_eq!(recorded.len(), 4, "{recorded:?}");
+        assert!(recorded.len() <= 2, "{recorded:?}");
+        assert_eq!(recorded.iter().map(|a| a.occurrences).sum::<i64>(), 4, "{recorded:?}");
         for a in &recorded {
             assert_eq!(a.channel, gateway::domain::Channel::Wechat);
             // Never the signature, nor the body.

@@ -59,6 +59,10 @@ pub async fn env() -> Env {
     );
     let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
     store.migrate().await.unwrap();
+    store
+        .record_mode(gateway::domain::Mode::Sandbox, Timestamp::now())
+        .await
+        .unwrap();
     let site = store
         .create_site(
             NewSite {

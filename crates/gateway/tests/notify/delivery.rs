@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use gateway::domain::Mode;
 use gateway::notify::{Payload, verify_notification};
 use gateway::store::NotificationStatus;
 
@@ -54,11 +55,12 @@ api_tests! {
         assert_eq!(body["channel"], "wechat");
         assert_eq!(body["method"], "native");
         assert!(body["attach"].is_null());
+        assert_eq!(body["livemode"], false, "a sandbox database says no real money moved");
         let paid_at = body["paid_at"].as_str().unwrap();
         assert!(time::OffsetDateTime::parse(paid_at, &time::format_description::well_known::Rfc3339).is_ok(), "{paid_at}");
 
         // The body is a function of the stored event: a resend sends the same bytes.
-        assert_eq!(Payload::for_event(&event).to_body(), got.body.to_vec());
+        assert_eq!(Payload::for_event(&event, Mode::Sandbox).to_body(), got.body.to_vec());
 
         let attempts = store.attempts(&event_id).await.unwrap();
         assert_eq!(attempts.len(), 1);

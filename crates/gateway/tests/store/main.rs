@@ -7,6 +7,7 @@ mod support;
 mod files;
 mod jobs;
 mod migrations;
+mod mode;
 mod nonces;
 mod notifications;
 mod orders;

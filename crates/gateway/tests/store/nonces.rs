@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use gateway::domain::{AccessKey, ApiNonce, Timestamp};
+use gateway::domain::{AccessKey, ApiNonce, Mode, Timestamp};
 
 use crate::on_both_backends;
 use crate::support::TestDb;
@@ -14,7 +14,7 @@ const WINDOW: Duration = Duration::from_secs(300);
 
 on_both_backends! {
     async fn a_nonce_is_accepted_once_per_ak(db: TestDb) {
-        let (ak, other_ak) = (AccessKey::generate(), AccessKey::generate());
+        let (ak, other_ak) = (AccessKey::generate(Mode::Sandbox), AccessKey::generate(Mode::Sandbox));
         let t = Timestamp::from_millis(1_706_601_234_000);
         assert!(db.store.remember_nonce(&ak, &nonce("n-1"), t, WINDOW).await.unwrap());
         assert!(!db.store.remember_nonce(&ak, &nonce("n-1"), t, WINDOW).await.unwrap(), "replay");
@@ -25,7 +25,7 @@ on_both_backends! {
     }
 
     async fn an_expired_nonce_is_fresh_again_and_purged(db: TestDb) {
-        let ak = AccessKey::generate();
+        let ak = AccessKey::generate(Mode::Sandbox);
         let t = Timestamp::from_millis(1_706_601_234_000);
         assert!(db.store.remember_nonce(&ak, &nonce("old"), t, WINDOW).await.unwrap());
         let recent = t.plus(Duration::from_secs(200));
@@ -42,7 +42,7 @@ on_both_backends! {
     }
 
     async fn concurrent_uses_of_one_nonce_admit_exactly_one(db: TestDb) {
-        let ak = AccessKey::generate();
+        let ak = AccessKey::generate(Mode::Sandbox);
         let t = Timestamp::from_millis(1_706_601_234_000);
         let tasks: Vec<_> = (0..20)
             .map(|_| {

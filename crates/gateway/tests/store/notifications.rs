@@ -142,6 +142,7 @@ on_both_backends! {
             kind: "amount_mismatch".into(),
             channel: Channel::Alipay,
             order_id: Some(order.id),
+            dedupe_key: "amount_mismatch:1".into(),
             detail: "expected 2990 fen, notification says 1 fen".into(),
             at: at(1_000),
         };
@@ -149,6 +150,7 @@ on_both_backends! {
             kind: "unknown_order".into(),
             channel: Channel::Wechat,
             order_id: None,
+            dedupe_key: "unknown_order:P999".into(),
             detail: "out_trade_no P999 not found".into(),
             at: at(2_000),
         };
@@ -160,5 +162,45 @@ on_both_backends! {
             ("unknown_order", Channel::Wechat, None, "out_trade_no P999 not found", at(2_000)),
             ("amount_mismatch", Channel::Alipay, Some(order.id), "expected 2990 fen, notification says 1 fen", at(1_000)),
         ]);
+    }
+
+    async fn the_same_anomaly_again_is_counted_on_its_row_not_written_twice(db: TestDb) {
+        let unverified = |key: &str, detail: &str, when: i64| NewAnomaly {
+            kind: "callback_unverified".into(),
+            channel: Channel::Wechat,
+            order_id: None,
+            dedupe_key: key.into(),
+            detail: detail.into(),
+            at: at(when),
+        };
+        for i in 0..200 {
+            let n = db.store.record_anomaly(&unverified("callback_unverified:w1", &format!("junk {i}"), 1_000 + i)).await.unwrap();
+            assert_eq!(n, i + 1);
+        }
+        assert_eq!(db.store.record_anomaly(&unverified("callback_unverified:w2", "next window", 9_000)).await.unwrap(), 1);
+        let kept = db.store.anomalies().await.unwrap();
+        let seen: Vec<_> = kept.iter().map(|a| (a.detail.as_str(), a.occurrences, a.at, a.last_at)).collect();
+        assert_eq!(seen, [("next window", 1, at(9_000), at(9_000)), ("junk 0", 200, at(1_000), at(1_199))]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM anomalies").await, 2);
+    }
+
+    async fn a_callback_query_is_granted_once_per_order_reason_and_gap(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = created_order(&db.store, &site, "order_0001").await;
+        let other = created_order(&db.store, &site, "order_0002").await;
+        let gap = std::time::Duration::from_secs(180);
+        let claim = |o: &Order, reason: &'static str, when: i64| {
+            let (store, id) = (db.store.clone(), o.id);
+            async move { store.claim_callback_query(id, reason, at(when), gap).await.unwrap() }
+        };
+        assert!(claim(&order, "unverified", 1_000_000).await);
+        assert!(!claim(&order, "unverified", 1_000_001).await);
+        assert!(!claim(&order, "unverified", 1_179_999).await);
+        // Another reason, another order: their own budget.
+        assert!(claim(&order, "confirm", 1_000_001).await);
+        assert!(claim(&other, "unverified", 1_000_001).await);
+        // After the gap, once more.
+        assert!(claim(&order, "unverified", 1_180_000).await);
+        assert!(!claim(&order, "unverified", 1_180_001).await);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use gateway::crypto::MasterKey;
 use gateway::domain::{
-    AccessKey, Channel, Method, NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus,
+    AccessKey, Channel, Method, Mode, NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus,
 };
 use gateway::store::{NewSite, SiteUpdate, Store, StoreError};
 
@@ -32,7 +32,7 @@ on_both_backends! {
         assert!(!by_ak.may_use(PayMethod::new(Channel::Alipay, Method::Qr).unwrap()));
         let by_id = db.store.find_site(&site.id).await.unwrap().unwrap();
         assert_eq!(by_id.access_key, site.access_key);
-        assert!(db.store.find_site_by_ak(&AccessKey::generate()).await.unwrap().is_none());
+        assert!(db.store.find_site_by_ak(&AccessKey::generate(Mode::Sandbox)).await.unwrap().is_none());
         assert!(db.store.find_site(&SiteId::generate()).await.unwrap().is_none());
     }
 

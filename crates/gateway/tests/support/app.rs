@@ -37,6 +37,8 @@ pub struct TestApp {
     /// What it tells payers and channels (the first node's `base` for later nodes).
     pub public_url: String,
     pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT` of its metrics listener (`/metrics` only).
+    pub metrics_base: String,
     /// The demo site (every method enabled).
     pub site: Site,
     pub sim: sim::RunningSim,
@@ -48,11 +50,13 @@ pub struct TestApp {
 
 /// The server task, stopped when the app is dropped (so a finished test leaves nothing running
 /// against its database).
-struct ServerTask(tokio::task::JoinHandle<()>);
+struct ServerTask(Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for ServerTask {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -154,6 +158,12 @@ impl TestApp {
     /// optionally with a failpoint. It keeps the earlier node's public URL, as a restarted node or
     /// a node behind the same load balancer does: the channel requests carry it (`notify_url`).
     pub async fn spawn_with(node: Node, failpoint: Option<gateway::service::Failpoint>) -> Self {
+        Self::spawn_tuned(node, |settings| settings.failpoint = failpoint).await
+    }
+
+    /// A paygate on what `node` left, with its API settings changed by `tune` (a shorter signing
+    /// window, a lower rate limit).
+    pub async fn spawn_tuned(node: Node, tune: impl FnOnce(&mut ApiSettings)) -> Self {
         let Node {
             db,
             sim,
@@ -171,20 +181,33 @@ impl TestApp {
         let site = new_site(&db, "demo").await;
         let mut settings = ApiSettings::new(public_url.clone());
         settings.sandbox = true;
-        settings.failpoint = failpoint;
+        tune(&mut settings);
+        let header_read_timeout = settings.http.header_read_timeout;
         let app = router(ApiState {
             store: db.store.clone(),
             channels: channels.clone(),
             settings,
         });
-        let server = ServerTask(tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        }));
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+        let serve = |listener, router| {
+            tokio::spawn(gateway::api::serve(
+                listener,
+                router,
+                header_read_timeout,
+                std::future::pending(),
+            ))
+        };
+        let server = ServerTask(vec![
+            serve(listener, app),
+            serve(metrics_listener, gateway::api::metrics_router(None)),
+        ]);
         Self {
             db,
             base,
             public_url,
             addr,
+            metrics_base,
             site,
             sim,
             sim_dir,
@@ -322,6 +345,19 @@ impl TestApp {
             .await
             .unwrap();
         reply(resp).await
+    }
+
+    /// The `/metrics` text, from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.metrics_base);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// `GET /pay/wechat/status?token=`.

@@ -10,8 +10,8 @@ use std::panic::resume_unwind;
 
 use gateway::crypto::MasterKey;
 use gateway::domain::{
-    Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, Order, OrderRequest,
-    OutTradeNo, PayMethod, Payer, SiteName, Timestamp,
+    Amount, Channel, Currency, Description, ExpireMinutes, Method, Mode, NewOrder, Order,
+    OrderRequest, OutTradeNo, PayMethod, Payer, SiteName, Timestamp,
 };
 use gateway::store::{InsertOutcome, NewSite, Site, Store};
 use sqlx::Connection as _;
@@ -82,6 +82,11 @@ async fn open(backend: Backend, url: String) -> TestDb {
     let master_key = MasterKey::generate();
     let store = Store::connect(&url, &master_key).await.unwrap();
     store.migrate().await.unwrap();
+    // Like a database `serve` initialised without channel credentials.
+    store
+        .record_mode(Mode::Sandbox, Timestamp::now())
+        .await
+        .unwrap();
     TestDb {
         store,
         url,
@@ -172,14 +177,25 @@ impl TestDb {
 
     /// Runs one raw statement, bypassing the repository (to stage what a crash would leave).
     pub async fn execute(&self, sql: &str) {
+        self.try_execute(sql).await.unwrap();
+    }
+
+    /// As [`TestDb::execute`], for a statement the database may refuse.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
                 let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
+                sqlx::query(sql)
+                    .execute(&mut c)
+                    .await
+                    .map(|d| d.rows_affected())
             }
             Backend::Postgres => {
                 let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query(sql).execute(&mut c).await.unwrap();
+                sqlx::query(sql)
+                    .execute(&mut c)
+                    .await
+                    .map(|d| d.rows_affected())
             }
         }
     }

@@ -18,6 +18,11 @@ pub struct DataArgs {
     /// [default: sqlite://<data-dir>/paygate.db?mode=rwc] [env: PAYGATE_DATABASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
+    /// Run as (or initialise) a sandbox database without channel credentials: needed on PostgreSQL,
+    /// where a sandbox is never assumed. The embedded SQLite default is a sandbox without it.
+    /// [env: PAYGATE_SANDBOX]
+    #[arg(long, global = true)]
+    sandbox: bool,
 }
 
 impl DataArgs {
@@ -29,6 +34,7 @@ impl DataArgs {
             listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            sandbox: self.sandbox,
         })?)
     }
 }

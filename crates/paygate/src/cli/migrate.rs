@@ -12,7 +12,7 @@ pub struct MigrateArgs {
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     let settings = args.data.settings(None)?;
-    let store = gateway::app::open_store(&settings).await?;
+    let store = gateway::app::migrate(&settings).await?;
     store.close().await;
     println!(
         "database is up to date: {}",

@@ -30,6 +30,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = writeln!(out, "paygate listening on http://{}", app.addr());
         let _ = out.flush();
     }
+    // On stderr, so stdout keeps its one line; tests read it to find a metrics port picked by 0.
+    match app.metrics_addr() {
+        Some(addr) => eprintln!("paygate metrics on http://{addr}/metrics"),
+        None => eprintln!("paygate metrics off (metrics.listen = \"off\")"),
+    }
     app.serve(super::signal::shutdown_signal()).await?;
     tracing::info!("paygate stopped");
     Ok(())
@@ -45,7 +50,8 @@ fn announce_sandbox(app: &App) {
         "\n  ================================================\n   \
          SANDBOX MODE — NO REAL MONEY MOVES\n  \
          ================================================\n  \
-         No channel credentials are configured: WeChat Pay and Alipay are simulated in-process."
+         This database is a sandbox for good: WeChat Pay and Alipay are simulated in-process,\n  \
+         site keys are ak_test_…/sk_test_…, and notifications say \"livemode\": false."
     );
     if let Some(sandbox) = app.sandbox() {
         let _ = writeln!(

@@ -513,15 +513,19 @@ impl Accounts {
         std::fs::write(
             &config,
             format!(
-                "[wechat]\nmchid = \"{mchid}\"\nappid = \"{appid}\"\nmerchant_serial = \"{serial}\"\n\
+                // Live mode against the simulator on loopback: no TLS proxy, plain http.
+                "allow_http_public_url = true\n\n\
+                 [wechat]\nmchid = \"{mchid}\"\nappid = \"{appid}\"\nmerchant_serial = \"{serial}\"\n\
                  merchant_key_file = \"wechat_merchant.pem\"\napiv3_key = \"{apiv3}\"\n\
                  public_key_id = \"{}\"\npublic_key_file = \"wechat_platform.pem\"\n\
                  api_base_url = \"{}\"\n\n\
                  [alipay]\napp_id = \"{app_id}\"\napp_private_key_file = \"alipay_app.pem\"\n\
-                 alipay_public_key_file = \"alipay_public.pem\"\ngateway_url = \"{}/gateway.do\"\n",
+                 alipay_public_key_file = \"alipay_public.pem\"\ngateway_url = \"{}/gateway.do\"\n\
+                 seller_id = \"{}\"\n",
                 field(&registered, "public_key_id"),
                 sim.url,
                 sim.url,
+                field(&app, "seller_id"),
             ),
         )
         .expect("write paygate.toml");
@@ -734,8 +738,14 @@ impl Node {
     }
 }
 
-/// `paygate site create` on the shared data dir and database, notifying `notify_url`.
-pub async fn create_site(data_dir: &Path, database_url: &str, notify_url: &str) -> SiteKeys {
+/// `paygate site create` on the shared data dir and database, notifying `notify_url`. With the
+/// nodes' `config`, so that a database no node has started on yet is initialised as live.
+pub async fn create_site(
+    data_dir: &Path,
+    database_url: &str,
+    config: &Path,
+    notify_url: &str,
+) -> SiteKeys {
     let mut cmd = Command::from(paygate_command());
     // The receiver is on loopback, and these nodes are not in sandbox mode: the operator allows
     // this site private targets.
@@ -743,6 +753,8 @@ pub async fn create_site(data_dir: &Path, database_url: &str, notify_url: &str) 
         .arg("--allow-private-targets")
         .arg("--notify-url")
         .arg(notify_url)
+        .arg("--config")
+        .arg(config)
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--database-url")
@@ -912,6 +924,8 @@ pub struct Delivery {
     pub answered: Option<Instant>,
     /// `X-1Pass-Sign` verified with the site's SK (false when no SK was set).
     pub signature_ok: bool,
+    /// The body's `livemode` (`None` when missing or not a boolean).
+    pub livemode: Option<bool>,
 }
 
 #[derive(Default)]
@@ -1064,6 +1078,7 @@ async fn serve_notification(mut stream: TcpStream, shared: Arc<ReceiverShared>) 
             arrived,
             answered: None,
             signature_ok,
+            livemode: json["livemode"].as_bool(),
         });
         state.deliveries.len() - 1
     };

@@ -474,3 +474,40 @@ fn lock_is_stale(lock: &Path) -> bool {
         });
     too_old || owner_gone
 }
+
+/// A WeChat Pay merchant registered with `sim`, and a paygate config file in `dir` that uses it as
+/// a real channel (live mode; plain http, as nothing but loopback is involved).
+pub fn wechat_live_config(sim: &Sim, dir: &Path) -> PathBuf {
+    let (private_pem, public_pem) = key_pair();
+    let mchid = digits(10);
+    let apiv3 = channel_core::nonce::alphanumeric(32);
+    let registered = sim.post_json(
+        "/sim/wechat/merchants",
+        &serde_json::json!({
+            "mchid": mchid, "serial_no": "SERIAL1", "merchant_public_key_pem": public_pem,
+            "apiv3_key": apiv3, "appids": ["wx0000000000000001"],
+        }),
+    );
+    std::fs::write(dir.join("merchant.pem"), private_pem).unwrap();
+    std::fs::write(
+        dir.join("wechatpay_pub.pem"),
+        registered["public_key_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let config = dir.join("paygate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            // Live mode against the simulator on loopback: no TLS proxy, plain http.
+            "public_url = \"http://paygate.test\"\nallow_http_public_url = true\n\
+             [wechat]\nmchid = \"{mchid}\"\nappid = \"wx0000000000000001\"\n\
+             merchant_serial = \"SERIAL1\"\nmerchant_key_file = \"merchant.pem\"\n\
+             apiv3_key = \"{apiv3}\"\npublic_key_id = \"{}\"\npublic_key_file = \"wechatpay_pub.pem\"\n\
+             api_base_url = \"{}\"\n",
+            registered["public_key_id"].as_str().unwrap(),
+            sim.url
+        ),
+    )
+    .unwrap();
+    config
+}

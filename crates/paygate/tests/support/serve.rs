@@ -56,9 +56,11 @@ pub fn paygate_command() -> Command {
             cmd.env_remove(key);
         }
     }
+    // Port 0: tests run many paygates at once, which would collide on the default metrics port.
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", "info")
+        .env("PAYGATE_METRICS_LISTEN", "127.0.0.1:0");
     cmd
 }
 
@@ -117,6 +119,16 @@ impl Paygate {
             assert!(Instant::now() < deadline, "{needle:?} not in log:\n{log}");
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// `http://127.0.0.1:PORT/metrics`, as the start announced it on stderr.
+    pub fn metrics_url(&self) -> String {
+        let log = self.wait_for_log("paygate metrics on ");
+        log.split("paygate metrics on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("metrics URL")
+            .to_owned()
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash.

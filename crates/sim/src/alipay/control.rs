@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cashier::{Settle, settle};
-use super::state::{App, Trade, trade_key};
+use super::state::{App, SELLER_ID, Trade, trade_key};
 use super::wire::Refusal;
 use super::{CHANNEL, Sim};
 
@@ -34,7 +34,8 @@ struct Register {
 }
 
 fn app_json(app: &App) -> serde_json::Value {
-    json!({ "app_id": app.app_id, "alipay_public_key_pem": app.alipay_public_key_pem, "notify_url": app.notify_url })
+    // `seller_id`: the merchant account the app's payments go to, which its notifications name.
+    json!({ "app_id": app.app_id, "alipay_public_key_pem": app.alipay_public_key_pem, "notify_url": app.notify_url, "seller_id": SELLER_ID })
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {

@@ -4,12 +4,53 @@ use ::alipay::{Buyer, CreateRequest, QueryResponse, TradeStatus};
 
 use super::super::status::{expiry_of, timestamp_of};
 use super::super::{AlipayAccount, ChannelError, UpstreamStatus};
-use crate::domain::{Order, OrderStatus};
+use crate::domain::{Attach, Order, OrderRequest, OrderStatus};
 
 /// Alipay's code for a trade it does not have.
 pub(super) const TRADE_NOT_EXIST: &str = "ACQ.TRADE_NOT_EXIST";
 /// Alipay's code for "not in a state that allows this" (close of a paid or closed trade).
 pub(super) const TRADE_STATUS_ERROR: &str = "ACQ.TRADE_STATUS_ERROR";
+
+/// The characters that delimit Alipay's signed text. Alipay signs notifications as
+/// `k=v&k=v…` over raw values, so a value holding them can be re-split into other fields under
+/// the same signature (`subject=x&trade_status=TRADE_SUCCESS…`).
+const DELIMITERS: [char; 2] = ['&', '='];
+
+/// The first merchant-supplied field of `request` that would reach Alipay's signed fields with a
+/// delimiter in it. `subject` (the description) comes back in every notification as it was
+/// sent; `passback_params` (attach) is form-encoded first, so it never does; the buyer id is a
+/// token. Checked on all three so that a change of encoding cannot open the hole again.
+pub(in crate::channels) fn unsignable_field(request: &OrderRequest) -> Option<&'static str> {
+    let signed = [
+        ("description", Some(request.description.as_str().to_owned())),
+        ("attach", request.attach.as_ref().map(passback_params)),
+        (
+            "payer.buyer_id",
+            request
+                .payer
+                .buyer_id
+                .as_ref()
+                .map(|b| b.as_str().to_owned()),
+        ),
+    ];
+    signed
+        .into_iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| v.contains(DELIMITERS)))
+        .map(|(field, _)| field)
+}
+
+/// The subject Alipay gets. Orders are refused at creation when their description holds a
+/// delimiter; one stored before that rule still never sends one: each becomes its full-width
+/// form (`＆`, `＝`), which reads the same to the payer and splits nothing.
+fn subject(description: &str) -> String {
+    description.replace('&', "＆").replace('=', "＝")
+}
+
+/// Alipay returns passback_params verbatim and asks merchants to URL-encode it; decode with
+/// `application/x-www-form-urlencoded` rules (`+` is a space).
+fn passback_params(attach: &Attach) -> String {
+    url::form_urlencoded::byte_serialize(attach.as_str().as_bytes()).collect()
+}
 
 /// The order's content as Alipay gets it, from stored fields only (see the WeChat transformer:
 /// a repeat must carry the same content for Alipay to answer it with the same trade).
@@ -20,15 +61,10 @@ pub(super) fn order(
     let mut request = ::alipay::Order::new(
         order.upstream_order_no.as_str(),
         order.amount.fen(),
-        order.description.as_str(),
+        subject(order.description.as_str()),
     );
     request.time_expire = Some(expiry_of(order.expires_at)?);
-    // Alipay returns passback_params verbatim and asks merchants to URL-encode it; decode with
-    // `application/x-www-form-urlencoded` rules (`+` is a space).
-    request.passback_params = order
-        .attach
-        .as_ref()
-        .map(|a| url::form_urlencoded::byte_serialize(a.as_str().as_bytes()).collect());
+    request.passback_params = order.attach.as_ref().map(passback_params);
     request.notify_url = Some(account.notify_url.clone());
     Ok(request)
 }
@@ -151,6 +187,28 @@ mod tests {
             status(&answer("TRADE_CLOSED", false), &paid).unwrap(),
             UpstreamStatus::Refunded
         );
+    }
+
+    #[test]
+    fn delimiters_in_a_description_are_found_and_never_sent() {
+        use crate::domain::{Description, OrderRequest};
+        let mut request: OrderRequest = crate::channels::test_order::request("alipay.qr");
+        assert_eq!(unsignable_field(&request), None);
+        request.description =
+            Description::parse("x&total_amount=10.00&trade_status=TRADE_SUCCESS").unwrap();
+        assert_eq!(unsignable_field(&request), Some("description"));
+        request.description = Description::parse("a=b").unwrap();
+        assert_eq!(unsignable_field(&request), Some("description"));
+        // attach is form-encoded before it is sent, so it can hold anything.
+        request.description = Description::parse("VIP月卡").unwrap();
+        request.attach = Some(Attach::parse("a=1&b=2").unwrap());
+        assert_eq!(unsignable_field(&request), None);
+        assert_eq!(
+            passback_params(request.attach.as_ref().unwrap()),
+            "a%3D1%26b%3D2"
+        );
+        // An order stored before the rule: the subject sent carries no delimiter.
+        assert_eq!(subject("Tom & Jerry=1"), "Tom ＆ Jerry＝1");
     }
 
     #[test]
