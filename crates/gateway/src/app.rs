@@ -348,7 +348,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     };
     let mut api_settings = ApiSettings::new(public_url.clone());
     api_settings.sandbox = sandbox_mode;
-    api_settings.http = settings.http;
+    api_settings.http = settings.http.clone();
     let nonce_window = api::nonce_retention(api_settings.signature_window);
     let handlers = job_handlers(
         &notify_settings,
@@ -395,7 +395,18 @@ async fn bind_metrics(settings: &MetricsSettings) -> Result<Option<MetricsListen
         addr: listen,
         source,
     };
-    let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(source) if !settings.explicit => {
+            tracing::warn!(
+                %listen,
+                error = %source,
+                "metrics are not served: their default address is taken (set metrics.listen)"
+            );
+            return Ok(None);
+        }
+        Err(source) => return Err(bind_err(source)),
+    };
     let addr = listener.local_addr().map_err(bind_err)?;
     Ok(Some(MetricsListener {
         listener,

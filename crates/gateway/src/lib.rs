@@ -11,6 +11,7 @@ pub mod compensation;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+mod log_gate;
 pub mod mode;
 pub mod notify;
 pub mod sandbox;

@@ -72,10 +72,13 @@ pub enum ModeError {
     PostgresSandboxNotRequested,
     #[error(
         "this database holds sites but no record of being sandbox or live (it was used by an \
-         older paygate); start once with the channel credentials configured (live) or with \
-         --sandbox (PAYGATE_SANDBOX=true) to record which it is"
+         older paygate, which chose by whether credentials were configured); say which it is, \
+         once: `paygate migrate --mode live` (or --mode sandbox) with the same --data-dir / \
+         --database-url"
     )]
     UnrecordedDatabaseWithSites,
+    #[error("this database is already recorded as {recorded}; its mode never changes")]
+    AlreadyRecorded { recorded: Mode },
 }
 
 /// The mode to run in, or why not. `has_sites` matters only for a database without a recorded
@@ -108,14 +111,31 @@ pub fn decide(
                 Ok(Decision::Keep(Mode::Sandbox))
             }
         }
+        // Sites without a recorded mode come from a paygate that switched to sandbox whenever
+        // credentials were missing: their keys may be a sandbox's, printed at its start. Credentials
+        // configured now do not tell which, so neither mode is assumed (see `record`).
+        (None, _) if has_sites => Err(ModeError::UnrecordedDatabaseWithSites),
         (None, Requested::Live) => Ok(Decision::Record(Mode::Live)),
         (None, Requested::Sandbox { explicit: true }) => Ok(Decision::Record(Mode::Sandbox)),
         (None, Requested::Sandbox { explicit: false }) => match backend {
             Backend::Postgres => Err(ModeError::PostgresSandboxNotRequested),
-            Backend::Sqlite if has_sites => Err(ModeError::UnrecordedDatabaseWithSites),
             // The embedded default on a fresh data dir: the README's first command.
             Backend::Sqlite => Ok(Decision::Record(Mode::Sandbox)),
         },
+    }
+}
+
+/// The operator's explicit statement (`paygate migrate --mode`): records `mode` on a database that
+/// has none (with or without sites), and accepts it again on one that already records it.
+///
+/// # Errors
+/// `AlreadyRecorded` when the database records the other mode; `Store`.
+pub async fn record(store: &Store, mode: Mode) -> Result<Mode, EstablishError> {
+    let recorded = store.record_mode(mode, Timestamp::now()).await?;
+    if recorded == mode {
+        Ok(mode)
+    } else {
+        Err(ModeError::AlreadyRecorded { recorded }.into())
     }
 }
 
@@ -245,13 +265,19 @@ mod tests {
     }
 
     #[test]
-    fn a_database_with_sites_but_no_mode_must_be_told() {
-        let implicit = decide(None, IMPLICIT, Backend::Sqlite, true, Purpose::Serve);
-        assert_eq!(implicit, Err(ModeError::UnrecordedDatabaseWithSites));
-        let explicit = decide(None, EXPLICIT, Backend::Sqlite, true, Purpose::Serve);
-        assert_eq!(explicit, Ok(Decision::Record(Mode::Sandbox)));
-        let live = decide(None, LIVE, Backend::Postgres, true, Purpose::Serve);
-        assert_eq!(live, Ok(Decision::Record(Mode::Live)));
+    fn a_database_with_sites_but_no_mode_must_be_told_by_the_operator() {
+        // An older paygate's sandbox restarted with credentials must not quietly become live with
+        // the sandbox's printed keys: only `paygate migrate --mode` says what it is.
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            for requested in [LIVE, IMPLICIT, EXPLICIT] {
+                for purpose in [Purpose::Serve, Purpose::Operate] {
+                    assert_eq!(
+                        decide(None, requested, backend, true, purpose),
+                        Err(ModeError::UnrecordedDatabaseWithSites)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

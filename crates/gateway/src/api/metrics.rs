@@ -23,6 +23,10 @@ pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
     /// When set, a scrape must send `Authorization: Bearer <token>`.
     pub token: Option<MetricsToken>,
+    /// `listen` was given, not the default: an address that cannot be bound stops paygate. The
+    /// default address taken by something else only costs the metrics, with a warning, so that
+    /// the first start on a developer's machine does not fail over a side port.
+    pub explicit: bool,
 }
 
 impl MetricsSettings {

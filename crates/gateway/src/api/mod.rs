@@ -45,7 +45,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::{canonical, nonce_retention, sign};
 pub use error::{ApiError, AuthError};
 pub use metrics::{MetricsSettings, MetricsToken, router as metrics_router};
-pub use rate_limit::RateLimit;
+pub use rate_limit::{RateLimit, TrustedProxies};
 pub use server::serve;
 
 use crate::channels::Channels;
@@ -79,7 +79,7 @@ pub struct ApiSettings {
 }
 
 /// What protects paygate from slow and flooding clients (`[http]` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpSettings {
     /// How long a client may take to send a request's headers; also how long an idle keep-alive
     /// connection waits for its next request. Applied by [`serve`].
@@ -88,6 +88,8 @@ pub struct HttpSettings {
     pub body_read_timeout: Duration,
     /// The per-client limit on the unsigned routes; `None` turns it off.
     pub rate_limit: Option<RateLimit>,
+    /// Whose `X-Forwarded-For` names the client (for the limit); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -98,6 +100,7 @@ impl Default for HttpSettings {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             rate_limit: Some(RateLimit::DEFAULT),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -146,20 +149,27 @@ pub fn router(state: ApiState) -> Router {
     );
     let body_limit = state.settings.body_limit;
     let body_rules = body_rules(&state.settings);
-    let rate_limit = state.settings.http.rate_limit;
+    let http = state.settings.http.clone();
     let ctx = Ctx {
         service,
         store: state.store,
         settings: Arc::new(state.settings),
     };
     let request_id = HeaderName::from_static("x-request-id");
-    let signed = Router::new()
+    let mut signed = Router::new()
         .route("/pay/wechat/native", post(onepass::create_native))
         .route("/v1/orders", post(v1::create))
         .route("/v1/orders/{out_trade_no}", get(v1::get))
         .route("/v1/orders/{out_trade_no}/close", post(v1::close))
         .merge(notifications::routes())
         .route_layer(from_fn_with_state(body_rules, body::read_whole));
+    if let Some(rate) = http.rate_limit {
+        // Outside the body rules: a client out of failures is refused before its body is read.
+        signed = signed.route_layer(from_fn_with_state(
+            rate_limit::Limiter::new(rate, http.trusted_proxies.clone()),
+            rate_limit::limit_failures,
+        ));
+    }
     let open = Router::new()
         .route("/pay/wechat/status", get(onepass::status))
         .route("/pay/alipay/status", get(onepass::status))
@@ -172,7 +182,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::callbacks::routes(ctx.service.clone()));
     Router::new()
         .merge(signed)
-        .merge(guard_unsigned(open, body_rules, rate_limit))
+        .merge(guard_unsigned(open, body_rules, &http))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -186,7 +196,7 @@ pub fn router(state: ApiState) -> Router {
 /// Routes that take no signature, made ready to merge into [`router`]: their bodies read under the
 /// same rules, and each client limited to `settings.http.rate_limit` (with its own buckets).
 pub fn unsigned(routes: Router, settings: &ApiSettings) -> Router {
-    guard_unsigned(routes, body_rules(settings), settings.http.rate_limit)
+    guard_unsigned(routes, body_rules(settings), &settings.http)
 }
 
 fn body_rules(settings: &ApiSettings) -> body::BodyRules {
@@ -201,15 +211,15 @@ fn body_rules(settings: &ApiSettings) -> body::BodyRules {
 fn guard_unsigned<S>(
     routes: Router<S>,
     body_rules: body::BodyRules,
-    rate_limit: Option<RateLimit>,
+    http: &HttpSettings,
 ) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     let routes = routes.route_layer(from_fn_with_state(body_rules, body::read_whole));
-    match rate_limit {
+    match http.rate_limit {
         Some(rate) => routes.route_layer(from_fn_with_state(
-            rate_limit::Limiter::new(rate),
+            rate_limit::Limiter::new(rate, http.trusted_proxies.clone()),
             rate_limit::limit,
         )),
         None => routes,

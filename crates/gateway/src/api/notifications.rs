@@ -137,6 +137,11 @@ pub async fn resend(
     Path(event_id): Path<String>,
     signed: Signed,
 ) -> Result<Response, ApiError> {
+    // Event ids are `evt_` and letters or digits; anything else names no event (and text such as a
+    // NUL byte must not reach the database, where PostgreSQL would refuse it as an error).
+    if !is_event_id(&event_id) {
+        return Err(ApiError::NotificationNotFound);
+    }
     let found = ctx
         .store
         .requeue_notification(Some(&signed.site.id), &event_id, Timestamp::now())
@@ -149,6 +154,10 @@ pub async fn resend(
         status: "pending",
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+fn is_event_id(s: &str) -> bool {
+    s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {

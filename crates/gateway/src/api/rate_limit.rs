@@ -2,10 +2,12 @@
 //! checkout page, channel callbacks, the sandbox's routes): a token bucket per client address, in
 //! memory, per process. A client over its limit is answered `429 rate_limited` with `Retry-After`.
 //!
-//! The client is the connection's peer address; behind a reverse proxy every client has the
-//! proxy's address and shares one bucket (see the README). IPv6 clients are counted by their /64,
+//! The client is the connection's peer address, or, when that is a trusted proxy
+//! (`http.trusted_proxies`), the address it forwarded ([`TrustedProxies`]); behind an untrusted
+//! proxy every client has the proxy's address and shares one bucket (see the README). IPv6 clients are counted by their /64,
 //! which one host usually holds whole. Signed merchant requests are not limited here: a site may
-//! create orders as fast as it needs.
+//! create orders as fast as it needs; only requests refused as unauthenticated are counted, in
+//! buckets of their own ([`limit_failures`]).
 //!
 //! Memory is bounded: at most [`MAX_CLIENTS_PER_SHARD`] buckets per shard. A full shard first drops
 //! the buckets that have refilled (they say nothing a new bucket would not), then the least recently
@@ -18,8 +20,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 
 use super::error::ApiError;
 
@@ -40,6 +44,48 @@ impl RateLimit {
     };
 }
 
+/// The reverse proxies whose `X-Forwarded-For` is believed (`http.trusted_proxies`). Behind them,
+/// the client is the right-most forwarded address that is not one of them: the address the first
+/// trusted proxy saw. Anything left of it was written by the client itself and proves nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Arc<[IpNet]>);
+
+impl TrustedProxies {
+    #[must_use]
+    pub fn new(nets: Vec<IpNet>) -> Self {
+        Self(nets.into())
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client of a request that came from `peer`.
+    fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        // Later headers were added by later hops, as were later items of one header.
+        for value in headers.get_all("x-forwarded-for").iter().rev() {
+            let Ok(text) = value.to_str() else {
+                return client;
+            };
+            for item in text.rsplit(',') {
+                let Ok(ip) = item.trim().parse::<IpAddr>() else {
+                    return client;
+                };
+                if !self.contains(ip) {
+                    return ip;
+                }
+                client = ip;
+            }
+        }
+        client
+    }
+}
+
 const SHARDS: usize = 16;
 const MAX_CLIENTS_PER_SHARD: usize = 4096;
 
@@ -49,14 +95,16 @@ pub(crate) struct Limiter(Arc<Inner>);
 
 struct Inner {
     rate: RateLimit,
+    trusted: TrustedProxies,
     hasher: RandomState,
     shards: Vec<Mutex<HashMap<IpAddr, Bucket>>>,
 }
 
 impl Limiter {
-    pub(crate) fn new(rate: RateLimit) -> Self {
+    pub(crate) fn new(rate: RateLimit, trusted: TrustedProxies) -> Self {
         Self(Arc::new(Inner {
             rate,
+            trusted,
             // Random per process: a client cannot pick addresses that all land in one shard.
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -65,6 +113,20 @@ impl Limiter {
 
     /// Takes one request from `client`'s bucket at `now`; `Err` says how long until it may retry.
     fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.with_bucket(client, now, |bucket, rate| bucket.take(rate, now))
+    }
+
+    /// Whether `client` has a request left at `now`, without taking it.
+    fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.with_bucket(client, now, |bucket, rate| bucket.check(rate, now))
+    }
+
+    fn with_bucket<R>(
+        &self,
+        client: IpAddr,
+        now: Instant,
+        f: impl FnOnce(&mut Bucket, RateLimit) -> R,
+    ) -> R {
         let inner = &*self.0;
         let key = client_key(client);
         // The modulo keeps the index below SHARDS, so the narrowing cannot lose anything.
@@ -77,10 +139,10 @@ impl Limiter {
         if !buckets.contains_key(&key) && buckets.len() >= MAX_CLIENTS_PER_SHARD {
             make_room(&mut buckets, inner.rate, now);
         }
-        buckets
+        let bucket = buckets
             .entry(key)
-            .or_insert_with(|| Bucket::full(inner.rate, now))
-            .take(inner.rate, now)
+            .or_insert_with(|| Bucket::full(inner.rate, now));
+        f(bucket, inner.rate)
     }
 }
 
@@ -133,6 +195,17 @@ impl Bucket {
         self.refilled(rate, now) >= f64::from(rate.burst)
     }
 
+    fn check(self, rate: RateLimit, now: Instant) -> Result<(), Duration> {
+        let tokens = self.refilled(rate, now);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - tokens) / f64::from(rate.per_second.max(1)),
+            ))
+        }
+    }
+
     fn take(&mut self, rate: RateLimit, now: Instant) -> Result<(), Duration> {
         let tokens = self.refilled(rate, now);
         self.at = now;
@@ -149,15 +222,43 @@ impl Bucket {
 
 /// Middleware: counts the request against its client, or answers 429.
 pub(crate) async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    // Served by `api::serve`, every request has its peer. A router served some other way has no
-    // peer: then all its clients share one bucket, which limits too much rather than not at all.
-    let client = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    match limiter.take(client, Instant::now()) {
+    match limiter.take(limiter.client(&req), Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(wait) => ApiError::RateLimited(wait).into_response(),
+    }
+}
+
+/// Middleware for the signed routes: a request refused as unauthenticated (401) is counted against
+/// its client, and a client out of such failures is answered 429 until its bucket refills. Each
+/// failure costs paygate a key lookup and a hash of the body, so guessing and junk are slowed down,
+/// while a site that signs correctly is never counted, however fast it sends.
+pub(crate) async fn limit_failures(
+    State(limiter): State<Limiter>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let client = limiter.client(&req);
+    if let Err(wait) = limiter.check(client, Instant::now()) {
+        return ApiError::RateLimited(wait).into_response();
+    }
+    let response = next.run(req).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        let _ = limiter.take(client, Instant::now());
+    }
+    response
+}
+
+impl Limiter {
+    /// The request's client: its peer, or behind a trusted proxy the address that proxy saw.
+    /// Served by `api::serve`, every request has its peer; a router served some other way has
+    /// none, and then all its clients share one bucket, which limits too much rather than not at
+    /// all.
+    fn client(&self, req: &Request) -> IpAddr {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        self.0.trusted.client(peer, req.headers())
     }
 }
 
@@ -176,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_client_gets_its_burst_then_waits_for_the_rate() {
-        let limiter = Limiter::new(RATE);
+        let limiter = Limiter::new(RATE, TrustedProxies::default());
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(limiter.take(ip("203.0.113.7"), t0).is_ok());
@@ -194,7 +295,7 @@ mod tests {
 
     #[test]
     fn clients_do_not_share_buckets() {
-        let limiter = Limiter::new(RATE);
+        let limiter = Limiter::new(RATE, TrustedProxies::default());
         let t0 = Instant::now();
         for _ in 0..3 {
             limiter.take(ip("203.0.113.7"), t0).unwrap();
@@ -206,7 +307,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_host_is_counted_by_its_64_and_mapped_ipv4_as_ipv4() {
-        let limiter = Limiter::new(RATE);
+        let limiter = Limiter::new(RATE, TrustedProxies::default());
         let t0 = Instant::now();
         for host in [
             "2001:db8:1:2::1",
@@ -225,7 +326,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_many_addresses() {
-        let limiter = Limiter::new(RATE);
+        let limiter = Limiter::new(RATE, TrustedProxies::default());
         let t0 = Instant::now();
         // No time passes, so no bucket refills: past the bound, each new address evicts one.
         for i in 0..(SHARDS * MAX_CLIENTS_PER_SHARD + 2000) {
@@ -240,5 +341,43 @@ mod tests {
             .map(|s| s.lock().unwrap().len())
             .sum();
         assert!(held <= SHARDS * MAX_CLIENTS_PER_SHARD, "{held}");
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", v.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_address_it_saw() {
+        let trusted = TrustedProxies::new(vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "192.0.2.1/32".parse().unwrap(),
+        ]);
+        let proxy = ip("10.1.2.3");
+        // What the client wrote itself (the left part) proves nothing; the proxy's entry counts.
+        let h = forwarded(&["1.1.1.1, 203.0.113.9"]);
+        assert_eq!(trusted.client(proxy, &h), ip("203.0.113.9"));
+        // Two trusted hops, one header each.
+        let h = forwarded(&["6.6.6.6, 203.0.113.9", "192.0.2.1"]);
+        assert_eq!(trusted.client(proxy, &h), ip("203.0.113.9"));
+        // A peer that is not a trusted proxy is the client, whatever it forwards.
+        assert_eq!(trusted.client(ip("203.0.113.50"), &h), ip("203.0.113.50"));
+        // A mapped address is the same address.
+        assert_eq!(
+            trusted.client(ip("::ffff:10.1.2.3"), &forwarded(&["203.0.113.9"])),
+            ip("203.0.113.9")
+        );
+        // Nothing usable forwarded: the proxy itself.
+        assert_eq!(trusted.client(proxy, &HeaderMap::new()), proxy);
+        assert_eq!(trusted.client(proxy, &forwarded(&["garbage"])), proxy);
+        // Nothing trusted: the peer, always.
+        assert_eq!(
+            TrustedProxies::default().client(proxy, &forwarded(&["203.0.113.9"])),
+            proxy
+        );
     }
 }

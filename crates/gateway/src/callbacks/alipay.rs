@@ -20,6 +20,7 @@ use super::{
 };
 use crate::channels::UpstreamStatus;
 use crate::domain::{Channel, Order, OrderStatus, UpstreamOrderNo};
+use crate::log_gate::{self, LogGate};
 use crate::service::OrderService;
 
 pub(super) async fn receive(
@@ -34,10 +35,14 @@ pub(super) async fn receive(
 
 async fn handle(service: &OrderService, app_id: &str, body: &[u8]) -> Answer {
     let Some(account) = service.channels().alipay().filter(|a| a.app_id == app_id) else {
-        tracing::warn!(
-            app_id,
-            "Alipay notification for an app paygate does not have"
-        );
+        static GATE: LogGate = LogGate::new();
+        if let Some(occurrences) = GATE.pass() {
+            tracing::warn!(
+                app_id = ?log_gate::bounded(app_id),
+                occurrences,
+                "Alipay notification for an app paygate does not have"
+            );
+        }
         return Answer::fail(Outcome::NotOurs, "unknown app");
     };
     match account.client.verify_notification(body) {
@@ -46,7 +51,10 @@ async fn handle(service: &OrderService, app_id: &str, body: &[u8]) -> Answer {
             refuse_unverified(service, app_id, &failure, body).await
         }
         Err(::alipay::Error::Decode(message)) => {
-            tracing::error!(%message, "malformed Alipay notification");
+            static GATE: LogGate = LogGate::new();
+            if let Some(occurrences) = GATE.pass() {
+                tracing::warn!(%message, occurrences, "malformed Alipay notification");
+            }
             Answer::fail(Outcome::Invalid, "malformed notification")
         }
         Err(

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::channels::{UpstreamStatus, WechatAccount, WechatAppIds};
 use crate::domain::{Channel, Method, Order};
+use crate::log_gate::{self, LogGate};
 use crate::service::{AnomalyKind, OrderService};
 
 pub(super) async fn receive(
@@ -33,10 +34,14 @@ pub(super) async fn receive(
 
 async fn handle(service: &OrderService, mchid: &str, headers: &HeaderMap, body: &[u8]) -> Answer {
     let Some(account) = service.channels().wechat().filter(|a| a.mchid == mchid) else {
-        tracing::warn!(
-            mchid,
-            "WeChat Pay callback for a merchant paygate does not have"
-        );
+        static GATE: LogGate = LogGate::new();
+        if let Some(occurrences) = GATE.pass() {
+            tracing::warn!(
+                mchid = ?log_gate::bounded(mchid),
+                occurrences,
+                "WeChat Pay callback for a merchant paygate does not have"
+            );
+        }
         return Answer::fail(Outcome::NotOurs, "unknown merchant");
     };
     let notification = match account.client.verify_notification(headers, body).await {
@@ -89,6 +94,13 @@ async fn refuse_unverified(service: &OrderService, mchid: &str, e: &wechatpay::E
             // the signature itself or anything secret.
             let detail = format!("WeChat Pay callback to merchant {mchid} not accepted: {e}");
             count_unverified(service, Channel::Wechat, mchid, None, detail).await;
+        }
+        // Garbled bodies are anyone's to send: logged like the other unauthenticated lines.
+        Outcome::Invalid => {
+            static GATE: LogGate = LogGate::new();
+            if let Some(occurrences) = GATE.pass() {
+                tracing::warn!(error = %e, occurrences, "malformed WeChat Pay callback");
+            }
         }
         _ => tracing::error!(error = %e, "WeChat Pay callback could not be handled"),
     }

@@ -3,7 +3,11 @@
 
 use super::ConfigError;
 use super::raw::Raw;
-use crate::api::{HttpSettings, MetricsSettings, MetricsToken, RateLimit};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::api::{HttpSettings, MetricsSettings, MetricsToken, RateLimit, TrustedProxies};
 
 /// `[http]`. A rate limit of 0 turns the limit off (behind a proxy that limits, say).
 pub(crate) fn http(raw: &Raw) -> Result<HttpSettings, ConfigError> {
@@ -34,18 +38,33 @@ pub(crate) fn http(raw: &Raw) -> Result<HttpSettings, ConfigError> {
         }
         (per_second, burst) => Some(RateLimit { per_second, burst }),
     };
+    let trusted_proxies = raw
+        .text_list("http.trusted_proxies", "IP addresses or networks")?
+        .iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    raw.invalid(
+                        "http.trusted_proxies",
+                        "must list IP addresses or networks, such as 10.0.0.0/8 or 127.0.0.1",
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpSettings {
         header_read_timeout,
         body_read_timeout,
         rate_limit,
+        trusted_proxies: TrustedProxies::new(trusted_proxies),
     })
 }
 
 /// `[metrics]`.
 pub(crate) fn metrics(raw: &Raw) -> Result<MetricsSettings, ConfigError> {
-    let listen = raw
-        .text("metrics.listen")?
-        .unwrap_or_else(|| MetricsSettings::DEFAULT_LISTEN.to_owned());
+    let given = raw.text("metrics.listen")?;
+    let explicit = given.is_some();
+    let listen = given.unwrap_or_else(|| MetricsSettings::DEFAULT_LISTEN.to_owned());
     let listen = if listen.eq_ignore_ascii_case("off") {
         None
     } else {
@@ -60,5 +79,9 @@ pub(crate) fn metrics(raw: &Raw) -> Result<MetricsSettings, ConfigError> {
         .text("metrics.token")?
         .map(|t| MetricsToken::parse(&t).map_err(|reason| raw.invalid("metrics.token", reason)))
         .transpose()?;
-    Ok(MetricsSettings { listen, token })
+    Ok(MetricsSettings {
+        listen,
+        token,
+        explicit,
+    })
 }

@@ -83,6 +83,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("http.body_read_timeout", "PAYGATE_HTTP_BODY_READ_TIMEOUT"),
     key("http.rate_limit", "PAYGATE_HTTP_RATE_LIMIT"),
     key("http.rate_limit_burst", "PAYGATE_HTTP_RATE_LIMIT_BURST"),
+    key("http.trusted_proxies", "PAYGATE_HTTP_TRUSTED_PROXIES"),
     key("metrics.listen", "PAYGATE_METRICS_LISTEN"),
     key("metrics.token", "PAYGATE_METRICS_TOKEN"),
 ];
@@ -200,6 +201,27 @@ impl Raw {
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
             .map(|s| self.resolve(name, Path::new(s)))
+            .collect())
+    }
+
+    /// A list of texts: a TOML array of strings, or one comma-separated string (environment).
+    /// Blank items are dropped.
+    pub fn text_list(&self, name: &'static str, what: &str) -> Result<Vec<String>, ConfigError> {
+        let items: Vec<String> = match self.get(name).map(|v| &v.value) {
+            None => Vec::new(),
+            Some(toml::Value::String(s)) => s.split(',').map(str::to_owned).collect(),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| self.invalid(name, format!("must be a list of {what}")))?,
+            Some(_) => return Err(self.invalid(name, format!("must be a list of {what}"))),
+        };
+        Ok(items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
             .collect())
     }
 

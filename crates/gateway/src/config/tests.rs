@@ -595,3 +595,32 @@ fn bad_http_and_metrics_settings_name_themselves_without_echoing_the_token() {
     .to_string();
     assert!(err.contains("metrics.listen_on"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks() {
+    let s = load(
+        Flags::default(),
+        &[("PAYGATE_HTTP_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")],
+    )
+    .unwrap();
+    let expected: Vec<ipnet::IpNet> = ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(
+        s.http.trusted_proxies,
+        crate::api::TrustedProxies::new(expected)
+    );
+    assert_eq!(
+        load(Flags::default(), &[]).unwrap().http.trusted_proxies,
+        crate::api::TrustedProxies::default(),
+        "nobody's X-Forwarded-For is believed by default"
+    );
+    let err = load(
+        Flags::default(),
+        &[("PAYGATE_HTTP_TRUSTED_PROXIES", "10.0.0.0/33")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("http.trusted_proxies"), "{err}");
+}

@@ -90,13 +90,28 @@ impl Attach {
     pub const MAX_CHARS: usize = 128;
 
     /// # Errors
-    /// `InvalidAttach` when empty or longer than 128 characters (an absent attach is `None`, not "").
+    /// `InvalidAttach` when empty or longer than 128 characters (an absent attach is `None`, not "");
+    /// `InvisibleCharacter` with control or format characters: it is returned in every
+    /// notification and sent to the channel, and a NUL cannot even be stored in PostgreSQL.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let n = s.chars().count();
         if n == 0 || n > Self::MAX_CHARS {
             return Err(DomainError::InvalidAttach {
                 max: Self::MAX_CHARS,
             });
+        }
+        refuse_invisible("attach", s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// An attach read back from the database, stored before format characters were refused.
+    ///
+    /// # Errors
+    /// `Malformed` when empty or too long.
+    pub fn parse_stored(s: &str) -> Result<Self, DomainError> {
+        let n = s.chars().count();
+        if n == 0 || n > Self::MAX_CHARS {
+            return Err(DomainError::Malformed { field: "attach" });
         }
         Ok(Self(s.to_owned()))
     }
@@ -214,5 +229,19 @@ mod tests {
             Attach::parse(&"a".repeat(129)).unwrap_err().code(),
             "invalid_attach"
         );
+    }
+
+    #[test]
+    fn attach_refuses_nul_and_invisible_characters_but_reads_old_ones_back() {
+        for bad in ["ab\u{0}c", "x\u{202E}y", "line\nbreak"] {
+            let err = Attach::parse(bad).unwrap_err();
+            assert_eq!(
+                (err.code(), err.field()),
+                ("invalid_characters", "attach"),
+                "{bad:?}"
+            );
+            assert!(Attach::parse_stored(bad).is_ok());
+        }
+        assert!(Attach::parse("order=1&user=2").is_ok());
     }
 }

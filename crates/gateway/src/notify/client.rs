@@ -358,6 +358,13 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
         "multicast"
     } else if s[0] == 0x2001 && s[1] == 0x0db8 {
         "documentation"
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo (`2001::/32`): a tunnel whose far end is an obfuscated IPv4 address (loopback or
+        // private ones included); no site's notify URL needs it.
+        "Teredo"
+    } else if (s[0] == 0x2001 && s[1] == 2 && s[2] == 0) || s[..4] == [0x100, 0, 0, 0] {
+        // Benchmarking (`2001:2::/48`) and discard-only (`100::/64`).
+        "reserved"
     } else if s[..6] == [0, 0, 0, 0, 0, 0] {
         // IPv4-compatible (deprecated): judge the IPv4 address inside.
         return refused_v4(embedded(s[6], s[7])).or(Some("reserved"));
@@ -454,6 +461,11 @@ mod tests {
             ("64:ff9b:1::a00:1", "local-use NAT64"),
             ("64:ff9b:1::808:808", "local-use NAT64"),
             ("64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "local-use NAT64"),
+            // Teredo, whatever it hides (here 127.0.0.1, XOR-obfuscated), and the other reserved
+            // ranges.
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"),
+            ("2001:2::1", "reserved"),
+            ("100::1", "reserved"),
         ] {
             assert_eq!(refused(ip), Some(class), "{ip}");
         }
@@ -472,6 +484,9 @@ mod tests {
             // Well-known NAT64 to a public IPv4 address, and the neighbours of the local-use prefix.
             "64:ff9b::808:808",
             "64:ff9b:2::1",
+            // Next to Teredo and the benchmarking range: ordinary global unicast.
+            "2001:4860:4860::8888",
+            "2001:3::1",
         ] {
             assert_eq!(refused(ip), None, "{ip}");
         }

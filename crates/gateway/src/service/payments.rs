@@ -15,6 +15,7 @@ use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFie
 use crate::store::{NewAnomaly, Transition, TransitionOutcome};
 
 use super::{OrderService, ServiceError, count_upstream, outcome_of};
+use crate::log_gate::is_power_of_ten;
 
 /// Where an upstream result came from: recorded in the order's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,7 +365,7 @@ impl OrderService {
                 None
             }
         };
-        let loud = occurrences.is_none_or(is_power_of_ten);
+        let loud = occurrences.is_none_or(|n| u64::try_from(n).is_ok_and(is_power_of_ten));
         let order = order.map(OrderId::as_i64);
         if loud {
             tracing::warn!(kind = kind.as_str(), channel = channel.as_str(), order, occurrences, detail = %anomaly.detail, "anomaly");
@@ -448,15 +449,6 @@ impl QueryReason {
     }
 }
 
-/// 1, 10, 100…: the repeats of an anomaly worth a log line.
-fn is_power_of_ten(n: i64) -> bool {
-    let mut p = 1;
-    while p < n {
-        p = p.saturating_mul(10);
-    }
-    p == n
-}
-
 /// The paid order's upstream id, in the field its channel's id belongs in.
 fn paid_fields(channel: Channel, id: &str) -> UpstreamFields {
     match channel {
@@ -481,16 +473,4 @@ fn bounded(mut detail: String) -> String {
         detail.push('…');
     }
     detail
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeats_are_logged_at_powers_of_ten() {
-        let loud: Vec<i64> = (1..=1000).filter(|n| is_power_of_ten(*n)).collect();
-        assert_eq!(loud, [1, 10, 100, 1000]);
-        assert!(!is_power_of_ten(0));
-    }
 }

@@ -91,7 +91,7 @@ impl TryFrom<OrderRow> for Order {
             attach: r
                 .attach
                 .as_deref()
-                .map(Attach::parse)
+                .map(Attach::parse_stored)
                 .transpose()
                 .map_err(bad)?,
             notify_url: r

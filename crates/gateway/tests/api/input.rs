@@ -97,4 +97,16 @@ api_tests! {
         app.create_native(&json!({"out_trade_no": "order_bidi_3", "description": "VIP月卡 — שלום 🎉", "amount_total": 1}))
             .await.assert_ok();
     }
+
+    async fn an_attach_with_a_nul_or_invisible_characters_is_a_clear_error_on_both_databases(app: TestApp) {
+        // A NUL byte used to reach PostgreSQL, which refused it: a 500 for a client's mistake.
+        for (n, attach) in ["ab\u{0}c", "x\u{202E}y"].into_iter().enumerate() {
+            let reply = app.create_order(&json!({"out_trade_no": format!("order_attach_{n}"), "channel": "wechat",
+                "method": "native", "description": "x", "amount_total": 1, "attach": attach})).await;
+            reply.assert_error(400, "invalid_characters");
+            assert_eq!(reply.json["field"], "attach");
+        }
+        app.create_order(&json!({"out_trade_no": "order_attach_ok", "channel": "wechat", "method": "native",
+            "description": "x", "amount_total": 1, "attach": "user=1&plan=vip"})).await.assert_ok();
+    }
 }

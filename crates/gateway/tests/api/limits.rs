@@ -114,6 +114,31 @@ api_tests! {
         }
     }
 
+    async fn failed_signatures_from_one_address_are_slowed_down_and_good_ones_are_not(app: TestApp) {
+        let app = strict(app).await;
+        let guesser = client_from("127.0.0.4");
+        let body = json!({"out_trade_no": "order_guess_1", "description": "x", "amount_total": 1}).to_string();
+        let mut statuses = Vec::new();
+        for _ in 0..15 {
+            let r = guesser.post(format!("{}/pay/wechat/native", app.base))
+                .header("X-1Pass-AK", app.site.access_key.as_str())
+                .header("X-1Pass-Ts", unix_now().to_string())
+                .header("X-1Pass-Nonce", fresh_nonce())
+                .header("X-1Pass-Sign", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+                .body(body.clone())
+                .send().await.unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert!(statuses[..5].iter().all(|s| *s == 401), "the burst is refused as unsigned: {statuses:?}");
+        assert!(statuses.iter().filter(|s| **s == 429).count() >= 8, "then slowed down: {statuses:?}");
+        // A site signing correctly from another address is not affected, however fast it sends.
+        for i in 0..12 {
+            let created = app.create_native(&json!({"out_trade_no": format!("order_guess_ok{i}"), "description": "x", "amount_total": 1})).await;
+            created.assert_ok();
+        }
+        assert_eq!(app.sim_wechat_orders(), 12);
+    }
+
     async fn a_flood_of_unsigned_requests_from_one_address_is_answered_429(app: TestApp) {
         let app = strict(app).await;
         let created = app.create_native(&json!({"out_trade_no": "order_flood_1", "description": "x", "amount_total": 1})).await;

@@ -1,7 +1,7 @@
 //! The database's mode: recorded once, never changed, and what new keys show.
 
 use gateway::domain::{Mode, Timestamp};
-use gateway::mode::{EstablishError, ModeError, Purpose, Requested, establish};
+use gateway::mode::{EstablishError, ModeError, Purpose, Requested, establish, record};
 use gateway::store::Store;
 
 use crate::on_both_backends;
@@ -57,5 +57,40 @@ on_both_backends! {
         assert!(site.secret_key.expose().starts_with("sk_test_"));
         let rotated = db.store.rotate_secret_key(&site.id, Timestamp::now()).await.unwrap();
         assert!(rotated.expose().starts_with("sk_test_"));
+    }
+}
+
+/// Turns the test database into one an older paygate left: sites, and no recorded mode.
+async fn forget_the_mode(db: &TestDb) {
+    match db.backend {
+        Backend::Sqlite => db.execute("DROP TRIGGER deployment_mode_is_kept").await,
+        Backend::Postgres => {
+            db.execute("DROP TRIGGER deployment_mode_is_fixed ON deployment")
+                .await
+        }
+    }
+    db.execute("DELETE FROM deployment").await;
+}
+
+on_both_backends! {
+    async fn sites_from_before_modes_wait_for_the_operator_to_say_which(db: TestDb) {
+        new_site(&db.store, "shop from an older paygate").await;
+        forget_the_mode(&db).await;
+        // A fresh store: the first one cached the mode it read.
+        let store = Store::connect(&db.url, &db.master_key).await.unwrap();
+        for requested in [Requested::Live, Requested::Sandbox { explicit: true }] {
+            let refused = establish(&store, requested, Purpose::Serve).await;
+            assert!(
+                matches!(refused, Err(EstablishError::Refused(ModeError::UnrecordedDatabaseWithSites))),
+                "{requested:?}: {refused:?}"
+            );
+        }
+        assert_eq!(record(&store, Mode::Live).await.unwrap(), Mode::Live);
+        assert_eq!(record(&store, Mode::Live).await.unwrap(), Mode::Live, "said twice is fine");
+        assert!(matches!(
+            record(&store, Mode::Sandbox).await,
+            Err(EstablishError::Refused(ModeError::AlreadyRecorded { recorded: Mode::Live }))
+        ));
+        assert_eq!(establish(&store, Requested::Live, Purpose::Serve).await.unwrap(), Mode::Live);
     }
 }

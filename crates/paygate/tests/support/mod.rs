@@ -488,12 +488,14 @@ pub fn wechat_live_config(sim: &Sim, dir: &Path) -> PathBuf {
             "apiv3_key": apiv3, "appids": ["wx0000000000000001"],
         }),
     );
-    std::fs::write(dir.join("merchant.pem"), private_pem).unwrap();
+    std::fs::write(dir.join("merchant.pem"), private_pem).expect("write the merchant key");
     std::fs::write(
         dir.join("wechatpay_pub.pem"),
-        registered["public_key_pem"].as_str().unwrap(),
+        registered["public_key_pem"]
+            .as_str()
+            .expect("the simulator's public key"),
     )
-    .unwrap();
+    .expect("write the platform key");
     let config = dir.join("paygate.toml");
     std::fs::write(
         &config,
@@ -504,10 +506,12 @@ pub fn wechat_live_config(sim: &Sim, dir: &Path) -> PathBuf {
              merchant_serial = \"SERIAL1\"\nmerchant_key_file = \"merchant.pem\"\n\
              apiv3_key = \"{apiv3}\"\npublic_key_id = \"{}\"\npublic_key_file = \"wechatpay_pub.pem\"\n\
              api_base_url = \"{}\"\n",
-            registered["public_key_id"].as_str().unwrap(),
+            registered["public_key_id"]
+                .as_str()
+                .expect("the simulator's public key id"),
             sim.url
         ),
     )
-    .unwrap();
+    .expect("write paygate.toml");
     config
 }
