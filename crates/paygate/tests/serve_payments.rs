@@ -201,7 +201,7 @@ async fn acceptance_2_retries_on_the_scaled_schedule_until_delivered() {
         dir.path(),
     );
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let excerpt = shown["attempts"][0]["response_excerpt"]
+    let excerpt = shown["attempt_log"][0]["response_excerpt"]
         .as_str()
         .unwrap_or_default();
     assert!(excerpt.contains("bad day"), "{shown}");
@@ -253,7 +253,9 @@ async fn acceptance_2_a_site_down_past_the_last_retry_fails_then_a_cli_resend_de
     let event_id = event["event_id"].as_str().unwrap().to_owned();
     let out = paygate_run(&["notify", "show", &event_id, "--json"], dir.path());
     let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let error = shown["attempts"][0]["error"].as_str().unwrap_or_default();
+    let error = shown["attempt_log"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
     assert!(error.contains("connect"), "{shown}");
 
     // The site is back; the operator re-sends from the command line while serve runs.

@@ -186,20 +186,9 @@ impl Raw {
     }
 
     pub fn path_list(&self, name: &'static str) -> Result<Vec<PathBuf>, ConfigError> {
-        let items: Vec<String> = match self.get(name).map(|v| &v.value) {
-            None => Vec::new(),
-            Some(toml::Value::String(s)) => s.split(',').map(str::to_owned).collect(),
-            Some(toml::Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| self.invalid(name, "must be a list of file paths"))?,
-            Some(_) => return Err(self.invalid(name, "must be a list of file paths")),
-        };
-        Ok(items
+        Ok(self
+            .text_list(name, "file paths")?
             .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
             .map(|s| self.resolve(name, Path::new(s)))
             .collect())
     }
