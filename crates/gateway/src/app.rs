@@ -558,6 +558,27 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_taken_metrics_address_stops_paygate_only_when_it_was_asked_for() {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = taken.local_addr().unwrap();
+        let settings = |explicit| MetricsSettings {
+            listen: Some(addr),
+            token: None,
+            explicit,
+        };
+        // The default address in use by something else: paygate runs, without metrics.
+        assert!(bind_metrics(&settings(false)).await.unwrap().is_none());
+        // An address the operator set: a clear error.
+        let err = bind_metrics(&settings(true)).await.err().unwrap();
+        assert!(
+            matches!(err, AppError::MetricsBind { addr: a, .. } if a == addr),
+            "{err}"
+        );
+        drop(taken);
+        assert!(bind_metrics(&settings(true)).await.unwrap().is_some());
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_data_dir_is_owner_only_also_when_it_already_existed() {

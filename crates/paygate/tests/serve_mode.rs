@@ -160,3 +160,27 @@ fn postgres_is_a_sandbox_only_with_an_explicit_flag() {
     assert!(keys.ak.starts_with("ak_test_"), "{}", keys.ak);
     drop(pg);
 }
+
+#[test]
+fn migrate_records_the_mode_only_when_told_and_never_changes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| paygate_run(args, &data);
+    // Plain `migrate` decides nothing: the first `serve` still does.
+    let out = run(&["migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("database mode:"));
+    let out = run(&["migrate", "--mode", "live"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("database mode: live"));
+    // Said again: fine. The other mode, or anything else: refused, and nothing changes.
+    assert!(run(&["migrate", "--mode", "live"]).status.success());
+    let out = run(&["migrate", "--mode", "sandbox"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already recorded as live"));
+    let out = run(&["migrate", "--mode", "test"]);
+    assert!(!out.status.success());
+    // Recorded live: a start without credentials is refused, as for any live database.
+    let err = refused_start(serve_in(&data));
+    assert!(err.contains("this database is live"), "{err}");
+}

@@ -267,7 +267,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     (
         "invalid_characters",
         400,
-        "description (shown to the payer) holds a control or invisible formatting character: any Unicode format character (Cf: U+202E and the other direction overrides and isolates, U+200E/U+200F, zero-width U+200B..U+200D, U+FEFF, ...) or a line/paragraph separator. The message names it.",
+        "description (shown to the payer) or attach (returned in every notification) holds a control or invisible formatting character: any Unicode format character (Cf: U+202E and the other direction overrides and isolates, U+200E/U+200F, zero-width U+200B..U+200D, U+FEFF, ...) or a line/paragraph separator. The field and the message name it.",
     ),
     (
         "invalid_attach",

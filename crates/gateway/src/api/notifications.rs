@@ -20,7 +20,7 @@ use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::v1::order_no;
 use super::views::rfc3339;
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, is_token};
 use crate::service::ServiceError;
 use crate::store::{Attempt, NotificationEvent};
 
@@ -139,7 +139,7 @@ pub async fn resend(
 ) -> Result<Response, ApiError> {
     // Event ids are `evt_` and letters or digits; anything else names no event (and text such as a
     // NUL byte must not reach the database, where PostgreSQL would refuse it as an error).
-    if !is_event_id(&event_id) {
+    if !is_token(&event_id, 1, 64) {
         return Err(ApiError::NotificationNotFound);
     }
     let found = ctx
@@ -154,10 +154,6 @@ pub async fn resend(
         status: "pending",
     };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
-}
-
-fn is_event_id(s: &str) -> bool {
-    s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {

@@ -35,7 +35,7 @@ pub struct V1CreateRequest {
     /// At most 127 characters.
     #[schema(example = "VIP月卡")]
     description: String,
-    /// 1-128 characters, returned in the notification.
+    /// 1-128 characters without control or format characters, returned in the notification.
     attach: Option<String>,
     /// 1-1440; 15 by default.
     expire_minutes: Option<i64>,

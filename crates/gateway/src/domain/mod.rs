@@ -34,4 +34,5 @@ pub use site::{AccessKey, SecretKey, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};
 pub use time::Timestamp;
+pub(crate) use token::is_token;
 pub use upstream_order_no::UpstreamOrderNo;
