@@ -59,7 +59,8 @@ fn a_sandbox_database_never_takes_channel_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let sandbox = Paygate::start(ServeOptions::new(&data));
-    assert!(sandbox.log().contains("SANDBOX MODE"), "{}", sandbox.log());
+    // stderr is read by a thread, a little behind the listening line.
+    sandbox.wait_for_log("SANDBOX MODE");
     let keys = create_site(&data, "test shop");
     assert!(keys.ak.starts_with("ak_test_"), "{}", keys.ak);
     assert!(keys.sk.starts_with("sk_test_"));
@@ -89,7 +90,9 @@ fn a_live_database_never_runs_as_a_sandbox() {
             .arg("--config")
             .arg(config.display().to_string()),
     );
-    assert!(!live.log().contains("SANDBOX MODE"), "{}", live.log());
+    // The metrics line comes after the banner, when there is one.
+    let log = live.wait_for_log("paygate metrics");
+    assert!(!log.contains("SANDBOX MODE"), "{log}");
     let keys = create_site(&data, "real shop");
     assert!(keys.ak.starts_with("ak_live_"), "{}", keys.ak);
     assert!(keys.sk.starts_with("sk_live_"));
@@ -150,7 +153,8 @@ fn postgres_is_a_sandbox_only_with_an_explicit_flag() {
             .arg(&pg.url)
             .arg("--sandbox"),
     );
-    assert!(sandbox.log().contains("SANDBOX MODE"), "{}", sandbox.log());
+    // stderr is read by a thread, a little behind the listening line.
+    sandbox.wait_for_log("SANDBOX MODE");
     sandbox.stop();
 
     // Recorded as a sandbox, and still needing the flag to run as one.

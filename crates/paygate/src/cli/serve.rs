@@ -33,7 +33,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // On stderr, so stdout keeps its one line; tests read it to find a metrics port picked by 0.
     match app.metrics_addr() {
         Some(addr) => eprintln!("paygate metrics on http://{addr}/metrics"),
-        None => eprintln!("paygate metrics off (metrics.listen = \"off\")"),
+        // `metrics.listen = "off"`, or the default address was taken (a warning above says so).
+        None => eprintln!("paygate metrics off"),
     }
     app.serve(super::signal::shutdown_signal()).await?;
     tracing::info!("paygate stopped");
