@@ -268,11 +268,16 @@ impl Stand {
         // real client: it measures the work behind the limit, so the limit is off.
         settings.http.rate_limit = None;
         let header_read_timeout = settings.http.header_read_timeout;
-        let app = router(ApiState {
-            store: store.clone(),
+        let services = gateway::service::Services::new(
+            store.clone(),
+            channels.clone(),
+            settings.service_settings(),
+        );
+        let callbacks = gateway::callbacks::routes(gateway::callbacks::State {
+            orders: services.orders.clone(),
             channels,
-            settings,
         });
+        let app = router(ApiState { services, settings }, callbacks);
         let server = tokio::spawn(gateway::api::serve(
             listener,
             app,

@@ -170,8 +170,8 @@ const NODE_CLOCK_MARGIN: Duration = Duration::from_secs(60);
 async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, ApiError> {
     let ak = AccessKey::parse(&h.ak).map_err(|_| AuthError::UnknownAccessKey)?;
     let site = ctx
-        .store
-        .find_site_by_ak(&ak)
+        .sites
+        .by_access_key(&ak)
         .await?
         .ok_or(AuthError::UnknownAccessKey)?;
     let provided = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -190,7 +190,7 @@ async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, A
         return Err(AuthError::SiteDisabled.into());
     }
     let fresh = ctx
-        .store
+        .sites
         .remember_nonce(&ak, &h.nonce, now, nonce_retention(window))
         .await?;
     if !fresh {

@@ -64,7 +64,7 @@ fn security_headers() -> [(HeaderName, HeaderValue); 5] {
 
 async fn render(ctx: &Ctx, uri: &Uri) -> Result<Html<String>, ApiError> {
     let token = token_of(uri)?;
-    let view = ctx.service.by_token(&token).await?;
+    let view = ctx.orders.by_token(&token).await?;
     let o = &view.order;
     let pay = view
         .pay_params

@@ -21,7 +21,7 @@ pub async fn healthz() -> Json<Value> {
         (status = 503, description = "not_ready", body = ErrorBody),
     ))]
 pub async fn readyz(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {
-    match ctx.store.ping().await {
+    match ctx.orders.ready().await {
         Ok(()) => Ok(Json(json!({ "status": "ready" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");

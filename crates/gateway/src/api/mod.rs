@@ -48,15 +48,14 @@ pub use metrics::{MetricsSettings, MetricsToken, router as metrics_router};
 pub use rate_limit::{RateLimit, TrustedProxies};
 pub use server::serve;
 
-use crate::channels::Channels;
-use crate::service::{Failpoint, OrderService, ServiceSettings};
-use crate::store::Store;
+use crate::service::{
+    Failpoint, NotificationService, OrderService, ServiceSettings, Services, SiteService,
+};
 
-/// What the API needs: filled by the app from configuration.
+/// What the API needs: the services (built once, by the app) and its settings.
 #[derive(Clone)]
 pub struct ApiState {
-    pub store: Store,
-    pub channels: Channels,
+    pub services: Services,
     pub settings: ApiSettings,
 }
 
@@ -106,6 +105,15 @@ impl Default for HttpSettings {
 }
 
 impl ApiSettings {
+    /// What the services need to know of these settings.
+    #[must_use]
+    pub fn service_settings(&self) -> ServiceSettings {
+        ServiceSettings {
+            public_url: self.public_url.clone(),
+            failpoint: self.failpoint,
+        }
+    }
+
     pub const DEFAULT_SIGNATURE_WINDOW: Duration = Duration::from_secs(300);
     pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
@@ -124,35 +132,34 @@ impl ApiSettings {
     }
 }
 
-/// What every handler gets.
+/// What every handler gets: services, never the store.
 #[derive(Clone)]
 pub(crate) struct Ctx {
-    service: OrderService,
-    store: Store,
+    orders: OrderService,
+    sites: SiteService,
+    notifications: NotificationService,
     settings: Arc<ApiSettings>,
 }
 
-/// The merchant API's routes, with request ids, tracing, metrics and the body rules. Merge other
-/// routers into it (it defines no `/sandbox/*` route), through [`unsigned`] when they take no
-/// signature; it has a JSON 404/405 fallback, so a router merged into it must not define a fallback
-/// of its own.
-pub fn router(state: ApiState) -> Router {
+/// The merchant API's routes, with request ids, tracing, metrics and the body rules, and `unsigned`:
+/// routes composed by the app that take no merchant signature (the channel callbacks; in sandbox
+/// mode `/sandbox/*`), which get the same layers, body rules and per-client limit as the API's own
+/// unsigned routes. There is a JSON 404/405 fallback, so `unsigned` must not define one.
+pub fn router(state: ApiState, unsigned: Router) -> Router {
     // Install the recorder before the first request records anything.
     let _ = metrics::handle();
-    let service = OrderService::new(
-        state.store.clone(),
-        state.channels,
-        ServiceSettings {
-            public_url: state.settings.public_url.clone(),
-            failpoint: state.settings.failpoint,
-        },
-    );
     let body_limit = state.settings.body_limit;
     let body_rules = body_rules(&state.settings);
     let http = state.settings.http.clone();
+    let Services {
+        orders,
+        sites,
+        notifications,
+    } = state.services;
     let ctx = Ctx {
-        service,
-        store: state.store,
+        orders,
+        sites,
+        notifications,
         settings: Arc::new(state.settings),
     };
     let request_id = HeaderName::from_static("x-request-id");
@@ -178,10 +185,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi::json))
         .route("/docs", get(openapi::docs))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(crate::callbacks::routes(ctx.service.clone()));
+        .route("/readyz", get(health::readyz));
+    // The app's unsigned routes share the API's unsigned limiter.
+    let open = open.with_state(ctx.clone()).merge(unsigned);
     Router::new()
-        .merge(signed)
+        .merge(signed.with_state(ctx))
         .merge(guard_unsigned(open, body_rules, &http))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -190,13 +198,6 @@ pub fn router(state: ApiState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .with_state(ctx)
-}
-
-/// Routes that take no signature, made ready to merge into [`router`]: their bodies read under the
-/// same rules, and each client limited to `settings.http.rate_limit` (with its own buckets).
-pub fn unsigned(routes: Router, settings: &ApiSettings) -> Router {
-    guard_unsigned(routes, body_rules(settings), &settings.http)
 }
 
 fn body_rules(settings: &ApiSettings) -> body::BodyRules {

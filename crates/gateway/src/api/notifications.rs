@@ -20,8 +20,7 @@ use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::v1::order_no;
 use super::views::rfc3339;
-use crate::domain::{Timestamp, is_token};
-use crate::service::ServiceError;
+use crate::domain::is_token;
 use crate::store::{Attempt, NotificationEvent};
 
 /// The routes, merged into the API's router.
@@ -100,20 +99,11 @@ pub async fn order_notifications(
     signed: Signed,
 ) -> Result<Json<V1OrderNotifications>, ApiError> {
     let no = order_no(&out_trade_no)?;
-    let order = ctx
-        .store
-        .find_order(&signed.site.id, &no)
-        .await?
-        .ok_or(ApiError::Service(ServiceError::NotFound))?;
-    let events = ctx
-        .store
-        .notifications_for_order(&signed.site.id, order.id)
-        .await?;
-    let mut notifications = Vec::with_capacity(events.len());
-    for event in events {
-        let attempts = ctx.store.attempts(&event.id).await?;
-        notifications.push(view(&event, &attempts));
-    }
+    let histories = ctx.notifications.for_order(&signed.site, &no).await?;
+    let notifications = histories
+        .iter()
+        .map(|h| view(&h.event, &h.attempts))
+        .collect();
     Ok(Json(V1OrderNotifications {
         out_trade_no: no.as_str().to_owned(),
         notifications,
@@ -142,10 +132,7 @@ pub async fn resend(
     if !is_token(&event_id, 1, 64) {
         return Err(ApiError::NotificationNotFound);
     }
-    let found = ctx
-        .store
-        .requeue_notification(Some(&signed.site.id), &event_id, Timestamp::now())
-        .await?;
+    let found = ctx.notifications.resend(&signed.site, &event_id).await?;
     if !found {
         return Err(ApiError::NotificationNotFound);
     }

@@ -59,7 +59,7 @@ pub async fn create_native(
     signed: Signed,
 ) -> Result<Json<NativeCreated>, ApiError> {
     let request = native_request(&signed.body)?;
-    let view = ctx.service.create(&signed.site, request).await?;
+    let view = ctx.orders.create(&signed.site, request).await?;
     Ok(Json(view.into()))
 }
 
@@ -93,7 +93,7 @@ fn native_request(body: &[u8]) -> Result<OrderRequest, ApiError> {
 )]
 pub async fn status(State(ctx): State<Ctx>, uri: Uri) -> Result<Json<TokenStatus>, ApiError> {
     let token = token_of(&uri)?;
-    let order = ctx.service.order_by_token(&token).await?;
+    let order = ctx.orders.order_by_token(&token).await?;
     Ok(Json(TokenStatus::from(&order)))
 }
 

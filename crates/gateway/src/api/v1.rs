@@ -71,7 +71,7 @@ pub struct V1Payer {
 )]
 pub async fn create(State(ctx): State<Ctx>, signed: Signed) -> Result<Json<V1Order>, ApiError> {
     let request = v1_request(&signed.body)?;
-    let view = ctx.service.create(&signed.site, request).await?;
+    let view = ctx.orders.create(&signed.site, request).await?;
     Ok(Json(view.into()))
 }
 
@@ -166,7 +166,7 @@ pub async fn get(
     signed: Signed,
 ) -> Result<Json<V1Order>, ApiError> {
     let no = order_no(&out_trade_no)?;
-    let view = ctx.service.get(&signed.site, &no).await?;
+    let view = ctx.orders.get(&signed.site, &no).await?;
     Ok(Json(view.into()))
 }
 
@@ -190,7 +190,7 @@ pub async fn close(
     signed: Signed,
 ) -> Result<Json<V1Order>, ApiError> {
     let no = order_no(&out_trade_no)?;
-    let view = ctx.service.close(&signed.site, &no).await?;
+    let view = ctx.orders.close(&signed.site, &no).await?;
     Ok(Json(view.into()))
 }
 

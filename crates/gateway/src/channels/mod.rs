@@ -1,12 +1,19 @@
-//! The gateway's view of the payment channels: one vocabulary (create, pay parameters, query, close)
-//! over the WeChat Pay and Alipay clients, mapping each `PayMethod` to its upstream call.
+//! The gateway's view of the payment channels: one vocabulary (create, pay parameters, query,
+//! close, and reading a callback) over the WeChat Pay and Alipay clients, mapping each `PayMethod`
+//! to its upstream call.
 //!
-//! One module per channel (`wechat`, `alipay`), each with its request/response transformers beside
-//! it. The order's `upstream_order_no` is the only order number a channel ever sees, and every
-//! request is built from stored order fields alone, so a retried `create` (after a crash or a
-//! timeout) sends the same content and the channel answers it idempotently with the same order.
+//! Everything about one channel lives in its folder (`wechat/`, `alipay/`): the account built from
+//! settings (`account.rs`), the calls (`mod.rs`), the request/response transformers with the one
+//! status mapping that queries and callbacks share (`transformers.rs`), and callback verification,
+//! decoding and answer format (`callback.rs`). This file only dispatches: adding a channel is a
+//! folder plus its arms in the matches below.
+//!
+//! The order's `upstream_order_no` is the only order number a channel ever sees, and every request
+//! is built from stored order fields alone, so a retried `create` (after a crash or a timeout)
+//! sends the same content and the channel answers it idempotently with the same order.
 
 mod alipay;
+mod callback;
 mod error;
 mod pay_params;
 mod status;
@@ -14,9 +21,16 @@ mod wechat;
 
 use std::sync::Arc;
 
+pub use alipay::AlipayAccount;
+pub use callback::{
+    Callback, Confirm, NewsRefusal, Received, Rejection, Reply, ReplyBody, TradeNews,
+};
 pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
 pub use status::UpstreamStatus;
+pub use wechat::{WechatAccount, WechatAppIds};
+
+use callback::NewsPayload;
 
 use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, UpstreamFields};
 
@@ -29,60 +43,6 @@ pub struct Channels {
 struct Accounts {
     wechat: Option<WechatAccount>,
     alipay: Option<AlipayAccount>,
-}
-
-/// A WeChat Pay merchant: its client and the appids its methods pay under.
-#[derive(Clone)]
-pub struct WechatAccount {
-    pub client: wechatpay::Client,
-    pub mchid: String,
-    pub appids: WechatAppIds,
-    /// Where WeChat Pay sends payment notifications (`{public_url}/callbacks/wechat/{mchid}`).
-    pub notify_url: String,
-}
-
-/// The appids bound to the merchant. Each method pays under one of them, and a JSAPI openid is only
-/// valid under the appid it was issued for.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WechatAppIds {
-    /// The official account (公众号): Native, JSAPI and H5.
-    pub mp: String,
-    /// The mini-program, if any.
-    pub miniapp: Option<String>,
-    /// The mobile App (open platform), if any.
-    pub app: Option<String>,
-}
-
-/// An Alipay app: its client and where Alipay sends the payer and its notifications.
-#[derive(Clone)]
-pub struct AlipayAccount {
-    pub client: ::alipay::Client,
-    pub app_id: String,
-    /// Where Alipay sends payment notifications (`{public_url}/callbacks/alipay/{app_id}`).
-    pub notify_url: String,
-    /// Where a WAP or page payment sends the payer's browser afterwards.
-    pub return_url: Option<String>,
-}
-
-// Hand-written so that no client internals (key handles, tokens) can ever reach a log line.
-impl std::fmt::Debug for WechatAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WechatAccount")
-            .field("mchid", &self.mchid)
-            .field("appids", &self.appids)
-            .field("notify_url", &self.notify_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for AlipayAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlipayAccount")
-            .field("app_id", &self.app_id)
-            .field("notify_url", &self.notify_url)
-            .field("return_url", &self.return_url)
-            .finish_non_exhaustive()
-    }
 }
 
 impl std::fmt::Debug for Channels {
@@ -143,18 +103,6 @@ impl Channels {
         }
     }
 
-    /// The WeChat Pay account, if configured (for callback verification).
-    #[must_use]
-    pub fn wechat(&self) -> Option<&WechatAccount> {
-        self.inner.wechat.as_ref()
-    }
-
-    /// The Alipay account, if configured (for callback verification).
-    #[must_use]
-    pub fn alipay(&self) -> Option<&AlipayAccount> {
-        self.inner.alipay.as_ref()
-    }
-
     /// Whether orders of `method` can be created: its channel is configured and, for WeChat
     /// mini-program and App, the matching appid is.
     #[must_use]
@@ -176,7 +124,10 @@ impl Channels {
         match Route::of(method)? {
             Route::Wechat(kind) => {
                 let account = self.inner.wechat.as_ref().ok_or_else(not_configured)?;
-                kind.appid(&account.appids).ok_or_else(not_configured)?;
+                account
+                    .appids
+                    .for_method(method.method())
+                    .ok_or_else(not_configured)?;
                 Ok(Target::Wechat(account, kind))
             }
             Route::Alipay(kind) => {
@@ -248,6 +199,66 @@ impl Channels {
         match self.target(order.pay_method)? {
             Target::Wechat(account, _) => wechat::close(account, order).await,
             Target::Alipay(account, _) => alipay::close(account, order).await,
+        }
+    }
+
+    /// Verifies and decodes a callback to `channel`'s account named in the path. Nothing in it is
+    /// believed before this succeeds.
+    ///
+    /// # Errors
+    /// `NotOurs` when paygate has no such account; otherwise why it was not accepted.
+    pub async fn decode_callback(
+        &self,
+        channel: Channel,
+        received: Received<'_>,
+    ) -> Result<Callback, Rejection> {
+        match channel {
+            Channel::Wechat => {
+                let account = self.inner.wechat.as_ref();
+                let account = account
+                    .filter(|a| a.mchid == received.account)
+                    .ok_or(Rejection::NotOurs)?;
+                wechat::callback::decode(account, received).await
+            }
+            Channel::Alipay => {
+                let account = self.inner.alipay.as_ref();
+                let account = account
+                    .filter(|a| a.app_id == received.account)
+                    .ok_or(Rejection::NotOurs)?;
+                alipay::callback::decode(account, received)
+            }
+        }
+    }
+
+    /// What verified news means for `order` (found by the news's order number, of the news's
+    /// channel), by the same mapping as a query's answer.
+    ///
+    /// # Errors
+    /// `Mismatch` when it names another merchant or app than the order's; `Malformed` when it
+    /// lacks what it must carry.
+    pub fn read_news(
+        &self,
+        news: &TradeNews,
+        order: &Order,
+    ) -> Result<UpstreamStatus, NewsRefusal> {
+        match &news.payload {
+            NewsPayload::Wechat(t) => match &self.inner.wechat {
+                Some(account) => wechat::callback::read(account, t, order),
+                // Decoded by an account that is gone: cannot be.
+                None => Err(NewsRefusal::Mismatch(
+                    "WeChat Pay news, and no WeChat Pay merchant".to_owned(),
+                )),
+            },
+            NewsPayload::Alipay(n) => alipay::callback::read(n, order),
+        }
+    }
+
+    /// `reply` in `channel`'s own format.
+    #[must_use]
+    pub fn reply(channel: Channel, reply: Reply) -> ReplyBody {
+        match channel {
+            Channel::Wechat => wechat::callback::reply(reply),
+            Channel::Alipay => alipay::callback::reply(reply),
         }
     }
 }

@@ -99,7 +99,7 @@ impl OrderChecker {
             tracing::error!(job = job.id, subject = %job.subject, "check_order job names no order");
             return (JobOutcome::Done, Checked::Missing);
         };
-        let order = match self.service.store().order_by_id(id).await {
+        let order = match self.service.order_by_id(id).await {
             Ok(Some(order)) => order,
             Ok(None) => {
                 tracing::error!(order = id.as_i64(), "check_order job for an unknown order");
@@ -132,7 +132,7 @@ impl OrderChecker {
         now: Timestamp,
     ) -> (JobOutcome, Checked) {
         let again = JobOutcome::RetryAt(next);
-        let status = match self.query(&order).await {
+        let status = match self.service.query_channel(&order).await {
             Ok(status) => status,
             // Unknown or refused: nothing learned; the next scheduled check asks again.
             Err(_) => return (again, Checked::Unknown),
@@ -159,7 +159,7 @@ impl OrderChecker {
         }
         // Asked even after a successful close: a payment completed just before the close must be
         // recorded as paid, never closed over.
-        let status = match self.query(&order).await {
+        let status = match self.service.query_channel(&order).await {
             Ok(status) => status,
             Err(_) => return (later, Checked::Unknown),
         };
@@ -189,18 +189,8 @@ impl OrderChecker {
         }
     }
 
-    async fn query(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
-        let result = self.service.channels().query(order).await;
-        count_upstream(order, "query", &result);
-        if let Err(e) = &result {
-            tracing::warn!(order = order.id.as_i64(), error = %e, "order check: query failed");
-        }
-        result
-    }
-
     async fn close(&self, order: &Order) -> Result<(), ChannelError> {
-        let result = self.service.channels().close(order).await;
-        count_upstream(order, "close", &result);
+        let result = self.service.close_channel(order).await;
         match &result {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {
@@ -260,24 +250,6 @@ fn settled_or(order: &Order, otherwise: JobOutcome) -> (JobOutcome, Checked) {
             (otherwise, Checked::Open)
         }
     }
-}
-
-/// The same counter the order service keeps for its channel calls.
-fn count_upstream<T>(order: &Order, op: &'static str, result: &Result<T, ChannelError>) {
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(ChannelError::Refused { .. }) => "refused",
-        Err(ChannelError::Unknown { .. }) => "unknown",
-        Err(ChannelError::NotConfigured(_)) => "not_configured",
-        Err(ChannelError::Invalid(_)) => "invalid",
-    };
-    metrics::counter!(
-        "paygate_upstream_calls_total",
-        "channel" => order.pay_method.channel().as_str(),
-        "operation" => op,
-        "outcome" => outcome,
-    )
-    .increment(1);
 }
 
 impl JobHandler for OrderChecker {

@@ -4,8 +4,10 @@
 //! [`Sandbox::start`] runs the simulator (state in `<data-dir>/sim`), loads or creates the sandbox
 //! merchant's keys (`<data-dir>/sandbox-keys.sealed`, sealed under the master key, so the same
 //! merchant and its orders survive restarts) and registers them with it. [`routes`] adds
-//! `POST /sandbox/pay` (the payer pays) and `GET /sandbox/info` (where the simulator is).
+//! `POST /sandbox/pay` (the payer pays) and `GET /sandbox/info` (where the simulator is). On the
+//! first start a demo site is created ([`create_demo_site`]).
 
+mod demo;
 mod keys;
 pub mod provision;
 mod routes;
@@ -16,6 +18,7 @@ use std::path::Path;
 use crate::channels::{AlipayAccount, WechatAccount};
 use crate::crypto::SecretBox;
 
+pub use demo::{DemoSite, DemoSiteError, create_if_first as create_demo_site};
 pub use keys::KEYS_FILE;
 pub use routes::routes;
 
@@ -27,6 +30,8 @@ pub enum SandboxError {
     Keys { path: String, message: String },
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
+    #[error(transparent)]
+    DemoSite(#[from] DemoSiteError),
 }
 
 /// The running simulator and the sandbox accounts registered with it.

@@ -205,11 +205,15 @@ async fn wechat_account(
     )
     .and_then(|c| c.with_base_url(sim))
     .map_err(client_err)?;
-    Ok(WechatAccount {
-        client: wechatpay::Client::new(config).map_err(client_err)?,
-        mchid: keys.wechat_mchid.clone(),
-        appids: keys.wechat_appids.clone(),
-        notify_url: format!("{public}/callbacks/wechat/{}", keys.wechat_mchid),
+    WechatAccount::new(
+        config,
+        keys.wechat_mchid.clone(),
+        keys.wechat_appids.clone(),
+        public,
+    )
+    .map_err(|e| ProvisionError::Client {
+        channel: "WeChat Pay",
+        message: e.to_string(),
     })
 }
 
@@ -222,7 +226,7 @@ async fn alipay_account(
     let app_public = RsaPrivateKey::from_pem(&keys.alipay_app_private_key_pem)
         .and_then(|k| k.public_key())
         .map_err(|e| ProvisionError::Keys(format!("Alipay app key: {e}")))?;
-    let notify_url = format!("{public}/callbacks/alipay/{}", keys.alipay_app_id);
+    let notify_url = AlipayAccount::notify_url(public, &keys.alipay_app_id);
     let registered: AppRegistered = post(
         http,
         format!("{sim}/sim/alipay/apps"),
@@ -240,17 +244,12 @@ async fn alipay_account(
         registered.alipay_public_key_pem,
     )
     .with_gateway_url(format!("{sim}/gateway.do"))
-    .with_notify_url(notify_url.clone())
     .with_seller_id(registered.seller_id);
-    let client = alipay::Client::new(config).map_err(|e| ProvisionError::Client {
-        channel: "Alipay",
-        message: e.to_string(),
-    })?;
-    Ok(AlipayAccount {
-        client,
-        app_id: keys.alipay_app_id.clone(),
-        notify_url,
-        return_url: None,
+    AlipayAccount::new(config, keys.alipay_app_id.clone(), public).map_err(|e| {
+        ProvisionError::Client {
+            channel: "Alipay",
+            message: e.to_string(),
+        }
     })
 }
 

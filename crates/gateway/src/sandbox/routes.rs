@@ -21,10 +21,10 @@ use serde_json::{Value, json};
 
 use super::Sandbox;
 use crate::domain::{Channel, CheckoutToken, Order};
-use crate::store::Store;
+use crate::service::{OrderService, ServiceError};
 
 struct Ctx {
-    store: Store,
+    orders: OrderService,
     sim_url: String,
     wechat_mchid: String,
     alipay_app_id: String,
@@ -32,7 +32,7 @@ struct Ctx {
 }
 
 /// The sandbox routes, ready to merge into the API router.
-pub fn routes(sandbox: &Sandbox, store: Store) -> Router {
+pub fn routes(sandbox: &Sandbox, orders: OrderService) -> Router {
     // Loopback to our own simulator: never through a proxy from the environment.
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -40,7 +40,7 @@ pub fn routes(sandbox: &Sandbox, store: Store) -> Router {
         .build()
         .unwrap_or_default();
     let ctx = Arc::new(Ctx {
-        store,
+        orders,
         sim_url: sandbox.sim_url().to_owned(),
         wechat_mchid: sandbox.wechat_mchid.clone(),
         alipay_app_id: sandbox.alipay_app_id.clone(),
@@ -84,12 +84,12 @@ async fn pay(State(ctx): State<Arc<Ctx>>, Query(q): Query<PayQuery>) -> Response
     };
     // A malformed token cannot name an order: the same 404 as an unknown one.
     let order = match CheckoutToken::parse(&token) {
-        Ok(token) => ctx.store.find_order_by_token(&token).await,
-        Err(_) => Ok(None),
+        Ok(token) => ctx.orders.order_by_token(&token).await,
+        Err(_) => Err(ServiceError::NotFound),
     };
     let order = match order {
-        Ok(Some(order)) => order,
-        Ok(None) => {
+        Ok(order) => order,
+        Err(ServiceError::NotFound) => {
             return error(
                 StatusCode::NOT_FOUND,
                 "order_not_found",

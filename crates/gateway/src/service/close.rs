@@ -4,9 +4,7 @@ use crate::channels::ChannelError;
 use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Timestamp, UpstreamFields};
 use crate::store::{Site, Transition};
 
-use super::{
-    OrderService, OrderView, ServiceError, UpstreamOp, channel_error, count_upstream, outcome_of,
-};
+use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 
 impl OrderService {
     /// Closes one of the site's orders. Closing a closed order again answers it as it is.
@@ -41,9 +39,7 @@ impl OrderService {
     async fn close_open(&self, order: Order) -> Result<Order, ServiceError> {
         let serialised = self.locks.lock(order.id).await;
         let channel = order.pay_method.channel();
-        let result = self.channels.close(&order).await;
-        count_upstream(channel, "close", outcome_of(&result));
-        match result {
+        match self.close_channel(&order).await {
             Ok(()) => {}
             // The channel never had it. For a `created` order nobody outside paygate has its pay
             // parameters, so nothing can be paid: close it here. A `pending` Alipay order the payer

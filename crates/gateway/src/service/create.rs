@@ -3,10 +3,7 @@
 use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Timestamp, UpstreamFields};
 use crate::store::{InsertOutcome, Site, Transition};
 
-use super::{
-    Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error, count_upstream,
-    outcome_of,
-};
+use super::{Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 
 impl OrderService {
     /// Creates the site's order, or answers the same order again for the same request.
@@ -58,9 +55,7 @@ impl OrderService {
             return Ok(order);
         }
         let channel = order.pay_method.channel();
-        let result = self.channels.create(&order).await;
-        count_upstream(channel, "create", outcome_of(&result));
-        let fields = match result {
+        let fields = match self.create_upstream(&order).await {
             Ok(fields) => fields,
             Err(e) => {
                 let e = channel_error(channel, UpstreamOp::Create, e);

@@ -1,22 +1,33 @@
-//! What paygate does with an order, independent of HTTP: create (idempotent, crash-safe), read,
-//! close. Used by the merchant API.
+//! What paygate does, independent of HTTP: orders (create, idempotent and crash-safe; read; close;
+//! apply what a channel says), sites (who signed a request) and notifications (what a site was
+//! told). The merchant API, the callbacks and the order checker talk to these services, never to
+//! the store; [`Services`] builds each once.
 //!
 //! The rule that makes create crash-safe: the order row is committed (status `created`) before the
 //! channel hears of it, and the channel call is idempotent for the same order (same upstream order
 //! number, same stored expiry). So whatever point a crash or a lost answer interrupts, the next
 //! create or GET of that order calls the channel again and gets the same upstream order back.
 
+mod anomalies;
+mod callback_queries;
 mod close;
 mod create;
 mod error;
 mod locks;
+mod notifications;
 mod payments;
 mod read;
+mod sites;
+mod upstream;
 
 use std::sync::Arc;
 
+pub use anomalies::AnomalyKind;
+pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use error::{ServiceError, UpstreamOp};
-pub use payments::{AnomalyKind, Applied, CALLBACK_QUERY_GAP, QueryReason, ResultSource};
+pub use notifications::{EventHistory, NotificationService};
+pub use payments::{Applied, ResultSource};
+pub use sites::SiteService;
 
 use crate::channels::{ChannelError, Channels, PayParams};
 use crate::domain::{Channel, Order, OrderStatus};
@@ -68,6 +79,25 @@ pub struct OrderView {
     pub checkout_url: String,
 }
 
+/// The services over one store and one set of channel accounts, each built once. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub orders: OrderService,
+    pub sites: SiteService,
+    pub notifications: NotificationService,
+}
+
+impl Services {
+    #[must_use]
+    pub fn new(store: Store, channels: Channels, settings: ServiceSettings) -> Self {
+        Self {
+            orders: OrderService::new(store.clone(), channels, settings),
+            sites: SiteService::new(store.clone()),
+            notifications: NotificationService::new(store),
+        }
+    }
+}
+
 /// Orders: create, read, close. Cheap to clone.
 #[derive(Clone)]
 pub struct OrderService {
@@ -88,9 +118,12 @@ impl OrderService {
         }
     }
 
-    #[must_use]
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Whether the database answers: this node can take requests.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        Ok(self.store.ping().await?)
     }
 
     /// The checkout page of an order. The path names the order's channel; both paths serve the
@@ -139,27 +172,5 @@ fn channel_error(channel: Channel, op: UpstreamOp, e: ChannelError) -> ServiceEr
         },
         ChannelError::Unknown { message, .. } => ServiceError::UpstreamUnknown { channel, message },
         ChannelError::Invalid(message) => ServiceError::Channel(message),
-    }
-}
-
-/// Counts one upstream call for `/metrics`.
-fn count_upstream(channel: Channel, op: &'static str, outcome: &'static str) {
-    metrics::counter!(
-        "paygate_upstream_calls_total",
-        "channel" => channel.as_str(),
-        "operation" => op,
-        "outcome" => outcome,
-    )
-    .increment(1);
-}
-
-/// The metrics label of a channel call's result.
-fn outcome_of<T>(r: &Result<T, ChannelError>) -> &'static str {
-    match r {
-        Ok(_) => "ok",
-        Err(ChannelError::Refused { .. }) => "refused",
-        Err(ChannelError::Unknown { .. }) => "unknown",
-        Err(ChannelError::NotConfigured(_)) => "not_configured",
-        Err(ChannelError::Invalid(_)) => "invalid",
     }
 }

@@ -6,16 +6,12 @@
 //! out-of-order or concurrent delivery of the same news loses the race and is answered `Unchanged`
 //! (never an error), and of any number of concurrent deliveries exactly one writes.
 
-use std::time::Duration;
+use crate::channels::UpstreamStatus;
+use crate::domain::{Channel, Order, OrderStatus, Timestamp, UpstreamFields};
+use crate::store::{Transition, TransitionOutcome};
 
-use sha2::{Digest, Sha256};
-
-use crate::channels::{ChannelError, Channels, UpstreamStatus};
-use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
-use crate::store::{NewAnomaly, Transition, TransitionOutcome};
-
-use super::{OrderService, ServiceError, count_upstream, outcome_of};
-use crate::log_gate::is_power_of_ten;
+use super::anomalies::AnomalyKind;
+use super::{OrderService, ServiceError};
 
 /// Where an upstream result came from: recorded in the order's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,43 +28,6 @@ impl ResultSource {
         match self {
             Self::Callback => "callback",
             Self::Query => "query",
-        }
-    }
-}
-
-/// Something a human should look at: recorded in `anomalies`, counted in
-/// `paygate_anomalies_total{kind,channel}` and logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnomalyKind {
-    /// The channel reports a payment of another amount than the order's.
-    AmountMismatch,
-    /// A verified callback about an order of another merchant, app or channel.
-    MerchantMismatch,
-    /// A callback that failed verification (signature, timestamp, key id, decryption).
-    CallbackUnverified,
-    /// A verified callback about an order paygate does not have.
-    UnknownOrder,
-    /// A paid order reported paid again under another transaction id.
-    TransactionMismatch,
-    /// The channel reports a payment of an order paygate has closed: money received for an order
-    /// the site was told is closed. Never applied (closed is final); a human settles it.
-    PaidWhileClosed,
-    /// A verified notification says paid and the channel's own answer to a query does not: the
-    /// notification's signed text was re-cut into other fields, or the channel is confused.
-    UnconfirmedPayment,
-}
-
-impl AnomalyKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AmountMismatch => "amount_mismatch",
-            Self::MerchantMismatch => "merchant_mismatch",
-            Self::CallbackUnverified => "callback_unverified",
-            Self::UnknownOrder => "unknown_order",
-            Self::TransactionMismatch => "transaction_mismatch",
-            Self::PaidWhileClosed => "paid_while_closed",
-            Self::UnconfirmedPayment => "unconfirmed_payment",
         }
     }
 }
@@ -90,16 +49,7 @@ pub enum Applied {
 /// practice; it only keeps the loop obviously finite.
 const MAX_ATTEMPTS: usize = 4;
 
-/// Anomaly details are free text shown to operators; keep them short whatever a caller passes.
-const DETAIL_LIMIT: usize = 500;
-
 impl OrderService {
-    /// The configured channel accounts (callbacks verify with their clients).
-    #[must_use]
-    pub fn channels(&self) -> &Channels {
-        &self.channels
-    }
-
     /// Applies what the channel says about `order`.
     ///
     /// - `Paid`: the amount must be the order's, else `Refused(AmountMismatch)` (recorded, nothing
@@ -307,146 +257,6 @@ impl OrderService {
         )
         .await;
     }
-
-    /// Records an anomaly, counts it and logs it. The same anomaly again (same kind, channel,
-    /// order and detail) is counted on its first row. Never fails: the caller is already refusing
-    /// something, and a failure to record must not turn that refusal into an acceptance; the log
-    /// line and the metric still carry it.
-    pub async fn report_anomaly(
-        &self,
-        kind: AnomalyKind,
-        channel: Channel,
-        order: Option<OrderId>,
-        detail: String,
-    ) {
-        let detail = bounded(detail);
-        let digest = hex::encode(Sha256::digest(detail.as_bytes()));
-        let key = format!(
-            "{}:{}:{}:{digest}",
-            kind.as_str(),
-            channel.as_str(),
-            order.map_or_else(|| "-".to_owned(), |o| o.as_i64().to_string()),
-        );
-        self.report_counted_anomaly(kind, channel, order, key, detail)
-            .await;
-    }
-
-    /// Like [`OrderService::report_anomaly`], counted on the row of `dedupe_key` (which should
-    /// start with the kind): for anomalies whose "same" is not their text, such as unverified
-    /// callbacks from one source within one window. Logged at WARN the first time and at each
-    /// power of ten (10th, 100th…), so a flood shows in the log without filling it.
-    pub async fn report_counted_anomaly(
-        &self,
-        kind: AnomalyKind,
-        channel: Channel,
-        order: Option<OrderId>,
-        dedupe_key: String,
-        detail: String,
-    ) {
-        let detail = bounded(detail);
-        metrics::counter!(
-            "paygate_anomalies_total",
-            "kind" => kind.as_str(),
-            "channel" => channel.as_str(),
-        )
-        .increment(1);
-        let anomaly = NewAnomaly {
-            kind: kind.as_str().to_owned(),
-            channel,
-            order_id: order,
-            dedupe_key,
-            detail,
-            at: Timestamp::now(),
-        };
-        let occurrences = match self.store.record_anomaly(&anomaly).await {
-            Ok(n) => Some(n),
-            Err(e) => {
-                tracing::error!(kind = kind.as_str(), error = %e, "could not record an anomaly");
-                None
-            }
-        };
-        let loud = occurrences.is_none_or(|n| u64::try_from(n).is_ok_and(is_power_of_ten));
-        let order = order.map(OrderId::as_i64);
-        if loud {
-            tracing::warn!(kind = kind.as_str(), channel = channel.as_str(), order, occurrences, detail = %anomaly.detail, "anomaly");
-        } else {
-            tracing::debug!(
-                kind = kind.as_str(),
-                channel = channel.as_str(),
-                order,
-                occurrences,
-                "anomaly repeated"
-            );
-        }
-    }
-
-    /// Asks for the order to be checked with the channel now instead of at its next scheduled
-    /// check (after a callback that could not be trusted), at most once per order every
-    /// [`CALLBACK_QUERY_GAP`]: untrusted input may prompt a query, never a stream of them. Best
-    /// effort: the scheduled check still comes.
-    pub async fn expedite_check(&self, order: OrderId) {
-        if !self
-            .claim_callback_query(order, QueryReason::Unverified)
-            .await
-        {
-            return;
-        }
-        if let Err(e) = self.store.expedite_check(order, Timestamp::now()).await {
-            tracing::error!(order = order.as_i64(), error = %e, "could not expedite the order's check");
-        }
-    }
-
-    /// Whether a callback may make paygate ask the channel about `order` now (see
-    /// [`Store::claim_callback_query`](crate::store::Store::claim_callback_query)). A database
-    /// failure says no: the order's scheduled check still asks.
-    pub async fn claim_callback_query(&self, order: OrderId, reason: QueryReason) -> bool {
-        let claimed = self
-            .store
-            .claim_callback_query(order, reason.as_str(), Timestamp::now(), CALLBACK_QUERY_GAP)
-            .await;
-        claimed.unwrap_or_else(|e| {
-            tracing::error!(order = order.as_i64(), error = %e, "could not claim a callback query");
-            false
-        })
-    }
-
-    /// Asks the channel what became of `order` (counted in `paygate_upstream_calls_total`).
-    ///
-    /// # Errors
-    /// As [`Channels::query`].
-    pub async fn query_channel(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
-        let result = self.channels.query(order).await;
-        count_upstream(order.pay_method.channel(), "query", outcome_of(&result));
-        if let Err(e) = &result {
-            tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
-        }
-        result
-    }
-}
-
-/// How long after one query a callback prompted, another callback may prompt the next one for
-/// the same order and reason. Short enough that a real payment behind a junk callback is found
-/// within minutes (the check schedule runs besides), long enough that a flood costs one call.
-pub const CALLBACK_QUERY_GAP: Duration = Duration::from_secs(180);
-
-/// Why a callback makes paygate ask the channel. Each reason has its own budget, so that junk
-/// callbacks cannot use up the query that confirms a genuine one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueryReason {
-    /// A callback that failed verification names an order: its check is brought forward.
-    Unverified,
-    /// A verified callback is confirmed before it is acted on.
-    Confirm,
-}
-
-impl QueryReason {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unverified => "unverified",
-            Self::Confirm => "confirm",
-        }
-    }
 }
 
 /// The paid order's upstream id, in the field its channel's id belongs in.
@@ -461,16 +271,4 @@ fn paid_fields(channel: Channel, id: &str) -> UpstreamFields {
             ..UpstreamFields::default()
         },
     }
-}
-
-fn bounded(mut detail: String) -> String {
-    if detail.len() > DETAIL_LIMIT {
-        let mut end = DETAIL_LIMIT;
-        while !detail.is_char_boundary(end) {
-            end -= 1;
-        }
-        detail.truncate(end);
-        detail.push('…');
-    }
-    detail
 }

@@ -5,7 +5,7 @@ use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo};
 use crate::store::Site;
 
 use super::payments::{Applied, ResultSource};
-use super::{OrderService, OrderView, ServiceError, count_upstream, outcome_of};
+use super::{OrderService, OrderView, ServiceError};
 
 impl OrderService {
     /// One of the site's orders. An order still `created` (its upstream answer was lost to a crash
@@ -83,16 +83,7 @@ impl OrderService {
     }
 
     async fn query(&self, order: &Order) -> Option<UpstreamStatus> {
-        let channel = order.pay_method.channel();
-        let queried = self.channels.query(order).await;
-        count_upstream(channel, "query", outcome_of(&queried));
-        match queried {
-            Ok(status) => Some(status),
-            Err(e) => {
-                tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
-                None
-            }
-        }
+        self.query_channel(order).await.ok()
     }
 
     /// Records what the channel reported through the one place that turns upstream news into a

@@ -1,13 +1,16 @@
 //! Background workers: claim due jobs with a lease, run the handler for each job's kind, then
 //! complete or reschedule the job. Handlers live with their concern (`notify/`, `compensation/`);
-//! this module only knows the [`JobHandler`] trait. The loop itself is in `run.rs`.
+//! this module only knows the [`JobHandler`] trait. The loop itself is in `run.rs`; the periodic
+//! purge of expired API nonces in `nonce_purge.rs`.
 
+mod nonce_purge;
 mod run;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use nonce_purge::purge_nonces;
 pub use run::run;
 
 use crate::domain::Timestamp;

@@ -438,7 +438,7 @@ impl CallbackServer {
             .json()
             .await
             .unwrap();
-        let ours = app.channels.alipay().unwrap();
+        let ours = &app.alipay;
         let config = alipay::Config::new(
             ours.app_id.clone(),
             sandbox_keys().alipay_app_private_key_pem.clone(),
@@ -451,17 +451,19 @@ impl CallbackServer {
             client: alipay::Client::new(config).unwrap(),
             ..ours.clone()
         };
-        let channels =
-            gateway::channels::Channels::new(app.channels.wechat().cloned(), Some(alipay));
+        let channels = gateway::channels::Channels::new(Some(app.wechat.clone()), Some(alipay));
         let service = gateway::service::OrderService::new(
             app.db.store.clone(),
-            channels,
+            channels.clone(),
             gateway::service::ServiceSettings {
                 public_url: app.public_url.clone(),
                 failpoint: None,
             },
         );
-        let router: axum::Router = gateway::callbacks::routes(service.clone());
+        let router: axum::Router = gateway::callbacks::routes(gateway::callbacks::State {
+            orders: service.clone(),
+            channels,
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {

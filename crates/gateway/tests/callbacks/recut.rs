@@ -39,7 +39,7 @@ async fn legacy_alipay_order(app: &TestApp, no: &str, description: &str) -> gate
     else {
         panic!("{no} existed");
     };
-    let ours = app.channels.alipay().unwrap();
+    let ours = &app.alipay;
     let mut trade = alipay::Order::new(order.upstream_order_no.as_str(), Fen(2990), description);
     trade.notify_url = Some(ours.notify_url.clone());
     ours.client.precreate(&trade).await.unwrap();

@@ -16,6 +16,7 @@ use gateway::api::{ApiSettings, ApiState, router};
 use gateway::channels::Channels;
 use gateway::domain::{OrderStatus, OutTradeNo, PayMethod, SiteName, Timestamp};
 use gateway::sandbox::provision::{SandboxKeys, provision};
+use gateway::service::Services;
 use gateway::store::{NewSite, Site};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -45,6 +46,9 @@ pub struct TestApp {
     pub sim_dir: tempfile::TempDir,
     pub http: reqwest::Client,
     pub channels: Channels,
+    /// The sandbox accounts `channels` holds, for tests that talk to the simulator as paygate does.
+    pub wechat: gateway::channels::WechatAccount,
+    pub alipay: gateway::channels::AlipayAccount,
     server: ServerTask,
 }
 
@@ -177,17 +181,22 @@ impl TestApp {
         let (wechat, alipay) = provision(&sim.base_url, sandbox_keys(), &public_url)
             .await
             .unwrap();
-        let channels = Channels::new(Some(wechat), Some(alipay));
+        let channels = Channels::new(Some(wechat.clone()), Some(alipay.clone()));
         let site = new_site(&db, "demo").await;
         let mut settings = ApiSettings::new(public_url.clone());
         settings.sandbox = true;
         tune(&mut settings);
         let header_read_timeout = settings.http.header_read_timeout;
-        let app = router(ApiState {
-            store: db.store.clone(),
+        let services = Services::new(
+            db.store.clone(),
+            channels.clone(),
+            settings.service_settings(),
+        );
+        let callbacks = gateway::callbacks::routes(gateway::callbacks::State {
+            orders: services.orders.clone(),
             channels: channels.clone(),
-            settings,
         });
+        let app = router(ApiState { services, settings }, callbacks);
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
         let serve = |listener, router| {
@@ -213,6 +222,8 @@ impl TestApp {
             sim_dir,
             http: reqwest::Client::new(),
             channels,
+            wechat,
+            alipay,
             server,
         }
     }

@@ -21,6 +21,8 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.data.settings(args.listen)?;
     let app = app::build(settings).await?;
+    // Before the address is announced: whoever reads it may send a signal at once.
+    let shutdown = super::signal::shutdown_signal();
     if app.sandbox().is_some() {
         announce_sandbox(&app);
     }
@@ -36,7 +38,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // `metrics.listen = "off"`, or the default address was taken (a warning above says so).
         None => eprintln!("paygate metrics off"),
     }
-    app.serve(super::signal::shutdown_signal()).await?;
+    app.serve(shutdown).await?;
     tracing::info!("paygate stopped");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! paygate's order → Alipay's request; Alipay's answers → paygate's vocabulary.
 
-use ::alipay::{Buyer, CreateRequest, QueryResponse, TradeStatus};
+use ::alipay::{Buyer, CreateRequest, Notification, QueryResponse, TradeStatus};
+use channel_core::Fen;
 
 use super::super::status::{expiry_of, timestamp_of};
 use super::super::{AlipayAccount, ChannelError, UpstreamStatus};
@@ -95,27 +96,67 @@ pub(super) fn create_request(
     })
 }
 
-/// A queried trade as paygate sees it.
+/// What a query's answer and a notification both say about a trade, read by one mapping
+/// ([`status`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Trade<'a> {
+    pub(super) out_trade_no: &'a str,
+    pub(super) trade_no: &'a str,
+    pub(super) status: TradeStatus,
+    /// The order total Alipay recorded (not what the payer paid after discounts).
+    pub(super) total_amount: Fen,
+    pub(super) paid_at: Option<time::OffsetDateTime>,
+    /// Whether the trade shows that it was paid (a payment time, a buyer amount, refund fields).
+    pub(super) shows_payment: bool,
+}
+
+impl<'a> Trade<'a> {
+    pub(super) fn of_query(answer: &'a QueryResponse) -> Self {
+        Self {
+            out_trade_no: &answer.out_trade_no,
+            trade_no: &answer.trade_no,
+            status: answer.trade_status,
+            total_amount: answer.total_amount,
+            paid_at: answer.send_pay_date,
+            shows_payment: answer.send_pay_date.is_some()
+                || answer.buyer_pay_amount.is_some_and(|f| f.0 > 0),
+        }
+    }
+
+    pub(super) fn of_notification(n: &'a Notification) -> Self {
+        Self {
+            out_trade_no: &n.out_trade_no,
+            trade_no: &n.trade_no,
+            status: n.trade_status,
+            total_amount: n.total_amount,
+            paid_at: n.gmt_payment,
+            shows_payment: n.refund_fee.is_some()
+                || n.gmt_payment.is_some()
+                || n.gmt_refund.is_some(),
+        }
+    }
+}
+
+/// A trade as paygate sees it, from a query's answer or a notification.
 ///
 /// `TRADE_CLOSED` means "closed unpaid" and also "refunded in full". A trade that was paid shows it
-/// in the answer (`send_pay_date`, a positive buyer amount), and paygate's own record of a payment
-/// settles it too: a paid trade can never close unpaid.
-pub(super) fn status(
-    answer: &QueryResponse,
-    order: &Order,
-) -> Result<UpstreamStatus, ChannelError> {
-    if answer.out_trade_no != order.upstream_order_no.as_str() {
+/// ([`Trade::shows_payment`]), and paygate's own record of a payment settles it too: a paid trade
+/// can never close unpaid. Refund notifications also say `TRADE_SUCCESS` (with `refund_fee`): the
+/// trade was paid, so for an order paygate already has as paid this is a duplicate, and for one it
+/// missed it is the payment.
+pub(super) fn status(trade: &Trade<'_>, order: &Order) -> Result<UpstreamStatus, ChannelError> {
+    if trade.out_trade_no != order.upstream_order_no.as_str() {
         return Err(super::unknown("the answer is about another order"));
     }
-    Ok(match answer.trade_status {
+    Ok(match trade.status {
         TradeStatus::WaitBuyerPay => UpstreamStatus::NotPaid,
         TradeStatus::TradeSuccess | TradeStatus::TradeFinished => UpstreamStatus::Paid {
-            transaction_id: answer.trade_no.clone(),
-            paid_at: answer.send_pay_date.map(timestamp_of),
-            amount: answer.total_amount,
+            transaction_id: trade.trade_no.to_owned(),
+            paid_at: trade.paid_at.map(timestamp_of),
+            amount: trade.total_amount,
         },
         TradeStatus::TradeClosed => {
-            if was_paid(answer, order) {
+            if trade.shows_payment || known_paid(order) {
                 UpstreamStatus::Refunded
             } else {
                 UpstreamStatus::Closed
@@ -124,14 +165,13 @@ pub(super) fn status(
     })
 }
 
-fn was_paid(answer: &QueryResponse, order: &Order) -> bool {
-    let known_paid = match order.status {
+fn known_paid(order: &Order) -> bool {
+    match order.status {
         OrderStatus::Paid | OrderStatus::Refunded => true,
         OrderStatus::Created | OrderStatus::Pending | OrderStatus::Failed | OrderStatus::Closed => {
             false
         }
-    };
-    known_paid || answer.send_pay_date.is_some() || answer.buyer_pay_amount.is_some_and(|f| f.0 > 0)
+    }
 }
 
 #[cfg(test)]
@@ -155,12 +195,12 @@ mod tests {
     fn every_trade_status_has_its_status() {
         let pending = order("alipay.qr", OrderStatus::Pending);
         assert_eq!(
-            status(&answer("WAIT_BUYER_PAY", false), &pending).unwrap(),
+            status(&Trade::of_query(&answer("WAIT_BUYER_PAY", false)), &pending).unwrap(),
             UpstreamStatus::NotPaid
         );
         for s in ["TRADE_SUCCESS", "TRADE_FINISHED"] {
             assert!(matches!(
-                status(&answer(s, true), &pending).unwrap(),
+                status(&Trade::of_query(&answer(s, true)), &pending).unwrap(),
                 UpstreamStatus::Paid {
                     amount: channel_core::Fen(2990),
                     paid_at: Some(_),
@@ -169,7 +209,7 @@ mod tests {
             ));
         }
         assert_eq!(
-            status(&answer("TRADE_CLOSED", false), &pending).unwrap(),
+            status(&Trade::of_query(&answer("TRADE_CLOSED", false)), &pending).unwrap(),
             UpstreamStatus::Closed
         );
     }
@@ -178,13 +218,13 @@ mod tests {
     fn trade_closed_after_a_payment_is_a_refund() {
         let pending = order("alipay.qr", OrderStatus::Pending);
         assert_eq!(
-            status(&answer("TRADE_CLOSED", true), &pending).unwrap(),
+            status(&Trade::of_query(&answer("TRADE_CLOSED", true)), &pending).unwrap(),
             UpstreamStatus::Refunded
         );
         // Even if the answer did not show it, paygate's own record of the payment decides.
         let paid = order("alipay.qr", OrderStatus::Paid);
         assert_eq!(
-            status(&answer("TRADE_CLOSED", false), &paid).unwrap(),
+            status(&Trade::of_query(&answer("TRADE_CLOSED", false)), &paid).unwrap(),
             UpstreamStatus::Refunded
         );
     }

@@ -1,13 +1,19 @@
-//! Alipay OpenAPI: QR (precreate), JSAPI and mini-program (create with the buyer), WAP and page
-//! (signed browser redirect), App (order string); query; close.
+//! Alipay OpenAPI: everything paygate does with an app. QR (precreate), JSAPI and mini-program
+//! (create with the buyer), WAP and page (signed browser redirect), App (order string), query and
+//! close here; the account in `account`, the request/response transformers in `transformers`,
+//! notifications in `callback`.
 
+mod account;
+pub(super) mod callback;
 mod transformers;
+
+pub use account::AlipayAccount;
 
 pub(super) use transformers::unsignable_field;
 
 use ::alipay::{PagePayRequest, TradeRef, WapPayRequest};
 
-use super::{AlipayAccount, ChannelError, PayParams, UpstreamStatus};
+use super::{ChannelError, PayParams, UpstreamStatus};
 use crate::domain::{Channel, Order, UpstreamFields};
 
 /// Which Alipay payment an order is.
@@ -95,7 +101,7 @@ pub(super) async fn query(
 ) -> Result<UpstreamStatus, ChannelError> {
     let trade = TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned());
     match account.client.query_order(&trade).await {
-        Ok(answer) => transformers::status(&answer, order),
+        Ok(answer) => transformers::status(&transformers::Trade::of_query(&answer), order),
         // Real Alipay says this for a QR/WAP/page/App payment until the payer opens it.
         Err(e) if e.upstream_code() == Some(transformers::TRADE_NOT_EXIST) => {
             Ok(UpstreamStatus::NotFound)

@@ -1,10 +1,16 @@
-//! WeChat Pay v3: Native, JSAPI, mini-program, H5 and App orders; query; close.
+//! WeChat Pay v3: everything paygate does with a direct merchant. Native, JSAPI, mini-program, H5
+//! and App orders, query and close here; the account in `account`, the request/response
+//! transformers in `transformers`, notifications in `callback`.
 
+mod account;
+pub(super) mod callback;
 mod transformers;
+
+pub use account::{WechatAccount, WechatAppIds};
 
 use wechatpay::TradeRef;
 
-use super::{ChannelError, PayParams, UpstreamStatus, WechatAccount, WechatAppIds};
+use super::{ChannelError, PayParams, UpstreamStatus};
 use crate::domain::{Order, UpstreamFields};
 
 /// Which `/v3/pay/transactions/{kind}` an order goes to, and under which appid.
@@ -17,19 +23,11 @@ pub(super) enum Kind {
     App,
 }
 
-impl Kind {
-    /// The appid the method pays under; `None` when the merchant has no such app.
-    pub(super) fn appid(self, ids: &WechatAppIds) -> Option<&str> {
-        match self {
-            Self::Native | Self::Jsapi | Self::H5 => Some(&ids.mp),
-            Self::Miniapp => ids.miniapp.as_deref(),
-            Self::App => ids.app.as_deref(),
-        }
-    }
-}
-
-fn appid(account: &WechatAccount, kind: Kind, order: &Order) -> Result<String, ChannelError> {
-    kind.appid(&account.appids)
+/// The appid the order's method pays under.
+fn appid(account: &WechatAccount, order: &Order) -> Result<String, ChannelError> {
+    account
+        .appids
+        .for_method(order.pay_method.method())
         .map(str::to_owned)
         .ok_or(ChannelError::NotConfigured(order.pay_method))
 }
@@ -39,7 +37,7 @@ pub(super) async fn create(
     kind: Kind,
     order: &Order,
 ) -> Result<UpstreamFields, ChannelError> {
-    let appid = appid(account, kind, order)?;
+    let appid = appid(account, order)?;
     let mut request = transformers::new_order(account, &appid, order)?;
     let client = &account.client;
     match kind {
@@ -96,7 +94,7 @@ pub(super) fn pay_params(
         Kind::Jsapi | Kind::Miniapp => {
             let prepay_id = stored(upstream.prepay_id.as_ref(), "prepay_id")?;
             let params = client
-                .jsapi_pay_params(&appid(account, kind, order)?, &prepay_id)
+                .jsapi_pay_params(&appid(account, order)?, &prepay_id)
                 .into();
             Ok(if kind == Kind::Jsapi {
                 PayParams::WechatJsapi(params)
@@ -109,7 +107,7 @@ pub(super) fn pay_params(
         }),
         Kind::App => {
             let prepay_id = stored(upstream.prepay_id.as_ref(), "prepay_id")?;
-            let params = client.app_pay_params(&appid(account, kind, order)?, &prepay_id, None);
+            let params = client.app_pay_params(&appid(account, order)?, &prepay_id, None);
             Ok(PayParams::WechatApp(params.into()))
         }
     }

@@ -1,0 +1,90 @@
+//! Alipay's `trade_status_sync` notifications.
+//!
+//! Verified by the app's client (RSA2 over the sorted fields without `sign` and `sign_type`;
+//! `sign_type` must be `RSA2`, and the notification must name this app and its merchant account,
+//! `seller_id`), then read with the same mapping as a query's answer ([`transformers::status`]).
+//! Alipay signs raw `k=v&k=v` text, so a notification's fields are not proof of what they say (a
+//! `subject` holding `&trade_status=TRADE_SUCCESS…` re-splits into other fields under the same
+//! signature): its news is confirmed with a query before it changes anything
+//! ([`Confirm::Changes`](super::super::callback::Confirm)). Answered with the plain text `success`
+//! when handled, which includes duplicates; anything else makes Alipay retry (about 8 times over
+//! 25 hours).
+
+use ::alipay::{NOTIFICATION_ACK, Notification};
+
+use super::super::callback::{
+    Callback, NewsPayload, NewsRefusal, Received, Rejection, Reply, ReplyBody, TradeNews,
+};
+use super::super::{AlipayAccount, UpstreamStatus};
+use super::transformers::{self, Trade};
+use crate::domain::Order;
+
+/// Verifies and decodes a notification to `account`.
+pub(in crate::channels) fn decode(
+    account: &AlipayAccount,
+    received: Received<'_>,
+) -> Result<Callback, Rejection> {
+    let body = received.body;
+    match account.client.verify_notification(body) {
+        Ok(n) => Ok(Callback::Trade(TradeNews {
+            out_trade_no: n.out_trade_no.clone(),
+            payload: NewsPayload::Alipay(Box::new(n)),
+        })),
+        // The claimed order number is read from the form as sent, not trusted: it only lets
+        // paygate ask Alipay about that order sooner, which is how a real payment behind a
+        // garbled notification still gets recorded. Attacker-controlled text: quoted, and bounded.
+        Err(::alipay::Error::Signature(failure)) => {
+            let claimed_order = claimed_field(body, "out_trade_no");
+            let detail = format!(
+                "Alipay notification to app {} not accepted: {failure}; it claims out_trade_no {:?}, trade_status {:?}",
+                account.app_id,
+                claimed_order.as_deref().unwrap_or("-"),
+                claimed_field(body, "trade_status")
+                    .as_deref()
+                    .unwrap_or("-"),
+            );
+            Err(Rejection::Unverified {
+                detail,
+                claimed_order,
+            })
+        }
+        Err(::alipay::Error::Decode(message)) => Err(Rejection::Invalid(message)),
+        Err(
+            e @ (::alipay::Error::Transport(_)
+            | ::alipay::Error::Upstream { .. }
+            | ::alipay::Error::Config(_)),
+        ) => Err(Rejection::Error(e.to_string())),
+    }
+}
+
+/// A field of the form as sent, for identifying what an unverified notification is about only.
+fn claimed_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.chars().take(64).collect())
+}
+
+/// What a verified notification means for `order`. Its app and merchant account were checked
+/// when it was verified.
+pub(in crate::channels) fn read(
+    n: &Notification,
+    order: &Order,
+) -> Result<UpstreamStatus, NewsRefusal> {
+    transformers::status(&Trade::of_notification(n), order)
+        .map_err(|e| NewsRefusal::Malformed(e.to_string()))
+}
+
+/// `success` when handled; anything else makes Alipay retry. Alipay only looks for the exact body
+/// `success`: the status is for logs and people.
+pub(in crate::channels) fn reply(reply: Reply) -> ReplyBody {
+    let (status, body) = if reply.accepted {
+        (axum::http::StatusCode::OK, NOTIFICATION_ACK)
+    } else {
+        (reply.status, "fail")
+    };
+    ReplyBody {
+        status,
+        content_type: "text/plain; charset=utf-8",
+        body: body.to_owned(),
+    }
+}

@@ -1,0 +1,109 @@
+//! WeChat Pay's notifications (`TRANSACTION.SUCCESS`, `REFUND.*`).
+//!
+//! Verified by the merchant's client (signature over the raw body, timestamp skew, key id), then
+//! decrypted (AEAD_AES_256_GCM with the APIv3 key) and decoded. A transaction is read with the
+//! same mapping as a query's answer ([`transformers::status`]), after checking that it names the
+//! order's merchant and app. Answered 204 when received, else `{"code":"FAIL","message":…}`,
+//! which WeChat Pay retries (15 times over a day).
+
+use wechatpay::{NotificationEvent, Transaction};
+
+use super::super::callback::{
+    Callback, NewsPayload, NewsRefusal, Received, Rejection, Reply, ReplyBody, TradeNews,
+};
+use super::super::{UpstreamStatus, WechatAccount};
+use super::transformers;
+use crate::domain::Order;
+
+/// Verifies and decodes a notification to `account`.
+pub(in crate::channels) async fn decode(
+    account: &WechatAccount,
+    received: Received<'_>,
+) -> Result<Callback, Rejection> {
+    let notification = account
+        .client
+        .verify_notification(received.headers, received.body)
+        .await
+        .map_err(|e| rejection(&account.mchid, &e))?;
+    match notification.event {
+        NotificationEvent::TransactionSuccess(t) => Ok(Callback::Trade(TradeNews {
+            out_trade_no: t.out_trade_no.clone(),
+            payload: NewsPayload::Wechat(Box::new(t)),
+        })),
+        NotificationEvent::Refund(r) => {
+            // Refunds are not recorded yet: acknowledged so WeChat Pay stops retrying, and logged.
+            tracing::info!(event = %notification.event_type, out_trade_no = %r.out_trade_no, out_refund_no = %r.out_refund_no, "WeChat Pay refund notification received; refunds are not recorded yet");
+            Ok(Callback::Ignored)
+        }
+        // paygate never creates service-provider or combined orders, so these cannot be about one
+        // of its orders; retrying would not change that.
+        NotificationEvent::PartnerTransactionSuccess(_)
+        | NotificationEvent::CombineTransactionSuccess(_)
+        | NotificationEvent::Unmodelled => {
+            tracing::warn!(event = %notification.event_type, id = %notification.id, "WeChat Pay notification paygate does not handle");
+            Ok(Callback::Ignored)
+        }
+    }
+}
+
+/// Why a notification was not accepted. Its order cannot be identified without trusting it (the
+/// resource is encrypted, and decrypting what failed its signature would be trusting it), so no
+/// order is claimed: the order's scheduled check still finds out.
+fn rejection(mchid: &str, e: &wechatpay::Error) -> Rejection {
+    match e {
+        // The error names what failed (bad signature, stale timestamp, unknown serial): never the
+        // signature itself or anything secret.
+        wechatpay::Error::Signature(_) => Rejection::Unverified {
+            detail: format!("WeChat Pay callback to merchant {mchid} not accepted: {e}"),
+            claimed_order: None,
+        },
+        // The signature verified, so this is WeChat Pay's message and paygate cannot read it: its
+        // APIv3 key is wrong.
+        wechatpay::Error::Decrypt => Rejection::Undecryptable {
+            detail: format!("WeChat Pay callback to merchant {mchid} not accepted: {e}"),
+        },
+        wechatpay::Error::Decode(_) => Rejection::Invalid(e.to_string()),
+        wechatpay::Error::Transport(_)
+        | wechatpay::Error::Upstream { .. }
+        | wechatpay::Error::BillHashMismatch { .. }
+        | wechatpay::Error::Config(_)
+        | wechatpay::Error::InvalidRequest(_) => Rejection::Error(e.to_string()),
+    }
+}
+
+/// What a verified transaction means for `order`: it must name the order's merchant and the app
+/// the order's method pays under; then it reads like a query's answer.
+pub(in crate::channels) fn read(
+    account: &WechatAccount,
+    t: &Transaction,
+    order: &Order,
+) -> Result<UpstreamStatus, NewsRefusal> {
+    let expected_appid = account.appids.for_method(order.pay_method.method());
+    if t.merchant.mchid != account.mchid || expected_appid != Some(t.merchant.appid.as_str()) {
+        return Err(NewsRefusal::Mismatch(format!(
+            "verified TRANSACTION.SUCCESS for order {} names mchid {} appid {}; the order is mchid {} appid {}",
+            order.id.as_i64(),
+            t.merchant.mchid,
+            t.merchant.appid,
+            account.mchid,
+            expected_appid.unwrap_or("-"),
+        )));
+    }
+    transformers::status(t, order).map_err(|e| NewsRefusal::Malformed(e.to_string()))
+}
+
+/// 204 when received; otherwise WeChat Pay's failure body, which it retries.
+pub(in crate::channels) fn reply(reply: Reply) -> ReplyBody {
+    if reply.accepted {
+        return ReplyBody {
+            status: axum::http::StatusCode::NO_CONTENT,
+            content_type: "",
+            body: String::new(),
+        };
+    }
+    ReplyBody {
+        status: reply.status,
+        content_type: "application/json",
+        body: serde_json::json!({ "code": "FAIL", "message": reply.message }).to_string(),
+    }
+}

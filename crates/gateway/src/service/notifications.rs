@@ -1,0 +1,65 @@
+//! A site's notifications as the merchant API shows them: the events of an order with their
+//! delivery attempts, and a resend.
+
+use crate::domain::{OutTradeNo, Timestamp};
+use crate::store::{Attempt, NotificationEvent, Site, Store};
+
+use super::ServiceError;
+
+/// An event and its delivery attempts, oldest first.
+#[derive(Debug, Clone)]
+pub struct EventHistory {
+    pub event: NotificationEvent,
+    pub attempts: Vec<Attempt>,
+}
+
+/// The sites' notification events. Cheap to clone.
+#[derive(Clone)]
+pub struct NotificationService {
+    store: Store,
+}
+
+impl NotificationService {
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// The events of one of `site`'s orders, with their attempts.
+    ///
+    /// # Errors
+    /// `NotFound` (also for another site's order with the same number), `Store`.
+    pub async fn for_order(
+        &self,
+        site: &Site,
+        out_trade_no: &OutTradeNo,
+    ) -> Result<Vec<EventHistory>, ServiceError> {
+        let order = self
+            .store
+            .find_order(&site.id, out_trade_no)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let events = self
+            .store
+            .notifications_for_order(&site.id, order.id)
+            .await?;
+        let mut histories = Vec::with_capacity(events.len());
+        for event in events {
+            let attempts = self.store.attempts(&event.id).await?;
+            histories.push(EventHistory { event, attempts });
+        }
+        Ok(histories)
+    }
+
+    /// Queues one of `site`'s events for delivery now (whatever its status), with the retry
+    /// schedule restarted; `false` when the site has no such event.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn resend(&self, site: &Site, event_id: &str) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .requeue_notification(Some(&site.id), event_id, Timestamp::now())
+            .await?)
+    }
+}

@@ -1,0 +1,81 @@
+//! Every call paygate makes to a channel, counted in `paygate_upstream_calls_total` by one helper:
+//! the order service's own calls and those of the order checker and the callbacks, which go
+//! through it.
+
+use crate::channels::{ChannelError, UpstreamStatus};
+use crate::domain::{Order, OrderId, UpstreamFields, UpstreamOrderNo};
+
+use super::{OrderService, ServiceError};
+
+impl OrderService {
+    /// Creates `order` upstream (idempotent for the same stored order; see
+    /// [`Channels::create`](crate::channels::Channels::create)).
+    pub(super) async fn create_upstream(
+        &self,
+        order: &Order,
+    ) -> Result<UpstreamFields, ChannelError> {
+        counted(order, "create", self.channels.create(order).await)
+    }
+
+    /// Asks the channel what became of `order`. A failure is logged here.
+    ///
+    /// # Errors
+    /// As [`Channels::query`](crate::channels::Channels::query).
+    pub async fn query_channel(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
+        let result = counted(order, "query", self.channels.query(order).await);
+        if let Err(e) = &result {
+            tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
+        }
+        result
+    }
+
+    /// Closes `order` upstream.
+    ///
+    /// # Errors
+    /// As [`Channels::close`](crate::channels::Channels::close).
+    pub async fn close_channel(&self, order: &Order) -> Result<(), ChannelError> {
+        counted(order, "close", self.channels.close(order).await)
+    }
+
+    /// The order with `id`, as stored (for the order checker, whose jobs name orders by id).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn order_by_id(&self, id: OrderId) -> Result<Option<Order>, ServiceError> {
+        Ok(self.store.order_by_id(id).await?)
+    }
+
+    /// The order with this upstream order number, as stored (for callbacks, which name orders so).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn order_by_upstream_no(
+        &self,
+        no: &UpstreamOrderNo,
+    ) -> Result<Option<Order>, ServiceError> {
+        Ok(self.store.find_order_by_upstream_no(no).await?)
+    }
+}
+
+/// Counts one channel call by its result, and hands the result on.
+fn counted<T>(
+    order: &Order,
+    operation: &'static str,
+    result: Result<T, ChannelError>,
+) -> Result<T, ChannelError> {
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(ChannelError::Refused { .. }) => "refused",
+        Err(ChannelError::Unknown { .. }) => "unknown",
+        Err(ChannelError::NotConfigured(_)) => "not_configured",
+        Err(ChannelError::Invalid(_)) => "invalid",
+    };
+    metrics::counter!(
+        "paygate_upstream_calls_total",
+        "channel" => order.pay_method.channel().as_str(),
+        "operation" => operation,
+        "outcome" => outcome,
+    )
+    .increment(1);
+    result
+}
