@@ -88,3 +88,45 @@ pub(in crate::channels) fn reply(reply: Reply) -> ReplyBody {
         body: body.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn received_is_the_exact_text_success_and_anything_else_is_fail() {
+        let ok = reply(Reply {
+            status: StatusCode::OK,
+            accepted: true,
+            message: "",
+        });
+        assert_eq!((ok.status, ok.body.as_str()), (StatusCode::OK, "success"));
+        let refused = reply(Reply {
+            status: StatusCode::UNAUTHORIZED,
+            accepted: false,
+            message: "signature verification failed",
+        });
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (StatusCode::UNAUTHORIZED, "fail")
+        );
+        assert_eq!(refused.content_type, "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn an_unverified_notification_names_the_order_it_claims_without_being_believed() {
+        let body = b"out_trade_no=pg123&trade_status=TRADE_SUCCESS&sign=forged";
+        assert_eq!(
+            claimed_field(body, "out_trade_no").as_deref(),
+            Some("pg123")
+        );
+        let long = format!("out_trade_no={}", "9".repeat(500));
+        assert_eq!(
+            claimed_field(long.as_bytes(), "out_trade_no").map(|v| v.len()),
+            Some(64)
+        );
+        assert_eq!(claimed_field(b"x=1", "out_trade_no"), None);
+    }
+}

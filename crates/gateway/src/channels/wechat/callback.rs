@@ -107,3 +107,32 @@ pub(in crate::channels) fn reply(reply: Reply) -> ReplyBody {
         body: serde_json::json!({ "code": "FAIL", "message": reply.message }).to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn received_is_an_empty_204_and_a_refusal_is_wechat_pays_fail_body() {
+        let ok = reply(Reply {
+            status: StatusCode::OK,
+            accepted: true,
+            message: "",
+        });
+        assert_eq!((ok.status, ok.body.as_str()), (StatusCode::NO_CONTENT, ""));
+        let refused = reply(Reply {
+            status: StatusCode::BAD_REQUEST,
+            accepted: false,
+            message: "the notification does not match the order",
+        });
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert_eq!(refused.content_type, "application/json");
+        let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "FAIL", "message": "the notification does not match the order"})
+        );
+    }
+}
