@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
+use channel_core::html::escape;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
@@ -111,20 +112,4 @@ fn pay_html(p: &PayParams) -> String {
         }
         PayParams::AlipayApp { .. } => "<p>Pay in the Alipay app.</p>".to_owned(),
     }
-}
-
-/// HTML-escapes text for element content and double-quoted attributes.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
