@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use super::Ctx;
 use super::error::{ApiError, ErrorBody};
 use super::onepass::token_of;
-use super::views::rfc3339;
 use crate::channels::PayParams;
 
 /// The checkout page of an order.
@@ -87,7 +86,7 @@ async fn render(ctx: &Ctx, uri: &Uri) -> Result<Html<String>, ApiError> {
         yuan = o.amount.fen().to_yuan_string(),
         no = escape(o.out_trade_no.as_str()),
         status = o.status.as_str(),
-        expires = rfc3339(o.expires_at),
+        expires = o.expires_at.to_rfc3339(),
     )))
 }
 
