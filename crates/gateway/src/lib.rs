@@ -1,7 +1,8 @@
 //! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), how secrets
 //! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`), what it
-//! does with an order (`service`), the merchant HTTP API (`api`), how it is configured (`config`),
-//! sandbox or live (`mode`), sandbox mode (`sandbox`), and how the pieces are put together and served (`app`).
+//! does with an order (`service`), the merchant HTTP API (`api`) and the signature it shares with
+//! notifications (`signing`), how it is configured (`config`), sandbox or live (`mode`), sandbox
+//! mode (`sandbox`), and how the pieces are put together and served (`app`).
 
 pub mod api;
 pub mod app;
@@ -16,5 +17,6 @@ pub mod mode;
 pub mod notify;
 pub mod sandbox;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod workers;
