@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::NotifySettings;
-use super::client::{Attempted, DeliveryError, NotifyClient, Targets};
+use super::client::{Attempted, DeliveryError, NotifyClient};
+use super::guard::Targets;
 use super::payload::Payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
 use crate::domain::{Mode, Timestamp};
