@@ -33,11 +33,12 @@ use gateway::channels::Channels;
 use gateway::crypto::{MasterKey, SecretBox};
 use gateway::domain::{
     Amount, ApiNonce, Channel, Currency, Description, ExpireMinutes, Method, NewOrder,
-    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
+    UpstreamFields,
 };
 use gateway::sandbox::provision::{SandboxKeys, provision};
 use gateway::signing::{canonical, sign};
-use gateway::store::{InsertOutcome, NewSite, Site, Store, Transition};
+use gateway::store::{InsertOutcome, NewSite, Store, Transition};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;

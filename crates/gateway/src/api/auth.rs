@@ -14,9 +14,8 @@ use base64::Engine as _;
 
 use super::Ctx;
 use super::error::{ApiError, AuthError};
-use crate::domain::{AccessKey, ApiNonce, SiteStatus, Timestamp};
+use crate::domain::{AccessKey, ApiNonce, Site, SiteStatus, Timestamp};
 use crate::signing::{canonical, verify_signature};
-use crate::store::Site;
 
 pub const HEADER_AK: &str = "x-1pass-ak";
 pub const HEADER_TS: &str = "x-1pass-ts";

@@ -19,9 +19,8 @@ use super::Ctx;
 use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::v1::order_no;
-use crate::domain::{Timestamp, is_token};
+use crate::domain::{Attempt, NotificationEvent, Timestamp, is_token};
 use crate::service::ServiceError;
-use crate::store::{Attempt, NotificationEvent};
 
 /// The routes, merged into the API's router.
 pub(super) fn routes() -> Router<Ctx> {

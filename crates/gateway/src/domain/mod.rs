@@ -2,11 +2,13 @@
 //! gateway can only hold valid ones (private fields, `parse` constructors, one error type).
 
 mod amount;
+mod anomaly;
 mod api_nonce;
 mod checkout_token;
 mod error;
 mod expire;
 mod mode;
+mod notification;
 mod notify_url;
 mod order;
 mod out_trade_no;
@@ -20,17 +22,20 @@ mod token;
 mod upstream_order_no;
 
 pub use amount::{Amount, Currency};
+pub use anomaly::{Anomaly, AnomalyKind};
 pub use api_nonce::ApiNonce;
 pub use checkout_token::CheckoutToken;
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
 pub use mode::Mode;
+pub(crate) use notification::new_event_id;
+pub use notification::{Attempt, EventType, NotificationEvent, NotificationStatus};
 pub use notify_url::NotifyUrl;
 pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest, UpstreamFields};
 pub use out_trade_no::OutTradeNo;
 pub use pay_method::{Channel, Method, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
-pub use site::{AccessKey, SecretKey, SiteId, SiteName, SiteStatus};
+pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};
 pub use time::Timestamp;

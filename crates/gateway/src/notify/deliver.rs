@@ -15,10 +15,8 @@ use super::client::{Attempted, DeliveryError, NotifyClient};
 use super::guard::Targets;
 use super::payload::Payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
-use crate::domain::{Mode, Timestamp};
-use crate::store::{
-    Job, JobKind, NewAttempt, NotificationEvent, NotificationStatus, Store, StoreError,
-};
+use crate::domain::{Mode, NotificationEvent, NotificationStatus, Timestamp};
+use crate::store::{Job, JobKind, NewAttempt, Store, StoreError};
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 /// The error recorded when neither the order nor its site has a notify URL.

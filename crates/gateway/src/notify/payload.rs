@@ -5,8 +5,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Channel, Mode, Order, Timestamp};
-use crate::store::{EventType, NotificationEvent};
+use crate::domain::{Channel, EventType, Mode, NotificationEvent, Order, Timestamp};
 
 /// Seed 000's `trade_state` for an event. Exhaustive: a new event type must say what it reports.
 #[must_use]

@@ -15,8 +15,9 @@ mod read;
 
 use std::sync::Arc;
 
+pub use crate::domain::AnomalyKind;
 pub use error::{ServiceError, UpstreamOp};
-pub use payments::{AnomalyKind, Applied, CALLBACK_QUERY_GAP, QueryReason, ResultSource};
+pub use payments::{Applied, CALLBACK_QUERY_GAP, QueryReason, ResultSource};
 
 use crate::channels::{ChannelError, Channels, PayParams};
 use crate::domain::{Channel, Order, OrderStatus};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::channels::{ChannelError, Channels, UpstreamStatus};
-use crate::domain::{Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
+use crate::domain::{AnomalyKind, Channel, Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
 use crate::store::{NewAnomaly, Transition, TransitionOutcome};
 
 use super::{OrderService, ServiceError, count_upstream, outcome_of};
@@ -32,43 +32,6 @@ impl ResultSource {
         match self {
             Self::Callback => "callback",
             Self::Query => "query",
-        }
-    }
-}
-
-/// Something a human should look at: recorded in `anomalies`, counted in
-/// `paygate_anomalies_total{kind,channel}` and logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnomalyKind {
-    /// The channel reports a payment of another amount than the order's.
-    AmountMismatch,
-    /// A verified callback about an order of another merchant, app or channel.
-    MerchantMismatch,
-    /// A callback that failed verification (signature, timestamp, key id, decryption).
-    CallbackUnverified,
-    /// A verified callback about an order paygate does not have.
-    UnknownOrder,
-    /// A paid order reported paid again under another transaction id.
-    TransactionMismatch,
-    /// The channel reports a payment of an order paygate has closed: money received for an order
-    /// the site was told is closed. Never applied (closed is final); a human settles it.
-    PaidWhileClosed,
-    /// A verified notification says paid and the channel's own answer to a query does not: the
-    /// notification's signed text was re-cut into other fields, or the channel is confused.
-    UnconfirmedPayment,
-}
-
-impl AnomalyKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AmountMismatch => "amount_mismatch",
-            Self::MerchantMismatch => "merchant_mismatch",
-            Self::CallbackUnverified => "callback_unverified",
-            Self::UnknownOrder => "unknown_order",
-            Self::TransactionMismatch => "transaction_mismatch",
-            Self::PaidWhileClosed => "paid_while_closed",
-            Self::UnconfirmedPayment => "unconfirmed_payment",
         }
     }
 }
@@ -351,7 +314,7 @@ impl OrderService {
         )
         .increment(1);
         let anomaly = NewAnomaly {
-            kind: kind.as_str().to_owned(),
+            kind,
             channel,
             order_id: order,
             dedupe_key,

@@ -29,12 +29,12 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Notify;
 
-pub use anomalies::{Anomaly, NewAnomaly};
+pub use anomalies::NewAnomaly;
 pub use error::StoreError;
 pub use jobs::{Job, JobKind};
-pub use notifications::{Attempt, EventType, NewAttempt, NotificationEvent, NotificationStatus};
+pub use notifications::NewAttempt;
 pub use orders::InsertOutcome;
-pub use sites::{NewSite, Site, SiteUpdate};
+pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};

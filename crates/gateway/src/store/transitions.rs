@@ -2,10 +2,11 @@
 //! written in the same transaction: the `order_events` history row, the site's notification event
 //! with its delivery job (the outbox), and the end of the order's check job once it is final.
 
-use crate::domain::{Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
+use crate::domain::{
+    EventType, Order, OrderId, OrderStatus, Timestamp, UpstreamFields, new_event_id,
+};
 
 use super::jobs::JobKind;
-use super::notifications::{EventType, new_event_id};
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// One intended status change of an order.

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use gateway::channels::UpstreamStatus;
 use gateway::compensation::{CompensationSettings, OrderChecker};
-use gateway::domain::{Order, OrderStatus};
+use gateway::domain::{EventType, Order, OrderStatus};
 use gateway::service::{OrderService, ServiceSettings};
-use gateway::store::{EventType, Job, JobKind};
+use gateway::store::{Job, JobKind};
 use gateway::workers::{self, JobHandler, WorkerSettings};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway::domain::{OrderStatus, Timestamp, UpstreamFields};
-use gateway::store::{Job, JobKind, NotificationStatus, Store, Transition};
+use gateway::domain::{NotificationStatus, OrderStatus, Timestamp, UpstreamFields};
+use gateway::store::{Job, JobKind, Store, Transition};
 use tokio::sync::Barrier;
 
 use crate::on_both_backends;

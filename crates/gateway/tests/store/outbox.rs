@@ -1,8 +1,8 @@
 //! The outbox: what `insert_order_if_absent` and `transition` write beside the order, in the same
 //! transaction.
 
-use gateway::domain::{Order, OrderStatus, UpstreamFields};
-use gateway::store::{EventType, JobKind, NotificationStatus, Transition, TransitionOutcome};
+use gateway::domain::{EventType, NotificationStatus, Order, OrderStatus, UpstreamFields};
+use gateway::store::{JobKind, Transition, TransitionOutcome};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, insert, new_site, now, seed_request};

@@ -5,8 +5,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use gateway::domain::{SiteId, Timestamp};
-use gateway::store::{Attempt, NotificationEvent, NotificationStatus};
+use gateway::domain::{Attempt, NotificationEvent, NotificationStatus, SiteId, Timestamp};
 use serde_json::json;
 
 use super::common::DataArgs;
