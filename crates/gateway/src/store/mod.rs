@@ -31,7 +31,6 @@ use tokio::sync::Notify;
 
 pub use anomalies::NewAnomaly;
 pub use error::StoreError;
-pub use jobs::{Job, JobKind};
 pub use notifications::NewAttempt;
 pub use orders::InsertOutcome;
 pub use sites::{NewSite, SiteUpdate};
