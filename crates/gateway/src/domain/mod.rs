@@ -1,5 +1,9 @@
-//! Domain types: every value from outside is parsed once into one of these, and the rest of the
-//! gateway can only hold valid ones (private fields, `parse` constructors, one error type).
+//! Domain types: the nouns of the gateway. Values from outside (amounts, order numbers, URLs, keys…)
+//! are parsed once into one of these, and the rest of the gateway can only hold valid ones (private
+//! fields, `parse` constructors, one error type). The entities built from them live here too, with
+//! their statuses: sites (`site`), orders (`order`, `status`), notification events and their
+//! delivery attempts (`notification`), background jobs and what they are about (`job`), and
+//! anomalies (`anomaly`). How they are stored is `store`'s business.
 
 mod amount;
 mod anomaly;

@@ -12,6 +12,9 @@
 //!   reads a bounded excerpt.
 //! - `deliver`: the [`Deliverer`] job handler: one attempt per job run, recorded, then done or
 //!   retried on the schedule.
+//!
+//! The event, its status and its attempts are domain types (`crate::domain`); the signature's HMAC
+//! is the API's, shared through `crate::signing`.
 
 mod address;
 mod client;
