@@ -2,6 +2,7 @@
 //! signed parameters handed to the buyer's side (a redirect URL, an auto-submitting form, or the
 //! order string the app SDK takes).
 
+use channel_core::html;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
@@ -100,12 +101,12 @@ impl Client {
         let url = format!("{gateway}{sep}{}", query_string(&params));
         let mut form = format!(
             "<form name=\"alipaysubmit\" method=\"post\" action=\"{}{sep}charset=utf-8\">\n",
-            html_escape(gateway.as_str())
+            html::escape(gateway.as_str())
         );
         for (k, v) in &params {
             form.push_str(&format!(
                 "<input type=\"hidden\" name=\"{k}\" value=\"{}\">\n",
-                html_escape(v)
+                html::escape(v)
             ));
         }
         form.push_str("<input type=\"submit\" value=\"Pay\" style=\"display:none\">\n</form>\n");
@@ -123,19 +124,4 @@ fn query_string(params: &[(&'static str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, FORM)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

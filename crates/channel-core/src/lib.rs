@@ -2,8 +2,10 @@
 //!
 //! Both channels sign with SHA256withRSA, both need random nonces, both move money that paygate keeps
 //! as `i64` fen, and both can fail in the same three ways that a gateway must tell apart: the channel
-//! refused, the answer could not be trusted, or nobody knows what happened.
+//! refused, the answer could not be trusted, or nobody knows what happened. The HTML escaper is here
+//! because Alipay's payment form and the gateway's pages both need it.
 
+pub mod html;
 pub mod money;
 pub mod nonce;
 pub mod rsa;

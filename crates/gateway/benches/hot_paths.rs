@@ -28,15 +28,17 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use channel_core::{RsaPrivateKey, RsaPublicKey};
-use gateway::api::{ApiSettings, ApiState, canonical, router, sign};
+use gateway::api::{ApiSettings, ApiState, router};
 use gateway::channels::Channels;
 use gateway::crypto::{MasterKey, SecretBox};
 use gateway::domain::{
     Amount, ApiNonce, Channel, Currency, Description, ExpireMinutes, Method, NewOrder,
-    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
+    UpstreamFields,
 };
 use gateway::sandbox::provision::{SandboxKeys, provision};
-use gateway::store::{InsertOutcome, NewSite, Site, Store, Transition};
+use gateway::signing::{canonical, sign};
+use gateway::store::{InsertOutcome, NewSite, Store, Transition};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -809,7 +811,7 @@ fn cpu_pieces(budget: Duration) -> Vec<CpuRow> {
     );
     add(
         "merchant signature check",
-        "`api::canonical` (SHA-256 of the body) + base64url decode + HMAC-SHA256 `verify_slice`, as `api::auth::verify`",
+        "`signing::canonical` (SHA-256 of the body) + base64url decode + HMAC-SHA256 `verify_slice`, as `api::auth::verify`",
         per_op(budget, || {
             let c = canonical(&ts, &nonce, "POST", "/pay/wechat/native", body.as_bytes());
             let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -1,9 +1,10 @@
 //! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), how secrets
 //! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`: everything
 //! about one channel in its folder), what it does with an order (`service`), the merchant HTTP API
-//! (`api`), the channels' callbacks over HTTP (`callbacks`), notifications to sites (`notify`), the
-//! order-check job (`compensation`) and the job loop (`workers`), how it is configured (`config`),
-//! sandbox or live (`mode`), sandbox mode (`sandbox`), and startup (`app`).
+//! (`api`) and the signature it shares with notifications (`signing`), the channels' callbacks over
+//! HTTP (`callbacks`), notifications to sites (`notify`), the order-check job (`compensation`) and
+//! the job loop (`workers`), how it is configured (`config`), sandbox or live (`mode`), sandbox mode
+//! (`sandbox`), and startup (`app`).
 
 pub mod api;
 pub mod app;
@@ -18,5 +19,6 @@ pub mod mode;
 pub mod notify;
 pub mod sandbox;
 pub mod service;
+pub mod signing;
 pub mod store;
 pub mod workers;

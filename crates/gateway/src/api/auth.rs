@@ -1,7 +1,8 @@
 //! Request signing (seed 000): `X-1Pass-AK`, `X-1Pass-Ts` (unix seconds), `X-1Pass-Nonce`,
 //! `X-1Pass-Sign` = base64url without padding of HMAC-SHA256(SK, canonical), where canonical is
 //! `ts \n nonce \n METHOD \n path \n hex(sha256(body))` and path carries `?` and the raw query
-//! when there is one. Beyond the seed: a timestamp window and single-use nonces.
+//! when there is one (both built in [`crate::signing`], which notifications share). Beyond the
+//! seed: a timestamp window and single-use nonces.
 
 use std::time::Duration;
 
@@ -10,13 +11,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::HeaderMap;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 
 use super::Ctx;
 use super::error::{ApiError, AuthError};
-use crate::domain::{AccessKey, ApiNonce, SiteStatus, Timestamp};
-use crate::store::Site;
+use crate::domain::{AccessKey, ApiNonce, Site, SiteStatus, Timestamp};
+use crate::signing::{canonical, verify_signature};
 
 pub const HEADER_AK: &str = "x-1pass-ak";
 pub const HEADER_TS: &str = "x-1pass-ts";
@@ -117,27 +116,6 @@ fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
     }
 }
 
-/// `ts\nnonce\nMETHOD\npath\nhex(sha256(body))`, exactly as seed 000's Node example builds it.
-#[must_use]
-pub fn canonical(ts: &str, nonce: &ApiNonce, method: &str, path: &str, body: &[u8]) -> String {
-    let body_hash = hex::encode(Sha256::digest(body));
-    format!("{ts}\n{}\n{method}\n{path}\n{body_hash}", nonce.as_str())
-}
-
-/// The signature of `canonical` under `sk`, as the seed's `digest('base64url')` prints it.
-#[must_use]
-pub fn sign(sk: &str, canonical: &str) -> String {
-    let mut mac = new_mac(sk);
-    mac.update(canonical.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-}
-
-fn new_mac(sk: &str) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this never fails; the fallback keeps it total.
-    Hmac::<Sha256>::new_from_slice(sk.as_bytes())
-        .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()))
-}
-
 /// Whether a request stamped `ts` (unix seconds) may be accepted at `now`: the server's clock,
 /// rounded down to seconds, is at most `window` away from it. Rounding down makes the accepted span
 /// of one `ts` a little longer than twice the window: from `(ts - window)` s to just before
@@ -177,10 +155,9 @@ async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, A
     let provided = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(h.sign.trim_end_matches('='))
         .map_err(|_| AuthError::InvalidSignature)?;
-    let mut mac = new_mac(site.secret_key.expose());
-    mac.update(canonical.as_bytes());
-    mac.verify_slice(&provided)
-        .map_err(|_| AuthError::InvalidSignature)?;
+    if !verify_signature(site.secret_key.expose(), canonical, &provided) {
+        return Err(AuthError::InvalidSignature.into());
+    }
     let window = ctx.settings.signature_window;
     let now = Timestamp::now();
     if !within_window(now, h.ts, window) {

@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
+use channel_core::html::escape;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
 use super::error::{ApiError, ErrorBody};
 use super::onepass::token_of;
-use super::views::rfc3339;
 use crate::channels::PayParams;
 
 /// The checkout page of an order.
@@ -86,7 +86,7 @@ async fn render(ctx: &Ctx, uri: &Uri) -> Result<Html<String>, ApiError> {
         yuan = o.amount.fen().to_yuan_string(),
         no = escape(o.out_trade_no.as_str()),
         status = o.status.as_str(),
-        expires = rfc3339(o.expires_at),
+        expires = o.expires_at.to_rfc3339(),
     )))
 }
 
@@ -111,20 +111,4 @@ fn pay_html(p: &PayParams) -> String {
         }
         PayParams::AlipayApp { .. } => "<p>Pay in the Alipay app.</p>".to_owned(),
     }
-}
-
-/// HTML-escapes text for element content and double-quoted attributes.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -193,7 +193,7 @@ impl ApiError {
                 body.message = format!(
                     "the channel has not seen this order yet (the payer has not opened it); it stays \
                      payable until {}",
-                    super::views::rfc3339(*expires_at)
+                    expires_at.to_rfc3339()
                 );
             }
             _ => {}

@@ -42,7 +42,7 @@ use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{canonical, nonce_retention, sign};
+pub use auth::nonce_retention;
 pub use error::{ApiError, AuthError};
 pub use metrics::{MetricsSettings, MetricsToken, router as metrics_router};
 pub use rate_limit::{RateLimit, TrustedProxies};

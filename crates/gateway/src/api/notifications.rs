@@ -19,9 +19,7 @@ use super::Ctx;
 use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::v1::order_no;
-use super::views::rfc3339;
-use crate::domain::is_token;
-use crate::store::{Attempt, NotificationEvent};
+use crate::domain::{Attempt, NotificationEvent, Timestamp, is_token};
 
 /// The routes, merged into the API's router.
 pub(super) fn routes() -> Router<Ctx> {
@@ -148,8 +146,8 @@ fn view(event: &NotificationEvent, attempts: &[Attempt]) -> V1Notification {
         event_id: event.id.clone(),
         event_type: event.event_type.as_str(),
         status: event.status.as_str(),
-        created_at: rfc3339(event.created_at),
-        delivered_at: event.delivered_at.map(rfc3339),
+        created_at: event.created_at.to_rfc3339(),
+        delivered_at: event.delivered_at.map(Timestamp::to_rfc3339),
         attempts: attempts.iter().map(attempt_view).collect(),
     }
 }
@@ -171,7 +169,7 @@ fn attempt_view(a: &Attempt) -> V1Attempt {
     };
     V1Attempt {
         attempt_no: a.attempt_no,
-        at: rfc3339(a.at),
+        at: a.at.to_rfc3339(),
         http_status: a.http_status,
         latency_ms: a.latency_ms,
         error,

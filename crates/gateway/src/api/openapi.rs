@@ -5,12 +5,12 @@ use std::fmt::Write as _;
 
 use axum::Json;
 use axum::response::Html;
+use channel_core::html::escape;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::checkout::escape;
 use super::error::{ERROR_CODES, ErrorBody, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::onepass::NativeCreateRequest;

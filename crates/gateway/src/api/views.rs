@@ -7,19 +7,6 @@ use crate::channels::PayParams;
 use crate::domain::{Attach, NotifyUrl, Order, Timestamp};
 use crate::service::OrderView;
 
-/// RFC 3339 in UTC with seconds (`2024-01-30T08:00:00Z`); the instant is all that matters.
-#[must_use]
-pub fn rfc3339(t: Timestamp) -> String {
-    let secs = t.as_millis().div_euclid(1000);
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|at| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 /// Seed 000's answer to `POST /pay/wechat/native`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NativeCreated {
@@ -76,8 +63,8 @@ impl From<&Order> for TokenStatus {
             amount_total: o.amount.as_i64(),
             currency: o.currency.as_str(),
             description: o.description.as_str().to_owned(),
-            expires_at: rfc3339(o.expires_at),
-            paid_at: o.paid_at.map(rfc3339),
+            expires_at: o.expires_at.to_rfc3339(),
+            paid_at: o.paid_at.map(Timestamp::to_rfc3339),
         }
     }
 }
@@ -136,10 +123,10 @@ impl From<OrderView> for V1Order {
                 .as_ref()
                 .map(|u: &NotifyUrl| u.as_str().to_owned()),
             checkout_url: v.checkout_url,
-            created_at: rfc3339(o.created_at),
-            expires_at: rfc3339(o.expires_at),
-            paid_at: o.paid_at.map(rfc3339),
-            closed_at: o.closed_at.map(rfc3339),
+            created_at: o.created_at.to_rfc3339(),
+            expires_at: o.expires_at.to_rfc3339(),
+            paid_at: o.paid_at.map(Timestamp::to_rfc3339),
+            closed_at: o.closed_at.map(Timestamp::to_rfc3339),
             transaction_id: o.upstream.transaction_id,
             trade_no: o.upstream.trade_no,
             pay_params: v.pay_params,

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use crate::channels::{ChannelError, UpstreamStatus};
-use crate::domain::{Order, OrderStatus, Timestamp};
+use crate::domain::{Job, JobKind, JobSubject, Order, OrderStatus, Timestamp};
 use crate::service::{Applied, OrderService, ResultSource};
-use crate::store::{Job, JobKind};
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 use super::CompensationSettings;
@@ -23,7 +22,7 @@ pub struct OrderChecker {
 /// What one check did, for `paygate_order_checks_total{outcome}` and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Checked {
-    /// The job's order does not exist (or the subject is not an order id).
+    /// The job's order does not exist (or the job is not about an order).
     Missing,
     /// Already paid, closed or refunded.
     Settled,
@@ -95,7 +94,7 @@ impl OrderChecker {
     }
 
     async fn run(&self, job: &Job, now: Timestamp) -> (JobOutcome, Checked) {
-        let Some(id) = job.order_id() else {
+        let JobSubject::Order(id) = job.subject else {
             tracing::error!(job = job.id, subject = %job.subject, "check_order job names no order");
             return (JobOutcome::Done, Checked::Missing);
         };

@@ -1,12 +1,19 @@
-//! Domain types: every value from outside is parsed once into one of these, and the rest of the
-//! gateway can only hold valid ones (private fields, `parse` constructors, one error type).
+//! Domain types: the nouns of the gateway. Values from outside (amounts, order numbers, URLs, keys…)
+//! are parsed once into one of these, and the rest of the gateway can only hold valid ones (private
+//! fields, `parse` constructors, one error type). The entities built from them live here too, with
+//! their statuses: sites (`site`), orders (`order`, `status`), notification events and their
+//! delivery attempts (`notification`), background jobs and what they are about (`job`), and
+//! anomalies (`anomaly`). How they are stored is `store`'s business.
 
 mod amount;
+mod anomaly;
 mod api_nonce;
 mod checkout_token;
 mod error;
 mod expire;
+mod job;
 mod mode;
+mod notification;
 mod notify_url;
 mod order;
 mod out_trade_no;
@@ -20,17 +27,21 @@ mod token;
 mod upstream_order_no;
 
 pub use amount::{Amount, Currency};
+pub use anomaly::{Anomaly, AnomalyKind};
 pub use api_nonce::ApiNonce;
 pub use checkout_token::CheckoutToken;
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
+pub use job::{Job, JobKind, JobSubject};
 pub use mode::Mode;
+pub(crate) use notification::new_event_id;
+pub use notification::{Attempt, EventType, NotificationEvent, NotificationStatus};
 pub use notify_url::NotifyUrl;
 pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest, UpstreamFields};
 pub use out_trade_no::OutTradeNo;
 pub use pay_method::{Channel, Method, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
-pub use site::{AccessKey, SecretKey, SiteId, SiteName, SiteStatus};
+pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};
 pub use time::Timestamp;

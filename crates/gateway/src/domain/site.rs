@@ -1,7 +1,33 @@
-//! A site (the operator's customer) and its credentials.
+//! A site (the operator's customer): the entity, and its id, name, credentials and status.
+
+use std::collections::BTreeSet;
 
 use super::token::{is_token, random_with_prefix};
-use super::{DomainError, Mode};
+use super::{DomainError, Mode, NotifyUrl, PayMethod, Timestamp};
+
+/// A site with its keys in clear (in memory only). `SecretKey`'s `Debug` keeps it out of logs.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: SiteName,
+    pub access_key: AccessKey,
+    pub secret_key: SecretKey,
+    pub notify_url: Option<NotifyUrl>,
+    pub enabled_methods: BTreeSet<PayMethod>,
+    /// Its notify URLs may lead to loopback, private, link-local and other non-public addresses:
+    /// the operator's choice for a site on its own network. Off by default.
+    pub allow_private_targets: bool,
+    pub status: SiteStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Site {
+    #[must_use]
+    pub fn may_use(&self, method: PayMethod) -> bool {
+        self.status == SiteStatus::Active && self.enabled_methods.contains(&method)
+    }
+}
 
 /// A site's public id (`site_…`), shown in notifications as `site_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -41,4 +41,36 @@ impl Timestamp {
                 .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         )
     }
+
+    /// RFC 3339 in UTC with whole seconds (`2024-01-30T08:00:00Z`): how the API, notifications and
+    /// the CLI show an instant. Empty outside years 0000–9999, which no clock or stored row that
+    /// paygate wrote reaches.
+    #[must_use]
+    pub fn to_rfc3339(self) -> String {
+        ::time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .ok()
+            .and_then(|at| {
+                at.format(&::time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_is_utc_whole_seconds() {
+        assert_eq!(
+            Timestamp::from_millis(1_706_601_234_567).to_rfc3339(),
+            "2024-01-30T07:53:54Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(-1).to_rfc3339(),
+            "1969-12-31T23:59:59Z"
+        );
+        assert_eq!(Timestamp::from_millis(i64::MAX).to_rfc3339(), "");
+    }
 }

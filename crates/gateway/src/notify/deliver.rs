@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::NotifySettings;
-use super::client::{Attempted, DeliveryError, NotifyClient, Targets};
+use super::client::{Attempted, DeliveryError, NotifyClient};
+use super::guard::Targets;
 use super::payload::Payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
-use crate::domain::{Mode, Timestamp};
-use crate::store::{
-    Job, JobKind, NewAttempt, NotificationEvent, NotificationStatus, Store, StoreError,
+use crate::domain::{
+    Job, JobKind, JobSubject, Mode, NotificationEvent, NotificationStatus, Timestamp,
 };
+use crate::store::{NewAttempt, Store, StoreError};
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 /// The error recorded when neither the order nor its site has a notify URL.
@@ -95,8 +96,12 @@ impl Deliverer {
     /// The store fails; nothing was sent after a failed load, and a failed record leaves the job to
     /// be retried.
     pub async fn deliver(&self, job: &Job) -> Result<JobOutcome, StoreError> {
-        let Some(event) = self.store.notification(&job.subject).await? else {
-            tracing::warn!(event_id = %job.subject, "notification job for an unknown event; dropped");
+        let JobSubject::Event(event_id) = &job.subject else {
+            tracing::error!(job = job.id, subject = %job.subject, "notification job names no event; dropped");
+            return Ok(JobOutcome::Done);
+        };
+        let Some(event) = self.store.notification(event_id).await? else {
+            tracing::warn!(event_id = %event_id, "notification job for an unknown event; dropped");
             return Ok(JobOutcome::Done);
         };
         match event.status {

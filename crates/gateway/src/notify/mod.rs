@@ -5,21 +5,29 @@
 //! - `payload`: the JSON body, built at delivery time from the stored event and order, so that a
 //!   resend sends exactly the same bytes.
 //! - `sign`: the `X-1Pass-*` headers, HMAC-SHA256 under the site's SK.
-//! - `client`: the one HTTP client, which refuses loopback, private, link-local and metadata
-//!   addresses after DNS resolution (unless the site may reach them), follows no redirect and reads
-//!   a bounded excerpt.
+//! - `address`: which IP addresses are not public (loopback, private, link-local, metadata…).
+//! - `guard`: where a notify URL may lead, checked before the request and again by the HTTP
+//!   client's resolver (unless the site may reach private targets).
+//! - `client`: the one HTTP client, which connects through that resolver, follows no redirect and
+//!   reads a bounded excerpt.
 //! - `deliver`: the [`Deliverer`] job handler: one attempt per job run, recorded, then done or
 //!   retried on the schedule.
+//!
+//! The event, its status and its attempts are domain types (`crate::domain`); the signature's HMAC
+//! is the API's, shared through `crate::signing`.
 
+mod address;
 mod client;
 mod deliver;
+mod guard;
 mod payload;
 mod sign;
 
 use std::time::Duration;
 
-pub use client::{Attempted, DeliveryError, NotifyClient, Response, TargetRefused, Targets};
+pub use client::{Attempted, DeliveryError, NotifyClient, Response};
 pub use deliver::Deliverer;
+pub use guard::{TargetRefused, Targets};
 pub use payload::{Payload, trade_state};
 pub use sign::{NotificationHeaders, sign_notification, verify_notification};
 

@@ -5,8 +5,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Channel, Mode, Order, Timestamp};
-use crate::store::{EventType, NotificationEvent};
+use crate::domain::{Channel, EventType, Mode, NotificationEvent, Order, Timestamp};
 
 /// Seed 000's `trade_state` for an event. Exhaustive: a new event type must say what it reports.
 #[must_use]
@@ -73,7 +72,7 @@ impl Payload {
                 total: order.amount.as_i64(),
                 currency: order.currency.as_str(),
             },
-            paid_at: order.paid_at.map(rfc3339),
+            paid_at: order.paid_at.map(Timestamp::to_rfc3339),
             attach: order.attach.as_ref().map(|a| a.as_str().to_owned()),
             channel: order.pay_method.channel().as_str(),
             method: order.pay_method.method().as_str(),
@@ -89,17 +88,6 @@ impl Payload {
     }
 }
 
-/// RFC 3339 in UTC with seconds (`2024-01-30T08:00:00Z`).
-fn rfc3339(t: Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
-        .ok()
-        .and_then(|at| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,13 +96,5 @@ mod tests {
     fn trade_states() {
         assert_eq!(trade_state(EventType::TransactionSuccess), "SUCCESS");
         assert_eq!(trade_state(EventType::TransactionClosed), "CLOSED");
-    }
-
-    #[test]
-    fn rfc3339_is_utc_seconds() {
-        assert_eq!(
-            rfc3339(Timestamp::from_millis(1_706_601_234_567)),
-            "2024-01-30T07:53:54Z"
-        );
     }
 }

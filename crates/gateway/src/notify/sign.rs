@@ -1,11 +1,12 @@
 //! Notification signing: `X-1Pass-Sign` = base64url (no padding) of HMAC-SHA256 under the site's
 //! SK over `ts \n nonce \n hex(sha256(body))` — the API's request signature without the method and
-//! path. The HMAC and encoding are the API's ([`crate::api::sign`]).
+//! path. The HMAC and encoding are the API's ([`crate::signing::sign`]).
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use crate::domain::{SecretKey, Timestamp};
+use crate::signing;
 
 pub const HEADER_TS: &str = "X-1Pass-Ts";
 pub const HEADER_NONCE: &str = "X-1Pass-Nonce";
@@ -40,7 +41,7 @@ fn canonical(ts: &str, nonce: &str, body: &[u8]) -> String {
 pub fn sign_notification(sk: &SecretKey, body: &[u8], now: Timestamp) -> NotificationHeaders {
     let ts = now.as_millis().div_euclid(1000).to_string();
     let nonce = channel_core::nonce::alphanumeric(32);
-    let sign = crate::api::sign(sk.expose(), &canonical(&ts, &nonce, body));
+    let sign = signing::sign(sk.expose(), &canonical(&ts, &nonce, body));
     NotificationHeaders { ts, nonce, sign }
 }
 
@@ -48,7 +49,7 @@ pub fn sign_notification(sk: &SecretKey, body: &[u8], now: Timestamp) -> Notific
 /// a site does on receipt, in Rust; the README has it in Node.js and Python.
 #[must_use]
 pub fn verify_notification(sk: &SecretKey, ts: &str, nonce: &str, sign: &str, body: &[u8]) -> bool {
-    let expected = crate::api::sign(sk.expose(), &canonical(ts, nonce, body));
+    let expected = signing::sign(sk.expose(), &canonical(ts, nonce, body));
     let provided = sign.trim_end_matches('=');
     expected.as_bytes().ct_eq(provided.as_bytes()).into()
 }

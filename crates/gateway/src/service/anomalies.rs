@@ -4,48 +4,11 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Channel, OrderId, Timestamp};
+use crate::domain::{AnomalyKind, Channel, OrderId, Timestamp};
 use crate::log_gate::is_power_of_ten;
 use crate::store::NewAnomaly;
 
 use super::OrderService;
-
-/// Something a human should look at: recorded in `anomalies`, counted in
-/// `paygate_anomalies_total{kind,channel}` and logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnomalyKind {
-    /// The channel reports a payment of another amount than the order's.
-    AmountMismatch,
-    /// A verified callback about an order of another merchant, app or channel.
-    MerchantMismatch,
-    /// A callback that failed verification (signature, timestamp, key id, decryption).
-    CallbackUnverified,
-    /// A verified callback about an order paygate does not have.
-    UnknownOrder,
-    /// A paid order reported paid again under another transaction id.
-    TransactionMismatch,
-    /// The channel reports a payment of an order paygate has closed: money received for an order
-    /// the site was told is closed. Never applied (closed is final); a human settles it.
-    PaidWhileClosed,
-    /// A verified notification says paid and the channel's own answer to a query does not: the
-    /// notification's signed text was re-cut into other fields, or the channel is confused.
-    UnconfirmedPayment,
-}
-
-impl AnomalyKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AmountMismatch => "amount_mismatch",
-            Self::MerchantMismatch => "merchant_mismatch",
-            Self::CallbackUnverified => "callback_unverified",
-            Self::UnknownOrder => "unknown_order",
-            Self::TransactionMismatch => "transaction_mismatch",
-            Self::PaidWhileClosed => "paid_while_closed",
-            Self::UnconfirmedPayment => "unconfirmed_payment",
-        }
-    }
-}
 
 /// Anomaly details are free text shown to operators; keep them short whatever a caller passes.
 const DETAIL_LIMIT: usize = 500;
@@ -94,7 +57,7 @@ impl OrderService {
         )
         .increment(1);
         let anomaly = NewAnomaly {
-            kind: kind.as_str().to_owned(),
+            kind,
             channel,
             order_id: order,
             dedupe_key,

@@ -1,8 +1,8 @@
 //! Closing an order: upstream first (so it can no longer be paid), then here.
 
 use crate::channels::ChannelError;
-use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Timestamp, UpstreamFields};
-use crate::store::{Site, Transition};
+use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Site, Timestamp, UpstreamFields};
+use crate::store::Transition;
 
 use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 

@@ -1,7 +1,7 @@
 //! Creating an order: stored first, then sent upstream, then recorded as `pending`.
 
-use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Timestamp, UpstreamFields};
-use crate::store::{InsertOutcome, Site, Transition};
+use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields};
+use crate::store::{InsertOutcome, Transition};
 
 use super::{Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 

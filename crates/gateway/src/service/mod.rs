@@ -22,7 +22,7 @@ mod upstream;
 
 use std::sync::Arc;
 
-pub use anomalies::AnomalyKind;
+pub use crate::domain::AnomalyKind;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use error::{ServiceError, UpstreamOp};
 pub use notifications::{EventHistory, NotificationService};

@@ -1,8 +1,8 @@
 //! A site's notifications as the merchant API shows them: the events of an order with their
 //! delivery attempts, and a resend.
 
-use crate::domain::{OutTradeNo, Timestamp};
-use crate::store::{Attempt, NotificationEvent, Site, Store};
+use crate::domain::{Attempt, NotificationEvent, OutTradeNo, Site, Timestamp};
+use crate::store::Store;
 
 use super::ServiceError;
 

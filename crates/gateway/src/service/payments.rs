@@ -7,10 +7,9 @@
 //! (never an error), and of any number of concurrent deliveries exactly one writes.
 
 use crate::channels::UpstreamStatus;
-use crate::domain::{Channel, Order, OrderStatus, Timestamp, UpstreamFields};
+use crate::domain::{AnomalyKind, Channel, Order, OrderStatus, Timestamp, UpstreamFields};
 use crate::store::{Transition, TransitionOutcome};
 
-use super::anomalies::AnomalyKind;
 use super::{OrderService, ServiceError};
 
 /// Where an upstream result came from: recorded in the order's history.

@@ -1,8 +1,7 @@
 //! Reading orders, and resolving one whose upstream outcome paygate does not know yet.
 
 use crate::channels::UpstreamStatus;
-use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo};
-use crate::store::Site;
+use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Site};
 
 use super::payments::{Applied, ResultSource};
 use super::{OrderService, OrderView, ServiceError};

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::domain::{AccessKey, ApiNonce, Timestamp};
-use crate::store::{Site, Store};
+use crate::domain::{AccessKey, ApiNonce, Site, Timestamp};
+use crate::store::Store;
 
 use super::ServiceError;
 

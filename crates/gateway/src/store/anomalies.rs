@@ -6,14 +6,13 @@
 //! `last_at` instead of writing a new row, so repeated or flooded input costs one row per distinct
 //! fact (per source and window, for unverified callbacks), not one row per request.
 
-use crate::domain::{Channel, OrderId, Timestamp};
+use crate::domain::{Anomaly, AnomalyKind, Channel, OrderId, Timestamp};
 
 use super::{Store, StoreError, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAnomaly {
-    /// A stable snake_case name: `amount_mismatch`, `merchant_mismatch`…
-    pub kind: String,
+    pub kind: AnomalyKind,
     pub channel: Channel,
     pub order_id: Option<OrderId>,
     /// What makes two anomalies the same one (counted on one row). Unique across kinds: callers
@@ -23,23 +22,6 @@ pub struct NewAnomaly {
     /// personal data). A repeat keeps the first one's detail.
     pub detail: String,
     pub at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Anomaly {
-    pub id: i64,
-    pub kind: String,
-    pub channel: Channel,
-    pub order_id: Option<OrderId>,
-    /// `None` for rows written before anomalies were counted.
-    pub dedupe_key: Option<String>,
-    pub detail: String,
-    /// When it first happened.
-    pub at: Timestamp,
-    /// How many times it happened.
-    pub occurrences: i64,
-    /// When it last happened.
-    pub last_at: Timestamp,
 }
 
 #[derive(sqlx::FromRow)]
@@ -69,7 +51,7 @@ impl Store {
                    SET occurrences = anomalies.occurrences + 1, last_at = excluded.last_at \
                    RETURNING occurrences";
         let occurrences = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
-            .bind(&a.kind)
+            .bind(a.kind.as_str())
             .bind(a.channel.as_str())
             .bind(a.order_id.map(OrderId::as_i64))
             .bind(&a.dedupe_key)

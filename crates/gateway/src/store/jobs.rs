@@ -6,59 +6,29 @@
 
 use std::time::Duration;
 
-use crate::domain::{OrderId, SiteId, Timestamp};
+use crate::domain::{Job, JobKind, JobSubject, OrderId, SiteId, Timestamp, is_token};
 
 use super::{Pool, Store, StoreError, with_pool, with_write_tx};
 
-/// What a job does; its `subject` says to what.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Deliver one notification event to its site; the subject is the event id.
-    DeliverNotification,
-    /// Ask the channel about one non-final order; the subject is the order id.
-    CheckOrder,
-}
-
-impl JobKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DeliverNotification => "deliver_notification",
-            Self::CheckOrder => "check_order",
-        }
-    }
-
-    /// `None` for a kind this build does not know (say, written by a newer node).
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "deliver_notification" => Some(Self::DeliverNotification),
-            "check_order" => Some(Self::CheckOrder),
-            _ => None,
-        }
+/// The `subject` column: the event id, or the order id in decimal.
+pub(super) fn subject_column(subject: &JobSubject) -> String {
+    match subject {
+        JobSubject::Event(id) => id.clone(),
+        JobSubject::Order(id) => id.as_i64().to_string(),
     }
 }
 
-/// A claimed job, as its handler sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub id: i64,
-    pub kind: JobKind,
-    /// The event id or the order id (decimal), depending on `kind`.
-    pub subject: String,
-    pub due_at: Timestamp,
-    /// How many times the job was rescheduled (0 on its first run).
-    pub attempt: i32,
-}
-
-impl Job {
-    /// The order a `check_order` job is about; `None` for another kind or a malformed subject.
-    #[must_use]
-    pub fn order_id(&self) -> Option<OrderId> {
-        match self.kind {
-            JobKind::CheckOrder => self.subject.parse().ok().map(OrderId::from_i64),
-            JobKind::DeliverNotification => None,
+/// What a stored subject of a job of `kind` names; `None` when it names no event or order.
+fn subject_from_column(kind: JobKind, text: &str) -> Option<JobSubject> {
+    match kind {
+        // An event id is a token (the API refuses anything else as one).
+        JobKind::DeliverNotification => {
+            is_token(text, 1, 64).then(|| JobSubject::Event(text.to_owned()))
         }
+        JobKind::CheckOrder => text
+            .parse()
+            .ok()
+            .map(|id| JobSubject::Order(OrderId::from_i64(id))),
     }
 }
 
@@ -75,15 +45,13 @@ impl TryFrom<JobRow> for Job {
     type Error = StoreError;
 
     fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        let bad = |what: String| StoreError::corrupt("job", format!("{}: {what}", r.id));
+        let kind = JobKind::parse(&r.kind).ok_or_else(|| bad(format!("kind {:?}", r.kind)))?;
         Ok(Self {
-            kind: JobKind::parse(&r.kind).ok_or_else(|| {
-                StoreError::corrupt("job", format!("{}: kind {:?}", r.id, r.kind))
-            })?,
-            attempt: i32::try_from(r.attempt).map_err(|_| {
-                StoreError::corrupt("job", format!("{}: attempt {}", r.id, r.attempt))
-            })?,
+            subject: subject_from_column(kind, &r.subject)
+                .ok_or_else(|| bad(format!("{} subject {:?}", kind.as_str(), r.subject)))?,
+            attempt: i32::try_from(r.attempt).map_err(|_| bad(format!("attempt {}", r.attempt)))?,
             id: r.id,
-            subject: r.subject,
             due_at: Timestamp::from_millis(r.due_at),
         })
     }
@@ -103,8 +71,10 @@ impl Store {
     /// sets without waiting on each other. SQLite (one node): the same statement under
     /// `BEGIN IMMEDIATE`, which serializes claimers.
     ///
+    /// A claimed job whose stored subject names no event or order is deleted, not returned.
+    ///
     /// # Errors
-    /// `Database`, `Corrupt`.
+    /// `Database`.
     pub async fn claim_jobs(
         &self,
         kinds: &[JobKind],
@@ -162,7 +132,36 @@ impl Store {
         };
         // RETURNING does not keep the subquery's order.
         rows.sort_by_key(|r| (r.due_at, r.id));
-        rows.into_iter().map(Job::try_from).collect()
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.id;
+            match Job::try_from(row) {
+                Ok(job) => jobs.push(job),
+                Err(refused) => self.drop_claimed(id, owner, &refused).await?,
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Deletes a job just claimed whose row does not decode (its subject names no event or order).
+    /// No handler could act on it, and left in place it would be claimed and refused again each
+    /// time its lease ran out; failing the whole claim instead would strand the good jobs claimed
+    /// with it until their leases expired.
+    async fn drop_claimed(
+        &self,
+        id: i64,
+        owner: &str,
+        refused: &StoreError,
+    ) -> Result<(), StoreError> {
+        tracing::error!(job = id, error = %refused, "claimed job names nothing to act on; dropped");
+        let sql = "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2";
+        with_pool!(self, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     /// Deletes the job if `owner` still holds it. `false`: the lease was lost (expired and taken, or
@@ -246,9 +245,10 @@ impl Store {
                 .rows_affected()
                 == 1;
             if found {
+                let subject = JobSubject::Event(event_id.to_owned());
                 sqlx::query(UPSERT_JOB)
-                    .bind(JobKind::DeliverNotification.as_str())
-                    .bind(event_id)
+                    .bind(subject.kind().as_str())
+                    .bind(subject_column(&subject))
                     .bind(now.as_millis())
                     .execute(&mut *tx)
                     .await?;
@@ -276,10 +276,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE jobs SET due_at = $1 WHERE kind = $2 AND subject = $3 AND due_at > $1";
+        let subject = JobSubject::Order(order_id);
         let affected = with_pool!(self, pool => sqlx::query(sql)
             .bind(now.as_millis())
-            .bind(JobKind::CheckOrder.as_str())
-            .bind(order_id.as_i64().to_string())
+            .bind(subject.kind().as_str())
+            .bind(subject_column(&subject))
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
@@ -289,16 +290,16 @@ impl Store {
         Ok(affected == 1)
     }
 
-    /// The job of this kind and subject, whatever its lease (operator views and tests).
+    /// The job about `subject`, whatever its lease (operator views and tests).
     ///
     /// # Errors
     /// `Database`, `Corrupt`.
-    pub async fn find_job(&self, kind: JobKind, subject: &str) -> Result<Option<Job>, StoreError> {
+    pub async fn find_job(&self, subject: &JobSubject) -> Result<Option<Job>, StoreError> {
         let sql =
             "SELECT id, kind, subject, due_at, attempt FROM jobs WHERE kind = $1 AND subject = $2";
         let row = with_pool!(self, pool => sqlx::query_as::<_, JobRow>(sql)
-            .bind(kind.as_str())
-            .bind(subject)
+            .bind(subject.kind().as_str())
+            .bind(subject_column(subject))
             .fetch_optional(pool)
             .await)?;
         row.map(Job::try_from).transpose()

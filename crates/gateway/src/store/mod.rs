@@ -1,5 +1,10 @@
 //! Storage on SQLite (one node, the default) or PostgreSQL (production, many nodes).
 //!
+//! This module holds SQL and row mapping only. What it reads back (sites, orders, notification
+//! events, attempts, jobs, anomalies) are `crate::domain` types, parsed again from every row; what
+//! it takes to write one (`NewSite`, `NewAttempt`, `NewAnomaly`, `Transition`…) is defined beside
+//! the SQL that writes it.
+//!
 //! The backend is chosen from the URL's scheme. Backend differences live in four places only: the
 //! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below,
 //! `connect`, and the job claim in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL). SQL text is
@@ -29,12 +34,11 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Notify;
 
-pub use anomalies::{Anomaly, NewAnomaly};
+pub use anomalies::NewAnomaly;
 pub use error::StoreError;
-pub use jobs::{Job, JobKind};
-pub use notifications::{Attempt, EventType, NewAttempt, NotificationEvent, NotificationStatus};
+pub use notifications::NewAttempt;
 pub use orders::InsertOutcome;
-pub use sites::{NewSite, Site, SiteUpdate};
+pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};

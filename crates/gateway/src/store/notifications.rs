@@ -2,84 +2,12 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{Order, OrderId, SiteId, Timestamp};
+use crate::domain::{
+    Attempt, EventType, NotificationEvent, NotificationStatus, OrderId, Site, SiteId, Timestamp,
+};
 
 use super::rows::flag;
-use super::{Site, Store, StoreError, with_pool, with_write_tx};
-
-/// What happened, in WeChat Pay's vocabulary (seed 000's `event_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    TransactionSuccess,
-    TransactionClosed,
-}
-
-impl EventType {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TransactionSuccess => "TRANSACTION.SUCCESS",
-            Self::TransactionClosed => "TRANSACTION.CLOSED",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "TRANSACTION.SUCCESS" => Some(Self::TransactionSuccess),
-            "TRANSACTION.CLOSED" => Some(Self::TransactionClosed),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NotificationStatus {
-    /// Not yet acknowledged by the site; a delivery job exists or is about to.
-    Pending,
-    /// The site answered 2xx.
-    Delivered,
-    /// Every retry failed; only a resend delivers it now.
-    Failed,
-}
-
-impl NotificationStatus {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "delivered" => Some(Self::Delivered),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// One notification event with what delivering it needs: its order (payload, notify URL override)
-/// and its site (notify URL, SK in clear — in memory only; `SecretKey`'s `Debug` hides it).
-#[derive(Debug, Clone)]
-pub struct NotificationEvent {
-    /// `evt_` and 24 random characters; stable across retries and resends.
-    pub id: String,
-    pub event_type: EventType,
-    pub status: NotificationStatus,
-    /// Attempts recorded so far (all of them, across resends).
-    pub attempts: i32,
-    pub created_at: Timestamp,
-    pub last_attempt_at: Option<Timestamp>,
-    pub delivered_at: Option<Timestamp>,
-    pub order: Order,
-    pub site: Site,
-}
+use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// One delivery attempt, as the deliverer reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,32 +21,10 @@ pub struct NewAttempt {
     pub error: Option<String>,
     /// Already bounded by the deliverer; stored as given.
     pub response_excerpt: Option<String>,
-    /// The target was a non-public address (reached or refused): `error` may name the address and
-    /// `response_excerpt` is an internal service's answer, both for the operator's eyes only.
+    /// See [`Attempt::private_target`].
     pub private_target: bool,
     /// The node that made the attempt.
     pub node: String,
-}
-
-/// A recorded attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    pub id: i64,
-    pub event_id: String,
-    pub attempt_no: i32,
-    pub at: Timestamp,
-    pub http_status: Option<u16>,
-    pub latency_ms: i64,
-    pub error: Option<String>,
-    pub response_excerpt: Option<String>,
-    /// See [`NewAttempt::private_target`].
-    pub private_target: bool,
-    pub node: String,
-}
-
-/// A fresh event id: `evt_` and 24 random letters and digits (URL-safe) from the system CSPRNG.
-pub(crate) fn new_event_id() -> String {
-    format!("evt_{}", channel_core::nonce::alphanumeric(24))
 }
 
 #[derive(sqlx::FromRow)]

@@ -3,11 +3,11 @@
 //! where the caller proves itself by holding the token or by the channel's signature.
 
 use crate::domain::{
-    Attach, CheckoutToken, NewOrder, NotifyUrl, Order, OrderEvent, OrderId, OrderStatus,
-    OutTradeNo, SiteId, UpstreamOrderNo,
+    Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent, OrderId,
+    OrderStatus, OutTradeNo, SiteId, UpstreamOrderNo,
 };
 
-use super::jobs::JobKind;
+use super::jobs::subject_column;
 use super::rows::{OrderEventRow, OrderRow, select_orders_where};
 use super::{Store, StoreError, with_pool, with_write_tx};
 
@@ -75,9 +75,10 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(id) = inserted {
+                let subject = JobSubject::Order(OrderId::from_i64(id));
                 sqlx::query(check)
-                    .bind(JobKind::CheckOrder.as_str())
-                    .bind(id.to_string())
+                    .bind(subject.kind().as_str())
+                    .bind(subject_column(&subject))
                     .bind(new.created_at().as_millis())
                     .execute(&mut *tx)
                     .await?;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::domain::{
-    AccessKey, NotifyUrl, PayMethod, SecretKey, SiteId, SiteName, SiteStatus, Timestamp,
+    AccessKey, NotifyUrl, PayMethod, SecretKey, Site, SiteId, SiteName, SiteStatus, Timestamp,
 };
 
 use super::rows::flag;
@@ -33,30 +33,6 @@ impl SiteUpdate {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
-    }
-}
-
-/// A site with its keys in clear (in memory only). `SecretKey`'s `Debug` keeps it out of logs.
-#[derive(Debug, Clone)]
-pub struct Site {
-    pub id: SiteId,
-    pub name: SiteName,
-    pub access_key: AccessKey,
-    pub secret_key: SecretKey,
-    pub notify_url: Option<NotifyUrl>,
-    pub enabled_methods: BTreeSet<PayMethod>,
-    /// Its notify URLs may lead to loopback, private, link-local and other non-public addresses:
-    /// the operator's choice for a site on its own network. Off by default.
-    pub allow_private_targets: bool,
-    pub status: SiteStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-impl Site {
-    #[must_use]
-    pub fn may_use(&self, method: PayMethod) -> bool {
-        self.status == SiteStatus::Active && self.enabled_methods.contains(&method)
     }
 }
 

@@ -2,10 +2,11 @@
 //! written in the same transaction: the `order_events` history row, the site's notification event
 //! with its delivery job (the outbox), and the end of the order's check job once it is final.
 
-use crate::domain::{Order, OrderId, OrderStatus, Timestamp, UpstreamFields};
+use crate::domain::{
+    EventType, JobSubject, Order, OrderId, OrderStatus, Timestamp, UpstreamFields, new_event_id,
+};
 
-use super::jobs::JobKind;
-use super::notifications::{EventType, new_event_id};
+use super::jobs::subject_column;
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// One intended status change of an order.
@@ -165,17 +166,19 @@ impl Store {
                         .bind(t.order_id.as_i64())
                         .execute(&mut *tx)
                         .await?;
+                    let subject = JobSubject::Event(id.clone());
                     sqlx::query(deliver)
-                        .bind(JobKind::DeliverNotification.as_str())
-                        .bind(id)
+                        .bind(subject.kind().as_str())
+                        .bind(subject_column(&subject))
                         .bind(t.at.as_millis())
                         .execute(&mut *tx)
                         .await?;
                 }
                 if ends_checking(t.to) {
+                    let subject = JobSubject::Order(t.order_id);
                     sqlx::query(end_check)
-                        .bind(JobKind::CheckOrder.as_str())
-                        .bind(t.order_id.as_i64().to_string())
+                        .bind(subject.kind().as_str())
+                        .bind(subject_column(&subject))
                         .execute(&mut *tx)
                         .await?;
                 }

@@ -13,8 +13,7 @@ use std::time::Duration;
 pub use nonce_purge::purge_nonces;
 pub use run::run;
 
-use crate::domain::Timestamp;
-use crate::store::{Job, JobKind};
+use crate::domain::{Job, JobKind, Timestamp};
 
 /// A boxed, sendable future: what [`JobHandler::handle`] returns (no async-trait crate needed).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -11,8 +11,8 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
 use super::{JobHandler, JobOutcome, WorkerSettings};
-use crate::domain::Timestamp;
-use crate::store::{Job, JobKind, Store};
+use crate::domain::{Job, JobKind, Timestamp};
+use crate::store::Store;
 
 /// Runs until `shutdown` resolves: claims due jobs of the handlers' kinds, runs them concurrently
 /// (at most `settings.batch` at once), then completes or reschedules each. A handler that panics is
@@ -115,13 +115,13 @@ impl Running {
         if self.ids.contains(&job.id) {
             tracing::warn!(
                 job = job.id,
-                kind = job.kind.as_str(),
+                kind = job.kind().as_str(),
                 "job outlived its lease; lease renewed"
             );
             return;
         }
         // Only the handlers' kinds are claimed, so a handler is always there.
-        let Some(handler) = handlers.get(&job.kind).cloned() else {
+        let Some(handler) = handlers.get(&job.kind()).cloned() else {
             return;
         };
         let input = job.clone();
@@ -148,7 +148,7 @@ impl Running {
 /// Records a job's outcome. A lost lease means another owner has (or had) the job: nothing more is
 /// done here. A store failure leaves the job leased; it runs again when the lease expires.
 async fn settle(store: &Store, node: &str, job: &Job, outcome: Result<JobOutcome, JoinError>) {
-    let kind = job.kind.as_str();
+    let kind = job.kind().as_str();
     let result = match outcome {
         Ok(JobOutcome::Done) => store.complete_job(job, node).await,
         Ok(JobOutcome::RetryAt(at)) => store.reschedule_job(job, node, at).await,

@@ -1,7 +1,6 @@
 //! `POST /callbacks/alipay/{app_id}`.
 
-use gateway::domain::{Channel, OrderStatus, Timestamp};
-use gateway::store::JobKind;
+use gateway::domain::{Channel, JobSubject, OrderStatus, Timestamp};
 
 use crate::api_tests;
 use crate::helpers::*;
@@ -52,7 +51,7 @@ api_tests! {
         assert_eq!(recorded[0].channel, Channel::Alipay);
         assert_eq!(recorded[0].order_id, Some(order.id));
         assert!(!recorded[0].detail.contains("sign="), "{}", recorded[0].detail);
-        let job = app.db.store.find_job(JobKind::CheckOrder, &order.id.as_i64().to_string()).await.unwrap().unwrap();
+        let job = app.db.store.find_job(&JobSubject::Order(order.id)).await.unwrap().unwrap();
         assert!(job.due_at <= Timestamp::now(), "check not expedited: {job:?}");
 
         // The genuine notification still pays it.

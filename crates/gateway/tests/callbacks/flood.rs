@@ -4,9 +4,8 @@
 //! and checked with the channel, on both channels.
 
 use gateway::channels::UpstreamStatus;
-use gateway::domain::{Channel, Order, OrderStatus, Timestamp};
+use gateway::domain::{Channel, JobSubject, Order, OrderStatus, Timestamp};
 use gateway::service::{Applied, ResultSource};
-use gateway::store::JobKind;
 
 use crate::api_tests;
 use crate::helpers::*;
@@ -44,7 +43,7 @@ async fn check_is_due(app: &TestApp, order: &Order) -> bool {
     let job = app
         .db
         .store
-        .find_job(JobKind::CheckOrder, &order.id.as_i64().to_string())
+        .find_job(&JobSubject::Order(order.id))
         .await
         .unwrap()
         .unwrap();

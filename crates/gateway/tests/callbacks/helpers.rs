@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use gateway::domain::{Order, OrderStatus};
-use gateway::store::Anomaly;
+use gateway::domain::{Anomaly, Order, OrderStatus};
 use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, sandbox_keys, unix_now};

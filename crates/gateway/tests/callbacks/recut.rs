@@ -6,10 +6,10 @@
 
 use channel_core::Fen;
 use gateway::domain::{
-    Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, OrderRequest,
-    OrderStatus, OutTradeNo, PayMethod, Payer, Timestamp,
+    Amount, Channel, Currency, Description, ExpireMinutes, JobSubject, Method, NewOrder,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, Timestamp,
 };
-use gateway::store::{InsertOutcome, JobKind};
+use gateway::store::InsertOutcome;
 use serde_json::json;
 
 use crate::api_tests;
@@ -203,8 +203,7 @@ api_tests! {
         assert_eq!(success_events(&app, &order).await, 0);
 
         // The order's check job is still there, and finds the payment.
-        let subject = order.id.as_i64().to_string();
-        let job = app.db.store.find_job(JobKind::CheckOrder, &subject).await.unwrap().expect("check job kept");
+        let job = app.db.store.find_job(&JobSubject::Order(order.id)).await.unwrap().expect("check job kept");
         let checker = gateway::compensation::OrderChecker::new(
             offline.service.clone(), gateway::compensation::CompensationSettings::default());
         let online = CallbackServer::spawn(&app, &format!("{}/gateway.do", app.sim.base_url)).await;

@@ -10,11 +10,11 @@ use gateway::channels::{AlipayAccount, Channels, UpstreamStatus, WechatAccount};
 use gateway::crypto::MasterKey;
 use gateway::domain::{
     Amount, Attach, BuyerId, Currency, Description, ExpireMinutes, NewOrder, Openid, Order,
-    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
-    parse_client_ip,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
+    UpstreamFields, parse_client_ip,
 };
 use gateway::sandbox::provision::{SandboxKeys, provision};
-use gateway::store::{InsertOutcome, NewSite, Site, Store, Transition, TransitionOutcome};
+use gateway::store::{InsertOutcome, NewSite, Store, Transition, TransitionOutcome};
 use serde_json::Value;
 use sim::{RunningSim, SimConfig};
 

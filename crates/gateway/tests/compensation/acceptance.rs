@@ -2,8 +2,7 @@
 //! active query, with the site's notification written.
 
 use gateway::channels::UpstreamStatus;
-use gateway::domain::OrderStatus;
-use gateway::store::EventType;
+use gateway::domain::{EventType, OrderStatus};
 use serde_json::json;
 
 use crate::api_tests;

@@ -1,8 +1,7 @@
 //! Orders past their expiry: closed upstream and here — unless the channel says paid.
 
 use gateway::channels::UpstreamStatus;
-use gateway::domain::OrderStatus;
-use gateway::store::EventType;
+use gateway::domain::{EventType, OrderStatus};
 use serde_json::json;
 
 use crate::api_tests;

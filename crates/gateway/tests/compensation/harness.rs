@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use gateway::channels::UpstreamStatus;
 use gateway::compensation::{CompensationSettings, OrderChecker};
-use gateway::domain::{Order, OrderStatus};
+use gateway::domain::{EventType, Job, JobSubject, Order, OrderStatus};
 use gateway::service::{OrderService, ServiceSettings};
-use gateway::store::{EventType, Job, JobKind};
 use gateway::workers::{self, JobHandler, WorkerSettings};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -141,7 +140,7 @@ pub async fn status(app: &TestApp, order: &Order) -> OrderStatus {
 pub async fn job(app: &TestApp, order: &Order) -> Option<Job> {
     app.db
         .store
-        .find_job(JobKind::CheckOrder, &order.id.as_i64().to_string())
+        .find_job(&JobSubject::Order(order.id))
         .await
         .unwrap()
 }

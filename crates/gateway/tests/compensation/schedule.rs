@@ -1,8 +1,7 @@
 //! The escalating schedule, stepped with a chosen clock: after each run the job is due at the next
 //! check instant counted from the order's creation, and never past expiry plus grace.
 
-use gateway::domain::{OrderStatus, Timestamp};
-use gateway::store::{EventType, JobKind};
+use gateway::domain::{EventType, JobKind, OrderStatus, Timestamp};
 use gateway::workers::JobOutcome;
 
 use crate::api_tests;

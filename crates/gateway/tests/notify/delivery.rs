@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use gateway::domain::Mode;
+use gateway::domain::NotificationStatus;
 use gateway::notify::{Payload, verify_notification};
-use gateway::store::NotificationStatus;
 
 use super::harness::{NODE, Workers, paid_order, script_accepts, settings, settled, site};
 use super::receiver::Receiver;

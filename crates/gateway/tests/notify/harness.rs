@@ -8,11 +8,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gateway::domain::{NotifyUrl, OrderStatus, PayMethod, SiteName, Timestamp, UpstreamFields};
-use gateway::notify::{Deliverer, NotifySettings};
-use gateway::store::{
-    InsertOutcome, NewSite, NotificationEvent, NotificationStatus, Site, Store, Transition,
+use gateway::domain::{
+    NotificationEvent, NotificationStatus, NotifyUrl, OrderStatus, PayMethod, Site, SiteName,
+    Timestamp, UpstreamFields,
 };
+use gateway::notify::{Deliverer, NotifySettings};
+use gateway::store::{InsertOutcome, NewSite, Store, Transition};
 use gateway::workers::{JobHandler, WorkerSettings};
 use tokio::sync::oneshot;
 

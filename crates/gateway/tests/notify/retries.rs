@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gateway::store::NotificationStatus;
+use gateway::domain::NotificationStatus;
 
 use super::harness::{Workers, paid_order, settings, settled, site};
 use super::receiver::{Answer, Receiver};

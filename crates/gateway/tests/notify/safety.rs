@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use gateway::store::NotificationStatus;
+use gateway::domain::NotificationStatus;
 
 use super::harness::{Workers, paid_order, private_site, settings, settled, site};
 use super::receiver::{Answer, Receiver};

@@ -7,8 +7,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway::domain::{OrderStatus, Timestamp, UpstreamFields};
-use gateway::store::{Job, JobKind, NotificationStatus, Store, Transition};
+use gateway::domain::{
+    Job, JobKind, JobSubject, NotificationStatus, OrderId, OrderStatus, Timestamp, UpstreamFields,
+};
+use gateway::store::{Store, Transition};
 use tokio::sync::Barrier;
 
 use crate::on_both_backends;
@@ -30,8 +32,8 @@ impl TestDb {
     }
 }
 
-fn subjects(jobs: &[Job]) -> Vec<&str> {
-    jobs.iter().map(|j| j.subject.as_str()).collect()
+fn subjects(jobs: &[Job]) -> Vec<String> {
+    jobs.iter().map(|j| j.subject.to_string()).collect()
 }
 
 async fn claim(store: &Store, kinds: &[JobKind], owner: &str, now: Timestamp) -> Vec<Job> {
@@ -43,15 +45,15 @@ async fn claim(store: &Store, kinds: &[JobKind], owner: &str, now: Timestamp) ->
 
 on_both_backends! {
     async fn only_due_jobs_of_the_asked_kinds_are_claimed_earliest_first(db: TestDb) {
-        db.stage_job("check_order", "a", 100).await;
-        db.stage_job("check_order", "b", 50).await;
-        db.stage_job("check_order", "later", 300).await;
+        db.stage_job("check_order", "1", 100).await;
+        db.stage_job("check_order", "2", 50).await;
+        db.stage_job("check_order", "3", 300).await;
         db.stage_job("deliver_notification", "evt_d", 10).await;
         db.stage_job("check_refund", "from_a_newer_node", 10).await;
 
         let checks = claim(&db.store, &[JobKind::CheckOrder], "node-a", at(200)).await;
-        assert_eq!(subjects(&checks), ["b", "a"]);
-        assert_eq!(checks[0].kind, JobKind::CheckOrder);
+        assert_eq!(subjects(&checks), ["2", "1"]);
+        assert_eq!(checks[0].subject, JobSubject::Order(OrderId::from_i64(2)));
         assert_eq!((checks[0].due_at, checks[0].attempt), (at(50), 0));
         let both = [JobKind::DeliverNotification, JobKind::CheckOrder];
         assert_eq!(subjects(&claim(&db.store, &both, "node-a", at(200)).await), ["evt_d"]);
@@ -59,18 +61,27 @@ on_both_backends! {
         assert!(claim(&db.store, &[], "node-a", at(1_000)).await.is_empty());
     }
 
+    async fn a_claimed_job_naming_no_event_or_order_is_dropped_and_the_rest_run(db: TestDb) {
+        db.stage_job("check_order", "not-an-order-id", 10).await;
+        db.stage_job("deliver_notification", "evt with spaces", 20).await;
+        db.stage_job("check_order", "7", 30).await;
+        let both = [JobKind::DeliverNotification, JobKind::CheckOrder];
+        assert_eq!(subjects(&claim(&db.store, &both, "node-a", at(100)).await), ["7"]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1, "the two that name nothing are gone");
+    }
+
     async fn a_claim_takes_at_most_the_limit(db: TestDb) {
         for i in 0..5 {
-            db.stage_job("check_order", &format!("o{i}"), i).await;
+            db.stage_job("check_order", &format!("{}", 10 + i), i).await;
         }
         let first = db.store.claim_jobs(&[JobKind::CheckOrder], "node-a", at(100), LEASE, 3).await.unwrap();
-        assert_eq!(subjects(&first), ["o0", "o1", "o2"]);
+        assert_eq!(subjects(&first), ["10", "11", "12"]);
         let rest = db.store.claim_jobs(&[JobKind::CheckOrder], "node-b", at(100), LEASE, 3).await.unwrap();
-        assert_eq!(subjects(&rest), ["o3", "o4"]);
+        assert_eq!(subjects(&rest), ["13", "14"]);
     }
 
     async fn a_lease_is_respected_until_it_expires_then_taken_over(db: TestDb) {
-        db.stage_job("check_order", "o1", 0).await;
+        db.stage_job("check_order", "1", 0).await;
         let t0 = 1_000_000;
         let [job] = <[Job; 1]>::try_from(claim(&db.store, &[JobKind::CheckOrder], "node-a", at(t0)).await).unwrap();
         let lease_end = t0 + 60_000;
@@ -99,23 +110,23 @@ on_both_backends! {
     }
 
     async fn releasing_frees_only_the_owners_leases(db: TestDb) {
-        for s in ["o1", "o2", "o3"] {
+        for s in ["1", "2", "3"] {
             db.stage_job("check_order", s, 0).await;
         }
         let a = db.store.claim_jobs(&[JobKind::CheckOrder], "node-a", at(10), LEASE, 2).await.unwrap();
-        assert_eq!(subjects(&a), ["o1", "o2"]);
+        assert_eq!(subjects(&a), ["1", "2"]);
         assert_eq!(claim(&db.store, &[JobKind::CheckOrder], "node-b", at(10)).await.len(), 1);
         assert_eq!(db.store.release_leases("node-a").await.unwrap(), 2);
         assert_eq!(db.store.release_leases("node-a").await.unwrap(), 0);
         let c = claim(&db.store, &[JobKind::CheckOrder], "node-c", at(11)).await;
-        assert_eq!(subjects(&c), ["o1", "o2"], "node-b's job stays node-b's");
+        assert_eq!(subjects(&c), ["1", "2"], "node-b's job stays node-b's");
     }
 
     async fn concurrent_claimers_never_share_a_job(db: TestDb) {
         const JOBS: usize = 200;
         const CLAIMERS: usize = 4;
         for i in 0..JOBS {
-            db.stage_job("check_order", &format!("o{i:03}"), i64::try_from(i).unwrap()).await;
+            db.stage_job("check_order", &i.to_string(), i64::try_from(i).unwrap()).await;
         }
         let start = Arc::new(Barrier::new(CLAIMERS));
         let claimers: Vec<_> = (0..CLAIMERS)
@@ -157,7 +168,7 @@ on_both_backends! {
     async fn an_expedited_check_is_due_now(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_20240101_001").await;
-        let subject = order.id.as_i64().to_string();
+        let subject = JobSubject::Order(order.id);
         let job = claim(&db.store, &[JobKind::CheckOrder], "node-a", now()).await.remove(0);
         let later = now().plus(Duration::from_secs(300));
         assert!(db.store.reschedule_job(&job, "node-a", later).await.unwrap());
@@ -165,7 +176,7 @@ on_both_backends! {
         // A callback failed verification: ask the channel now rather than in five minutes.
         let t = now();
         assert!(db.store.expedite_check(order.id, t).await.unwrap());
-        assert_eq!(db.store.find_job(JobKind::CheckOrder, &subject).await.unwrap().unwrap().due_at, t);
+        assert_eq!(db.store.find_job(&subject).await.unwrap().unwrap().due_at, t);
         assert!(!db.store.expedite_check(order.id, t.plus(Duration::from_secs(1))).await.unwrap(), "already due");
 
         let pay = Transition {
@@ -200,19 +211,19 @@ on_both_backends! {
 
         assert!(!db.store.requeue_notification(Some(&other.id), &event_id, at(4_000)).await.unwrap());
         assert_eq!(db.store.notification(&event_id).await.unwrap().unwrap().status, NotificationStatus::Failed);
-        assert!(db.store.find_job(JobKind::DeliverNotification, &event_id).await.unwrap().is_none());
+        assert!(db.store.find_job(&JobSubject::Event(event_id.clone())).await.unwrap().is_none());
         assert!(!db.store.requeue_notification(None, "evt_unknown", at(4_000)).await.unwrap());
 
         assert!(db.store.requeue_notification(Some(&site.id), &event_id, at(4_000)).await.unwrap());
         assert_eq!(db.store.notification(&event_id).await.unwrap().unwrap().status, NotificationStatus::Pending);
-        let job = db.store.find_job(JobKind::DeliverNotification, &event_id).await.unwrap().unwrap();
+        let job = db.store.find_job(&JobSubject::Event(event_id.clone())).await.unwrap().unwrap();
         assert_eq!((job.due_at, job.attempt), (at(4_000), 0));
 
         // The operator (no site) may resend any event; a pending job is made due now, schedule restarted.
         let job = claim(&db.store, &[JobKind::DeliverNotification], "node-a", at(4_000)).await.remove(0);
         assert!(db.store.reschedule_job(&job, "node-a", at(90_000)).await.unwrap());
         assert!(db.store.requeue_notification(None, &event_id, at(5_000)).await.unwrap());
-        let job = db.store.find_job(JobKind::DeliverNotification, &event_id).await.unwrap().unwrap();
+        let job = db.store.find_job(&JobSubject::Event(event_id.clone())).await.unwrap().unwrap();
         assert_eq!((job.due_at, job.attempt), (at(5_000), 0));
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
     }

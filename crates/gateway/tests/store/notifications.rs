@@ -3,8 +3,11 @@
 // Helpers outside `#[test]` functions: a failure there is the test failing, so unwrap is right.
 #![allow(clippy::unwrap_used)]
 
-use gateway::domain::{Channel, Order, OrderStatus, Timestamp, UpstreamFields};
-use gateway::store::{NewAnomaly, NewAttempt, NotificationStatus, StoreError, Transition};
+use gateway::domain::{
+    AnomalyKind, Channel, NotificationEvent, NotificationStatus, Order, OrderStatus, Timestamp,
+    UpstreamFields,
+};
+use gateway::store::{NewAnomaly, NewAttempt, StoreError, Transition};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, new_site};
@@ -114,7 +117,7 @@ on_both_backends! {
         let others = finish(&db, &created_order(&db.store, &other, "order_0001").await, OrderStatus::Paid, 3_000).await;
         db.store.mark_notification(&paid, NotificationStatus::Failed, at(5_000)).await.unwrap();
 
-        let ids = |events: Vec<gateway::store::NotificationEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        let ids = |events: Vec<NotificationEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(db.store.list_notifications(None, None).await.unwrap()), [others.as_str(), closed.as_str(), paid.as_str()]);
         assert_eq!(ids(db.store.list_notifications(Some(&shop.id), None).await.unwrap()), [closed.as_str(), paid.as_str()]);
         assert_eq!(ids(db.store.list_notifications(None, Some(NotificationStatus::Failed)).await.unwrap()), [paid.as_str()]);
@@ -139,7 +142,7 @@ on_both_backends! {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_0001").await;
         let mismatch = NewAnomaly {
-            kind: "amount_mismatch".into(),
+            kind: AnomalyKind::AmountMismatch,
             channel: Channel::Alipay,
             order_id: Some(order.id),
             dedupe_key: "amount_mismatch:1".into(),
@@ -147,7 +150,7 @@ on_both_backends! {
             at: at(1_000),
         };
         let unknown = NewAnomaly {
-            kind: "unknown_order".into(),
+            kind: AnomalyKind::UnknownOrder,
             channel: Channel::Wechat,
             order_id: None,
             dedupe_key: "unknown_order:P999".into(),
@@ -166,7 +169,7 @@ on_both_backends! {
 
     async fn the_same_anomaly_again_is_counted_on_its_row_not_written_twice(db: TestDb) {
         let unverified = |key: &str, detail: &str, when: i64| NewAnomaly {
-            kind: "callback_unverified".into(),
+            kind: AnomalyKind::CallbackUnverified,
             channel: Channel::Wechat,
             order_id: None,
             dedupe_key: key.into(),

@@ -1,8 +1,10 @@
 //! The outbox: what `insert_order_if_absent` and `transition` write beside the order, in the same
 //! transaction.
 
-use gateway::domain::{Order, OrderStatus, UpstreamFields};
-use gateway::store::{EventType, JobKind, NotificationStatus, Transition, TransitionOutcome};
+use gateway::domain::{
+    EventType, JobSubject, NotificationStatus, Order, OrderStatus, UpstreamFields,
+};
+use gateway::store::{Transition, TransitionOutcome};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, insert, new_site, now, seed_request};
@@ -18,18 +20,18 @@ fn transition(order: &Order, from: OrderStatus, to: OrderStatus) -> Transition {
     }
 }
 
-fn check_subject(order: &Order) -> String {
-    order.id.as_i64().to_string()
+fn check_subject(order: &Order) -> JobSubject {
+    JobSubject::Order(order.id)
 }
 
 on_both_backends! {
     async fn a_new_order_gets_its_check_job_and_a_duplicate_does_not(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_20240101_001").await;
-        let job = db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().unwrap();
+        let job = db.store.find_job(&check_subject(&order)).await.unwrap().unwrap();
         assert_eq!(job.due_at, order.created_at);
         assert_eq!(job.attempt, 0);
-        assert_eq!(job.order_id(), Some(order.id));
+        assert_eq!(job.subject, check_subject(&order));
 
         insert(&db.store, &site, seed_request("order_20240101_001")).await;
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
@@ -40,7 +42,7 @@ on_both_backends! {
         let order = created_order(&db.store, &site, "order_20240101_001").await;
         let pending = db.store.transition(&transition(&order, OrderStatus::Created, OrderStatus::Pending)).await.unwrap();
         assert_eq!(pending.event_id(), None, "only final statuses are announced");
-        assert!(db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().is_some());
+        assert!(db.store.find_job(&check_subject(&order)).await.unwrap().is_some());
 
         let pay = transition(&order, OrderStatus::Pending, OrderStatus::Paid);
         let outcome = db.store.transition(&pay).await.unwrap();
@@ -58,9 +60,9 @@ on_both_backends! {
         assert_eq!(event.site.id, site.id);
         assert_eq!(event.site.secret_key.expose(), site.secret_key.expose(), "the SK, opened");
 
-        let deliver = db.store.find_job(JobKind::DeliverNotification, &event_id).await.unwrap().unwrap();
+        let deliver = db.store.find_job(&JobSubject::Event(event_id.clone())).await.unwrap().unwrap();
         assert_eq!((deliver.due_at, deliver.attempt), (pay.at, 0));
-        assert!(db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().is_none());
+        assert!(db.store.find_job(&check_subject(&order)).await.unwrap().is_none());
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
     }
 
@@ -74,7 +76,7 @@ on_both_backends! {
         assert_eq!(lost.event_id(), None);
         assert_eq!(db.count("SELECT COUNT(*) FROM notification_events").await, 0);
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE kind = 'deliver_notification'").await, 0);
-        assert!(db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().is_some());
+        assert!(db.store.find_job(&check_subject(&order)).await.unwrap().is_some());
     }
 
     async fn closing_announces_closed_and_ends_checking(db: TestDb) {
@@ -86,8 +88,8 @@ on_both_backends! {
         let event = db.store.notification(event_id).await.unwrap().unwrap();
         assert_eq!(event.event_type, EventType::TransactionClosed);
         assert_eq!(event.order.status, OrderStatus::Closed);
-        assert!(db.store.find_job(JobKind::DeliverNotification, event_id).await.unwrap().is_some());
-        assert!(db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().is_none());
+        assert!(db.store.find_job(&JobSubject::Event(event_id.to_owned())).await.unwrap().is_some());
+        assert!(db.store.find_job(&check_subject(&order)).await.unwrap().is_none());
     }
 
     async fn failing_is_not_announced_and_checking_goes_on(db: TestDb) {
@@ -98,7 +100,7 @@ on_both_backends! {
         assert_eq!(failed.event_id(), None);
         assert_eq!(db.count("SELECT COUNT(*) FROM notification_events").await, 0);
         // The channel may still report a payment after a failure.
-        assert!(db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().is_some());
+        assert!(db.store.find_job(&check_subject(&order)).await.unwrap().is_some());
         let paid = db.store.transition(&transition(&order, OrderStatus::Failed, OrderStatus::Paid)).await.unwrap();
         assert!(paid.event_id().is_some());
     }
@@ -172,7 +174,7 @@ on_both_backends! {
         db.store.migrate().await.unwrap();
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 3);
         for order in unfinished {
-            let job = db.store.find_job(JobKind::CheckOrder, &check_subject(&order)).await.unwrap().unwrap();
+            let job = db.store.find_job(&check_subject(&order)).await.unwrap().unwrap();
             assert_eq!((job.due_at, job.attempt), (order.created_at, 0), "{}", order.out_trade_no);
         }
     }

@@ -11,9 +11,9 @@ use std::panic::resume_unwind;
 use gateway::crypto::MasterKey;
 use gateway::domain::{
     Amount, Channel, Currency, Description, ExpireMinutes, Method, Mode, NewOrder, Order,
-    OrderRequest, OutTradeNo, PayMethod, Payer, SiteName, Timestamp,
+    OrderRequest, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
 };
-use gateway::store::{InsertOutcome, NewSite, Site, Store};
+use gateway::store::{InsertOutcome, NewSite, Store};
 use sqlx::Connection as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

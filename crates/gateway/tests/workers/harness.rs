@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway::store::{Job, JobKind, Store};
+use gateway::domain::{Job, JobKind};
+use gateway::store::Store;
 use gateway::workers::{self, BoxFuture, JobHandler, JobOutcome, WorkerSettings};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -59,7 +60,7 @@ impl Reports {
     pub async fn subjects(&mut self, n: usize) -> Vec<String> {
         let mut seen = Vec::with_capacity(n);
         for _ in 0..n {
-            seen.push(self.next().await.1.subject);
+            seen.push(self.next().await.1.subject.to_string());
         }
         seen.sort();
         seen

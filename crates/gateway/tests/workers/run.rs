@@ -2,8 +2,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gateway::domain::{OrderStatus, Timestamp, UpstreamFields};
-use gateway::store::{JobKind, Transition};
+use gateway::domain::{Job, JobKind, JobSubject, OrderId, OrderStatus, Timestamp, UpstreamFields};
+use gateway::store::Transition;
 use gateway::workers::JobOutcome;
 use tokio::sync::Semaphore;
 
@@ -11,16 +11,21 @@ use crate::harness::{PATIENCE, Worker, handler, reports, settings};
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, new_site, now};
 
+/// The subject of a `check_order` job staged with subject `id`.
+fn order(id: i64) -> JobSubject {
+    JobSubject::Order(OrderId::from_i64(id))
+}
+
 on_both_backends! {
     async fn due_jobs_run_and_are_completed(db: TestDb) {
-        for s in ["a", "b", "c", "d", "e", "f"] {
+        for s in ["1", "2", "3", "4", "5", "6"] {
             db.stage_job("check_order", s, 0).await;
         }
-        db.stage_job("check_order", "later", i64::MAX).await;
+        db.stage_job("check_order", "7", i64::MAX).await;
         let (tx, mut ran) = reports();
         let worker = Worker::start(&db.store, vec![handler(JobKind::CheckOrder, "n1", &tx, None, |_| JobOutcome::Done)], settings("n1"));
         // More jobs than the batch: the rest are claimed as slots free up.
-        assert_eq!(ran.subjects(6).await, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(ran.subjects(6).await, ["1", "2", "3", "4", "5", "6"]);
         worker.stop().await;
         assert!(ran.nothing_more(), "each job ran once");
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1, "only the job not yet due is left");
@@ -37,17 +42,17 @@ on_both_backends! {
         );
         assert_eq!(ran.next().await.1.attempt, 0);
         worker.stop().await;
-        let job = db.store.find_job(JobKind::DeliverNotification, "evt_1").await.unwrap().unwrap();
+        let job = db.store.find_job(&JobSubject::Event("evt_1".into())).await.unwrap().unwrap();
         assert_eq!((job.due_at, job.attempt), (retry_at, 1));
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL").await, 0);
     }
 
     async fn shutdown_lets_running_jobs_finish_then_releases_leases(db: TestDb) {
-        db.stage_job("check_order", "slow", 0).await;
+        db.stage_job("check_order", "1", 0).await;
         // A lease this node still holds on a job it is not running (say, one whose outcome could
         // not be recorded): released on shutdown so other nodes need not wait for it to expire.
         db.execute("INSERT INTO jobs (kind, subject, due_at, attempt, lease_owner, lease_until) \
-                    VALUES ('check_order', 'stuck', 9000000000000, 0, 'n1', 9000000000000)").await;
+                    VALUES ('check_order', '2', 9000000000000, 0, 'n1', 9000000000000)").await;
         let gate = Arc::new(Semaphore::new(0));
         let (tx, mut ran) = reports();
         let worker = Worker::start(
@@ -55,7 +60,7 @@ on_both_backends! {
             vec![handler(JobKind::CheckOrder, "n1", &tx, Some(gate.clone()), |_| JobOutcome::Done)],
             settings("n1"),
         );
-        assert_eq!(ran.next().await.1.subject, "slow");
+        assert_eq!(ran.next().await.1.subject, order(1));
         let mut stopping = worker.signal_stop();
         assert!(
             tokio::time::timeout(Duration::from_millis(300), &mut stopping).await.is_err(),
@@ -63,26 +68,26 @@ on_both_backends! {
         );
         gate.add_permits(1);
         tokio::time::timeout(PATIENCE, stopping).await.unwrap().unwrap();
-        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE subject = 'slow'").await, 0, "finished and completed");
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE subject = '1'").await, 0, "finished and completed");
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL").await, 0);
     }
 
     async fn a_panicking_handler_does_not_stop_the_loop(db: TestDb) {
-        db.stage_job("check_order", "boom", 0).await;
-        db.stage_job("check_order", "fine", 1).await;
+        db.stage_job("check_order", "1", 0).await;
+        db.stage_job("check_order", "2", 1).await;
         let (tx, mut ran) = reports();
-        let script = |job: &gateway::store::Job| {
-            assert!(job.subject != "boom", "handler bug");
+        let script = |job: &Job| {
+            assert!(job.subject != order(1), "handler bug");
             JobOutcome::Done
         };
         let worker = Worker::start(&db.store, vec![handler(JobKind::CheckOrder, "n1", &tx, None, script)], settings("n1"));
-        assert_eq!(ran.subjects(2).await, ["boom", "fine"]);
+        assert_eq!(ran.subjects(2).await, ["1", "2"]);
         // Still claiming afterwards.
-        db.stage_job("check_order", "after", 2).await;
-        assert_eq!(ran.next().await.1.subject, "after");
+        db.stage_job("check_order", "3", 2).await;
+        assert_eq!(ran.next().await.1.subject, order(3));
         worker.stop().await;
 
-        let boom = db.store.find_job(JobKind::CheckOrder, "boom").await.unwrap().unwrap();
+        let boom = db.store.find_job(&order(1)).await.unwrap().unwrap();
         assert_eq!(boom.attempt, 1, "rescheduled");
         assert!(boom.due_at > now(), "with a backoff");
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
@@ -111,7 +116,7 @@ on_both_backends! {
         };
         let event_id = db.store.transition(&pay).await.unwrap().event_id().unwrap().to_owned();
         let started = tokio::time::timeout(Duration::from_secs(5), ran.next()).await.expect("not woken");
-        assert_eq!(started.1.subject, event_id);
+        assert_eq!(started.1.subject, JobSubject::Event(event_id));
         worker.stop().await;
     }
 

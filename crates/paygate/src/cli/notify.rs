@@ -5,8 +5,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use gateway::domain::{SiteId, Timestamp};
-use gateway::store::{Attempt, NotificationEvent, NotificationStatus};
+use gateway::domain::{Attempt, NotificationEvent, NotificationStatus, SiteId, Timestamp};
 use serde_json::json;
 
 use super::common::DataArgs;
@@ -87,7 +86,7 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
                             e.site.id,
                             e.order.out_trade_no.as_str(),
                             e.attempts,
-                            time(e.created_at),
+                            e.created_at.to_rfc3339(),
                         );
                     }
                 }
@@ -113,7 +112,7 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
                         println!(
                             "  #{}\t{}\t{}\t{} ms\t{}{}",
                             a.attempt_no,
-                            time(a.at),
+                            a.at.to_rfc3339(),
                             a.http_status
                                 .map_or_else(|| "-".to_owned(), |s| s.to_string()),
                             a.latency_ms,
@@ -145,17 +144,6 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
     result
 }
 
-/// Unix milliseconds as RFC 3339 (UTC).
-fn time(t: Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
-        .ok()
-        .and_then(|at| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.as_millis().to_string())
-}
-
 fn event_json(e: &NotificationEvent, attempts: Option<&[Attempt]>) -> serde_json::Value {
     let mut v = json!({
         "event_id": e.id,
@@ -164,9 +152,9 @@ fn event_json(e: &NotificationEvent, attempts: Option<&[Attempt]>) -> serde_json
         "site_id": e.site.id.as_str(),
         "out_trade_no": e.order.out_trade_no.as_str(),
         "attempts": e.attempts,
-        "created_at": time(e.created_at),
-        "last_attempt_at": e.last_attempt_at.map(time),
-        "delivered_at": e.delivered_at.map(time),
+        "created_at": e.created_at.to_rfc3339(),
+        "last_attempt_at": e.last_attempt_at.map(Timestamp::to_rfc3339),
+        "delivered_at": e.delivered_at.map(Timestamp::to_rfc3339),
     });
     if let Some(attempts) = attempts {
         v["attempt_log"] = attempts
@@ -174,7 +162,7 @@ fn event_json(e: &NotificationEvent, attempts: Option<&[Attempt]>) -> serde_json
             .map(|a| {
                 json!({
                     "attempt_no": a.attempt_no,
-                    "at": time(a.at),
+                    "at": a.at.to_rfc3339(),
                     "http_status": a.http_status,
                     "latency_ms": a.latency_ms,
                     "error": a.error,

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gateway::domain::{NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus, Timestamp};
-use gateway::store::{NewSite, Site, SiteUpdate, Store};
+use gateway::domain::{NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus, Timestamp};
+use gateway::store::{NewSite, SiteUpdate, Store};
 use serde_json::json;
 
 use super::common::DataArgs;

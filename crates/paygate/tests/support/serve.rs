@@ -223,8 +223,9 @@ pub fn signed(
         .to_string();
     let nonce_text = channel_core::nonce::alphanumeric(32);
     let nonce = gateway::domain::ApiNonce::parse(&nonce_text).expect("nonce");
-    let canonical = gateway::api::canonical(&ts, &nonce, method.as_str(), path, body.as_bytes());
-    let sign = gateway::api::sign(&keys.sk, &canonical);
+    let canonical =
+        gateway::signing::canonical(&ts, &nonce, method.as_str(), path, body.as_bytes());
+    let sign = gateway::signing::sign(&keys.sk, &canonical);
     http.request(method, format!("{base}{path}"))
         .header("Content-Type", "application/json")
         .header("X-1Pass-AK", &keys.ak)

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use channel_core::html::escape;
 
 use super::gateway::Call;
 use super::notify::{self, Event};
@@ -189,12 +190,4 @@ pub(crate) fn error_page(r: &Refusal) -> String {
         sub = r.sub_code,
         sub_msg = escape(&r.sub_msg),
     )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
