@@ -7,16 +7,16 @@
 use std::time::Duration;
 
 use gateway::store::NotificationStatus;
+use test_support::receiver::{Answer, Receiver};
 
 use super::harness::{Workers, paid_order, private_site, settings, settled, site};
-use super::receiver::{Answer, Receiver};
 use crate::api_tests;
 use crate::support::app::TestApp;
 
 api_tests! {
     async fn internal_targets_are_refused_without_connecting(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![]).await;
+        let receiver = Receiver::start(vec![]);
         let port = receiver.addr.port();
         let shop = site(store, "shop", None).await;
         // No retries: each event fails on its first (refused) attempt.
@@ -50,7 +50,7 @@ api_tests! {
 
     async fn with_private_targets_allowed_loopback_is_delivered(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![]).await;
+        let receiver = Receiver::start(vec![]);
         let shop = site(store, "shop", None).await;
         let workers = Workers::start(store, settings(&[], true));
         let url = format!("http://localhost:{}/n", receiver.addr.port());
@@ -62,7 +62,7 @@ api_tests! {
 
     async fn a_redirect_is_a_failure_and_is_not_followed(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![Answer::Redirect("/elsewhere")]).await;
+        let receiver = Receiver::start(vec![Answer::redirect("/elsewhere")]);
         let shop = site(store, "shop", Some(&receiver.url("/n"))).await;
         let workers = Workers::start(store, settings(&[], true));
         let event_id = paid_order(store, &shop, "order_redirect_1", None).await;
@@ -81,7 +81,7 @@ api_tests! {
 api_tests! {
     async fn only_the_site_allowed_private_targets_reaches_them(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![]).await;
+        let receiver = Receiver::start(vec![]);
         let url = receiver.url("/n");
         let intranet = private_site(store, "intranet", Some(&url)).await;
         let other = site(store, "other", Some(&url)).await;
@@ -101,7 +101,7 @@ api_tests! {
     async fn a_site_sees_no_answer_or_address_of_a_private_target(app: TestApp) {
         let store = &app.db.store;
         // An internal service that answers with something worth reading.
-        let internal = Receiver::start(vec![Answer::Status(500)]).await;
+        let internal = Receiver::start(vec![Answer::status(500)]);
         let intranet = private_site(store, "intranet", Some(&internal.url("/admin"))).await;
         let workers = Workers::start(store, settings(&[20], false));
         let event_id = paid_order(store, &intranet, "order_internal_1", None).await;
