@@ -12,16 +12,16 @@ pub mod cluster;
 pub mod serve;
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use channel_core::RsaPrivateKey;
 use serde_json::Value;
+use test_support::paygate::{SimChild, SimOptions};
 
 /// How long one SDK script may run before the test gives up on it.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -30,63 +30,37 @@ const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 /// A lock older than this is left over from a killed run.
 const STALE_LOCK: Duration = Duration::from_secs(1200);
 
-/// `interop/` at the repository root.
-pub fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop")
+pub use test_support::snippets::interop_dir;
+
+/// The `paygate` binary under test.
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_paygate"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The simulator child process
 // ---------------------------------------------------------------------------------------------
 
-/// A running `paygate sim`, killed when dropped (also when the test panics).
+/// A running `paygate sim` on a fresh state dir (`test_support::paygate::SimChild`), killed when
+/// dropped (also when the test panics), with a blocking call to its control API.
 pub struct Sim {
-    child: Child,
+    child: SimChild,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub url: String,
-    log: Arc<Mutex<String>>,
-    _state_dir: tempfile::TempDir,
 }
 
 impl Sim {
-    /// Starts `paygate sim --listen 127.0.0.1:0 --state-dir <fresh temp dir>` and waits for its
-    /// `paygate sim listening on http://IP:PORT` line.
     pub fn start() -> Self {
-        let state_dir = tempfile::tempdir().expect("temp state dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paygate"))
-            .args(["sim", "--listen", "127.0.0.1:0", "--state-dir"])
-            .arg(state_dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn paygate sim");
-        let (log, lines) = capture(&mut child, "");
-        let mut sim = Self {
+        let child = SimChild::start(bin(), SimOptions::default());
+        Self {
+            url: child.url.clone(),
             child,
-            url: String::new(),
-            log,
-            _state_dir: state_dir,
-        };
-        let line = match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => line,
-            Err(_) => {
-                let status = sim.child.try_wait().ok().flatten();
-                panic!(
-                    "paygate sim printed no address line within 30 s (exit status: {status:?})\n--- sim output ---\n{}",
-                    sim.log()
-                );
-            }
-        };
-        let url = sim_url(&line);
-        assert!(url.starts_with("http://"), "paygate sim announced {url:?}");
-        sim.url = url;
-        sim
+        }
     }
 
     /// Everything the simulator printed so far (stdout and stderr, interleaved by line).
     pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.child.log()
     }
 
     /// POSTs `body` as JSON to the simulator (control API) and returns the JSON answer.
@@ -107,62 +81,6 @@ impl Sim {
         );
         serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("POST {url}: answer is not JSON ({e}): {text}"))
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The address in `paygate sim`'s first line (`paygate sim listening on http://IP:PORT`), with no
-/// trailing slash.
-fn sim_url(line: &str) -> String {
-    line.strip_prefix("paygate sim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from paygate sim: {line:?}"))
-        .trim()
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// Collects `child`'s piped stdout and stderr, line by line, into one log (stdout lines with
-/// `stdout_prefix`); the receiver gets the first stdout line once it is in the log.
-fn capture(
-    child: &mut Child,
-    stdout_prefix: &'static str,
-) -> (Arc<Mutex<String>>, mpsc::Receiver<String>) {
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("child stdout");
-    let out_log = Arc::clone(&log);
-    thread::spawn(move || {
-        let mut first = Some(tx);
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            // Logged before it is handed over, so the log never lags the caller.
-            append(&out_log, &format!("{stdout_prefix}{line}"));
-            if let Some(tx) = first.take() {
-                let _ = tx.send(line.clone());
-            }
-        }
-    });
-    let stderr = child.stderr.take().expect("child stderr");
-    let err_log = Arc::clone(&log);
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            append(&err_log, &line);
-        }
-    });
-    (log, rx)
-}
-
-fn append(log: &Mutex<String>, line: &str) {
-    if let Ok(mut log) = log.lock() {
-        log.push_str(line);
-        log.push('\n');
     }
 }
 
