@@ -24,6 +24,7 @@ use support::serve::{
     Paygate, ServeOptions, SiteKeys, checkout_token, create_site_notifying, get_json, http,
     node_accepts, paygate_run, signed, signed_ok,
 };
+use test_support::db::Database;
 use test_support::receiver::{Answer, Received, Receiver};
 use test_support::wait::eventually;
 
@@ -150,8 +151,18 @@ async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly
 
     let event = settled_notification(&pg, &keys, "order_accept1_0001").await;
     assert_eq!(event["status"], "delivered", "{event}");
-    // Exactly one: nothing more arrives once it is delivered.
-    std::thread::sleep(Duration::from_millis(500));
+    // Exactly one. Notifications are sent only by background jobs: once none is left (the order's
+    // check ended when it was paid, the delivery's once it was delivered), nothing more can come.
+    let db = Database::at(&format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("paygate.db").display()
+    ));
+    eventually(
+        Duration::from_secs(10),
+        "no background job left",
+        || async { (db.count("SELECT COUNT(*) FROM jobs").await == 0).then_some(()) },
+    )
+    .await;
     let seen = receiver.seen();
     assert_eq!(seen.len(), 1, "exactly one notification");
     let n = &seen[0];

@@ -103,7 +103,17 @@ pub fn settings(node: &str) -> WorkerSettings {
 /// `workers::run` in a task, with its shutdown trigger.
 pub struct Worker {
     stop: oneshot::Sender<()>,
+    stop_seen: oneshot::Receiver<()>,
     task: JoinHandle<()>,
+}
+
+/// A worker told to stop.
+pub struct Stopping {
+    /// Resolves once the loop has seen the signal (its shutdown future completed): from then on it
+    /// is stopping.
+    pub seen: oneshot::Receiver<()>,
+    /// The loop's task, finished when the loop returned.
+    pub task: JoinHandle<()>,
 }
 
 impl Worker {
@@ -113,15 +123,21 @@ impl Worker {
         settings: WorkerSettings,
     ) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
+        let (seen, stop_seen) = oneshot::channel::<()>();
         let task = tokio::spawn(workers::run(
             store.clone(),
             handlers,
             settings,
             async move {
                 let _ = stopped.await;
+                let _ = seen.send(());
             },
         ));
-        Self { stop, task }
+        Self {
+            stop,
+            stop_seen,
+            task,
+        }
     }
 
     /// Signals shutdown and waits for the loop to return.
@@ -134,9 +150,12 @@ impl Worker {
     }
 
     /// Signals shutdown without waiting.
-    pub fn signal_stop(self) -> JoinHandle<()> {
+    pub fn signal_stop(self) -> Stopping {
         self.stop.send(()).unwrap();
-        self.task
+        Stopping {
+            seen: self.stop_seen,
+            task: self.task,
+        }
     }
 }
 
