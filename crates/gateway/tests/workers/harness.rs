@@ -1,7 +1,7 @@
 //! A scriptable job handler and a worker that can be started and stopped.
 
 // Test helpers: a failure here is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,7 +6,9 @@
 //! keeps concurrent tests and test binaries from installing at the same time, and a marker holding
 //! a hash of the pin file makes a changed pin file reinstall.
 
-#![allow(dead_code)] // each test binary uses its own part of this module
+// Each test binary uses its own part of this module; and these are test helpers outside
+// `#[test]` functions, where a failure is the test failing.
+#![allow(dead_code, clippy::expect_used)]
 
 pub mod cluster;
 pub mod serve;
