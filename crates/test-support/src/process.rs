@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a killed process's output may take to reach the log.
+/// How long an exited process's last lines may take to reach the log.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Lines printed by one or more processes, in the order they were read.
@@ -188,7 +188,7 @@ impl Process {
     /// The first line printed on stdout (blocking until it comes). It is in the log already.
     ///
     /// # Errors
-    /// None within `within`, or the process ended first; the error holds the exit status and log.
+    /// None within `within`, or the process ended first; the error says which.
     pub fn first_line(&mut self, within: Duration) -> Result<String, String> {
         let received = self
             .first_line
@@ -197,10 +197,7 @@ impl Process {
             .recv_timeout(within);
         received.map_err(|_| {
             let status = self.child.try_wait().ok().flatten();
-            format!(
-                "no line on stdout within {within:?} (exit status {status:?})\n{}",
-                self.log.text()
-            )
+            format!("no line on stdout within {within:?} (exit status {status:?})")
         })
     }
 
