@@ -23,6 +23,16 @@ pub async fn start(state_dir: Option<&Path>, time_scale: f64) -> sim::RunningSim
         .unwrap_or_else(|e| panic!("the simulator did not start: {e}"))
 }
 
+/// The whole state file `state_dir/<file>` (`wechat.json`, `alipay.json`); `Null` when there is
+/// none yet.
+#[must_use]
+pub fn state(state_dir: &Path, file: &str) -> Value {
+    std::fs::read(state_dir.join(file))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// The WeChat Pay orders in `state_dir/wechat.json` (none when there is no file yet).
 #[must_use]
 pub fn wechat_orders(state_dir: &Path) -> Map<String, Value> {
@@ -36,9 +46,8 @@ pub fn alipay_trades(state_dir: &Path) -> Map<String, Value> {
 }
 
 fn member(state_dir: &Path, file: &str, key: &str) -> Map<String, Value> {
-    std::fs::read(state_dir.join(file))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .and_then(|state| state[key].as_object().cloned())
+    state(state_dir, file)[key]
+        .as_object()
+        .cloned()
         .unwrap_or_default()
 }
