@@ -43,6 +43,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::Connection as _;
+use test_support::db::ThrowawayDb;
 
 // ---------------------------------------------------------------------------------------------
 // Plan
@@ -124,14 +125,14 @@ async fn run(plan: Plan, quick: bool) {
     let mut notes = Vec::new();
 
     // SQLite, the simulator in memory: the gateway's own cost plus the upstream round trip.
-    let stand = Stand::up(Backend::Sqlite, &keys, false).await;
+    let stand = Stand::up(ThrowawayDb::sqlite(), &keys, false).await;
     http.extend(http_scenarios(&stand, &client, plan, "sqlite").await);
     http.extend(signed_params_polling(&stand, &client, plan).await);
     let mut store_rows = store_pieces(&stand, plan, "sqlite").await;
     stand.down().await;
 
     // SQLite with the simulator persisting its state as `paygate serve` runs it in sandbox mode.
-    let stand = Stand::up(Backend::Sqlite, &keys, true).await;
+    let stand = Stand::up(ThrowawayDb::sqlite(), &keys, true).await;
     let label = "sqlite, sim persisting state (as `serve` sandbox)";
     warm(&stand, &client, plan.warmup, "wp").await;
     let (n, t) = plan.create_persisting_sim;
@@ -140,9 +141,12 @@ async fn run(plan: Plan, quick: bool) {
     http.push(Row::new("create POST /pay/wechat/native", label, 1, fig));
     stand.down().await;
 
-    match Backend::postgres_admin_url().await {
+    match postgres_admin_url().await {
         Some(admin) => {
-            let stand = Stand::up(Backend::Postgres(admin), &keys, false).await;
+            let database = ThrowawayDb::postgres_on(&admin)
+                .await
+                .expect("a throwaway PostgreSQL database");
+            let stand = Stand::up(database, &keys, false).await;
             http.extend(http_scenarios(&stand, &client, plan, "postgres").await);
             store_rows.extend(store_pieces(&stand, plan, "postgres").await);
             stand.down().await;
@@ -169,26 +173,19 @@ async fn run(plan: Plan, quick: bool) {
 // ---------------------------------------------------------------------------------------------
 // Standing paygate up
 
-enum Backend {
-    Sqlite,
-    /// The admin URL; a throwaway database is created beside it.
-    Postgres(String),
-}
-
-impl Backend {
-    /// The admin URL when PostgreSQL answers there (and is not switched off).
-    async fn postgres_admin_url() -> Option<String> {
-        if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
-            return None;
-        }
-        let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let connect = sqlx::PgConnection::connect(&url);
-        let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
-            .await
-            .is_ok_and(|c| c.is_ok());
-        reachable.then_some(url)
+/// The admin URL when PostgreSQL answers there (and is not switched off); a throwaway database is
+/// created beside it.
+async fn postgres_admin_url() -> Option<String> {
+    if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
+        return None;
     }
+    let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| test_support::db::DEFAULT_ADMIN_URL.to_owned());
+    let connect = sqlx::PgConnection::connect(&url);
+    let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
+        .await
+        .is_ok_and(|c| c.is_ok());
+    reachable.then_some(url)
 }
 
 /// A running paygate: simulator, store, router.
@@ -198,49 +195,18 @@ struct Stand {
     store: Store,
     server: tokio::task::JoinHandle<()>,
     sim: sim::RunningSim,
-    _dirs: Vec<tempfile::TempDir>,
-    /// `(admin URL, database name)` of a throwaway PostgreSQL database.
-    pg: Option<(String, String)>,
+    _sim_dir: tempfile::TempDir,
+    /// Removed when dropped.
+    database: ThrowawayDb,
 }
 
 impl Stand {
-    async fn up(backend: Backend, keys: &SandboxKeys, persist_sim: bool) -> Self {
+    async fn up(database: ThrowawayDb, keys: &SandboxKeys, persist_sim: bool) -> Self {
         let sim_dir = tempfile::tempdir().unwrap();
-        let sim = sim::start(
-            sim::SimConfig {
-                state_dir: persist_sim.then(|| sim_dir.path().to_owned()),
-                time_scale: 1.0,
-                public_base_url: None,
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-        let db_dir = tempfile::tempdir().unwrap();
-        let (url, pg) = match backend {
-            Backend::Sqlite => (
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    db_dir.path().join("paygate.db").display()
-                ),
-                None,
-            ),
-            Backend::Postgres(admin_url) => {
-                let name = format!(
-                    "paygate_bench_{}",
-                    channel_core::nonce::alphanumeric(12).to_lowercase()
-                );
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin_url).unwrap();
-                url.set_path(&name);
-                (url.to_string(), Some((admin_url, name)))
-            }
-        };
-        let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
+        let sim = test_support::sim::start(persist_sim.then(|| sim_dir.path()), 1.0).await;
+        let store = Store::connect(database.url(), &MasterKey::generate())
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         store
             .record_mode(gateway::domain::Mode::Sandbox, Timestamp::now())
@@ -292,8 +258,8 @@ impl Stand {
             store,
             server,
             sim,
-            _dirs: vec![sim_dir, db_dir],
-            pg,
+            _sim_dir: sim_dir,
+            database,
         }
     }
 
@@ -302,13 +268,7 @@ impl Stand {
         let _ = self.server.await;
         self.store.close().await;
         drop(self.sim);
-        if let Some((admin_url, name)) = self.pg {
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
+        drop(self.database);
     }
 }
 

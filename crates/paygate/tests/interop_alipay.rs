@@ -6,12 +6,13 @@
 //! - `python-alipay-sdk` (PyPI): precreate, query, pay, notification — `interop/python_alipay.py`
 //!
 //! The scripts and their pinned packages live in `interop/`; the packages are installed on first
-//! use (see `support`).
+//! use (see `support::interop`).
 
 mod support;
 
 use serde_json::json;
-use support::{Sim, key_pair, run_script};
+use support::interop::{self, run_script};
+use support::{Sim, key_pair};
 
 /// Registers a fresh app and returns the scripts' environment.
 fn register_app(sim: &Sim) -> Vec<(&'static str, String)> {
@@ -40,7 +41,7 @@ fn as_env<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)>
 
 #[test]
 fn alipay_sdk_nodejs() {
-    let node = support::node();
+    let node = interop::node();
     let sim = Sim::start();
     let env = register_app(&sim);
     run_script(
@@ -54,7 +55,7 @@ fn alipay_sdk_nodejs() {
 
 #[test]
 fn python_alipay_sdk() {
-    let python = support::python();
+    let python = interop::python();
     let sim = Sim::start();
     let env = register_app(&sim);
     run_script(

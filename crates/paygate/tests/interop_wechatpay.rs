@@ -7,12 +7,13 @@
 //!
 //! Both run in public-key mode (`Wechatpay-Serial: PUB_KEY_ID_…`, the default for new merchants)
 //! and in platform-certificate mode. The scripts and their pinned packages live in `interop/`;
-//! the packages are installed on first use (see `support`).
+//! the packages are installed on first use (see `support::interop`).
 
 mod support;
 
 use serde_json::json;
-use support::{Sim, key_pair, run_script};
+use support::interop::{self, run_script};
+use support::{Sim, key_pair};
 
 /// A merchant registered with the simulator, as the scripts' environment.
 struct Merchant {
@@ -69,7 +70,7 @@ impl Merchant {
 }
 
 fn axios_plugin(mode: &str) {
-    let node = support::node();
+    let node = interop::node();
     let sim = Sim::start();
     let merchant = Merchant::register(&sim, mode);
     run_script(
@@ -82,7 +83,7 @@ fn axios_plugin(mode: &str) {
 }
 
 fn wechatpayv3(mode: &str) {
-    let python = support::python();
+    let python = interop::python();
     let sim = Sim::start();
     let merchant = Merchant::register(&sim, mode);
     run_script(

@@ -21,10 +21,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::cluster::{
-    Accounts, Channel, Created, Log, Lookup, Node, NodeSpec, OrderPlan, Postgres, Receiver, Rng,
-    SimProcess, SiteClient, create_site, free_port, seed,
-};
+use support::cluster::db::ClusterDb;
+use support::cluster::nodes::{Lookup, Node, NodeSpec, create_site};
+use support::cluster::site::{Created, OrderPlan, SiteClient, SiteReceiver};
+use support::cluster::upstream::{self, Accounts, Channel, start_sim, upstream_states};
+use support::cluster::{Rng, free_port, seed};
+use test_support::process::Log;
 
 const ORDERS: usize = 300;
 const CLIENTS: usize = 8;
@@ -78,26 +80,26 @@ async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
     let mut rng = Rng::new(seed);
 
     // Declared first, dropped last: the database outlives every process using it.
-    let pg = Postgres::create().await;
-    let sim = SimProcess::start(0.001).await;
+    let pg = ClusterDb::create().await;
+    let sim = start_sim(0.001);
     let dir = tempfile::tempdir().unwrap();
     let accounts = Accounts::register(&sim, dir.path()).await;
-    let receiver = Receiver::start((0, 0), seed).await;
+    let receiver = SiteReceiver::start((0, 0), seed);
     let data_dir = dir.path().join("data");
-    let keys = create_site(&data_dir, &pg.url, &accounts.config, &receiver.url).await;
+    let keys = create_site(&data_dir, pg.url(), &accounts.config, &receiver.url).await;
     receiver.set_secret(&keys.sk);
-    let lookup = Arc::new(Lookup::connect(&data_dir, &pg.url, &keys.site_id).await);
+    let lookup = Arc::new(Lookup::connect(&data_dir, pg.url(), &keys.site_id).await);
 
     let spec = NodeSpec {
         name: "paygate".into(),
         data_dir: data_dir.clone(),
         config: accounts.config.clone(),
-        database_url: pg.url.clone(),
+        database_url: pg.url().to_owned(),
         port: free_port(),
         public_url: None,
         env: background_env(),
     };
-    let log = Log::default();
+    let log = Log::keeping(400);
     let node = Node::start(&spec, &log).await;
     let base = vec![spec.url()];
 
@@ -247,10 +249,10 @@ async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
     // Settle: bounded polling until paygate agrees with the channels and the site heard of it all.
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     let (missing, wrongly_paid, upstream_paid) = loop {
-        let upstream = sim.upstream_states();
+        let upstream = upstream_states(&sim);
         let upstream_paid: Vec<&String> = upstream
             .iter()
-            .filter(|(_, s)| support::cluster::upstream_paid(s))
+            .filter(|(_, s)| upstream::is_paid(s))
             .map(|(no, _)| no)
             .collect();
         let orders = pg.orders().await;
@@ -267,10 +269,7 @@ async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
         let wrongly_paid: Vec<String> = orders
             .iter()
             .filter(|(no, o)| {
-                o.status == "paid"
-                    && !upstream
-                        .get(*no)
-                        .is_some_and(|s| support::cluster::upstream_paid(s))
+                o.status == "paid" && !upstream.get(*no).is_some_and(|s| upstream::is_paid(s))
             })
             .map(|(no, o)| format!("{} (upstream {no}: {:?})", o.out_trade_no, upstream.get(no)))
             .collect();

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cluster::Postgres;
 use support::serve::{Paygate, ServeOptions, create_site, paygate_command, paygate_run};
+use test_support::db::{Backend, ThrowawayDb};
 
 /// Runs `paygate serve` expecting it to refuse to start: returns its stderr once it exited
 /// non-zero, without ever printing the listening line.
@@ -120,10 +120,10 @@ fn a_live_database_never_runs_as_a_sandbox() {
 #[test]
 fn postgres_is_a_sandbox_only_with_an_explicit_flag() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let pg = runtime.block_on(Postgres::create());
+    let pg = runtime.block_on(ThrowawayDb::create(Backend::Postgres));
     let dir = tempfile::tempdir().unwrap();
     let with_pg = |mut cmd: Command| {
-        cmd.arg("--database-url").arg(&pg.url);
+        cmd.arg("--database-url").arg(pg.url());
         cmd
     };
 
@@ -136,7 +136,7 @@ fn postgres_is_a_sandbox_only_with_an_explicit_flag() {
         cmd.args(["site", "create", "--name", "x", "--json", "--data-dir"])
             .arg(dir.path())
             .arg("--database-url")
-            .arg(&pg.url);
+            .arg(pg.url());
         cmd.output().unwrap()
     };
     let out = site_create();
@@ -150,7 +150,7 @@ fn postgres_is_a_sandbox_only_with_an_explicit_flag() {
     let sandbox = Paygate::start(
         ServeOptions::new(dir.path())
             .arg("--database-url")
-            .arg(&pg.url)
+            .arg(pg.url())
             .arg("--sandbox"),
     );
     // stderr is read by a thread, a little behind the listening line.

@@ -19,10 +19,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::cluster::{
-    Accounts, Balancer, Channel, Created, Log, Lookup, Node, NodeSpec, OrderPlan, Postgres,
-    Receiver, SimProcess, SiteClient, create_site, free_port, seed, unix_ms,
-};
+use support::cluster::db::ClusterDb;
+use support::cluster::nodes::{Balancer, Lookup, Node, NodeSpec, create_site};
+use support::cluster::site::{Created, OrderPlan, SiteClient, SiteReceiver};
+use support::cluster::upstream::{Accounts, Channel, start_sim};
+use support::cluster::{free_port, seed, unix_ms};
+use test_support::process::Log;
 
 const LEASE: Duration = Duration::from_secs(3);
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(40);
@@ -119,18 +121,18 @@ async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time()
     let seed = seed(0x5EED_0006);
     println!("seed {seed} (replay with PAYGATE_TEST_SEED={seed})");
 
-    let pg = Postgres::create().await;
-    let sim = SimProcess::start(0.001).await;
+    let pg = ClusterDb::create().await;
+    let sim = start_sim(0.001);
     let dir = tempfile::tempdir().unwrap();
     let accounts = Accounts::register(&sim, dir.path()).await;
-    let receiver = Receiver::start((50, 100), seed).await;
+    let receiver = SiteReceiver::start((50, 100), seed);
     let data_dir = dir.path().join("data");
-    let keys = create_site(&data_dir, &pg.url, &accounts.config, &receiver.url).await;
+    let keys = create_site(&data_dir, pg.url(), &accounts.config, &receiver.url).await;
     receiver.set_secret(&keys.sk);
-    let lookup = Arc::new(Lookup::connect(&data_dir, &pg.url, &keys.site_id).await);
+    let lookup = Arc::new(Lookup::connect(&data_dir, pg.url(), &keys.site_id).await);
     let client = SiteClient::new(keys.clone());
 
-    let log = Log::default();
+    let log = Log::keeping(400);
     let ports = [free_port(), free_port(), free_port()];
     // One public URL for all nodes, as behind a load balancer: it is in the callback URL of every
     // upstream create, and WeChat Pay only takes a repeated create (a client retrying on another
@@ -143,7 +145,7 @@ async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time()
             name: id.to_owned(),
             data_dir: data_dir.clone(),
             config: accounts.config.clone(),
-            database_url: pg.url.clone(),
+            database_url: pg.url().to_owned(),
             port,
             public_url: Some(balancer.url.clone()),
             env: node_env(id),

@@ -21,10 +21,12 @@ use gateway::domain::SecretKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::serve::{
-    Answer, Paygate, Received, Receiver, ServeOptions, SiteKeys, checkout_token,
-    create_site_notifying, eventually, get_json, http, node_accepts, paygate_run, signed,
-    signed_ok,
+    Paygate, ServeOptions, SiteKeys, checkout_token, create_site_notifying, get_json, http,
+    node_accepts, paygate_run, signed, signed_ok,
 };
+use test_support::db::Database;
+use test_support::receiver::{Answer, Received, Receiver};
+use test_support::wait::eventually;
 
 /// Creates a WeChat Pay Native order with `attach` (`POST /v1/orders`; seed 000's route has no
 /// attach); returns the answer.
@@ -128,7 +130,7 @@ async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
-    let keys = create_site_notifying(dir.path(), "shop", &receiver.url());
+    let keys = create_site_notifying(dir.path(), "shop", &receiver.url("/notify"));
     let order = create_order(&pg, &keys, "order_accept1_0001").await;
 
     let paid_upstream = pay(&pg, &order).await;
@@ -149,8 +151,18 @@ async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly
 
     let event = settled_notification(&pg, &keys, "order_accept1_0001").await;
     assert_eq!(event["status"], "delivered", "{event}");
-    // Exactly one: nothing more arrives once it is delivered.
-    std::thread::sleep(Duration::from_millis(500));
+    // Exactly one. Notifications are sent only by background jobs: once none is left (the order's
+    // check ended when it was paid, the delivery's once it was delivered), nothing more can come.
+    let db = Database::at(&format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("paygate.db").display()
+    ));
+    eventually(
+        Duration::from_secs(10),
+        "no background job left",
+        || async { (db.count("SELECT COUNT(*) FROM jobs").await == 0).then_some(()) },
+    )
+    .await;
     let seen = receiver.seen();
     assert_eq!(seen.len(), 1, "exactly one notification");
     let n = &seen[0];
@@ -176,7 +188,7 @@ async fn acceptance_2_retries_on_the_scaled_schedule_until_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![Answer::status(500), Answer::status(500)]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
-    let keys = create_site_notifying(dir.path(), "flaky shop", &receiver.url());
+    let keys = create_site_notifying(dir.path(), "flaky shop", &receiver.url("/notify"));
     let order = create_order(&pg, &keys, "order_accept2_0001").await;
     pay(&pg, &order).await;
 
@@ -207,7 +219,7 @@ async fn acceptance_2_retries_on_the_scaled_schedule_until_delivered() {
     assert!(excerpt.contains("bad day"), "{shown}");
     // The receiver saw the same three, the same event each time, spaced at least by the scaled
     // schedule (15 s × 0.001 = 15 ms).
-    let seen = receiver.wait_for(3, Duration::from_secs(5));
+    let seen = receiver.wait_for(3, Duration::from_secs(5)).await;
     assert_eq!(seen.len(), 3);
     let ids: Vec<Value> = seen.iter().map(|n| n.json()["event_id"].clone()).collect();
     assert!(ids.iter().all(|id| *id == event["event_id"]), "{ids:?}");
@@ -226,7 +238,7 @@ async fn acceptance_2_a_site_down_past_the_last_retry_fails_then_a_cli_resend_de
     // A port nobody listens on: every attempt is a refused connection.
     let down = Receiver::start(vec![]);
     let addr = down.addr;
-    let url = down.url();
+    let url = down.url("/notify");
     down.shut_down();
     // The schedule from the environment too: 15s, 15s, 30s scaled → 15, 15, 30 ms; 4 attempts.
     let pg = Paygate::start(
@@ -266,7 +278,7 @@ async fn acceptance_2_a_site_down_past_the_last_retry_fails_then_a_cli_resend_de
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let seen = receiver.wait_for(1, Duration::from_secs(10));
+    let seen = receiver.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(seen[0].json()["event_id"], event_id.as_str());
     assert_signed_by(&keys.sk, &seen[0]);
 
@@ -295,7 +307,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
-    let keys = create_site_notifying(dir.path(), "quiet channel", &receiver.url());
+    let keys = create_site_notifying(dir.path(), "quiet channel", &receiver.url("/notify"));
     let info = get_json(&format!("{}/sandbox/info", pg.url)).await;
     let sim_url = info["sim_url"].as_str().unwrap().to_owned();
     let faults: Value = http()
@@ -313,7 +325,7 @@ async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
     let paid_upstream = pay(&pg, &order).await;
     // No API read in between (reads do not query the channel for a pending order anyway): the
     // site hears of the payment from the order check alone.
-    let seen = receiver.wait_for(1, Duration::from_secs(20));
+    let seen = receiver.wait_for(1, Duration::from_secs(20)).await;
     assert_eq!(
         seen[0].json()["transaction_id"],
         paid_upstream["transaction_id"]
@@ -358,11 +370,11 @@ async fn sigterm_with_a_delivery_in_flight_finishes_it_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![Answer::slow(200, Duration::from_secs(2))]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
-    let keys = create_site_notifying(dir.path(), "slow shop", &receiver.url());
+    let keys = create_site_notifying(dir.path(), "slow shop", &receiver.url("/notify"));
     let order = create_order(&pg, &keys, "order_shutdown_001").await;
     pay(&pg, &order).await;
     // The delivery is in flight: the site has the request and takes its time to answer.
-    receiver.wait_for(1, Duration::from_secs(20));
+    receiver.wait_for(1, Duration::from_secs(20)).await;
     // The server still answers while the workers run.
     let health = http()
         .get(format!("{}/healthz", pg.url))

@@ -2,75 +2,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-struct Running(Child);
+use test_support::paygate::{SimChild, SimOptions};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary and reads the one line it prints: the base URL.
-fn start(state_dir: &std::path::Path) -> (Running, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paygate"))
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--time-scale",
-            "0.001",
-            "--state-dir",
-        ])
-        .arg(state_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("paygate sim listening on ")
-        .expect("the listening line")
-        .to_owned();
-    assert!(
-        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
-        "{url}"
-    );
-    (Running(child), url)
-}
-
-/// SIGTERM: the simulator stops on its own and exits 0 (state is already on disk).
-fn stop_gracefully(mut running: Running) {
-    #[cfg(unix)]
-    {
-        let pid = running.0.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if let Some(status) = running.0.try_wait().unwrap() {
-                assert!(status.success(), "exit status {status}");
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no exit after SIGTERM"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-    drop(running);
+/// Starts the binary on `state_dir` and reads the line it prints: the base URL.
+fn start(state_dir: &Path) -> SimChild {
+    SimChild::start(
+        Path::new(env!("CARGO_BIN_EXE_paygate")),
+        SimOptions {
+            time_scale: Some(0.001),
+            state_dir: Some(state_dir.to_owned()),
+            ..SimOptions::default()
+        },
+    )
 }
 
 #[tokio::test]
@@ -83,9 +29,9 @@ async fn the_binary_serves_the_control_api_and_keeps_state() {
         "apiv3_key": "0123456789abcdef0123456789ABCDEF", "appids": ["wx1"], "mode": "certificate",
     });
     let http = reqwest::Client::new();
-    let (running, url) = start(dir.path());
+    let sim = start(dir.path());
     let r = http
-        .post(format!("{url}/sim/wechat/merchants"))
+        .post(format!("{}/sim/wechat/merchants", sim.url))
         .json(&body)
         .send()
         .await
@@ -104,11 +50,12 @@ async fn the_binary_serves_the_control_api_and_keeps_state() {
             .unwrap()
             .contains("BEGIN CERTIFICATE")
     );
-    stop_gracefully(running);
+    // SIGTERM: the simulator stops on its own and exits 0 (state is already on disk).
+    sim.stop();
 
-    let (_running, url) = start(dir.path());
+    let sim = start(dir.path());
     let r = http
-        .post(format!("{url}/sim/wechat/merchants"))
+        .post(format!("{}/sim/wechat/merchants", sim.url))
         .json(&body)
         .send()
         .await

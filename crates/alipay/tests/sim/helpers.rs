@@ -1,7 +1,7 @@
 //! One helper per thing a test does, so the tests read like their scenario.
 
 // Test support: a failed setup step should stop the test right there, loudly.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

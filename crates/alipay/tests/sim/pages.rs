@@ -1,6 +1,9 @@
 //! Browser and app payments: the signed URL, form and order string are accepted by the simulator's
 //! cashier, and paying there returns the buyer to `return_url` with signed parameters.
 
+// Page-reading helpers beside the tests: a page without what they look for fails the test.
+#![allow(clippy::expect_used)]
+
 use alipay::{Fen, Order, PagePayRequest, TradeStatus, WapPayRequest};
 
 use crate::helpers::{TestApp, out, spawn, unique};

@@ -251,8 +251,7 @@ pub fn wechat_envelope(resource: &Value) -> String {
 /// Headers signing `body` at `timestamp` with the simulator's platform key for the sandbox
 /// merchant, as WeChat Pay signs callbacks.
 pub fn sign_wechat(app: &TestApp, body: &str, timestamp: i64) -> Vec<(String, String)> {
-    let path = app.sim_dir.path().join("wechat.json");
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let state = test_support::sim::state(app.sim_dir.path(), "wechat.json");
     let platform = &state["merchants"][&sandbox_keys().wechat_mchid]["platform"];
     let key = channel_core::RsaPrivateKey::from_pem(platform["private_key_pem"].as_str().unwrap())
         .unwrap();
@@ -320,8 +319,7 @@ pub async fn metrics(app: &TestApp) -> String {
 /// The simulator's Alipay private key for the sandbox app (read from its state file): what Alipay
 /// signs notifications with, to produce validly signed notifications the simulator would not send.
 pub fn sim_alipay_key(app: &TestApp) -> channel_core::RsaPrivateKey {
-    let path = app.sim_dir.path().join("alipay.json");
-    let state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let state = test_support::sim::state(app.sim_dir.path(), "alipay.json");
     let pem = state["apps"][&sandbox_keys().alipay_app_id]["alipay_private_key_pem"]
         .as_str()
         .unwrap();

@@ -3,7 +3,6 @@
 //! would, so the channel layer sees orders exactly as read back from storage.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use channel_core::{Fen, RsaPrivateKey, RsaPublicKey};
 use gateway::channels::{AlipayAccount, Channels, UpstreamStatus, WechatAccount};
@@ -16,7 +15,8 @@ use gateway::domain::{
 use gateway::sandbox::provision::{SandboxKeys, provision};
 use gateway::store::{InsertOutcome, NewSite, Store, Transition, TransitionOutcome};
 use serde_json::Value;
-use sim::{RunningSim, SimConfig};
+use sim::RunningSim;
+use test_support::db::ThrowawayDb;
 
 pub const AMOUNT_FEN: i64 = 2990;
 pub const OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
@@ -35,29 +35,24 @@ pub struct Env {
     pub store: Store,
     pub site: Site,
     pub http: reqwest::Client,
+    /// The simulator's state dir is `sim` in it.
     dir: tempfile::TempDir,
+    _database: ThrowawayDb,
 }
 
 pub async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let config = SimConfig {
-        state_dir: Some(dir.path().join("sim")),
-        ..SimConfig::default()
-    };
-    let sim = sim::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
+    let sim = test_support::sim::start(Some(&dir.path().join("sim")), 1.0).await;
     let keys = SandboxKeys::generate();
     // Nobody listens there: the simulators' callbacks fail and are retried in the background.
     let (wechat, alipay) = provision(&sim.base_url, &keys, "http://127.0.0.1:9")
         .await
         .unwrap();
     let channels = Channels::new(Some(wechat.clone()), Some(alipay.clone()));
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("paygate.db").display()
-    );
-    let store = Store::connect(&url, &MasterKey::generate()).await.unwrap();
+    let database = ThrowawayDb::sqlite();
+    let store = Store::connect(database.url(), &MasterKey::generate())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     store
         .record_mode(gateway::domain::Mode::Sandbox, Timestamp::now())
@@ -85,6 +80,7 @@ pub async fn env() -> Env {
         site,
         http: reqwest::Client::new(),
         dir,
+        _database: database,
     }
 }
 
@@ -192,14 +188,11 @@ impl Env {
 
     /// How many orders (WeChat Pay) and trades (Alipay) the simulator holds, from its state files.
     pub fn sim_orders(&self) -> (usize, usize) {
-        let read = |file: &str, key: &str| {
-            let path = self.dir.path().join("sim").join(file);
-            std::fs::read(&path).map_or(0, |bytes| {
-                let state: Value = serde_json::from_slice(&bytes).unwrap();
-                state[key].as_object().map_or(0, serde_json::Map::len)
-            })
-        };
-        (read("wechat.json", "orders"), read("alipay.json", "trades"))
+        let state = self.dir.path().join("sim");
+        (
+            test_support::sim::wechat_orders(&state).len(),
+            test_support::sim::alipay_trades(&state).len(),
+        )
     }
 
     pub fn wechat_merchant_public_key(&self) -> RsaPublicKey {

@@ -2,15 +2,16 @@
 
 use std::time::Duration;
 
+use test_support::receiver::{Answer, Receiver};
+
 use super::harness::{Workers, paid_order, settings, settled, site};
-use super::receiver::{Answer, Receiver};
 use crate::api_tests;
 use crate::support::app::TestApp;
 
 api_tests! {
     async fn a_site_lists_an_orders_notifications_with_their_attempts(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![Answer::Status(503)]).await;
+        let receiver = Receiver::start(vec![Answer::status(503)]);
         let shop = site(store, "shop", Some(&receiver.url("/n"))).await;
         let workers = Workers::start(store, settings(&[20], true));
         let event_id = paid_order(store, &shop, "order_listed_01", None).await;

@@ -7,16 +7,16 @@ use std::time::Duration;
 use gateway::domain::Mode;
 use gateway::domain::NotificationStatus;
 use gateway::notify::{Payload, verify_notification};
+use test_support::receiver::Receiver;
 
 use super::harness::{NODE, Workers, paid_order, script_accepts, settings, settled, site};
-use super::receiver::Receiver;
 use crate::api_tests;
 use crate::support::app::TestApp;
 
 api_tests! {
     async fn a_paid_order_is_notified_once_and_correctly_signed(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![]).await;
+        let receiver = Receiver::start(vec![]);
         let shop = site(store, "shop", Some(&receiver.url("/paid"))).await;
         let workers = Workers::start(store, settings(&[50, 50], true));
 
@@ -71,7 +71,7 @@ api_tests! {
 
     async fn the_orders_notify_url_overrides_the_sites(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![]).await;
+        let receiver = Receiver::start(vec![]);
         let shop = site(store, "shop", Some(&receiver.url("/site-url"))).await;
         let workers = Workers::start(store, settings(&[], true));
         let event_id = paid_order(store, &shop, "order_override_1", Some(&receiver.url("/order-url"))).await;

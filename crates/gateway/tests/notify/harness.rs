@@ -1,10 +1,7 @@
 //! What every scenario needs: workers running the `Deliverer`, a site and a paid order, waiting for
-//! an event to settle, and the README's verification scripts.
+//! an event to settle, and the README's verification scripts (from `test_support::snippets`).
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,9 +12,9 @@ use gateway::domain::{
 use gateway::notify::{Deliverer, NotifySettings};
 use gateway::store::{InsertOutcome, NewSite, Store, Transition};
 use gateway::workers::{JobHandler, WorkerSettings};
+use test_support::receiver::Received;
 use tokio::sync::oneshot;
 
-use super::receiver::Captured;
 use super::support::{insert, seed_request};
 
 pub const NODE: &str = "test-node";
@@ -154,41 +151,8 @@ pub async fn settled(store: &Store, event_id: &str) -> NotificationEvent {
     }
 }
 
-/// `interop/` at the repository root.
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop")
-}
-
-/// The interpreter for a README snippet script: `node`, or the interop venv's Python (plain
-/// `python3` when the venv is not there: the script needs only the standard library).
-fn interpreter(script: &str) -> PathBuf {
-    if script.ends_with(".mjs") {
-        return PathBuf::from("node");
-    }
-    let venv = interop_dir().join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-/// Runs `interop/<script>` on a captured notification; true when it says the signature is valid.
-pub fn script_accepts(script: &str, sk: &str, captured: &Captured, body: &[u8]) -> bool {
-    let mut child = Command::new(interpreter(script))
-        .arg(interop_dir().join(script))
-        .env("PAYGATE_SK", sk)
-        .env("X_1PASS_TS", captured.header("x-1pass-ts"))
-        .env("X_1PASS_NONCE", captured.header("x-1pass-nonce"))
-        .env("X_1PASS_SIGN", captured.header("x-1pass-sign"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-    child.stdin.take().unwrap().write_all(body).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.is_empty(), "{script} wrote to stderr: {stderr}");
-    out.status.success()
+/// Runs `interop/<script>` on a captured notification with `body`; true when it says the
+/// signature is valid.
+pub fn script_accepts(script: &str, sk: &str, captured: &Received, body: &[u8]) -> bool {
+    test_support::snippets::accepts(script, sk, captured, body)
 }

@@ -9,7 +9,6 @@
 mod support;
 
 mod harness;
-mod receiver;
 
 mod api;
 mod delivery;

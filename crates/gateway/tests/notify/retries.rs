@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 use gateway::domain::NotificationStatus;
+use test_support::receiver::{Answer, Receiver};
 
 use super::harness::{Workers, paid_order, settings, settled, site};
-use super::receiver::{Answer, Receiver};
 use crate::api_tests;
 use crate::support::app::TestApp;
 
 api_tests! {
     async fn two_500s_then_200_is_three_attempts_on_the_schedule(app: TestApp) {
         let store = &app.db.store;
-        let receiver = Receiver::start(vec![Answer::Status(500), Answer::Status(500)]).await;
+        let receiver = Receiver::start(vec![Answer::status(500), Answer::status(500)]);
         let shop = site(store, "shop", Some(&receiver.url("/n"))).await;
         let workers = Workers::start(store, settings(&[150, 300, 10_000], true));
         let event_id = paid_order(store, &shop, "order_retry_001", None).await;
@@ -61,7 +61,7 @@ api_tests! {
         }
 
         // The site is back. It asks for a re-send through the API.
-        let receiver = Receiver::start_at(addr, vec![]).await;
+        let receiver = Receiver::start_at(addr, vec![]);
         let reply = app
             .signed_as(&shop, "POST", &format!("/v1/notifications/{event_id}/resend"), "", Default::default())
             .await;

@@ -136,16 +136,7 @@ impl TestApp {
     /// A paygate on `db` with a fresh simulator.
     pub async fn spawn(db: TestDb) -> Self {
         let sim_dir = tempfile::tempdir().unwrap();
-        let sim = sim::start(
-            sim::SimConfig {
-                state_dir: Some(sim_dir.path().to_owned()),
-                time_scale: 0.001,
-                public_base_url: None,
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = test_support::sim::start(Some(sim_dir.path()), 0.001).await;
         Self::spawn_with(
             Node {
                 db,
@@ -388,10 +379,7 @@ impl TestApp {
 
     /// How many orders the WeChat simulator holds (read from its state file).
     pub fn sim_wechat_orders(&self) -> usize {
-        let path = self.sim_dir.path().join("wechat.json");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        state["orders"].as_object().map_or(0, serde_json::Map::len)
+        test_support::sim::wechat_orders(self.sim_dir.path()).len()
     }
 
     /// The stored order, bypassing the API.

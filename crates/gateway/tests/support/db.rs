@@ -1,12 +1,13 @@
-//! Each test gets its own database: a SQLite file in a temp dir, or a throwaway PostgreSQL database
-//! (`pg_test_<random>`) that is dropped afterwards, also when the test panics.
+//! Each test gets its own database from `test_support::db` (a SQLite file in a temp dir, or a
+//! throwaway PostgreSQL database `pg_test_<random>`, dropped afterwards, also when the test panics),
+//! opened as `serve` opens it: migrated and recorded as a sandbox, like a database initialised
+//! without channel credentials.
 
 // Test helpers outside `#[test]` functions: a failure here is the test failing, so unwrap is right.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::panic::resume_unwind;
 
 use gateway::crypto::MasterKey;
 use gateway::domain::{
@@ -14,13 +15,8 @@ use gateway::domain::{
     OrderRequest, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
 };
 use gateway::store::{InsertOutcome, NewSite, Store};
-use sqlx::Connection as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use test_support::db::Backend;
+use test_support::db::{Database, ThrowawayDb};
 
 /// The store under test, the URL it was opened from (for raw reads), and its master key.
 pub struct TestDb {
@@ -28,59 +24,25 @@ pub struct TestDb {
     pub url: String,
     pub backend: Backend,
     pub master_key: MasterKey,
+    /// The same database, for raw statements that bypass the store.
+    raw: Database,
 }
 
 /// Runs the scenario `test` against a fresh, migrated database of `backend`.
 pub async fn run<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("paygate.db").display()
-            );
-            let db = open(backend, url).await;
-            let outcome = tokio::spawn(test(db)).await;
-            drop(dir);
-            if let Err(e) = outcome {
-                resume_unwind(e.into_panic());
-            }
-        }
-        Backend::Postgres => {
-            let admin_url = std::env::var("PAYGATE_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-            let name = format!(
-                "pg_test_{}",
-                channel_core::nonce::alphanumeric(16).to_lowercase()
-            );
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&admin_url).unwrap();
-            url.set_path(&name);
-            let db = open(backend, url.to_string()).await;
-            let outcome = tokio::spawn(test(db)).await;
-            // FORCE ends the test's pooled connections, which may still be closing.
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            if let Err(e) = outcome {
-                resume_unwind(e.into_panic());
-            }
-        }
-    }
+    // Held here rather than by the `TestDb`, which a test may take apart: removed once the test
+    // is over, also when it panics.
+    let database = ThrowawayDb::create(backend).await;
+    test(open(&database).await).await;
 }
 
-async fn open(backend: Backend, url: String) -> TestDb {
+async fn open(database: &ThrowawayDb) -> TestDb {
     let master_key = MasterKey::generate();
-    let store = Store::connect(&url, &master_key).await.unwrap();
+    let store = Store::connect(database.url(), &master_key).await.unwrap();
     store.migrate().await.unwrap();
     // Like a database `serve` initialised without channel credentials.
     store
@@ -89,9 +51,10 @@ async fn open(backend: Backend, url: String) -> TestDb {
         .unwrap();
     TestDb {
         store,
-        url,
-        backend,
+        url: database.url().to_owned(),
+        backend: database.backend(),
         master_key,
+        raw: Database::clone(database),
     }
 }
 
@@ -163,16 +126,7 @@ pub async fn created_order(store: &Store, site: &Site, out_trade_no: &str) -> Or
 impl TestDb {
     /// One integer from a raw query, bypassing the repository (to check what is really stored).
     pub async fn count(&self, sql: &str) -> i64 {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
-            }
-        }
+        self.raw.count(sql).await
     }
 
     /// Runs one raw statement, bypassing the repository (to stage what a crash would leave).
@@ -182,44 +136,21 @@ impl TestDb {
 
     /// As [`TestDb::execute`], for a statement the database may refuse.
     pub async fn try_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query(sql)
-                    .execute(&mut c)
-                    .await
-                    .map(|d| d.rows_affected())
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query(sql)
-                    .execute(&mut c)
-                    .await
-                    .map(|d| d.rows_affected())
-            }
-        }
+        self.raw.execute(sql).await
     }
 
     /// The raw `sites.secret_key_sealed` column of one site.
     pub async fn raw_sealed_sk(&self, site: &Site) -> Vec<u8> {
-        let sql = "SELECT secret_key_sealed FROM sites WHERE id = $1";
-        match self.backend {
-            Backend::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql)
-                    .bind(site.id.as_str())
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap()
-            }
-            Backend::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sql)
-                    .bind(site.id.as_str())
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap()
-            }
-        }
+        let id = site.id.as_str();
+        assert!(
+            id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{id}"
+        );
+        self.raw
+            .scalar(&format!(
+                "SELECT secret_key_sealed FROM sites WHERE id = '{id}'"
+            ))
+            .await
+            .unwrap()
     }
 }

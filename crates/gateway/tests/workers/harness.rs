@@ -1,7 +1,7 @@
 //! A scriptable job handler and a worker that can be started and stopped.
 
 // Test helpers: a failure here is the test failing.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +104,17 @@ pub fn settings(node: &str) -> WorkerSettings {
 /// `workers::run` in a task, with its shutdown trigger.
 pub struct Worker {
     stop: oneshot::Sender<()>,
+    stop_seen: oneshot::Receiver<()>,
     task: JoinHandle<()>,
+}
+
+/// A worker told to stop.
+pub struct Stopping {
+    /// Resolves once the loop has seen the signal (its shutdown future completed): from then on it
+    /// is stopping.
+    pub seen: oneshot::Receiver<()>,
+    /// The loop's task, finished when the loop returned.
+    pub task: JoinHandle<()>,
 }
 
 impl Worker {
@@ -114,15 +124,21 @@ impl Worker {
         settings: WorkerSettings,
     ) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
+        let (seen, stop_seen) = oneshot::channel::<()>();
         let task = tokio::spawn(workers::run(
             store.clone(),
             handlers,
             settings,
             async move {
                 let _ = stopped.await;
+                let _ = seen.send(());
             },
         ));
-        Self { stop, task }
+        Self {
+            stop,
+            stop_seen,
+            task,
+        }
     }
 
     /// Signals shutdown and waits for the loop to return.
@@ -135,9 +151,12 @@ impl Worker {
     }
 
     /// Signals shutdown without waiting.
-    pub fn signal_stop(self) -> JoinHandle<()> {
+    pub fn signal_stop(self) -> Stopping {
         self.stop.send(()).unwrap();
-        self.task
+        Stopping {
+            seen: self.stop_seen,
+            task: self.task,
+        }
     }
 }
 

@@ -1,23 +1,27 @@
 //! `paygate serve` as a child process, for the `serve_*` tests: a temp data dir, port 0, the
-//! listening line parsed, output collected for failure messages, killed when dropped.
+//! banner read for its URL, output kept for failure messages, killed when dropped. Starting and
+//! stopping the process, the site's receiver and the README's snippets come from `test_support`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use test_support::process::{Log, Prefixes, Process};
+use test_support::receiver::Received;
 
 /// How long a start may take: the first start generates three RSA keys.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a line may take to reach the log (stderr is read by a thread, a little behind).
+const LOG_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stop may take after SIGTERM.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running `paygate serve`.
 pub struct Paygate {
-    child: Child,
+    process: Process,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    log: Arc<Mutex<String>>,
 }
 
 /// How to start one: the data dir plus extra arguments and environment.
@@ -47,21 +51,10 @@ impl<'a> ServeOptions<'a> {
     }
 }
 
-/// `paygate ARGS…` with the test's environment cleaned of paygate's own variables, so that a
-/// developer's shell cannot change what a test sees.
+/// `paygate ARGS…` with the test's environment cleaned of paygate's own variables (see
+/// `test_support::paygate::command`).
 pub fn paygate_command() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paygate"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PAYGATE_") {
-            cmd.env_remove(key);
-        }
-    }
-    // Port 0: tests run many paygates at once, which would collide on the default metrics port.
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .env("RUST_LOG", "info")
-        .env("PAYGATE_METRICS_LISTEN", "127.0.0.1:0");
-    cmd
+    test_support::paygate::command(super::bin())
 }
 
 impl Paygate {
@@ -69,99 +62,71 @@ impl Paygate {
         let mut cmd = paygate_command();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(options.data_dir)
-            .args(&options.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(&options.args);
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn paygate serve");
-        let (log, rx) = super::capture(&mut child, "[stdout] ");
-        let mut paygate = Self {
-            child,
-            url: String::new(),
-            log,
+        // stdout lines are marked: a test checks that the banner is the only one.
+        let prefixes = Prefixes {
+            stdout: "[stdout] ".to_owned(),
+            stderr: String::new(),
         };
-        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
-            let status = paygate.child.try_wait().ok().flatten();
-            panic!(
-                "paygate serve printed no listening line (exit status {status:?})\n{}",
-                paygate.log()
-            )
-        });
-        let url = line
-            .strip_prefix("paygate listening on ")
-            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"))
-            .trim()
-            .to_owned();
+        let (process, url) = test_support::paygate::start(
+            cmd,
+            &Log::new(),
+            &prefixes,
+            test_support::paygate::SERVE_BANNER,
+            START_TIMEOUT,
+        )
+        .unwrap_or_else(|e| panic!("paygate serve did not start: {e}"));
         assert!(
             url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
             "{url}"
         );
-        paygate.url = url;
-        paygate
+        Self { process, url }
     }
 
     /// Everything printed so far; stderr lines plain, stdout lines marked.
     pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.process.log().text()
     }
 
-    /// Waits until the log contains `needle` (stderr is read by a thread, a little behind).
+    /// Waits until the log contains `needle`; returns the whole log.
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.log();
-            if log.contains(needle) {
-                return log;
-            }
-            assert!(Instant::now() < deadline, "{needle:?} not in log:\n{log}");
-            thread::sleep(Duration::from_millis(20));
+        if let Err(e) = self.process.log().wait_for_line(needle, LOG_TIMEOUT) {
+            panic!("{e}");
         }
+        self.log()
     }
 
     /// `http://127.0.0.1:PORT/metrics`, as the start announced it on stderr.
     pub fn metrics_url(&self) -> String {
-        let log = self.wait_for_log("paygate metrics on ");
-        log.split("paygate metrics on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("metrics URL")
-            .to_owned()
+        test_support::paygate::metrics_url(self.process.log(), LOG_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash.
     pub fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
 
     /// SIGTERM and wait for a clean exit.
-    pub fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                assert!(status.success(), "exit {status}\n{}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+    pub fn stop(self) {
+        self.stop_timed();
     }
-}
 
-impl Drop for Paygate {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGTERM; asserts a clean exit (status 0) and returns how long it took, with everything
+    /// the process printed (its shutdown included).
+    pub fn stop_timed(mut self) -> (Duration, String) {
+        let started = Instant::now();
+        let status = self
+            .process
+            .terminate(STOP_TIMEOUT)
+            .unwrap_or_else(|e| panic!("paygate serve: {e}"));
+        let took = started.elapsed();
+        let log = self.log();
+        assert!(status.success(), "exit {status}\n{log}");
+        (took, log)
     }
 }
 
@@ -243,16 +208,11 @@ pub fn http() -> reqwest::Client {
 /// The simulator's persisted WeChat Pay orders (`<data-dir>/sim/wechat.json`), keyed
 /// `mchid||out_trade_no`.
 pub fn sim_wechat_orders(data_dir: &Path) -> serde_json::Map<String, Value> {
-    let path: PathBuf = data_dir.join("sim/wechat.json");
-    std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v["orders"].as_object().cloned())
-        .unwrap_or_default()
+    test_support::sim::wechat_orders(&data_dir.join("sim"))
 }
 
 // ---------------------------------------------------------------------------------------------
-// Background work (issue 5): scaled schedules, sites with a notify URL, a site's receiver
+// Background work: scaled schedules, sites with a notify URL
 // ---------------------------------------------------------------------------------------------
 
 impl ServeOptions<'_> {
@@ -262,21 +222,6 @@ impl ServeOptions<'_> {
         self.env("PAYGATE_NOTIFY_SCHEDULE_SCALE", "0.001")
             .env("PAYGATE_COMPENSATION_SCHEDULE_SCALE", "0.001")
             .env("PAYGATE_WORKERS_POLL_INTERVAL", "50ms")
-    }
-}
-
-impl Paygate {
-    /// SIGTERM; asserts a clean exit (status 0) and returns how long it took, with everything
-    /// the process printed (its shutdown included).
-    pub fn stop_timed(self) -> (Duration, String) {
-        let log = Arc::clone(&self.log);
-        let started = Instant::now();
-        self.stop();
-        let took = started.elapsed();
-        // The reader threads may lag the exit by a moment.
-        thread::sleep(Duration::from_millis(100));
-        let text = log.lock().map(|l| l.clone()).unwrap_or_default();
-        (took, text)
     }
 }
 
@@ -297,236 +242,9 @@ pub fn create_site_notifying(data_dir: &Path, name: &str, notify_url: &str) -> S
     site_keys(&out)
 }
 
-/// Polls `probe` every 20 ms until it gives `Some`, for at most `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// How a [`Receiver`] answers one notification.
-#[derive(Debug, Clone, Copy)]
-pub struct Answer {
-    pub status: u16,
-    /// Waits this long before answering (a slow site).
-    pub delay: Duration,
-}
-
-impl Answer {
-    pub fn status(status: u16) -> Self {
-        Self {
-            status,
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn slow(status: u16, delay: Duration) -> Self {
-        Self { status, delay }
-    }
-}
-
-/// One notification as the site received it.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub at: Instant,
-}
-
-impl Received {
-    /// A header by lower-case name ("" when absent).
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("notification body is JSON")
-    }
-}
-
-#[derive(Default)]
-struct ReceiverShared {
-    script: Mutex<std::collections::VecDeque<Answer>>,
-    seen: Mutex<Vec<Received>>,
-}
-
-/// A site's notification endpoint (axum), on its own thread and runtime so that it keeps
-/// answering while the test blocks (waiting for a process, running the CLI). It records every
-/// request and answers from its script, then 200.
-pub struct Receiver {
-    pub addr: std::net::SocketAddr,
-    shared: Arc<ReceiverShared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Receiver {
-    /// On a fresh loopback port.
-    pub fn start(script: Vec<Answer>) -> Self {
-        Self::start_at("127.0.0.1:0".parse().expect("addr"), script)
-    }
-
-    /// On `addr` (a site that was down comes back on the same port).
-    pub fn start_at(addr: std::net::SocketAddr, script: Vec<Answer>) -> Self {
-        let listener = std::net::TcpListener::bind(addr).expect("bind the receiver");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("receiver addr");
-        let shared = Arc::new(ReceiverShared {
-            script: Mutex::new(script.into()),
-            seen: Mutex::new(Vec::new()),
-        });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = Arc::clone(&shared);
-        let thread = thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("receiver runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                let app = axum::Router::new().fallback(receive).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        Self {
-            addr,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    /// `http://127.0.0.1:PORT/notify`.
-    pub fn url(&self) -> String {
-        format!("http://{}/notify", self.addr)
-    }
-
-    /// Every request so far.
-    pub fn seen(&self) -> Vec<Received> {
-        self.shared
-            .seen
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
-    }
-
-    /// Waits until at least `n` requests came, for at most `within`; returns them all.
-    pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
-        let deadline = Instant::now() + within;
-        loop {
-            let seen = self.seen();
-            if seen.len() >= n {
-                return seen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} notification(s) received, {n} expected",
-                seen.len()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Stops listening (the port is free when this returns).
-    pub fn shut_down(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-async fn receive(
-    axum::extract::State(shared): axum::extract::State<Arc<ReceiverShared>>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> (axum::http::StatusCode, &'static str) {
-    let received = Received {
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    v.to_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-        body: body.to_vec(),
-        at: Instant::now(),
-    };
-    if let Ok(mut seen) = shared.seen.lock() {
-        seen.push(received);
-    }
-    let answer = shared
-        .script
-        .lock()
-        .ok()
-        .and_then(|mut s| s.pop_front())
-        .unwrap_or(Answer::status(200));
-    if !answer.delay.is_zero() {
-        tokio::time::sleep(answer.delay).await;
-    }
-    let status = axum::http::StatusCode::from_u16(answer.status).expect("status");
-    let text = if status.is_success() {
-        "SUCCESS"
-    } else {
-        "boom: the site is having a bad day"
-    };
-    (status, text)
-}
-
 /// Whether `interop/verify_notification.mjs` (the README's Node.js snippet) accepts it.
 pub fn node_accepts(sk: &str, n: &Received) -> bool {
-    use std::io::Write as _;
-    let mut child = Command::new("node")
-        .arg(super::interop_dir().join("verify_notification.mjs"))
-        .env("PAYGATE_SK", sk)
-        .env("X_1PASS_TS", n.header("x-1pass-ts"))
-        .env("X_1PASS_NONCE", n.header("x-1pass-nonce"))
-        .env("X_1PASS_SIGN", n.header("x-1pass-sign"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node (Node.js 18+) must be installed");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&n.body)
-        .expect("write body");
-    let out = child.wait_with_output().expect("node");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.is_empty(), "verify_notification.mjs: {stderr}");
-    out.status.success()
+    test_support::snippets::accepts("verify_notification.mjs", sk, n, &n.body)
 }
 
 // ---------------------------------------------------------------------------------------------

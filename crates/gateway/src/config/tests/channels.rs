@@ -1,0 +1,124 @@
+//! Channel sections (WeChat Pay, Alipay): what a partial one says is missing, keys parsed at
+//! start, and the Alipay account its notifications must name.
+
+use super::super::*;
+use super::load;
+
+#[test]
+fn a_partial_channel_section_says_what_is_missing_without_echoing_secrets() {
+    let err = load(
+        Flags::default(),
+        &[
+            ("PAYGATE_WECHAT_MCHID", "1900000001"),
+            ("PAYGATE_WECHAT_APPID", "wx1"),
+            ("PAYGATE_WECHAT_MERCHANT_SERIAL", "ABC"),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("wechat.merchant_key_file")
+            && err.contains("PAYGATE_WECHAT_MERCHANT_KEY_FILE"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = channel_core::RsaPrivateKey::generate().unwrap();
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&key_file, key.to_pkcs8_pem().unwrap()).unwrap();
+    let pub_file = dir.path().join("pub.pem");
+    std::fs::write(&pub_file, key.public_key().unwrap().to_pem()).unwrap();
+    let base = [
+        ("PAYGATE_WECHAT_MCHID", "1900000001"),
+        ("PAYGATE_WECHAT_APPID", "wx1"),
+        ("PAYGATE_WECHAT_MERCHANT_SERIAL", "ABC"),
+        (
+            "PAYGATE_WECHAT_MERCHANT_KEY_FILE",
+            key_file.to_str().unwrap(),
+        ),
+        ("PAYGATE_WECHAT_PUBLIC_KEY_ID", "PUB_KEY_ID_0001"),
+        ("PAYGATE_WECHAT_PUBLIC_KEY_FILE", pub_file.to_str().unwrap()),
+        ("PAYGATE_WECHAT_API_BASE_URL", "http://127.0.0.1:9"),
+        ("PAYGATE_PUBLIC_URL", "https://pay.example.com"),
+    ];
+    let mut env = base.to_vec();
+    env.push(("PAYGATE_WECHAT_APIV3_KEY", "short-secret-x"));
+    let err = load(Flags::default(), &env[..]).unwrap_err().to_string();
+    assert!(err.contains("wechat.apiv3_key"), "{err}");
+    assert!(!err.contains("short-secret-x"), "{err}");
+
+    let mut env = base.to_vec();
+    env.push((
+        "PAYGATE_WECHAT_APIV3_KEY",
+        "0123456789abcdef0123456789ABCDEF",
+    ));
+    let s = load(Flags::default(), &env[..]).unwrap();
+    assert_eq!(s.requested_mode(), Requested::Live);
+    let wechat = s.wechat.unwrap();
+    assert_eq!(wechat.mchid, "1900000001");
+    assert_eq!(wechat.client.base_url.as_str(), "http://127.0.0.1:9/");
+    assert!(s.alipay.is_none());
+}
+
+#[test]
+fn alipay_keys_are_parsed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a key").unwrap();
+    let err = load(
+        Flags::default(),
+        &[
+            ("PAYGATE_ALIPAY_APP_ID", "2021000000000001"),
+            ("PAYGATE_ALIPAY_APP_PRIVATE_KEY_FILE", bad.to_str().unwrap()),
+            (
+                "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
+                bad.to_str().unwrap(),
+            ),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("alipay.app_private_key_file"), "{err}");
+}
+
+#[test]
+fn alipay_needs_the_merchant_account_its_notifications_must_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_key = dir.path().join("app.pem");
+    let alipay_key = dir.path().join("alipay.pem");
+    let private = channel_core::RsaPrivateKey::generate().unwrap();
+    std::fs::write(&app_key, private.to_pkcs8_pem().unwrap()).unwrap();
+    std::fs::write(&alipay_key, private.public_key().unwrap().to_pem()).unwrap();
+    let env = |seller: Option<&'static str>| {
+        let mut vars = vec![
+            ("PAYGATE_ALIPAY_APP_ID", "2021000000000001".to_owned()),
+            (
+                "PAYGATE_ALIPAY_APP_PRIVATE_KEY_FILE",
+                app_key.to_str().unwrap().to_owned(),
+            ),
+            (
+                "PAYGATE_ALIPAY_ALIPAY_PUBLIC_KEY_FILE",
+                alipay_key.to_str().unwrap().to_owned(),
+            ),
+            ("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()),
+        ];
+        if let Some(s) = seller {
+            vars.push(("PAYGATE_ALIPAY_SELLER_ID", s.to_owned()));
+        }
+        vars
+    };
+    let run = |seller| {
+        let vars = env(seller);
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        load(Flags::default(), &refs)
+    };
+    let missing = run(None).unwrap_err().to_string();
+    assert!(missing.contains("alipay.seller_id"), "{missing}");
+    let malformed = run(Some("2088x")).unwrap_err().to_string();
+    assert!(malformed.contains("alipay.seller_id"), "{malformed}");
+    let s = run(Some("2088621955000001")).unwrap();
+    assert_eq!(
+        s.alipay.unwrap().client.seller_id.as_deref(),
+        Some("2088621955000001")
+    );
+}

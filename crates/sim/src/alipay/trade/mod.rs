@@ -1,0 +1,92 @@
+//! The trade business rules behind the gateway, one file per concern: opening trades
+//! (precreate, create, and the page methods via [`open_trade`]) in `open.rs`, reading and closing
+//! them in `lookup.rs`, refunds in `refund.rs`; bill URLs in [`super::bill`]. This file routes a
+//! call to its method and holds what they all use: parameter readers and the state update.
+
+mod lookup;
+mod open;
+mod refund;
+
+use channel_core::Fen;
+use serde_json::Value;
+
+use super::gateway::Call;
+use super::state::{AlipayState, Trade, now_ms, trade_key};
+use super::wire::{Obj, Refusal};
+use super::{Sim, bill};
+
+pub(crate) use open::open_trade;
+
+pub(crate) fn dispatch(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+    match call.method.as_str() {
+        "alipay.trade.precreate" => open::precreate(sim, call),
+        "alipay.trade.create" => open::create(sim, call),
+        "alipay.trade.query" => lookup::query(sim, call),
+        "alipay.trade.close" => lookup::close(sim, call),
+        "alipay.trade.refund" => refund::refund(sim, call),
+        "alipay.trade.fastpay.refund.query" => refund::refund_query(sim, call),
+        "alipay.data.dataservice.bill.downloadurl.query" => bill::url(sim, call),
+        _ => Err(Refusal::invalid("isv.invalid-method", "不存在的方法名")),
+    }
+}
+
+/// A `biz_content` member as text; numbers are taken as written (some SDKs send amounts as numbers).
+pub(crate) fn text(call: &Call, k: &str) -> Option<String> {
+    match call.biz.get(k)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub(super) fn required(call: &Call, k: &str) -> Result<String, Refusal> {
+    text(call, k).ok_or_else(|| Refusal::invalid_parameter(format!("缺少 {k}")))
+}
+
+pub(super) fn amount(call: &Call, k: &str) -> Result<i64, Refusal> {
+    let s = required(call, k)?;
+    let fen = Fen::parse_yuan(&s)
+        .map_err(|_| Refusal::invalid_parameter(format!("{k} 格式错误: {s}")))?
+        .0;
+    if fen <= 0 {
+        return Err(Refusal::invalid_parameter(format!("{k} 必须大于 0")));
+    }
+    Ok(fen)
+}
+
+/// Runs `f` on the state under the store's lock and persists it. A failed write is answered as
+/// Alipay answers its own storage trouble: "system busy, outcome unknown".
+pub(crate) fn update<R>(
+    sim: &Sim,
+    f: impl FnOnce(&mut AlipayState) -> Result<R, Refusal>,
+) -> Result<R, Refusal> {
+    sim.store.update(f).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "alipay state not saved");
+        Err(Refusal::unavailable())
+    })
+}
+
+/// The trade a call names by `out_trade_no` or `trade_no`, with expiry applied.
+pub(super) fn find<'a>(s: &'a mut AlipayState, call: &Call) -> Result<&'a mut Trade, Refusal> {
+    let by_out = text(call, "out_trade_no");
+    let by_no = text(call, "trade_no");
+    let t = match (by_out, by_no) {
+        (Some(out), _) => s.trades.get_mut(&trade_key(&call.app_id, &out)),
+        (None, Some(no)) => s
+            .trades
+            .values_mut()
+            .find(|t| t.app_id == call.app_id && t.trade_no == no),
+        (None, None) => {
+            return Err(Refusal::invalid_parameter(
+                "out_trade_no 和 trade_no 不能同时为空",
+            ));
+        }
+    };
+    let t = t.ok_or_else(Refusal::not_exist)?;
+    t.expire(now_ms());
+    Ok(t)
+}
+
+pub(crate) fn trade_key_of(t: &Trade) -> String {
+    trade_key(&t.app_id, &t.out_trade_no)
+}
