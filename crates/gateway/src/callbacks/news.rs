@@ -24,15 +24,7 @@ pub(super) async fn handle(state: &State, channel: Channel, news: &TradeNews) ->
     let status = match state.channels.read_news(news, &order) {
         Ok(status) => status,
         Err(NewsRefusal::Mismatch(detail)) => {
-            service
-                .report_anomaly(
-                    AnomalyKind::MerchantMismatch,
-                    channel,
-                    Some(order.id),
-                    detail,
-                )
-                .await;
-            return Answer::mismatch();
+            return mismatched(service, channel, &order, detail).await;
         }
         Err(NewsRefusal::Malformed(detail)) => {
             tracing::error!(order = order.id.as_i64(), %detail, "verified callback without what it must carry");
@@ -89,17 +81,27 @@ async fn order_for(
             order.id.as_i64(),
             order.pay_method
         );
-        service
-            .report_anomaly(
-                AnomalyKind::MerchantMismatch,
-                channel,
-                Some(order.id),
-                detail,
-            )
-            .await;
-        return Err(Answer::mismatch());
+        return Err(mismatched(service, channel, &order, detail).await);
     }
     Ok(order)
+}
+
+/// Verified news about an order of another merchant, app or channel: an anomaly, refused.
+async fn mismatched(
+    service: &OrderService,
+    channel: Channel,
+    order: &Order,
+    detail: String,
+) -> Answer {
+    service
+        .report_anomaly(
+            AnomalyKind::MerchantMismatch,
+            channel,
+            Some(order.id),
+            detail,
+        )
+        .await;
+    Answer::mismatch()
 }
 
 /// Whether applying `news` could change `order` (a duplicate, or news the order is past, cannot).
