@@ -11,7 +11,7 @@ use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::checkout::escape;
-use super::error::{ERROR_CODES, ErrorBody, UpstreamDetail};
+use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::onepass::NativeCreateRequest;
 use super::v1::{V1CreateRequest, V1Payer};
@@ -33,7 +33,7 @@ use super::{checkout, health, notifications, onepass, v1};
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
-        ErrorBody, UpstreamDetail,
+        ErrorBody, ErrorCode, UpstreamDetail,
     )),
     modifiers(&Signing),
 )]
@@ -97,16 +97,23 @@ fn render(doc: &Doc) -> String {
         }
     }
     body.push_str("<h2>Error codes</h2><p>Every error answers <code>{\"error\":\"&lt;code&gt;\",\"message\":\"…\",\"field\":\"…\"}</code>; <code>field</code> names the request field to blame, when one is.</p><table><tr><th>code</th><th>HTTP</th><th>meaning</th></tr>");
-    for (code, status, meaning) in ERROR_CODES {
+    for code in ErrorCode::ALL {
         let _ = write!(
             body,
-            "<tr><td><code>{code}</code></td><td>{status}</td><td>{}</td></tr>",
-            escape(meaning)
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            code.as_str(),
+            code.status().as_u16(),
+            escape(code.description())
         );
     }
     body.push_str("</table><h2>Schemas</h2>");
     if let Some(components) = &doc.components {
-        for (name, schema) in &components.schemas {
+        // The error codes are the table above.
+        let shown = components
+            .schemas
+            .iter()
+            .filter(|(name, _)| name.as_str() != "ErrorCode");
+        for (name, schema) in shown {
             let json = serde_json::to_string_pretty(schema).unwrap_or_default();
             let _ = write!(
                 body,
@@ -185,7 +192,47 @@ const SIGNING_HTML: &str = "<h2>Signing</h2>\
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
+
+    /// Every error answers with an [`ErrorCode`] (an exhaustive mapping); each must be in both
+    /// renderings of the documentation with its status.
+    #[test]
+    fn every_error_code_is_documented_with_its_status() {
+        let doc = document();
+        let json = serde_json::to_value(&doc).expect("serializes");
+        let schemas = &json["components"]["schemas"];
+        assert_eq!(
+            schemas["ErrorBody"]["properties"]["error"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+        let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let table = schemas["ErrorCode"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        let html = render(&doc);
+        for code in ErrorCode::ALL {
+            let (name, status) = (code.as_str(), code.status().as_u16());
+            assert!(listed.contains(&name), "{name} not in the ErrorCode enum");
+            assert!(
+                table.contains(&format!("| `{name}` | {status} |")),
+                "{name} {status}"
+            );
+            assert!(
+                html.contains(&format!(
+                    "<tr><td><code>{name}</code></td><td>{status}</td>"
+                )),
+                "{name} {status} not in /docs"
+            );
+        }
+        assert_eq!(listed.len(), ErrorCode::ALL.len());
+    }
 
     #[test]
     fn notification_routes_schemas_and_errors_are_documented() {
