@@ -27,6 +27,7 @@ mod notifications;
 mod onepass;
 pub mod openapi;
 mod rate_limit;
+mod request;
 mod server;
 mod v1;
 mod views;

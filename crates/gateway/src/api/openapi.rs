@@ -13,8 +13,7 @@ use utoipa::{Modify, OpenApi};
 use super::checkout::escape;
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
-use super::onepass::NativeCreateRequest;
-use super::v1::{V1CreateRequest, V1Payer};
+use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer};
 use super::views::{NativeCreated, TokenStatus, V1Order};
 use super::{checkout, health, notifications, onepass, v1};
 
