@@ -28,6 +28,7 @@ mod onepass;
 pub mod openapi;
 mod rate_limit;
 mod request;
+mod routes;
 mod server;
 mod v1;
 mod views;
@@ -39,7 +40,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -157,12 +157,7 @@ pub fn router(state: ApiState) -> Router {
         settings: Arc::new(state.settings),
     };
     let request_id = HeaderName::from_static("x-request-id");
-    let mut signed = Router::new()
-        .route("/pay/wechat/native", post(onepass::create_native))
-        .route("/v1/orders", post(v1::create))
-        .route("/v1/orders/{out_trade_no}", get(v1::get))
-        .route("/v1/orders/{out_trade_no}/close", post(v1::close))
-        .merge(notifications::routes())
+    let mut signed = routes::add(Router::new(), routes::signed())
         .route_layer(from_fn_with_state(body_rules, body::read_whole));
     if let Some(rate) = http.rate_limit {
         // Outside the body rules: a client out of failures is refused before its body is read.
@@ -171,15 +166,7 @@ pub fn router(state: ApiState) -> Router {
             rate_limit::limit_failures,
         ));
     }
-    let open = Router::new()
-        .route("/pay/wechat/status", get(onepass::status))
-        .route("/pay/alipay/status", get(onepass::status))
-        .route("/pay/wechat/checkout", get(checkout::page))
-        .route("/pay/alipay/checkout", get(checkout::page))
-        .route("/openapi.json", get(openapi::json))
-        .route("/docs", get(openapi::docs))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let open = routes::add(Router::new(), routes::open())
         .merge(crate::callbacks::routes(ctx.service.clone()));
     Router::new()
         .merge(signed)
