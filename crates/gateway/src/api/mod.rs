@@ -68,7 +68,8 @@ pub struct ApiSettings {
     pub public_url: String,
     /// Sandbox mode: the checkout page says that no real money moves.
     pub sandbox: bool,
-    /// A test hook; see [`Failpoint`]. [`ApiSettings::new`] reads it from the environment.
+    /// A test hook, only in test builds; see [`Failpoint`]. [`ApiSettings::new`] reads it from
+    /// the environment.
     pub failpoint: Option<Failpoint>,
     /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept a little longer
     /// than twice that ([`nonce_retention`]).
@@ -110,8 +111,8 @@ impl ApiSettings {
     pub const DEFAULT_SIGNATURE_WINDOW: Duration = Duration::from_secs(300);
     pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-    /// The defaults for a paygate reached at `public_url`, with the failpoint read from
-    /// `PAYGATE_FAILPOINT` (once, here, at start-up).
+    /// The defaults for a paygate reached at `public_url`; in a test build, with the failpoint
+    /// read from `PAYGATE_FAILPOINT` (once, here, at start-up).
     #[must_use]
     pub fn new(public_url: impl Into<String>) -> Self {
         Self {

@@ -4,8 +4,7 @@ use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Timestamp, Upstr
 use crate::store::{InsertOutcome, Site, Transition};
 
 use super::{
-    Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error, count_upstream,
-    outcome_of,
+    OrderService, OrderView, ServiceError, UpstreamOp, channel_error, count_upstream, outcome_of,
 };
 
 impl OrderService {
@@ -70,7 +69,9 @@ impl OrderService {
                 return Err(e);
             }
         };
-        if self.settings.failpoint == Some(Failpoint::HangAfterUpstreamCreate) {
+        // Test builds only (the `failpoints` feature): a release build has no such code path.
+        #[cfg(feature = "failpoints")]
+        if self.settings.failpoint == Some(super::Failpoint::HangAfterUpstreamCreate) {
             tracing::warn!(
                 order = order.id.as_i64(),
                 "failpoint: hanging after upstream create"

@@ -9,6 +9,7 @@
 mod close;
 mod create;
 mod error;
+mod failpoint;
 mod locks;
 mod payments;
 mod read;
@@ -16,6 +17,7 @@ mod read;
 use std::sync::Arc;
 
 pub use error::{ServiceError, UpstreamOp};
+pub use failpoint::Failpoint;
 pub use payments::{AnomalyKind, Applied, CALLBACK_QUERY_GAP, QueryReason, ResultSource};
 
 use crate::channels::{ChannelError, Channels, PayParams};
@@ -24,38 +26,12 @@ use crate::store::Store;
 
 use locks::OrderLocks;
 
-/// A test hook, read once at start-up from `PAYGATE_FAILPOINT` (never per request).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failpoint {
-    /// After the channel accepted an order and before paygate records it, wait forever: the crash
-    /// test SIGKILLs the process there.
-    HangAfterUpstreamCreate,
-}
-
-impl Failpoint {
-    pub const ENV: &'static str = "PAYGATE_FAILPOINT";
-
-    /// The failpoint named by `PAYGATE_FAILPOINT`, if any. An unknown name is ignored (and logged),
-    /// so a typo cannot turn a production node into a hanging one.
-    #[must_use]
-    pub fn from_env() -> Option<Self> {
-        let name = std::env::var(Self::ENV).ok()?;
-        match name.as_str() {
-            "hang_after_upstream_create" => Some(Self::HangAfterUpstreamCreate),
-            "" => None,
-            other => {
-                tracing::warn!(failpoint = other, "unknown PAYGATE_FAILPOINT ignored");
-                None
-            }
-        }
-    }
-}
-
 /// What the service needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     /// Where payers reach this paygate, without a trailing slash: `checkout_url` is built on it.
     pub public_url: String,
+    /// Only ever set in test builds; see [`Failpoint`].
     pub failpoint: Option<Failpoint>,
 }
 
