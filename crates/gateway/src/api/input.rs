@@ -252,7 +252,7 @@ mod tests {
             // The same key after JSON escapes are decoded.
             r#"{"amount_total":1,"amount\u005ftotal":500}"#,
         ] {
-            let err = parse(body).err().map(|e| e.status_and_code().1);
+            let err = parse(body).err().map(|e| e.code().as_str());
             assert_eq!(err, Some("duplicate_key"), "{body}");
         }
     }
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn broken_json_is_still_invalid_json() {
         for body in [r#"{"a":1"#, "[1,2]", r#"{"a":1e999}"#, ""] {
-            let err = parse(body).err().map(|e| e.status_and_code().1);
+            let err = parse(body).err().map(|e| e.code().as_str());
             assert_eq!(err, Some("invalid_json"), "{body}");
         }
     }

@@ -27,6 +27,8 @@ mod notifications;
 mod onepass;
 pub mod openapi;
 mod rate_limit;
+mod request;
+mod routes;
 mod server;
 mod v1;
 mod views;
@@ -38,7 +40,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -66,7 +67,8 @@ pub struct ApiSettings {
     pub public_url: String,
     /// Sandbox mode: the checkout page says that no real money moves.
     pub sandbox: bool,
-    /// A test hook; see [`Failpoint`]. [`ApiSettings::new`] reads it from the environment.
+    /// A test hook, only in test builds; see [`Failpoint`]. [`ApiSettings::new`] reads it from
+    /// the environment.
     pub failpoint: Option<Failpoint>,
     /// How far `X-1Pass-Ts` may be from the server's clock (300 s); nonces are kept a little longer
     /// than twice that ([`nonce_retention`]).
@@ -117,8 +119,8 @@ impl ApiSettings {
     pub const DEFAULT_SIGNATURE_WINDOW: Duration = Duration::from_secs(300);
     pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-    /// The defaults for a paygate reached at `public_url`, with the failpoint read from
-    /// `PAYGATE_FAILPOINT` (once, here, at start-up).
+    /// The defaults for a paygate reached at `public_url`; in a test build, with the failpoint
+    /// read from `PAYGATE_FAILPOINT` (once, here, at start-up).
     #[must_use]
     pub fn new(public_url: impl Into<String>) -> Self {
         Self {
@@ -163,12 +165,7 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
         settings: Arc::new(state.settings),
     };
     let request_id = HeaderName::from_static("x-request-id");
-    let mut signed = Router::new()
-        .route("/pay/wechat/native", post(onepass::create_native))
-        .route("/v1/orders", post(v1::create))
-        .route("/v1/orders/{out_trade_no}", get(v1::get))
-        .route("/v1/orders/{out_trade_no}/close", post(v1::close))
-        .merge(notifications::routes())
+    let mut signed = routes::add(Router::new(), routes::signed())
         .route_layer(from_fn_with_state(body_rules, body::read_whole));
     if let Some(rate) = http.rate_limit {
         // Outside the body rules: a client out of failures is refused before its body is read.
@@ -177,15 +174,7 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
             rate_limit::limit_failures,
         ));
     }
-    let open = Router::new()
-        .route("/pay/wechat/status", get(onepass::status))
-        .route("/pay/alipay/status", get(onepass::status))
-        .route("/pay/wechat/checkout", get(checkout::page))
-        .route("/pay/alipay/checkout", get(checkout::page))
-        .route("/openapi.json", get(openapi::json))
-        .route("/docs", get(openapi::docs))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+    let open = routes::add(Router::new(), routes::open());
     // The app's unsigned routes share the API's unsigned limiter.
     let open = open.with_state(ctx.clone()).merge(unsigned);
     Router::new()

@@ -7,11 +7,10 @@
 //! an internal service answered, and where a name resolves inside the operator's network, are the
 //! operator's to see (`paygate notify show`), not the site's.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,16 +19,6 @@ use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::v1::order_no;
 use crate::domain::{Attempt, NotificationEvent, Timestamp, is_token};
-
-/// The routes, merged into the API's router.
-pub(super) fn routes() -> Router<Ctx> {
-    Router::new()
-        .route(
-            "/v1/orders/{out_trade_no}/notifications",
-            get(order_notifications),
-        )
-        .route("/v1/notifications/{event_id}/resend", post(resend))
-}
 
 /// An order's notifications.
 #[derive(Debug, Serialize, ToSchema)]

@@ -4,36 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::Ctx;
 use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
-use super::input::Fields;
+use super::request::NativeCreateRequest;
 use super::views::{NativeCreated, TokenStatus};
-use crate::domain::{Channel, CheckoutToken, Method, OrderRequest, PayMethod, Payer};
-
-/// The body of `POST /pay/wechat/native` (documentation of what [`Fields`] reads).
-#[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub struct NativeCreateRequest {
-    /// The site's order number: 6-64 characters of letters, digits, `_` and `-`.
-    #[schema(example = "order_20240101_001")]
-    out_trade_no: String,
-    /// At most 127 characters.
-    #[schema(example = "VIP月卡")]
-    description: String,
-    /// Fen (2990 = ¥29.90): a positive integer.
-    #[schema(example = 2990)]
-    amount_total: i64,
-    /// CNY only; the default.
-    #[schema(example = "CNY")]
-    currency: Option<String>,
-    /// 1-1440; 15 by default.
-    #[schema(example = 15)]
-    expire_minutes: Option<i64>,
-}
+use crate::domain::{CheckoutToken, OrderRequest};
 
 /// Creates a WeChat Native (PC QR code) order.
 #[utoipa::path(
@@ -58,26 +35,9 @@ pub async fn create_native(
     State(ctx): State<Ctx>,
     signed: Signed,
 ) -> Result<Json<NativeCreated>, ApiError> {
-    let request = native_request(&signed.body)?;
+    let request = OrderRequest::try_from(NativeCreateRequest::parse(&signed.body)?)?;
     let view = ctx.orders.create(&signed.site, request).await?;
     Ok(Json(view.into()))
-}
-
-/// Seed 000's checks in seed 000's order: the three required fields, then each field's format.
-fn native_request(body: &[u8]) -> Result<OrderRequest, ApiError> {
-    let f = Fields::parse(body)?;
-    f.require(&["out_trade_no", "description", "amount_total"])?;
-    Ok(OrderRequest {
-        out_trade_no: f.out_trade_no()?,
-        amount: f.amount()?,
-        currency: f.currency()?,
-        description: f.description()?,
-        expire_minutes: f.expire_minutes()?,
-        pay_method: PayMethod::new(Channel::Wechat, Method::Native)?,
-        attach: None,
-        notify_url: None,
-        payer: Payer::default(),
-    })
 }
 
 /// The status of the order a checkout token belongs to. Unsigned: the token is the credential, so

@@ -11,10 +11,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::error::{ERROR_CODES, ErrorBody, UpstreamDetail};
+use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
-use super::onepass::NativeCreateRequest;
-use super::v1::{V1CreateRequest, V1Payer};
+use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer};
 use super::views::{NativeCreated, TokenStatus, V1Order};
 use super::{checkout, health, notifications, onepass, v1};
 
@@ -29,13 +28,14 @@ use super::{checkout, health, notifications, onepass, v1};
         v1::create, v1::get, v1::close,
         notifications::order_notifications, notifications::resend,
         health::healthz, health::readyz,
+        json, docs,
     ),
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
-        ErrorBody, UpstreamDetail,
+        ErrorBody, ErrorCode, UpstreamDetail,
     )),
-    modifiers(&Signing),
+    modifiers(&Signing, &AlipayTokenRoutes),
 )]
 struct ApiDoc;
 
@@ -57,18 +57,42 @@ impl Modify for Signing {
     }
 }
 
+/// The status and checkout routes under `/pay/alipay/` are served by the same handlers as those
+/// under `/pay/wechat/` (the token names the order, whatever its channel): the same documentation,
+/// under their own paths and operation ids.
+struct AlipayTokenRoutes;
+
+impl Modify for AlipayTokenRoutes {
+    fn modify(&self, openapi: &mut Doc) {
+        let paths = &mut openapi.paths.paths;
+        for wechat in ["/pay/wechat/status", "/pay/wechat/checkout"] {
+            let Some(mut item) = paths.get(wechat).cloned() else {
+                continue;
+            };
+            if let Some(op) = item.get.as_mut() {
+                op.operation_id = op.operation_id.as_ref().map(|id| format!("alipay_{id}"));
+            }
+            paths.insert(wechat.replace("/wechat/", "/alipay/"), item);
+        }
+    }
+}
+
 /// The document, built once per call (cheap, and only on the documentation routes).
 #[must_use]
 pub fn document() -> Doc {
     ApiDoc::openapi()
 }
 
-/// `GET /openapi.json`.
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "documentation",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 pub async fn json() -> Json<Doc> {
     Json(document())
 }
 
-/// `GET /docs`: the same document, as a page a person can read.
+/// The same document, as a page a person can read.
+#[utoipa::path(get, path = "/docs", tag = "documentation",
+    responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 pub async fn docs() -> Html<String> {
     Html(render(&document()))
 }
@@ -97,16 +121,23 @@ fn render(doc: &Doc) -> String {
         }
     }
     body.push_str("<h2>Error codes</h2><p>Every error answers <code>{\"error\":\"&lt;code&gt;\",\"message\":\"…\",\"field\":\"…\"}</code>; <code>field</code> names the request field to blame, when one is.</p><table><tr><th>code</th><th>HTTP</th><th>meaning</th></tr>");
-    for (code, status, meaning) in ERROR_CODES {
+    for code in ErrorCode::ALL {
         let _ = write!(
             body,
-            "<tr><td><code>{code}</code></td><td>{status}</td><td>{}</td></tr>",
-            escape(meaning)
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            code.as_str(),
+            code.status().as_u16(),
+            escape(code.description())
         );
     }
     body.push_str("</table><h2>Schemas</h2>");
     if let Some(components) = &doc.components {
-        for (name, schema) in &components.schemas {
+        // The error codes are the table above.
+        let shown = components
+            .schemas
+            .iter()
+            .filter(|(name, _)| name.as_str() != "ErrorCode");
+        for (name, schema) in shown {
             let json = serde_json::to_string_pretty(schema).unwrap_or_default();
             let _ = write!(
                 body,
@@ -185,20 +216,147 @@ const SIGNING_HTML: &str = "<h2>Signing</h2>\
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+    use utoipa::openapi::PathItem;
+
     use super::*;
+    use crate::api::routes::{self, Route, Verb};
+
+    fn verb_name(verb: Verb) -> &'static str {
+        match verb {
+            Verb::Get => "get",
+            Verb::Post => "post",
+        }
+    }
+
+    /// Every operation of a path item, by method name.
+    fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
+        [
+            ("get", &item.get),
+            ("put", &item.put),
+            ("post", &item.post),
+            ("delete", &item.delete),
+            ("options", &item.options),
+            ("head", &item.head),
+            ("patch", &item.patch),
+            ("trace", &item.trace),
+        ]
+        .into_iter()
+        .filter_map(|(method, op)| op.as_ref().map(|op| (method, op)))
+    }
+
+    fn served(routes: Vec<Route>) -> BTreeSet<(&'static str, String)> {
+        routes
+            .into_iter()
+            .map(|r| (verb_name(r.verb), r.path.to_owned()))
+            .collect()
+    }
+
+    /// The merchant API's router is built from `routes::signed` and `routes::open`; the document
+    /// must list exactly those. The channels' callbacks (`/callbacks/wechat/{mchid}`,
+    /// `/callbacks/alipay/{app_id}`) are left out on purpose: the channels call them, signed their
+    /// own way, and no site may. So are the sandbox routes, which exist only in sandbox mode. The
+    /// app adds both beside the merchant API; neither is in these lists.
+    #[test]
+    fn the_document_lists_exactly_the_routes_the_router_serves() {
+        let doc = document();
+        let documented: BTreeSet<(&str, String)> = doc
+            .paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| operations(item).map(move |(m, _)| (m, path.clone())))
+            .collect();
+        let mut all = served(routes::signed());
+        all.extend(served(routes::open()));
+        let undocumented: Vec<_> = all.difference(&documented).collect();
+        let not_served: Vec<_> = documented.difference(&all).collect();
+        assert!(
+            undocumented.is_empty(),
+            "served, not documented: {undocumented:?}"
+        );
+        assert!(
+            not_served.is_empty(),
+            "documented, not served: {not_served:?}"
+        );
+    }
+
+    #[test]
+    fn the_signed_routes_are_documented_as_signed_and_the_others_as_open() {
+        let doc = document();
+        let operation = |method: &str, path: &str| {
+            let item = doc.paths.paths.get(path).expect(path);
+            operations(item)
+                .find(|(m, _)| *m == method)
+                .map(|(_, op)| op.clone())
+                .expect(path)
+        };
+        let signed_by_scheme = |op: &Operation| {
+            let json = serde_json::to_value(op).expect("serializes");
+            let by_scheme = json["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("1pass_signature").is_some()));
+            let by_headers = json["parameters"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p["name"] == "X-1Pass-Sign"));
+            by_scheme || by_headers
+        };
+        for (method, path) in served(routes::signed()) {
+            assert!(
+                signed_by_scheme(&operation(method, &path)),
+                "{method} {path}"
+            );
+        }
+        for (method, path) in served(routes::open()) {
+            assert!(
+                !signed_by_scheme(&operation(method, &path)),
+                "{method} {path}"
+            );
+        }
+    }
+
+    /// Every error answers with an [`ErrorCode`] (an exhaustive mapping); each must be in both
+    /// renderings of the documentation with its status.
+    #[test]
+    fn every_error_code_is_documented_with_its_status() {
+        let doc = document();
+        let json = serde_json::to_value(&doc).expect("serializes");
+        let schemas = &json["components"]["schemas"];
+        assert_eq!(
+            schemas["ErrorBody"]["properties"]["error"]["$ref"],
+            "#/components/schemas/ErrorCode"
+        );
+        let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let table = schemas["ErrorCode"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        let html = render(&doc);
+        for code in ErrorCode::ALL {
+            let (name, status) = (code.as_str(), code.status().as_u16());
+            assert!(listed.contains(&name), "{name} not in the ErrorCode enum");
+            assert!(
+                table.contains(&format!("| `{name}` | {status} |")),
+                "{name} {status}"
+            );
+            assert!(
+                html.contains(&format!(
+                    "<tr><td><code>{name}</code></td><td>{status}</td>"
+                )),
+                "{name} {status} not in /docs"
+            );
+        }
+        assert_eq!(listed.len(), ErrorCode::ALL.len());
+    }
 
     #[test]
     fn notification_routes_schemas_and_errors_are_documented() {
         let doc = document();
-        let paths = &doc.paths.paths;
-        let list = paths
-            .get("/v1/orders/{out_trade_no}/notifications")
-            .expect("list route");
-        assert!(list.get.is_some());
-        let resend = paths
-            .get("/v1/notifications/{event_id}/resend")
-            .expect("resend route");
-        assert!(resend.post.is_some());
         let schemas = &doc.components.as_ref().expect("components").schemas;
         for name in [
             "V1OrderNotifications",

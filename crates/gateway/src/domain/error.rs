@@ -1,7 +1,7 @@
-//! The one error every domain parser returns: it names the field and maps to a stable API code.
+//! The one error every domain parser returns: it names the field; the API maps it to a stable code.
 
 /// Why a value from outside was refused. Each variant names the field it is about, so the API can
-/// say which input was wrong; [`DomainError::code`] is the stable code the API answers with.
+/// say which input was wrong; the API maps each variant to the stable code it answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     /// A required value was absent or empty (seed 000 treats both as missing).
@@ -47,24 +47,11 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// The stable error code of the merchant API (seed 000's codes where it has one).
-    #[must_use]
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing { .. } => "missing_fields",
-            Self::InvalidOutTradeNo => "invalid_out_trade_no",
-            Self::InvalidAmount { .. } => "invalid_amount",
-            Self::InvalidCurrency => "invalid_currency",
-            Self::DescriptionTooLong { .. } => "description_too_long",
-            Self::InvisibleCharacter { .. } => "invalid_characters",
-            Self::InvalidAttach { .. } => "invalid_attach",
-            Self::InvalidUrl { .. } => "invalid_notify_url",
-            Self::InvalidExpireMinutes { .. } => "invalid_expire_minutes",
-            Self::InvalidChannel => "invalid_channel",
-            Self::InvalidMethod(_) | Self::MethodNotOnChannel { .. } => "invalid_method",
-            Self::InvalidStatus(_) => "invalid_status",
-            Self::Malformed { .. } => "invalid_field",
-        }
+    /// The API's code for this error, which the API maps (`api::error`), so the domain's tests can
+    /// say which answer a refusal becomes.
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
+        crate::api::error::ErrorCode::from(self).as_str()
     }
 
     /// The request field the error is about, for the API's error detail.

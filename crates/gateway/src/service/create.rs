@@ -3,7 +3,7 @@
 use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields};
 use crate::store::{InsertOutcome, Transition};
 
-use super::{Failpoint, OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
+use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 
 impl OrderService {
     /// Creates the site's order, or answers the same order again for the same request.
@@ -65,7 +65,9 @@ impl OrderService {
                 return Err(e);
             }
         };
-        if self.settings.failpoint == Some(Failpoint::HangAfterUpstreamCreate) {
+        // Test builds only (the `failpoints` feature): a release build has no such code path.
+        #[cfg(feature = "failpoints")]
+        if self.settings.failpoint == Some(super::Failpoint::HangAfterUpstreamCreate) {
             tracing::warn!(
                 order = order.id.as_i64(),
                 "failpoint: hanging after upstream create"

@@ -13,6 +13,7 @@ mod callback_queries;
 mod close;
 mod create;
 mod error;
+mod failpoint;
 mod locks;
 mod notifications;
 mod payments;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 pub use crate::domain::AnomalyKind;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use error::{ServiceError, UpstreamOp};
+pub use failpoint::Failpoint;
 pub use notifications::{EventHistory, NotificationService};
 pub use payments::{Applied, ResultSource};
 pub use sites::SiteService;
@@ -35,38 +37,12 @@ use crate::store::Store;
 
 use locks::OrderLocks;
 
-/// A test hook, read once at start-up from `PAYGATE_FAILPOINT` (never per request).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failpoint {
-    /// After the channel accepted an order and before paygate records it, wait forever: the crash
-    /// test SIGKILLs the process there.
-    HangAfterUpstreamCreate,
-}
-
-impl Failpoint {
-    pub const ENV: &'static str = "PAYGATE_FAILPOINT";
-
-    /// The failpoint named by `PAYGATE_FAILPOINT`, if any. An unknown name is ignored (and logged),
-    /// so a typo cannot turn a production node into a hanging one.
-    #[must_use]
-    pub fn from_env() -> Option<Self> {
-        let name = std::env::var(Self::ENV).ok()?;
-        match name.as_str() {
-            "hang_after_upstream_create" => Some(Self::HangAfterUpstreamCreate),
-            "" => None,
-            other => {
-                tracing::warn!(failpoint = other, "unknown PAYGATE_FAILPOINT ignored");
-                None
-            }
-        }
-    }
-}
-
 /// What the service needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     /// Where payers reach this paygate, without a trailing slash: `checkout_url` is built on it.
     pub public_url: String,
+    /// Only ever set in test builds; see [`Failpoint`].
     pub failpoint: Option<Failpoint>,
 }
 
