@@ -257,8 +257,8 @@ mod tests {
     /// The merchant API's router is built from `routes::signed` and `routes::open`; the document
     /// must list exactly those. The channels' callbacks (`/callbacks/wechat/{mchid}`,
     /// `/callbacks/alipay/{app_id}`) are left out on purpose: the channels call them, signed their
-    /// own way, and no site may. So are the sandbox routes, which exist only in sandbox mode. The
-    /// app adds both beside the merchant API; neither is in these lists.
+    /// own way, and sites never do. So are the sandbox routes, which exist only in sandbox mode.
+    /// The app adds both beside the merchant API; neither is in these lists.
     #[test]
     fn the_document_lists_exactly_the_routes_the_router_serves() {
         let doc = document();
