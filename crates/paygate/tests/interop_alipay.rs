@@ -1,4 +1,4 @@
-//! Acceptance (issue 3, item 3): third-party Alipay SDKs, pointed at `paygate sim`, with their
+//! Third-party Alipay SDKs, pointed at `paygate sim`, with their
 //! own response-signature checks on.
 //!
 //! - `alipay-sdk` (official, npm): precreate, query, close, pay (control API), the

@@ -1,4 +1,4 @@
-//! Acceptance (issue 2, item 3): widely used third-party WeChat Pay v3 SDKs, pointed at
+//! Widely used third-party WeChat Pay v3 SDKs, pointed at
 //! `paygate sim`, order, query, close, pay (control API), receive the payment callback and refund,
 //! each with its own response-signature verification on.
 //!

@@ -1,8 +1,9 @@
-//! Issue 4, acceptance 1 and 6, against the real binary in sandbox mode:
+//! The seed's example and a crash after the upstream create, against the real binary in sandbox
+//! mode:
 //!
 //! 1. The seed's Node.js example (`interop/seed000_example.mjs`), unchanged but for the host and the
 //!    literal `ak_xxx`/`sk_xxx`, gets the seed's response fields and a real sandbox `code_url`.
-//! 6. paygate SIGKILLed after WeChat Pay accepted an order and before answering: a retried create
+//! 2. paygate SIGKILLed after WeChat Pay accepted an order and before answering: a retried create
 //!    returns the same order, a GET reports it, and WeChat Pay holds one order for it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,7 +19,7 @@ use support::serve::{
 };
 
 #[test]
-fn acceptance_1_the_seed_node_example_creates_an_order() {
+fn the_seed_node_example_creates_an_order() {
     let dir = tempfile::tempdir().unwrap();
     let pg = Paygate::start(ServeOptions::new(dir.path()));
     let keys = create_site(dir.path(), "seed example");
@@ -89,7 +90,7 @@ fn acceptance_1_the_seed_node_example_creates_an_order() {
 }
 
 #[tokio::test]
-async fn acceptance_6_a_crash_after_the_upstream_create_loses_nothing() {
+async fn a_crash_after_the_upstream_create_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // As in a deployment, the public URL (in the notify_url sent upstream) stays the same across
     // restarts, though each start listens on a new port: WeChat Pay only treats a repeated create

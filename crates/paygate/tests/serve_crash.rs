@@ -1,4 +1,4 @@
-//! Issue 5, acceptance 5 (CI-sized crash test): paygate killed with SIGKILL at random moments during
+//! A CI-sized crash test: paygate killed with SIGKILL at random moments during
 //! a run of a few hundred orders paid in the simulator; after restart every order paid upstream is
 //! paid in paygate and its site notified at least once, and no order is paid in paygate that is
 //! unpaid upstream.
@@ -73,7 +73,7 @@ struct Outcome {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
+async fn sigkill_at_random_moments_loses_no_payment() {
     let started = Instant::now();
     let seed = seed(0x5EED_0005);
     println!("seed {seed} (replay with PAYGATE_TEST_SEED={seed})");
@@ -324,7 +324,7 @@ async fn acceptance_5_sigkill_at_random_moments_loses_no_payment() {
     Arc::try_unwrap(lookup).ok().unwrap().close().await;
 
     println!(
-        "acceptance 5: {ORDERS} orders, {} kills at progress {:?}; {retried} creates retried, {gave_up} given up; \
+        "crash test: {ORDERS} orders, {} kills at progress {:?}; {retried} creates retried, {gave_up} given up; \
          {paid_by_client} paid upstream, all paid and notified in paygate ({} deliveries, {redelivered} events \
          delivered more than once); drive {:.1?}, total {:.1?}",
         kills_done.len(),

@@ -1,4 +1,4 @@
-//! Issue 5, acceptance 6: three paygate nodes on one PostgreSQL, one killed mid-run: every
+//! Three paygate nodes on one PostgreSQL, one killed mid-run: every
 //! notification is delivered, and the receiver never sees the same event delivered twice at once.
 //!
 //! One standalone `paygate sim`, three `paygate serve` processes (ports of their own, the same
@@ -116,7 +116,7 @@ fn plans(prefix: &str, n: usize) -> Vec<OrderPlan> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time() {
+async fn three_nodes_one_killed_every_notification_once_at_a_time() {
     let started = Instant::now();
     let seed = seed(0x5EED_0006);
     println!("seed {seed} (replay with PAYGATE_TEST_SEED={seed})");
@@ -388,7 +388,7 @@ async fn acceptance_6_three_nodes_one_killed_every_notification_once_at_a_time()
     Arc::try_unwrap(lookup).ok().unwrap().close().await;
 
     println!(
-        "acceptance 6: {} orders paid over 3 nodes, {} deliveries of {} events ({} more than once), \
+        "three nodes: {} orders paid over 3 nodes, {} deliveries of {} events ({} more than once), \
          no concurrent delivery; {VICTIM} killed at {:.1?} holding {} undelivered notification lease(s) \
          and {victim_checks} order-check lease(s), taken over after {:?}..{:?} (lease {LEASE:?}); \
          successful deliveries per node {per_node:?}; phase A {phase_a:.1?}, run {driven:.1?}, \

@@ -1,4 +1,4 @@
-//! Issue 5 against the real binary in sandbox mode, with the background schedules scaled down
+//! Payments, notifications and order checks against the real binary in sandbox mode, with the background schedules scaled down
 //! (`PAYGATE_NOTIFY_SCHEDULE_SCALE=0.001`, `PAYGATE_COMPENSATION_SCHEDULE_SCALE=0.001`,
 //! `PAYGATE_WORKERS_POLL_INTERVAL=50ms`) and a site's receiver (axum) in the test:
 //!
@@ -126,7 +126,7 @@ fn attempt_statuses(event: &Value) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly_signed() {
+async fn a_payment_in_the_simulator_reaches_the_site_once_correctly_signed() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
@@ -184,7 +184,7 @@ async fn acceptance_1_a_payment_in_the_simulator_reaches_the_site_once_correctly
 }
 
 #[tokio::test]
-async fn acceptance_2_retries_on_the_scaled_schedule_until_delivered() {
+async fn retries_on_the_scaled_schedule_until_delivered() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![Answer::status(500), Answer::status(500)]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
@@ -233,7 +233,7 @@ async fn acceptance_2_retries_on_the_scaled_schedule_until_delivered() {
 }
 
 #[tokio::test]
-async fn acceptance_2_a_site_down_past_the_last_retry_fails_then_a_cli_resend_delivers() {
+async fn a_site_down_past_the_last_retry_fails_then_a_cli_resend_delivers() {
     let dir = tempfile::tempdir().unwrap();
     // A port nobody listens on: every attempt is a refused connection.
     let down = Receiver::start(vec![]);
@@ -303,7 +303,7 @@ async fn acceptance_2_a_site_down_past_the_last_retry_fails_then_a_cli_resend_de
 }
 
 #[tokio::test]
-async fn acceptance_3_a_dropped_callback_is_made_up_for_by_an_active_query() {
+async fn a_dropped_callback_is_made_up_for_by_an_active_query() {
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start(vec![]);
     let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());

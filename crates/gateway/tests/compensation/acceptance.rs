@@ -1,4 +1,4 @@
-//! Issue 5, acceptance 3: the simulator drops the callback, and the order still becomes paid by
+//! A payment whose callback was dropped: the simulator drops it, and the order still becomes paid by
 //! active query, with the site's notification written.
 
 use gateway::channels::UpstreamStatus;

@@ -1,4 +1,4 @@
-//! Merchant notifications end to end (issue 5, acceptance 1, 2 and 7): a real paygate store and API
+//! Merchant notifications end to end (delivery, retries, resend): a real paygate store and API
 //! on SQLite and PostgreSQL, the `Deliverer` run by `workers::run`, and a local axum receiver in the
 //! site's place. Every scenario runs on both backends.
 
