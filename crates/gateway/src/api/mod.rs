@@ -8,7 +8,10 @@
 //! | `GET /pay/{wechat,alipay}/checkout?token=` | token | a plain HTML page |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` |
 //! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
-//! | `/callbacks/{wechat,alipay}/…` | the channel's signature | |
+//!
+//! Every route is listed once, in `routes.rs`. The app merges two more sets of unsigned routes into
+//! this router ([`router`]'s `unsigned`): the channel callbacks (`crate::callbacks`, checked by the
+//! channel's own signature) and, in sandbox mode, `/sandbox/*`.
 //!
 //! `/metrics` is not here: it is served on a listener of its own ([`metrics_router`]), by default on
 //! loopback, as it tells anyone who can read it how much money moves.

@@ -4,7 +4,7 @@ use crate::channels::ChannelError;
 use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Site, Timestamp, UpstreamFields};
 use crate::store::Transition;
 
-use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
+use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error, site_order};
 
 impl OrderService {
     /// Closes one of the site's orders. Closing a closed order again answers it as it is.
@@ -20,11 +20,7 @@ impl OrderService {
         site: &Site,
         out_trade_no: &OutTradeNo,
     ) -> Result<OrderView, ServiceError> {
-        let order = self
-            .store
-            .find_order(&site.id, out_trade_no)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let order = site_order(&self.store, site, out_trade_no).await?;
         let order = match order.status {
             OrderStatus::Closed => order,
             OrderStatus::Paid | OrderStatus::Refunded => {

@@ -32,7 +32,7 @@ pub use payments::{Applied, ResultSource};
 pub use sites::SiteService;
 
 use crate::channels::{ChannelError, Channels, PayParams};
-use crate::domain::{Channel, Order, OrderStatus};
+use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Site};
 use crate::store::Store;
 
 use locks::OrderLocks;
@@ -133,6 +133,18 @@ impl OrderService {
             order,
         })
     }
+}
+
+/// One of `site`'s orders by its number; `NotFound` also for another site's order with that number.
+async fn site_order(
+    store: &Store,
+    site: &Site,
+    out_trade_no: &OutTradeNo,
+) -> Result<Order, ServiceError> {
+    store
+        .find_order(&site.id, out_trade_no)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Maps a channel failure to the service's vocabulary. `NotConfigured` can reach here only when

@@ -34,11 +34,7 @@ impl NotificationService {
         site: &Site,
         out_trade_no: &OutTradeNo,
     ) -> Result<Vec<EventHistory>, ServiceError> {
-        let order = self
-            .store
-            .find_order(&site.id, out_trade_no)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let order = super::site_order(&self.store, site, out_trade_no).await?;
         let events = self
             .store
             .notifications_for_order(&site.id, order.id)

@@ -4,7 +4,7 @@ use crate::channels::UpstreamStatus;
 use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Site};
 
 use super::payments::{Applied, ResultSource};
-use super::{OrderService, OrderView, ServiceError};
+use super::{OrderService, OrderView, ServiceError, site_order};
 
 impl OrderService {
     /// One of the site's orders. An order still `created` (its upstream answer was lost to a crash
@@ -17,11 +17,7 @@ impl OrderService {
         site: &Site,
         out_trade_no: &OutTradeNo,
     ) -> Result<OrderView, ServiceError> {
-        let order = self
-            .store
-            .find_order(&site.id, out_trade_no)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let order = site_order(&self.store, site, out_trade_no).await?;
         let order = self.resolve(order).await?;
         self.view(order)
     }
