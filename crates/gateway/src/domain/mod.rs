@@ -2,7 +2,7 @@
 //! are parsed once into one of these, and the rest of the gateway can only hold valid ones (private
 //! fields, `parse` constructors, one error type). The entities built from them live here too, with
 //! their statuses: sites (`site`), orders (`order`, `status`), notification events and their
-//! delivery attempts (`notification`), background jobs and what they are about (`job`), and
+//! delivery attempts (`notification`), refunds and their statuses (`refund`), background jobs and what they are about (`job`), and
 //! anomalies (`anomaly`). How they are stored is `store`'s business.
 
 mod amount;
@@ -19,6 +19,7 @@ mod order;
 mod out_trade_no;
 mod pay_method;
 mod payer;
+mod refund;
 mod site;
 mod status;
 mod text;
@@ -41,6 +42,9 @@ pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest,
 pub use out_trade_no::OutTradeNo;
 pub use pay_method::{Channel, Method, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
+pub use refund::{
+    NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, UpstreamRefundNo,
+};
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};

@@ -18,6 +18,7 @@ mod jobs;
 mod nonces;
 mod notifications;
 mod orders;
+mod refunds;
 mod rows;
 mod sites;
 mod transitions;
@@ -38,6 +39,7 @@ pub use anomalies::NewAnomaly;
 pub use error::StoreError;
 pub use notifications::NewAttempt;
 pub use orders::InsertOutcome;
+pub use refunds::{RefundTotals, ReserveOutcome};
 pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 

@@ -12,5 +12,6 @@ mod nonces;
 mod notifications;
 mod orders;
 mod outbox;
+mod refunds;
 mod sites;
 mod transitions;

@@ -1,0 +1,176 @@
+//! Refunds in the store: the reservation against what was paid, idempotent numbers, scoping.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed set-up step is a failing test
+
+use gateway::domain::{
+    Amount, NewRefund, Order, OrderRequest, OrderStatus, OutRefundNo, RefundRequest, RefundStatus,
+    Site, UpstreamFields,
+};
+use gateway::store::{InsertOutcome, RefundTotals, ReserveOutcome, Store, Transition};
+
+use crate::on_both_backends;
+use crate::support::{TestDb, insert, new_site, now, seed_request};
+
+/// A paid order of `fen`.
+async fn paid_order(store: &Store, site: &Site, out_trade_no: &str, fen: i64) -> Order {
+    let request = OrderRequest {
+        amount: Amount::parse(fen).unwrap(),
+        ..seed_request(out_trade_no)
+    };
+    let InsertOutcome::Inserted(order) = insert(store, site, request).await else {
+        panic!("{out_trade_no} existed");
+    };
+    for (from, to) in [
+        (OrderStatus::Created, OrderStatus::Pending),
+        (OrderStatus::Pending, OrderStatus::Paid),
+    ] {
+        let t = Transition {
+            order_id: order.id,
+            from,
+            to,
+            reason: "test".into(),
+            upstream: UpstreamFields::default(),
+            at: now(),
+        };
+        assert!(store.transition(&t).await.unwrap().won());
+    }
+    store
+        .find_order(&site.id, &order.out_trade_no)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn refund(out_refund_no: &str, fen: i64) -> RefundRequest {
+    RefundRequest {
+        out_refund_no: OutRefundNo::parse(out_refund_no).unwrap(),
+        amount: Amount::parse(fen).unwrap(),
+        reason: None,
+        notify_url: None,
+    }
+}
+
+async fn reserve(store: &Store, order: &Order, request: RefundRequest) -> ReserveOutcome {
+    store
+        .reserve_refund(&NewRefund::prepare(order, request, now()))
+        .await
+        .unwrap()
+}
+
+async fn totals(store: &Store, order: &Order) -> RefundTotals {
+    store
+        .order_refund_state(&order.site_id, order.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .1
+}
+
+on_both_backends! {
+    async fn refunds_reserve_up_to_what_was_paid_and_not_a_fen_more(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let ReserveOutcome::Reserved(first) = reserve(&db.store, &order, refund("r_001", 3_000)).await else {
+            panic!("30.00 of 100.00 refused");
+        };
+        assert_eq!(first.status, RefundStatus::Processing);
+        assert_eq!(first.order_id, order.id);
+        assert!(first.upstream_refund_no.as_str().starts_with("pr"));
+        assert!(matches!(reserve(&db.store, &order, refund("r_002", 7_000)).await, ReserveOutcome::Reserved(_)));
+        assert_eq!(
+            reserve(&db.store, &order, refund("r_003", 1)).await,
+            ReserveOutcome::ExceedsPaid { refundable: 0 }
+        );
+        assert_eq!(totals(&db.store, &order).await, RefundTotals { paid: 10_000, reserved: 10_000, refunded: 0 });
+        let listed = db.store.refunds_for_order(&site.id, order.id).await.unwrap();
+        let numbers: Vec<_> = listed.iter().map(|r| r.out_refund_no.as_str()).collect();
+        assert_eq!(numbers, ["r_001", "r_002"], "the refused one left nothing behind");
+    }
+
+    async fn a_refund_number_is_one_refund_whatever_is_retried(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let ReserveOutcome::Reserved(first) = reserve(&db.store, &order, refund("r_001", 3_000)).await else {
+            panic!("refused");
+        };
+        // The same number again, same or other content: the first refund, nothing more reserved.
+        for again in [refund("r_001", 3_000), refund("r_001", 5_000)] {
+            let ReserveOutcome::Existing(existing) = reserve(&db.store, &order, again.clone()).await else {
+                panic!("a second refund under one number");
+            };
+            assert_eq!(existing.id, first.id);
+            assert_eq!(existing.fingerprint == again.fingerprint(order.id), again.amount.as_i64() == 3_000);
+        }
+        assert_eq!(totals(&db.store, &order).await.reserved, 3_000);
+        // Another site may use the same number for its own refund.
+        let other_site = new_site(&db.store, "other").await;
+        let other = paid_order(&db.store, &other_site, "order_refund_001", 500).await;
+        assert!(matches!(reserve(&db.store, &other, refund("r_001", 500)).await, ReserveOutcome::Reserved(_)));
+        assert!(db.store.find_refund(&other_site.id, &OutRefundNo::parse("r_001").unwrap()).await.unwrap().unwrap().order_id == other.id);
+        assert!(db.store.refunds_for_order(&other_site.id, order.id).await.unwrap().is_empty(), "scoped by site");
+    }
+
+    async fn only_a_paid_order_can_be_refunded(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let InsertOutcome::Inserted(created) = insert(&db.store, &site, seed_request("order_unpaid_01")).await else {
+            panic!("existed");
+        };
+        assert_eq!(
+            reserve(&db.store, &created, refund("r_001", 100)).await,
+            ReserveOutcome::NotRefundable(OrderStatus::Created)
+        );
+        assert_eq!(db.count("SELECT COUNT(*) FROM refunds").await, 0);
+    }
+
+    async fn twenty_concurrent_refunds_of_a_tenth_admit_exactly_ten(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = db.store.clone();
+                let new = NewRefund::prepare(&order, refund(&format!("r_{i:03}"), 1_000), now());
+                tokio::spawn(async move { store.reserve_refund(&new).await.unwrap() })
+            })
+            .collect();
+        let mut reserved = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                ReserveOutcome::Reserved(_) => reserved += 1,
+                ReserveOutcome::ExceedsPaid { refundable } => assert!(refundable < 1_000, "{refundable}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(reserved, 10);
+        assert_eq!(db.count("SELECT COUNT(*) FROM refunds").await, 10);
+        assert_eq!(db.count("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM refunds").await, 10_000);
+        assert_eq!(totals(&db.store, &order).await.reserved, 10_000);
+    }
+
+    async fn concurrent_retries_of_one_refund_number_store_one_refund(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = db.store.clone();
+                let new = NewRefund::prepare(&order, refund("r_same", 1_000), now());
+                tokio::spawn(async move { store.reserve_refund(&new).await.unwrap() })
+            })
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut reserved = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                ReserveOutcome::Reserved(r) => {
+                    reserved += 1;
+                    ids.insert(r.id);
+                }
+                ReserveOutcome::Existing(r) => {
+                    ids.insert(r.id);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((reserved, ids.len()), (1, 1));
+        assert_eq!(totals(&db.store, &order).await.reserved, 1_000, "reserved once");
+    }
+}
