@@ -39,7 +39,7 @@ pub use anomalies::NewAnomaly;
 pub use error::StoreError;
 pub use notifications::NewAttempt;
 pub use orders::InsertOutcome;
-pub use refunds::{RefundTotals, ReserveOutcome};
+pub use refunds::{FinishOutcome, RefundFinish, RefundTotals, ReserveOutcome};
 pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 

@@ -32,6 +32,39 @@ pub struct RefundTotals {
     pub refunded: i64,
 }
 
+/// How a `processing` refund ended, as the channel said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFinish {
+    pub refund_id: i64,
+    /// `Succeeded`, `Failed` or `Abnormal`.
+    pub to: RefundStatus,
+    /// The channel's own refund id, when it gave one.
+    pub channel_refund_id: Option<String>,
+    /// What the channel said when it refused or closed the refund.
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+/// What [`Store::finish_refund`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// This call ended the refund; the refund as it is now, and whether the order became
+    /// `refunded` with it.
+    Applied {
+        refund: Refund,
+        order_refunded: bool,
+    },
+    /// The refund was no longer `processing` (a duplicate or late answer): nothing was written.
+    Lost(Refund),
+}
+
+impl FinishOutcome {
+    #[must_use]
+    pub fn applied(&self) -> bool {
+        matches!(self, Self::Applied { .. })
+    }
+}
+
 const SELECT_REFUNDS: &str = "SELECT id, order_id, site_id, out_refund_no, upstream_refund_no, \
      amount_fen, reason, notify_url, fingerprint, status, channel_refund_id, upstream_error, \
      created_at, updated_at, succeeded_at, version FROM refunds";
@@ -117,6 +150,97 @@ impl Store {
             }
         } else {
             ReserveOutcome::NotRefundable(status)
+        })
+    }
+
+    /// Ends a `processing` refund, once: a compare-and-set on its status, with what follows from
+    /// it in the same transaction. A failed refund frees its amount (it can be refunded again); a
+    /// succeeded one adds to what the order has given back and, once that is all that was paid,
+    /// moves the order to `refunded` (with its history row); an abnormal one keeps its amount
+    /// reserved until the operator settles it. Of any number of concurrent or repeated finishes of
+    /// one refund, exactly one is applied.
+    ///
+    /// # Errors
+    /// `Corrupt` when asked to finish a refund as `processing` (nothing is written); `NotFound` for
+    /// an unknown refund; `Database`.
+    pub async fn finish_refund(&self, f: &RefundFinish) -> Result<FinishOutcome, StoreError> {
+        if f.to == RefundStatus::Processing {
+            return Err(StoreError::corrupt(
+                "refund",
+                format!("refund {} cannot be finished as processing", f.refund_id),
+            ));
+        }
+        let succeeded_at = (f.to == RefundStatus::Succeeded).then_some(f.at.as_millis());
+        let end = "UPDATE refunds SET status = $1, updated_at = $2, version = version + 1, \
+                   channel_refund_id = COALESCE($3, channel_refund_id), \
+                   upstream_error = COALESCE($4, upstream_error), \
+                   succeeded_at = COALESCE($5, succeeded_at) \
+                   WHERE id = $6 AND status = 'processing' \
+                   RETURNING order_id, amount_fen";
+        let release = "UPDATE orders SET refund_reserved_fen = refund_reserved_fen - $2, \
+                       updated_at = $3, version = version + 1 WHERE id = $1";
+        let give_back = "UPDATE orders SET refunded_fen = refunded_fen + $2, \
+                         updated_at = $3, version = version + 1 WHERE id = $1";
+        let all_back = "UPDATE orders SET status = 'refunded', updated_at = $2, \
+                        version = version + 1 \
+                        WHERE id = $1 AND status = 'paid' AND refunded_fen = amount_fen";
+        let history = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
+                       VALUES ($1, 'paid', 'refunded', $2, $3)";
+        let at = f.at.as_millis();
+        let applied: Option<bool> = with_write_tx!(self, tx => {
+            let ended: Option<(i64, i64)> = sqlx::query_as(end)
+                .bind(f.to.as_str())
+                .bind(at)
+                .bind(f.channel_refund_id.as_deref())
+                .bind(f.error.as_deref())
+                .bind(succeeded_at)
+                .bind(f.refund_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match ended {
+                None => {
+                    tx.rollback().await?;
+                    None
+                }
+                Some((order_id, amount)) => {
+                    let mut order_refunded = false;
+                    match f.to {
+                        RefundStatus::Failed => {
+                            sqlx::query(release).bind(order_id).bind(amount).bind(at)
+                                .execute(&mut *tx).await?;
+                        }
+                        RefundStatus::Succeeded => {
+                            sqlx::query(give_back).bind(order_id).bind(amount).bind(at)
+                                .execute(&mut *tx).await?;
+                            let moved = sqlx::query(all_back).bind(order_id).bind(at)
+                                .execute(&mut *tx).await?.rows_affected();
+                            if moved == 1 {
+                                order_refunded = true;
+                                sqlx::query(history)
+                                    .bind(order_id)
+                                    .bind("refunded in full")
+                                    .bind(at)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                        }
+                        RefundStatus::Abnormal | RefundStatus::Processing => {}
+                    }
+                    tx.commit().await?;
+                    Some(order_refunded)
+                }
+            }
+        });
+        let refund = self
+            .refund_by_id(f.refund_id)
+            .await?
+            .ok_or(StoreError::NotFound("refund"))?;
+        Ok(match applied {
+            Some(order_refunded) => FinishOutcome::Applied {
+                refund,
+                order_refunded,
+            },
+            None => FinishOutcome::Lost(refund),
         })
     }
 

@@ -2,11 +2,14 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed set-up step is a failing test
 
+use gateway::domain::Refund;
 use gateway::domain::{
     Amount, NewRefund, Order, OrderRequest, OrderStatus, OutRefundNo, RefundRequest, RefundStatus,
     Site, UpstreamFields,
 };
-use gateway::store::{InsertOutcome, RefundTotals, ReserveOutcome, Store, Transition};
+use gateway::store::{
+    FinishOutcome, InsertOutcome, RefundFinish, RefundTotals, ReserveOutcome, Store, Transition,
+};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, insert, new_site, now, seed_request};
@@ -66,7 +69,117 @@ async fn totals(store: &Store, order: &Order) -> RefundTotals {
         .1
 }
 
+async fn reserved(store: &Store, order: &Order, out_refund_no: &str, fen: i64) -> Refund {
+    match reserve(store, order, refund(out_refund_no, fen)).await {
+        ReserveOutcome::Reserved(r) => r,
+        other => panic!("{out_refund_no}: {other:?}"),
+    }
+}
+
+fn finish(refund: &Refund, to: RefundStatus) -> RefundFinish {
+    RefundFinish {
+        refund_id: refund.id,
+        to,
+        channel_refund_id: Some(format!("50300000{}", refund.id)),
+        error: (to == RefundStatus::Failed).then(|| "CLOSED".to_owned()),
+        at: now(),
+    }
+}
+
+async fn order_status(store: &Store, order: &Order) -> OrderStatus {
+    store
+        .order_refund_state(&order.site_id, order.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
 on_both_backends! {
+    async fn refunds_that_give_back_everything_make_the_order_refunded(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let first = reserved(&db.store, &order, "r_001", 3_000).await;
+        let second = reserved(&db.store, &order, "r_002", 7_000).await;
+        let FinishOutcome::Applied { refund: ended, order_refunded: false } =
+            db.store.finish_refund(&finish(&first, RefundStatus::Succeeded)).await.unwrap()
+        else {
+            panic!("first finish lost, or 30.00 of 100.00 refunded the order");
+        };
+        assert_eq!(ended.status, RefundStatus::Succeeded);
+        assert!(ended.succeeded_at.is_some());
+        assert_eq!(ended.channel_refund_id, Some(format!("50300000{}", first.id)));
+        assert_eq!(order_status(&db.store, &order).await, OrderStatus::Paid, "partly refunded stays paid");
+        let outcome = db.store.finish_refund(&finish(&second, RefundStatus::Succeeded)).await.unwrap();
+        assert!(matches!(outcome, FinishOutcome::Applied { order_refunded: true, .. }), "{outcome:?}");
+        assert_eq!(order_status(&db.store, &order).await, OrderStatus::Refunded);
+        assert_eq!(totals(&db.store, &order).await, RefundTotals { paid: 10_000, reserved: 10_000, refunded: 10_000 });
+        let history = db.store.order_events(&site.id, order.id).await.unwrap();
+        let last = history.last().unwrap();
+        assert_eq!((last.from, last.to), (OrderStatus::Paid, OrderStatus::Refunded));
+        assert_eq!(
+            reserve(&db.store, &order, refund("r_003", 1)).await,
+            ReserveOutcome::NotRefundable(OrderStatus::Refunded)
+        );
+    }
+
+    async fn a_failed_refund_frees_its_amount_and_an_abnormal_one_keeps_it(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let failed = reserved(&db.store, &order, "r_001", 6_000).await;
+        let abnormal = reserved(&db.store, &order, "r_002", 4_000).await;
+        assert!(db.store.finish_refund(&finish(&failed, RefundStatus::Failed)).await.unwrap().applied());
+        assert!(db.store.finish_refund(&finish(&abnormal, RefundStatus::Abnormal)).await.unwrap().applied());
+        assert_eq!(totals(&db.store, &order).await, RefundTotals { paid: 10_000, reserved: 4_000, refunded: 0 });
+        let failed_now = db.store.find_refund(&site.id, &failed.out_refund_no).await.unwrap().unwrap();
+        assert_eq!((failed_now.status, failed_now.upstream_error.as_deref()), (RefundStatus::Failed, Some("CLOSED")));
+        // What failed can be refunded again; what is abnormal cannot.
+        reserved(&db.store, &order, "r_003", 6_000).await;
+        assert_eq!(
+            reserve(&db.store, &order, refund("r_004", 1)).await,
+            ReserveOutcome::ExceedsPaid { refundable: 0 }
+        );
+    }
+
+    async fn a_refund_ends_once_however_often_or_concurrently_its_end_arrives(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
+        let only = reserved(&db.store, &order, "r_001", 10_000).await;
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let store = db.store.clone();
+                // Some say succeeded, some failed: whichever lands first is the end.
+                let to = if i % 2 == 0 { RefundStatus::Succeeded } else { RefundStatus::Failed };
+                let f = finish(&only, to);
+                tokio::spawn(async move { store.finish_refund(&f).await.unwrap() })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for task in tasks {
+            if let FinishOutcome::Applied { refund: ended, .. } = task.await.unwrap() {
+                applied.push(ended.status);
+            }
+        }
+        assert_eq!(applied.len(), 1, "{applied:?}");
+        let t = totals(&db.store, &order).await;
+        match applied[0] {
+            RefundStatus::Succeeded => {
+                assert_eq!(t, RefundTotals { paid: 10_000, reserved: 10_000, refunded: 10_000 });
+                assert_eq!(order_status(&db.store, &order).await, OrderStatus::Refunded);
+            }
+            RefundStatus::Failed => {
+                assert_eq!(t, RefundTotals { paid: 10_000, reserved: 0, refunded: 0 });
+                assert_eq!(order_status(&db.store, &order).await, OrderStatus::Paid);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            db.store.finish_refund(&finish(&only, RefundStatus::Abnormal)).await.unwrap(),
+            FinishOutcome::Lost(_)
+        ));
+        assert!(db.store.finish_refund(&finish(&only, RefundStatus::Processing)).await.is_err());
+    }
+
     async fn refunds_reserve_up_to_what_was_paid_and_not_a_fen_more(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
