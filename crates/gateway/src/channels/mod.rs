@@ -1,9 +1,9 @@
 //! The gateway's view of the payment channels: one vocabulary (create, pay parameters, query,
-//! close, and reading a callback) over the WeChat Pay and Alipay clients, mapping each `PayMethod`
-//! to its upstream call.
+//! close, refund and refund query, and reading a callback) over the WeChat Pay and Alipay clients,
+//! mapping each `PayMethod` to its upstream call.
 //!
 //! Everything about one channel lives in its folder (`wechat/`, `alipay/`): the account built from
-//! settings (`account.rs`), the calls (`mod.rs`), the request/response transformers with the one
+//! settings (`account.rs`), the calls (`mod.rs`, refunds in `refunds.rs`), the request/response transformers with the one
 //! status mapping that queries and callbacks share (`transformers.rs`), and callback verification,
 //! decoding and answer format (`callback.rs`). This file only dispatches: adding a channel is a
 //! folder plus its arms in the matches below.
@@ -16,6 +16,7 @@ mod alipay;
 mod callback;
 mod error;
 mod pay_params;
+mod refund;
 mod status;
 mod wechat;
 
@@ -27,12 +28,13 @@ pub use callback::{
 };
 pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
+pub use refund::RefundState;
 pub use status::UpstreamStatus;
 pub use wechat::{WechatAccount, WechatAppIds};
 
 use callback::NewsPayload;
 
-use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, UpstreamFields};
+use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, Refund, UpstreamFields};
 
 /// The configured channel accounts. Cheap to clone.
 #[derive(Clone)]
@@ -199,6 +201,41 @@ impl Channels {
         match self.target(order.pay_method)? {
             Target::Wechat(account, _) => wechat::close(account, order).await,
             Target::Alipay(account, _) => alipay::close(account, order).await,
+        }
+    }
+
+    /// Sends `refund` of `order` to the channel and says what it answered. Safe to repeat for the
+    /// same stored refund: its upstream number makes the channel answer a repeat as the same
+    /// refund, never a second one.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Refused` (final: the channel said no), `Unknown` (resolve with
+    /// [`Channels::query_refund`]; never a failure).
+    pub async fn refund(
+        &self,
+        order: &Order,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelError> {
+        match self.target(order.pay_method)? {
+            Target::Wechat(account, _) => wechat::refunds::refund(account, order, refund).await,
+            Target::Alipay(account, _) => alipay::refunds::refund(account, order, refund).await,
+        }
+    }
+
+    /// Asks the channel what became of `refund`.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Refused`, `Unknown`.
+    pub async fn query_refund(
+        &self,
+        order: &Order,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelError> {
+        match self.target(order.pay_method)? {
+            Target::Wechat(account, _) => wechat::refunds::query_refund(account, refund).await,
+            Target::Alipay(account, _) => {
+                alipay::refunds::query_refund(account, order, refund).await
+            }
         }
     }
 

@@ -7,5 +7,6 @@
 
 mod alipay;
 mod errors;
+mod refunds;
 mod support;
 mod wechat;

@@ -12,8 +12,11 @@ use gateway::domain::{
     OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, Site, SiteName, Timestamp,
     UpstreamFields, parse_client_ip,
 };
+use gateway::domain::{NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest};
 use gateway::sandbox::provision::{SandboxKeys, provision};
-use gateway::store::{InsertOutcome, NewSite, Store, Transition, TransitionOutcome};
+use gateway::store::{
+    InsertOutcome, NewSite, ReserveOutcome, Store, Transition, TransitionOutcome,
+};
 use serde_json::Value;
 use sim::RunningSim;
 use test_support::db::ThrowawayDb;
@@ -173,6 +176,40 @@ impl Env {
         };
         let r = self.http.post(url).send().await.unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    /// A paid order of `method`: created upstream, paid by the simulator's payer, recorded as paid.
+    pub async fn paid(&self, method: &str) -> Order {
+        let order = self.pending(method).await;
+        self.pay(&order).await;
+        let t = Transition {
+            order_id: order.id,
+            from: OrderStatus::Pending,
+            to: OrderStatus::Paid,
+            reason: "test".into(),
+            upstream: UpstreamFields::default(),
+            at: Timestamp::now(),
+        };
+        match self.store.transition(&t).await.unwrap() {
+            TransitionOutcome::Applied { order, .. } => order,
+            TransitionOutcome::Lost(order) => panic!("lost: {order:?}"),
+        }
+    }
+
+    /// A stored refund of `fen` of `order` (paid), reserved as the service does before it calls the
+    /// channel.
+    pub async fn refund(&self, order: &Order, out_refund_no: &str, fen: i64) -> Refund {
+        let request = RefundRequest {
+            out_refund_no: OutRefundNo::parse(out_refund_no).unwrap(),
+            amount: Amount::parse(fen).unwrap(),
+            reason: Some(RefundReason::parse("不想要了 & 退款").unwrap()),
+            notify_url: None,
+        };
+        let new = NewRefund::prepare(order, request, Timestamp::now());
+        match self.store.reserve_refund(&new).await.unwrap() {
+            ReserveOutcome::Reserved(refund) => refund,
+            other => panic!("{other:?}"),
+        }
     }
 
     pub async fn faults(&self, patch: Value) {

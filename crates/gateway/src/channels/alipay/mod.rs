@@ -1,10 +1,11 @@
 //! Alipay OpenAPI: everything paygate does with an app. QR (precreate), JSAPI and mini-program
 //! (create with the buyer), WAP and page (signed browser redirect), App (order string), query and
 //! close here; the account in `account`, the request/response transformers in `transformers`,
-//! notifications in `callback`.
+//! refunds in `refunds`, notifications in `callback`.
 
 mod account;
 pub(super) mod callback;
+pub(super) mod refunds;
 mod transformers;
 
 pub use account::AlipayAccount;

@@ -1,11 +1,14 @@
 //! paygate's order → Alipay's request; Alipay's answers → paygate's vocabulary.
 
-use ::alipay::{Buyer, CreateRequest, Notification, QueryResponse, TradeStatus};
+use ::alipay::{
+    Buyer, CreateRequest, Notification, QueryResponse, RefundQueryRequest, RefundQueryResponse,
+    RefundRequest, TradeRef, TradeStatus,
+};
 use channel_core::Fen;
 
 use super::super::status::{expiry_of, timestamp_of};
-use super::super::{AlipayAccount, ChannelError, UpstreamStatus};
-use crate::domain::{Attach, Order, OrderRequest, OrderStatus};
+use super::super::{AlipayAccount, ChannelError, RefundState, UpstreamStatus};
+use crate::domain::{Attach, Order, OrderRequest, OrderStatus, Refund};
 
 /// Alipay's code for a trade it does not have.
 pub(super) const TRADE_NOT_EXIST: &str = "ACQ.TRADE_NOT_EXIST";
@@ -170,6 +173,51 @@ fn known_paid(order: &Order) -> bool {
         OrderStatus::Paid | OrderStatus::Refunded => true,
         OrderStatus::Created | OrderStatus::Pending | OrderStatus::Failed | OrderStatus::Closed => {
             false
+        }
+    }
+}
+
+/// The refund as Alipay gets it (`alipay.trade.refund`), from stored fields only: its number
+/// (`out_request_no`) makes a re-sent refund the same refund.
+pub(super) fn refund_request(order: &Order, refund: &Refund) -> RefundRequest {
+    RefundRequest {
+        trade: trade_ref(order),
+        out_request_no: refund.upstream_refund_no.as_str().to_owned(),
+        refund_amount: refund.amount.fen(),
+        refund_reason: refund.reason.as_ref().map(|r| subject(r.as_str())),
+    }
+}
+
+pub(super) fn refund_query(order: &Order, refund: &Refund) -> RefundQueryRequest {
+    RefundQueryRequest {
+        trade: trade_ref(order),
+        out_request_no: refund.upstream_refund_no.as_str().to_owned(),
+    }
+}
+
+fn trade_ref(order: &Order) -> TradeRef {
+    TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned())
+}
+
+/// A refund as paygate sees it from `alipay.trade.fastpay.refund.query`. Alipay answers an unknown
+/// refund, and one that did not succeed, alike (no `refund_status`): no money moved under this
+/// number, so sending the refund (again) is safe.
+pub(super) fn refund_state(
+    answer: &RefundQueryResponse,
+    refund: &Refund,
+) -> Result<RefundState, ChannelError> {
+    match answer.refund_status {
+        ::alipay::RefundStatus::NotSucceeded => Ok(RefundState::NotFound),
+        ::alipay::RefundStatus::Success => {
+            if answer.out_request_no.as_deref() != Some(refund.upstream_refund_no.as_str())
+                || answer.refund_amount != Some(refund.amount.fen())
+            {
+                return Err(super::unknown("the answer is about another refund"));
+            }
+            Ok(RefundState::Succeeded {
+                channel_refund_id: answer.trade_no.clone(),
+                at: answer.gmt_refund_pay.map(timestamp_of),
+            })
         }
     }
 }

@@ -1,9 +1,10 @@
 //! WeChat Pay v3: everything paygate does with a direct merchant. Native, JSAPI, mini-program, H5
 //! and App orders, query and close here; the account in `account`, the request/response
-//! transformers in `transformers`, notifications in `callback`.
+//! transformers in `transformers`, refunds in `refunds`, notifications in `callback`.
 
 mod account;
 pub(super) mod callback;
+pub(super) mod refunds;
 mod transformers;
 
 pub use account::{WechatAccount, WechatAppIds};

@@ -1,11 +1,14 @@
 //! paygate's order → WeChat Pay's request; WeChat Pay's answers → paygate's vocabulary.
 
 use channel_core::Fen;
-use wechatpay::{H5Info, NewOrder, OrderAmount, SceneInfo, TradeState, Transaction};
+use wechatpay::{
+    H5Info, NewOrder, NewRefund, OrderAmount, RefundRequestAmount, SceneInfo, TradeRef, TradeState,
+    Transaction,
+};
 
 use super::super::status::{expiry_of, timestamp_of};
-use super::super::{ChannelError, UpstreamStatus, WechatAccount};
-use crate::domain::{Channel, Order};
+use super::super::{ChannelError, RefundState, UpstreamStatus, WechatAccount};
+use crate::domain::{Channel, Order, Refund};
 
 /// WeChat Pay's code for an order it does not have.
 pub(super) const ORDER_NOT_EXIST: &str = "ORDER_NOT_EXIST";
@@ -80,6 +83,51 @@ pub(super) fn status(t: &Transaction, order: &Order) -> Result<UpstreamStatus, C
         // ACCEPT: received, the payment still being processed.
         TradeState::Userpaying | TradeState::Accept => UpstreamStatus::Paying,
         TradeState::Payerror => UpstreamStatus::Failed,
+    })
+}
+
+/// WeChat Pay's code for a refund (or any resource) it does not have.
+pub(super) const RESOURCE_NOT_EXISTS: &str = "RESOURCE_NOT_EXISTS";
+
+/// The refund as WeChat Pay gets it, from stored fields only: a re-sent refund carries the same
+/// number and content, and WeChat Pay answers it as the same refund.
+pub(super) fn new_refund(account: &WechatAccount, order: &Order, refund: &Refund) -> NewRefund {
+    let mut request = NewRefund::new(
+        TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned()),
+        refund.upstream_refund_no.as_str(),
+        RefundRequestAmount::cny(refund.amount.as_i64(), order.amount.as_i64()),
+    );
+    request.reason = refund.reason.as_ref().map(|r| r.as_str().to_owned());
+    // Refund notifications come to the merchant's callback route, beside payment ones.
+    request.notify_url = Some(account.notify_url.clone());
+    request
+}
+
+/// A refund as paygate sees it, from a create's or a query's answer (and, later, a
+/// notification's). An answer about another refund is not trusted.
+pub(super) fn refund_state(
+    answer: &wechatpay::Refund,
+    refund: &Refund,
+) -> Result<RefundState, ChannelError> {
+    if answer.out_refund_no != refund.upstream_refund_no.as_str() {
+        return Err(ChannelError::Unknown {
+            channel: Channel::Wechat,
+            message: "the answer is about another refund".to_owned(),
+        });
+    }
+    let id = Some(answer.refund_id.clone()).filter(|id| !id.is_empty());
+    Ok(match answer.status {
+        wechatpay::RefundStatus::Success => RefundState::Succeeded {
+            channel_refund_id: id,
+            at: answer.success_time.map(timestamp_of),
+        },
+        wechatpay::RefundStatus::Processing => RefundState::Processing {
+            channel_refund_id: id,
+        },
+        wechatpay::RefundStatus::Closed => RefundState::Closed,
+        wechatpay::RefundStatus::Abnormal => RefundState::Abnormal {
+            channel_refund_id: id,
+        },
     })
 }
 
