@@ -72,15 +72,7 @@ impl OrderRequest {
             ),
             ("expire_minutes", self.expire_minutes.get().to_string()),
         ];
-        let mut hash = Sha256::new();
-        // Length-prefixed, so that no value can imitate a field boundary.
-        for (name, value) in fields {
-            hash.update((name.len() as u64).to_be_bytes());
-            hash.update(name.as_bytes());
-            hash.update((value.len() as u64).to_be_bytes());
-            hash.update(value.as_bytes());
-        }
-        Fingerprint(format!("v1:{}", hex::encode(hash.finalize())))
+        Fingerprint::of("v1", fields)
     }
 }
 
@@ -90,6 +82,22 @@ impl OrderRequest {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
+    /// `{version}:` and the SHA-256 of the named fields, each length-prefixed so that no value can
+    /// imitate a field boundary.
+    pub(crate) fn of<'a>(
+        version: &str,
+        fields: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> Self {
+        let mut hash = Sha256::new();
+        for (name, value) in fields {
+            hash.update((name.len() as u64).to_be_bytes());
+            hash.update(name.as_bytes());
+            hash.update((value.len() as u64).to_be_bytes());
+            hash.update(value.as_bytes());
+        }
+        Self(format!("{version}:{}", hex::encode(hash.finalize())))
+    }
+
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

@@ -3,8 +3,6 @@
 //! A refund reserves its amount against the order when it is stored, before any channel hears of
 //! it; the refunds of an order that are not `failed` never add up to more than was paid.
 
-use sha2::{Digest, Sha256};
-
 use super::text::refuse_invisible;
 use super::token::{is_token, random_with_prefix};
 use super::{Amount, DomainError, Fingerprint, NotifyUrl, Order, OrderId, SiteId, Timestamp};
@@ -179,15 +177,7 @@ impl RefundRequest {
                 opt(self.notify_url.as_ref().map(NotifyUrl::as_str)),
             ),
         ];
-        let mut hash = Sha256::new();
-        // Length-prefixed, so that no value can imitate a field boundary.
-        for (name, value) in fields {
-            hash.update((name.len() as u64).to_be_bytes());
-            hash.update(name.as_bytes());
-            hash.update((value.len() as u64).to_be_bytes());
-            hash.update(value.as_bytes());
-        }
-        Fingerprint::from_stored(format!("r1:{}", hex::encode(hash.finalize())))
+        Fingerprint::of("r1", fields)
     }
 }
 
