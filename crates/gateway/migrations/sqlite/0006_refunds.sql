@@ -40,3 +40,9 @@ CREATE TABLE refunds (
 CREATE INDEX refunds_order_id ON refunds (order_id);
 -- The check job scans refunds still processing.
 CREATE INDEX refunds_status ON refunds (status, updated_at);
+
+-- A refund's notification events name the refund; payment events name none. A refund ends once, so
+-- it has one event at most.
+ALTER TABLE notification_events ADD COLUMN refund_id BIGINT REFERENCES refunds (id);
+CREATE UNIQUE INDEX notification_events_refund_once ON notification_events (refund_id)
+    WHERE refund_id IS NOT NULL;

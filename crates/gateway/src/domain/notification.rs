@@ -2,13 +2,19 @@
 //! its delivery status, and the attempts made to deliver it.
 
 use super::token::random_with_prefix;
-use super::{Order, Site, Timestamp};
+use super::{Order, Refund, Site, Timestamp};
 
 /// What happened, in WeChat Pay's vocabulary (seed 000's `event_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     TransactionSuccess,
     TransactionClosed,
+    /// A refund reached the payer.
+    RefundSuccess,
+    /// The channel took a refund but the money could not reach the payer.
+    RefundAbnormal,
+    /// A refund was closed or refused: nothing was given back.
+    RefundClosed,
 }
 
 impl EventType {
@@ -17,6 +23,9 @@ impl EventType {
         match self {
             Self::TransactionSuccess => "TRANSACTION.SUCCESS",
             Self::TransactionClosed => "TRANSACTION.CLOSED",
+            Self::RefundSuccess => "REFUND.SUCCESS",
+            Self::RefundAbnormal => "REFUND.ABNORMAL",
+            Self::RefundClosed => "REFUND.CLOSED",
         }
     }
 
@@ -25,6 +34,9 @@ impl EventType {
         match s {
             "TRANSACTION.SUCCESS" => Some(Self::TransactionSuccess),
             "TRANSACTION.CLOSED" => Some(Self::TransactionClosed),
+            "REFUND.SUCCESS" => Some(Self::RefundSuccess),
+            "REFUND.ABNORMAL" => Some(Self::RefundAbnormal),
+            "REFUND.CLOSED" => Some(Self::RefundClosed),
             _ => None,
         }
     }
@@ -76,6 +88,8 @@ pub struct NotificationEvent {
     pub last_attempt_at: Option<Timestamp>,
     pub delivered_at: Option<Timestamp>,
     pub order: Order,
+    /// The refund a `REFUND.*` event is about; `None` for payment events.
+    pub refund: Option<Refund>,
     pub site: Site,
 }
 

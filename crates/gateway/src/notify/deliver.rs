@@ -13,7 +13,7 @@ use url::Url;
 use super::NotifySettings;
 use super::client::{Attempted, DeliveryError, NotifyClient};
 use super::guard::Targets;
-use super::payload::Payload;
+use super::payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
 use crate::domain::{
     Job, JobKind, JobSubject, Mode, NotificationEvent, NotificationStatus, Timestamp,
@@ -171,7 +171,7 @@ impl Deliverer {
     }
 
     async fn attempt(&self, event: &NotificationEvent, url: &Url, mode: Mode) -> Outcome {
-        let body = Payload::for_event(event, mode).to_body();
+        let body = payload::body(event, mode);
         let signed = sign_notification(&event.site.secret_key, &body, Timestamp::now());
         let headers = [
             ("Content-Type", "application/json".to_owned()),

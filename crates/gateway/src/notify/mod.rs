@@ -28,7 +28,7 @@ use std::time::Duration;
 pub use client::{Attempted, DeliveryError, NotifyClient, Response};
 pub use deliver::Deliverer;
 pub use guard::{TargetRefused, Targets};
-pub use payload::{Payload, trade_state};
+pub use payload::{Payload, RefundPayload, body, trade_state};
 pub use sign::{NotificationHeaders, sign_notification, verify_notification};
 
 /// How notifications are delivered.

@@ -1,18 +1,96 @@
-//! The notification body: seed 000's fields (`site_id out_trade_no transaction_id trade_state
-//! amount event_type`) plus `event_id`, `paid_at`, `attach`, `channel`, `method` and `livemode`.
-//! It is built from the stored event and order and the database's mode (which never changes), so
-//! every attempt and every resend of one event sends the same bytes.
+//! The notification body. A payment event (`TRANSACTION.*`) carries seed 000's fields (`site_id
+//! out_trade_no transaction_id trade_state amount event_type`) plus `event_id`, `paid_at`, `attach`,
+//! `channel`, `method` and `livemode`; a refund event (`REFUND.*`) carries the refund
+//! ([`RefundPayload`]). Both are built from the stored event, order and refund and the database's
+//! mode (which never changes), so every attempt and every resend of one event sends the same bytes.
 
 use serde::Serialize;
 
-use crate::domain::{Channel, EventType, Mode, NotificationEvent, Order, Timestamp};
+use crate::domain::{Channel, EventType, Mode, NotificationEvent, Order, Refund, Timestamp};
 
 /// Seed 000's `trade_state` for an event. Exhaustive: a new event type must say what it reports.
+/// After a refund event the trade is one with a refund (WeChat Pay's `REFUND`).
 #[must_use]
 pub fn trade_state(event: EventType) -> &'static str {
     match event {
         EventType::TransactionSuccess => "SUCCESS",
         EventType::TransactionClosed => "CLOSED",
+        EventType::RefundSuccess | EventType::RefundAbnormal | EventType::RefundClosed => "REFUND",
+    }
+}
+
+/// The bytes sent for a stored event: compact JSON, of a payment or of its refund.
+#[must_use]
+pub fn body(event: &NotificationEvent, mode: Mode) -> Vec<u8> {
+    match &event.refund {
+        Some(refund) => RefundPayload::new(event, refund, mode).to_body(),
+        None => Payload::for_event(event, mode).to_body(),
+    }
+}
+
+/// `amount` of a refund event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundPayloadAmount {
+    /// This refund, in fen.
+    pub refund: i64,
+    /// The order's total, in fen.
+    pub total: i64,
+    pub currency: &'static str,
+}
+
+/// The JSON body of a refund notification. Field order is the serialisation order: do not reorder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundPayload {
+    pub event_id: String,
+    /// `REFUND.SUCCESS`, `REFUND.ABNORMAL` or `REFUND.CLOSED`.
+    pub event_type: &'static str,
+    pub site_id: String,
+    pub out_trade_no: String,
+    pub out_refund_no: String,
+    /// `succeeded`, `abnormal` or `failed`.
+    pub refund_status: &'static str,
+    pub amount: RefundPayloadAmount,
+    /// The channel's own refund id, when it gave one.
+    pub channel_refund_id: Option<String>,
+    /// RFC 3339 (UTC); `null` unless succeeded.
+    pub succeeded_at: Option<String>,
+    pub reason: Option<String>,
+    pub channel: &'static str,
+    pub method: &'static str,
+    /// `false` from a sandbox database: no real money moved, whatever the rest says.
+    pub livemode: bool,
+}
+
+impl RefundPayload {
+    #[must_use]
+    pub fn new(event: &NotificationEvent, refund: &Refund, mode: Mode) -> Self {
+        let order = &event.order;
+        Self {
+            event_id: event.id.clone(),
+            event_type: event.event_type.as_str(),
+            site_id: order.site_id.as_str().to_owned(),
+            out_trade_no: order.out_trade_no.as_str().to_owned(),
+            out_refund_no: refund.out_refund_no.as_str().to_owned(),
+            refund_status: refund.status.as_str(),
+            amount: RefundPayloadAmount {
+                refund: refund.amount.as_i64(),
+                total: order.amount.as_i64(),
+                currency: order.currency.as_str(),
+            },
+            channel_refund_id: refund.channel_refund_id.clone(),
+            succeeded_at: refund.succeeded_at.map(Timestamp::to_rfc3339),
+            reason: refund.reason.as_ref().map(|r| r.as_str().to_owned()),
+            channel: order.pay_method.channel().as_str(),
+            method: order.pay_method.method().as_str(),
+            livemode: mode.is_live(),
+        }
+    }
+
+    /// The bytes sent: compact JSON.
+    #[must_use]
+    pub fn to_body(&self) -> Vec<u8> {
+        // Serialising plain strings and integers cannot fail; an empty object keeps it total.
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
     }
 }
 
@@ -96,5 +174,6 @@ mod tests {
     fn trade_states() {
         assert_eq!(trade_state(EventType::TransactionSuccess), "SUCCESS");
         assert_eq!(trade_state(EventType::TransactionClosed), "CLOSED");
+        assert_eq!(trade_state(EventType::RefundSuccess), "REFUND");
     }
 }

@@ -38,6 +38,7 @@ struct EventRow {
     created_at: i64,
     last_attempt_at: Option<i64>,
     delivered_at: Option<i64>,
+    refund_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -80,7 +81,7 @@ impl TryFrom<AttemptRow> for Attempt {
 }
 
 const SELECT_EVENTS: &str = "SELECT id, site_id, order_id, event_type, status, attempts, \
-     created_at, last_attempt_at, delivered_at FROM notification_events";
+     created_at, last_attempt_at, delivered_at, refund_id FROM notification_events";
 
 impl Store {
     /// The event with its order and site, for delivery; `None` for an unknown id.
@@ -259,6 +260,14 @@ impl Store {
             .order_by_id(OrderId::from_i64(r.order_id))
             .await?
             .ok_or_else(|| bad("no such order"))?;
+        let refund = match r.refund_id {
+            Some(id) => Some(
+                self.refund_by_id(id)
+                    .await?
+                    .ok_or_else(|| bad("no such refund"))?,
+            ),
+            None => None,
+        };
         Ok(NotificationEvent {
             event_type: EventType::parse(&r.event_type).ok_or_else(|| bad("event_type"))?,
             status: NotificationStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
@@ -268,6 +277,7 @@ impl Store {
             delivered_at: r.delivered_at.map(Timestamp::from_millis),
             id: r.id,
             order,
+            refund,
             site,
         })
     }

@@ -2,10 +2,12 @@
 //! Every lookup a site can trigger is scoped by its `SiteId`.
 
 use crate::domain::{
-    Amount, Fingerprint, NewRefund, NotifyUrl, OrderId, OrderStatus, OutRefundNo, Refund,
-    RefundReason, RefundStatus, SiteId, Timestamp, UpstreamRefundNo,
+    Amount, EventType, Fingerprint, JobSubject, NewRefund, NotifyUrl, OrderId, OrderStatus,
+    OutRefundNo, Refund, RefundReason, RefundStatus, SiteId, Timestamp, UpstreamRefundNo,
+    new_event_id,
 };
 
+use super::jobs::subject_column;
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// What [`Store::reserve_refund`] did.
@@ -48,11 +50,12 @@ pub struct RefundFinish {
 /// What [`Store::finish_refund`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishOutcome {
-    /// This call ended the refund; the refund as it is now, and whether the order became
-    /// `refunded` with it.
+    /// This call ended the refund; the refund as it is now, whether the order became `refunded`
+    /// with it, and the notification event written for the site.
     Applied {
         refund: Refund,
         order_refunded: bool,
+        event_id: String,
     },
     /// The refund was no longer `processing` (a duplicate or late answer): nothing was written.
     Lost(Refund),
@@ -157,8 +160,10 @@ impl Store {
     /// it in the same transaction. A failed refund frees its amount (it can be refunded again); a
     /// succeeded one adds to what the order has given back and, once that is all that was paid,
     /// moves the order to `refunded` (with its history row); an abnormal one keeps its amount
-    /// reserved until the operator settles it. Of any number of concurrent or repeated finishes of
-    /// one refund, exactly one is applied.
+    /// reserved until the operator settles it. Each end writes the site's notification event
+    /// (`REFUND.SUCCESS`, `REFUND.CLOSED`, `REFUND.ABNORMAL`) and its delivery job in the same
+    /// transaction (the outbox). Of any number of concurrent or repeated finishes of one refund,
+    /// exactly one is applied, so the site is told once.
     ///
     /// # Errors
     /// `Corrupt` when asked to finish a refund as `processing` (nothing is written); `NotFound` for
@@ -186,6 +191,18 @@ impl Store {
                         WHERE id = $1 AND status = 'paid' AND refunded_fen = amount_fen";
         let history = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
                        VALUES ($1, 'paid', 'refunded', $2, $3)";
+        let notification = "INSERT INTO notification_events \
+                            (id, site_id, order_id, event_type, status, attempts, created_at, \
+                            refund_id) \
+                            SELECT $1, site_id, order_id, $2, 'pending', 0, $3, id \
+                            FROM refunds WHERE id = $4";
+        let deliver = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
+        let event_type = match f.to {
+            RefundStatus::Succeeded => EventType::RefundSuccess,
+            RefundStatus::Abnormal => EventType::RefundAbnormal,
+            RefundStatus::Failed | RefundStatus::Processing => EventType::RefundClosed,
+        };
+        let event_id = new_event_id();
         let at = f.at.as_millis();
         let applied: Option<bool> = with_write_tx!(self, tx => {
             let ended: Option<(i64, i64)> = sqlx::query_as(end)
@@ -226,6 +243,20 @@ impl Store {
                         }
                         RefundStatus::Abnormal | RefundStatus::Processing => {}
                     }
+                    sqlx::query(notification)
+                        .bind(&event_id)
+                        .bind(event_type.as_str())
+                        .bind(at)
+                        .bind(f.refund_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let subject = JobSubject::Event(event_id.clone());
+                    sqlx::query(deliver)
+                        .bind(subject.kind().as_str())
+                        .bind(subject_column(&subject))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     Some(order_refunded)
                 }
@@ -236,10 +267,15 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("refund"))?;
         Ok(match applied {
-            Some(order_refunded) => FinishOutcome::Applied {
-                refund,
-                order_refunded,
-            },
+            Some(order_refunded) => {
+                // A delivery is due now: don't leave it to the next poll.
+                self.wake_workers();
+                FinishOutcome::Applied {
+                    refund,
+                    order_refunded,
+                    event_id,
+                }
+            }
             None => FinishOutcome::Lost(refund),
         })
     }
@@ -313,7 +349,7 @@ impl Store {
         .transpose()
     }
 
-    async fn refund_by_id(&self, id: i64) -> Result<Option<Refund>, StoreError> {
+    pub(super) async fn refund_by_id(&self, id: i64) -> Result<Option<Refund>, StoreError> {
         let sql = format!("{SELECT_REFUNDS} WHERE id = $1");
         let row = with_pool!(self, pool => sqlx::query_as::<_, RefundRow>(&sql)
             .bind(id)

@@ -2,11 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed set-up step is a failing test
 
-use gateway::domain::Refund;
 use gateway::domain::{
     Amount, NewRefund, Order, OrderRequest, OrderStatus, OutRefundNo, RefundRequest, RefundStatus,
     Site, UpstreamFields,
 };
+use gateway::domain::{EventType, Mode, Refund};
 use gateway::store::{
     FinishOutcome, InsertOutcome, RefundFinish, RefundTotals, ReserveOutcome, Store, Transition,
 };
@@ -101,7 +101,7 @@ on_both_backends! {
         let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
         let first = reserved(&db.store, &order, "r_001", 3_000).await;
         let second = reserved(&db.store, &order, "r_002", 7_000).await;
-        let FinishOutcome::Applied { refund: ended, order_refunded: false } =
+        let FinishOutcome::Applied { refund: ended, order_refunded: false, event_id } =
             db.store.finish_refund(&finish(&first, RefundStatus::Succeeded)).await.unwrap()
         else {
             panic!("first finish lost, or 30.00 of 100.00 refunded the order");
@@ -110,6 +110,27 @@ on_both_backends! {
         assert!(ended.succeeded_at.is_some());
         assert_eq!(ended.channel_refund_id, Some(format!("50300000{}", first.id)));
         assert_eq!(order_status(&db.store, &order).await, OrderStatus::Paid, "partly refunded stays paid");
+        // The site is told, by an event written with the change, carrying the refund.
+        let event = db.store.notification(&event_id).await.unwrap().unwrap();
+        assert_eq!(event.event_type, EventType::RefundSuccess);
+        assert_eq!(event.refund.as_ref().map(|r| r.id), Some(first.id));
+        assert_eq!(db.count(&format!("SELECT COUNT(*) FROM jobs WHERE subject = '{event_id}'")).await, 1, "its delivery is queued");
+        let body: serde_json::Value = serde_json::from_slice(&gateway::notify::body(&event, Mode::Sandbox)).unwrap();
+        assert_eq!(body, serde_json::json!({
+            "event_id": event_id,
+            "event_type": "REFUND.SUCCESS",
+            "site_id": site.id.as_str(),
+            "out_trade_no": "order_refund_001",
+            "out_refund_no": "r_001",
+            "refund_status": "succeeded",
+            "amount": {"refund": 3000, "total": 10000, "currency": "CNY"},
+            "channel_refund_id": format!("50300000{}", first.id),
+            "succeeded_at": ended.succeeded_at.unwrap().to_rfc3339(),
+            "reason": null,
+            "channel": "wechat",
+            "method": "native",
+            "livemode": false,
+        }));
         let outcome = db.store.finish_refund(&finish(&second, RefundStatus::Succeeded)).await.unwrap();
         assert!(matches!(outcome, FinishOutcome::Applied { order_refunded: true, .. }), "{outcome:?}");
         assert_eq!(order_status(&db.store, &order).await, OrderStatus::Refunded);
@@ -130,6 +151,13 @@ on_both_backends! {
         let abnormal = reserved(&db.store, &order, "r_002", 4_000).await;
         assert!(db.store.finish_refund(&finish(&failed, RefundStatus::Failed)).await.unwrap().applied());
         assert!(db.store.finish_refund(&finish(&abnormal, RefundStatus::Abnormal)).await.unwrap().applied());
+        let events = db.store.notifications_for_order(&site.id, order.id).await.unwrap();
+        let told: Vec<_> = events.iter().map(|e| (e.event_type, e.refund.as_ref().map(|r| r.out_refund_no.as_str().to_owned()))).collect();
+        assert_eq!(told, [
+            (EventType::TransactionSuccess, None),
+            (EventType::RefundClosed, Some("r_001".to_owned())),
+            (EventType::RefundAbnormal, Some("r_002".to_owned())),
+        ]);
         assert_eq!(totals(&db.store, &order).await, RefundTotals { paid: 10_000, reserved: 4_000, refunded: 0 });
         let failed_now = db.store.find_refund(&site.id, &failed.out_refund_no).await.unwrap().unwrap();
         assert_eq!((failed_now.status, failed_now.upstream_error.as_deref()), (RefundStatus::Failed, Some("CLOSED")));
@@ -161,6 +189,7 @@ on_both_backends! {
             }
         }
         assert_eq!(applied.len(), 1, "{applied:?}");
+        assert_eq!(db.count("SELECT COUNT(*) FROM notification_events WHERE refund_id IS NOT NULL").await, 1, "told once");
         let t = totals(&db.store, &order).await;
         match applied[0] {
             RefundStatus::Succeeded => {
