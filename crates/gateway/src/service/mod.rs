@@ -18,6 +18,7 @@ mod locks;
 mod notifications;
 mod payments;
 mod read;
+mod refunds;
 mod sites;
 mod upstream;
 
@@ -29,6 +30,7 @@ pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;
 pub use notifications::{EventHistory, NotificationService};
 pub use payments::{Applied, ResultSource};
+pub use refunds::{RefundApplied, end_of as refund_end_of};
 pub use sites::SiteService;
 
 use crate::channels::{ChannelError, Channels, PayParams};

@@ -1,6 +1,8 @@
 //! Refunds through each channel against the simulator: partial, repeated, re-sent, queried.
 
 use gateway::channels::RefundState;
+use gateway::domain::{EventType, OrderStatus, RefundStatus};
+use gateway::service::RefundApplied;
 
 use crate::support::{AMOUNT_FEN, env};
 
@@ -97,4 +99,42 @@ async fn alipay_refunds_in_parts_at_once_and_a_resent_refund_moves_no_more_money
         env.alipay_trade(&order).await["trade_status"],
         "TRADE_CLOSED"
     );
+}
+
+#[tokio::test]
+async fn the_channels_answer_ends_a_refund_once_and_a_full_refund_refunds_the_order() {
+    let env = env().await;
+    let service = gateway::service::OrderService::new(
+        env.store.clone(),
+        env.channels.clone(),
+        gateway::service::ServiceSettings {
+            public_url: "http://127.0.0.1:9".into(),
+            failpoint: None,
+        },
+    );
+    let order = env.paid("alipay.qr").await;
+    let whole = env.refund(&order, "r_all", AMOUNT_FEN).await;
+    let answered = env.channels.refund(&order, &whole).await.unwrap();
+    let RefundApplied::Ended(ended) = service.apply_refund_state(&whole, &answered).await.unwrap()
+    else {
+        panic!("a synchronous success did not end the refund");
+    };
+    assert_eq!(ended.status, RefundStatus::Succeeded);
+    assert_eq!(env.reload(&order).await.status, OrderStatus::Refunded);
+    // The same answer again (a retry, a query): nothing more happens.
+    assert!(matches!(
+        service.apply_refund_state(&whole, &answered).await.unwrap(),
+        RefundApplied::Unchanged(r) if r.status == RefundStatus::Succeeded
+    ));
+    let events = env
+        .store
+        .notifications_for_order(&env.site.id, order.id)
+        .await
+        .unwrap();
+    let refund_events: Vec<_> = events
+        .iter()
+        .filter(|e| e.refund.is_some())
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(refund_events, [EventType::RefundSuccess]);
 }
