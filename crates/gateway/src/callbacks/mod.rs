@@ -10,11 +10,13 @@
 //!
 //! Nothing in a callback is believed before its signature verifies ([`rejected`] records those
 //! that do not). Verified news is matched against paygate's order and, where the channel needs
-//! it, confirmed with a query first ([`news`]). A failure answer makes the channel retry, which is
+//! it, confirmed with a query first ([`news`]); refund news is matched against paygate's refund and
+//! its order ([`refund_news`]). A failure answer makes the channel retry, which is
 //! what a mismatch needs: a human can look meanwhile, and nothing was recorded as paid.
 
 mod news;
 mod outcome;
+mod refund_news;
 mod rejected;
 
 use axum::Router;
@@ -79,6 +81,7 @@ async fn receive(
     };
     let answer = match state.channels.decode_callback(channel, received).await {
         Ok(Callback::Trade(trade)) => news::handle(state, channel, &trade).await,
+        Ok(Callback::Refund(refund)) => refund_news::handle(state, channel, &refund).await,
         Ok(Callback::Ignored) => Answer::ok(Outcome::Ignored),
         Err(rejection) => rejected::handle(&state.orders, channel, received, rejection).await,
     };

@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 pub enum Callback {
     /// News about an order, by its upstream order number.
     Trade(TradeNews),
+    /// News about a refund, by its upstream refund number.
+    Refund(RefundNews),
     /// Verified, about something paygate does not act on (refund notifications, a buyer who has
     /// not paid yet, events of products paygate does not use). Acknowledged, so the channel stops
     /// retrying.
@@ -48,6 +50,29 @@ impl TradeNews {
             // Alipay signs raw `k=v&k=v` text, whose values may re-split into other fields.
             NewsPayload::Alipay(_) => Confirm::Changes,
         }
+    }
+}
+
+/// News about one refund, as the channel signed it. What it means is read with
+/// [`Channels::read_refund_news`](super::Channels::read_refund_news) once paygate has found the
+/// refund and its order: it must name their merchant, numbers and amounts.
+#[derive(Debug)]
+pub struct RefundNews {
+    pub(super) out_refund_no: String,
+    pub(super) payload: RefundNewsPayload,
+}
+
+/// The channel's own refund notification, kept whole until the refund is known.
+#[derive(Debug)]
+pub(super) enum RefundNewsPayload {
+    Wechat(Box<wechatpay::RefundNotice>),
+}
+
+impl RefundNews {
+    /// The upstream refund number the news is about (not trusted to be one of paygate's).
+    #[must_use]
+    pub fn out_refund_no(&self) -> &str {
+        &self.out_refund_no
     }
 }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use alipay::AlipayAccount;
 pub use callback::{
-    Callback, Confirm, NewsRefusal, Received, Rejection, Reply, ReplyBody, TradeNews,
+    Callback, Confirm, NewsRefusal, Received, RefundNews, Rejection, Reply, ReplyBody, TradeNews,
 };
 pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
@@ -32,7 +32,7 @@ pub use refund::RefundState;
 pub use status::UpstreamStatus;
 pub use wechat::{WechatAccount, WechatAppIds};
 
-use callback::NewsPayload;
+use callback::{NewsPayload, RefundNewsPayload};
 
 use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, Refund, UpstreamFields};
 
@@ -287,6 +287,28 @@ impl Channels {
                 )),
             },
             NewsPayload::Alipay(n) => alipay::callback::read(n, order),
+        }
+    }
+
+    /// What verified refund news means for `refund` of `order` (found by the news's refund number),
+    /// by the same mapping as a refund query's answer.
+    ///
+    /// # Errors
+    /// `Mismatch` when it names another merchant, order, refund or amount.
+    pub fn read_refund_news(
+        &self,
+        news: &RefundNews,
+        order: &Order,
+        refund: &Refund,
+    ) -> Result<RefundState, NewsRefusal> {
+        match &news.payload {
+            RefundNewsPayload::Wechat(notice) => match &self.inner.wechat {
+                Some(account) => wechat::callback::read_refund(account, notice, order, refund),
+                // Decoded by an account that is gone: cannot be.
+                None => Err(NewsRefusal::Mismatch(
+                    "WeChat Pay refund news, and no WeChat Pay merchant".to_owned(),
+                )),
+            },
         }
     }
 

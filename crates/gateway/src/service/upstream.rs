@@ -3,7 +3,7 @@
 //! through it.
 
 use crate::channels::{ChannelError, UpstreamStatus};
-use crate::domain::{Order, OrderId, UpstreamFields, UpstreamOrderNo};
+use crate::domain::{Order, OrderId, Refund, UpstreamFields, UpstreamOrderNo, UpstreamRefundNo};
 
 use super::{OrderService, ServiceError};
 
@@ -43,6 +43,18 @@ impl OrderService {
     /// `Store`.
     pub async fn order_by_id(&self, id: OrderId) -> Result<Option<Order>, ServiceError> {
         Ok(self.store.order_by_id(id).await?)
+    }
+
+    /// The refund with this upstream refund number, as stored (for callbacks, which name refunds
+    /// so).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn refund_by_upstream_no(
+        &self,
+        no: &UpstreamRefundNo,
+    ) -> Result<Option<Refund>, ServiceError> {
+        Ok(self.store.find_refund_by_upstream_no(no).await?)
     }
 
     /// The order with this upstream order number, as stored (for callbacks, which name orders so).

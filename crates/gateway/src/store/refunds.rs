@@ -299,6 +299,22 @@ impl Store {
         row.map(Refund::try_from).transpose()
     }
 
+    /// The refund paygate sent upstream under this number (channel callbacks and queries).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_refund_by_upstream_no(
+        &self,
+        no: &UpstreamRefundNo,
+    ) -> Result<Option<Refund>, StoreError> {
+        let sql = format!("{SELECT_REFUNDS} WHERE upstream_refund_no = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, RefundRow>(&sql)
+            .bind(no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Refund::try_from).transpose()
+    }
+
     /// The refunds of one of the site's orders, oldest first; empty for another site's order.
     ///
     /// # Errors

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use gateway::domain::{Anomaly, Order, OrderStatus};
+use gateway::domain::{
+    Amount, Anomaly, NewRefund, Order, OrderStatus, OutRefundNo, Refund, RefundRequest, Timestamp,
+};
+use gateway::store::ReserveOutcome;
 use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, sandbox_keys, unix_now};
@@ -234,18 +237,69 @@ pub fn with_header(headers: &[(String, String)], name: &str, value: &str) -> Vec
 
 /// A TRANSACTION.SUCCESS envelope for `resource`, encrypted with the sandbox APIv3 key.
 pub fn wechat_envelope(resource: &Value) -> String {
+    envelope("TRANSACTION.SUCCESS", "支付成功", "transaction", resource)
+}
+
+/// A notification envelope of `event_type` for `resource` (of `original_type`), encrypted with the
+/// sandbox APIv3 key.
+fn envelope(event_type: &str, summary: &str, original_type: &str, resource: &Value) -> String {
     let key = wechatpay::ApiV3Key::new(&sandbox_keys().wechat_apiv3_key).unwrap();
     let nonce = channel_core::nonce::alphanumeric(12);
     let ciphertext =
-        wechatpay::aead::encrypt(&key, &nonce, "transaction", resource.to_string().as_bytes())
+        wechatpay::aead::encrypt(&key, &nonce, original_type, resource.to_string().as_bytes())
             .unwrap();
     json!({
-        "id": "EV-test-1", "create_time": "2024-01-30T16:00:00+08:00",
-        "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-        "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
-            "ciphertext": ciphertext, "associated_data": "transaction", "nonce": nonce}
+        "id": format!("EV-{original_type}-1"), "create_time": "2024-01-30T16:00:00+08:00",
+        "resource_type": "encrypt-resource", "event_type": event_type, "summary": summary,
+        "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": ciphertext, "associated_data": original_type, "nonce": nonce}
     })
     .to_string()
+}
+
+/// A WeChat Pay Native order of 29.90, paid (by the simulator's payer and its callback).
+pub async fn paid_wechat_order(app: &TestApp, no: &str) -> Order {
+    wechat_order(app, no).await;
+    app.sim_wechat_pay(&app.site, no).await;
+    wait_status(app, no, OrderStatus::Paid).await
+}
+
+/// A refund of `fen` of `order`, stored with its amount reserved, as the service does before it
+/// calls the channel.
+pub async fn reserve_refund(app: &TestApp, order: &Order, out_refund_no: &str, fen: i64) -> Refund {
+    let request = RefundRequest {
+        out_refund_no: OutRefundNo::parse(out_refund_no).unwrap(),
+        amount: Amount::parse(fen).unwrap(),
+        reason: None,
+        notify_url: None,
+    };
+    let new = NewRefund::prepare(order, request, Timestamp::now());
+    match app.db.store.reserve_refund(&new).await.unwrap() {
+        ReserveOutcome::Reserved(refund) => refund,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A REFUND.* resource as WeChat Pay's notification carries it.
+pub fn refund_notice(
+    order: &Order,
+    out_refund_no: &str,
+    refund: i64,
+    total: i64,
+    status: &str,
+) -> Value {
+    json!({
+        "mchid": sandbox_keys().wechat_mchid, "transaction_id": "4200000000202401300000000001",
+        "out_trade_no": order.upstream_order_no.as_str(), "refund_id": "50000000382019052709732678859",
+        "out_refund_no": out_refund_no, "refund_status": status, "success_time": "2024-01-30T16:05:00+08:00",
+        "user_received_account": "招商银行信用卡0403",
+        "amount": {"total": total, "refund": refund, "payer_total": total, "payer_refund": refund}
+    })
+}
+
+/// A REFUND.SUCCESS envelope for `resource`, encrypted with the sandbox APIv3 key.
+pub fn refund_envelope(resource: &Value) -> String {
+    envelope("REFUND.SUCCESS", "退款成功", "refund", resource)
 }
 
 /// Headers signing `body` at `timestamp` with the simulator's platform key for the sandbox

@@ -1,6 +1,6 @@
 //! `POST /callbacks/wechat/{mchid}`.
 
-use gateway::domain::OrderStatus;
+use gateway::domain::{OrderStatus, RefundStatus};
 
 use crate::api_tests;
 use crate::helpers::*;
@@ -185,26 +185,56 @@ api_tests! {
         assert_eq!(success_events(&app, &order).await, 0);
     }
 
-    async fn a_refund_notification_is_acknowledged(app: TestApp) {
+    async fn a_refund_notification_for_a_refund_paygate_does_not_have_is_refused_and_recorded(app: TestApp) {
         let order = wechat_order(&app, "cb_wx_refund").await;
-        let refund = serde_json::json!({
-            "mchid": sandbox_keys().wechat_mchid, "transaction_id": "4200000000202401300000000001",
-            "out_trade_no": order.upstream_order_no.as_str(), "refund_id": "50000000382019052709732678859",
-            "out_refund_no": "rf_1", "refund_status": "SUCCESS", "success_time": "2024-01-30T16:05:00+08:00",
-            "user_received_account": "招商银行信用卡0403",
-            "amount": {"total": 2990, "refund": 2990, "payer_total": 2990, "payer_refund": 2990}
-        });
-        let key = wechatpay::ApiV3Key::new(&sandbox_keys().wechat_apiv3_key).unwrap();
-        let nonce = channel_core::nonce::alphanumeric(12);
-        let ciphertext = wechatpay::aead::encrypt(&key, &nonce, "refund", refund.to_string().as_bytes()).unwrap();
-        let body = serde_json::json!({
-            "id": "EV-refund-1", "create_time": "2024-01-30T16:05:00+08:00", "resource_type": "encrypt-resource",
-            "event_type": "REFUND.SUCCESS", "summary": "退款成功",
-            "resource": {"original_type": "refund", "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext,
-                "associated_data": "refund", "nonce": nonce}
-        }).to_string();
+        let notice = refund_notice(&order, "rf_1", 2990, 2990, "SUCCESS");
+        let body = refund_envelope(&notice);
         let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
-        assert_eq!(r.status, 204, "{}", r.text);
+        r.assert_wechat_fail(404);
+        assert_eq!(anomalies(&app, "unknown_order").await.len(), 1);
         assert_eq!(app.stored_status(&app.site, "cb_wx_refund").await, OrderStatus::Pending);
+    }
+
+    async fn a_refund_notification_ends_paygates_refund_once_and_tells_the_site(app: TestApp) {
+        let order = paid_wechat_order(&app, "cb_wx_refund_ok").await;
+        let refund = reserve_refund(&app, &order, "r_whole", 2990).await;
+        let notice = refund_notice(&order, refund.upstream_refund_no.as_str(), 2990, 2990, "SUCCESS");
+        let body = refund_envelope(&notice);
+        for _ in 0..2 {
+            // The second is WeChat Pay retrying: received, nothing more happens.
+            let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
+            assert_eq!(r.status, 204, "{}", r.text);
+        }
+        let ended = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
+        assert_eq!(ended.status, RefundStatus::Succeeded);
+        assert_eq!(ended.channel_refund_id.as_deref(), Some("50000000382019052709732678859"));
+        assert_eq!(app.stored_status(&app.site, "cb_wx_refund_ok").await, OrderStatus::Refunded);
+        assert_eq!(
+            app.db.count("SELECT COUNT(*) FROM notification_events WHERE event_type = 'REFUND.SUCCESS'").await,
+            1
+        );
+    }
+
+    async fn a_refund_notification_of_another_amount_or_merchant_changes_nothing(app: TestApp) {
+        let order = paid_wechat_order(&app, "cb_wx_refund_bad").await;
+        let refund = reserve_refund(&app, &order, "r_part", 1000).await;
+        let upstream = refund.upstream_refund_no.as_str();
+        let mut other_merchant = refund_notice(&order, upstream, 1000, 2990, "SUCCESS");
+        other_merchant["mchid"] = "1900000109".into();
+        for notice in [refund_notice(&order, upstream, 2990, 2990, "SUCCESS"), other_merchant] {
+            let body = refund_envelope(&notice);
+            let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
+            r.assert_wechat_fail(400);
+        }
+        assert_eq!(anomalies(&app, "merchant_mismatch").await.len(), 2);
+        let still = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
+        assert_eq!(still.status, RefundStatus::Processing);
+        // A forged one: its signature does not verify, and nothing changes either.
+        let body = refund_envelope(&refund_notice(&order, upstream, 1000, 2990, "SUCCESS"));
+        let mut headers = sign_wechat(&app, &body, now_ts());
+        headers = with_header(&headers, "Wechatpay-Signature", "Zm9yZ2Vk");
+        post_wechat(&app, &sandbox_keys().wechat_mchid, &headers, &body).await.assert_wechat_fail(401);
+        let still = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
+        assert_eq!(still.status, RefundStatus::Processing);
     }
 }

@@ -9,11 +9,12 @@
 use wechatpay::{NotificationEvent, Transaction};
 
 use super::super::callback::{
-    Callback, NewsPayload, NewsRefusal, Received, Rejection, Reply, ReplyBody, TradeNews,
+    Callback, NewsPayload, NewsRefusal, Received, RefundNews, RefundNewsPayload, Rejection, Reply,
+    ReplyBody, TradeNews,
 };
-use super::super::{UpstreamStatus, WechatAccount};
+use super::super::{RefundState, UpstreamStatus, WechatAccount};
 use super::transformers;
-use crate::domain::Order;
+use crate::domain::{Order, Refund};
 
 /// Verifies and decodes a notification to `account`.
 pub(in crate::channels) async fn decode(
@@ -30,11 +31,10 @@ pub(in crate::channels) async fn decode(
             out_trade_no: t.out_trade_no.clone(),
             payload: NewsPayload::Wechat(Box::new(t)),
         })),
-        NotificationEvent::Refund(r) => {
-            // Refunds are not recorded yet: acknowledged so WeChat Pay stops retrying, and logged.
-            tracing::info!(event = %notification.event_type, out_trade_no = %r.out_trade_no, out_refund_no = %r.out_refund_no, "WeChat Pay refund notification received; refunds are not recorded yet");
-            Ok(Callback::Ignored)
-        }
+        NotificationEvent::Refund(r) => Ok(Callback::Refund(RefundNews {
+            out_refund_no: r.out_refund_no.clone(),
+            payload: RefundNewsPayload::Wechat(Box::new(r)),
+        })),
         // paygate never creates service-provider or combined orders, so these cannot be about one
         // of its orders; retrying would not change that.
         NotificationEvent::PartnerTransactionSuccess(_)
@@ -90,6 +90,42 @@ pub(in crate::channels) fn read(
         )));
     }
     transformers::status(t, order).map_err(|e| NewsRefusal::Malformed(e.to_string()))
+}
+
+/// What a verified refund notification means for `refund` of `order`: it must name the order's
+/// merchant, the order and refund by paygate's numbers, and their amounts; then it reads like a
+/// refund query's answer.
+pub(in crate::channels) fn read_refund(
+    account: &WechatAccount,
+    notice: &wechatpay::RefundNotice,
+    order: &Order,
+    refund: &Refund,
+) -> Result<RefundState, NewsRefusal> {
+    let named = (
+        notice.mchid.as_deref(),
+        notice.out_trade_no.as_str(),
+        notice.out_refund_no.as_str(),
+        notice.amount.refund,
+        notice.amount.total,
+    );
+    let expected = (
+        Some(account.mchid.as_str()),
+        order.upstream_order_no.as_str(),
+        refund.upstream_refund_no.as_str(),
+        refund.amount.as_i64(),
+        order.amount.as_i64(),
+    );
+    if named != expected {
+        return Err(NewsRefusal::Mismatch(format!(
+            "verified REFUND notification names (mchid, out_trade_no, out_refund_no, refund, total) {named:?}; refund {} is {expected:?}",
+            refund.id
+        )));
+    }
+    Ok(transformers::refund_state_of(
+        notice.refund_status,
+        &notice.refund_id,
+        notice.success_time,
+    ))
 }
 
 /// 204 when received; otherwise WeChat Pay's failure body, which it retries.

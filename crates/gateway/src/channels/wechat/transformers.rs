@@ -115,11 +115,24 @@ pub(super) fn refund_state(
             message: "the answer is about another refund".to_owned(),
         });
     }
-    let id = Some(answer.refund_id.clone()).filter(|id| !id.is_empty());
-    Ok(match answer.status {
+    Ok(refund_state_of(
+        answer.status,
+        &answer.refund_id,
+        answer.success_time,
+    ))
+}
+
+/// The one mapping of WeChat Pay's refund status, for answers and notifications alike.
+pub(super) fn refund_state_of(
+    status: wechatpay::RefundStatus,
+    refund_id: &str,
+    success_time: Option<time::OffsetDateTime>,
+) -> RefundState {
+    let id = Some(refund_id.to_owned()).filter(|id| !id.is_empty());
+    match status {
         wechatpay::RefundStatus::Success => RefundState::Succeeded {
             channel_refund_id: id,
-            at: answer.success_time.map(timestamp_of),
+            at: success_time.map(timestamp_of),
         },
         wechatpay::RefundStatus::Processing => RefundState::Processing {
             channel_refund_id: id,
@@ -128,7 +141,7 @@ pub(super) fn refund_state(
         wechatpay::RefundStatus::Abnormal => RefundState::Abnormal {
             channel_refund_id: id,
         },
-    })
+    }
 }
 
 #[cfg(test)]
