@@ -28,6 +28,12 @@ pub fn body(event: &NotificationEvent, mode: Mode) -> Vec<u8> {
     }
 }
 
+/// Compact JSON of a payload. Serialising plain strings and integers cannot fail; an empty object
+/// keeps it total.
+fn compact_json(payload: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(payload).unwrap_or_else(|_| b"{}".to_vec())
+}
+
 /// `amount` of a refund event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefundPayloadAmount {
@@ -89,8 +95,7 @@ impl RefundPayload {
     /// The bytes sent: compact JSON.
     #[must_use]
     pub fn to_body(&self) -> Vec<u8> {
-        // Serialising plain strings and integers cannot fail; an empty object keeps it total.
-        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+        compact_json(self)
     }
 }
 
@@ -161,8 +166,7 @@ impl Payload {
     /// The bytes sent: compact JSON.
     #[must_use]
     pub fn to_body(&self) -> Vec<u8> {
-        // Serialising plain strings and integers cannot fail; an empty object keeps it total.
-        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+        compact_json(self)
     }
 }
 
