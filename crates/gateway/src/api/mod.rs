@@ -116,6 +116,7 @@ impl ApiSettings {
         ServiceSettings {
             public_url: self.public_url.clone(),
             failpoint: self.failpoint,
+            refund_check_after: crate::service::DEFAULT_REFUND_CHECK_AFTER,
         }
     }
 

@@ -22,14 +22,14 @@ pub use open::{migrate, open_store};
 use crate::api::{self, ApiSettings, ApiState};
 use crate::callbacks;
 use crate::channels::{AlipayAccount, Channels, WechatAccount};
-use crate::compensation::OrderChecker;
+use crate::compensation::{OrderChecker, RefundChecker};
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::domain::Mode;
 use crate::mode::Purpose;
 use crate::notify::Deliverer;
 use crate::sandbox::{self, DemoSite, Sandbox, SandboxError};
-use crate::service::Services;
+use crate::service::{DEFAULT_REFUND_CHECK_AFTER, ServiceSettings, Services};
 use crate::store::Store;
 use crate::workers::{JobHandler, WorkerSettings};
 
@@ -145,11 +145,16 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     api_settings.sandbox = sandbox_mode;
     api_settings.http = settings.http.clone();
     let nonce_retention = api::nonce_retention(api_settings.signature_window);
-    let services = Services::new(
-        store.clone(),
-        channels.clone(),
-        api_settings.service_settings(),
-    );
+    let service_settings = ServiceSettings {
+        refund_check_after: settings
+            .compensation
+            .schedule
+            .first()
+            .copied()
+            .unwrap_or(DEFAULT_REFUND_CHECK_AFTER),
+        ..api_settings.service_settings()
+    };
+    let services = Services::new(store.clone(), channels.clone(), service_settings);
 
     // A sandbox database holds test sites on the developer's machine: each may notify a receiver
     // there. A live one allows private targets only to the sites the operator named.
@@ -162,7 +167,12 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     )
     .map_err(|e| AppError::Notify(e.to_string()))?;
     let checker = OrderChecker::new(services.orders.clone(), settings.compensation.clone());
-    let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(deliverer), Arc::new(checker)];
+    let refund_checker = RefundChecker::new(services.orders.clone(), &settings.compensation);
+    let handlers: Vec<Arc<dyn JobHandler>> = vec![
+        Arc::new(deliverer),
+        Arc::new(checker),
+        Arc::new(refund_checker),
+    ];
 
     let mut unsigned = callbacks::routes(callbacks::State {
         orders: services.orders.clone(),

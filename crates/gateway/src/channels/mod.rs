@@ -34,7 +34,9 @@ pub use wechat::{WechatAccount, WechatAppIds};
 
 use callback::{NewsPayload, RefundNewsPayload};
 
-use crate::domain::{Channel, Method, Order, OrderRequest, PayMethod, Refund, UpstreamFields};
+use crate::domain::{
+    Channel, Method, Order, OrderRequest, PayMethod, Refund, RefundWindows, UpstreamFields,
+};
 
 /// The configured channel accounts. Cheap to clone.
 #[derive(Clone)]
@@ -102,6 +104,20 @@ impl Channels {
     pub fn new(wechat: Option<WechatAccount>, alipay: Option<AlipayAccount>) -> Self {
         Self {
             inner: Arc::new(Accounts { wechat, alipay }),
+        }
+    }
+
+    /// How long after payment each channel takes a refund (WeChat Pay's is fixed; Alipay's is the
+    /// configured account's contract).
+    #[must_use]
+    pub fn refund_windows(&self) -> RefundWindows {
+        RefundWindows {
+            alipay: self
+                .inner
+                .alipay
+                .as_ref()
+                .map_or(RefundWindows::ALIPAY_DEFAULT, |a| a.refund_window),
+            ..RefundWindows::default()
         }
     }
 

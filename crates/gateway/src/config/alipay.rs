@@ -11,6 +11,9 @@ use super::raw::{Raw, known};
 pub struct AlipaySettings {
     pub app_id: String,
     pub client: alipay::Config,
+    /// How long after payment the merchant's contract lets a trade be refunded
+    /// (`alipay.refund_window`; 90 days, Alipay's standard, unless set).
+    pub refund_window: std::time::Duration,
 }
 
 fn missing(name: &'static str) -> ConfigError {
@@ -68,5 +71,18 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<AlipaySettings>, ConfigError> {
         }
         client = client.with_gateway_url(url);
     }
-    Ok(Some(AlipaySettings { app_id, client }))
+    let refund_window = raw
+        .duration("alipay.refund_window")?
+        .unwrap_or(crate::domain::RefundWindows::ALIPAY_DEFAULT);
+    if refund_window.is_zero() {
+        return Err(raw.invalid(
+            "alipay.refund_window",
+            "must be longer than zero: the time the contract allows for refunds, such as 90d",
+        ));
+    }
+    Ok(Some(AlipaySettings {
+        app_id,
+        client,
+        refund_window,
+    }))
 }

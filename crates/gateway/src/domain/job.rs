@@ -9,6 +9,9 @@ pub enum JobKind {
     DeliverNotification,
     /// Ask the channel about one non-final order; the subject is the order.
     CheckOrder,
+    /// Find out (and, if the channel never got it, send) one `processing` refund; the subject is
+    /// the refund.
+    CheckRefund,
 }
 
 impl JobKind {
@@ -17,6 +20,7 @@ impl JobKind {
         match self {
             Self::DeliverNotification => "deliver_notification",
             Self::CheckOrder => "check_order",
+            Self::CheckRefund => "check_refund",
         }
     }
 
@@ -26,6 +30,7 @@ impl JobKind {
         match s {
             "deliver_notification" => Some(Self::DeliverNotification),
             "check_order" => Some(Self::CheckOrder),
+            "check_refund" => Some(Self::CheckRefund),
             _ => None,
         }
     }
@@ -39,6 +44,8 @@ pub enum JobSubject {
     Event(String),
     /// An order.
     Order(OrderId),
+    /// A refund, by its row id.
+    Refund(i64),
 }
 
 impl JobSubject {
@@ -47,16 +54,18 @@ impl JobSubject {
         match self {
             Self::Event(_) => JobKind::DeliverNotification,
             Self::Order(_) => JobKind::CheckOrder,
+            Self::Refund(_) => JobKind::CheckRefund,
         }
     }
 }
 
-/// The event id, or the order id in decimal: what operators see in logs.
+/// The event id, or the order or refund id in decimal: what operators see in logs.
 impl std::fmt::Display for JobSubject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Event(id) => f.write_str(id),
             Self::Order(id) => write!(f, "{}", id.as_i64()),
+            Self::Refund(id) => write!(f, "refund {id}"),
         }
     }
 }
@@ -84,10 +93,15 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_follow_from_subjects() {
-        for kind in [JobKind::DeliverNotification, JobKind::CheckOrder] {
+        for kind in [
+            JobKind::DeliverNotification,
+            JobKind::CheckOrder,
+            JobKind::CheckRefund,
+        ] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(JobKind::parse("check_refund"), None);
+        assert_eq!(JobKind::parse("settle_bill"), None);
+        assert_eq!(JobSubject::Refund(7).kind(), JobKind::CheckRefund);
         let event = JobSubject::Event("evt_1".into());
         let order = JobSubject::Order(OrderId::from_i64(42));
         assert_eq!(event.kind(), JobKind::DeliverNotification);

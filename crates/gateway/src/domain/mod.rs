@@ -43,7 +43,8 @@ pub use out_trade_no::OutTradeNo;
 pub use pay_method::{Channel, Method, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
 pub use refund::{
-    NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, UpstreamRefundNo,
+    NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, RefundWindows,
+    UpstreamRefundNo,
 };
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;

@@ -5,7 +5,11 @@
 
 use super::text::refuse_invisible;
 use super::token::{is_token, random_with_prefix};
-use super::{Amount, DomainError, Fingerprint, NotifyUrl, Order, OrderId, SiteId, Timestamp};
+use std::time::Duration;
+
+use super::{
+    Amount, Channel, DomainError, Fingerprint, NotifyUrl, Order, OrderId, SiteId, Timestamp,
+};
 
 /// The site's own refund number: 1–64 characters of `[A-Za-z0-9_-]` (what WeChat Pay and Alipay
 /// both take for their own refund numbers). Unique per site.
@@ -237,12 +241,53 @@ impl NewRefund {
     }
 }
 
+/// How long after payment each channel still takes a refund. Past it the channel refuses, so
+/// paygate refuses first, before reserving anything or calling out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundWindows {
+    /// WeChat Pay: one year after payment, for every merchant.
+    pub wechat: Duration,
+    /// Alipay: whatever the merchant's contract says (`alipay.refund_window`).
+    pub alipay: Duration,
+}
+
+impl RefundWindows {
+    pub const WECHAT: Duration = Duration::from_secs(365 * 86_400);
+    /// Alipay's standard contract allows three months; merchants may have agreed on up to twelve.
+    pub const ALIPAY_DEFAULT: Duration = Duration::from_secs(90 * 86_400);
+
+    #[must_use]
+    pub fn of(&self, channel: Channel) -> Duration {
+        match channel {
+            Channel::Wechat => self.wechat,
+            Channel::Alipay => self.alipay,
+        }
+    }
+
+    /// Whether an order of `channel` paid at `paid_at` can still be refunded at `now`.
+    #[must_use]
+    pub fn allows(&self, channel: Channel, paid_at: Timestamp, now: Timestamp) -> bool {
+        now <= paid_at.plus(self.of(channel))
+    }
+}
+
+impl Default for RefundWindows {
+    fn default() -> Self {
+        Self {
+            wechat: Self::WECHAT,
+            alipay: Self::ALIPAY_DEFAULT,
+        }
+    }
+}
+
 /// A stored refund, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub id: i64,
     pub order_id: OrderId,
     pub site_id: SiteId,
+    /// The channel of the order (and so of the refund).
+    pub channel: Channel,
     pub out_refund_no: OutRefundNo,
     pub upstream_refund_no: UpstreamRefundNo,
     pub amount: Amount,
@@ -310,6 +355,26 @@ mod tests {
             assert_eq!(RefundStatus::parse(status.as_str()), Ok(status));
         }
         assert!(!RefundStatus::Failed.holds_amount());
+    }
+
+    #[test]
+    fn a_refund_window_ends_its_length_after_payment() {
+        let paid = Timestamp::from_millis(1_700_000_000_000);
+        let windows = RefundWindows::default();
+        let year = RefundWindows::WECHAT;
+        assert!(windows.allows(Channel::Wechat, paid, paid.plus(year)));
+        assert!(!windows.allows(
+            Channel::Wechat,
+            paid,
+            paid.plus(year + Duration::from_millis(1))
+        ));
+        let alipay = RefundWindows::ALIPAY_DEFAULT;
+        assert!(windows.allows(Channel::Alipay, paid, paid.plus(alipay)));
+        assert!(!windows.allows(
+            Channel::Alipay,
+            paid,
+            paid.plus(alipay + Duration::from_secs(1))
+        ));
     }
 
     #[test]

@@ -67,13 +67,8 @@ impl OrderService {
         };
         // Test builds only (the `failpoints` feature): a release build has no such code path.
         #[cfg(feature = "failpoints")]
-        if self.settings.failpoint == Some(super::Failpoint::HangAfterUpstreamCreate) {
-            tracing::warn!(
-                order = order.id.as_i64(),
-                "failpoint: hanging after upstream create"
-            );
-            std::future::pending::<()>().await;
-        }
+        self.hang_at(super::Failpoint::HangAfterUpstreamCreate)
+            .await;
         let transition = Transition {
             order_id: order.id,
             from: OrderStatus::Created,

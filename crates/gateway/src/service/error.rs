@@ -51,6 +51,25 @@ pub enum ServiceError {
     /// effect. Not a refusal — the same request may be retried and will find out.
     #[error("{} did not answer clearly: {message}", channel.as_str())]
     UpstreamUnknown { channel: Channel, message: String },
+    /// No refund of this site has this `out_refund_no`.
+    #[error("refund not found")]
+    RefundNotFound,
+    /// Refunding an order that was never paid, or is already refunded in full.
+    #[error("an order that is {} cannot be refunded", .0.as_str())]
+    NotRefundable(OrderStatus),
+    /// The refund would take the order's refunds that are not `failed` past what was paid.
+    #[error("the refund exceeds what is left to refund: {refundable} fen")]
+    RefundExceedsPaid { refundable: i64 },
+    /// The site already has a refund with this `out_refund_no`, asked with different content (or
+    /// for another order).
+    #[error("out_refund_no is already used by a refund with different content")]
+    OutRefundNoConflict,
+    /// The channel no longer takes refunds of this order: its refund window after payment ended.
+    #[error("{}'s refund window for this order ended at {}", channel.as_str(), ended_at.to_rfc3339())]
+    RefundWindowPassed {
+        channel: Channel,
+        ended_at: Timestamp,
+    },
     /// The order could not be expressed for the channel (a bug or a configuration mismatch).
     #[error("channel: {0}")]
     Channel(String),

@@ -18,6 +18,7 @@ mod locks;
 mod notifications;
 mod payments;
 mod read;
+mod refund_requests;
 mod refunds;
 mod sites;
 mod upstream;
@@ -30,6 +31,7 @@ pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;
 pub use notifications::{EventHistory, NotificationService};
 pub use payments::{Applied, ResultSource};
+pub use refund_requests::{DEFAULT_REFUND_CHECK_AFTER, RefundView, Taken, take_refund};
 pub use refunds::{RefundApplied, end_of as refund_end_of};
 pub use sites::SiteService;
 
@@ -46,6 +48,22 @@ pub struct ServiceSettings {
     pub public_url: String,
     /// Only ever set in test builds; see [`Failpoint`].
     pub failpoint: Option<Failpoint>,
+    /// When the check job first asks about a refund the API sent itself (the refund's answer
+    /// usually comes first; the job is for the answers that never do).
+    pub refund_check_after: std::time::Duration,
+}
+
+impl ServiceSettings {
+    /// Settings for a paygate reached at `public_url`, without failpoint, refunds first checked
+    /// after [`DEFAULT_REFUND_CHECK_AFTER`].
+    #[must_use]
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            failpoint: None,
+            refund_check_after: DEFAULT_REFUND_CHECK_AFTER,
+        }
+    }
 }
 
 /// An order as the API shows it: the stored order, the pay parameters of its method while it can

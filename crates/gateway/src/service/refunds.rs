@@ -62,19 +62,46 @@ impl OrderService {
             error: (to == RefundStatus::Failed).then(|| "closed by the channel".to_owned()),
             at,
         };
-        Ok(match self.store.finish_refund(&finish).await? {
+        self.finish_refund(&finish).await
+    }
+
+    /// Ends a `processing` refund once (see [`crate::store::Store::finish_refund`]) and counts it:
+    /// `paygate_refunds_total{channel,outcome}`, `paygate_refunded_fen_total{channel,outcome}` and
+    /// `paygate_refund_seconds_to_final{channel,outcome}`, outcome `succeeded`, `failed` or
+    /// `abnormal`.
+    pub(super) async fn finish_refund(
+        &self,
+        finish: &RefundFinish,
+    ) -> Result<RefundApplied, ServiceError> {
+        Ok(match self.store.finish_refund(finish).await? {
             FinishOutcome::Applied { refund: ended, .. } => {
                 tracing::info!(
                     refund = ended.id,
                     order = ended.order_id.as_i64(),
                     status = ended.status.as_str(),
-                    "refund ended by the channel's news"
+                    "refund ended"
                 );
+                count_ended(&ended);
                 RefundApplied::Ended(ended)
             }
             FinishOutcome::Lost(now) => RefundApplied::Unchanged(now),
         })
     }
+}
+
+fn count_ended(refund: &Refund) {
+    let channel = refund.channel.as_str();
+    let outcome = refund.status.as_str();
+    metrics::counter!("paygate_refunds_total", "channel" => channel, "outcome" => outcome)
+        .increment(1);
+    metrics::counter!("paygate_refunded_fen_total", "channel" => channel, "outcome" => outcome)
+        .increment(u64::try_from(refund.amount.as_i64()).unwrap_or(0));
+    // Milliseconds to seconds for the histogram: a duration, never an amount.
+    #[allow(clippy::cast_precision_loss)]
+    let seconds =
+        (refund.updated_at.as_millis() - refund.created_at.as_millis()).max(0) as f64 / 1000.0;
+    metrics::histogram!("paygate_refund_seconds_to_final", "channel" => channel, "outcome" => outcome)
+        .record(seconds);
 }
 
 #[cfg(test)]

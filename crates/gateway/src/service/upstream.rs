@@ -2,7 +2,7 @@
 //! the order service's own calls and those of the order checker and the callbacks, which go
 //! through it.
 
-use crate::channels::{ChannelError, UpstreamStatus};
+use crate::channels::{ChannelError, RefundState, UpstreamStatus};
 use crate::domain::{Order, OrderId, Refund, UpstreamFields, UpstreamOrderNo, UpstreamRefundNo};
 
 use super::{OrderService, ServiceError};
@@ -35,6 +35,36 @@ impl OrderService {
     /// As [`Channels::close`](crate::channels::Channels::close).
     pub async fn close_channel(&self, order: &Order) -> Result<(), ChannelError> {
         counted(order, "close", self.channels.close(order).await)
+    }
+
+    /// Sends `refund` of `order` upstream (idempotent for the same stored refund; see
+    /// [`Channels::refund`](crate::channels::Channels::refund)).
+    pub(super) async fn refund_upstream(
+        &self,
+        order: &Order,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelError> {
+        counted(order, "refund", self.channels.refund(order, refund).await)
+    }
+
+    /// Asks the channel what became of `refund`. A failure is logged here.
+    ///
+    /// # Errors
+    /// As [`Channels::query_refund`](crate::channels::Channels::query_refund).
+    pub async fn query_refund_channel(
+        &self,
+        order: &Order,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelError> {
+        let result = counted(
+            order,
+            "refund_query",
+            self.channels.query_refund(order, refund).await,
+        );
+        if let Err(e) = &result {
+            tracing::warn!(refund = refund.id, error = %e, "refund query failed");
+        }
+        result
     }
 
     /// The order with `id`, as stored (for the order checker, whose jobs name orders by id).

@@ -10,11 +10,12 @@ use crate::domain::{Job, JobKind, JobSubject, OrderId, SiteId, Timestamp, is_tok
 
 use super::{Pool, Store, StoreError, with_pool, with_write_tx};
 
-/// The `subject` column: the event id, or the order id in decimal.
+/// The `subject` column: the event id, or the order or refund id in decimal.
 pub(super) fn subject_column(subject: &JobSubject) -> String {
     match subject {
         JobSubject::Event(id) => id.clone(),
         JobSubject::Order(id) => id.as_i64().to_string(),
+        JobSubject::Refund(id) => id.to_string(),
     }
 }
 
@@ -29,6 +30,7 @@ fn subject_from_column(kind: JobKind, text: &str) -> Option<JobSubject> {
             .parse()
             .ok()
             .map(|id| JobSubject::Order(OrderId::from_i64(id))),
+        JobKind::CheckRefund => text.parse().ok().map(JobSubject::Refund),
     }
 }
 

@@ -2,9 +2,9 @@
 //! Every lookup a site can trigger is scoped by its `SiteId`.
 
 use crate::domain::{
-    Amount, EventType, Fingerprint, JobSubject, NewRefund, NotifyUrl, OrderId, OrderStatus,
-    OutRefundNo, Refund, RefundReason, RefundStatus, SiteId, Timestamp, UpstreamRefundNo,
-    new_event_id,
+    Amount, Channel, EventType, Fingerprint, JobSubject, NewRefund, NotifyUrl, OrderId,
+    OrderStatus, OutRefundNo, Refund, RefundReason, RefundStatus, SiteId, Timestamp,
+    UpstreamRefundNo, new_event_id,
 };
 
 use super::jobs::subject_column;
@@ -68,7 +68,7 @@ impl FinishOutcome {
     }
 }
 
-const SELECT_REFUNDS: &str = "SELECT id, order_id, site_id, out_refund_no, upstream_refund_no, \
+const SELECT_REFUNDS: &str = "SELECT id, order_id, site_id, channel, out_refund_no, upstream_refund_no, \
      amount_fen, reason, notify_url, fingerprint, status, channel_refund_id, upstream_error, \
      created_at, updated_at, succeeded_at, version FROM refunds";
 
@@ -80,9 +80,18 @@ impl Store {
     /// any concurrency: SQLite runs one writer at a time, and PostgreSQL re-checks the condition
     /// on the row it locks.
     ///
+    ///
+    /// The refund's `check_refund` job is inserted with it, due at `check_at`: whatever becomes of
+    /// the caller after the commit (a crash, a lost answer), the job finds out what the channel did
+    /// and sends the refund if the channel never got it.
+    ///
     /// # Errors
     /// `Database`, `Corrupt`.
-    pub async fn reserve_refund(&self, new: &NewRefund) -> Result<ReserveOutcome, StoreError> {
+    pub async fn reserve_refund(
+        &self,
+        new: &NewRefund,
+        check_at: Timestamp,
+    ) -> Result<ReserveOutcome, StoreError> {
         let insert = "INSERT INTO refunds (order_id, site_id, out_refund_no, upstream_refund_no, \
                       channel, amount_fen, reason, notify_url, fingerprint, status, created_at, \
                       updated_at, version) \
@@ -94,6 +103,7 @@ impl Store {
                        updated_at = $3, version = version + 1 \
                        WHERE id = $1 AND status = 'paid' \
                        AND refund_reserved_fen + $2 <= amount_fen";
+        let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let r = new.request();
         let amount = r.amount.as_i64();
         let at = new.created_at().as_millis();
@@ -119,13 +129,23 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if reserved == 0 {
-                    // Dropping the transaction rolls the insert back: nothing was stored.
-                    tx.rollback().await?;
-                    None
-                } else {
-                    tx.commit().await?;
-                    inserted
+                match inserted {
+                    Some(id) if reserved == 1 => {
+                        let subject = JobSubject::Refund(id);
+                        sqlx::query(check)
+                            .bind(subject.kind().as_str())
+                            .bind(subject_column(&subject))
+                            .bind(check_at.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        inserted
+                    }
+                    _ => {
+                        // Nothing was stored.
+                        tx.rollback().await?;
+                        None
+                    }
                 }
             } else {
                 tx.commit().await?;
@@ -162,7 +182,7 @@ impl Store {
     /// moves the order to `refunded` (with its history row); an abnormal one keeps its amount
     /// reserved until the operator settles it. Each end writes the site's notification event
     /// (`REFUND.SUCCESS`, `REFUND.CLOSED`, `REFUND.ABNORMAL`) and its delivery job in the same
-    /// transaction (the outbox). Of any number of concurrent or repeated finishes of one refund,
+    /// transaction (the outbox), and deletes the refund's check job. Of any number of concurrent or repeated finishes of one refund,
     /// exactly one is applied, so the site is told once.
     ///
     /// # Errors
@@ -197,6 +217,7 @@ impl Store {
                             SELECT $1, site_id, order_id, $2, 'pending', 0, $3, id \
                             FROM refunds WHERE id = $4";
         let deliver = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
+        let end_check = "DELETE FROM jobs WHERE kind = $1 AND subject = $2";
         let event_type = match f.to {
             RefundStatus::Succeeded => EventType::RefundSuccess,
             RefundStatus::Abnormal => EventType::RefundAbnormal,
@@ -255,6 +276,12 @@ impl Store {
                         .bind(subject.kind().as_str())
                         .bind(subject_column(&subject))
                         .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let check = JobSubject::Refund(f.refund_id);
+                    sqlx::query(end_check)
+                        .bind(check.kind().as_str())
+                        .bind(subject_column(&check))
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
@@ -365,7 +392,11 @@ impl Store {
         .transpose()
     }
 
-    pub(super) async fn refund_by_id(&self, id: i64) -> Result<Option<Refund>, StoreError> {
+    /// A refund by its row id (the check job's subject).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn refund_by_id(&self, id: i64) -> Result<Option<Refund>, StoreError> {
         let sql = format!("{SELECT_REFUNDS} WHERE id = $1");
         let row = with_pool!(self, pool => sqlx::query_as::<_, RefundRow>(&sql)
             .bind(id)
@@ -380,6 +411,7 @@ struct RefundRow {
     id: i64,
     order_id: i64,
     site_id: String,
+    channel: String,
     out_refund_no: String,
     upstream_refund_no: String,
     amount_fen: i64,
@@ -406,6 +438,7 @@ impl TryFrom<RefundRow> for Refund {
             id: r.id,
             order_id: OrderId::from_i64(r.order_id),
             site_id: SiteId::parse(&r.site_id).map_err(bad)?,
+            channel: Channel::parse(&r.channel).map_err(bad)?,
             out_refund_no: OutRefundNo::parse(&r.out_refund_no).map_err(bad)?,
             upstream_refund_no: UpstreamRefundNo::parse(&r.upstream_refund_no).map_err(bad)?,
             amount: Amount::parse(r.amount_fen).map_err(bad)?,

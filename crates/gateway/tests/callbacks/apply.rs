@@ -13,10 +13,7 @@ fn service(app: &TestApp) -> OrderService {
     OrderService::new(
         app.db.store.clone(),
         app.channels.clone(),
-        ServiceSettings {
-            public_url: app.public_url.clone(),
-            failpoint: None,
-        },
+        ServiceSettings::new(app.public_url.clone()),
     )
 }
 

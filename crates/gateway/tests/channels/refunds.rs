@@ -107,10 +107,7 @@ async fn the_channels_answer_ends_a_refund_once_and_a_full_refund_refunds_the_or
     let service = gateway::service::OrderService::new(
         env.store.clone(),
         env.channels.clone(),
-        gateway::service::ServiceSettings {
-            public_url: "http://127.0.0.1:9".into(),
-            failpoint: None,
-        },
+        gateway::service::ServiceSettings::new("http://127.0.0.1:9"),
     );
     let order = env.paid("alipay.qr").await;
     let whole = env.refund(&order, "r_all", AMOUNT_FEN).await;

@@ -31,10 +31,7 @@ pub fn checker(app: &TestApp) -> OrderChecker {
     let service = OrderService::new(
         app.db.store.clone(),
         app.channels.clone(),
-        ServiceSettings {
-            public_url: app.public_url.clone(),
-            failpoint: None,
-        },
+        ServiceSettings::new(app.public_url.clone()),
     );
     OrderChecker::new(service, scaled())
 }

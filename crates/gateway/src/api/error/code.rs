@@ -106,6 +106,8 @@ error_codes! {
         "The site is disabled by the operator.";
     OrderNotFound: NOT_FOUND, "order_not_found",
         "No order of this site has this out_trade_no (or no order has this token).";
+    RefundNotFound: NOT_FOUND, "refund_not_found",
+        "No refund of this site has this out_refund_no.";
     NotificationNotFound: NOT_FOUND, "notification_not_found",
         "No notification event of this site has this event_id.";
     NotFound: NOT_FOUND, "not_found",
@@ -120,6 +122,14 @@ error_codes! {
         "The order is paid (or refunded) and cannot be closed.";
     OrderNotClosable: CONFLICT, "order_not_closable",
         "The order's payment failed, or (Alipay) the payer has not opened it yet and it stays payable until it expires.";
+    OrderNotRefundable: CONFLICT, "order_not_refundable",
+        "Only a paid (or partly refunded) order can be refunded: this one was never paid, or is already refunded in full.";
+    RefundExceedsPaid: CONFLICT, "refund_exceeds_paid",
+        "amount is more than is left to refund: what was paid, less every refund of the order that is not `failed`. The message says how much is left.";
+    OutRefundNoConflict: CONFLICT, "out_refund_no_conflict",
+        "The site already has a refund with this out_refund_no, with a different amount, reason or notify_url, or for another order.";
+    RefundWindowPassed: CONFLICT, "refund_window_passed",
+        "The channel no longer takes refunds of this order: WeChat Pay one year after payment, Alipay after the window in the merchant's contract (`alipay.refund_window`). Nothing was sent.";
     PayloadTooLarge: PAYLOAD_TOO_LARGE, "payload_too_large",
         "The body is larger than the limit (64 KiB).";
     RateLimited: TOO_MANY_REQUESTS, "rate_limited",

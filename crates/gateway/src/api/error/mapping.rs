@@ -76,6 +76,11 @@ impl From<&ServiceError> for ErrorCode {
             ServiceError::NotClosable(_) | ServiceError::NotYetClosable { .. } => {
                 Self::OrderNotClosable
             }
+            ServiceError::RefundNotFound => Self::RefundNotFound,
+            ServiceError::NotRefundable(_) => Self::OrderNotRefundable,
+            ServiceError::RefundExceedsPaid { .. } => Self::RefundExceedsPaid,
+            ServiceError::OutRefundNoConflict => Self::OutRefundNoConflict,
+            ServiceError::RefundWindowPassed { .. } => Self::RefundWindowPassed,
             ServiceError::UpstreamRefused { op, channel, .. } => refused(*channel, *op),
             // Not a refusal: the call may have taken effect. 503 says "try again", and the same
             // request is safe to retry (create is idempotent).
@@ -158,6 +163,14 @@ mod tests {
             ServiceError::NotClosable(OrderStatus::Failed),
             ServiceError::NotYetClosable {
                 expires_at: Timestamp::now(),
+            },
+            ServiceError::RefundNotFound,
+            ServiceError::NotRefundable(OrderStatus::Pending),
+            ServiceError::RefundExceedsPaid { refundable: 1 },
+            ServiceError::OutRefundNoConflict,
+            ServiceError::RefundWindowPassed {
+                channel: Channel::Wechat,
+                ended_at: Timestamp::now(),
             },
             refused(Channel::Wechat, UpstreamOp::Create),
             refused(Channel::Alipay, UpstreamOp::Create),

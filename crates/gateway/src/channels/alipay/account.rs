@@ -15,6 +15,8 @@ pub struct AlipayAccount {
     pub notify_url: String,
     /// Where a WAP or page payment sends the payer's browser afterwards.
     pub return_url: Option<String>,
+    /// How long after payment the merchant's contract allows refunds.
+    pub refund_window: std::time::Duration,
 }
 
 impl AlipayAccount {
@@ -36,6 +38,7 @@ impl AlipayAccount {
             app_id,
             notify_url,
             return_url: None,
+            refund_window: crate::domain::RefundWindows::ALIPAY_DEFAULT,
         })
     }
 
@@ -44,7 +47,10 @@ impl AlipayAccount {
     /// # Errors
     /// As [`AlipayAccount::new`].
     pub fn from_settings(settings: AlipaySettings, public_url: &str) -> Result<Self, ChannelError> {
-        Self::new(settings.client, settings.app_id, public_url)
+        let window = settings.refund_window;
+        let mut account = Self::new(settings.client, settings.app_id, public_url)?;
+        account.refund_window = window;
+        Ok(account)
     }
 
     /// Where Alipay notifies this paygate about `app_id`'s trades (the callback route's path).
@@ -64,6 +70,7 @@ impl std::fmt::Debug for AlipayAccount {
             .field("app_id", &self.app_id)
             .field("notify_url", &self.notify_url)
             .field("return_url", &self.return_url)
+            .field("refund_window", &self.refund_window)
             .finish_non_exhaustive()
     }
 }
