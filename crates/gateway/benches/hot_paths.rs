@@ -215,7 +215,14 @@ impl Stand {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let (wechat, alipay) = provision(&sim.base_url, keys, &base).await.unwrap();
+        let (wechat, alipay) = provision(
+            &sim.base_url,
+            keys,
+            &base,
+            gateway::sandbox::provision::SimRefunds::SucceedOnTheirOwn,
+        )
+        .await
+        .unwrap();
         let channels = Channels::new(Some(wechat), Some(alipay));
         let site = store
             .create_site(

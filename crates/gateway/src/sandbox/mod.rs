@@ -62,7 +62,13 @@ impl Sandbox {
             public_base_url: None,
         };
         let sim = sim::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let provisioned = provision::provision(&sim.base_url, &keys, public_url).await;
+        let provisioned = provision::provision(
+            &sim.base_url,
+            &keys,
+            public_url,
+            provision::SimRefunds::SucceedOnTheirOwn,
+        )
+        .await;
         let (wechat, alipay) = match provisioned {
             Ok(accounts) => accounts,
             Err(e) => {

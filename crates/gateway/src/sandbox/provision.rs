@@ -125,11 +125,23 @@ struct AppRegistered {
     seller_id: String,
 }
 
+/// How the simulated WeChat Pay ends the refunds it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimRefunds {
+    /// Each succeeds on its own shortly after (2 s at the simulator's time scale).
+    SucceedOnTheirOwn,
+    /// Each stays `PROCESSING` until the control API settles it.
+    WaitForControl,
+}
+
 /// Registers `keys` with the simulator at `sim_base_url` (WeChat Pay merchant in public-key mode,
 /// Alipay app) and returns the two accounts, their clients pointed at the simulator with full
 /// response verification, and notify URLs under `public_url` (`/callbacks/wechat/{mchid}`,
 /// `/callbacks/alipay/{app_id}`). Registering again is harmless: the simulator keeps its own keys,
 /// so a restart with the same `keys` finds its orders.
+///
+/// `refunds` says how the simulated WeChat Pay ends refunds: on its own, like the real one mostly
+/// does a few seconds later (the sandbox), or only when the test settles them.
 ///
 /// # Errors
 /// `Simulator` when the control API cannot be reached or refuses; `Keys` or `Client` when the keys
@@ -138,6 +150,7 @@ pub async fn provision(
     sim_base_url: &str,
     keys: &SandboxKeys,
     public_url: &str,
+    refunds: SimRefunds,
 ) -> Result<(WechatAccount, AlipayAccount), ProvisionError> {
     let sim = sim_base_url.trim_end_matches('/');
     let public = public_url.trim_end_matches('/');
@@ -148,7 +161,7 @@ pub async fn provision(
             what: "client",
             message: e.to_string(),
         })?;
-    let wechat = wechat_account(&http, sim, keys, public).await?;
+    let wechat = wechat_account(&http, sim, keys, public, refunds).await?;
     let alipay = alipay_account(&http, sim, keys, public).await?;
     Ok((wechat, alipay))
 }
@@ -158,6 +171,7 @@ async fn wechat_account(
     sim: &str,
     keys: &SandboxKeys,
     public: &str,
+    refunds: SimRefunds,
 ) -> Result<WechatAccount, ProvisionError> {
     let client_err = |e: wechatpay::Error| ProvisionError::Client {
         channel: "WeChat Pay",
@@ -187,6 +201,7 @@ async fn wechat_account(
             "apiv3_key": keys.wechat_apiv3_key,
             "appids": appids,
             "mode": "public_key",
+            "auto_refund": refunds == SimRefunds::SucceedOnTheirOwn,
         }),
         "WeChat Pay merchant registration",
     )

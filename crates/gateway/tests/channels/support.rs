@@ -48,9 +48,14 @@ pub async fn env() -> Env {
     let sim = test_support::sim::start(Some(&dir.path().join("sim")), 1.0).await;
     let keys = SandboxKeys::generate();
     // Nobody listens there: the simulators' callbacks fail and are retried in the background.
-    let (wechat, alipay) = provision(&sim.base_url, &keys, "http://127.0.0.1:9")
-        .await
-        .unwrap();
+    let (wechat, alipay) = provision(
+        &sim.base_url,
+        &keys,
+        "http://127.0.0.1:9",
+        gateway::sandbox::provision::SimRefunds::WaitForControl,
+    )
+    .await
+    .unwrap();
     let channels = Channels::new(Some(wechat.clone()), Some(alipay.clone()));
     let database = ThrowawayDb::sqlite();
     let store = Store::connect(database.url(), &MasterKey::generate())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gateway::channels::UpstreamStatus;
-use gateway::compensation::{CompensationSettings, OrderChecker};
+use gateway::compensation::{CompensationSettings, OrderChecker, RefundChecker};
 use gateway::domain::{EventType, Job, JobSubject, Order, OrderStatus};
 use gateway::service::{OrderService, ServiceSettings};
 use gateway::workers::{self, JobHandler, WorkerSettings};
@@ -27,16 +27,24 @@ pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-pub fn checker(app: &TestApp) -> OrderChecker {
-    let service = OrderService::new(
+/// The order service the checkers use; a refund it sends itself is first checked after the
+/// scaled schedule's first step.
+pub fn service(app: &TestApp) -> OrderService {
+    OrderService::new(
         app.db.store.clone(),
         app.channels.clone(),
-        ServiceSettings::new(app.public_url.clone()),
-    );
-    OrderChecker::new(service, scaled())
+        ServiceSettings {
+            refund_check_after: scaled().schedule[0],
+            ..ServiceSettings::new(app.public_url.clone())
+        },
+    )
 }
 
-/// The worker loop running the checker, until `stop` (or drop, which only aborts it).
+pub fn checker(app: &TestApp) -> OrderChecker {
+    OrderChecker::new(service(app), scaled())
+}
+
+/// The worker loop running the order and refund checkers, until `stop` (or drop, which only aborts it).
 pub struct Workers {
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -44,7 +52,10 @@ pub struct Workers {
 
 impl Workers {
     pub fn start(app: &TestApp) -> Self {
-        let handlers: Vec<Arc<dyn JobHandler>> = vec![Arc::new(checker(app))];
+        let handlers: Vec<Arc<dyn JobHandler>> = vec![
+            Arc::new(checker(app)),
+            Arc::new(RefundChecker::new(service(app), &scaled())),
+        ];
         let settings = WorkerSettings {
             poll_interval: ms(10),
             lease: Duration::from_secs(10),

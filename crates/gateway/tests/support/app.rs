@@ -169,9 +169,14 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let public_url = public_url.unwrap_or_else(|| base.clone());
-        let (wechat, alipay) = provision(&sim.base_url, sandbox_keys(), &public_url)
-            .await
-            .unwrap();
+        let (wechat, alipay) = provision(
+            &sim.base_url,
+            sandbox_keys(),
+            &public_url,
+            gateway::sandbox::provision::SimRefunds::WaitForControl,
+        )
+        .await
+        .unwrap();
         let channels = Channels::new(Some(wechat.clone()), Some(alipay.clone()));
         let site = new_site(&db, "demo").await;
         let mut settings = ApiSettings::new(public_url.clone());
