@@ -257,12 +257,14 @@ impl Deliverer {
     }
 }
 
-/// The order's own URL, else the site's.
+/// The most specific URL the site gave: a refund's own (for its events), else the order's, else
+/// the site's.
 fn notify_url(event: &NotificationEvent) -> Option<Url> {
     event
-        .order
-        .notify_url
+        .refund
         .as_ref()
+        .and_then(|r| r.notify_url.as_ref())
+        .or(event.order.notify_url.as_ref())
         .or(event.site.notify_url.as_ref())
         .map(|u| u.as_url().clone())
 }

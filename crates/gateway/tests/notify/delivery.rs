@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use gateway::domain::Mode;
 use gateway::domain::NotificationStatus;
-use gateway::notify::{Payload, verify_notification};
+use gateway::domain::{
+    Amount, NewRefund, NotifyUrl, OutRefundNo, OutTradeNo, RefundRequest, RefundStatus, Timestamp,
+};
+use gateway::notify::{Payload, RefundPayload, verify_notification};
+use gateway::store::{FinishOutcome, RefundFinish, ReserveOutcome};
 use test_support::receiver::Receiver;
 
 use super::harness::{NODE, Workers, paid_order, script_accepts, settings, settled, site};
@@ -93,5 +97,60 @@ api_tests! {
         assert_eq!(attempts.len(), 1, "no retry without a URL");
         assert_eq!(attempts[0].error.as_deref(), Some("no notify_url"));
         assert_eq!(attempts[0].http_status, None);
+    }
+
+    async fn a_refund_is_notified_at_its_own_url_else_at_the_orders(app: TestApp) {
+        let store = &app.db.store;
+        let receiver = Receiver::start(vec![]);
+        let shop = site(store, "shop", Some(&receiver.url("/site-url"))).await;
+        let workers = Workers::start(store, settings(&[], true));
+        let paid = paid_order(store, &shop, "order_refund_url_1", Some(&receiver.url("/order-url"))).await;
+        assert_eq!(settled(store, &paid).await.status, NotificationStatus::Delivered);
+        let order = store
+            .find_order(&shop.id, &OutTradeNo::parse("order_refund_url_1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut events = Vec::new();
+        for (no, url) in [("r_own_url", Some(receiver.url("/refund-url"))), ("r_no_url", None)] {
+            let request = RefundRequest {
+                out_refund_no: OutRefundNo::parse(no).unwrap(),
+                amount: Amount::parse(100).unwrap(),
+                reason: None,
+                notify_url: url.map(|u| NotifyUrl::parse(&u).unwrap()),
+            };
+            let later = Timestamp::now().plus(Duration::from_secs(3600));
+            let new = NewRefund::prepare(&order, request, Timestamp::now());
+            let ReserveOutcome::Reserved(refund) = store.reserve_refund(&new, later).await.unwrap() else {
+                panic!("not reserved");
+            };
+            let finish = RefundFinish {
+                refund_id: refund.id,
+                to: RefundStatus::Succeeded,
+                channel_refund_id: Some("50300000000000000001".to_owned()),
+                error: None,
+                at: Timestamp::now(),
+            };
+            let FinishOutcome::Applied { event_id, .. } = store.finish_refund(&finish).await.unwrap() else {
+                panic!("not applied");
+            };
+            let event = settled(store, &event_id).await;
+            assert_eq!(event.status, NotificationStatus::Delivered);
+            events.push(event);
+        }
+        workers.stop().await;
+        let seen = receiver.seen();
+        let paths: Vec<_> = seen.iter().map(|c| c.path.clone()).collect();
+        assert_eq!(paths, ["/order-url", "/refund-url", "/order-url"]);
+        // The refund's body is the refund payload, signed like every notification.
+        let refund_body = &seen[1].body;
+        let event = &events[0];
+        let refund = event.refund.as_ref().unwrap();
+        assert_eq!(RefundPayload::new(event, refund, Mode::Sandbox).to_body(), refund_body.to_vec());
+        let body: serde_json::Value = serde_json::from_slice(refund_body).unwrap();
+        assert_eq!(body["event_type"], "REFUND.SUCCESS");
+        assert_eq!(body["out_refund_no"], "r_own_url");
+        assert_eq!(body["refund_status"], "succeeded");
+        assert_eq!(body["amount"]["refund"], 100);
     }
 }
