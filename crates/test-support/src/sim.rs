@@ -39,6 +39,13 @@ pub fn wechat_orders(state_dir: &Path) -> Map<String, Value> {
     member(state_dir, "wechat.json", "orders")
 }
 
+/// The WeChat Pay refunds in `state_dir/wechat.json`, each with its `out_trade_no` (paygate's
+/// upstream order number), `refund` (fen) and `status` (none when there is no file yet).
+#[must_use]
+pub fn wechat_refunds(state_dir: &Path) -> Map<String, Value> {
+    member(state_dir, "wechat.json", "refunds")
+}
+
 /// The Alipay trades in `state_dir/alipay.json` (none when there is no file yet).
 #[must_use]
 pub fn alipay_trades(state_dir: &Path) -> Map<String, Value> {

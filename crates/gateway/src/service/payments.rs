@@ -55,8 +55,9 @@ impl OrderService {
     ///   changed). Otherwise created/pending/failed → paid, with the transaction id (WeChat Pay's
     ///   `transaction_id`, Alipay's `trade_no`) and the channel's payment time.
     /// - `Closed` → closed (from created/pending); `Failed` → failed (from created/pending).
-    /// - `NotPaid`, `Paying`, `NotFound`: nothing to record. `Refunded`: refunds are not recorded
-    ///   yet (a later issue); logged.
+    /// - `NotPaid`, `Paying`, `NotFound`: nothing to record. `Refunded`: nothing either; refunds
+    ///   are recorded from their own answers ([`OrderService::apply_refund_state`]), which keep
+    ///   the ledger, not from the trade's state; logged.
     ///
     /// `order` may be stale: a lost compare-and-set re-reads it and tries again from what it is.
     ///
@@ -102,14 +103,15 @@ impl OrderService {
                 return Ok(Applied::Unchanged(self.current(order).await?));
             }
             UpstreamStatus::Refunded => {
-                // Refunds are a later issue. A refund of an order paygate never saw paid means a
-                // payment was missed; say so loudly, but record nothing that refunds will own.
+                // The trade's state says some refund happened, not which or how much: the refund
+                // records keep the ledger. A refund of an order paygate never saw paid means a
+                // payment was missed; say so loudly, but record nothing from this alone.
                 let known_paid = matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded);
                 if known_paid {
                     tracing::info!(
                         order = order.id.as_i64(),
                         source = source.as_str(),
-                        "channel reports the order refunded; refunds are not recorded yet"
+                        "channel reports the order refunded; its refunds record that"
                     );
                 } else {
                     tracing::warn!(
