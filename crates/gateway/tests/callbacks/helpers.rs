@@ -297,9 +297,13 @@ pub fn refund_notice(
     })
 }
 
-/// A REFUND.SUCCESS envelope for `resource`, encrypted with the sandbox APIv3 key.
+/// The REFUND.* envelope its `refund_status` calls for, encrypted with the sandbox APIv3 key.
 pub fn refund_envelope(resource: &Value) -> String {
-    envelope("REFUND.SUCCESS", "退款成功", "refund", resource)
+    match resource["refund_status"].as_str() {
+        Some("CLOSED") => envelope("REFUND.CLOSED", "退款关闭", "refund", resource),
+        Some("ABNORMAL") => envelope("REFUND.ABNORMAL", "退款异常", "refund", resource),
+        _ => envelope("REFUND.SUCCESS", "退款成功", "refund", resource),
+    }
 }
 
 /// Headers signing `body` at `timestamp` with the simulator's platform key for the sandbox

@@ -205,12 +205,16 @@ api_tests! {
             let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
             assert_eq!(r.status, 204, "{}", r.text);
         }
+        // A late, re-ordered CLOSED for the same refund cannot undo it.
+        let closed = refund_envelope(&refund_notice(&order, refund.upstream_refund_no.as_str(), 2990, 2990, "CLOSED"));
+        let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &closed, now_ts()), &closed).await;
+        assert_eq!(r.status, 204, "{}", r.text);
         let ended = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
         assert_eq!(ended.status, RefundStatus::Succeeded);
         assert_eq!(ended.channel_refund_id.as_deref(), Some("50000000382019052709732678859"));
         assert_eq!(app.stored_status(&app.site, "cb_wx_refund_ok").await, OrderStatus::Refunded);
         assert_eq!(
-            app.db.count("SELECT COUNT(*) FROM notification_events WHERE event_type = 'REFUND.SUCCESS'").await,
+            app.db.count("SELECT COUNT(*) FROM notification_events WHERE event_type LIKE 'REFUND.%'").await,
             1
         );
     }
@@ -234,7 +238,17 @@ api_tests! {
         let mut headers = sign_wechat(&app, &body, now_ts());
         headers = with_header(&headers, "Wechatpay-Signature", "Zm9yZ2Vk");
         post_wechat(&app, &sandbox_keys().wechat_mchid, &headers, &body).await.assert_wechat_fail(401);
+        // And one tampered with after signing.
+        let headers = sign_wechat(&app, &body, now_ts());
+        let tampered = body.replacen("REFUND.SUCCESS", "REFUND.SUCCESS ", 1);
+        post_wechat(&app, &sandbox_keys().wechat_mchid, &headers, &tampered).await.assert_wechat_fail(401);
         let still = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
         assert_eq!(still.status, RefundStatus::Processing);
+        let unverified = anomalies(&app, "callback_unverified").await;
+        assert_eq!(unverified.iter().map(|a| a.occurrences).sum::<i64>(), 2, "{unverified:?}");
+        assert_eq!(
+            app.db.count("SELECT COUNT(*) FROM notification_events WHERE event_type LIKE 'REFUND.%'").await,
+            0
+        );
     }
 }
