@@ -109,7 +109,7 @@ async fn sim_settle(app: &TestApp, refund: &Refund, outcome: &str) {
     assert!(resp.status().is_success(), "{:?}", resp.text().await);
 }
 
-/// The site's events about `refund` (type and event id).
+/// The types of the site's events about `refund`, oldest first.
 async fn refund_events(app: &TestApp, order: &Order, refund: &Refund) -> Vec<EventType> {
     app.db
         .store
