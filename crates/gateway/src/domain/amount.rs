@@ -146,7 +146,11 @@ mod tests {
             ("0.99", 99),
             ("21474836.47", Amount::MAX_FEN),
         ] {
-            assert_eq!(Amount::parse_yuan(text).map(Amount::as_i64), Ok(fen), "{text}");
+            assert_eq!(
+                Amount::parse_yuan(text).map(Amount::as_i64),
+                Ok(fen),
+                "{text}"
+            );
         }
     }
 

@@ -40,7 +40,7 @@ pub use error::StoreError;
 pub use notifications::NewAttempt;
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use refunds::{
-    FinishOutcome, ListedRefund, RefundFinish, RefundFilter, RefundTotals, ReserveOutcome,
+    FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };
 pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};

@@ -96,9 +96,8 @@ impl TryFrom<ListedRefundRow> for ListedRefund {
     type Error = StoreError;
 
     fn try_from(r: ListedRefundRow) -> Result<Self, StoreError> {
-        let out_trade_no = OutTradeNo::parse(&r.out_trade_no).map_err(|e| {
-            StoreError::corrupt("order", format!("of refund {}: {e}", r.refund.id))
-        })?;
+        let out_trade_no = OutTradeNo::parse(&r.out_trade_no)
+            .map_err(|e| StoreError::corrupt("order", format!("of refund {}: {e}", r.refund.id)))?;
         Ok(Self {
             refund: Refund::try_from(r.refund)?,
             out_trade_no,
