@@ -26,6 +26,15 @@ pub use error::ConfigError;
 pub use master_key::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeySource};
 pub use wechat::WechatSettings;
 
+/// A duration as the config file takes one (`100ms`, `15s`, `3m`, `6h`, `7d`, `1m30s`), for the
+/// command line to read its own durations the same way. The error is the reason, without the text.
+///
+/// # Errors
+/// Empty text, a bare number, an unknown unit, or out of range.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    duration::parse(text)
+}
+
 use raw::Raw;
 
 use crate::api::{HttpSettings, MetricsSettings};

@@ -22,6 +22,46 @@ impl Amount {
         }
     }
 
+    /// Parses an amount as a person types it in yuan: whole yuan and at most two decimals, `12`,
+    /// `12.3`, `12.30`, `0.01`, into exact fen (never through a float). Strict, because it moves
+    /// money: no sign, exponent, spaces, thousands separators, bare or trailing point (`.5`, `12.`)
+    /// or leading zeros (`012`), and nothing a third decimal would have to be rounded away from.
+    ///
+    /// # Errors
+    /// `Malformed` for anything else, `Zero` for `0`/`0.00`, `TooLarge` above [`Amount::MAX_FEN`].
+    pub fn parse_yuan(s: &str) -> Result<Self, YuanError> {
+        let malformed = || YuanError::Malformed(s.to_owned());
+        let (whole, frac) = match s.split_once('.') {
+            Some((whole, frac)) if (1..=2).contains(&frac.len()) => (whole, frac),
+            Some(_) => return Err(malformed()),
+            None => (s, ""),
+        };
+        let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(frac) {
+            return Err(malformed());
+        }
+        if whole.len() > 1 && whole.starts_with('0') {
+            return Err(malformed());
+        }
+        // Eleven digits of yuan are already past MAX_FEN: refusing longer text keeps the
+        // arithmetic below from overflowing.
+        if whole.len() > 10 {
+            return Err(YuanError::TooLarge(s.to_owned()));
+        }
+        let number = |p: &str| p.parse::<i64>().map_err(|_| malformed());
+        let whole = number(whole)?;
+        let frac = match frac.len() {
+            0 => 0,
+            1 => number(frac)? * 10,
+            _ => number(frac)?,
+        };
+        let fen = whole * 100 + frac;
+        if fen == 0 {
+            return Err(YuanError::Zero);
+        }
+        Self::parse(fen).map_err(|_| YuanError::TooLarge(s.to_owned()))
+    }
+
     #[must_use]
     pub fn fen(self) -> Fen {
         self.0
@@ -31,6 +71,20 @@ impl Amount {
     pub fn as_i64(self) -> i64 {
         self.0.0
     }
+}
+
+/// Why a yuan amount typed by a person was refused ([`Amount::parse_yuan`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YuanError {
+    #[error(
+        "{0:?} is not an amount in yuan: write digits with at most two decimals, such as 12, 12.3, \
+         12.30 or 0.01 (no sign, exponent, spaces or leading zeros)"
+    )]
+    Malformed(String),
+    #[error("the amount must be at least 0.01")]
+    Zero,
+    #[error("{0:?} is more than the largest amount a channel takes, 21474836.47")]
+    TooLarge(String),
 }
 
 /// The order currency. Seed 000 supports CNY only, and so do the channels for these payment methods.
@@ -77,6 +131,57 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn yuan_as_typed_becomes_exact_fen() {
+        for (text, fen) in [
+            ("12", 1200),
+            ("12.3", 1230),
+            ("12.30", 1230),
+            ("0.01", 1),
+            ("0.1", 10),
+            ("29.90", 2990),
+            ("17.60", 1760),
+            ("0.99", 99),
+            ("21474836.47", Amount::MAX_FEN),
+        ] {
+            assert_eq!(
+                Amount::parse_yuan(text).map(Amount::as_i64),
+                Ok(fen),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn yuan_that_is_not_plainly_written_is_refused() {
+        for bad in [
+            "", "12.345", "-1", "+1", "1e3", "12.", ".5", ".", "012", "00.01", " 12", "12 ",
+            "1,000", "12.3.4", "１２", "12,30", "0x10", "NaN", "inf", "12.-3", "--1",
+        ] {
+            assert_eq!(
+                Amount::parse_yuan(bad),
+                Err(YuanError::Malformed(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+        for zero in ["0", "0.0", "0.00"] {
+            assert_eq!(Amount::parse_yuan(zero), Err(YuanError::Zero), "{zero}");
+        }
+        for big in ["21474836.48", "99999999999", "999999999999999999999999"] {
+            assert_eq!(
+                Amount::parse_yuan(big),
+                Err(YuanError::TooLarge(big.to_owned())),
+                "{big}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_how_to_write_the_amount() {
+        let e = Amount::parse_yuan("12.345").unwrap_err().to_string();
+        assert!(e.contains("\"12.345\"") && e.contains("12.30"), "{e}");
     }
 
     #[test]

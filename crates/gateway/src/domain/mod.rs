@@ -27,7 +27,7 @@ mod time;
 mod token;
 mod upstream_order_no;
 
-pub use amount::{Amount, Currency};
+pub use amount::{Amount, Currency, YuanError};
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use api_nonce::ApiNonce;
 pub use checkout_token::CheckoutToken;

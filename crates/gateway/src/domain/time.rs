@@ -42,6 +42,17 @@ impl Timestamp {
         )
     }
 
+    /// An RFC 3339 time with its offset (`2024-01-30T08:00:00Z`, `2024-01-30T16:00:00+08:00`), as an
+    /// operator gives one; `None` for anything else.
+    #[must_use]
+    pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        let at = ::time::OffsetDateTime::parse(s, &::time::format_description::well_known::Rfc3339)
+            .ok()?;
+        i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Self)
+    }
+
     /// RFC 3339 in UTC with whole seconds (`2024-01-30T08:00:00Z`): how the API, notifications and
     /// the CLI show an instant. Empty outside years 0000–9999, which no clock or stored row that
     /// paygate wrote reaches.
@@ -72,5 +83,18 @@ mod tests {
             "1969-12-31T23:59:59Z"
         );
         assert_eq!(Timestamp::from_millis(i64::MAX).to_rfc3339(), "");
+    }
+
+    #[test]
+    fn rfc3339_is_read_back_with_its_offset() {
+        let at = Timestamp::from_millis(1_706_601_234_000);
+        assert_eq!(Timestamp::parse_rfc3339("2024-01-30T07:53:54Z"), Some(at));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2024-01-30T15:53:54+08:00"),
+            Some(at)
+        );
+        for bad in ["", "2024-01-30", "24h", "2024-01-30 07:53:54"] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad:?}");
+        }
     }
 }

@@ -37,6 +37,25 @@ struct AnomalyRow {
     last_at: Option<i64>,
 }
 
+impl TryFrom<AnomalyRow> for Anomaly {
+    type Error = StoreError;
+
+    fn try_from(r: AnomalyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            channel: Channel::parse(&r.channel)
+                .map_err(|e| StoreError::corrupt("anomaly", format!("{}: {e}", r.id)))?,
+            id: r.id,
+            kind: r.kind,
+            order_id: r.order_id.map(OrderId::from_i64),
+            dedupe_key: r.dedupe_key,
+            detail: r.detail,
+            at: Timestamp::from_millis(r.at),
+            occurrences: r.occurrences,
+            last_at: Timestamp::from_millis(r.last_at.unwrap_or(r.at)),
+        })
+    }
+}
+
 impl Store {
     /// Records the anomaly, or counts it again on the row with the same dedupe key. Returns how
     /// many times it has happened now (1 for a new row), so that callers can log the first and
@@ -71,22 +90,21 @@ impl Store {
                    FROM anomalies ORDER BY at DESC, id DESC";
         let rows =
             with_pool!(self, pool => sqlx::query_as::<_, AnomalyRow>(sql).fetch_all(pool).await)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Anomaly {
-                    channel: Channel::parse(&r.channel)
-                        .map_err(|e| StoreError::corrupt("anomaly", format!("{}: {e}", r.id)))?,
-                    id: r.id,
-                    kind: r.kind,
-                    order_id: r.order_id.map(OrderId::from_i64),
-                    dedupe_key: r.dedupe_key,
-                    detail: r.detail,
-                    at: Timestamp::from_millis(r.at),
-                    occurrences: r.occurrences,
-                    last_at: Timestamp::from_millis(r.last_at.unwrap_or(r.at)),
-                })
-            })
-            .collect()
+        rows.into_iter().map(Anomaly::try_from).collect()
+    }
+
+    /// The anomalies recorded about one order, oldest first.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn anomalies_for_order(&self, order: OrderId) -> Result<Vec<Anomaly>, StoreError> {
+        let sql = "SELECT id, kind, channel, order_id, dedupe_key, detail, at, occurrences, last_at \
+                   FROM anomalies WHERE order_id = $1 ORDER BY at, id";
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, AnomalyRow>(sql)
+            .bind(order.as_i64())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Anomaly::try_from).collect()
     }
 
     /// Claims the right to ask the channel about `order` now, outside its check schedule, for

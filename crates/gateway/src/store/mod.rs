@@ -38,8 +38,10 @@ use tokio::sync::Notify;
 pub use anomalies::NewAnomaly;
 pub use error::StoreError;
 pub use notifications::NewAttempt;
-pub use orders::InsertOutcome;
-pub use refunds::{FinishOutcome, RefundFinish, RefundTotals, ReserveOutcome};
+pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
+pub use refunds::{
+    FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
+};
 pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 

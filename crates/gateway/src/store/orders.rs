@@ -4,12 +4,42 @@
 
 use crate::domain::{
     Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent, OrderId,
-    OrderStatus, OutTradeNo, SiteId, UpstreamOrderNo,
+    OrderStatus, OutTradeNo, SiteId, Timestamp, UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
-use super::rows::{OrderEventRow, OrderRow, select_orders_where};
+use super::refunds::RefundTotals;
+use super::rows::{OrderEventRow, OrderRow, order_columns, select_orders_where};
 use super::{Store, StoreError, with_pool, with_write_tx};
+
+/// Which orders [`Store::list_orders`] returns (the operator's view across sites).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only this site's orders; every site's when `None`.
+    pub site: Option<SiteId>,
+    pub status: Option<OrderStatus>,
+    /// Only orders created at or after this instant.
+    pub since: Option<Timestamp>,
+    /// At most this many, the newest.
+    pub limit: u32,
+}
+
+/// An order as listed for the operator: with its refund ledger, which the order itself does not
+/// carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedOrder {
+    pub order: Order,
+    pub refunds: RefundTotals,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedOrderRow {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    amount_fen: i64,
+    refund_reserved_fen: i64,
+    refunded_fen: i64,
+}
 
 /// What [`Store::insert_order_if_absent`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +202,40 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(OrderEvent::try_from).collect()
+    }
+
+    /// Orders for the operator, newest first (by creation), as `filter` says.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<ListedOrder>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            order_columns!(),
+            ", refund_reserved_fen, refunded_fen FROM orders",
+            " WHERE ($1 IS NULL OR site_id = $1) AND ($2 IS NULL OR status = $2)",
+            " AND ($3 IS NULL OR created_at >= $3)",
+            " ORDER BY created_at DESC, id DESC LIMIT $4"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, ListedOrderRow>(sql)
+            .bind(filter.site.as_ref().map(SiteId::as_str))
+            .bind(filter.status.map(OrderStatus::as_str))
+            .bind(filter.since.map(Timestamp::as_millis))
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ListedOrder {
+                    refunds: RefundTotals {
+                        paid: r.amount_fen,
+                        reserved: r.refund_reserved_fen,
+                        refunded: r.refunded_fen,
+                    },
+                    order: Order::try_from(r.order)?,
+                })
+            })
+            .collect()
     }
 
     /// Internal: by row id, for re-reading an order this module just wrote.

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     Amount, Channel, EventType, Fingerprint, JobSubject, NewRefund, NotifyUrl, OrderId,
-    OrderStatus, OutRefundNo, Refund, RefundReason, RefundStatus, SiteId, Timestamp,
+    OrderStatus, OutRefundNo, OutTradeNo, Refund, RefundReason, RefundStatus, SiteId, Timestamp,
     UpstreamRefundNo, new_event_id,
 };
 
@@ -67,6 +67,50 @@ impl FinishOutcome {
         matches!(self, Self::Applied { .. })
     }
 }
+
+/// Which refunds [`Store::list_refunds`] returns (the operator's view across sites).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFilter {
+    /// Only this site's refunds; every site's when `None`.
+    pub site: Option<SiteId>,
+    pub status: Option<RefundStatus>,
+    /// At most this many, the newest.
+    pub limit: u32,
+}
+
+/// A refund with the number of the order it gives back from, as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRefund {
+    pub refund: Refund,
+    pub out_trade_no: OutTradeNo,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRefundRow {
+    #[sqlx(flatten)]
+    refund: RefundRow,
+    out_trade_no: String,
+}
+
+impl TryFrom<ListedRefundRow> for ListedRefund {
+    type Error = StoreError;
+
+    fn try_from(r: ListedRefundRow) -> Result<Self, StoreError> {
+        let out_trade_no = OutTradeNo::parse(&r.out_trade_no)
+            .map_err(|e| StoreError::corrupt("order", format!("of refund {}: {e}", r.refund.id)))?;
+        Ok(Self {
+            refund: Refund::try_from(r.refund)?,
+            out_trade_no,
+        })
+    }
+}
+
+/// The refund columns (qualified: the orders they are joined with have columns of the same names)
+/// and the order's number.
+const SELECT_LISTED_REFUNDS: &str = "SELECT r.id, r.order_id, r.site_id, r.channel, \
+     r.out_refund_no, r.upstream_refund_no, r.amount_fen, r.reason, r.notify_url, r.fingerprint, \
+     r.status, r.channel_refund_id, r.upstream_error, r.created_at, r.updated_at, r.succeeded_at, \
+     r.version, o.out_trade_no FROM refunds r JOIN orders o ON o.id = r.order_id";
 
 const SELECT_REFUNDS: &str = "SELECT id, order_id, site_id, channel, out_refund_no, upstream_refund_no, \
      amount_fen, reason, notify_url, fingerprint, status, channel_refund_id, upstream_error, \
@@ -324,6 +368,45 @@ impl Store {
             .fetch_optional(pool)
             .await)?;
         row.map(Refund::try_from).transpose()
+    }
+
+    /// The site's refund with this `out_refund_no`, with its order's number.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_listed_refund(
+        &self,
+        site: &SiteId,
+        out_refund_no: &OutRefundNo,
+    ) -> Result<Option<ListedRefund>, StoreError> {
+        let sql = format!("{SELECT_LISTED_REFUNDS} WHERE r.site_id = $1 AND r.out_refund_no = $2");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ListedRefundRow>(&sql)
+            .bind(site.as_str())
+            .bind(out_refund_no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(ListedRefund::try_from).transpose()
+    }
+
+    /// Refunds for the operator, newest first (by creation), as `filter` says.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn list_refunds(
+        &self,
+        filter: &RefundFilter,
+    ) -> Result<Vec<ListedRefund>, StoreError> {
+        let sql = format!(
+            "{SELECT_LISTED_REFUNDS} WHERE ($1 IS NULL OR r.site_id = $1) \
+             AND ($2 IS NULL OR r.status = $2) ORDER BY r.created_at DESC, r.id DESC LIMIT $3"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, ListedRefundRow>(&sql)
+            .bind(filter.site.as_ref().map(SiteId::as_str))
+            .bind(filter.status.map(RefundStatus::as_str))
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(ListedRefund::try_from).collect()
     }
 
     /// The refund paygate sent upstream under this number (channel callbacks and queries).

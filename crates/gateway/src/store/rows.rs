@@ -18,15 +18,26 @@ pub(crate) fn flag(value: i64) -> Option<bool> {
     }
 }
 
+/// Every column [`OrderRow`] reads, as one literal.
+macro_rules! order_columns {
+    () => {
+        concat!(
+            "id, site_id, out_trade_no, upstream_order_no, channel, method, amount_fen,",
+            " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
+            " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
+            " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
+            " expires_at, paid_at, closed_at, version"
+        )
+    };
+}
+pub(crate) use order_columns;
+
 /// `SELECT <every order column> FROM orders WHERE <$where>`, as one literal for `sqlx::query_as`.
 macro_rules! select_orders_where {
     ($where:literal) => {
         concat!(
-            "SELECT id, site_id, out_trade_no, upstream_order_no, channel, method, amount_fen,",
-            " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
-            " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
-            " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
-            " expires_at, paid_at, closed_at, version",
+            "SELECT ",
+            $crate::store::rows::order_columns!(),
             " FROM orders WHERE ",
             $where
         )

@@ -3,6 +3,8 @@
 mod common;
 mod migrate;
 mod notify;
+mod order;
+mod refund;
 mod serve;
 mod signal;
 mod sim;
@@ -31,6 +33,10 @@ enum Command {
     Site(site::SiteArgs),
     /// List, inspect and re-send merchant notifications.
     Notify(notify::NotifyArgs),
+    /// List orders and show one with its history, refunds, notifications and anomalies.
+    Order(order::OrderArgs),
+    /// Refund a paid order (sent by a running `paygate serve`), and list and show refunds.
+    Refund(refund::RefundArgs),
     Sim(sim::SimArgs),
 }
 
@@ -40,6 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Site(args) => site::run(args).await,
         Command::Notify(args) => notify::run(args).await,
+        Command::Order(args) => order::run(args).await,
+        Command::Refund(args) => refund::run(args).await,
         Command::Sim(args) => sim::run(args).await,
     }
 }
