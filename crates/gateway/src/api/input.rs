@@ -15,7 +15,8 @@ use serde_json::{Map, Number, Value};
 
 use super::error::ApiError;
 use crate::domain::{
-    Amount, Attach, Currency, Description, DomainError, ExpireMinutes, NotifyUrl, OutTradeNo,
+    Amount, Attach, Currency, Description, DomainError, ExpireMinutes, NotifyUrl, OutRefundNo,
+    OutTradeNo, RefundReason,
 };
 
 /// The body's top-level object.
@@ -101,14 +102,41 @@ impl Fields {
     }
 
     pub fn amount(&self) -> Result<Amount, DomainError> {
+        self.amount_named("amount_total")
+    }
+
+    /// A refund's `amount`: fen, as an order's `amount_total`, and refused naming its own field.
+    pub fn refund_amount(&self) -> Result<Amount, DomainError> {
+        self.amount_named("amount")
+    }
+
+    fn amount_named(&self, field: &'static str) -> Result<Amount, DomainError> {
         let bad = DomainError::InvalidAmount {
+            field,
             max: Amount::MAX_FEN,
         };
-        match self.int("amount_total", bad.clone())? {
-            Some(fen) => Amount::parse(fen),
-            None => Err(DomainError::Missing {
-                field: "amount_total",
-            }),
+        match self.int(field, bad.clone())? {
+            Some(fen) => Amount::parse(fen).map_err(|_| bad),
+            None => Err(DomainError::Missing { field }),
+        }
+    }
+
+    pub fn out_refund_no(&self) -> Result<OutRefundNo, DomainError> {
+        let s = self.str(
+            "out_refund_no",
+            DomainError::Malformed {
+                field: "out_refund_no",
+            },
+        )?;
+        OutRefundNo::parse(s.unwrap_or_default())
+    }
+
+    pub fn reason(&self) -> Result<Option<RefundReason>, DomainError> {
+        let bad = DomainError::Malformed { field: "reason" };
+        match self.0.get("reason") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => RefundReason::parse(s).map(Some),
+            Some(_) => Err(bad),
         }
     }
 

@@ -13,9 +13,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
-use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer};
-use super::views::{NativeCreated, TokenStatus, V1Order};
-use super::{checkout, health, notifications, onepass, v1};
+use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
+use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
+use super::{checkout, health, notifications, onepass, refunds, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,12 +26,14 @@ use super::{checkout, health, notifications, onepass, v1};
     paths(
         onepass::create_native, onepass::status, checkout::page,
         v1::create, v1::get, v1::close,
+        refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,
         health::healthz, health::readyz,
         json, docs,
     ),
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
+        V1RefundRequest, V1Refund,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
         ErrorBody, ErrorCode, UpstreamDetail,
     )),
@@ -369,5 +371,34 @@ mod tests {
         let html = render(&doc);
         assert!(html.contains("/v1/notifications/{event_id}/resend"));
         assert!(html.contains("<code>notification_not_found</code></td><td>404"));
+    }
+
+    #[test]
+    fn refund_routes_document_their_body_answer_and_errors() {
+        let json = serde_json::to_value(document()).expect("serializes");
+        let schemas = &json["components"]["schemas"];
+        for name in ["V1RefundRequest", "V1Refund"] {
+            assert!(schemas.get(name).is_some(), "{name} missing");
+        }
+        assert!(
+            schemas["V1Order"]["properties"]
+                .get("refunds")
+                .is_some_and(|p| p.to_string().contains("V1Refund"))
+        );
+        let create = &json["paths"]["/v1/orders/{out_trade_no}/refunds"]["post"];
+        let errors = create["responses"].to_string();
+        for code in [
+            "invalid_amount",
+            "missing_fields",
+            "order_not_found",
+            "order_not_refundable",
+            "refund_exceeds_paid",
+            "out_refund_no_conflict",
+            "refund_window_passed",
+        ] {
+            assert!(errors.contains(code), "{code} not documented: {errors}");
+        }
+        let get = json["paths"]["/v1/refunds/{out_refund_no}"]["get"]["responses"].to_string();
+        assert!(get.contains("refund_not_found"), "{get}");
     }
 }

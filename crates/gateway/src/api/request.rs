@@ -10,7 +10,8 @@ use super::error::ApiError;
 use super::input::Fields;
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, Currency, Description, DomainError, ExpireMinutes, Method,
-    NotifyUrl, Openid, OrderRequest, OutTradeNo, PayMethod, Payer, parse_client_ip,
+    NotifyUrl, Openid, OrderRequest, OutRefundNo, OutTradeNo, PayMethod, Payer, RefundReason,
+    RefundRequest, parse_client_ip,
 };
 
 /// The body of `POST /pay/wechat/native` (seed 000).
@@ -206,6 +207,50 @@ impl TryFrom<V1CreateRequest> for OrderRequest {
     }
 }
 
+/// The body of `POST /v1/orders/{out_trade_no}/refunds`.
+#[derive(Debug, ToSchema)]
+pub struct V1RefundRequest {
+    /// The site's refund number: 1-64 characters of letters, digits, `_` and `-`, unique per site.
+    /// Sending the same number with the same content again is the same refund.
+    #[schema(value_type = String, example = "refund_20240101_001")]
+    pub out_refund_no: OutRefundNo,
+    /// Fen to give back (1000 = ¥10.00): a positive integer, at most what is left to refund.
+    #[schema(value_type = i64, example = 1000)]
+    pub amount: Amount,
+    /// Shown to the payer by WeChat Pay: 1-80 characters without control or format characters.
+    #[schema(value_type = Option<String>, example = "商品已售完")]
+    pub reason: Option<RefundReason>,
+    /// Where this refund's notifications go, instead of the order's (or the site's) URL.
+    #[schema(value_type = Option<String>)]
+    pub notify_url: Option<NotifyUrl>,
+}
+
+impl V1RefundRequest {
+    /// # Errors
+    /// The first field refused, or `MissingFields` naming every absent one.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let f = Fields::parse(body)?;
+        f.require(&["out_refund_no", "amount"])?;
+        Ok(Self {
+            out_refund_no: f.out_refund_no()?,
+            amount: f.refund_amount()?,
+            reason: f.reason()?,
+            notify_url: f.notify_url()?,
+        })
+    }
+}
+
+impl From<V1RefundRequest> for RefundRequest {
+    fn from(r: V1RefundRequest) -> Self {
+        Self {
+            out_refund_no: r.out_refund_no,
+            amount: r.amount,
+            reason: r.reason,
+            notify_url: r.notify_url,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Map, Value, json};
@@ -249,13 +294,16 @@ mod tests {
 
     type Parse = fn(&[u8]) -> Result<(), ApiError>;
 
-    fn bodies() -> [(Value, Parse); 2] {
+    fn bodies() -> [(Value, Parse); 3] {
         [
             (schema::<NativeCreateRequest>(), |b| {
                 NativeCreateRequest::parse(b).map(drop)
             }),
             (schema::<V1CreateRequest>(), |b| {
                 V1CreateRequest::parse(b).map(drop)
+            }),
+            (schema::<V1RefundRequest>(), |b| {
+                V1RefundRequest::parse(b).map(drop)
             }),
         ]
     }

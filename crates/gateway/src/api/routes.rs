@@ -7,7 +7,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use super::{Ctx, checkout, health, notifications, onepass, openapi, v1};
+use super::{Ctx, checkout, health, notifications, onepass, openapi, refunds, v1};
 
 /// An HTTP method a route answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,6 +58,8 @@ pub(super) fn signed() -> Vec<Route> {
         Route::post("/v1/orders", v1::create),
         Route::get("/v1/orders/{out_trade_no}", v1::get),
         Route::post("/v1/orders/{out_trade_no}/close", v1::close),
+        Route::post("/v1/orders/{out_trade_no}/refunds", refunds::create),
+        Route::get("/v1/refunds/{out_refund_no}", refunds::get),
         Route::get(
             "/v1/orders/{out_trade_no}/notifications",
             notifications::order_notifications,

@@ -8,7 +8,8 @@ use super::auth::Signed;
 use super::error::{ApiError, ErrorBody};
 use super::request::V1CreateRequest;
 use super::views::V1Order;
-use crate::domain::{OrderRequest, OutTradeNo};
+use crate::domain::{OrderRequest, OrderStatus, OutTradeNo};
+use crate::service::OrderView;
 
 /// Creates an order (idempotent: the same request again answers the same order).
 #[utoipa::path(
@@ -27,7 +28,7 @@ use crate::domain::{OrderRequest, OutTradeNo};
 pub async fn create(State(ctx): State<Ctx>, signed: Signed) -> Result<Json<V1Order>, ApiError> {
     let request = OrderRequest::try_from(V1CreateRequest::parse(&signed.body)?)?;
     let view = ctx.orders.create(&signed.site, request).await?;
-    Ok(Json(view.into()))
+    answer(&ctx, view).await
 }
 
 /// One of the site's orders. An order whose upstream answer was lost is resolved first.
@@ -36,7 +37,7 @@ pub async fn create(State(ctx): State<Ctx>, signed: Signed) -> Result<Json<V1Ord
     params(("out_trade_no" = String, Path, description = "The site's order number")),
     security(("1pass_signature" = [])),
     responses(
-        (status = 200, description = "The order", body = V1Order),
+        (status = 200, description = "The order, with its refunds", body = V1Order),
         (status = 401, description = "A signing failure", body = ErrorBody),
         (status = 404, description = "order_not_found (also for another site's order)", body = ErrorBody),
     )
@@ -48,7 +49,7 @@ pub async fn get(
 ) -> Result<Json<V1Order>, ApiError> {
     let no = order_no(&out_trade_no)?;
     let view = ctx.orders.get(&signed.site, &no).await?;
-    Ok(Json(view.into()))
+    answer(&ctx, view).await
 }
 
 /// Closes one of the site's orders, upstream first; closing a closed order answers it again.
@@ -72,7 +73,19 @@ pub async fn close(
 ) -> Result<Json<V1Order>, ApiError> {
     let no = order_no(&out_trade_no)?;
     let view = ctx.orders.close(&signed.site, &no).await?;
-    Ok(Json(view.into()))
+    answer(&ctx, view).await
+}
+
+/// The order with its refunds. Only a paid order can have any (a refunded one was paid), so the
+/// others are answered without reading the refunds.
+async fn answer(ctx: &Ctx, view: OrderView) -> Result<Json<V1Order>, ApiError> {
+    let refunds = match view.order.status {
+        OrderStatus::Paid | OrderStatus::Refunded => ctx.orders.refunds_of(&view.order).await?,
+        OrderStatus::Created | OrderStatus::Pending | OrderStatus::Failed | OrderStatus::Closed => {
+            Vec::new()
+        }
+    };
+    Ok(Json(V1Order::new(view, &refunds)))
 }
 
 /// A number that cannot be an out_trade_no cannot name an order: 404, as for an unknown one.

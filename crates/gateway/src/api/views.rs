@@ -4,8 +4,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::channels::PayParams;
-use crate::domain::{Attach, NotifyUrl, Order, Timestamp};
-use crate::service::OrderView;
+use crate::domain::{
+    Attach, NotifyUrl, Order, OutTradeNo, Refund, RefundReason, RefundStatus, Timestamp,
+};
+use crate::service::{OrderView, RefundView};
 
 /// Seed 000's answer to `POST /pay/wechat/native`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,11 +106,28 @@ pub struct V1Order {
     /// `alipay_app {order_string}`.
     #[schema(value_type = Option<Object>)]
     pub pay_params: Option<PayParams>,
+    /// Fen that reached the payer: the sum of the `succeeded` refunds. The order is `refunded` once
+    /// this is `amount_total`; a partly refunded order stays `paid`.
+    #[schema(example = 0)]
+    pub refunded_amount: i64,
+    /// Every refund of the order, oldest first, whatever its status.
+    pub refunds: Vec<V1Refund>,
 }
 
-impl From<OrderView> for V1Order {
-    fn from(v: OrderView) -> Self {
+impl V1Order {
+    /// The order as `/v1` shows it, with its refunds (oldest first).
+    #[must_use]
+    pub fn new(v: OrderView, refunds: &[Refund]) -> Self {
         let o = v.order;
+        let refunded_amount = refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Succeeded)
+            .map(|r| r.amount.as_i64())
+            .sum();
+        let refunds = refunds
+            .iter()
+            .map(|r| V1Refund::new(r, &o.out_trade_no))
+            .collect();
         Self {
             out_trade_no: o.out_trade_no.as_str().to_owned(),
             channel: o.pay_method.channel().as_str(),
@@ -130,6 +149,67 @@ impl From<OrderView> for V1Order {
             transaction_id: o.upstream.transaction_id,
             trade_no: o.upstream.trade_no,
             pay_params: v.pay_params,
+            refunded_amount,
+            refunds,
         }
+    }
+}
+
+/// A refund as `/v1` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1Refund {
+    #[schema(example = "refund_20240101_001")]
+    pub out_refund_no: String,
+    /// The order it gives money back from.
+    #[schema(example = "order_20240101_001")]
+    pub out_trade_no: String,
+    /// Fen.
+    #[schema(example = 1000)]
+    pub amount: i64,
+    /// `processing` until the channel says how it ended (WeChat Pay mostly says so later, Alipay
+    /// at once); then `succeeded` (the money reached the payer), `failed` (the channel refused or
+    /// closed it: nothing was given back, and the amount can be refunded again) or `abnormal` (the
+    /// channel took it but could not reach the payer's account; the operator settles it, and its
+    /// amount stays taken until then).
+    #[schema(example = "succeeded")]
+    pub status: &'static str,
+    pub reason: Option<String>,
+    /// The channel's own refund id (WeChat Pay `refund_id`, Alipay `trade_no`), once known.
+    pub channel_refund_id: Option<String>,
+    #[schema(example = "2024-01-30T08:15:00Z")]
+    pub created_at: String,
+    /// When the money reached the payer; `null` unless `succeeded`.
+    pub succeeded_at: Option<String>,
+    /// Why a `failed` refund failed: the channel's code and message, or `closed by the channel`;
+    /// `null` for any other status.
+    pub failure_reason: Option<String>,
+}
+
+impl V1Refund {
+    #[must_use]
+    pub fn new(r: &Refund, out_trade_no: &OutTradeNo) -> Self {
+        Self {
+            out_refund_no: r.out_refund_no.as_str().to_owned(),
+            out_trade_no: out_trade_no.as_str().to_owned(),
+            amount: r.amount.as_i64(),
+            status: r.status.as_str(),
+            reason: r
+                .reason
+                .as_ref()
+                .map(|x: &RefundReason| x.as_str().to_owned()),
+            channel_refund_id: r.channel_refund_id.clone(),
+            created_at: r.created_at.to_rfc3339(),
+            succeeded_at: r.succeeded_at.map(Timestamp::to_rfc3339),
+            failure_reason: match r.status {
+                RefundStatus::Failed => r.upstream_error.clone(),
+                RefundStatus::Processing | RefundStatus::Succeeded | RefundStatus::Abnormal => None,
+            },
+        }
+    }
+}
+
+impl From<RefundView> for V1Refund {
+    fn from(v: RefundView) -> Self {
+        Self::new(&v.refund, &v.out_trade_no)
     }
 }

@@ -18,7 +18,10 @@ impl Amount {
         if (1..=Self::MAX_FEN).contains(&fen) {
             Ok(Self(Fen(fen)))
         } else {
-            Err(DomainError::InvalidAmount { max: Self::MAX_FEN })
+            Err(DomainError::InvalidAmount {
+                field: "amount_total",
+                max: Self::MAX_FEN,
+            })
         }
     }
 

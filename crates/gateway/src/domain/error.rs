@@ -9,8 +9,9 @@ pub enum DomainError {
     Missing { field: &'static str },
     #[error("out_trade_no must be 6-64 characters of letters, digits, '_' or '-'")]
     InvalidOutTradeNo,
-    #[error("amount must be a positive whole number of fen, at most {max}")]
-    InvalidAmount { max: i64 },
+    /// `field` is the order's `amount_total` or a refund's `amount`.
+    #[error("{field} must be a positive whole number of fen, at most {max}")]
+    InvalidAmount { field: &'static str, max: i64 },
     #[error("currency must be CNY")]
     InvalidCurrency,
     #[error("description must be at most {max} characters")]
@@ -61,9 +62,9 @@ impl DomainError {
             Self::Missing { field }
             | Self::InvalidUrl { field, .. }
             | Self::Malformed { field }
-            | Self::InvisibleCharacter { field, .. } => field,
+            | Self::InvisibleCharacter { field, .. }
+            | Self::InvalidAmount { field, .. } => field,
             Self::InvalidOutTradeNo => "out_trade_no",
-            Self::InvalidAmount { .. } => "amount_total",
             Self::InvalidCurrency => "currency",
             Self::DescriptionTooLong { .. } => "description",
             Self::InvalidAttach { .. } => "attach",

@@ -54,7 +54,8 @@ pub enum ServiceError {
     /// No refund of this site has this `out_refund_no`.
     #[error("refund not found")]
     RefundNotFound,
-    /// Refunding an order that was never paid, or is already refunded in full.
+    /// Refunding an order that was never paid (one refunded in full has nothing left to refund:
+    /// `RefundExceedsPaid`).
     #[error("an order that is {} cannot be refunded", .0.as_str())]
     NotRefundable(OrderStatus),
     /// The refund would take the order's refunds that are not `failed` past what was paid.

@@ -38,7 +38,8 @@ impl Taken {
 
 /// Checks a refund of `order` against the rules and stores it with its amount reserved and its
 /// check job due at `check_at`; nothing is sent anywhere. The same number with the same content
-/// is the same refund; with other content (or for another order) a conflict.
+/// is the same refund; with other content (or for another order) a conflict. An order refunded in
+/// full has nothing left to refund (`RefundExceedsPaid`); one never paid is `NotRefundable`.
 ///
 /// The operator's command takes refunds with this alone and leaves sending them to a running
 /// `paygate serve` (the check job, due at once); the API sends them itself right away.
@@ -66,8 +67,13 @@ pub async fn take_refund(
     {
         return again(existing);
     }
-    let (OrderStatus::Paid, Some(paid_at)) = (order.status, order.paid_at) else {
-        return Err(ServiceError::NotRefundable(order.status));
+    let paid_at = match (order.status, order.paid_at) {
+        (OrderStatus::Paid, Some(paid_at)) => paid_at,
+        // Paid, and all of it given back: what is wrong is the amount, not the order.
+        (OrderStatus::Refunded, _) => {
+            return Err(ServiceError::RefundExceedsPaid { refundable: 0 });
+        }
+        (status, _) => return Err(ServiceError::NotRefundable(status)),
     };
     let channel = order.pay_method.channel();
     if !windows.allows(channel, paid_at, now) {
@@ -88,6 +94,10 @@ pub async fn take_refund(
             Ok(Taken::New(refund))
         }
         ReserveOutcome::Existing(existing) => again(existing),
+        // Refunded in full by concurrent refunds since the order was read.
+        ReserveOutcome::NotRefundable(OrderStatus::Refunded) => {
+            Err(ServiceError::RefundExceedsPaid { refundable: 0 })
+        }
         ReserveOutcome::NotRefundable(status) => Err(ServiceError::NotRefundable(status)),
         ReserveOutcome::ExceedsPaid { refundable } => {
             Err(ServiceError::RefundExceedsPaid { refundable })

@@ -14,6 +14,7 @@ mod input;
 mod limits;
 mod onepass;
 mod ops;
+mod refunds;
 mod scoping;
 mod upstream;
 mod v1;

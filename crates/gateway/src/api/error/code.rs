@@ -61,7 +61,7 @@ error_codes! {
     InvalidOutTradeNo: BAD_REQUEST, "invalid_out_trade_no",
         "out_trade_no is not 6-64 characters of [A-Za-z0-9_-].";
     InvalidAmount: BAD_REQUEST, "invalid_amount",
-        "amount_total is not a positive whole number of fen (2990 = ¥29.90).";
+        "amount_total (or a refund's amount; `field` names which) is not a positive whole number of fen (2990 = ¥29.90).";
     InvalidCurrency: BAD_REQUEST, "invalid_currency",
         "currency is not CNY.";
     DescriptionTooLong: BAD_REQUEST, "description_too_long",
@@ -123,9 +123,9 @@ error_codes! {
     OrderNotClosable: CONFLICT, "order_not_closable",
         "The order's payment failed, or (Alipay) the payer has not opened it yet and it stays payable until it expires.";
     OrderNotRefundable: CONFLICT, "order_not_refundable",
-        "Only a paid (or partly refunded) order can be refunded: this one was never paid, or is already refunded in full.";
+        "Only a paid order can be refunded: this one was never paid (created, pending, failed or closed). An order refunded in full answers refund_exceeds_paid.";
     RefundExceedsPaid: CONFLICT, "refund_exceeds_paid",
-        "amount is more than is left to refund: what was paid, less every refund of the order that is not `failed`. The message says how much is left.";
+        "amount is more than is left to refund: what was paid, less every refund of the order that is not `failed` (nothing, once the order is refunded in full). The message says how much is left.";
     OutRefundNoConflict: CONFLICT, "out_refund_no_conflict",
         "The site already has a refund with this out_refund_no, with a different amount, reason or notify_url, or for another order.";
     RefundWindowPassed: CONFLICT, "refund_window_passed",

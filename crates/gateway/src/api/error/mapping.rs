@@ -129,7 +129,10 @@ mod tests {
         let domain = [
             DomainError::Missing { field: "x" },
             DomainError::InvalidOutTradeNo,
-            DomainError::InvalidAmount { max: 1 },
+            DomainError::InvalidAmount {
+                field: "amount",
+                max: 1,
+            },
             DomainError::InvalidCurrency,
             DomainError::DescriptionTooLong { max: 127 },
             DomainError::InvisibleCharacter {
