@@ -53,8 +53,8 @@ impl Data {
     }
 
     /// `serve` on this data, reached by the channels at one public URL whatever its port (as in a
-    /// deployment; nothing answers there, so every outcome is learnt by query), its refunds first
-    /// checked `check_after` the request (the order-check schedule scaled).
+    /// deployment; nothing answers there, so every outcome is learnt by query), with the
+    /// order-check schedule (which refund checks follow) scaled by `schedule_scale`.
     fn serve(&self, failpoint: Option<&str>, schedule_scale: &str) -> Paygate {
         let mut options = ServeOptions::new(self.path())
             .env("PAYGATE_PUBLIC_URL", "http://paygate.test")
@@ -108,9 +108,10 @@ impl Data {
     }
 }
 
-/// The schedule as deployed: no refund check comes while the test kills paygate.
-const SLOW: &str = "1";
-/// A refund is first checked 3 s after it was requested.
+/// While the test kills paygate: a refund is first checked 6 s after it was requested, well after
+/// the kill (a check that still comes in the next run is one more way back, not a loss).
+const SLOW: &str = "0.1";
+/// After the last restart: checks 3 s, 6 s, then every 15 s.
 const FAST: &str = "0.05";
 
 struct Paid {

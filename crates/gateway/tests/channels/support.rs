@@ -52,7 +52,7 @@ pub async fn env() -> Env {
         &sim.base_url,
         &keys,
         "http://127.0.0.1:9",
-        gateway::sandbox::provision::SimRefunds::WaitForControl,
+        gateway::sandbox::provision::SimRefunds::SucceedOnTheirOwn,
     )
     .await
     .unwrap();

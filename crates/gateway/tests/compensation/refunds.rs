@@ -29,8 +29,22 @@ fn request(no: &str, fen: i64) -> RefundRequest {
     }
 }
 
+/// Makes the simulated WeChat Pay keep refunds `PROCESSING` until the test settles them (the
+/// test app's simulator ends them on its own a moment later, like the real one mostly does).
+async fn settled_by_hand(app: &TestApp) {
+    gateway::sandbox::provision::provision(
+        &app.sim.base_url,
+        sandbox_keys(),
+        &app.public_url,
+        gateway::sandbox::provision::SimRefunds::WaitForControl,
+    )
+    .await
+    .unwrap();
+}
+
 /// A WeChat Native order the payer paid, its payment recorded from the channel's callback.
 async fn paid_wechat(app: &TestApp, no: &str) -> Order {
+    settled_by_hand(app).await;
     let order = wechat_order(app, no).await;
     app.sim_wechat_pay(&app.site, no).await;
     eventually("the payment recorded", || async {

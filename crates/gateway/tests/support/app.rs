@@ -173,7 +173,7 @@ impl TestApp {
             &sim.base_url,
             sandbox_keys(),
             &public_url,
-            gateway::sandbox::provision::SimRefunds::WaitForControl,
+            gateway::sandbox::provision::SimRefunds::SucceedOnTheirOwn,
         )
         .await
         .unwrap();

@@ -217,6 +217,10 @@ pub struct Refund {
     pub currency: String,
     pub status: RefundStatus,
     pub create_time: String,
+    /// `create_time` in unix seconds, for ending the refund on its own (0 in state written before
+    /// it was kept: long ago).
+    #[serde(default)]
+    pub created_unix: i64,
     pub success_time: Option<String>,
     pub request: serde_json::Value,
 }
