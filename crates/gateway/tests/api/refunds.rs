@@ -242,6 +242,21 @@ api_tests! {
         }
     }
 
+    async fn ended_refunds_are_counted_with_their_amount_and_time(app: TestApp) {
+        paid_order(&app, &app.site, "order_refund_metrics", "alipay").await;
+        let r = refund(&app, "order_refund_metrics", "r_metrics", 1234).await;
+        assert_eq!(r.assert_ok()["status"], "succeeded", "Alipay answers at once");
+        let m = app.metrics().await;
+        for line in [
+            "paygate_refunds_total{channel=\"alipay\",outcome=\"succeeded\"}",
+            "paygate_refunded_fen_total{channel=\"alipay\",outcome=\"succeeded\"}",
+            "paygate_refund_seconds_to_final_count{channel=\"alipay\",outcome=\"succeeded\"}",
+            "paygate_upstream_calls_total{channel=\"alipay\",operation=\"refund\",outcome=\"ok\"}",
+        ] {
+            assert!(m.contains(line), "{line} missing from\n{m}");
+        }
+    }
+
     async fn concurrent_refunds_never_exceed_what_was_paid(app: TestApp) {
         for channel in CHANNELS {
             let no = format!("order_rf_race_{channel}");
