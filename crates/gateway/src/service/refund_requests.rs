@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::channels::ChannelError;
+use crate::channels::{ChannelError, RefundState};
 use crate::domain::{
     NewRefund, Order, OrderStatus, OutRefundNo, OutTradeNo, Refund, RefundRequest, RefundStatus,
     RefundWindows, Site, SiteId, Timestamp,
@@ -176,6 +176,20 @@ impl OrderService {
                     message,
                     "the channel refused the refund"
                 );
+                // A refusal only says the channel took no refund from this call. It may be a
+                // retry of one the channel took before, whose answer was lost, refused for the
+                // retry alone (too many requests): failing it would free an amount already on
+                // its way to the payer. Only a refund the channel does not have can fail.
+                match self.query_refund_channel(order, &refund).await {
+                    Ok(RefundState::NotFound) => {}
+                    Ok(state) => {
+                        return Ok(match self.apply_refund_state(&refund, &state).await? {
+                            RefundApplied::Ended(now) | RefundApplied::Unchanged(now) => now,
+                        });
+                    }
+                    // Unclear: it stays `processing`, and its check job asks again.
+                    Err(_) => return Ok(refund),
+                }
                 let finish = RefundFinish {
                     refund_id: refund.id,
                     to: RefundStatus::Failed,

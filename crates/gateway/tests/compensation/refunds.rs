@@ -260,6 +260,26 @@ api_tests! {
         }
     }
 
+    async fn a_refused_retry_of_a_refund_the_channel_already_has_does_not_fail_it(app: TestApp) {
+        let order = paid_wechat(&app, "order_refund_retry_refused").await;
+        // Sent once and taken by the channel, but paygate never heard its answer.
+        let r = accepted_then_crashed(&app, &order, "r_retry_refused", PAID).await;
+        app.channels.refund(&order, &r).await.unwrap();
+        // The site retries while the channel is limiting calls: "too many requests" says nothing
+        // about the refund the channel already has, whose money is on its way to the payer.
+        app.sim_faults(Some(json!({"api_rate_limit_rate": 1.0}))).await;
+        let again = refund(&app, &order, "r_retry_refused", PAID).await;
+        assert_eq!(again.status, RefundStatus::Processing, "{again:?}");
+        assert_eq!(reserved(&app, &order).await, PAID, "nothing freed to be refunded twice");
+        assert_eq!(refund_events(&app, &order, &r).await, []);
+
+        app.sim_faults(None).await;
+        sim_settle(&app, &r, "success").await;
+        wait_for(&app, &r, RefundStatus::Succeeded).await;
+        assert_eq!(status(&app, &order).await, OrderStatus::Refunded);
+        assert_eq!(refund_events(&app, &order, &r).await, [EventType::RefundSuccess]);
+    }
+
     async fn an_abnormal_refund_keeps_its_amount_reserved(app: TestApp) {
         let order = paid_wechat(&app, "order_refund_abnormal").await;
         let r = refund(&app, &order, "r_abnormal", PAID).await;
