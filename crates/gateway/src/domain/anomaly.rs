@@ -22,6 +22,10 @@ pub enum AnomalyKind {
     /// A verified notification says paid and the channel's own answer to a query does not: the
     /// notification's signed text was re-cut into other fields, or the channel is confused.
     UnconfirmedPayment,
+    /// The channel reports a refund ended otherwise than paygate recorded it (succeeded, for one
+    /// paygate failed and whose amount it freed). Never applied (an ended refund is final, and the
+    /// site was told); a human settles it.
+    RefundOutcomeMismatch,
 }
 
 impl AnomalyKind {
@@ -35,6 +39,7 @@ impl AnomalyKind {
             Self::TransactionMismatch => "transaction_mismatch",
             Self::PaidWhileClosed => "paid_while_closed",
             Self::UnconfirmedPayment => "unconfirmed_payment",
+            Self::RefundOutcomeMismatch => "refund_outcome_mismatch",
         }
     }
 }

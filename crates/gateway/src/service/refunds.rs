@@ -4,7 +4,7 @@
 //! with it; a duplicate or late answer loses the race and changes nothing.
 
 use crate::channels::RefundState;
-use crate::domain::{Refund, RefundStatus, Timestamp};
+use crate::domain::{AnomalyKind, Refund, RefundStatus, Timestamp};
 use crate::store::{FinishOutcome, RefundFinish};
 
 use super::{OrderService, ServiceError};
@@ -62,7 +62,28 @@ impl OrderService {
             error: (to == RefundStatus::Failed).then(|| "closed by the channel".to_owned()),
             at,
         };
-        self.finish_refund(&finish).await
+        let applied = self.finish_refund(&finish).await?;
+        if let RefundApplied::Unchanged(now) = &applied {
+            // Ended before, otherwise: the site was told, and a failed refund's amount may have
+            // been refunded again. Not undone here; the operator is shown what the channel said.
+            if now.status != RefundStatus::Processing && now.status != to {
+                let detail = format!(
+                    "the channel reports refund {} (upstream {}) {}; paygate ended it {}",
+                    now.id,
+                    now.upstream_refund_no.as_str(),
+                    to.as_str(),
+                    now.status.as_str()
+                );
+                self.report_anomaly(
+                    AnomalyKind::RefundOutcomeMismatch,
+                    now.channel,
+                    Some(now.order_id),
+                    detail,
+                )
+                .await;
+            }
+        }
+        Ok(applied)
     }
 
     /// Ends a `processing` refund once (see [`crate::store::Store::finish_refund`]) and counts it:

@@ -1,6 +1,7 @@
 //! `POST /callbacks/wechat/{mchid}`.
 
-use gateway::domain::{OrderStatus, RefundStatus};
+use gateway::domain::{OrderStatus, RefundStatus, Timestamp};
+use gateway::store::RefundFinish;
 
 use crate::api_tests;
 use crate::helpers::*;
@@ -217,6 +218,29 @@ api_tests! {
             app.db.count("SELECT COUNT(*) FROM notification_events WHERE event_type LIKE 'REFUND.%'").await,
             1
         );
+    }
+
+    async fn a_success_of_a_refund_paygate_failed_is_recorded_for_the_operator(app: TestApp) {
+        let order = paid_wechat_order(&app, "cb_wx_refund_late").await;
+        let refund = reserve_refund(&app, &order, "r_failed", 2990).await;
+        // paygate failed it on a refusal, freeing its amount; yet the channel paid it out.
+        let failed = RefundFinish {
+            refund_id: refund.id,
+            to: RefundStatus::Failed,
+            channel_refund_id: None,
+            error: Some("FREQUENCY_LIMITED: too many requests".to_owned()),
+            at: Timestamp::now(),
+        };
+        assert!(app.db.store.finish_refund(&failed).await.unwrap().applied());
+        let body = refund_envelope(&refund_notice(&order, refund.upstream_refund_no.as_str(), 2990, 2990, "SUCCESS"));
+        let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
+        assert_eq!(r.status, 204, "{}", r.text);
+        let found = anomalies(&app, "refund_outcome_mismatch").await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].order_id, Some(order.id));
+        // Recorded, not applied: what the site was told stands until a human settles it.
+        let still = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
+        assert_eq!(still.status, RefundStatus::Failed);
     }
 
     async fn a_refund_notification_of_another_amount_or_merchant_changes_nothing(app: TestApp) {
