@@ -419,4 +419,39 @@ api_tests! {
             get_refund_as(&app, &app.site, &format!("rf_old_{channel}")).await.assert_error(404, "refund_not_found");
         }
     }
+    async fn amounts_other_than_whole_fen_within_bounds_are_refused_and_one_fen_is_refunded(app: TestApp) {
+        let no = "order_rf_amounts";
+        paid_order(&app, &app.site, no, "wechat").await;
+        // Exponents, a negative zero, past WeChat Pay's 32 bits, past i64, past u64.
+        for amount in ["1e3", "-0", "2147483648", "9223372036854775807", "18446744073709551616", "1e400"] {
+            let body = format!(r#"{{"out_refund_no":"rf_amount","amount":{amount}}}"#);
+            let r = refund_raw(&app, &app.site, no, &body).await;
+            assert_eq!(r.status, 400, "{amount}: {}", r.text);
+            assert!(["invalid_amount", "invalid_json"].contains(&r.json["error"].as_str().unwrap_or_default()), "{amount}: {}", r.text);
+        }
+        assert_eq!(stored_refund_sum(&app, no).await, 0);
+        // The smallest refund, under the longest number.
+        let longest = "r".repeat(64);
+        let one = refund(&app, no, &longest, 1).await;
+        assert_eq!((one.assert_ok()["amount"].as_i64(), one.json["out_refund_no"].as_str()), (Some(1), Some(longest.as_str())));
+        assert_eq!(settled(&app, &longest).await["status"], "succeeded");
+        assert_eq!(sim_refunded(&app, no, "wechat").await, (1, 1));
+    }
+
+    async fn a_replayed_refund_request_is_refused_and_an_oversized_one_is_never_read(app: TestApp) {
+        let no = "order_rf_replay";
+        paid_order(&app, &app.site, no, "alipay").await;
+        let path = format!("/v1/orders/{no}/refunds");
+        let body = json!({"out_refund_no": "rf_replay", "amount": 100}).to_string();
+        let signing = || Signing { nonce: Some("nonce_rf_replay_0123456789abcdef".to_owned()), ..Signing::default() };
+        app.signed_as(&app.site, "POST", &path, &body, signing()).await.assert_ok();
+        app.signed_as(&app.site, "POST", &path, &body, signing())
+            .await
+            .assert_error(401, "nonce_reused");
+
+        let huge = json!({"out_refund_no": "rf_huge", "amount": 100, "reason": "退".repeat(40_000)}).to_string();
+        refund_raw(&app, &app.site, no, &huge).await.assert_error(413, "payload_too_large");
+        assert_eq!(stored_refund_sum(&app, no).await, 100);
+        assert_eq!(sim_refunded(&app, no, "alipay").await, (1, 100));
+    }
 }
