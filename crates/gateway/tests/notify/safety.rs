@@ -4,7 +4,13 @@
 //! are never followed. What a private target answered, and where a refused name led, are not shown
 //! to the site.
 
-use gateway::domain::NotificationStatus;
+use std::time::Duration;
+
+use gateway::domain::{
+    Amount, NewRefund, NotificationStatus, NotifyUrl, OutRefundNo, OutTradeNo, RefundRequest,
+    RefundStatus, Timestamp,
+};
+use gateway::store::{FinishOutcome, RefundFinish, ReserveOutcome};
 use test_support::receiver::{Answer, Receiver};
 
 use super::harness::{Workers, paid_order, private_site, settings, settled, site};
@@ -44,6 +50,47 @@ api_tests! {
         }
         workers.stop().await;
         assert!(receiver.seen().is_empty(), "a refused target was connected to");
+    }
+
+    async fn a_refunds_own_notify_url_is_refused_when_it_leads_inside(app: TestApp) {
+        let store = &app.db.store;
+        let receiver = Receiver::start(vec![]);
+        let shop = site(store, "shop", None).await;
+        let workers = Workers::start(store, settings(&[], false));
+        let paid = paid_order(store, &shop, "order_refund_inside", None).await;
+        let order = store
+            .find_order(&shop.id, &OutTradeNo::parse("order_refund_inside").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        // The site names an internal address for this refund alone.
+        let request = RefundRequest {
+            out_refund_no: OutRefundNo::parse("r_inside").unwrap(),
+            amount: Amount::parse(100).unwrap(),
+            reason: None,
+            notify_url: Some(NotifyUrl::parse(&receiver.url("/admin")).unwrap()),
+        };
+        let new = NewRefund::prepare(&order, request, Timestamp::now());
+        let later = Timestamp::now().plus(Duration::from_secs(3600));
+        let ReserveOutcome::Reserved(refund) = store.reserve_refund(&new, later).await.unwrap() else {
+            panic!("not reserved");
+        };
+        let finish = RefundFinish {
+            refund_id: refund.id,
+            to: RefundStatus::Succeeded,
+            channel_refund_id: None,
+            error: None,
+            at: Timestamp::now(),
+        };
+        let FinishOutcome::Applied { event_id, .. } = store.finish_refund(&finish).await.unwrap() else {
+            panic!("not applied");
+        };
+        assert_eq!(settled(store, &event_id).await.status, NotificationStatus::Failed);
+        settled(store, &paid).await;
+        workers.stop().await;
+        let attempts = store.attempts(&event_id).await.unwrap();
+        assert!(attempts[0].error.as_deref().unwrap().starts_with("refused: "), "{attempts:?}");
+        assert!(receiver.seen().is_empty(), "the refund's internal target was connected to");
     }
 
     async fn with_private_targets_allowed_loopback_is_delivered(app: TestApp) {
