@@ -206,10 +206,12 @@ api_tests! {
             let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
             assert_eq!(r.status, 204, "{}", r.text);
         }
-        // A late, re-ordered CLOSED for the same refund cannot undo it.
+        // A late, re-ordered CLOSED for the same refund cannot undo it; the contradiction is shown
+        // to the operator.
         let closed = refund_envelope(&refund_notice(&order, refund.upstream_refund_no.as_str(), 2990, 2990, "CLOSED"));
         let r = post_wechat(&app, &sandbox_keys().wechat_mchid, &sign_wechat(&app, &closed, now_ts()), &closed).await;
         assert_eq!(r.status, 204, "{}", r.text);
+        assert_eq!(anomalies(&app, "refund_outcome_mismatch").await.len(), 1);
         let ended = app.db.store.find_refund(&app.site.id, &refund.out_refund_no).await.unwrap().unwrap();
         assert_eq!(ended.status, RefundStatus::Succeeded);
         assert_eq!(ended.channel_refund_id.as_deref(), Some("50000000382019052709732678859"));
