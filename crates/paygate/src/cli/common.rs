@@ -27,6 +27,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The store these flags name, migrated, its mode established (the operator's commands).
+    pub async fn open_store(&self) -> anyhow::Result<gateway::store::Store> {
+        let settings = self.settings(None)?;
+        Ok(gateway::app::open_store(&settings).await?)
+    }
+
     /// The settings from the config file, the environment and these flags (plus `listen`).
     pub fn settings(&self, listen: Option<String>) -> anyhow::Result<Settings> {
         // The error names the setting and where it came from; that is the whole message.

@@ -102,7 +102,7 @@ pub async fn run(args: OrderArgs) -> anyhow::Result<()> {
                     .context("--since")?,
                 limit,
             };
-            let store = open(&args.data).await?;
+            let store = args.data.open_store().await?;
             let result = list(&store, &filter, json).await;
             store.close().await;
             result
@@ -114,17 +114,12 @@ pub async fn run(args: OrderArgs) -> anyhow::Result<()> {
         } => {
             let site = SiteId::parse(&site).context("--site")?;
             let no = OutTradeNo::parse(&out_trade_no).context("OUT_TRADE_NO")?;
-            let store = open(&args.data).await?;
+            let store = args.data.open_store().await?;
             let result = show(&store, &site, &no, json).await;
             store.close().await;
             result
         }
     }
-}
-
-async fn open(data: &DataArgs) -> anyhow::Result<Store> {
-    let settings = data.settings(None)?;
-    Ok(gateway::app::open_store(&settings).await?)
 }
 
 async fn list(store: &Store, filter: &OrderFilter, json: bool) -> anyhow::Result<()> {

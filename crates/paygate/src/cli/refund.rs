@@ -180,7 +180,7 @@ pub async fn run(args: RefundArgs) -> anyhow::Result<()> {
                 status: status.map(Into::into),
                 limit,
             };
-            let store = open(&args.data).await?;
+            let store = args.data.open_store().await?;
             let result = list(&store, &filter, json).await;
             store.close().await;
             result
@@ -192,17 +192,12 @@ pub async fn run(args: RefundArgs) -> anyhow::Result<()> {
         } => {
             let site = SiteId::parse(&site).context("--site")?;
             let no = OutRefundNo::parse(&out_refund_no).context("OUT_REFUND_NO")?;
-            let store = open(&args.data).await?;
+            let store = args.data.open_store().await?;
             let result = show(&store, &site, &no, json).await;
             store.close().await;
             result
         }
     }
-}
-
-async fn open(data: &DataArgs) -> anyhow::Result<Store> {
-    let settings = data.settings(None)?;
-    Ok(gateway::app::open_store(&settings).await?)
 }
 
 /// The windows `serve` applies with these settings: WeChat Pay's is fixed, Alipay's is the
