@@ -564,6 +564,7 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
                     description: Description::parse("bench").unwrap(),
                     attach: None,
                     notify_url: None,
+                    return_url: None,
                     payer: Payer::default(),
                     expire_minutes: ExpireMinutes::default(),
                 };

@@ -1,15 +1,16 @@
 //! The paygate gateway: what a site's order is (`domain`), where it is kept (`store`), how secrets
 //! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`: everything
 //! about one channel in its folder), what it does with an order (`service`), the merchant HTTP API
-//! (`api`) and the signature it shares with notifications (`signing`), the channels' callbacks over
-//! HTTP (`callbacks`), notifications to sites (`notify`), the order-check job (`compensation`) and
-//! the job loop (`workers`), how it is configured (`config`), sandbox or live (`mode`), sandbox mode
-//! (`sandbox`), and startup (`app`).
+//! (`api`) and the signature it shares with notifications (`signing`), the hosted checkout page
+//! (`checkout`), the channels' callbacks over HTTP (`callbacks`), notifications to sites
+//! (`notify`), the order-check job (`compensation`) and the job loop (`workers`), how it is
+//! configured (`config`), sandbox or live (`mode`), sandbox mode (`sandbox`), and startup (`app`).
 
 pub mod api;
 pub mod app;
 pub mod callbacks;
 pub mod channels;
+pub mod checkout;
 pub mod compensation;
 pub mod config;
 pub mod crypto;

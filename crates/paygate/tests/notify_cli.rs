@@ -64,6 +64,7 @@ async fn paid_order(dir: &Path) -> String {
         description: Description::parse("VIP月卡").unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
     };

@@ -474,6 +474,7 @@ async fn an_abnormal_refund_stands_out_wherever_it_is_shown() {
         description: Description::parse("VIP月卡").unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
     };

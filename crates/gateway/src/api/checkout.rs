@@ -1,114 +1,145 @@
-//! A plain checkout page (`GET /pay/{wechat,alipay}/checkout?token=ck_…`): amount, description,
-//! what to pay with, status. The real page (QR code, countdown, live status) is a later issue.
+//! The hosted checkout page over HTTP: `GET /checkout/{token}`, and seed 000's
+//! `GET /pay/{wechat,alipay}/checkout?token=ck_…` (the same page). The page itself is
+//! `crate::checkout`. Every answer is HTML with the page's security headers, errors included: a
+//! payer's browser never sees JSON or a cause from here.
 
-use std::sync::OnceLock;
-
+use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine as _;
-use channel_core::html::escape;
-use sha2::{Digest, Sha256};
 
 use super::Ctx;
-use super::error::{ApiError, ErrorBody};
-use super::onepass::token_of;
-use crate::channels::PayParams;
+use crate::checkout::{Checkout, CheckoutPage, ErrorPage, Lang, security_headers};
+use crate::domain::{CheckoutToken, Timestamp};
+use crate::service::ServiceError;
 
-/// The checkout page of an order.
+/// The checkout page of an order (seed 000's `checkout_url`).
 #[utoipa::path(
     get, path = "/pay/wechat/checkout", tag = "1Pass",
-    params(("token" = String, Query, description = "The `ck_…` token of the order's checkout_url")),
+    params(
+        ("token" = String, Query, description = "The `ck_…` token of the order's checkout_url"),
+        ("lang" = Option<String>, Query, description = "`en` for English; Chinese otherwise, unless `Accept-Language` prefers English"),
+    ),
     responses(
-        (status = 200, description = "An HTML page", content_type = "text/html"),
-        (status = 404, description = "order_not_found", body = ErrorBody),
+        (status = 200, description = "The checkout page: amount, description, QR code, countdown, live status", content_type = "text/html"),
+        (status = 404, description = "An HTML error page: no order has this token", content_type = "text/html"),
     )
 )]
-pub async fn page(State(ctx): State<Ctx>, uri: Uri) -> Response {
-    (security_headers(), render(&ctx, &uri).await).into_response()
+pub async fn page(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
+    let token = query_param(&uri, "token");
+    serve(&ctx, &uri, &headers, token, uri.path()).await
 }
 
-/// The page's style, the only thing it loads: allowed by its hash in the CSP.
-const STYLE: &str = "body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}\
-     .amount{font-size:2rem}.sandbox{background:#fe9;padding:.5rem}code{word-break:break-all}";
+/// The checkout page of an order, under a path of its own (the same page as `checkout_url`).
+#[utoipa::path(
+    get, path = "/checkout/{token}", tag = "Checkout",
+    params(
+        ("token" = String, Path, description = "The `ck_…` token of the order's checkout_url"),
+        ("lang" = Option<String>, Query, description = "`en` for English; Chinese otherwise, unless `Accept-Language` prefers English"),
+    ),
+    responses(
+        (status = 200, description = "The checkout page", content_type = "text/html"),
+        (status = 404, description = "An HTML error page: no order has this token", content_type = "text/html"),
+    )
+)]
+pub async fn page_by_path(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
+    // Read from the path by hand rather than with `Path`: its rejection would answer plain text,
+    // not the error page.
+    let token = uri.path().strip_prefix("/checkout/").map(str::to_owned);
+    serve(&ctx, &uri, &headers, token, uri.path()).await
+}
 
-/// Sent with the page and its errors. The checkout token is in the URL, so no `Referer` may carry
-/// it to a page linked from here (the channel's payment page); the page loads nothing but its own
-/// style, so a description that slipped past escaping still could not run a script or send the
-/// payer elsewhere by a form; it cannot be framed (clickjacking a payment page); and the answer,
-/// which shows the order, is not cached.
-fn security_headers() -> [(HeaderName, HeaderValue); 5] {
-    static CSP: OnceLock<HeaderValue> = OnceLock::new();
-    let csp = CSP.get_or_init(|| {
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE));
-        let policy = format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'"
-        );
-        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+async fn serve(
+    ctx: &Ctx,
+    uri: &Uri,
+    headers: &HeaderMap,
+    token: Option<String>,
+    path: &str,
+) -> Response {
+    let asked = query_param(uri, "lang");
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(asked.as_deref(), accept);
+    let lang_in_url = asked.as_deref().and_then(Lang::from_tag).is_some();
+    let sandbox = ctx.settings.sandbox;
+    let answer = match render(ctx, token, lang, lang_in_url, path).await {
+        Ok(html) => (StatusCode::OK, html),
+        Err(Failure::NotFound) => error_page(StatusCode::NOT_FOUND, &ErrorPage::not_found(lang)),
+        Err(Failure::Internal) => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &ErrorPage::internal(lang),
+        ),
+    };
+    (answer.0, security_headers(sandbox), Html(answer.1)).into_response()
+}
+
+/// Why there is no page.
+enum Failure {
+    /// No order has the token, or it is no token at all: the same answer, so that nothing tells
+    /// a guesser which.
+    NotFound,
+    /// paygate failed; the cause is logged.
+    Internal,
+}
+
+async fn render(
+    ctx: &Ctx,
+    token: Option<String>,
+    lang: Lang,
+    lang_in_url: bool,
+    path: &str,
+) -> Result<String, Failure> {
+    let token = token
+        .as_deref()
+        .and_then(|t| CheckoutToken::parse(t).ok())
+        .ok_or(Failure::NotFound)?;
+    let view = ctx.orders.by_token(&token).await.map_err(|e| match e {
+        ServiceError::NotFound => Failure::NotFound,
+        e => {
+            tracing::error!(error = %e, "checkout: cannot read the order");
+            Failure::Internal
+        }
+    })?;
+    let site = ctx.sites.by_id(&view.order.site_id).await.map_err(|e| {
+        tracing::error!(error = %e, "checkout: cannot read the order's site");
+        Failure::Internal
+    })?;
+    let page = CheckoutPage::new(&Checkout {
+        order: &view.order,
+        pay_params: view.pay_params.as_ref(),
+        site_name: site.as_ref().map_or("paygate", |s| s.name.as_str()),
+        lang,
+        lang_in_url,
+        path,
+        sandbox: ctx.settings.sandbox,
+        now: Timestamp::now(),
     });
-    [
-        (header::CONTENT_SECURITY_POLICY, csp.clone()),
-        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-    ]
+    page.render().map_err(|e| {
+        tracing::error!(error = %e, "checkout: cannot render the page");
+        Failure::Internal
+    })
 }
 
-async fn render(ctx: &Ctx, uri: &Uri) -> Result<Html<String>, ApiError> {
-    let token = token_of(uri)?;
-    let view = ctx.orders.by_token(&token).await?;
-    let o = &view.order;
-    let pay = view
-        .pay_params
-        .as_ref()
-        .map_or_else(|| "<p>Nothing to pay here now.</p>".to_owned(), pay_html);
-    let sandbox = if ctx.settings.sandbox {
-        "<p class=\"sandbox\">Sandbox mode: no real money moves.</p>"
-    } else {
-        ""
-    };
-    Ok(Html(format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>paygate checkout</title><style>{STYLE}</style>\
-         </head><body>{sandbox}<h1>{desc}</h1><p class=\"amount\">¥{yuan}</p>\
-         <p>Order <code>{no}</code> · status <strong id=\"status\">{status}</strong> · expires {expires}</p>\
-         {pay}</body></html>",
-        desc = escape(o.description.as_str()),
-        yuan = o.amount.fen().to_yuan_string(),
-        no = escape(o.out_trade_no.as_str()),
-        status = o.status.as_str(),
-        expires = o.expires_at.to_rfc3339(),
-    )))
-}
-
-fn pay_html(p: &PayParams) -> String {
-    let code = |label: &str, v: &str| format!("<p>{label}: <code>{}</code></p>", escape(v));
-    let link = |label: &str, v: &str| {
-        let v = escape(v);
-        format!("<p><a href=\"{v}\">{label}</a></p>")
-    };
-    match p {
-        PayParams::WechatNative { code_url } => code("Scan with WeChat", code_url),
-        PayParams::WechatH5 { h5_url } => link("Pay with WeChat", h5_url),
-        PayParams::AlipayQr { qr_code } => code("Scan with Alipay", qr_code),
-        PayParams::AlipayWap { url } | PayParams::AlipayPage { url } => {
-            link("Pay with Alipay", url)
+fn error_page(status: StatusCode, page: &ErrorPage) -> (StatusCode, String) {
+    match page.render() {
+        Ok(html) => (status, html),
+        Err(e) => {
+            tracing::error!(error = %e, "checkout: cannot render the error page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><title>paygate</title><p data-testid=\"error\">Error</p>"
+                    .to_owned(),
+            )
         }
-        PayParams::AlipayJsapi { trade_no } | PayParams::AlipayMiniapp { trade_no } => {
-            code("Alipay trade", trade_no)
-        }
-        PayParams::WechatJsapi(_) | PayParams::WechatMiniapp(_) | PayParams::WechatApp(_) => {
-            "<p>Pay inside WeChat.</p>".to_owned()
-        }
-        PayParams::AlipayApp { .. } => "<p>Pay in the Alipay app.</p>".to_owned(),
     }
+}
+
+/// The first value of `name` in the query, if any and not empty.
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    let query = uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
 }

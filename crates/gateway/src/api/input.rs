@@ -16,7 +16,7 @@ use serde_json::{Map, Number, Value};
 use super::error::ApiError;
 use crate::domain::{
     Amount, Attach, Currency, Description, DomainError, ExpireMinutes, NotifyUrl, OutRefundNo,
-    OutTradeNo, RefundReason,
+    OutTradeNo, RefundReason, ReturnUrl,
 };
 
 /// The body's top-level object.
@@ -189,6 +189,17 @@ impl Fields {
         };
         match self.str("notify_url", bad)? {
             Some(s) => NotifyUrl::parse(s).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn return_url(&self) -> Result<Option<ReturnUrl>, DomainError> {
+        let bad = DomainError::InvalidUrl {
+            field: "return_url",
+            max: NotifyUrl::MAX_LEN,
+        };
+        match self.str("return_url", bad)? {
+            Some(s) => ReturnUrl::parse(s).map(Some),
             None => Ok(None),
         }
     }

@@ -24,7 +24,7 @@ use super::{checkout, health, notifications, onepass, refunds, v1};
         description = "WeChat Pay and Alipay behind one signed API. The 1Pass routes follow seed 000 byte for byte; `/v1` extends them to every channel and method.",
     ),
     paths(
-        onepass::create_native, onepass::status, checkout::page,
+        onepass::create_native, onepass::status, checkout::page, checkout::page_by_path,
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,

@@ -11,7 +11,7 @@ use super::input::Fields;
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, Currency, Description, DomainError, ExpireMinutes, Method,
     NotifyUrl, Openid, OrderRequest, OutRefundNo, OutTradeNo, PayMethod, Payer, RefundReason,
-    RefundRequest, parse_client_ip,
+    RefundRequest, ReturnUrl, parse_client_ip,
 };
 
 /// The body of `POST /pay/wechat/native` (seed 000).
@@ -65,6 +65,7 @@ impl TryFrom<NativeCreateRequest> for OrderRequest {
             description: r.description,
             attach: None,
             notify_url: None,
+            return_url: None,
             payer: Payer::default(),
             expire_minutes: r.expire_minutes,
         })
@@ -100,6 +101,11 @@ pub struct V1CreateRequest {
     /// Overrides the site's notification URL for this order.
     #[schema(value_type = Option<String>)]
     pub notify_url: Option<NotifyUrl>,
+    /// Where the payer's browser goes once the order is paid: the checkout page sends it there,
+    /// and Alipay's `wap` and `page` payments return there from Alipay's cashier. An http(s) URL of
+    /// at most 256 characters.
+    #[schema(value_type = Option<String>, example = "https://shop.example.com/orders/20240101_001")]
+    pub return_url: Option<ReturnUrl>,
     #[schema(value_type = Option<V1Payer>)]
     pub payer: V1Payer,
 }
@@ -145,6 +151,7 @@ impl V1CreateRequest {
             description: f.description()?,
             attach: f.attach()?,
             notify_url: f.notify_url()?,
+            return_url: f.return_url()?,
             expire_minutes: f.expire_minutes()?,
         })
     }
@@ -201,6 +208,7 @@ impl TryFrom<V1CreateRequest> for OrderRequest {
             description: r.description,
             attach: r.attach,
             notify_url: r.notify_url,
+            return_url: r.return_url,
             payer,
             expire_minutes: r.expire_minutes,
         })

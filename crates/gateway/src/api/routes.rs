@@ -76,6 +76,7 @@ pub(super) fn open() -> Vec<Route> {
         Route::get("/pay/alipay/status", onepass::status),
         Route::get("/pay/wechat/checkout", checkout::page),
         Route::get("/pay/alipay/checkout", checkout::page),
+        Route::get("/checkout/{token}", checkout::page_by_path),
         Route::get("/openapi.json", openapi::json),
         Route::get("/docs", openapi::docs),
         Route::get("/healthz", health::healthz),

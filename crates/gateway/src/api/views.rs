@@ -90,6 +90,8 @@ pub struct V1Order {
     pub description: String,
     pub attach: Option<String>,
     pub notify_url: Option<String>,
+    /// Where the payer's browser goes once paid, when the order names one.
+    pub return_url: Option<String>,
     pub checkout_url: String,
     pub created_at: String,
     pub expires_at: String,
@@ -141,6 +143,7 @@ impl V1Order {
                 .notify_url
                 .as_ref()
                 .map(|u: &NotifyUrl| u.as_str().to_owned()),
+            return_url: o.return_url.as_ref().map(|u| u.as_str().to_owned()),
             checkout_url: v.checkout_url,
             created_at: o.created_at.to_rfc3339(),
             expires_at: o.expires_at.to_rfc3339(),

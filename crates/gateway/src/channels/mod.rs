@@ -362,4 +362,4 @@ fn stored(order: &Order, field: Option<&String>, name: &str) -> Result<String, C
 }
 
 #[cfg(test)]
-mod test_order;
+pub(crate) mod test_order;

@@ -18,6 +18,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         description: Description::parse("VIP月卡").unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,
@@ -42,6 +43,7 @@ pub(crate) fn request(method: &str) -> crate::domain::OrderRequest {
         description: Description::parse("VIP月卡").unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         expire_minutes: crate::domain::ExpireMinutes::default(),
     }

@@ -20,6 +20,7 @@ mod out_trade_no;
 mod pay_method;
 mod payer;
 mod refund;
+mod return_url;
 mod site;
 mod status;
 mod text;
@@ -46,6 +47,7 @@ pub use refund::{
     NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, RefundWindows,
     UpstreamRefundNo,
 };
+pub use return_url::ReturnUrl;
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};

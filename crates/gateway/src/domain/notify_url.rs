@@ -14,29 +14,7 @@ impl NotifyUrl {
     /// # Errors
     /// `Missing` when empty, `InvalidUrl` otherwise when the URL is not acceptable.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        if s.is_empty() {
-            return Err(DomainError::Missing {
-                field: "notify_url",
-            });
-        }
-        let invalid = DomainError::InvalidUrl {
-            field: "notify_url",
-            max: Self::MAX_LEN,
-        };
-        if s.len() > Self::MAX_LEN {
-            return Err(invalid);
-        }
-        let url = url::Url::parse(s).map_err(|_| invalid.clone())?;
-        let acceptable = matches!(url.scheme(), "http" | "https")
-            && url.host_str().is_some_and(|h| !h.is_empty())
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.fragment().is_none();
-        if acceptable {
-            Ok(Self(url))
-        } else {
-            Err(invalid)
-        }
+        parse_http_url(s, "notify_url").map(Self)
     }
 
     #[must_use]
@@ -48,6 +26,29 @@ impl NotifyUrl {
     pub fn as_url(&self) -> &url::Url {
         &self.0
     }
+}
+
+/// An absolute `http` or `https` URL with a host, without credentials or fragment, of at most
+/// [`NotifyUrl::MAX_LEN`] characters: what paygate accepts wherever a site names an address of its
+/// own (`notify_url`, `return_url`). Refusals name `field`.
+pub(super) fn parse_http_url(s: &str, field: &'static str) -> Result<url::Url, DomainError> {
+    if s.is_empty() {
+        return Err(DomainError::Missing { field });
+    }
+    let invalid = DomainError::InvalidUrl {
+        field,
+        max: NotifyUrl::MAX_LEN,
+    };
+    if s.len() > NotifyUrl::MAX_LEN {
+        return Err(invalid);
+    }
+    let url = url::Url::parse(s).map_err(|_| invalid.clone())?;
+    let acceptable = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none();
+    if acceptable { Ok(url) } else { Err(invalid) }
 }
 
 #[cfg(test)]

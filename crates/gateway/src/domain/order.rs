@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderStatus,
-    OutTradeNo, PayMethod, Payer, SiteId, Timestamp, UpstreamOrderNo,
+    OutTradeNo, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
 };
 
 /// paygate's row id of an order. Internal: sites name orders by their `out_trade_no`.
@@ -34,6 +34,8 @@ pub struct OrderRequest {
     pub description: Description,
     pub attach: Option<Attach>,
     pub notify_url: Option<NotifyUrl>,
+    /// Where the payer's browser goes once paid.
+    pub return_url: Option<ReturnUrl>,
     pub payer: Payer,
     pub expire_minutes: ExpireMinutes,
 }
@@ -42,11 +44,13 @@ impl OrderRequest {
     /// A hash of the request's content. A retried create with the same fingerprint gets the existing
     /// order back; a different one for the same `out_trade_no` is a conflict. It is taken over the
     /// parsed values, so spelling differences that mean the same (an omitted `currency` vs `"CNY"`,
-    /// key order in the JSON) do not count as different content.
+    /// key order in the JSON) do not count as different content. A field added later
+    /// (`return_url`) counts only when given, so an order created before it keeps its fingerprint
+    /// and its retries still match.
     #[must_use]
     pub fn fingerprint(&self) -> Fingerprint {
         let opt = |v: Option<&str>| v.map_or_else(String::new, |s| format!("={s}"));
-        let fields: [(&str, String); 12] = [
+        let mut fields: Vec<(&str, String)> = vec![
             ("out_trade_no", self.out_trade_no.as_str().to_owned()),
             ("channel", self.pay_method.channel().as_str().to_owned()),
             ("method", self.pay_method.method().as_str().to_owned()),
@@ -72,6 +76,9 @@ impl OrderRequest {
             ),
             ("expire_minutes", self.expire_minutes.get().to_string()),
         ];
+        if let Some(url) = &self.return_url {
+            fields.push(("return_url", url.as_str().to_owned()));
+        }
         Fingerprint::of("v1", fields)
     }
 }
@@ -211,6 +218,7 @@ pub struct Order {
     pub description: Description,
     pub attach: Option<Attach>,
     pub notify_url: Option<NotifyUrl>,
+    pub return_url: Option<ReturnUrl>,
     pub payer: Payer,
     pub fingerprint: Fingerprint,
     pub status: OrderStatus,
@@ -248,6 +256,10 @@ mod tests {
     use super::*;
     use crate::domain::{Channel, Method};
 
+    /// What [`OrderRequest::fingerprint`] gave the seed's example order before `return_url`.
+    const PINNED_FINGERPRINT: &str =
+        "v1:0499effe591bfd86e404e841d58ef7655978cf6ae75579516b3d8cc1b361c288";
+
     fn request() -> OrderRequest {
         OrderRequest {
             out_trade_no: OutTradeNo::parse("order_20240101_001").unwrap(),
@@ -257,9 +269,21 @@ mod tests {
             description: Description::parse("VIP月卡").unwrap(),
             attach: None,
             notify_url: None,
+            return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
         }
+    }
+
+    /// The fingerprint of the seed's example order, as paygate stored it before `return_url`
+    /// existed: it must never change, or retries of orders created then would become conflicts.
+    #[test]
+    fn orders_without_a_return_url_keep_the_fingerprint_they_had() {
+        assert_eq!(request().fingerprint().as_str(), PINNED_FINGERPRINT);
+        let mut with_return = request();
+        with_return.return_url = Some(ReturnUrl::parse("https://shop.example/done").unwrap());
+        assert_ne!(with_return.fingerprint(), request().fingerprint());
+        assert!(with_return.fingerprint().as_str().starts_with("v1:"));
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //!
 //! - `POST /sandbox/pay?token=ck_…`: the payer pays the order with this checkout token, through
 //!   the simulator's control API, so the channel's callback then flows as from the real channel.
+//!   Asked by the checkout page's "simulate payment" form without JavaScript (`Accept: text/html`),
+//!   it answers `303 See Other` back to the checkout page (`?lang=` kept), which then shows the
+//!   status paygate records; otherwise JSON.
 //! - `GET /sandbox/info`: where the simulator is and which merchant paygate uses there, for tests
 //!   and for poking at the simulator's control API by hand.
 //!
@@ -13,7 +16,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -72,9 +75,14 @@ async fn info(State(ctx): State<Arc<Ctx>>) -> Json<Value> {
 #[derive(Deserialize)]
 struct PayQuery {
     token: Option<String>,
+    lang: Option<String>,
 }
 
-async fn pay(State(ctx): State<Arc<Ctx>>, Query(q): Query<PayQuery>) -> Response {
+async fn pay(
+    State(ctx): State<Arc<Ctx>>,
+    Query(q): Query<PayQuery>,
+    headers: HeaderMap,
+) -> Response {
     let Some(token) = q.token.filter(|t| !t.is_empty()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -105,7 +113,35 @@ async fn pay(State(ctx): State<Arc<Ctx>>, Query(q): Query<PayQuery>) -> Response
             );
         }
     };
-    pay_in_sim(&ctx, &order).await
+    let answer = pay_in_sim(&ctx, &order).await;
+    if answer.status().is_success() && wants_html(&headers) {
+        return back_to_checkout(&order, q.lang.as_deref());
+    }
+    answer
+}
+
+/// A browser's form post asks for a page, a script's `fetch` for data.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `303 See Other` to the order's checkout page, in the language it was asked in.
+fn back_to_checkout(order: &Order, lang: Option<&str>) -> Response {
+    let lang = lang
+        .and_then(crate::checkout::Lang::from_tag)
+        .map_or_else(String::new, |l| format!("?lang={}", l.param()));
+    let location = format!("/checkout/{}{lang}", order.checkout_token.as_str());
+    match HeaderValue::from_str(&location) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        ),
+    }
 }
 
 /// Asks the simulator to pay the order as its payer would, and relays what it said.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{AccessKey, ApiNonce, Site, Timestamp};
+use crate::domain::{AccessKey, ApiNonce, Site, SiteId, Timestamp};
 use crate::store::Store;
 
 use super::ServiceError;
@@ -25,6 +25,14 @@ impl SiteService {
     /// `Store`.
     pub async fn by_access_key(&self, ak: &AccessKey) -> Result<Option<Site>, ServiceError> {
         Ok(self.store.find_site_by_ak(ak).await?)
+    }
+
+    /// The site with this id, if any (the checkout page shows its name).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn by_id(&self, id: &SiteId) -> Result<Option<Site>, ServiceError> {
+        Ok(self.store.find_site(id).await?)
     }
 
     /// Remembers `nonce` for `ak` for `retention`; `false` when it was seen within that time

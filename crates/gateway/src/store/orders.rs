@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent, OrderId,
-    OrderStatus, OutTradeNo, SiteId, Timestamp, UpstreamOrderNo,
+    OrderStatus, OutTradeNo, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
@@ -75,9 +75,9 @@ impl Store {
         let sql = "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
                    amount_fen, currency, description, attach, notify_url, payer_openid, \
                    payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
-                   created_at, updated_at, expires_at, version) \
+                   created_at, updated_at, expires_at, version, return_url) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $17, $18, 0) \
+                   $17, $17, $18, 0, $19) \
                    ON CONFLICT (site_id, out_trade_no) DO NOTHING \
                    RETURNING id";
         let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
@@ -102,6 +102,7 @@ impl Store {
                 .bind(new.checkout_token().as_str())
                 .bind(new.created_at().as_millis())
                 .bind(new.expires_at().as_millis())
+                .bind(r.return_url.as_ref().map(ReturnUrl::as_str))
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(id) = inserted {

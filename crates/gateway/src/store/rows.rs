@@ -4,7 +4,7 @@
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
     NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo, PayMethod, Payer,
-    SiteId, Timestamp, UpstreamFields, UpstreamOrderNo, parse_client_ip,
+    ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo, parse_client_ip,
 };
 
 use super::StoreError;
@@ -26,7 +26,7 @@ macro_rules! order_columns {
             " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
-            " expires_at, paid_at, closed_at, version"
+            " expires_at, paid_at, closed_at, version, return_url"
         )
     };
 }
@@ -77,6 +77,7 @@ pub(crate) struct OrderRow {
     paid_at: Option<i64>,
     closed_at: Option<i64>,
     version: i64,
+    return_url: Option<String>,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -109,6 +110,12 @@ impl TryFrom<OrderRow> for Order {
                 .notify_url
                 .as_deref()
                 .map(NotifyUrl::parse)
+                .transpose()
+                .map_err(bad)?,
+            return_url: r
+                .return_url
+                .as_deref()
+                .map(ReturnUrl::parse)
                 .transpose()
                 .map_err(bad)?,
             payer: Payer {

@@ -8,6 +8,7 @@
 mod support;
 
 mod auth;
+mod checkout;
 mod close;
 mod idempotency;
 mod input;

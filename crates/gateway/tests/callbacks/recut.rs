@@ -31,6 +31,7 @@ async fn legacy_alipay_order(app: &TestApp, no: &str, description: &str) -> gate
         description: Description::parse(description).unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
     };
@@ -124,6 +125,7 @@ api_tests! {
             description: Description::parse(INJECTED).unwrap(),
             attach: None,
             notify_url: None,
+            return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
         };

@@ -120,6 +120,7 @@ impl Env {
             description: Description::parse("VIP月卡").unwrap(),
             attach: Some(Attach::parse(ATTACH).unwrap()),
             notify_url: None,
+            return_url: None,
             payer,
             expire_minutes: ExpireMinutes::default(),
         };

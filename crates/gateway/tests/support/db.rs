@@ -105,6 +105,7 @@ pub fn seed_request(out_trade_no: &str) -> OrderRequest {
         description: Description::parse("VIP月卡").unwrap(),
         attach: None,
         notify_url: None,
+        return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
     }

@@ -72,6 +72,8 @@ error_codes! {
         "attach is empty or longer than 128 characters.";
     InvalidNotifyUrl: BAD_REQUEST, "invalid_notify_url",
         "notify_url is not an http(s) URL of at most 256 characters.";
+    InvalidReturnUrl: BAD_REQUEST, "invalid_return_url",
+        "return_url is not an http(s) URL of at most 256 characters (without credentials or fragment).";
     InvalidExpireMinutes: BAD_REQUEST, "invalid_expire_minutes",
         "expire_minutes is not a whole number from 1 to 1440.";
     InvalidChannel: BAD_REQUEST, "invalid_channel",

@@ -53,6 +53,10 @@ impl From<&DomainError> for ErrorCode {
             DomainError::DescriptionTooLong { .. } => Self::DescriptionTooLong,
             DomainError::InvisibleCharacter { .. } => Self::InvalidCharacters,
             DomainError::InvalidAttach { .. } => Self::InvalidAttach,
+            DomainError::InvalidUrl {
+                field: "return_url",
+                ..
+            } => Self::InvalidReturnUrl,
             DomainError::InvalidUrl { .. } => Self::InvalidNotifyUrl,
             DomainError::InvalidExpireMinutes { .. } => Self::InvalidExpireMinutes,
             DomainError::InvalidChannel => Self::InvalidChannel,
@@ -142,6 +146,10 @@ mod tests {
             DomainError::InvalidAttach { max: 128 },
             DomainError::InvalidUrl {
                 field: "notify_url",
+                max: 256,
+            },
+            DomainError::InvalidUrl {
+                field: "return_url",
                 max: 256,
             },
             DomainError::InvalidExpireMinutes { min: 1, max: 1440 },

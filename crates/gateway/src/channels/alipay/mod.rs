@@ -78,7 +78,7 @@ pub(super) fn pay_params(
         Kind::Wap => {
             let page = client.wap_pay(&WapPayRequest {
                 order: transformers::order(account, order)?,
-                return_url: account.return_url.clone(),
+                return_url: transformers::return_url(account, order),
                 quit_url: None,
             })?;
             Ok(PayParams::AlipayWap { url: page.url })
@@ -86,7 +86,7 @@ pub(super) fn pay_params(
         Kind::Page => {
             let page = client.page_pay(&PagePayRequest {
                 order: transformers::order(account, order)?,
-                return_url: account.return_url.clone(),
+                return_url: transformers::return_url(account, order),
             })?;
             Ok(PayParams::AlipayPage { url: page.url })
         }

@@ -73,6 +73,17 @@ pub(super) fn order(
     Ok(request)
 }
 
+/// Where Alipay's cashier sends the payer's browser after a WAP or PC page payment: the order's
+/// own `return_url` when the site gave one (it knows where its payer should land), else the
+/// operator's app-wide one, else none (the cashier then shows the result itself).
+pub(super) fn return_url(account: &AlipayAccount, order: &Order) -> Option<String> {
+    order
+        .return_url
+        .as_ref()
+        .map(|u| u.as_str().to_owned())
+        .or_else(|| account.return_url.clone())
+}
+
 /// `alipay.trade.create` for JSAPI and mini-program payments: the payer must be named, by the
 /// classic user id (`2088` and 12 more digits) or by the newer per-app open id.
 pub(super) fn create_request(

@@ -1,0 +1,97 @@
+//! The page's only style and script, compiled into the binary and served inline, and the headers
+//! that allow exactly them.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderName, HeaderValue, header};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// The checkout and error pages' style.
+pub const STYLE: &str = include_str!("page.css");
+/// The checkout page's script: countdown, live status, sandbox button.
+pub const SCRIPT: &str = include_str!("page.js");
+
+/// `'sha256-…'`: how a CSP names one inline `<style>` or `<script>` by its exact content.
+fn source_hash(content: &str) -> String {
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(content));
+    format!("'sha256-{digest}'")
+}
+
+/// The Content-Security-Policy of the checkout and error pages. Nothing loads but the inline
+/// style and script named by their hashes (so text that slipped past escaping still could not
+/// run); the script talks only to paygate itself (status stream and polling); the QR code is
+/// inline SVG; the page cannot be framed (clickjacking a payment page) nor rebased. Forms may
+/// post only back to paygate, and only in sandbox mode, where the "simulate payment" form is
+/// the one form of the page; in live mode no form may be sent anywhere.
+#[must_use]
+pub fn content_security_policy(sandbox: bool) -> &'static str {
+    static LIVE: OnceLock<String> = OnceLock::new();
+    static SANDBOX: OnceLock<String> = OnceLock::new();
+    let policy = |form_action: &str| {
+        format!(
+            "default-src 'none'; script-src {script}; style-src {style}; img-src data:; \
+             connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; \
+             base-uri 'none'",
+            script = source_hash(SCRIPT),
+            style = source_hash(STYLE),
+        )
+    };
+    if sandbox {
+        SANDBOX.get_or_init(|| policy("'self'"))
+    } else {
+        LIVE.get_or_init(|| policy("'none'"))
+    }
+}
+
+/// Sent with the checkout page and its error pages. The checkout token is in the URL, so no
+/// `Referer` may carry it to a page linked from here (the channel's payment page, the site's
+/// return page); and the answer, which shows the order as it is now, is not cached.
+#[must_use]
+pub fn security_headers(sandbox: bool) -> [(HeaderName, HeaderValue); 5] {
+    let csp = HeaderValue::from_str(content_security_policy(sandbox))
+        .unwrap_or(HeaderValue::from_static("default-src 'none'"));
+    [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_names_the_served_style_and_script_and_nothing_inline_else() {
+        for sandbox in [false, true] {
+            let csp = content_security_policy(sandbox);
+            assert!(
+                csp.contains(&format!("script-src {}", source_hash(SCRIPT))),
+                "{csp}"
+            );
+            assert!(
+                csp.contains(&format!("style-src {}", source_hash(STYLE))),
+                "{csp}"
+            );
+            assert!(!csp.contains("unsafe"), "{csp}");
+            assert!(HeaderValue::from_str(csp).is_ok());
+        }
+        assert!(content_security_policy(true).contains("form-action 'self'"));
+        assert!(content_security_policy(false).contains("form-action 'none'"));
+    }
+
+    #[test]
+    fn the_inline_style_and_script_cannot_end_their_element_early() {
+        assert!(!STYLE.contains("</"));
+        assert!(!SCRIPT.contains("</"));
+    }
+}

@@ -1,0 +1,21 @@
+//! The hosted checkout page: the order's site, description and amount, its QR code drawn on the
+//! server as inline SVG, a countdown to its expiry and its status kept current by a small inline
+//! script (status stream, else polling), in Chinese or English, with a "simulate payment" button
+//! in sandbox mode. The HTTP handlers are `api::checkout`; this module is the page itself.
+//!
+//! - `lang`: the two string tables and how a language is chosen.
+//! - `state`: what the page tells the payer, from paygate's recorded status and the clock.
+//! - `qr`: the QR code as SVG.
+//! - `assets`: the inline style and script, and the CSP that allows exactly them.
+//! - `page`: the templates and how an order fills them.
+
+mod assets;
+mod lang;
+mod page;
+mod qr;
+mod state;
+
+pub use assets::{SCRIPT, STYLE, content_security_policy, security_headers};
+pub use lang::Lang;
+pub use page::{Checkout, CheckoutPage, ErrorPage};
+pub use state::PageState;
