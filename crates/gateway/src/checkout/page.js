@@ -16,7 +16,8 @@
   var source = null;
   var timer = null;
   var polling = false;
-  var FINAL = { paid: 1, failed: 1, closed: 1, refunded: 1 };
+  // Not "failed": a payer whose payment failed may try again and pay the same order.
+  var FINAL = { paid: 1, closed: 1, refunded: 1 };
   // An order nobody pays is closed soon after it expires; a forgotten tab stops asking then.
   var GIVE_UP_MS = 10 * 60 * 1000;
 
