@@ -9,6 +9,7 @@ mod support;
 
 mod auth;
 mod close;
+mod events;
 mod idempotency;
 mod input;
 mod limits;
