@@ -1123,8 +1123,27 @@ impl Report {
         let dir = dir.canonicalize().unwrap_or(dir);
         let md = dir.join("results.md");
         let js = dir.join("results.json");
-        std::fs::write(&md, self.markdown()).expect("results.md");
-        let json = serde_json::to_string_pretty(&self.json()).expect("results JSON");
+        // Other benchmarks' sections and keys (`live_streams`) are kept: each run replaces its own.
+        let old_md = std::fs::read_to_string(&md).unwrap_or_default();
+        let others = old_md
+            .find("<!-- live_streams: begin -->")
+            .map_or("", |at| &old_md[at..]);
+        std::fs::write(
+            &md,
+            format!("{}\n{others}", self.markdown())
+                .trim_end()
+                .to_owned()
+                + "\n",
+        )
+        .expect("results.md");
+        let mut json = self.json();
+        let old_json: Option<Value> = std::fs::read_to_string(&js)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok());
+        if let Some(live) = old_json.as_ref().and_then(|v| v.get("live_streams")) {
+            json["live_streams"] = live.clone();
+        }
+        let json = serde_json::to_string_pretty(&json).expect("results JSON");
         std::fs::write(&js, json + "\n").expect("results.json");
         eprintln!(
             "hot_paths: done in {:.0} s; wrote {} and {}",
@@ -1141,7 +1160,7 @@ impl Report {
         let _ = writeln!(
             s,
             "Written by `cargo bench -p gateway --bench hot_paths` (`crates/gateway/benches/hot_paths.rs`); \
-             each run replaces this file and `results.json`.{}\n",
+             each run replaces this file and `results.json` but for the other benchmarks' sections.{}\n",
             if self.quick {
                 " **Quick run (`PAYGATE_BENCH_QUICK=1`): smoke figures only.**"
             } else {

@@ -15,6 +15,7 @@ pub mod compensation;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod live;
 mod log_gate;
 pub mod mode;
 pub mod notify;

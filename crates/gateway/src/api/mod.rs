@@ -6,6 +6,7 @@
 //! | `POST /pay/wechat/native` | signed | seed 000's `{out_trade_no, code_url, prepay_id, status, checkout_url}` |
 //! | `GET /pay/wechat/status?token=` | token | `{out_trade_no, status, amount_total, currency, description, expires_at, paid_at}` |
 //! | `GET /pay/{wechat,alipay}/checkout?token=`, `GET /checkout/{token}` | token | the checkout page (HTML; `crate::checkout`) |
+//! | `GET /pay/events?token=` | token | server-sent `status` events (the status route's JSON) until a final status |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` and its refunds |
 //! | `POST /v1/orders/{no}/refunds`, `GET /v1/refunds/{out_refund_no}` | signed | the refund |
 //! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
@@ -24,6 +25,7 @@ mod auth;
 mod body;
 mod checkout;
 pub mod error;
+mod events;
 mod health;
 mod input;
 mod metrics;

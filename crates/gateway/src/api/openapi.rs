@@ -15,7 +15,7 @@ use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
-use super::{checkout, health, notifications, onepass, refunds, v1};
+use super::{checkout, events, health, notifications, onepass, refunds, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +24,8 @@ use super::{checkout, health, notifications, onepass, refunds, v1};
         description = "WeChat Pay and Alipay behind one signed API. The 1Pass routes follow seed 000 byte for byte; `/v1` extends them to every channel and method.",
     ),
     paths(
-        onepass::create_native, onepass::status, checkout::page, checkout::page_by_path,
+        onepass::create_native, onepass::status, events::stream, checkout::page,
+        checkout::page_by_path,
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,

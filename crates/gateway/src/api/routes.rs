@@ -7,7 +7,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use super::{Ctx, checkout, health, notifications, onepass, openapi, refunds, v1};
+use super::{Ctx, checkout, events, health, notifications, onepass, openapi, refunds, v1};
 
 /// An HTTP method a route answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,12 +68,13 @@ pub(super) fn signed() -> Vec<Route> {
     ]
 }
 
-/// The routes that take no signature: an order's checkout token is the credential of the status
-/// and checkout routes; the rest show nothing of any site.
+/// The routes that take no signature: an order's checkout token is the credential of the status,
+/// event stream and checkout routes; the rest show nothing of any site.
 pub(super) fn open() -> Vec<Route> {
     vec![
         Route::get("/pay/wechat/status", onepass::status),
         Route::get("/pay/alipay/status", onepass::status),
+        Route::get("/pay/events", events::stream),
         Route::get("/pay/wechat/checkout", checkout::page),
         Route::get("/pay/alipay/checkout", checkout::page),
         Route::get("/checkout/{token}", checkout::page_by_path),

@@ -1,6 +1,6 @@
 //! Serving: the HTTP server, the metrics listener (unless `metrics.listen` is off), one worker loop
-//! (`workers::run` with the notification deliverer and the order checker) and the nonce purge, side
-//! by side under one shutdown signal. On shutdown the servers stop accepting, the workers stop
+//! (`workers::run` with the notification deliverer and the order checker), the nonce purge and the
+//! listener for other nodes' order changes (`live::run`), side by side under one shutdown signal. On shutdown the servers stop accepting, the workers stop
 //! claiming, finish their jobs in flight and release their leases; only then are the simulator
 //! (sandbox mode) and the database pool closed.
 
@@ -74,7 +74,10 @@ impl App {
             self.nonce_retention,
             stopped(stop_rx.clone()),
         );
-        let ((), (), (), (), ()) = tokio::join!(trigger, http, metrics, workers, purge);
+        // Hears other nodes' order changes (PostgreSQL); on shutdown it ends the open status
+        // streams, which the HTTP server would otherwise wait for.
+        let live = crate::live::run(self.store.clone(), stopped(stop_rx.clone()));
+        let ((), (), (), (), (), ()) = tokio::join!(trigger, http, metrics, workers, purge, live);
         // The workers are done (their last jobs may have called the simulator): now it can go.
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;

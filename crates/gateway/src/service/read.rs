@@ -32,6 +32,12 @@ impl OrderService {
         self.view(self.order_by_token(token).await?)
     }
 
+    /// This process's hub of order change signals, for status streams to watch.
+    #[must_use]
+    pub fn order_changes(&self) -> &crate::live::OrderChanges {
+        self.store.order_changes()
+    }
+
     /// The order alone, for status polling: browsers poll it every few seconds, and building the
     /// view would sign pay parameters (an RSA operation for most methods) only to throw them away.
     pub async fn order_by_token(&self, token: &CheckoutToken) -> Result<Order, ServiceError> {

@@ -92,6 +92,7 @@ impl Store {
         let until = now.plus(lease).as_millis();
         // The one backend-specific statement: PostgreSQL locks the chosen rows and skips rows other
         // claimers hold; SQLite has no arrays, so the kinds travel as a JSON array.
+        self.count_query();
         let mut rows: Vec<JobRow> = match &self.pool {
             Pool::Postgres(pool) => {
                 let sql = "UPDATE jobs SET lease_owner = $1, lease_until = $2 \

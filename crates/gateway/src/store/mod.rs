@@ -5,9 +5,10 @@
 //! it takes to write one (`NewSite`, `NewAttempt`, `NewAnomaly`, `Transition`…) is defined beside
 //! the SQL that writes it.
 //!
-//! The backend is chosen from the URL's scheme. Backend differences live in four places only: the
+//! The backend is chosen from the URL's scheme. Backend differences live in five places only: the
 //! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below,
-//! `connect`, and the job claim in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL). SQL text is
+//! `connect`, the job claim in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and
+//! [`Store::change_notice`] (PostgreSQL tells other nodes of a status change). SQL text is
 //! otherwise shared: both backends accept `$1`-style parameters, `ON CONFLICT` and `RETURNING`, and
 //! every column is TEXT, BIGINT or bytes.
 
@@ -25,6 +26,7 @@ mod transitions;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -46,6 +48,8 @@ pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};
+use crate::domain::OrderId;
+use crate::live::OrderChanges;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -60,19 +64,21 @@ pub(crate) enum Pool {
 /// Runs `$body` with `$pool` bound to the concrete pool: the body is compiled once per backend, so
 /// shared SQL and row types are checked against both.
 macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        $store.count_query();
         match &$store.pool {
             $crate::store::Pool::Sqlite($pool) => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 
 /// Like [`with_pool!`], inside a write transaction `$tx` that `$body` must commit. SQLite takes the
 /// write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue on `busy_timeout` instead of
 /// failing with SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
 macro_rules! with_write_tx {
-    ($store:expr, $tx:ident => $body:expr) => {
+    ($store:expr, $tx:ident => $body:expr) => {{
+        $store.count_query();
         match &$store.pool {
             $crate::store::Pool::Sqlite(pool) => {
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -83,7 +89,7 @@ macro_rules! with_write_tx {
                 $body
             }
         }
-    };
+    }};
 }
 
 pub(crate) use {with_pool, with_write_tx};
@@ -107,6 +113,11 @@ pub struct Store {
     work_due: Arc<Notify>,
     /// The database's mode once read: recorded once and never changed, so it is safe to keep.
     mode: Arc<OnceLock<crate::domain::Mode>>,
+    /// Told after a commit that changed an order's status, so this process's open status streams
+    /// re-read it. Other nodes hear of it through PostgreSQL (see `crate::live`).
+    changes: OrderChanges,
+    /// How many times this store went to the database (see [`Store::queries`]).
+    queries: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -131,6 +142,8 @@ impl Store {
             secrets: SecretBox::new(master_key),
             work_due: Arc::new(Notify::new()),
             mode: Arc::new(OnceLock::new()),
+            changes: OrderChanges::new(),
+            queries: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -176,6 +189,48 @@ impl Store {
     /// Resolves at the next [`Store::wake_workers`] (or at once if one is pending).
     pub(crate) async fn work_due(&self) {
         self.work_due.notified().await;
+    }
+
+    /// The hub this store tells of committed status changes, for status streams to watch.
+    #[must_use]
+    pub fn order_changes(&self) -> &OrderChanges {
+        &self.changes
+    }
+
+    /// Tells this process's watchers of `order` that it changed: call after the commit.
+    fn changed(&self, order: OrderId) {
+        self.changes.publish(order);
+    }
+
+    /// The statement that tells other nodes, on commit, that an order changed (run it inside the
+    /// transaction that changes it, with the channel and the order id as parameters); `None` on
+    /// SQLite, which has no other nodes.
+    fn change_notice(&self) -> Option<&'static str> {
+        match self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(_) => Some("SELECT pg_notify($1, $2)"),
+        }
+    }
+
+    /// The PostgreSQL pool, for the listener that hears other nodes' changes.
+    pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(pool) => Some(pool),
+        }
+    }
+
+    /// How many times this store (and its clones) went to the database since it was opened: one
+    /// per read or write call, whatever number of statements that call runs. For tests and
+    /// benchmarks that check what a path costs, such as open status streams costing nothing while
+    /// no order changes.
+    #[must_use]
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    fn count_query(&self) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).

@@ -223,7 +223,8 @@ impl Store {
     /// Ends a `processing` refund, once: a compare-and-set on its status, with what follows from
     /// it in the same transaction. A failed refund frees its amount (it can be refunded again); a
     /// succeeded one adds to what the order has given back and, once that is all that was paid,
-    /// moves the order to `refunded` (with its history row); an abnormal one keeps its amount
+    /// moves the order to `refunded` (with its history row, and the status streams told as by
+    /// [`Store::transition`]); an abnormal one keeps its amount
     /// reserved until the operator settles it. Each end writes the site's notification event
     /// (`REFUND.SUCCESS`, `REFUND.CLOSED`, `REFUND.ABNORMAL`) and its delivery job in the same
     /// transaction (the outbox), and deletes the refund's check job. Of any number of concurrent or repeated finishes of one refund,
@@ -304,6 +305,13 @@ impl Store {
                                     .bind(at)
                                     .execute(&mut *tx)
                                     .await?;
+                                if let Some(notice) = self.change_notice() {
+                                    sqlx::query(notice)
+                                        .bind(crate::live::CHANNEL)
+                                        .bind(order_id.to_string())
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
                             }
                         }
                         RefundStatus::Abnormal | RefundStatus::Processing => {}
@@ -339,6 +347,9 @@ impl Store {
             .ok_or(StoreError::NotFound("refund"))?;
         Ok(match applied {
             Some(order_refunded) => {
+                if order_refunded {
+                    self.changed(refund.order_id);
+                }
                 // A delivery is due now: don't leave it to the next poll.
                 self.wake_workers();
                 FinishOutcome::Applied {

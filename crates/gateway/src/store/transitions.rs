@@ -1,6 +1,8 @@
 //! Status changes: compare-and-set on the status, with everything that follows from the change
 //! written in the same transaction: the `order_events` history row, the site's notification event
-//! with its delivery job (the outbox), and the end of the order's check job once it is final.
+//! with its delivery job (the outbox), the end of the order's check job once it is final, and (on
+//! PostgreSQL) the notice that tells other nodes' status streams. After the commit, this process's
+//! streams are told too.
 
 use crate::domain::{
     EventType, JobSubject, Order, OrderId, OrderStatus, Timestamp, UpstreamFields, new_event_id,
@@ -182,6 +184,13 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                if let Some(notice) = self.change_notice() {
+                    sqlx::query(notice)
+                        .bind(crate::live::CHANNEL)
+                        .bind(t.order_id.as_i64().to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 true
             } else {
@@ -194,6 +203,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("order"))?;
         Ok(if won {
+            self.changed(t.order_id);
             if event.is_some() {
                 // A delivery is due now: don't leave it to the next poll.
                 self.wake_workers();

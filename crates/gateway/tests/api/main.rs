@@ -10,6 +10,7 @@ mod support;
 mod auth;
 mod checkout;
 mod close;
+mod events;
 mod idempotency;
 mod input;
 mod limits;

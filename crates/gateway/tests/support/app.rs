@@ -206,6 +206,9 @@ impl TestApp {
         let server = ServerTask(vec![
             serve(listener, app),
             serve(metrics_listener, gateway::api::metrics_router(None)),
+            // As `serve` runs it: on PostgreSQL, other nodes' order changes reach this node's
+            // status streams.
+            tokio::spawn(gateway::live::run(db.store.clone(), std::future::pending())),
         ]);
         Self {
             db,
