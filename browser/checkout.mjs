@@ -15,6 +15,9 @@
 //                  first, so that a reload or navigation before the awaited status shows up
 //   awaitStatus    a data-status to wait for (after the click, if any) ...
 //   within         ... for at most this many ms (3000 by default)
+//   refreshUntil   without JavaScript: the click posts the form and paygate answers with the page
+//                  again; the payer then follows the `refresh` link until the page shows this
+//                  status (within `within` ms); `landedOn` is where the form's answer led
 //   awaitUrl       a URL prefix the browser must reach afterwards (the site's return page)
 //   afterScreenshot where to save a full-page PNG once awaitStatus was seen
 //
@@ -89,7 +92,17 @@ try {
   }
   if (plan.screenshot) await page.screenshot({ path: plan.screenshot, fullPage: true });
 
-  if (plan.click) {
+  if (plan.click && plan.refreshUntil) {
+    const since = Date.now();
+    await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.getByTestId(plan.click).click()]);
+    found.landedOn = page.url();
+    while ((await readPage(page)).dataStatus !== plan.refreshUntil && Date.now() - since < (plan.within ?? 3000)) {
+      await page.waitForTimeout(300);
+      await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.getByTestId("refresh").click()]);
+    }
+    found.after = await readPage(page);
+    found.awaited = found.after.dataStatus === plan.refreshUntil ? { ms: Date.now() - since } : { error: "timeout" };
+  } else if (plan.click) {
     await page.evaluate(() => { window.__beforeClick = true; });
     const clicked = Date.now();
     await page.getByTestId(plan.click).click();

@@ -259,6 +259,45 @@ async fn paying_shows_success_on_the_open_page_then_returns_to_the_site() {
 }
 
 #[tokio::test]
+async fn without_javascript_the_button_pays_and_the_paid_page_returns_to_the_site() {
+    let shop = Shop::open();
+    let site = Receiver::start(Vec::new());
+    let back = site.url("/thanks?order=browser_nojs_0001");
+    let order = shop
+        .order(
+            "browser_nojs_0001",
+            "wechat",
+            "native",
+            &json!({"return_url": back}),
+        )
+        .await;
+    let page = format!("{}&lang=en", shop.page(&order));
+    // The form posts; paygate answers 303 back to the page; the payer refreshes until it is paid,
+    // and the paid page's `<meta http-equiv=refresh>` takes the payer to the site.
+    let found = look(&json!({
+        "url": page, "javaScript": false, "click": "simulate-pay", "refreshUntil": "paid",
+        "within": 10_000, "afterScreenshot": screenshot("paid-no-javascript"), "awaitUrl": back,
+    }));
+    // The form's answer leads back to the order's page, under its short path, still in English.
+    let short = format!(
+        "{}/checkout/{}?lang=en",
+        shop.pg.url,
+        checkout_token(&order)
+    );
+    assert_eq!(found["landedOn"], short, "{found}");
+    assert!(
+        found["awaited"]["ms"].as_u64().is_some(),
+        "never paid: {found}"
+    );
+    assert_eq!(
+        found["after"]["testids"]["status"], "Payment successful",
+        "{found}"
+    );
+    assert_eq!(found["returned"], true, "{found}");
+    assert_eq!(found["finalUrl"], back, "{found}");
+}
+
+#[tokio::test]
 async fn closed_and_expired_orders_show_their_state_and_nothing_to_scan() {
     let shop = Shop::open();
 
