@@ -84,7 +84,7 @@ fn loopback_without_proxy(cmd: &mut Command) {
 }
 
 /// Runs `cmd` to completion with its output captured, killing it after `timeout`.
-fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -136,26 +136,41 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Result<Output, Strin
 /// output if that cannot be done.
 pub fn node() -> PathBuf {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        with_install_lock(|| {
-            let dir = interop_dir();
-            let marker = dir.join("node_modules/.paygate-installed");
-            let want = fingerprint(&dir.join("package-lock.json"))?;
-            if std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str()) {
-                return Ok(());
-            }
-            // `npm ci` installs exactly what package-lock.json pins, after removing node_modules.
-            let mut cmd = Command::new("npm");
-            cmd.args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(&dir);
-            checked("npm ci (in interop/)", cmd)?;
-            std::fs::write(&marker, want).map_err(|e| format!("write {}: {e}", marker.display()))
-        })
-    });
-    if let Err(e) = ready {
+    if let Err(e) = READY.get_or_init(|| npm_ci(&interop_dir())) {
         panic!("cannot install the Node.js interop packages: {e}");
     }
     test_support::snippets::node()
+}
+
+/// `node`, with `browser/node_modules` (the checkout page's headless-Chromium driver) installed
+/// from its lockfile. Panics with the installer's output if that cannot be done.
+pub fn browser_node() -> PathBuf {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(e) = READY.get_or_init(|| npm_ci(&browser_dir())) {
+        panic!("cannot install the browser driver's Node.js packages: {e}");
+    }
+    test_support::snippets::node()
+}
+
+/// `browser/` at the repository root.
+pub fn browser_dir() -> PathBuf {
+    interop_dir().with_file_name("browser")
+}
+
+/// `npm ci` in `dir` unless its `node_modules` was installed from exactly this lockfile.
+fn npm_ci(dir: &Path) -> Result<(), String> {
+    with_install_lock(dir, || {
+        let marker = dir.join("node_modules/.paygate-installed");
+        let want = fingerprint(&dir.join("package-lock.json"))?;
+        if std::fs::read_to_string(&marker).ok().as_deref() == Some(want.as_str()) {
+            return Ok(());
+        }
+        // `npm ci` installs exactly what package-lock.json pins, after removing node_modules.
+        let mut cmd = Command::new("npm");
+        cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
+        checked(&format!("npm ci (in {})", dir.display()), cmd)?;
+        std::fs::write(&marker, want).map_err(|e| format!("write {}: {e}", marker.display()))
+    })
 }
 
 /// `interop/.venv/bin/python`, the venv created and filled from `requirements.txt` if needed.
@@ -165,7 +180,7 @@ pub fn python() -> PathBuf {
     let venv = dir.join(".venv");
     let python = venv.join("bin/python");
     let ready = READY.get_or_init(|| {
-        with_install_lock(|| {
+        with_install_lock(&dir, || {
             let marker = venv.join(".paygate-installed");
             let want = fingerprint(&dir.join("requirements.txt"))?;
             if python.exists()
@@ -222,9 +237,9 @@ fn fingerprint(path: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-/// Runs `f` holding `interop/.install.lock`, shared by every test thread and test process.
-fn with_install_lock(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    let lock = interop_dir().join(".install.lock");
+/// Runs `f` holding `DIR/.install.lock`, shared by every test thread and test process.
+fn with_install_lock(dir: &Path, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    let lock = dir.join(".install.lock");
     let deadline = Instant::now() + INSTALL_TIMEOUT + Duration::from_secs(60);
     loop {
         match std::fs::File::create_new(&lock) {

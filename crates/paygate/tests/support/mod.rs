@@ -1,12 +1,14 @@
 //! What the paygate binary's tests share, beside `test_support`: the binary's path, a standalone
 //! simulator with a blocking control-API call, keys and identifiers, and a live config using the
 //! simulator; `serve` (one `paygate serve` and the requests the `serve_*` tests make), `cluster`
-//! (several processes for the crash and many-node tests) and `interop` (third-party SDKs).
+//! (several processes for the crash and many-node tests), `interop` (third-party SDKs) and `browser`
+//! (the checkout page in headless Chromium).
 
 // Each test binary uses its own part of this module; and these are test helpers outside
 // `#[test]` functions, where a failure is the test failing.
 #![allow(dead_code, clippy::expect_used)]
 
+pub mod browser;
 pub mod cluster;
 pub mod interop;
 pub mod serve;
