@@ -132,8 +132,8 @@ pub struct Text {
 pub static ZH: Text = Text {
     title: "收银台",
     amount_label: "应付金额",
-    scan_wechat: "请使用微信扫一扫,扫描二维码完成支付",
-    scan_alipay: "请使用支付宝扫一扫,扫描二维码完成支付",
+    scan_wechat: "请使用微信扫一扫，扫描二维码完成支付",
+    scan_alipay: "请使用支付宝扫一扫，扫描二维码完成支付",
     open_wechat: "前往微信支付",
     open_alipay: "前往支付宝支付",
     in_wechat: "请在微信中完成支付。",
@@ -146,15 +146,15 @@ pub static ZH: Text = Text {
     paid: "支付成功",
     closed: "订单已关闭",
     failed: "支付失败",
-    expired: "订单已过期,请返回商户重新下单",
+    expired: "订单已过期，请返回商户重新下单",
     refunded: "订单已退款",
     returning: "正在返回商户页面…",
     back_to_site: "返回商户",
-    sandbox_note: "沙箱模式:不会产生真实扣款",
+    sandbox_note: "沙箱模式：不会产生真实扣款",
     simulate_pay: "模拟支付",
     error_title: "无法打开支付页面",
-    error_not_found: "支付链接无效或已失效,请返回商户重新下单。",
-    error_internal: "暂时无法显示订单,请稍后刷新重试。",
+    error_not_found: "支付链接无效或已失效，请返回商户重新下单。",
+    error_internal: "暂时无法显示订单，请稍后刷新重试。",
 };
 
 pub static EN: Text = Text {

@@ -87,7 +87,9 @@
     var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
     if (clock) clock.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
     if (done) return;
-    if (left === 0) show(pageState());
+    // The clock reads 00:00 for the last second before the deadline: expired only once it passed
+    // (a stream sends nothing at expiry, so the page must notice by itself).
+    if (Date.now() >= deadline) show(pageState());
     // Wake just after the next whole second, so the clock does not drift.
     else setTimeout(tick, ((deadline - Date.now()) % 1000) + 20);
   }
