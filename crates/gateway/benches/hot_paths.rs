@@ -17,6 +17,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/machine.rs"]
+#[allow(dead_code)]
+mod machine;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -962,67 +966,28 @@ struct Machine {
 
 impl Machine {
     fn read() -> Self {
-        let file = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        let cmd = |program: &str, args: &[&str]| {
-            std::process::Command::new(program)
-                .args(args)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_else(|| "unknown".to_owned())
-        };
-        let cpuinfo = file("/proc/cpuinfo");
-        let cpu = cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map_or_else(|| "unknown".to_owned(), |(_, m)| m.trim().to_owned());
-        let memory = file("/proc/meminfo")
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or_else(
-                || "unknown".to_owned(),
-                |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0),
-            );
-        let os_release = file("/etc/os-release");
-        let distro = os_release
-            .lines()
-            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-            .map_or("Linux", |v| v.trim_matches('"'))
-            .to_owned();
-        let kernel = file("/proc/sys/kernel/osrelease").trim().to_owned();
-        let commit = cmd("git", &["rev-parse", "--short=12", "HEAD"]);
-        let dirty = cmd("git", &["status", "--porcelain", "--untracked-files=no"]);
-        let commit = if dirty.is_empty() || dirty == "unknown" {
-            commit
-        } else {
-            format!("{commit} (with uncommitted changes)")
-        };
         let profile = if cfg!(debug_assertions) {
             "debug (assertions on): not representative".to_owned()
         } else {
             "bench (release: opt-level 3, no debug assertions)".to_owned()
         };
         Self {
-            date: now_rfc3339(),
-            commit,
+            date: machine::now_rfc3339(),
+            commit: machine::git_commit(),
             nproc: std::thread::available_parallelism().map_or(0, usize::from),
-            cpu,
-            memory,
-            os: format!("{distro}, kernel {kernel}"),
-            rustc: cmd("rustc", &["--version"]),
+            cpu: machine::cpu(),
+            memory: machine::memory(),
+            os: machine::os(),
+            rustc: machine::command("rustc", &["--version"]),
             profile,
             temp_fs: temp_filesystem(),
-            load_start: load_average(),
+            load_start: machine::load_average(),
             load_end: String::new(),
         }
     }
 
     fn finish(mut self) -> Self {
-        self.load_end = load_average();
+        self.load_end = machine::load_average();
         self
     }
 }
@@ -1041,25 +1006,6 @@ fn temp_filesystem() -> String {
         })
         .max_by_key(|(len, _)| *len)
         .map_or_else(|| "unknown".to_owned(), |(_, fs)| fs)
-}
-
-/// The 1, 5 and 15 minute load averages.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 struct Row {

@@ -22,6 +22,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/machine.rs"]
+#[allow(dead_code)]
+mod machine;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -76,7 +80,7 @@ fn main() {
 
 async fn run(quick: bool, idle: Duration) {
     let started = Instant::now();
-    let load_start = load_average();
+    let load_start = machine::load_average();
     let mut rows = vec![measure("sqlite", ThrowawayDb::sqlite(), idle).await];
     let mut notes = Vec::new();
     match postgres_admin_url().await {
@@ -87,12 +91,12 @@ async fn run(quick: bool, idle: Duration) {
         None => notes.push("PostgreSQL: skipped (not reachable, or PAYGATE_BENCH_POSTGRES=0)"),
     }
     let report = json!({
-        "date": now_rfc3339(),
-        "git_commit": git_commit(),
+        "date": machine::now_rfc3339(),
+        "git_commit": machine::git_commit(),
         "quick": quick,
         "machine": machine(),
         "load_average_start": load_start,
-        "load_average_end": load_average(),
+        "load_average_end": machine::load_average(),
         "run_seconds": started.elapsed().as_secs_f64(),
         "streams": STREAMS,
         "idle_seconds": idle.as_secs_f64(),
@@ -421,75 +425,14 @@ async fn postgres_admin_url() -> Option<String> {
 }
 
 fn machine() -> Value {
-    let file = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpu = file("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or_else(|| "unknown".to_owned(), |(_, m)| m.trim().to_owned());
-    let memory = file("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or_else(
-            || "unknown".to_owned(),
-            |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0),
-        );
-    let distro = file("/etc/os-release")
-        .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .map_or("Linux", |v| v.trim_matches('"'))
-        .to_owned();
-    let kernel = file("/proc/sys/kernel/osrelease").trim().to_owned();
     json!({
         "nproc": std::thread::available_parallelism().map_or(0, usize::from),
-        "cpu": cpu,
-        "memory": memory,
-        "os": format!("{distro}, kernel {kernel}"),
-        "rustc": command("rustc", &["--version"]),
+        "cpu": machine::cpu(),
+        "memory": machine::memory(),
+        "os": machine::os(),
+        "rustc": machine::command("rustc", &["--version"]),
         "profile": if cfg!(debug_assertions) { "debug (assertions on): not representative" } else { "bench (release)" },
     })
-}
-
-fn command(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map_or_else(
-            || "unknown".to_owned(),
-            |o| String::from_utf8_lossy(&o.stdout).trim().to_owned(),
-        )
-}
-
-fn git_commit() -> String {
-    let commit = command("git", &["rev-parse", "--short=12", "HEAD"]);
-    let dirty = command("git", &["status", "--porcelain", "--untracked-files=no"]);
-    if dirty.is_empty() || dirty == "unknown" {
-        commit
-    } else {
-        format!("{commit} (with uncommitted changes)")
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
