@@ -111,14 +111,7 @@ impl Channels {
     /// configured account's contract).
     #[must_use]
     pub fn refund_windows(&self) -> RefundWindows {
-        RefundWindows {
-            alipay: self
-                .inner
-                .alipay
-                .as_ref()
-                .map_or(RefundWindows::ALIPAY_DEFAULT, |a| a.refund_window),
-            ..RefundWindows::default()
-        }
+        RefundWindows::with_alipay(self.inner.alipay.as_ref().map(|a| a.refund_window))
     }
 
     /// Whether orders of `method` can be created: its channel is configured and, for WeChat

@@ -265,6 +265,15 @@ impl RefundWindows {
     /// Alipay's standard contract allows three months; merchants may have agreed on up to twelve.
     pub const ALIPAY_DEFAULT: Duration = Duration::from_secs(90 * 86_400);
 
+    /// WeChat Pay's fixed window, and the Alipay contract's when one is configured.
+    #[must_use]
+    pub fn with_alipay(alipay: Option<Duration>) -> Self {
+        Self {
+            alipay: alipay.unwrap_or(Self::ALIPAY_DEFAULT),
+            ..Self::default()
+        }
+    }
+
     #[must_use]
     pub fn of(&self, channel: Channel) -> Duration {
         match channel {

@@ -203,13 +203,7 @@ pub async fn run(args: RefundArgs) -> anyhow::Result<()> {
 /// The windows `serve` applies with these settings: WeChat Pay's is fixed, Alipay's is the
 /// configured contract's.
 fn refund_windows(settings: &Settings) -> RefundWindows {
-    RefundWindows {
-        alipay: settings
-            .alipay
-            .as_ref()
-            .map_or(RefundWindows::ALIPAY_DEFAULT, |a| a.refund_window),
-        ..RefundWindows::default()
-    }
+    RefundWindows::with_alipay(settings.alipay.as_ref().map(|a| a.refund_window))
 }
 
 async fn create_refund(
