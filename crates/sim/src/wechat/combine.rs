@@ -328,7 +328,7 @@ pub async fn control_pay(
                 .unwrap_or_else(|| format!("oSim{}", channel_core::nonce::alphanumeric(24)));
             for k in &c.sub_orders {
                 s.seq += 1;
-                let id = super::control::transaction_id(s.seq);
+                let id = super::payer::transaction_id(s.seq);
                 if let Some(o) = s.orders.get_mut(k) {
                     mark_paid(o, id, openid.clone(), now);
                 }

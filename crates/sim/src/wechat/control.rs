@@ -22,12 +22,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::crypto::{new_id, now_unix};
 use super::error::{ApiError, ApiResult, internal};
-use super::notify::{self, Event};
-use super::scope::expire_if_due;
-use super::state::{Merchant, Mode, RefundStatus, TradeState, order_key};
-use super::transactions::{mark_paid, transaction_json};
+use super::payer::{self, Outcome};
+use super::state::{Merchant, Mode, RefundStatus, order_key};
 use super::{Sim, combine, crypto, refunds};
 
 pub fn router() -> Router<Sim> {
@@ -148,9 +145,9 @@ async fn pay_or_fail(
     Path((no, outcome)): Path<(String, String)>,
     Query(q): Query<PayQuery>,
 ) -> ApiResult<Json<Value>> {
-    let pay = match outcome.as_str() {
-        "pay" => true,
-        "fail" => false,
+    let outcome = match outcome.as_str() {
+        "pay" => Outcome::Pay { openid: q.openid },
+        "fail" => Outcome::Fail,
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -160,59 +157,7 @@ async fn pay_or_fail(
         }
     };
     let key = order_key(&q.mchid, q.sub_mchid.as_deref(), &no);
-    let now = now_unix();
-    let order =
-        sim.store
-            .update(|s| {
-                s.seq += 1;
-                let seq = s.seq;
-                let order = s
-                    .orders
-                    .get_mut(&key)
-                    .ok_or_else(ApiError::order_not_exist)?;
-                expire_if_due(order, now);
-                if !matches!(order.state, TradeState::NotPay | TradeState::PayError) {
-                    let msg = format!("order is {}, not payable", order.state.code());
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "ORDER_NOT_PAYABLE",
-                        msg,
-                    ));
-                }
-                if pay {
-                    let openid = q.openid.clone().unwrap_or_else(|| {
-                        format!("oSim{}", channel_core::nonce::alphanumeric(24))
-                    });
-                    mark_paid(order, transaction_id(seq), openid, now);
-                } else {
-                    order.state = TradeState::PayError;
-                }
-                Ok(order.clone())
-            })
-            .map_err(internal)??;
-    let resource = transaction_json(&order);
-    if pay {
-        notify::send(
-            &sim,
-            &Event {
-                mchid: &order.mchid,
-                url: &order.notify_url,
-                event_type: "TRANSACTION.SUCCESS",
-                summary: "支付成功",
-                original_type: "transaction",
-                resource: &resource,
-                reference: &order.out_trade_no,
-            },
-        );
-    }
-    Ok(Json(resource))
-}
-
-/// A WeChat-like 28-digit transaction id: `42000` + 5 digits + China date + 10 digits.
-pub fn transaction_id(seq: u64) -> String {
-    let mut b = [0u8; 4];
-    channel_core::nonce::fill(&mut b);
-    new_id(&format!("42000{:05}", u32::from_be_bytes(b) % 100_000), seq)
+    payer::settle(&sim, &key, &outcome).map(Json)
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,6 +18,7 @@ mod error;
 mod layer;
 mod notify;
 mod orders;
+mod payer;
 mod refunds;
 mod scope;
 pub mod state;
