@@ -12,6 +12,8 @@
 //! - `POST /sim/wechat/refunds/{out_refund_no}/{success|abnormal|closed}?mchid=…[&sub_mchid=…]`
 //!   settles a PROCESSING refund; its REFUND.* callback follows.
 //! - `GET /sim/wechat/callbacks` → the callback log of this channel.
+//! - `POST /sim/wechat/oauth/apps {appid, secret}` → `{appid}` sets an official account's
+//!   AppSecret for web authorisation (served by `oauth`, beside the routes it is for).
 //!
 //! Errors: `{"code","message"}` with 400 (bad input), 404 (unknown), 409 (wrong state).
 

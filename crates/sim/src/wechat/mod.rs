@@ -4,9 +4,11 @@
 //! against the registered merchant key, applies API faults, and signs whatever the handler answers
 //! with the merchant's platform key (`Wechatpay-*` headers), so handlers deal with business rules only.
 //! Control routes (`/sim/wechat/...`, see `control`) are neither authenticated nor signed.
+//! Beside WeChat Pay, the official account's web authorisation (`oauth`: `/connect/oauth2/...`,
+//! `/sns/oauth2/...`), which JSAPI payments need for the payer's openid.
 //!
-//! State (merchants, platform keys, orders, refunds, combined orders) is one
-//! [`crate::persist::Store`] snapshot, `wechat.json` in the state dir.
+//! State (merchants, platform keys, orders, refunds, combined orders, official accounts' secrets)
+//! is one [`crate::persist::Store`] snapshot, `wechat.json` in the state dir.
 
 mod auth;
 mod bills;
@@ -15,8 +17,10 @@ mod combine;
 mod control;
 mod crypto;
 mod error;
+mod html;
 mod layer;
 mod notify;
+mod oauth;
 mod orders;
 mod payer;
 mod refunds;
@@ -102,7 +106,10 @@ pub fn router(ctx: SimContext) -> Result<Router, SimError> {
         )
         .route("/v3/certificates", get(certificates::list))
         .route_layer(axum::middleware::from_fn_with_state(sim.clone(), layer::v3));
-    Ok(api.merge(control::router()).with_state(sim))
+    Ok(api
+        .merge(control::router())
+        .merge(oauth::router())
+        .with_state(sim))
 }
 
 /// The WeChat simulator's shared state, handed to every handler.
@@ -118,6 +125,8 @@ pub(crate) struct Inner {
     keys: Mutex<HashMap<String, Arc<MerchantKeys>>>,
     /// Bill files served by `/v3/billdownload/file`, by token.
     pub bill_files: Mutex<HashMap<String, bills::BillFile>>,
+    /// Web authorisation's codes, in flight between the redirect and the token exchange.
+    pub oauth_codes: oauth::Codes,
 }
 
 impl std::ops::Deref for Sim {
@@ -158,6 +167,7 @@ impl Sim {
                 fallback: Arc::new(fallback),
                 keys: Mutex::new(HashMap::new()),
                 bill_files: Mutex::new(HashMap::new()),
+                oauth_codes: oauth::Codes::default(),
             }),
         })
     }

@@ -18,6 +18,27 @@ pub struct WechatState {
     pub combines: BTreeMap<String, Combine>,
     /// Makes transaction and refund ids unique.
     pub seq: u64,
+    /// Official accounts' AppSecrets for web authorisation, by appid (`POST /sim/wechat/oauth/apps`).
+    #[serde(default)]
+    pub oauth_apps: BTreeMap<String, OAuthApp>,
+}
+
+impl WechatState {
+    /// An appid the simulator knows: bound to a merchant, or an official account with a secret.
+    pub fn knows_appid(&self, appid: &str) -> bool {
+        self.oauth_apps.contains_key(appid)
+            || self
+                .merchants
+                .values()
+                .any(|m| m.appids.iter().any(|a| a == appid))
+    }
+}
+
+/// An official account (公众号) as web authorisation knows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthApp {
+    pub appid: String,
+    pub secret: String,
 }
 
 /// How the merchant verifies the simulator's signatures.

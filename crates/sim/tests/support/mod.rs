@@ -356,3 +356,159 @@ impl Receiver {
 pub fn no(prefix: &str) -> String {
     format!("{prefix}{}", channel_core::nonce::alphanumeric(12))
 }
+
+impl TestSim {
+    /// `POST /sim/wechat/oauth/apps`: sets an official account's AppSecret.
+    pub async fn oauth_app(&self, appid: &str, secret: &str) {
+        let (status, v) = self
+            .control(
+                "POST",
+                "/sim/wechat/oauth/apps",
+                Some(json!({"appid": appid, "secret": secret})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+
+    /// `GET /sns/oauth2/access_token`, as the merchant's server calls it.
+    pub async fn sns_token(&self, appid: &str, secret: &str, code: &str, grant_type: &str) -> Resp {
+        let r = self
+            .http
+            .get(self.url("/sns/oauth2/access_token"))
+            .query(&[
+                ("appid", appid),
+                ("secret", secret),
+                ("code", code),
+                ("grant_type", grant_type),
+            ])
+            .send()
+            .await
+            .unwrap();
+        Resp::read(r).await
+    }
+}
+
+impl Resp {
+    pub async fn read(r: reqwest::Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.bytes().await.unwrap().to_vec();
+        Self {
+            status,
+            headers,
+            bytes,
+        }
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A phone browser: follows no redirect (tests look at them) and keeps the simulator's cookie.
+pub struct Browser {
+    http: reqwest::Client,
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Resp {
+        let r = self.with_cookie(self.http.get(url)).send().await.unwrap();
+        self.keep_cookie(Resp::read(r).await)
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &[(String, String)]) -> Resp {
+        let r = self
+            .with_cookie(self.http.post(url))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookie(Resp::read(r).await)
+    }
+
+    /// Opens the authorize URL with `params` and answers the redirect's `code` and `state`.
+    pub async fn authorize(&mut self, t: &TestSim, params: &[(&str, &str)]) -> Resp {
+        let url = format!(
+            "{}?{}",
+            t.url("/connect/oauth2/authorize"),
+            serde_urlencoded::to_string(params).unwrap()
+        );
+        self.get(&url).await
+    }
+
+    fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => req.header("Cookie", c),
+            None => req,
+        }
+    }
+
+    fn keep_cookie(&mut self, r: Resp) -> Resp {
+        if let Some(v) = r.headers.get("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.cookie = Some(pair);
+        }
+        r
+    }
+}
+
+/// The first form of a page: its action and its hidden fields.
+pub fn form(html: &str) -> (String, Vec<(String, String)>) {
+    let attr = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = tag[start..].find('"')?;
+        Some(unescape(&tag[start..start + len]))
+    };
+    let form_tag = &html[html.find("<form").expect("a form")..];
+    let action = attr(&form_tag[..form_tag.find('>').unwrap()], "action").unwrap();
+    let fields = form_tag
+        .split("<input")
+        .skip(1)
+        .map(|tag| {
+            let tag = &tag[..tag.find('>').unwrap()];
+            let name = tag
+                .split("name=")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned();
+            (name, attr(tag, "value").unwrap())
+        })
+        .collect();
+    (action, fields)
+}
+
+/// The query parameters of a URL.
+pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
