@@ -170,7 +170,12 @@ async fn order_pay_query_and_every_trade_type() {
     let r = t
         .call(&m, "POST", "/v3/pay/transactions/h5", Some(&h5))
         .await;
-    assert!(r.json()["h5_url"].as_str().unwrap().starts_with("https://"));
+    assert!(
+        r.json()["h5_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&t.sim.base_url)
+    );
     t.sim.shutdown().await.unwrap();
 }
 

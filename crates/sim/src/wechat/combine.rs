@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
-use super::orders::{order_paid, prepay};
+use super::orders::{new_prepay_id, order_paid, prepay};
 use super::scope::{check_appid, check_mchid, expire_if_due};
 use super::state::{Combine, Order, TradeState, TradeType, WechatState, order_key};
 use super::transactions::{close_order, mark_paid};
@@ -126,6 +126,8 @@ pub async fn create(
             openid: openid.clone(),
             sub_openid: false,
             prepay: Value::Null,
+            prepay_id: None,
+            h5_link: None,
             request: Value::Null,
             success_time: None,
             refunded: 0,
@@ -134,7 +136,7 @@ pub async fn create(
         });
     }
     let key = combine_key(mchid, no);
-    let answer = prepay(trade_type);
+    let answer = prepay(trade_type, &new_prepay_id());
     let combine = Combine {
         combine_appid: appid.to_owned(),
         combine_mchid: mchid.to_owned(),

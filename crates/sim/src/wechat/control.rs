@@ -8,6 +8,8 @@
 //! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
 //!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
 //! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
+//! - `POST /sim/wechat/h5/expire {prepay_id}` → `{prepay_id}`: the H5 order's current pay link
+//!   expires now instead of five minutes after it was issued.
 //! - `POST /sim/wechat/combine/{combine_out_trade_no}/pay?mchid=…` pays every sub-order.
 //! - `POST /sim/wechat/refunds/{out_refund_no}/{success|abnormal|closed}?mchid=…[&sub_mchid=…]`
 //!   settles a PROCESSING refund; its REFUND.* callback follows.
@@ -24,9 +26,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
+use super::h5::link;
 use super::payer::{self, Outcome};
-use super::state::{Merchant, Mode, RefundStatus, order_key};
+use super::state::{Merchant, Mode, RefundStatus, TradeType, order_key};
 use super::{Sim, combine, crypto, refunds};
 
 pub fn router() -> Router<Sim> {
@@ -44,6 +48,7 @@ pub fn router() -> Router<Sim> {
             "/sim/wechat/refunds/{out_refund_no}/{outcome}",
             post(settle_refund),
         )
+        .route("/sim/wechat/h5/expire", post(expire_h5_link))
         .route("/sim/wechat/callbacks", get(callbacks))
 }
 
@@ -160,6 +165,31 @@ async fn pay_or_fail(
     };
     let key = order_key(&q.mchid, q.sub_mchid.as_deref(), &no);
     payer::settle(&sim, &key, &outcome).map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ByPrepayId {
+    prepay_id: String,
+}
+
+async fn expire_h5_link(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
+    let b: ByPrepayId = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    let now = now_unix();
+    sim.store
+        .update(|s| {
+            let key = s
+                .order_by_prepay_id(&b.prepay_id, TradeType::H5)
+                .ok_or_else(ApiError::order_not_exist)?;
+            let order = s
+                .orders
+                .get_mut(&key)
+                .ok_or_else(ApiError::order_not_exist)?;
+            link::expire(order, now);
+            Ok(())
+        })
+        .map_err(internal)??;
+    Ok(Json(json!({ "prepay_id": b.prepay_id })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,8 @@
 //! with the merchant's platform key (`Wechatpay-*` headers), so handlers deal with business rules only.
 //! Control routes (`/sim/wechat/...`, see `control`) are neither authenticated nor signed.
 //! Beside WeChat Pay, the official account's web authorisation (`oauth`: `/connect/oauth2/...`,
-//! `/sns/oauth2/...`), which JSAPI payments need for the payer's openid.
+//! `/sns/oauth2/...`), which JSAPI payments need for the payer's openid, and the H5 pay page an
+//! H5 order's `h5_url` opens (`h5`: `/cgi-bin/mmpayweb-bin/checkmweb`).
 //!
 //! State (merchants, platform keys, orders, refunds, combined orders, official accounts' secrets)
 //! is one [`crate::persist::Store`] snapshot, `wechat.json` in the state dir.
@@ -17,6 +18,7 @@ mod combine;
 mod control;
 mod crypto;
 mod error;
+mod h5;
 mod html;
 mod layer;
 mod notify;
@@ -109,6 +111,7 @@ pub fn router(ctx: SimContext) -> Result<Router, SimError> {
     Ok(api
         .merge(control::router())
         .merge(oauth::router())
+        .merge(h5::router())
         .with_state(sim))
 }
 

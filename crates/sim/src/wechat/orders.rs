@@ -13,6 +13,7 @@ use super::Sim;
 use super::auth::Caller;
 use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
+use super::h5::link;
 use super::scope::{Scope, check_appid, check_mchid, expire_if_due};
 use super::state::{Order, TradeState, TradeType, WechatState, order_key};
 use super::validate;
@@ -131,7 +132,8 @@ fn create_in_scope(
     }
     let key = order_key(&scope.mchid, scope.sub_mchid.as_deref(), out_trade_no);
     let now = now_unix();
-    let order = Order {
+    let prepay_id = new_prepay_id();
+    let mut order = Order {
         mchid: scope.mchid.clone(),
         sub_mchid: scope.sub_mchid.clone(),
         appid,
@@ -148,21 +150,34 @@ fn create_in_scope(
         time_expire,
         openid,
         sub_openid,
-        prepay: prepay(trade_type),
+        prepay: prepay(trade_type, &prepay_id),
+        prepay_id: (trade_type != TradeType::Native).then_some(prepay_id),
+        h5_link: None,
         request,
         success_time: None,
         refunded: 0,
         combine: None,
         created: now,
     };
+    let base_url = sim.ctx.base_url();
+    if trade_type == TradeType::H5 {
+        link::reissue(&mut order, base_url, now);
+    }
     sim.store
-        .update(|s| insert_order(s, key, order, now))
+        .update(|s| insert_order(s, key, order, base_url, now))
         .map_err(internal)?
 }
 
 /// Stores a new order, or answers a repeat: the same content gets the same answer (as long as the
-/// order is still payable), different content is `OUT_TRADE_NO_USED`.
-pub fn insert_order(s: &mut WechatState, key: String, order: Order, now: i64) -> ApiResult<Value> {
+/// order is still payable; for H5, the same prepay_id in a fresh link), different content is
+/// `OUT_TRADE_NO_USED`.
+fn insert_order(
+    s: &mut WechatState,
+    key: String,
+    order: Order,
+    base_url: &str,
+    now: i64,
+) -> ApiResult<Value> {
     if let Some(existing) = s.orders.get_mut(&key) {
         expire_if_due(existing, now);
         if existing.request != order.request || existing.combine.is_some() {
@@ -173,7 +188,12 @@ pub fn insert_order(s: &mut WechatState, key: String, order: Order, now: i64) ->
             ));
         }
         return match existing.state {
-            TradeState::NotPay | TradeState::PayError => Ok(existing.prepay.clone()),
+            TradeState::NotPay | TradeState::PayError => {
+                if existing.trade_type == TradeType::H5 {
+                    link::reissue(existing, base_url, now);
+                }
+                Ok(existing.prepay.clone())
+            }
             TradeState::Success | TradeState::Refund => Err(order_paid()),
             TradeState::Closed => Err(order_closed()),
         };
@@ -223,8 +243,8 @@ fn payer(
     })
 }
 
-/// What the create call answers for each trade type.
-pub fn prepay(trade_type: TradeType) -> Value {
+/// A prepay_id as WeChat's: `wx`, the China time to the second, 20 hex digits.
+pub fn new_prepay_id() -> String {
     let stamp = super::crypto::china_time(time::OffsetDateTime::now_utc());
     let digits: String = stamp
         .chars()
@@ -233,14 +253,20 @@ pub fn prepay(trade_type: TradeType) -> Value {
         .collect();
     let mut tail = [0u8; 10];
     channel_core::nonce::fill(&mut tail);
-    let prepay_id = format!("wx{digits}{}", hex::encode(tail));
+    format!("wx{digits}{}", hex::encode(tail))
+}
+
+/// What the create call answers for each trade type. A single H5 order's answer is then replaced
+/// by its pay link on the simulator ([`link::reissue`]); a combined H5 order keeps this one,
+/// WeChat's own host, which the simulator does not serve (the control API pays combined orders).
+pub fn prepay(trade_type: TradeType, prepay_id: &str) -> Value {
     match trade_type {
         TradeType::Native => {
             json!({ "code_url": format!("weixin://wxpay/bizpayurl?pr={}", channel_core::nonce::alphanumeric(7)) })
         }
         TradeType::H5 => json!({
             "h5_url": format!("https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id={prepay_id}&package={}",
-                u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]))
+                link::new_package())
         }),
         TradeType::Jsapi | TradeType::App => json!({ "prepay_id": prepay_id }),
     }

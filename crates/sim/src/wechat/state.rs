@@ -32,6 +32,14 @@ impl WechatState {
                 .values()
                 .any(|m| m.appids.iter().any(|a| a == appid))
     }
+
+    /// The key of the order of `trade_type` whose create call answered `prepay_id`.
+    pub fn order_by_prepay_id(&self, prepay_id: &str, trade_type: TradeType) -> Option<String> {
+        self.orders
+            .iter()
+            .find(|(_, o)| o.trade_type == trade_type && o.prepay_id.as_deref() == Some(prepay_id))
+            .map(|(k, _)| k.clone())
+    }
 }
 
 /// An official account (公众号) as web authorisation knows it.
@@ -180,6 +188,13 @@ pub struct Order {
     pub sub_openid: bool,
     /// The answer to the create call, repeated for an identical repeat.
     pub prepay: serde_json::Value,
+    /// The prepay_id behind the answer (inside `h5_url` for H5); `None` for Native, for combined
+    /// orders' sub-orders, and in state written before it was kept.
+    #[serde(default)]
+    pub prepay_id: Option<String>,
+    /// The H5 pay link last issued (H5 orders only).
+    #[serde(default)]
+    pub h5_link: Option<H5Link>,
     /// The create request, to tell an identical repeat from a reuse.
     pub request: serde_json::Value,
     pub success_time: Option<String>,
@@ -187,6 +202,15 @@ pub struct Order {
     pub refunded: i64,
     pub combine: Option<String>,
     pub created: i64,
+}
+
+/// An H5 order's pay link (`h5::link`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct H5Link {
+    /// The link's `package`: only the latest link of an order opens its pay page.
+    pub package: String,
+    /// Unix seconds; the link lasts five minutes from here.
+    pub issued: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -386,6 +386,15 @@ impl TestSim {
             .unwrap();
         Resp::read(r).await
     }
+
+    /// `POST /v3/pay/transactions/h5`, signed as `m`.
+    pub async fn h5_order(&self, m: &Merchant, no: &str, total: i64, notify_url: &str) -> Resp {
+        let mut body = order_body(m, no, total, notify_url);
+        body["scene_info"] =
+            json!({"payer_client_ip": "14.23.150.211", "h5_info": {"type": "Wap"}});
+        self.call(m, "POST", "/v3/pay/transactions/h5", Some(&body))
+            .await
+    }
 }
 
 impl Resp {
