@@ -1,4 +1,4 @@
-//! The payer's side: the H5 pay page an order's `h5_url` opens.
+//! The payer's side: the H5 pay page an order's `h5_url` opens, and JSAPI paid by its prepay_id.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -192,5 +192,64 @@ async fn the_browser_that_went_through_web_authorisation_pays_as_its_openid() {
     let (action, fields) = form(&browser.get(&url).await.text());
     assert_eq!(browser.post_form(&action, &fields).await.status, 200);
     assert_eq!(transaction(&rx.next().await)["payer"]["openid"], openid);
+    t.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_jsapi_prepay_is_paid_by_its_prepay_id() {
+    let t = TestSim::start().await;
+    let m = t.register("1900000505", "public_key").await;
+    let mut rx = receiver(vec![200]).await;
+    let n = no("js");
+    let mut body = order_body(&m, &n, 250, &rx.url);
+    body["payer"] = json!({"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"});
+    let r = t
+        .call(&m, "POST", "/v3/pay/transactions/jsapi", Some(&body))
+        .await;
+    let prepay_id = r.json()["prepay_id"].as_str().unwrap().to_owned();
+
+    let (status, v) = t
+        .control(
+            "POST",
+            "/sim/wechat/jsapi/pay",
+            Some(json!({"prepay_id": prepay_id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["trade_state"], "SUCCESS");
+    let tx = transaction(&rx.next().await);
+    assert_eq!(tx["out_trade_no"], n.as_str());
+    assert_eq!(tx["payer"]["openid"], "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+    assert_eq!(tx["trade_type"], "JSAPI");
+
+    let (status, v) = t
+        .control(
+            "POST",
+            "/sim/wechat/jsapi/pay",
+            Some(json!({"prepay_id": prepay_id})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("ORDER_NOT_PAYABLE"))
+    );
+    let (status, v) = t
+        .control(
+            "POST",
+            "/sim/wechat/jsapi/pay",
+            Some(json!({"prepay_id": "wx404"})),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("ORDER_NOT_EXIST")));
+    // An H5 order's prepay_id is not a JSAPI one.
+    let url = h5_url(&t.h5_order(&m, &no("h5j"), 1, NOTIFY).await);
+    let (status, _) = t
+        .control(
+            "POST",
+            "/sim/wechat/jsapi/pay",
+            Some(json!({"prepay_id": query_of(&url)["prepay_id"]})),
+        )
+        .await;
+    assert_eq!(status, 404);
     t.sim.shutdown().await.unwrap();
 }

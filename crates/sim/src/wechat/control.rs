@@ -8,6 +8,8 @@
 //! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
 //!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
 //! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
+//! - `POST /sim/wechat/jsapi/pay {prepay_id}` → the order, paid as the payer's WeChat does after
+//!   `getBrandWCPayRequest` (a browser test knows the prepay_id from `package`, not the order).
 //! - `POST /sim/wechat/h5/expire {prepay_id}` → `{prepay_id}`: the H5 order's current pay link
 //!   expires now instead of five minutes after it was issued.
 //! - `POST /sim/wechat/combine/{combine_out_trade_no}/pay?mchid=…` pays every sub-order.
@@ -48,6 +50,7 @@ pub fn router() -> Router<Sim> {
             "/sim/wechat/refunds/{out_refund_no}/{outcome}",
             post(settle_refund),
         )
+        .route("/sim/wechat/jsapi/pay", post(jsapi_pay))
         .route("/sim/wechat/h5/expire", post(expire_h5_link))
         .route("/sim/wechat/callbacks", get(callbacks))
 }
@@ -171,6 +174,16 @@ async fn pay_or_fail(
 #[serde(deny_unknown_fields)]
 struct ByPrepayId {
     prepay_id: String,
+}
+
+async fn jsapi_pay(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
+    let b: ByPrepayId = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    let key = sim
+        .store
+        .read(|s| s.order_by_prepay_id(&b.prepay_id, TradeType::Jsapi))
+        .ok_or_else(ApiError::order_not_exist)?;
+    // The order names its payer (payer.openid is required for JSAPI).
+    payer::settle(&sim, &key, &Outcome::Pay { openid: None }).map(Json)
 }
 
 async fn expire_h5_link(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
