@@ -562,7 +562,9 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
             async move {
                 let request = OrderRequest {
                     out_trade_no: OutTradeNo::parse(&format!("s{run_id}_{i}")).unwrap(),
-                    pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+                    pay_method: PayMethod::new(Channel::Wechat, Method::Native)
+                        .unwrap()
+                        .into(),
                     amount: Amount::parse(2990).unwrap(),
                     currency: Currency::Cny,
                     description: Description::parse("bench").unwrap(),

@@ -231,7 +231,9 @@ async fn pending_orders(store: &Store, n: usize) -> Vec<Order> {
     for i in 0..n {
         let request = OrderRequest {
             out_trade_no: OutTradeNo::parse(&format!("live_{i}")).unwrap(),
-            pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+            pay_method: PayMethod::new(Channel::Wechat, Method::Native)
+                .unwrap()
+                .into(),
             amount: Amount::parse(2990).unwrap(),
             currency: Currency::Cny,
             description: Description::parse("VIP月卡").unwrap(),

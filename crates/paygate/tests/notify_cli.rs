@@ -58,7 +58,9 @@ async fn paid_order(dir: &Path) -> String {
         .unwrap();
     let request = OrderRequest {
         out_trade_no: OutTradeNo::parse("order_cli_0001").unwrap(),
-        pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+        pay_method: PayMethod::new(Channel::Wechat, Method::Native)
+            .unwrap()
+            .into(),
         amount: Amount::parse(2990).unwrap(),
         currency: Currency::Cny,
         description: Description::parse("VIP月卡").unwrap(),

@@ -468,7 +468,7 @@ async fn an_abnormal_refund_stands_out_wherever_it_is_shown() {
         .unwrap();
     let order_of = |no: &str| OrderRequest {
         out_trade_no: OutTradeNo::parse(no).unwrap(),
-        pay_method: native,
+        pay_method: native.into(),
         amount: Amount::parse(2990).unwrap(),
         currency: Currency::Cny,
         description: Description::parse("VIP月卡").unwrap(),

@@ -10,8 +10,8 @@ use super::error::ApiError;
 use super::input::Fields;
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, Currency, Description, DomainError, ExpireMinutes, Method,
-    NotifyUrl, Openid, OrderRequest, OutRefundNo, OutTradeNo, PayMethod, Payer, RefundReason,
-    RefundRequest, ReturnUrl, parse_client_ip,
+    NotifyUrl, Openid, OrderMethod, OrderRequest, OutRefundNo, OutTradeNo, PayMethod, Payer,
+    RefundReason, RefundRequest, ReturnUrl, parse_client_ip,
 };
 
 /// The body of `POST /pay/wechat/native` (seed 000).
@@ -59,7 +59,7 @@ impl TryFrom<NativeCreateRequest> for OrderRequest {
     fn try_from(r: NativeCreateRequest) -> Result<Self, ApiError> {
         Ok(Self {
             out_trade_no: r.out_trade_no,
-            pay_method: PayMethod::new(Channel::Wechat, Method::Native)?,
+            pay_method: PayMethod::new(Channel::Wechat, Method::Native)?.into(),
             amount: r.amount_total,
             currency: r.currency,
             description: r.description,
@@ -77,12 +77,17 @@ impl TryFrom<NativeCreateRequest> for OrderRequest {
 pub struct V1CreateRequest {
     #[schema(value_type = String, example = "order_20240101_001")]
     pub out_trade_no: OutTradeNo,
-    /// `wechat` or `alipay`.
-    #[schema(value_type = String, example = "wechat")]
-    pub channel: Channel,
-    /// WeChat: `native`, `jsapi`, `miniapp`, `h5`, `app`. Alipay: `qr`, `jsapi`, `miniapp`, `wap`, `page`, `app`.
+    /// `wechat` or `alipay`; absent (or `any`) with `method: "any"`.
+    #[schema(value_type = Option<String>, example = "wechat")]
+    pub channel: Option<Channel>,
+    /// WeChat: `native`, `jsapi`, `miniapp`, `h5`, `app`. Alipay: `qr`, `jsapi`, `miniapp`, `wap`,
+    /// `page`, `app`. Or `any`: a channel-neutral order whose `checkout_url` is one link for every
+    /// payer — WeChat Pay inside WeChat, Alipay inside Alipay, a choice of both in a phone browser,
+    /// a QR code per method on a desktop. The upstream order is made when the payer's app is
+    /// known, and only one payment can succeed. The order shows `channel`/`method` `any` until
+    /// it is paid, then the method it was paid by.
     #[schema(value_type = String, example = "native")]
-    pub method: Method,
+    pub method: Option<Method>,
     /// Fen, a positive integer.
     #[schema(value_type = i64, example = 2990)]
     pub amount_total: Amount,
@@ -132,18 +137,30 @@ impl V1CreateRequest {
     /// The first field refused, or `MissingFields` naming every absent one.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let f = Fields::parse(body)?;
-        f.require(&[
-            "out_trade_no",
-            "channel",
-            "method",
-            "description",
-            "amount_total",
-        ])?;
         let channel = f.str("channel", DomainError::InvalidChannel)?;
         let method = f.str("method", DomainError::InvalidMethod(String::new()))?;
+        let any = method == Some(ANY);
+        let mut required = vec!["out_trade_no", "method", "description", "amount_total"];
+        // `channel` is required with every method but `any` (an absent method is missing itself).
+        if method.is_some() && !any {
+            required.insert(1, "channel");
+        }
+        f.require(&required)?;
+        let (channel, method) = if any {
+            match channel {
+                None | Some(ANY) => (None, None),
+                // A channel with `any` would be a promise paygate does not keep.
+                Some(_) => return Err(DomainError::InvalidChannel.into()),
+            }
+        } else {
+            (
+                Some(Channel::parse(channel.unwrap_or_default())?),
+                Some(Method::parse(method.unwrap_or_default())?),
+            )
+        };
         Ok(Self {
-            channel: Channel::parse(channel.unwrap_or_default())?,
-            method: Method::parse(method.unwrap_or_default())?,
+            channel,
+            method,
             payer: V1Payer::parse(&f)?,
             out_trade_no: f.out_trade_no()?,
             amount_total: f.amount()?,
@@ -177,24 +194,36 @@ impl V1Payer {
     }
 }
 
+/// `method` (and `channel`) of a channel-neutral order.
+const ANY: &str = "any";
+
 impl TryFrom<V1CreateRequest> for OrderRequest {
     type Error = ApiError;
 
     fn try_from(r: V1CreateRequest) -> Result<Self, ApiError> {
-        let pay_method = PayMethod::new(r.channel, r.method)?;
+        let pay_method = match (r.channel, r.method) {
+            (Some(channel), Some(method)) => OrderMethod::Fixed(PayMethod::new(channel, method)?),
+            _ => OrderMethod::Any,
+        };
         let payer = Payer {
             openid: r.payer.openid,
             buyer_id: r.payer.buyer_id.or(r.payer.buyer_open_id),
             client_ip: r.payer.client_ip,
         };
         let needed = match (r.channel, r.method) {
-            (Channel::Wechat, Method::Jsapi | Method::Miniapp) if payer.openid.is_none() => {
+            (Some(Channel::Wechat), Some(Method::Jsapi | Method::Miniapp))
+                if payer.openid.is_none() =>
+            {
                 Some("payer.openid")
             }
-            (Channel::Alipay, Method::Jsapi | Method::Miniapp) if payer.buyer_id.is_none() => {
+            (Some(Channel::Alipay), Some(Method::Jsapi | Method::Miniapp))
+                if payer.buyer_id.is_none() =>
+            {
                 Some("payer.buyer_id")
             }
-            (Channel::Wechat, Method::H5) if payer.client_ip.is_none() => Some("payer.client_ip"),
+            (Some(Channel::Wechat), Some(Method::H5)) if payer.client_ip.is_none() => {
+                Some("payer.client_ip")
+            }
             _ => None,
         };
         if let Some(field) = needed {

@@ -132,8 +132,8 @@ impl V1Order {
             .collect();
         Self {
             out_trade_no: o.out_trade_no.as_str().to_owned(),
-            channel: o.pay_method.channel().as_str(),
-            method: o.pay_method.method().as_str(),
+            channel: o.order_method().channel_name(),
+            method: o.order_method().method_name(),
             status: o.status.as_str(),
             amount_total: o.amount.as_i64(),
             currency: o.currency.as_str(),

@@ -35,7 +35,8 @@ pub use wechat::{WechatAccount, WechatAppIds};
 use callback::{NewsPayload, RefundNewsPayload};
 
 use crate::domain::{
-    Channel, Method, Order, OrderRequest, PayMethod, Refund, RefundWindows, UpstreamFields,
+    Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, Refund, RefundWindows,
+    UpstreamFields,
 };
 
 /// The configured channel accounts. Cheap to clone.
@@ -337,9 +338,10 @@ impl Channels {
 /// quoted: `None` for its orders.
 #[must_use]
 pub fn alipay_unsignable_field(request: &OrderRequest) -> Option<&'static str> {
-    match request.pay_method.channel() {
-        Channel::Wechat => None,
-        Channel::Alipay => alipay::unsignable_field(request),
+    match request.pay_method {
+        OrderMethod::Fixed(m) if m.channel() == Channel::Wechat => None,
+        // A channel-neutral order may be paid in Alipay.
+        OrderMethod::Fixed(_) | OrderMethod::Any => alipay::unsignable_field(request),
     }
 }
 

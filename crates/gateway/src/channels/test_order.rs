@@ -30,6 +30,8 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         paid_at: None,
         closed_at: None,
         version: 0,
+        neutral: false,
+        attempt: None,
     }
 }
 
@@ -37,7 +39,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
 pub(crate) fn request(method: &str) -> crate::domain::OrderRequest {
     crate::domain::OrderRequest {
         out_trade_no: OutTradeNo::parse("order_1").unwrap(),
-        pay_method: PayMethod::parse_dotted(method).unwrap(),
+        pay_method: PayMethod::parse_dotted(method).unwrap().into(),
         amount: Amount::parse(2990).unwrap(),
         currency: Currency::Cny,
         description: Description::parse("VIP月卡").unwrap(),

@@ -109,6 +109,9 @@ impl OrderChecker {
                 return (self.after_store_error(now), Checked::StoreError);
             }
         };
+        if order.is_unbound() {
+            return self.check_attempts(order, now).await;
+        }
         let schedule = &self.settings.schedule;
         match decide::step(
             Timeline::of(&order),
@@ -185,6 +188,97 @@ impl OrderChecker {
                 Ok(Applied::Refused(_)) => (JobOutcome::Done, Checked::Refused),
                 Err(()) => (self.after_store_error(now), Checked::StoreError),
             },
+        }
+    }
+
+    /// A channel-neutral order no attempt has paid: each attempt is an upstream order of its own,
+    /// asked (and at expiry closed) as a fixed order is. Only a payment through one of them changes
+    /// the order before expiry; the order closes once all of them are closed.
+    async fn check_attempts(&self, order: Order, now: Timestamp) -> (JobOutcome, Checked) {
+        let views = match self.service.open_attempts(&order).await {
+            Ok(views) => views,
+            Err(e) => {
+                tracing::error!(order = order.id.as_i64(), error = %e, "could not read pay attempts");
+                return (self.after_store_error(now), Checked::StoreError);
+            }
+        };
+        match decide::step(
+            Timeline::of(&order),
+            now,
+            &self.settings.schedule,
+            self.settings.expiry_grace,
+        ) {
+            Step::Settled => (JobOutcome::Done, Checked::Settled),
+            Step::WaitUntil(at) => (JobOutcome::RetryAt(at), Checked::NotDue),
+            Step::Query { next } => {
+                for view in &views {
+                    let Ok(status) = self.service.query_channel(view).await else {
+                        continue;
+                    };
+                    if !matches!(status, UpstreamStatus::Paid { .. }) {
+                        continue;
+                    }
+                    return match self.apply(view, &status).await {
+                        Ok(Applied::Changed(o) | Applied::Unchanged(o)) => {
+                            settled_or(&o, JobOutcome::RetryAt(next))
+                        }
+                        Ok(Applied::Refused(_)) => (JobOutcome::Done, Checked::Refused),
+                        Err(()) => (self.after_store_error(now), Checked::StoreError),
+                    };
+                }
+                (JobOutcome::RetryAt(next), Checked::Open)
+            }
+            Step::Expire => self.expire_attempts(order, views, now).await,
+        }
+    }
+
+    /// Past the deadline: each open attempt is closed and asked as a fixed order would be; the
+    /// order is closed here once none can be paid.
+    async fn expire_attempts(
+        &self,
+        order: Order,
+        views: Vec<Order>,
+        now: Timestamp,
+    ) -> (JobOutcome, Checked) {
+        let later = self.after_unclear_expiry(&order, now);
+        let mut each = Vec::with_capacity(views.len());
+        for view in &views {
+            let close = CloseResult::of(&self.close(view).await);
+            let status = match close {
+                CloseResult::Unknown => None,
+                _ => self.service.query_channel(view).await.ok(),
+            };
+            let Some(status) = status else {
+                each.push(OnExpiry::Retry);
+                continue;
+            };
+            let end = decide::on_expiry(close, &status);
+            match end {
+                OnExpiry::ApplyReported => match self.apply(view, &status).await {
+                    Ok(Applied::Changed(o) | Applied::Unchanged(o))
+                        if o.status == OrderStatus::Paid =>
+                    {
+                        return settled_or(&o, later);
+                    }
+                    Ok(_) => {}
+                    Err(()) => return (self.after_store_error(now), Checked::StoreError),
+                },
+                OnExpiry::CloseLocally => {
+                    if let Err(e) = self.service.attempt_closed(view).await {
+                        tracing::error!(order = order.id.as_i64(), error = %e, "could not record a closed pay attempt");
+                    }
+                }
+                OnExpiry::Retry => {}
+            }
+            each.push(end);
+        }
+        match decide::on_attempts_expiry(&each) {
+            OnExpiry::CloseLocally => match self.apply(&order, &UpstreamStatus::Closed).await {
+                Ok(Applied::Changed(o) | Applied::Unchanged(o)) => settled_or(&o, later),
+                Ok(Applied::Refused(_)) => (JobOutcome::Done, Checked::Refused),
+                Err(()) => (self.after_store_error(now), Checked::StoreError),
+            },
+            OnExpiry::ApplyReported | OnExpiry::Retry => (later, Checked::Unknown),
         }
     }
 

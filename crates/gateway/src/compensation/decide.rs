@@ -160,6 +160,20 @@ pub(crate) fn on_expiry(close: CloseResult, status: &UpstreamStatus) -> OnExpiry
     }
 }
 
+/// How the expiry of a channel-neutral order ends, from how each of its pay attempts' did: a
+/// payment through any of them is the order's; the order is closed only once every attempt is
+/// closed (or was never made upstream), since any one left open could still be paid.
+#[must_use]
+pub(crate) fn on_attempts_expiry(each: &[OnExpiry]) -> OnExpiry {
+    if each.contains(&OnExpiry::ApplyReported) {
+        OnExpiry::ApplyReported
+    } else if each.contains(&OnExpiry::Retry) {
+        OnExpiry::Retry
+    } else {
+        OnExpiry::CloseLocally
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use channel_core::Fen;
@@ -309,5 +323,21 @@ mod tests {
             assert_eq!(on_expiry(CloseResult::Refused, &s), OnExpiry::Retry);
             assert_eq!(on_expiry(CloseResult::Unknown, &s), OnExpiry::Retry);
         }
+    }
+
+    #[test]
+    fn a_neutral_order_closes_only_once_every_attempt_is_closed() {
+        use OnExpiry::{ApplyReported, CloseLocally, Retry};
+        assert_eq!(on_attempts_expiry(&[]), CloseLocally);
+        assert_eq!(
+            on_attempts_expiry(&[CloseLocally, CloseLocally]),
+            CloseLocally
+        );
+        assert_eq!(on_attempts_expiry(&[CloseLocally, Retry]), Retry);
+        assert_eq!(on_attempts_expiry(&[Retry, ApplyReported]), ApplyReported);
+        assert_eq!(
+            on_attempts_expiry(&[ApplyReported, CloseLocally]),
+            ApplyReported
+        );
     }
 }

@@ -26,6 +26,10 @@ pub enum AnomalyKind {
     /// paygate failed and whose amount it freed). Never applied (an ended refund is final, and the
     /// site was told); a human settles it.
     RefundOutcomeMismatch,
+    /// A channel-neutral order, already paid through one app's upstream order, is reported paid
+    /// through another (the payer paid twice before the other was closed). Never applied; a human
+    /// refunds one.
+    SecondPayment,
 }
 
 impl AnomalyKind {
@@ -40,6 +44,7 @@ impl AnomalyKind {
             Self::PaidWhileClosed => "paid_while_closed",
             Self::UnconfirmedPayment => "unconfirmed_payment",
             Self::RefundOutcomeMismatch => "refund_outcome_mismatch",
+            Self::SecondPayment => "second_payment",
         }
     }
 }

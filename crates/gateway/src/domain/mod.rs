@@ -17,6 +17,7 @@ mod notification;
 mod notify_url;
 mod order;
 mod out_trade_no;
+mod pay_attempt;
 mod pay_method;
 mod payer;
 mod refund;
@@ -41,7 +42,8 @@ pub use notification::{Attempt, EventType, NotificationEvent, NotificationStatus
 pub use notify_url::NotifyUrl;
 pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest, UpstreamFields};
 pub use out_trade_no::OutTradeNo;
-pub use pay_method::{Channel, Method, PayMethod};
+pub use pay_attempt::{PayAttempt, PayAttemptId};
+pub use pay_method::{Channel, Method, OrderMethod, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
 pub use refund::{
     NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, RefundWindows,

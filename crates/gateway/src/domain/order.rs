@@ -4,8 +4,9 @@
 use sha2::{Digest, Sha256};
 
 use super::{
-    Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderStatus,
-    OutTradeNo, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
+    Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderMethod,
+    OrderStatus, OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId,
+    Timestamp, UpstreamOrderNo,
 };
 
 /// paygate's row id of an order. Internal: sites name orders by their `out_trade_no`.
@@ -28,7 +29,7 @@ impl OrderId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
     pub out_trade_no: OutTradeNo,
-    pub pay_method: PayMethod,
+    pub pay_method: OrderMethod,
     pub amount: Amount,
     pub currency: Currency,
     pub description: Description,
@@ -52,8 +53,8 @@ impl OrderRequest {
         let opt = |v: Option<&str>| v.map_or_else(String::new, |s| format!("={s}"));
         let mut fields: Vec<(&str, String)> = vec![
             ("out_trade_no", self.out_trade_no.as_str().to_owned()),
-            ("channel", self.pay_method.channel().as_str().to_owned()),
-            ("method", self.pay_method.method().as_str().to_owned()),
+            ("channel", self.pay_method.channel_name().to_owned()),
+            ("method", self.pay_method.method_name().to_owned()),
             ("amount_fen", self.amount.as_i64().to_string()),
             ("currency", self.currency.as_str().to_owned()),
             ("description", self.description.as_str().to_owned()),
@@ -211,8 +212,17 @@ pub struct Order {
     pub id: OrderId,
     pub site_id: SiteId,
     pub out_trade_no: OutTradeNo,
+    /// The number the channel knows the order by. For a channel-neutral order, once paid, the
+    /// paying attempt's; before that a number no channel ever sees.
     pub upstream_order_no: UpstreamOrderNo,
+    /// For a channel-neutral order, once paid, the paying attempt's method; before that a
+    /// placeholder (see [`Order::is_unbound`]).
     pub pay_method: PayMethod,
+    /// Created without a fixed method: each app the payer opens it in gets a pay attempt.
+    pub neutral: bool,
+    /// Set on a view of the order through one of its pay attempts ([`Order::through`]): the
+    /// channel calls made with that view are the attempt's.
+    pub attempt: Option<PayAttemptId>,
     pub amount: Amount,
     pub currency: Currency,
     pub description: Description,
@@ -234,6 +244,41 @@ pub struct Order {
 }
 
 impl Order {
+    /// A channel-neutral order that no attempt has paid yet: its own method and upstream number
+    /// are placeholders, and every channel call goes through its attempts.
+    #[must_use]
+    pub fn is_unbound(&self) -> bool {
+        self.neutral && self.attempt.is_none() && self.paid_at.is_none()
+    }
+
+    /// How the site asked for it to be paid (`any` until a neutral order is paid).
+    #[must_use]
+    pub fn order_method(&self) -> OrderMethod {
+        if self.is_unbound() {
+            OrderMethod::Any
+        } else {
+            OrderMethod::Fixed(self.pay_method)
+        }
+    }
+
+    /// The order as the channel sees it through `attempt`: the attempt's method, upstream number,
+    /// payer and pay parameters, and the order's amount, description and expiry.
+    #[must_use]
+    pub fn through(&self, attempt: &PayAttempt) -> Self {
+        Self {
+            upstream_order_no: attempt.upstream_order_no.clone(),
+            pay_method: attempt.pay_method,
+            payer: attempt.payer.clone(),
+            attempt: Some(attempt.id),
+            upstream: UpstreamFields {
+                transaction_id: self.upstream.transaction_id.clone(),
+                trade_no: self.upstream.trade_no.clone(),
+                ..attempt.upstream.clone()
+            },
+            ..self.clone()
+        }
+    }
+
     /// True when `request` is the same content as the one this order was created from.
     #[must_use]
     pub fn was_created_from(&self, request: &OrderRequest) -> bool {
@@ -263,7 +308,9 @@ mod tests {
     fn request() -> OrderRequest {
         OrderRequest {
             out_trade_no: OutTradeNo::parse("order_20240101_001").unwrap(),
-            pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+            pay_method: PayMethod::new(Channel::Wechat, Method::Native)
+                .unwrap()
+                .into(),
             amount: Amount::parse(2990).unwrap(),
             currency: Currency::Cny,
             description: Description::parse("VIP月卡").unwrap(),
@@ -305,7 +352,10 @@ mod tests {
         r.expire_minutes = ExpireMinutes::parse(30).unwrap();
         changed.push(r);
         let mut r = request();
-        r.pay_method = PayMethod::new(Channel::Wechat, Method::H5).unwrap();
+        r.pay_method = PayMethod::new(Channel::Wechat, Method::H5).unwrap().into();
+        changed.push(r);
+        let mut r = request();
+        r.pay_method = OrderMethod::Any;
         changed.push(r);
         for r in changed {
             assert_ne!(r.fingerprint(), base.fingerprint(), "{r:?}");

@@ -126,6 +126,16 @@ impl PayMethod {
         self.method
     }
 
+    /// What a channel-neutral order stores as its method until an attempt pays it. Never sent
+    /// to a channel: see `Order::is_unbound`.
+    #[must_use]
+    pub fn placeholder() -> Self {
+        Self {
+            channel: Channel::Wechat,
+            method: Method::Native,
+        }
+    }
+
     /// Every combination there is, for "enable everything" and for tests.
     #[must_use]
     pub fn all() -> Vec<Self> {
@@ -135,6 +145,59 @@ impl PayMethod {
             .flat_map(|c| [Native, Jsapi, Miniapp, H5, App, Qr, Wap, Page].map(move |m| (c, m)))
             .filter_map(|(c, m)| Self::new(c, m).ok())
             .collect()
+    }
+}
+
+/// How a site asks for an order to be paid: by one method it fixes, or by whatever app the payer
+/// opens the checkout link in (`any`: WeChat JSAPI inside WeChat, Alipay WAP inside Alipay, a
+/// choice of WeChat H5 and Alipay WAP in a phone browser, a QR code per method on a desktop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderMethod {
+    Fixed(PayMethod),
+    Any,
+}
+
+impl OrderMethod {
+    /// The channel's name, or `any`.
+    #[must_use]
+    pub fn channel_name(self) -> &'static str {
+        match self {
+            Self::Fixed(m) => m.channel().as_str(),
+            Self::Any => "any",
+        }
+    }
+
+    /// The method's name, or `any`.
+    #[must_use]
+    pub fn method_name(self) -> &'static str {
+        match self {
+            Self::Fixed(m) => m.method().as_str(),
+            Self::Any => "any",
+        }
+    }
+
+    /// The fixed method, if there is one.
+    #[must_use]
+    pub fn fixed(self) -> Option<PayMethod> {
+        match self {
+            Self::Fixed(m) => Some(m),
+            Self::Any => None,
+        }
+    }
+}
+
+impl From<PayMethod> for OrderMethod {
+    fn from(m: PayMethod) -> Self {
+        Self::Fixed(m)
+    }
+}
+
+impl std::fmt::Display for OrderMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(m) => m.fmt(f),
+            Self::Any => f.write_str("any"),
+        }
     }
 }
 

@@ -34,23 +34,25 @@ impl OrderService {
 
     async fn close_open(&self, order: Order) -> Result<Order, ServiceError> {
         let serialised = self.locks.lock(order.id).await;
-        let channel = order.pay_method.channel();
-        match self.close_channel(&order).await {
+        match self.close_upstream(&order).await {
             Ok(()) => {}
             // The channel never had it. For a `created` order nobody outside paygate has its pay
             // parameters, so nothing can be paid: close it here. A `pending` Alipay order the payer
             // has not opened yet can still be paid until it expires, so it cannot be closed now.
-            Err(e) if e.is_not_found() => {
-                if order.status == OrderStatus::Pending && channel == Channel::Alipay {
+            Err((view, e)) if e.is_not_found() => {
+                if order.status == OrderStatus::Pending
+                    && view.pay_method.channel() == Channel::Alipay
+                {
                     return Err(ServiceError::NotYetClosable {
                         expires_at: order.expires_at,
                     });
                 }
             }
-            Err(e) => {
+            Err((view, e)) => {
                 // Release before querying: nothing below needs the channel serialised.
                 drop(serialised);
-                return self.after_refused_close(order, channel, e).await;
+                let channel = view.pay_method.channel();
+                return self.after_refused_close(view, channel, e).await;
             }
         }
         let transition = Transition {
@@ -79,6 +81,17 @@ impl OrderService {
                 Ok(self.store.transition(&again).await?.order().clone())
             }
         }
+    }
+
+    /// Closes the order upstream: its own upstream order, or every pay attempt of a
+    /// channel-neutral one. A failure comes with the order as the failing call saw it.
+    async fn close_upstream(&self, order: &Order) -> Result<(), (Order, ChannelError)> {
+        if order.is_unbound() {
+            return self.close_attempts(order, None).await;
+        }
+        self.close_channel(order)
+            .await
+            .map_err(|e| (order.clone(), e))
     }
 
     /// The usual refusal of a close is "already paid": find out, record it, and say so.

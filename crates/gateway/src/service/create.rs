@@ -1,6 +1,8 @@
 //! Creating an order: stored first, then sent upstream, then recorded as `pending`.
 
-use crate::domain::{NewOrder, Order, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields};
+use crate::domain::{
+    NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields,
+};
 use crate::store::{InsertOutcome, Transition};
 
 use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
@@ -24,7 +26,11 @@ impl OrderService {
         if let Some(field) = crate::channels::alipay_unsignable_field(&request) {
             return Err(ServiceError::UnsignableForAlipay { field });
         }
-        if !site.may_use(method) || !self.channels.supports(method) {
+        let usable = match method {
+            OrderMethod::Fixed(m) => site.may_use(m) && self.channels.supports(m),
+            OrderMethod::Any => !self.neutral_methods(site).is_empty(),
+        };
+        if !usable {
             return Err(ServiceError::PaymentNotConfigured(method));
         }
         let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
@@ -54,6 +60,11 @@ impl OrderService {
         if order.status != OrderStatus::Created {
             return Ok(order);
         }
+        if order.neutral {
+            // Nothing to send: each app the payer opens the checkout in gets its own upstream
+            // order then.
+            return self.awaiting_payer(&order).await;
+        }
         let channel = order.pay_method.channel();
         let fields = match self.create_upstream(&order).await {
             Ok(fields) => fields,
@@ -79,6 +90,19 @@ impl OrderService {
         };
         // Lost: another node (or the payer's callback) moved the order first; its state is the answer.
         Ok(self.store.transition(&transition).await?.order().clone())
+    }
+
+    /// A channel-neutral order is `pending` as soon as it is stored: it waits for the payer.
+    async fn awaiting_payer(&self, order: &Order) -> Result<Order, ServiceError> {
+        let transition = Transition {
+            order_id: order.id,
+            from: OrderStatus::Created,
+            to: OrderStatus::Pending,
+            reason: "awaiting_payer".to_owned(),
+            upstream: UpstreamFields::default(),
+            at: Timestamp::now(),
+        };
+        Ok(self.store.transition(&transition).await?.into_order())
     }
 
     /// Keeps the channel's refusal on the order (for the operator); the order stays `created`, so

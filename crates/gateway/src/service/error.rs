@@ -1,7 +1,7 @@
 //! What can go wrong while handling an order, independent of HTTP. `api::error` maps each variant
 //! to a status and a stable code; nothing here knows about either.
 
-use crate::domain::{Channel, OrderStatus, PayMethod, Timestamp};
+use crate::domain::{Channel, OrderMethod, OrderStatus, Timestamp};
 use crate::store::StoreError;
 
 /// Which upstream call an upstream error came from, so the API can name it (`wechat_create_failed`,
@@ -16,7 +16,7 @@ pub enum UpstreamOp {
 pub enum ServiceError {
     /// The site may not use this method, or paygate has no account configured for it.
     #[error("payment method {0} is not configured for this site")]
-    PaymentNotConfigured(PayMethod),
+    PaymentNotConfigured(OrderMethod),
     /// An Alipay order's field holds `&` or `=`, which Alipay's signed fields cannot carry
     /// unambiguously (it signs `k=v&k=v` over raw values).
     #[error(
@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// Closing an order in a status that cannot be closed (failed).
     #[error("an order that is {} cannot be closed", .0.as_str())]
     NotClosable(OrderStatus),
+    /// A checkout asked to pay an order that can no longer be paid (paid, closed, expired).
+    #[error("the order can no longer be paid (it is {})", .0.as_str())]
+    NotPayable(OrderStatus),
     /// Alipay has not seen the order yet (the payer has not opened it) and would still accept
     /// payment until it expires, so it cannot be closed now.
     #[error("the channel has not seen this order yet; it stays payable until it expires")]

@@ -9,6 +9,7 @@
 //! create or GET of that order calls the channel again and gets the same upstream order back.
 
 mod anomalies;
+mod attempts;
 mod callback_queries;
 mod close;
 mod create;
@@ -26,6 +27,7 @@ mod upstream;
 use std::sync::Arc;
 
 pub use crate::domain::AnomalyKind;
+pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;
@@ -123,9 +125,16 @@ impl OrderService {
     }
 
     /// The checkout page of an order. The path names the order's channel; both paths serve the
-    /// same page (seed 000 only knows the WeChat one).
+    /// same page (seed 000 only knows the WeChat one). A channel-neutral order's names none.
     #[must_use]
     pub fn checkout_url(&self, order: &Order) -> String {
+        if order.neutral {
+            return format!(
+                "{}/checkout/{}",
+                self.settings.public_url.trim_end_matches('/'),
+                order.checkout_token.as_str()
+            );
+        }
         format!(
             "{}/pay/{}/checkout?token={}",
             self.settings.public_url.trim_end_matches('/'),
@@ -134,10 +143,12 @@ impl OrderService {
         )
     }
 
-    /// The view of `order`; pay parameters only while the payer can still pay (`pending`).
+    /// The view of `order`; pay parameters only while the payer can still pay (`pending`), and
+    /// none for a channel-neutral order (its checkout page makes them for the payer's app).
     fn view(&self, order: Order) -> Result<OrderView, ServiceError> {
         let pay_params =
             match order.status {
+                OrderStatus::Pending if order.is_unbound() => None,
                 OrderStatus::Pending => Some(self.channels.pay_params(&order).map_err(|e| {
                     channel_error(order.pay_method.channel(), UpstreamOp::Create, e)
                 })?),
@@ -171,7 +182,7 @@ async fn site_order(
 /// configuration changed under a running order.
 fn channel_error(channel: Channel, op: UpstreamOp, e: ChannelError) -> ServiceError {
     match e {
-        ChannelError::NotConfigured(m) => ServiceError::PaymentNotConfigured(m),
+        ChannelError::NotConfigured(m) => ServiceError::PaymentNotConfigured(m.into()),
         ChannelError::Refused { code, message, .. } => ServiceError::UpstreamRefused {
             op,
             channel,

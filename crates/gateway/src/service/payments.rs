@@ -71,6 +71,11 @@ impl OrderService {
     ) -> Result<Applied, ServiceError> {
         let channel = order.pay_method.channel();
         let now = Timestamp::now();
+        // One app's upstream order of a channel-neutral order ending unpaid (closed, failed) ends
+        // nothing: the payer may still pay in another app. Only its payment counts.
+        if order.attempt.is_some() && !matches!(status, UpstreamStatus::Paid { .. }) {
+            return Ok(Applied::Unchanged(self.current(order).await?));
+        }
         let (to, fields, at) = match status {
             UpstreamStatus::Paid {
                 transaction_id,
@@ -146,11 +151,13 @@ impl OrderService {
         at: Timestamp,
         source: ResultSource,
     ) -> Result<Applied, ServiceError> {
+        // Paid through a pay attempt: the order takes the attempt's method and upstream number.
+        let through = (to == OrderStatus::Paid && order.attempt.is_some()).then_some(order);
         let mut current = order.clone();
         for _ in 0..MAX_ATTEMPTS {
             if current.status == to {
                 if to == OrderStatus::Paid {
-                    self.check_same_payment(&current, &fields).await;
+                    self.check_same_payment(&current, order, &fields).await;
                 }
                 return Ok(Applied::Unchanged(current));
             }
@@ -179,8 +186,11 @@ impl OrderService {
                 upstream: fields.clone(),
                 at,
             };
-            match self.store.transition(&transition).await? {
+            match self.store.transition_through(&transition, through).await? {
                 TransitionOutcome::Applied { order: changed, .. } => {
+                    if let Some(attempt) = through.and_then(|view| view.attempt) {
+                        self.close_other_attempts(&changed, attempt);
+                    }
                     tracing::info!(
                         order = changed.id.as_i64(),
                         from = transition.from.as_str(),
@@ -197,8 +207,40 @@ impl OrderService {
     }
 
     /// A paid order reported paid again: the same payment, unless the id differs (which would be a
-    /// second payment of one order, or a confused channel).
-    async fn check_same_payment(&self, order: &Order, fields: &UpstreamFields) {
+    /// second payment of one order, or a confused channel), or the news is about another of a
+    /// channel-neutral order's upstream orders than the one that paid it: the payer paid twice,
+    /// in two apps, before the other was closed. Never applied; a human refunds one.
+    async fn check_same_payment(&self, order: &Order, news_about: &Order, fields: &UpstreamFields) {
+        if news_about.upstream_order_no != order.upstream_order_no {
+            let reported = fields
+                .transaction_id
+                .as_deref()
+                .or(fields.trade_no.as_deref())
+                .unwrap_or("-");
+            let detail = format!(
+                "order {} was paid through {} ({}); {} ({}) reports a second payment, transaction {reported}",
+                order.id.as_i64(),
+                order.upstream_order_no.as_str(),
+                order.pay_method,
+                news_about.upstream_order_no.as_str(),
+                news_about.pay_method,
+            );
+            let kind = AnomalyKind::SecondPayment;
+            let key = format!(
+                "{}:{}",
+                kind.as_str(),
+                news_about.upstream_order_no.as_str()
+            );
+            self.report_counted_anomaly(
+                kind,
+                news_about.pay_method.channel(),
+                Some(order.id),
+                key,
+                detail,
+            )
+            .await;
+            return;
+        }
         let stored = match order.pay_method.channel() {
             Channel::Wechat => (&order.upstream.transaction_id, &fields.transaction_id),
             Channel::Alipay => (&order.upstream.trade_no, &fields.trade_no),

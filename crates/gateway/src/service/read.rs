@@ -55,6 +55,10 @@ impl OrderService {
         if order.status != OrderStatus::Created {
             return Ok(order);
         }
+        if order.neutral {
+            // Stored, and a crash came before it was marked pending: nothing upstream to ask.
+            return self.send_upstream(order).await;
+        }
         let Some(upstream) = self.query(&order).await else {
             return Ok(order);
         };

@@ -14,7 +14,14 @@ impl OrderService {
         &self,
         order: &Order,
     ) -> Result<UpstreamFields, ChannelError> {
-        counted(order, "create", self.channels.create(order).await)
+        counted(
+            order,
+            "create",
+            match own_upstream(order) {
+                Ok(()) => self.channels.create(order).await,
+                Err(e) => Err(e),
+            },
+        )
     }
 
     /// Asks the channel what became of `order`. A failure is logged here.
@@ -22,7 +29,10 @@ impl OrderService {
     /// # Errors
     /// As [`Channels::query`](crate::channels::Channels::query).
     pub async fn query_channel(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
-        let result = counted(order, "query", self.channels.query(order).await);
+        let result = match own_upstream(order) {
+            Ok(()) => counted(order, "query", self.channels.query(order).await),
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result {
             tracing::warn!(order = order.id.as_i64(), error = %e, "order query failed");
         }
@@ -34,6 +44,7 @@ impl OrderService {
     /// # Errors
     /// As [`Channels::close`](crate::channels::Channels::close).
     pub async fn close_channel(&self, order: &Order) -> Result<(), ChannelError> {
+        own_upstream(order)?;
         counted(order, "close", self.channels.close(order).await)
     }
 
@@ -44,6 +55,7 @@ impl OrderService {
         order: &Order,
         refund: &Refund,
     ) -> Result<RefundState, ChannelError> {
+        own_upstream(order)?;
         counted(order, "refund", self.channels.refund(order, refund).await)
     }
 
@@ -87,7 +99,9 @@ impl OrderService {
         Ok(self.store.find_refund_by_upstream_no(no).await?)
     }
 
-    /// The order with this upstream order number, as stored (for callbacks, which name orders so).
+    /// The order with this upstream order number, as stored (for callbacks, which name orders so);
+    /// for the number of one of a channel-neutral order's pay attempts, the order seen through
+    /// that attempt.
     ///
     /// # Errors
     /// `Store`.
@@ -95,8 +109,28 @@ impl OrderService {
         &self,
         no: &UpstreamOrderNo,
     ) -> Result<Option<Order>, ServiceError> {
-        Ok(self.store.find_order_by_upstream_no(no).await?)
+        if let Some(order) = self.store.find_order_by_upstream_no(no).await? {
+            return Ok(Some(order));
+        }
+        let Some(attempt) = self.store.find_pay_attempt_by_upstream_no(no).await? else {
+            return Ok(None);
+        };
+        let order = self.store.order_by_id(attempt.order_id).await?;
+        Ok(order.map(|o| o.through(&attempt)))
     }
+}
+
+/// A channel-neutral order no attempt has paid has no upstream order of its own: every channel
+/// call about it goes through its attempts. Refused here, so a slip can never send its
+/// placeholder method and number to a channel.
+fn own_upstream(order: &Order) -> Result<(), ChannelError> {
+    if order.is_unbound() {
+        return Err(ChannelError::Invalid(format!(
+            "order {} is channel-neutral: its channel calls go through its pay attempts",
+            order.id.as_i64()
+        )));
+    }
+    Ok(())
 }
 
 /// Counts one channel call by its result, and hands the result on.

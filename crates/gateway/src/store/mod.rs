@@ -13,6 +13,7 @@
 //! every column is TEXT, BIGINT or bytes.
 
 mod anomalies;
+mod attempts;
 mod deployment;
 mod error;
 mod jobs;

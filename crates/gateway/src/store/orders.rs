@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent, OrderId,
-    OrderStatus, OutTradeNo, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
+    OrderMethod, OrderStatus, OutTradeNo, PayMethod, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
@@ -75,20 +75,27 @@ impl Store {
         let sql = "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
                    amount_fen, currency, description, attach, notify_url, payer_openid, \
                    payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
-                   created_at, updated_at, expires_at, version, return_url) \
+                   created_at, updated_at, expires_at, version, return_url, neutral) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $17, $18, 0, $19) \
+                   $17, $17, $18, 0, $19, $20) \
                    ON CONFLICT (site_id, out_trade_no) DO NOTHING \
                    RETURNING id";
         let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let r = new.request();
+        // A channel-neutral order's channel and method are placeholders until an attempt pays it
+        // (`Order::is_unbound`); the columns hold only real methods, so that every stored method
+        // is one a channel offers.
+        let (stored_method, neutral) = match r.pay_method {
+            OrderMethod::Fixed(m) => (m, 0_i64),
+            OrderMethod::Any => (PayMethod::placeholder(), 1),
+        };
         let inserted: Option<i64> = with_write_tx!(self, tx => {
             let inserted: Option<i64> = sqlx::query_scalar(sql)
                 .bind(new.site_id().as_str())
                 .bind(r.out_trade_no.as_str())
                 .bind(new.upstream_order_no().as_str())
-                .bind(r.pay_method.channel().as_str())
-                .bind(r.pay_method.method().as_str())
+                .bind(stored_method.channel().as_str())
+                .bind(stored_method.method().as_str())
                 .bind(r.amount.as_i64())
                 .bind(r.currency.as_str())
                 .bind(r.description.as_str())
@@ -103,6 +110,7 @@ impl Store {
                 .bind(new.created_at().as_millis())
                 .bind(new.expires_at().as_millis())
                 .bind(r.return_url.as_ref().map(ReturnUrl::as_str))
+                .bind(neutral)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(id) = inserted {

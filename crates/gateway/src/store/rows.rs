@@ -3,8 +3,9 @@
 
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
-    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo, PayMethod, Payer,
-    ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo, parse_client_ip,
+    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo, PayAttempt,
+    PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
+    parse_client_ip,
 };
 
 use super::StoreError;
@@ -26,7 +27,7 @@ macro_rules! order_columns {
             " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
-            " expires_at, paid_at, closed_at, version, return_url"
+            " expires_at, paid_at, closed_at, version, return_url, neutral"
         )
     };
 }
@@ -78,6 +79,7 @@ pub(crate) struct OrderRow {
     closed_at: Option<i64>,
     version: i64,
     return_url: Option<String>,
+    neutral: i64,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -118,26 +120,12 @@ impl TryFrom<OrderRow> for Order {
                 .map(ReturnUrl::parse)
                 .transpose()
                 .map_err(bad)?,
-            payer: Payer {
-                openid: r
-                    .payer_openid
-                    .as_deref()
-                    .map(Openid::parse)
-                    .transpose()
-                    .map_err(bad)?,
-                buyer_id: r
-                    .payer_buyer_id
-                    .as_deref()
-                    .map(BuyerId::parse)
-                    .transpose()
-                    .map_err(bad)?,
-                client_ip: r
-                    .payer_client_ip
-                    .as_deref()
-                    .map(parse_client_ip)
-                    .transpose()
-                    .map_err(bad)?,
-            },
+            payer: payer(
+                r.payer_openid.as_deref(),
+                r.payer_buyer_id.as_deref(),
+                r.payer_client_ip.as_deref(),
+            )
+            .map_err(bad)?,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,
@@ -156,6 +144,82 @@ impl TryFrom<OrderRow> for Order {
             paid_at: r.paid_at.map(Timestamp::from_millis),
             closed_at: r.closed_at.map(Timestamp::from_millis),
             version: r.version,
+            neutral: flag(r.neutral)
+                .ok_or_else(|| StoreError::corrupt("order", format!("row {}: neutral", r.id)))?,
+            attempt: None,
+        })
+    }
+}
+
+/// A payer as stored, in the same three columns on orders and on pay attempts.
+fn payer(
+    openid: Option<&str>,
+    buyer_id: Option<&str>,
+    client_ip: Option<&str>,
+) -> Result<Payer, crate::domain::DomainError> {
+    Ok(Payer {
+        openid: openid.map(Openid::parse).transpose()?,
+        buyer_id: buyer_id.map(BuyerId::parse).transpose()?,
+        client_ip: client_ip.map(parse_client_ip).transpose()?,
+    })
+}
+
+/// Every column [`PayAttemptRow`] reads.
+pub(crate) const PAY_ATTEMPT_COLUMNS: &str = "id, order_id, upstream_order_no, channel, method, \
+     payer_openid, payer_buyer_id, payer_client_ip, prepay_id, code_url, h5_url, qr_code, \
+     created_at, updated_at, closed_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PayAttemptRow {
+    id: i64,
+    order_id: i64,
+    upstream_order_no: String,
+    channel: String,
+    method: String,
+    payer_openid: Option<String>,
+    payer_buyer_id: Option<String>,
+    payer_client_ip: Option<String>,
+    prepay_id: Option<String>,
+    code_url: Option<String>,
+    h5_url: Option<String>,
+    qr_code: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    closed_at: Option<i64>,
+}
+
+impl TryFrom<PayAttemptRow> for PayAttempt {
+    type Error = StoreError;
+
+    fn try_from(r: PayAttemptRow) -> Result<Self, StoreError> {
+        let bad = |e: crate::domain::DomainError| {
+            StoreError::corrupt("pay attempt", format!("row {}: {e}", r.id))
+        };
+        Ok(Self {
+            id: PayAttemptId::from_i64(r.id),
+            order_id: OrderId::from_i64(r.order_id),
+            upstream_order_no: UpstreamOrderNo::parse(&r.upstream_order_no).map_err(bad)?,
+            pay_method: PayMethod::new(
+                Channel::parse(&r.channel).map_err(bad)?,
+                Method::parse(&r.method).map_err(bad)?,
+            )
+            .map_err(bad)?,
+            payer: payer(
+                r.payer_openid.as_deref(),
+                r.payer_buyer_id.as_deref(),
+                r.payer_client_ip.as_deref(),
+            )
+            .map_err(bad)?,
+            upstream: UpstreamFields {
+                prepay_id: r.prepay_id,
+                code_url: r.code_url,
+                h5_url: r.h5_url,
+                qr_code: r.qr_code,
+                ..UpstreamFields::default()
+            },
+            created_at: Timestamp::from_millis(r.created_at),
+            updated_at: Timestamp::from_millis(r.updated_at),
+            closed_at: r.closed_at.map(Timestamp::from_millis),
         })
     }
 }

@@ -108,6 +108,21 @@ impl Store {
     /// `IllegalTransition` when the domain forbids `from → to` (nothing is written); `NotFound` for
     /// an unknown order; `Database`, `Corrupt`.
     pub async fn transition(&self, t: &Transition) -> Result<TransitionOutcome, StoreError> {
+        self.transition_through(t, None).await
+    }
+
+    /// [`Store::transition`], and, when `through` is given (a channel-neutral order seen through
+    /// the pay attempt that paid it), the order takes the attempt's method, upstream number, payer
+    /// and pay parameters in the same write, so that everything after payment (refunds, notifications, bills) sees
+    /// the upstream order that was paid.
+    ///
+    /// # Errors
+    /// As [`Store::transition`].
+    pub async fn transition_through(
+        &self,
+        t: &Transition,
+        through: Option<&Order>,
+    ) -> Result<TransitionOutcome, StoreError> {
         if !t.from.can_become(t.to) {
             return Err(StoreError::IllegalTransition {
                 from: t.from,
@@ -118,10 +133,15 @@ impl Store {
         let closed_at = (t.to == OrderStatus::Closed).then_some(t.at.as_millis());
         let update = "UPDATE orders SET status = $1, updated_at = $2, version = version + 1, \
                       paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at), \
-                      prepay_id = COALESCE($5, prepay_id), code_url = COALESCE($6, code_url), \
-                      h5_url = COALESCE($7, h5_url), qr_code = COALESCE($8, qr_code), \
+                      prepay_id = COALESCE($5, $20, prepay_id), code_url = COALESCE($6, $21, code_url), \
+                      h5_url = COALESCE($7, $22, h5_url), qr_code = COALESCE($8, $23, qr_code), \
                       transaction_id = COALESCE($9, transaction_id), trade_no = COALESCE($10, trade_no), \
-                      upstream_error = COALESCE($11, upstream_error) \
+                      upstream_error = COALESCE($11, upstream_error), \
+                      channel = COALESCE($14, channel), method = COALESCE($15, method), \
+                      upstream_order_no = COALESCE($16, upstream_order_no), \
+                      payer_openid = COALESCE($17, payer_openid), \
+                      payer_buyer_id = COALESCE($18, payer_buyer_id), \
+                      payer_client_ip = COALESCE($19, payer_client_ip) \
                       WHERE id = $12 AND status = $13";
         let history = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
                        VALUES ($1, $2, $3, $4, $5)";
@@ -148,6 +168,16 @@ impl Store {
                 .bind(u.error.as_deref())
                 .bind(t.order_id.as_i64())
                 .bind(t.from.as_str())
+                .bind(through.map(|a| a.pay_method.channel().as_str()))
+                .bind(through.map(|a| a.pay_method.method().as_str()))
+                .bind(through.map(|a| a.upstream_order_no.as_str()))
+                .bind(through.and_then(|a| a.payer.openid.as_ref().map(|v| v.as_str())))
+                .bind(through.and_then(|a| a.payer.buyer_id.as_ref().map(|v| v.as_str())))
+                .bind(through.and_then(|a| a.payer.client_ip.map(|ip| ip.to_string())))
+                .bind(through.and_then(|a| a.upstream.prepay_id.as_deref()))
+                .bind(through.and_then(|a| a.upstream.code_url.as_deref()))
+                .bind(through.and_then(|a| a.upstream.h5_url.as_deref()))
+                .bind(through.and_then(|a| a.upstream.qr_code.as_deref()))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

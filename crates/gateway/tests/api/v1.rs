@@ -70,7 +70,7 @@ api_tests! {
                         p["noncestr"].as_str().unwrap(), p["prepayid"].as_str().unwrap());
                     verify_wechat_signature(&message, p["sign"].as_str().unwrap());
                 }
-                "wechat_h5" => assert!(p["h5_url"].as_str().unwrap().starts_with("https://")),
+                "wechat_h5" => assert!(p["h5_url"].as_str().unwrap().contains("/cgi-bin/mmpayweb-bin/checkmweb?prepay_id="), "{p}"),
                 "alipay_qr" => assert!(!p["qr_code"].as_str().unwrap().is_empty()),
                 "alipay_jsapi" | "alipay_miniapp" => assert!(!p["trade_no"].as_str().unwrap().is_empty()),
                 "alipay_wap" | "alipay_page" => assert!(p["url"].as_str().unwrap().contains("sign="), "{p}"),

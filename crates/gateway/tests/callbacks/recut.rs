@@ -25,7 +25,7 @@ const INJECTED: &str = "x&total_amount=29.90&trade_no=FAKE&trade_status=TRADE_SU
 async fn legacy_alipay_order(app: &TestApp, no: &str, description: &str) -> gateway::domain::Order {
     let request = OrderRequest {
         out_trade_no: OutTradeNo::parse(no).unwrap(),
-        pay_method: PayMethod::new(Channel::Alipay, Method::Qr).unwrap(),
+        pay_method: PayMethod::new(Channel::Alipay, Method::Qr).unwrap().into(),
         amount: Amount::parse(2990).unwrap(),
         currency: Currency::Cny,
         description: Description::parse(description).unwrap(),
@@ -119,7 +119,7 @@ api_tests! {
         // Stored before the rule (bypassing the API), then sent upstream by paygate.
         let request = OrderRequest {
             out_trade_no: OutTradeNo::parse("recut_legacy").unwrap(),
-            pay_method: PayMethod::new(Channel::Alipay, Method::Qr).unwrap(),
+            pay_method: PayMethod::new(Channel::Alipay, Method::Qr).unwrap().into(),
             amount: Amount::parse(2990).unwrap(),
             currency: Currency::Cny,
             description: Description::parse(INJECTED).unwrap(),

@@ -114,7 +114,7 @@ impl Env {
                 channel_core::nonce::alphanumeric(12)
             ))
             .unwrap(),
-            pay_method: PayMethod::parse_dotted(method).unwrap(),
+            pay_method: PayMethod::parse_dotted(method).unwrap().into(),
             amount: Amount::parse(AMOUNT_FEN).unwrap(),
             currency: Currency::Cny,
             description: Description::parse("VIP月卡").unwrap(),

@@ -11,7 +11,7 @@ on_both_backends! {
     async fn an_order_reads_back_as_it_was_stored(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let mut request = seed_request("order_20240101_001");
-        request.pay_method = PayMethod::new(Channel::Alipay, Method::Jsapi).unwrap();
+        request.pay_method = PayMethod::new(Channel::Alipay, Method::Jsapi).unwrap().into();
         request.attach = Some(Attach::parse("附加 data").unwrap());
         request.notify_url = Some(NotifyUrl::parse("https://shop.example.com/paid").unwrap());
         request.payer.openid = Some(Openid::parse("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o").unwrap());
@@ -25,7 +25,7 @@ on_both_backends! {
         assert_eq!(order.version, 0);
         assert_eq!(order.site_id, site.id);
         assert_eq!(order.out_trade_no, request.out_trade_no);
-        assert_eq!(order.pay_method, request.pay_method);
+        assert_eq!(order.order_method(), request.pay_method);
         assert_eq!(order.amount, Amount::parse(2990).unwrap());
         assert_eq!(order.description, request.description);
         assert_eq!(order.attach, request.attach);

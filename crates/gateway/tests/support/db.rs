@@ -99,7 +99,9 @@ pub async fn new_site(store: &Store, name: &str) -> Site {
 pub fn seed_request(out_trade_no: &str) -> OrderRequest {
     OrderRequest {
         out_trade_no: OutTradeNo::parse(out_trade_no).unwrap(),
-        pay_method: PayMethod::new(Channel::Wechat, Method::Native).unwrap(),
+        pay_method: PayMethod::new(Channel::Wechat, Method::Native)
+            .unwrap()
+            .into(),
         amount: Amount::parse(2990).unwrap(),
         currency: Currency::Cny,
         description: Description::parse("VIP月卡").unwrap(),

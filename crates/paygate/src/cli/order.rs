@@ -245,7 +245,7 @@ fn print_order(order: &Order, totals: &RefundTotals) {
         order.out_trade_no.as_str(),
         order.site_id
     );
-    println!("  method:      {}", order.pay_method);
+    println!("  method:      {}", order.order_method());
     println!("  status:      {}", order.status.as_str());
     println!(
         "  amount:      {} {}",
@@ -294,7 +294,7 @@ fn order_line(listed: &ListedOrder) -> String {
         o.created_at.to_rfc3339(),
         o.site_id,
         o.out_trade_no.as_str(),
-        o.pay_method,
+        o.order_method(),
         o.status.as_str(),
         yuan(o.amount.as_i64()),
     );
@@ -315,8 +315,8 @@ fn order_json(o: &Order, t: &RefundTotals) -> serde_json::Value {
         "site_id": o.site_id.as_str(),
         "out_trade_no": o.out_trade_no.as_str(),
         "upstream_order_no": o.upstream_order_no.as_str(),
-        "channel": o.pay_method.channel().as_str(),
-        "method": o.pay_method.method().as_str(),
+        "channel": o.order_method().channel_name(),
+        "method": o.order_method().method_name(),
         "status": o.status.as_str(),
         "amount": yuan(o.amount.as_i64()),
         "amount_fen": o.amount.as_i64(),

@@ -77,6 +77,8 @@ impl From<&ServiceError> for ErrorCode {
             ServiceError::OutTradeNoConflict => Self::OutTradeNoConflict,
             ServiceError::NotFound => Self::OrderNotFound,
             ServiceError::AlreadyPaid(_) => Self::OrderPaid,
+            // Only the checkout asks to pay; the API never does.
+            ServiceError::NotPayable(_) => Self::OrderNotClosable,
             ServiceError::NotClosable(_) | ServiceError::NotYetClosable { .. } => {
                 Self::OrderNotClosable
             }
@@ -164,7 +166,7 @@ mod tests {
         ];
         let wechat_native = PayMethod::new(Channel::Wechat, Method::Native);
         let service = [
-            ServiceError::PaymentNotConfigured(wechat_native.expect("WeChat offers native")),
+            ServiceError::PaymentNotConfigured(wechat_native.expect("WeChat offers native").into()),
             ServiceError::UnsignableForAlipay {
                 field: "description",
             },
