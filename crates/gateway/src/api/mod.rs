@@ -24,6 +24,7 @@
 mod auth;
 mod body;
 mod checkout;
+mod checkout_apps;
 pub mod error;
 mod events;
 mod health;

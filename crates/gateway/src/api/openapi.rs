@@ -15,7 +15,7 @@ use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
-use super::{checkout, events, health, notifications, onepass, refunds, v1};
+use super::{checkout, checkout_apps, events, health, notifications, onepass, refunds, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +25,8 @@ use super::{checkout, events, health, notifications, onepass, refunds, v1};
     ),
     paths(
         onepass::create_native, onepass::status, events::stream, checkout::page,
-        checkout::page_by_path,
+        checkout::page_by_path, checkout_apps::wechat, checkout_apps::wechat_h5,
+        checkout_apps::alipay,
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,

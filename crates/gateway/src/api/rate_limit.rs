@@ -62,7 +62,7 @@ impl TrustedProxies {
     }
 
     /// The client of a request that came from `peer`.
-    fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.contains(peer) {
             return peer;
         }

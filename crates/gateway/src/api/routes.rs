@@ -7,7 +7,9 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use super::{Ctx, checkout, events, health, notifications, onepass, openapi, refunds, v1};
+use super::{
+    Ctx, checkout, checkout_apps, events, health, notifications, onepass, openapi, refunds, v1,
+};
 
 /// An HTTP method a route answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,6 +80,9 @@ pub(super) fn open() -> Vec<Route> {
         Route::get("/pay/wechat/checkout", checkout::page),
         Route::get("/pay/alipay/checkout", checkout::page),
         Route::get("/checkout/{token}", checkout::page_by_path),
+        Route::get("/checkout/{token}/wechat", checkout_apps::wechat),
+        Route::get("/checkout/{token}/wechat-h5", checkout_apps::wechat_h5),
+        Route::get("/checkout/{token}/alipay", checkout_apps::alipay),
         Route::get("/openapi.json", openapi::json),
         Route::get("/docs", openapi::docs),
         Route::get("/healthz", health::healthz),

@@ -30,7 +30,7 @@ pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
 pub use refund::RefundState;
 pub use status::UpstreamStatus;
-pub use wechat::{WechatAccount, WechatAppIds};
+pub use wechat::{OauthError, WechatAccount, WechatAppIds, WechatOauth};
 
 use callback::{NewsPayload, RefundNewsPayload};
 
@@ -120,6 +120,12 @@ impl Channels {
     #[must_use]
     pub fn supports(&self, method: PayMethod) -> bool {
         self.target(method).is_ok()
+    }
+
+    /// WeChat web authorisation under the official account, when configured.
+    #[must_use]
+    pub fn wechat_oauth(&self) -> Option<&WechatOauth> {
+        self.inner.wechat.as_ref().and_then(|w| w.oauth.as_deref())
     }
 
     /// Every method [`Channels::supports`].

@@ -30,6 +30,27 @@ pub enum PayParams {
     AlipayApp { order_string: String },
 }
 
+impl PayParams {
+    /// The channel the parameters pay through.
+    #[must_use]
+    pub fn channel(&self) -> crate::domain::Channel {
+        use crate::domain::Channel;
+        match self {
+            Self::WechatNative { .. }
+            | Self::WechatJsapi(_)
+            | Self::WechatMiniapp(_)
+            | Self::WechatH5 { .. }
+            | Self::WechatApp(_) => Channel::Wechat,
+            Self::AlipayQr { .. }
+            | Self::AlipayJsapi { .. }
+            | Self::AlipayMiniapp { .. }
+            | Self::AlipayWap { .. }
+            | Self::AlipayPage { .. }
+            | Self::AlipayApp { .. } => Channel::Alipay,
+        }
+    }
+}
+
 /// The JSAPI / mini-program bundle, with WeChat's own field names. `paySign` is SHA256withRSA
 /// with the merchant key over `appId\ntimeStamp\nnonceStr\npackage\n`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,6 +12,22 @@ pub const STYLE: &str = include_str!("page.css");
 /// The checkout page's script: countdown, live status, sandbox button.
 pub const SCRIPT: &str = include_str!("page.js");
 
+/// The script of the page that takes the payer on to the channel's own pay page: it sends the
+/// page's one form (a button does the same without JavaScript).
+pub const SUBMIT_SCRIPT: &str = "document.getElementById(\"to-channel\").submit();";
+
+/// The Content-Security-Policy of the page that posts the payer on to a channel's pay page: only
+/// its inline style and submit script, and forms only to `channel_origin`.
+#[must_use]
+pub fn onward_policy(channel_origin: &str) -> String {
+    format!(
+        "default-src 'none'; script-src {script}; style-src {style}; form-action {channel_origin}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        script = source_hash(SUBMIT_SCRIPT),
+        style = source_hash(STYLE),
+    )
+}
+
 /// `'sha256-…'`: how a CSP names one inline `<style>` or `<script>` by its exact content.
 fn source_hash(content: &str) -> String {
     let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(content));

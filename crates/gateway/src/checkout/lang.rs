@@ -127,6 +127,15 @@ pub struct Text {
     pub error_title: &'static str,
     pub error_not_found: &'static str,
     pub error_internal: &'static str,
+    pub wechat_pay: &'static str,
+    pub alipay: &'static str,
+    pub choose: &'static str,
+    pub pay_now: &'static str,
+    pub to_alipay: &'static str,
+    pub continue_to_pay: &'static str,
+    pub error_wechat_auth: &'static str,
+    pub error_not_payable: &'static str,
+    pub error_channel: &'static str,
 }
 
 pub static ZH: Text = Text {
@@ -155,6 +164,15 @@ pub static ZH: Text = Text {
     error_title: "无法打开支付页面",
     error_not_found: "支付链接无效或已失效，请返回商户重新下单。",
     error_internal: "暂时无法显示订单，请稍后刷新重试。",
+    wechat_pay: "微信支付",
+    alipay: "支付宝",
+    choose: "请选择支付方式",
+    pay_now: "立即支付",
+    to_alipay: "正在前往支付宝…",
+    continue_to_pay: "继续支付",
+    error_wechat_auth: "未能获得微信授权，请重新打开支付链接。",
+    error_not_payable: "订单已不能支付，请返回支付页面查看订单状态。",
+    error_channel: "支付渠道暂时无法下单，请稍后重试。",
 };
 
 pub static EN: Text = Text {
@@ -183,6 +201,15 @@ pub static EN: Text = Text {
     error_title: "This payment page cannot be opened",
     error_not_found: "The payment link is invalid or no longer valid; please order again from the merchant.",
     error_internal: "The order cannot be shown right now; please refresh in a moment.",
+    wechat_pay: "WeChat Pay",
+    alipay: "Alipay",
+    choose: "Choose how to pay",
+    pay_now: "Pay now",
+    to_alipay: "Going to Alipay…",
+    continue_to_pay: "Continue to pay",
+    error_wechat_auth: "WeChat did not authorise this page; please open the payment link again.",
+    error_not_payable: "This order can no longer be paid; go back to the payment page to see its status.",
+    error_channel: "The payment channel cannot take the order right now; please try again shortly.",
 };
 
 #[cfg(test)]

@@ -9,13 +9,15 @@
 //! - `assets`: the inline style and script, and the CSP that allows exactly them.
 //! - `page`: the templates and how an order fills them.
 
+mod agent;
 mod assets;
 mod lang;
 mod page;
 mod qr;
 mod state;
 
-pub use assets::{SCRIPT, STYLE, content_security_policy, security_headers};
+pub use agent::Agent;
+pub use assets::{SCRIPT, STYLE, content_security_policy, onward_policy, security_headers};
 pub use lang::Lang;
-pub use page::{Checkout, CheckoutPage, ErrorPage};
+pub use page::{Checkout, CheckoutPage, ErrorPage, OnwardPage, PayChoice};
 pub use state::PageState;

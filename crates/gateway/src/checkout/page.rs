@@ -9,14 +9,30 @@ use super::lang::{Lang, Text};
 use super::qr;
 use super::state::{PageState, mm_ss, seconds_left};
 use crate::channels::PayParams;
-use crate::domain::{Order, OrderStatus, Timestamp};
+use crate::domain::{Channel, Method, Order, OrderStatus, PayMethod, Timestamp};
+
+/// One way to pay that the page offers.
+#[derive(Debug)]
+pub enum PayChoice<'a> {
+    /// The pay parameters of an upstream order: a QR code to scan, a link to the channel's pay
+    /// page, or a note for parameters only an app can use. `method` names it for the sandbox's
+    /// "simulate payment" of one of a channel-neutral order's upstream orders.
+    Params {
+        params: &'a PayParams,
+        method: Option<PayMethod>,
+    },
+    /// A phone browser's choice of app: a link to the route that makes that app's payment.
+    App { channel: Channel, href: String },
+    /// Inside WeChat: the JSAPI parameters (JSON) the page hands to `WeixinJSBridge`.
+    Jsapi { params_json: String },
+}
 
 /// What the checkout page is made from.
 #[derive(Debug)]
 pub struct Checkout<'a> {
     pub order: &'a Order,
-    /// The order's pay parameters while it is payable.
-    pub pay_params: Option<&'a PayParams>,
+    /// How the payer can pay, while the order is payable.
+    pub choices: Vec<PayChoice<'a>>,
     pub site_name: &'a str,
     pub lang: Lang,
     /// Whether the language was asked for in the URL (`?lang=`): the page's own links then keep
@@ -53,11 +69,22 @@ pub struct CheckoutPage<'a> {
     /// Where a paid page without JavaScript sends the payer (`<meta http-equiv=refresh>`).
     redirect: Option<&'a str>,
     sandbox: bool,
-    simulate_action: Option<String>,
+    options: Vec<PayOption>,
+    /// JSAPI parameters for `WeixinJSBridge` (inside WeChat).
+    jsapi: Option<String>,
+}
+
+/// One way to pay as the template shows it.
+#[derive(Default)]
+pub struct PayOption {
+    /// Which app, when the page offers more than one.
+    title: Option<&'static str>,
     qr_svg: Option<String>,
     hint: Option<&'static str>,
-    pay_link: Option<&'a str>,
-    pay_link_text: &'static str,
+    link: Option<String>,
+    link_text: &'static str,
+    /// The sandbox's "simulate payment" form action.
+    simulate: Option<String>,
 }
 
 impl<'a> CheckoutPage<'a> {
@@ -79,11 +106,39 @@ impl<'a> CheckoutPage<'a> {
         } else {
             format!("{}?token={token}{}", c.path, lang_query('&'))
         };
-        let pay = if state == PageState::Pending {
-            c.pay_params
-                .map_or_else(PayBlock::default, |p| pay_block(p, t))
+        let several = c.choices.len() > 1;
+        let simulate = |method: Option<PayMethod>| {
+            let method = method.map_or_else(String::new, |m| format!("&method={m}"));
+            (c.sandbox && state == PageState::Pending)
+                .then(|| format!("/sandbox/pay?token={token}{method}{}", lang_query('&')))
+        };
+        let mut jsapi = None;
+        let options = if state == PageState::Pending {
+            c.choices
+                .iter()
+                .map(|choice| match choice {
+                    PayChoice::Params { params, method } => PayOption {
+                        title: several.then(|| app_name(params.channel(), t)),
+                        simulate: simulate(*method),
+                        ..pay_option(params, t)
+                    },
+                    PayChoice::App { channel, href } => PayOption {
+                        link: Some(href.clone()),
+                        link_text: app_name(*channel, t),
+                        ..PayOption::default()
+                    },
+                    PayChoice::Jsapi { params_json } => {
+                        jsapi = Some(params_json.clone());
+                        PayOption {
+                            hint: Some(t.in_wechat),
+                            simulate: simulate(PayMethod::new(Channel::Wechat, Method::Jsapi).ok()),
+                            ..PayOption::default()
+                        }
+                    }
+                })
+                .collect()
         } else {
-            PayBlock::default()
+            Vec::new()
         };
         let return_url = order.return_url.as_ref().map(|u| u.as_str());
         let remaining = seconds_left(order.expires_at, c.now);
@@ -101,6 +156,8 @@ impl<'a> CheckoutPage<'a> {
             status_text: status_text(state, t),
             remaining,
             countdown: mm_ss(remaining),
+            // The status route of either path answers any order; a channel-neutral order's has
+            // no channel of its own yet.
             status_url: format!(
                 "/pay/{}/status?token={token}",
                 order.pay_method.channel().as_str()
@@ -110,13 +167,51 @@ impl<'a> CheckoutPage<'a> {
             return_url,
             redirect: return_url.filter(|_| order.status == OrderStatus::Paid),
             sandbox: c.sandbox,
-            simulate_action: (c.sandbox && state == PageState::Pending)
-                .then(|| format!("/sandbox/pay?token={token}{}", lang_query('&'))),
-            qr_svg: pay.qr,
-            hint: pay.hint,
-            pay_link: pay.link.map(|(url, _)| url).filter(|u| is_web_url(u)),
-            pay_link_text: pay.link.map_or("", |(_, text)| text),
+            options,
+            jsapi,
         }
+    }
+}
+
+/// The page that posts the payer on to a channel's pay page (Alipay's WAP cashier), by itself
+/// with JavaScript, by a button without.
+#[derive(Template)]
+#[template(path = "checkout_redirect.html")]
+pub struct OnwardPage {
+    t: &'static Text,
+    t_lang: &'static str,
+    style: &'static str,
+    script: &'static str,
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+impl OnwardPage {
+    /// The page for a signed `GET` URL of the channel, sent as a `POST` form of the same
+    /// fields. `None` unless the URL is an http(s) URL.
+    #[must_use]
+    pub fn for_url(url: &str, lang: Lang) -> Option<(Self, String)> {
+        let parsed = url::Url::parse(url).ok()?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return None;
+        }
+        let origin = parsed.origin().ascii_serialization();
+        let fields = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut action = parsed;
+        action.set_query(None);
+        action.set_fragment(None);
+        let page = Self {
+            t: lang.text(),
+            t_lang: lang.html_lang(),
+            style: STYLE,
+            script: super::assets::SUBMIT_SCRIPT,
+            action: action.to_string(),
+            fields,
+        };
+        Some((page, origin))
     }
 }
 
@@ -135,6 +230,24 @@ impl ErrorPage {
     #[must_use]
     pub fn not_found(lang: Lang) -> Self {
         Self::new(lang, lang.text().error_not_found)
+    }
+
+    /// The page for a WeChat web authorisation that gave no openid.
+    #[must_use]
+    pub fn wechat_auth(lang: Lang) -> Self {
+        Self::new(lang, lang.text().error_wechat_auth)
+    }
+
+    /// The page for an app's route asked for an order that can no longer be paid.
+    #[must_use]
+    pub fn not_payable(lang: Lang) -> Self {
+        Self::new(lang, lang.text().error_not_payable)
+    }
+
+    /// The page for a channel that would not take the payment.
+    #[must_use]
+    pub fn channel(lang: Lang) -> Self {
+        Self::new(lang, lang.text().error_channel)
     }
 
     /// The page for paygate's own failure; the cause is in the logs, never here.
@@ -164,27 +277,29 @@ fn status_text(state: PageState, t: &'static Text) -> &'static str {
     }
 }
 
-/// How the payer pays on this page, by method.
-#[derive(Default)]
-struct PayBlock<'a> {
-    qr: Option<String>,
-    hint: Option<&'static str>,
-    link: Option<(&'a str, &'static str)>,
+fn app_name(channel: Channel, t: &'static Text) -> &'static str {
+    match channel {
+        Channel::Wechat => t.wechat_pay,
+        Channel::Alipay => t.alipay,
+    }
 }
 
-fn pay_block<'a>(p: &'a PayParams, t: &'static Text) -> PayBlock<'a> {
-    let scan = |data: &str, hint| PayBlock {
-        qr: qr::svg(data, t.qr_label),
+/// How the payer pays by one upstream order's parameters.
+fn pay_option(p: &PayParams, t: &'static Text) -> PayOption {
+    let scan = |data: &str, hint| PayOption {
+        qr_svg: qr::svg(data, t.qr_label),
         hint: Some(hint),
-        link: None,
+        ..PayOption::default()
     };
-    let note = |hint| PayBlock {
+    let note = |hint| PayOption {
         hint: Some(hint),
-        ..PayBlock::default()
+        ..PayOption::default()
     };
-    let link = |url, text| PayBlock {
-        link: Some((url, text)),
-        ..PayBlock::default()
+    // Only web pages become links: a channel's answer can never make the page link to a script.
+    let link = |url: &str, text| PayOption {
+        link: is_web_url(url).then(|| url.to_owned()),
+        link_text: text,
+        ..PayOption::default()
     };
     match p {
         PayParams::WechatNative { code_url } => scan(code_url, t.scan_wechat),
@@ -203,7 +318,6 @@ fn pay_block<'a>(p: &'a PayParams, t: &'static Text) -> PayBlock<'a> {
     }
 }
 
-/// Only web pages become links: a channel's answer can never make the page link to a script.
 fn is_web_url(url: &str) -> bool {
     url.starts_with("https://") || url.starts_with("http://")
 }

@@ -49,6 +49,9 @@ pub(crate) const KEYS: &[Key] = &[
         "PAYGATE_WECHAT_DOWNLOAD_PLATFORM_CERTIFICATES",
     ),
     key("wechat.api_base_url", "PAYGATE_WECHAT_API_BASE_URL"),
+    key("wechat.appsecret", "PAYGATE_WECHAT_APPSECRET"),
+    key("wechat.oauth_base_url", "PAYGATE_WECHAT_OAUTH_BASE_URL"),
+    key("wechat.sns_base_url", "PAYGATE_WECHAT_SNS_BASE_URL"),
     key("alipay.app_id", "PAYGATE_ALIPAY_APP_ID"),
     key(
         "alipay.app_private_key_file",

@@ -16,6 +16,9 @@ pub struct WechatSettings {
     pub miniapp_appid: Option<String>,
     pub app_appid: Option<String>,
     pub client: wechatpay::Config,
+    /// Web authorisation under the official account (`wechat.appsecret`), for JSAPI payments of
+    /// channel-neutral orders inside WeChat.
+    pub oauth: Option<crate::channels::WechatOauth>,
 }
 
 fn required(raw: &Raw, name: &'static str) -> Result<String, ConfigError> {
@@ -57,7 +60,22 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<WechatSettings>, ConfigError> {
             .with_base_url(&url)
             .map_err(|e| raw.invalid("wechat.api_base_url", e.to_string()))?;
     }
+    let oauth = match raw.text("wechat.appsecret")? {
+        Some(secret) => {
+            let authorize = raw
+                .text("wechat.oauth_base_url")?
+                .unwrap_or_else(|| "https://open.weixin.qq.com".to_owned());
+            let api = raw
+                .text("wechat.sns_base_url")?
+                .unwrap_or_else(|| "https://api.weixin.qq.com".to_owned());
+            let oauth = crate::channels::WechatOauth::new(appid.clone(), secret, &authorize, &api)
+                .map_err(|e| raw.invalid("wechat.appsecret", e.to_string()))?;
+            Some(oauth)
+        }
+        None => None,
+    };
     Ok(Some(WechatSettings {
+        oauth,
         mchid,
         appid,
         miniapp_appid,

@@ -8,7 +8,7 @@ use channel_core::{RsaPrivateKey, nonce};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds};
+use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds, WechatOauth};
 
 /// The sandbox's own credentials: what a real operator would get from WeChat Pay and Alipay.
 /// Generated once and kept (by the caller) so that orders in the simulator's state stay valid
@@ -23,6 +23,10 @@ pub struct SandboxKeys {
     /// 32 ASCII characters.
     pub wechat_apiv3_key: String,
     pub wechat_appids: WechatAppIds,
+    /// The official account's AppSecret (web authorisation, for JSAPI inside WeChat). Keys kept
+    /// before it existed get one when read back.
+    #[serde(default = "mp_secret")]
+    pub wechat_mp_secret: String,
     pub alipay_app_id: String,
     /// PKCS#8 PEM.
     pub alipay_app_private_key_pem: String,
@@ -82,6 +86,7 @@ impl SandboxKeys {
             wechat_serial: hex_upper(20),
             wechat_merchant_key_pem: key_pem()?,
             wechat_apiv3_key: nonce::alphanumeric(32),
+            wechat_mp_secret: mp_secret(),
             wechat_appids: WechatAppIds {
                 mp: appid(),
                 miniapp: Some(appid()),
@@ -92,6 +97,11 @@ impl SandboxKeys {
             alipay_app_private_key_pem: key_pem()?,
         })
     }
+}
+
+/// WeChat AppSecrets are 32 hex digits.
+fn mp_secret() -> String {
+    hex_upper(16).to_ascii_lowercase()
 }
 
 fn digits(n: usize) -> String {
@@ -220,12 +230,30 @@ async fn wechat_account(
     )
     .and_then(|c| c.with_base_url(sim))
     .map_err(client_err)?;
+    let _: serde_json::Value = post(
+        http,
+        format!("{sim}/sim/wechat/oauth/apps"),
+        &json!({ "appid": keys.wechat_appids.mp, "secret": keys.wechat_mp_secret }),
+        "WeChat official account registration",
+    )
+    .await?;
+    let oauth = WechatOauth::new(
+        keys.wechat_appids.mp.clone(),
+        keys.wechat_mp_secret.clone(),
+        sim,
+        sim,
+    )
+    .map_err(|e| ProvisionError::Client {
+        channel: "WeChat OAuth",
+        message: e.to_string(),
+    })?;
     WechatAccount::new(
         config,
         keys.wechat_mchid.clone(),
         keys.wechat_appids.clone(),
         public,
     )
+    .map(|account| account.with_oauth(oauth))
     .map_err(|e| ProvisionError::Client {
         channel: "WeChat Pay",
         message: e.to_string(),

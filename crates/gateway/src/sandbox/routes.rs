@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Sandbox;
-use crate::domain::{Channel, CheckoutToken, Order};
+use crate::domain::{Channel, CheckoutToken, Order, PayMethod};
 use crate::service::{OrderService, ServiceError};
 
 struct Ctx {
@@ -76,6 +76,9 @@ async fn info(State(ctx): State<Arc<Ctx>>) -> Json<Value> {
 struct PayQuery {
     token: Option<String>,
     lang: Option<String>,
+    /// For a channel-neutral order: which of its upstream orders (`wechat.native`…); the first
+    /// one made when absent.
+    method: Option<String>,
 }
 
 async fn pay(
@@ -113,11 +116,55 @@ async fn pay(
             );
         }
     };
+    let order = if order.is_unbound() {
+        match through_attempt(&ctx, &order, q.method.as_deref()).await {
+            Ok(view) => view,
+            Err(answer) => return answer,
+        }
+    } else {
+        order
+    };
     let answer = pay_in_sim(&ctx, &order).await;
     if answer.status().is_success() && wants_html(&headers) {
         return back_to_checkout(&order, q.lang.as_deref());
     }
     answer
+}
+
+/// A channel-neutral order seen through its upstream order of `method` (or its first).
+async fn through_attempt(
+    ctx: &Ctx,
+    order: &Order,
+    method: Option<&str>,
+) -> Result<Order, Response> {
+    let wanted = match method.map(PayMethod::parse_dotted).transpose() {
+        Ok(wanted) => wanted,
+        Err(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_method",
+                "method is not a channel.method",
+            ));
+        }
+    };
+    let views = ctx.orders.open_attempts(order).await.map_err(|e| {
+        tracing::error!(error = %e, "sandbox pay: attempt lookup failed");
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    })?;
+    views
+        .into_iter()
+        .find(|v| wanted.is_none_or(|m| v.pay_method == m))
+        .ok_or_else(|| {
+            error(
+                StatusCode::CONFLICT,
+                "sandbox_pay_failed",
+                "the payer has not opened this order in that app yet: open its checkout page first",
+            )
+        })
 }
 
 /// A browser's form post asks for a page, a script's `fetch` for data.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::channels::ChannelError;
+use crate::channels::{ChannelError, PayParams};
 use crate::domain::{
     Channel, Method, Order, OrderStatus, PayAttempt, PayAttemptId, PayMethod, Payer, Site,
     Timestamp,
@@ -33,6 +33,9 @@ impl OrderService {
             .iter()
             .filter_map(|(c, m)| PayMethod::new(*c, *m).ok())
             .filter(|m| site.may_use(*m) && self.channels.supports(*m))
+            // Inside WeChat a JSAPI payment needs the payer's openid, which only web
+            // authorisation under the official account gives.
+            .filter(|m| m.method() != Method::Jsapi || self.channels.wechat_oauth().is_some())
             .collect()
     }
 
@@ -91,6 +94,22 @@ impl OrderService {
             .record_pay_attempt(attempt.id, &fields, Timestamp::now())
             .await?;
         Ok(order.through(&attempt))
+    }
+
+    /// The pay parameters of an order seen through one of its attempts (signed afresh).
+    ///
+    /// # Errors
+    /// As the channel's; `Channel` when the attempt was never answered upstream.
+    pub fn pay_params_of(&self, view: &Order) -> Result<PayParams, ServiceError> {
+        self.channels
+            .pay_params(view)
+            .map_err(|e| channel_error(view.pay_method.channel(), UpstreamOp::Create, e))
+    }
+
+    /// Whether WeChat web authorisation is configured (JSAPI inside WeChat needs it).
+    #[must_use]
+    pub fn wechat_oauth(&self) -> Option<&crate::channels::WechatOauth> {
+        self.channels.wechat_oauth()
     }
 
     /// The order seen through each of its attempts that may still be paid.

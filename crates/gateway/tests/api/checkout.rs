@@ -284,7 +284,7 @@ api_tests! {
         let (path, token) = checkout_of(&app, &created);
         let html = app.get(&path).await.text;
         assert!(html.contains("data-testid=\"simulate-pay\""));
-        assert!(html.contains(&format!("<form id=\"simulate\" method=\"post\" action=\"/sandbox/pay?token={token}\">")));
+        assert!(html.contains(&format!("<form class=\"simulate\" method=\"post\" action=\"/sandbox/pay?token={token}\">")));
         assert!(html.contains("沙箱模式"));
 
         let live = TestApp::spawn_tuned(app.kill(), |s| s.sandbox = false).await;

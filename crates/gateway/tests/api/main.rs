@@ -9,6 +9,7 @@ mod support;
 
 mod auth;
 mod checkout;
+mod checkout_apps;
 mod close;
 mod events;
 mod idempotency;

@@ -15,6 +15,9 @@ pub struct WechatAccount {
     pub appids: WechatAppIds,
     /// Where WeChat Pay sends payment notifications (`{public_url}/callbacks/wechat/{mchid}`).
     pub notify_url: String,
+    /// The official account's web authorisation, when its AppSecret is configured: what lets a
+    /// channel-neutral order's checkout pay by JSAPI inside WeChat.
+    pub oauth: Option<std::sync::Arc<super::WechatOauth>>,
 }
 
 /// The appids bound to the merchant. Each method pays under one of them, and a JSAPI openid is only
@@ -62,7 +65,15 @@ impl WechatAccount {
             notify_url: notify_url(public_url, &mchid),
             mchid,
             appids,
+            oauth: None,
         })
+    }
+
+    /// The merchant, with web authorisation under its official account.
+    #[must_use]
+    pub fn with_oauth(mut self, oauth: super::WechatOauth) -> Self {
+        self.oauth = Some(std::sync::Arc::new(oauth));
+        self
     }
 
     /// The merchant the operator configured.
@@ -75,7 +86,12 @@ impl WechatAccount {
             miniapp: settings.miniapp_appid,
             app: settings.app_appid,
         };
-        Self::new(settings.client, settings.mchid, appids, public_url)
+        let oauth = settings.oauth;
+        let account = Self::new(settings.client, settings.mchid, appids, public_url)?;
+        Ok(match oauth {
+            Some(oauth) => account.with_oauth(oauth),
+            None => account,
+        })
     }
 }
 
@@ -94,6 +110,7 @@ impl std::fmt::Debug for WechatAccount {
             .field("mchid", &self.mchid)
             .field("appids", &self.appids)
             .field("notify_url", &self.notify_url)
+            .field("oauth", &self.oauth)
             .finish_non_exhaustive()
     }
 }

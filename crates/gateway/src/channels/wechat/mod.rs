@@ -4,10 +4,12 @@
 
 mod account;
 pub(super) mod callback;
+pub(super) mod oauth;
 pub(super) mod refunds;
 mod transformers;
 
 pub use account::{WechatAccount, WechatAppIds};
+pub use oauth::{OauthError, WechatOauth};
 
 use wechatpay::TradeRef;
 
