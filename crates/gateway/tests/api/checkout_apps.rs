@@ -122,6 +122,7 @@ api_tests! {
         assert_eq!(page.status, 200, "{}", page.text);
         assert_eq!(page.text.matches("data-testid=\"qr\"").count(), 2, "WeChat and Alipay: {}", page.text);
         assert!(page.text.contains("&#38;method=wechat.native") && page.text.contains("&#38;method=alipay.qr"), "{}", page.text);
+        assert!(page.text.len() < 30 * 1024, "two codes still fit the page's budget: {} bytes", page.text.len());
         let made = app.sim_wechat_orders();
         let again = get(&browser(), &page_url, DESKTOP_UA).await;
         assert_eq!(again.status, 200);
