@@ -255,6 +255,19 @@ api_tests! {
         assert!(h5.starts_with(&format!("{}/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=", app.sim.base_url)), "{h5}");
         let back: String = url::form_urlencoded::byte_serialize(format!("{}/checkout/{token}", app.public_url).as_bytes()).collect();
         assert!(h5.ends_with(&format!("&redirect_url={back}")), "{h5}");
+
+        // Within its five minutes the same link is handed out again; an older one is asked for
+        // anew (WeChat's links expire), under the same upstream order.
+        let h5_route = format!("{}/checkout/{token}/wechat-h5", app.base);
+        assert_eq!(location(&get(&browser(), &h5_route, PHONE_UA).await), h5);
+        let id = app.stored(&app.site, "any_phone").await.id;
+        let five_minutes_ago = gateway::domain::Timestamp::now().as_millis() - 5 * 60 * 1000;
+        app.db.execute(&format!("UPDATE pay_attempts SET updated_at = {five_minutes_ago} WHERE order_id = {}", id.as_i64())).await;
+        let fresh = location(&get(&browser(), &h5_route, PHONE_UA).await);
+        assert_ne!(fresh, h5, "a link near its expiry is not handed out");
+        let prepay = |link: &str| link.split("prepay_id=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        assert_eq!(prepay(&fresh), prepay(&h5));
+        assert_eq!(app.db.store.pay_attempts(id).await.unwrap().len(), 1);
     }
 
     async fn the_app_routes_of_a_fixed_or_unknown_order_pay_nothing(app: TestApp) {
