@@ -210,7 +210,7 @@ async fn render(
     match agent {
         Agent::WechatApp if offers(Channel::Wechat, Method::Jsapi) => {
             if let Some(oauth) = ctx.orders.wechat_oauth() {
-                let back = format!("{}/checkout/{token}/wechat", ctx.settings.public_url);
+                let back = format!("{}/pay/wechat/jsapi?token={token}", ctx.settings.public_url);
                 return Ok(Rendered::Redirect(oauth.authorize_url(&back, "paygate")));
             }
         }

@@ -1,9 +1,11 @@
 //! How a channel-neutral order's one link pays in the payer's app, each a route under its checkout
 //! page (the page sends the payer here once it knows the app):
 //!
-//! - `GET /checkout/{token}/wechat?code=…`: WeChat's web authorisation comes back here (a server
+//! - `GET /pay/wechat/jsapi?token=…&code=…`: WeChat's web authorisation comes back here (a server
 //!   route, so the code is never lost to a page's script), the code becomes the payer's openid,
-//!   and the page hands a JSAPI payment to WeChat.
+//!   and the page hands a JSAPI payment to WeChat. One fixed path for every order, because WeChat
+//!   Pay only lets JSAPI payments start from pages in a directory the merchant registered
+//!   (`{public_url}/pay/wechat/`, where the seed's checkout page also is).
 //! - `GET /checkout/{token}/wechat-h5`: a phone browser goes to WeChat's H5 pay page (a fresh
 //!   link: they expire after five minutes), which returns to the checkout page.
 //! - `GET /checkout/{token}/alipay`: Alipay's WAP cashier, by an auto-submitting form; Alipay
@@ -19,9 +21,11 @@ use super::Ctx;
 use super::checkout::{Failure, Page, lang_query, order_of, query_param, redirect, render_page};
 use crate::channels::PayParams;
 use crate::checkout::{Lang, OnwardPage, PayChoice, security_headers};
-use crate::domain::{Channel, Method, Openid, Order, PayMethod, Payer, ReturnUrl};
+use crate::domain::{
+    Channel, Method, Openid, Order, OrderStatus, PayMethod, Payer, ReturnUrl, Timestamp,
+};
 
-/// The token and language of an app route's request.
+/// The token (from the path) and language of an app route's request.
 struct Asked<'a> {
     token: Option<String>,
     page: Page<'a>,
@@ -57,6 +61,13 @@ fn checkout_page(ctx: &Ctx, order: &Order, page: &Page<'_>) -> String {
     )
 }
 
+/// A channel-neutral order still waiting for a payment.
+fn is_payable(order: &Order) -> bool {
+    order.is_unbound()
+        && order.status == OrderStatus::Pending
+        && order.expires_at > Timestamp::now()
+}
+
 fn method(channel: Channel, method: Method) -> Result<PayMethod, Failure> {
     PayMethod::new(channel, method).map_err(|_| Failure::Internal)
 }
@@ -69,9 +80,9 @@ fn failed(failure: &Failure, lang: Lang) -> Response {
 /// Back from WeChat's web authorisation (`snsapi_base`) with `code`: the checkout page of a
 /// channel-neutral order inside WeChat, with a JSAPI payment for the payer's openid.
 #[utoipa::path(
-    get, path = "/checkout/{token}/wechat", tag = "Checkout",
+    get, path = "/pay/wechat/jsapi", tag = "Checkout",
     params(
-        ("token" = String, Path, description = "The `ck_…` token of the order's checkout_url"),
+        ("token" = String, Query, description = "The `ck_…` token of the order's checkout_url"),
         ("code" = String, Query, description = "WeChat's authorisation code, exchanged once for the payer's openid"),
         ("state" = Option<String>, Query, description = "Echoed by WeChat; not used"),
     ),
@@ -83,13 +94,17 @@ fn failed(failure: &Failure, lang: Lang) -> Response {
     )
 )]
 pub async fn wechat(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
-    let asked = asked(&uri, &headers, "/wechat");
+    let mut asked = asked(&uri, &headers, "");
     let lang = asked.page.lang;
-    let order = match order_of(&ctx, asked.token.as_deref()).await {
+    let order = match order_of(&ctx, query_param(&uri, "token").as_deref()).await {
         Ok(order) => order,
         Err(f) => return failed(&f, lang),
     };
-    if !order.is_unbound() {
+    // The page's refresh link goes to the checkout page: this URL's code is spent.
+    let refresh = format!("/checkout/{}", order.checkout_token.as_str());
+    asked.page.path = &refresh;
+    // Nothing to pay: no code is exchanged (each exchange is a call to WeChat with the secret).
+    if !is_payable(&order) {
         return redirect(&checkout_page(&ctx, &order, &asked.page));
     }
     let Some(oauth) = ctx.orders.wechat_oauth() else {
@@ -172,7 +187,7 @@ pub async fn wechat_h5(
         Ok(order) => order,
         Err(f) => return failed(&f, lang),
     };
-    if !order.is_unbound() {
+    if !is_payable(&order) {
         return redirect(&checkout_page(&ctx, &order, &asked.page));
     }
     // WeChat checks that the payer's browser is where the order says it is.
@@ -229,7 +244,7 @@ pub async fn alipay(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Res
         Ok(order) => order,
         Err(f) => return failed(&f, lang),
     };
-    if !order.is_unbound() {
+    if !is_payable(&order) {
         return redirect(&checkout_page(&ctx, &order, &asked.page));
     }
     let url = async {

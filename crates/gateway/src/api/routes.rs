@@ -80,7 +80,7 @@ pub(super) fn open() -> Vec<Route> {
         Route::get("/pay/wechat/checkout", checkout::page),
         Route::get("/pay/alipay/checkout", checkout::page),
         Route::get("/checkout/{token}", checkout::page_by_path),
-        Route::get("/checkout/{token}/wechat", checkout_apps::wechat),
+        Route::get("/pay/wechat/jsapi", checkout_apps::wechat),
         Route::get("/checkout/{token}/wechat-h5", checkout_apps::wechat_h5),
         Route::get("/checkout/{token}/alipay", checkout_apps::alipay),
         Route::get("/openapi.json", openapi::json),

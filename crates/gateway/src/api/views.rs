@@ -75,8 +75,11 @@ impl From<&Order> for TokenStatus {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct V1Order {
     pub out_trade_no: String,
+    /// `wechat` or `alipay`; `any` for a channel-neutral order until it is paid.
     #[schema(example = "wechat")]
     pub channel: &'static str,
+    /// The method it was created with or, for a channel-neutral order, `any` until it is paid and
+    /// then the method it was paid by.
     #[schema(example = "native")]
     pub method: &'static str,
     /// `created`, `pending`, `paid`, `failed`, `closed` or `refunded`.

@@ -20,9 +20,19 @@ pub const SUBMIT_SCRIPT: &str = "document.getElementById(\"to-channel\").submit(
 /// its inline style and submit script, and forms only to `channel_origin`.
 #[must_use]
 pub fn onward_policy(channel_origin: &str) -> String {
+    // Browsers hold a form's redirects to `form-action` too, and Alipay's gateway sends the payer
+    // on to its cashier on another host of its own domain.
+    let cashier = ["alipay.com", "alipaydev.com"]
+        .iter()
+        .find(|domain| {
+            channel_origin.starts_with("https://")
+                && (channel_origin.ends_with(&format!(".{domain}"))
+                    || channel_origin.ends_with(&format!("//{domain}")))
+        })
+        .map_or_else(String::new, |domain| format!(" https://*.{domain}"));
     format!(
-        "default-src 'none'; script-src {script}; style-src {style}; form-action {channel_origin}; \
-         frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src {script}; style-src {style}; \
+         form-action {channel_origin}{cashier}; frame-ancestors 'none'; base-uri 'none'",
         script = source_hash(SUBMIT_SCRIPT),
         style = source_hash(STYLE),
     )
@@ -60,9 +70,10 @@ pub fn content_security_policy(sandbox: bool) -> &'static str {
     }
 }
 
-/// Sent with the checkout page and its error pages. The checkout token is in the URL, so no
-/// `Referer` may carry it to a page linked from here (the channel's payment page, the site's
-/// return page); and the answer, which shows the order as it is now, is not cached.
+/// Sent with the checkout page and its error pages. The checkout token is in the URL, so a
+/// `Referer` may carry only paygate's origin to a page linked from here (the channel's payment
+/// page, the site's return page), never the path: WeChat's H5 payment wants the origin (it checks
+/// it against the merchant's registered domain); and the answer, which shows the order as it is now, is not cached.
 #[must_use]
 pub fn security_headers(sandbox: bool) -> [(HeaderName, HeaderValue); 5] {
     let csp = HeaderValue::from_str(content_security_policy(sandbox))
@@ -72,7 +83,7 @@ pub fn security_headers(sandbox: bool) -> [(HeaderName, HeaderValue); 5] {
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("strict-origin"),
         ),
         (
             header::X_CONTENT_TYPE_OPTIONS,
@@ -109,5 +120,26 @@ mod tests {
     fn the_inline_style_and_script_cannot_end_their_element_early() {
         assert!(!STYLE.contains("</"));
         assert!(!SCRIPT.contains("</"));
+    }
+
+    #[test]
+    fn the_onward_page_posts_only_to_the_channel_and_its_cashier_hosts() {
+        let live = onward_policy("https://openapi.alipay.com");
+        assert!(
+            live.contains("form-action https://openapi.alipay.com https://*.alipay.com;"),
+            "{live}"
+        );
+        let sandbox = onward_policy("https://openapi-sandbox.dl.alipaydev.com");
+        assert!(sandbox.contains("https://*.alipaydev.com;"), "{sandbox}");
+        // A look-alike domain or plain HTTP gets no wildcard.
+        for origin in [
+            "https://evilalipay.com",
+            "http://openapi.alipay.com",
+            "http://127.0.0.1:9",
+        ] {
+            let csp = onward_policy(origin);
+            assert!(csp.contains(&format!("form-action {origin};")), "{csp}");
+        }
+        assert!(live.contains(&format!("script-src {}", source_hash(SUBMIT_SCRIPT))));
     }
 }

@@ -218,13 +218,15 @@ impl OrderChecker {
                     if !matches!(status, UpstreamStatus::Paid { .. }) {
                         continue;
                     }
-                    return match self.apply(view, &status).await {
+                    match self.apply(view, &status).await {
                         Ok(Applied::Changed(o) | Applied::Unchanged(o)) => {
-                            settled_or(&o, JobOutcome::RetryAt(next))
+                            return settled_or(&o, JobOutcome::RetryAt(next));
                         }
-                        Ok(Applied::Refused(_)) => (JobOutcome::Done, Checked::Refused),
-                        Err(()) => (self.after_store_error(now), Checked::StoreError),
-                    };
+                        // One app's contradicting news (recorded as an anomaly) says nothing of
+                        // the others': keep checking them.
+                        Ok(Applied::Refused(_)) => {}
+                        Err(()) => return (self.after_store_error(now), Checked::StoreError),
+                    }
                 }
                 (JobOutcome::RetryAt(next), Checked::Open)
             }
@@ -274,7 +276,12 @@ impl OrderChecker {
         }
         match decide::on_attempts_expiry(&each) {
             OnExpiry::CloseLocally => match self.apply(&order, &UpstreamStatus::Closed).await {
-                Ok(Applied::Changed(o) | Applied::Unchanged(o)) => settled_or(&o, later),
+                Ok(Applied::Changed(o) | Applied::Unchanged(o)) => {
+                    if o.status == OrderStatus::Closed {
+                        self.service.sweep_attempts(&o).await;
+                    }
+                    settled_or(&o, later)
+                }
                 Ok(Applied::Refused(_)) => (JobOutcome::Done, Checked::Refused),
                 Err(()) => (self.after_store_error(now), Checked::StoreError),
             },

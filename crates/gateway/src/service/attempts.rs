@@ -93,6 +93,27 @@ impl OrderService {
             .store
             .record_pay_attempt(attempt.id, &fields, Timestamp::now())
             .await?;
+        // Paid through another app, or closed, while the channel was creating this one (on another
+        // node, or by a payment, which takes no lock): its parameters must not be handed out, and
+        // what the channel just made is closed again.
+        let now_order = self
+            .store
+            .order_by_id(order.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if now_order.status != OrderStatus::Pending
+            || !now_order.is_unbound()
+            || attempt.closed_at.is_some()
+        {
+            let late = order.through(&attempt);
+            match self.close_channel(&late).await {
+                Ok(()) => self.attempt_closed(&late).await?,
+                Err(e) => {
+                    tracing::warn!(order = order.id.as_i64(), error = %e, "could not close a pay attempt made as its order ended; it expires with the order");
+                }
+            }
+            return Err(ServiceError::NotPayable(now_order.status));
+        }
         Ok(order.through(&attempt))
     }
 
@@ -153,20 +174,23 @@ impl OrderService {
                 return Err((order.clone(), e));
             }
         };
-        let mut first_failure = None;
+        // A refusal or an unclear answer outranks an unopened Alipay order: "already paid" must
+        // not be hidden behind "not yet closable".
+        let mut failure = None;
+        let mut unopened = None;
         for view in views.into_iter().filter(|v| v.attempt != except) {
             match self.close_channel(&view).await {
                 Ok(()) => {}
                 // An Alipay QR/WAP order the payer never opened can still be opened until it
                 // expires: not closed, and said so to whoever asked for the close.
                 Err(e) if e.is_not_found() && view.pay_method.channel() == Channel::Alipay => {
-                    first_failure.get_or_insert((view, e));
+                    unopened.get_or_insert((view, e));
                     continue;
                 }
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
                     tracing::warn!(order = order.id.as_i64(), upstream = view.upstream_order_no.as_str(), error = %e, "could not close a pay attempt");
-                    first_failure.get_or_insert((view, e));
+                    failure.get_or_insert((view, e));
                     continue;
                 }
             }
@@ -174,7 +198,22 @@ impl OrderService {
                 tracing::error!(order = order.id.as_i64(), error = %e, "could not record a closed pay attempt");
             }
         }
-        first_failure.map_or(Ok(()), Err)
+        match failure.or(unopened) {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    /// After a channel-neutral order was closed: an attempt another node made while it closed is
+    /// closed too (each attempt's maker re-reads the order once the channel answered, and this
+    /// sweep covers the maker that read it just before the close).
+    pub(crate) async fn sweep_attempts(&self, closed: &Order) {
+        if !closed.neutral {
+            return;
+        }
+        if let Err((view, e)) = self.close_attempts(closed, None).await {
+            tracing::warn!(order = closed.id.as_i64(), upstream = view.upstream_order_no.as_str(), error = %e, "a pay attempt of a closed order is not closed; it expires with the order");
+        }
     }
 
     /// After a channel-neutral order was paid through one attempt: the others are closed, so

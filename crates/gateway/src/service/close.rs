@@ -67,7 +67,10 @@ impl OrderService {
         let current = outcome.order().clone();
         // Lost the compare-and-set: the payer's callback (paid) or another close got there first.
         match current.status {
-            OrderStatus::Closed => Ok(current),
+            OrderStatus::Closed => {
+                self.sweep_attempts(&current).await;
+                Ok(current)
+            }
             OrderStatus::Paid | OrderStatus::Refunded => {
                 Err(ServiceError::AlreadyPaid(current.status))
             }

@@ -153,18 +153,28 @@ impl OrderService {
     ) -> Result<Applied, ServiceError> {
         // Paid through a pay attempt: the order takes the attempt's method and upstream number.
         let through = (to == OrderStatus::Paid && order.attempt.is_some()).then_some(order);
-        let mut current = order.clone();
+        // A view through an attempt shows the attempt's number, not the one the order was paid
+        // through: what is compared is the order as stored.
+        let mut current = if through.is_some() {
+            self.current(order).await?
+        } else {
+            order.clone()
+        };
         for _ in 0..MAX_ATTEMPTS {
+            let already_paid = matches!(current.status, OrderStatus::Paid | OrderStatus::Refunded);
+            if to == OrderStatus::Paid && already_paid {
+                self.check_same_payment(&current, order, &fields).await;
+                return Ok(Applied::Unchanged(current));
+            }
             if current.status == to {
-                if to == OrderStatus::Paid {
-                    self.check_same_payment(&current, order, &fields).await;
-                }
                 return Ok(Applied::Unchanged(current));
             }
             if to == OrderStatus::Paid && current.status == OrderStatus::Closed {
                 // Closed is final, so nothing changes; but this is money for an order the site
-                // was told is closed, which only a human can settle (refund or deliver).
-                self.report_paid_while_closed(&current, &fields, source)
+                // was told is closed, which only a human can settle (refund or deliver). Named by
+                // the upstream order it was paid through, for the refund.
+                let paid_through = if through.is_some() { order } else { &current };
+                self.report_paid_while_closed(paid_through, &fields, source)
                     .await;
                 return Ok(Applied::Unchanged(current));
             }

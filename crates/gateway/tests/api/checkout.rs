@@ -197,7 +197,7 @@ api_tests! {
         assert_eq!(page.text.matches("<script").count(), 1, "one inline script");
         assert_eq!(page.text.matches("<style").count(), 1, "one inline style");
         assert_eq!(header("x-frame-options"), "DENY");
-        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(header("referrer-policy"), "strict-origin", "the origin only: the token is in the path");
         assert_eq!(header("x-content-type-options"), "nosniff");
         assert_eq!(header("cache-control"), "no-store");
     }

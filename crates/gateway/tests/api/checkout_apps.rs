@@ -153,7 +153,7 @@ api_tests! {
         // The fragment never reaches a server.
         let authorize = to_wechat.split('#').next().unwrap();
         let back = location(&get(&b, authorize, WECHAT_UA).await);
-        assert!(back.starts_with(&format!("{}/checkout/{token}/wechat?code=", app.public_url)), "{back}");
+        assert!(back.starts_with(&format!("{}/pay/wechat/jsapi?token={token}&code=", app.public_url)), "{back}");
         let back = back.replacen(&app.public_url, &app.base, 1);
 
         let page = get(&b, &back, WECHAT_UA).await;
@@ -187,7 +187,9 @@ api_tests! {
         let page_url = create(&app, "any_badcode").await;
         let token = page_url.rsplit('/').next().unwrap().to_owned();
         for query in ["", "?code=", "?code=forged-code-0000", "?state=paygate"] {
-            let page = get(&browser(), &format!("{}/checkout/{token}/wechat{query}", app.base), WECHAT_UA).await;
+            let sep = if query.is_empty() { "" } else { "&" };
+            let query = query.trim_start_matches('?');
+            let page = get(&browser(), &format!("{}/pay/wechat/jsapi?token={token}{sep}{query}", app.base), WECHAT_UA).await;
             assert_eq!(page.status, 403, "{query}: {}", page.text);
             assert!(page.text.contains("data-testid=\"error\"") && !page.text.contains("data-jsapi"), "{query}");
         }
@@ -273,12 +275,14 @@ api_tests! {
     async fn the_app_routes_of_a_fixed_or_unknown_order_pay_nothing(app: TestApp) {
         let created = app.create_native(&json!({"out_trade_no": "fixed_1", "description": "VIP月卡", "amount_total": 2990})).await;
         let token = created.assert_ok()["checkout_url"].as_str().unwrap().split("token=").nth(1).unwrap().to_owned();
-        for app_route in ["wechat?code=x", "wechat-h5", "alipay"] {
-            let r = get(&browser(), &format!("{}/checkout/{token}/{app_route}", app.base), PHONE_UA).await;
-            assert_eq!(location(&r), format!("{}/checkout/{token}", app.public_url), "{app_route}");
-            let unknown = get(&browser(), &format!("{}/checkout/ck_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/{app_route}", app.base), PHONE_UA).await;
-            assert_eq!(unknown.status, 404, "{app_route}");
-            assert!(unknown.text.contains("data-testid=\"error\""));
+        let unknown_token = "ck_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let routes = |t: &str| [format!("/pay/wechat/jsapi?token={t}&code=x"), format!("/checkout/{t}/wechat-h5"), format!("/checkout/{t}/alipay")];
+        for (route, unknown) in routes(&token).into_iter().zip(routes(unknown_token)) {
+            let r = get(&browser(), &format!("{}{route}", app.base), PHONE_UA).await;
+            assert_eq!(location(&r), format!("{}/checkout/{token}", app.public_url), "{route}");
+            let page = get(&browser(), &format!("{}{unknown}", app.base), PHONE_UA).await;
+            assert_eq!(page.status, 404, "{unknown}");
+            assert!(page.text.contains("data-testid=\"error\""), "{unknown}");
         }
     }
 }
