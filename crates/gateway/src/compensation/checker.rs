@@ -112,6 +112,9 @@ impl OrderChecker {
         if order.is_unbound() {
             return self.check_attempts(order, now).await;
         }
+        if order.neutral && matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded) {
+            return self.after_neutral_payment(order, now).await;
+        }
         let schedule = &self.settings.schedule;
         match decide::step(
             Timeline::of(&order),
@@ -231,6 +234,62 @@ impl OrderChecker {
                 (JobOutcome::RetryAt(next), Checked::Open)
             }
             Step::Expire => self.expire_attempts(order, views, now).await,
+        }
+    }
+
+    /// A channel-neutral order paid through one attempt: its other attempts are closed and asked
+    /// until none can be paid (a payment through one is a second payment, recorded as an anomaly by
+    /// `apply_upstream`, never applied). An Alipay order the payer never opened is not found, and
+    /// can no longer be opened once the order's deadline passed.
+    async fn after_neutral_payment(&self, order: Order, now: Timestamp) -> (JobOutcome, Checked) {
+        let views = match self.service.open_attempts(&order).await {
+            Ok(views) => views,
+            Err(e) => {
+                tracing::error!(order = order.id.as_i64(), error = %e, "could not read pay attempts");
+                return (self.after_store_error(now), Checked::StoreError);
+            }
+        };
+        let open = Timeline {
+            status: OrderStatus::Pending,
+            ..Timeline::of(&order)
+        };
+        let schedule = &self.settings.schedule;
+        let (past_deadline, again) =
+            match decide::step(open, now, schedule, self.settings.expiry_grace) {
+                Step::Expire => (true, self.after_unclear_expiry(&order, now)),
+                Step::Query { next } => (false, JobOutcome::RetryAt(next)),
+                Step::WaitUntil(at) => (false, JobOutcome::RetryAt(at)),
+                Step::Settled => (true, JobOutcome::Done),
+            };
+        let mut left = 0;
+        for view in views
+            .iter()
+            .filter(|v| v.upstream_order_no != order.upstream_order_no)
+        {
+            let close = CloseResult::of(&self.close(view).await);
+            let status = self.service.query_channel(view).await;
+            let ended = match (&status, close) {
+                // Recorded as a second payment; asking again would only count it again.
+                (Ok(paid @ UpstreamStatus::Paid { .. }), _) => self.apply(view, paid).await.is_ok(),
+                (_, CloseResult::Closed) => true,
+                (_, CloseResult::NotFound) => {
+                    past_deadline || view.pay_method.channel() != crate::domain::Channel::Alipay
+                }
+                (_, CloseResult::Refused | CloseResult::Unknown) => false,
+            };
+            if ended {
+                if let Err(e) = self.service.attempt_closed(view).await {
+                    tracing::error!(order = order.id.as_i64(), error = %e, "could not record a closed pay attempt");
+                    left += 1;
+                }
+            } else {
+                left += 1;
+            }
+        }
+        if left == 0 {
+            (JobOutcome::Done, Checked::Settled)
+        } else {
+            (again, Checked::Open)
         }
     }
 

@@ -206,7 +206,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                if ends_checking(t.to) {
+                // A channel-neutral order paid through one attempt keeps its check job: the job
+                // goes on to close its other attempts and to find a second payment through them.
+                if ends_checking(t.to) && through.is_none() {
                     let subject = JobSubject::Order(t.order_id);
                     sqlx::query(end_check)
                         .bind(subject.kind().as_str())

@@ -11,5 +11,6 @@ mod support;
 mod acceptance;
 mod expiry;
 mod harness;
+mod neutral;
 mod refunds;
 mod schedule;
