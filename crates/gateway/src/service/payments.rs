@@ -155,10 +155,19 @@ impl OrderService {
         let through = (to == OrderStatus::Paid && order.attempt.is_some()).then_some(order);
         let mut current = order.clone();
         for _ in 0..MAX_ATTEMPTS {
+            if to == OrderStatus::Paid
+                && matches!(current.status, OrderStatus::Paid | OrderStatus::Refunded)
+            {
+                // Compared with the order as stored: `current` may still be the view through the
+                // attempt the news is about, which would hide a second payment behind its number.
+                let paid = match current.attempt {
+                    Some(_) => self.current(&current).await?,
+                    None => current,
+                };
+                self.check_same_payment(&paid, order, &fields).await;
+                return Ok(Applied::Unchanged(paid));
+            }
             if current.status == to {
-                if to == OrderStatus::Paid {
-                    self.check_same_payment(&current, order, &fields).await;
-                }
                 return Ok(Applied::Unchanged(current));
             }
             if to == OrderStatus::Paid && current.status == OrderStatus::Closed {

@@ -19,3 +19,4 @@ mod check;
 mod close;
 mod create;
 mod harness;
+mod payments;
