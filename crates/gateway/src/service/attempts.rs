@@ -90,7 +90,37 @@ impl OrderService {
             .store
             .record_pay_attempt(attempt.id, &fields, Timestamp::now())
             .await?;
+        // While the channel was asked, the order may have stopped being payable (paid through
+        // another attempt, or closed by another node), and whatever closed its attempts then may
+        // have found this one not yet upstream: close it rather than hand it out.
+        let latest = self
+            .store
+            .order_by_id(order.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if latest.status != OrderStatus::Pending || !latest.is_unbound() {
+            if latest.upstream_order_no != attempt.upstream_order_no {
+                self.close_late_attempt(&latest.through(&attempt)).await;
+            }
+            return Err(ServiceError::NotPayable(latest.status));
+        }
         Ok(order.through(&attempt))
+    }
+
+    /// Closes upstream the attempt `view` is seen through, made for an order that meanwhile
+    /// stopped being payable, and records it closed once the channel closed it (or never had it).
+    async fn close_late_attempt(&self, view: &Order) {
+        match self.close_channel(view).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                tracing::warn!(order = view.id.as_i64(), upstream = view.upstream_order_no.as_str(), error = %e, "could not close a pay attempt made as the order stopped being payable; it expires with the order");
+                return;
+            }
+        }
+        if let Err(e) = self.attempt_closed(view).await {
+            tracing::error!(order = view.id.as_i64(), error = %e, "could not record a closed pay attempt");
+        }
     }
 
     /// The order seen through each of its attempts that may still be paid.

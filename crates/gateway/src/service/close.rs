@@ -66,7 +66,7 @@ impl OrderService {
         let outcome = self.store.transition(&transition).await?;
         let current = outcome.order().clone();
         // Lost the compare-and-set: the payer's callback (paid) or another close got there first.
-        match current.status {
+        let closed = match current.status {
             OrderStatus::Closed => Ok(current),
             OrderStatus::Paid | OrderStatus::Refunded => {
                 Err(ServiceError::AlreadyPaid(current.status))
@@ -80,7 +80,18 @@ impl OrderService {
                 };
                 Ok(self.store.transition(&again).await?.order().clone())
             }
+        };
+        if let Ok(order) = &closed
+            && order.status == OrderStatus::Closed
+            && order.is_unbound()
+        {
+            // An attempt another node made while the attempts were being closed here: closed now
+            // too. One made from here on sees the order closed and closes itself.
+            if let Err((view, e)) = self.close_attempts(order, None).await {
+                tracing::warn!(order = order.id.as_i64(), upstream = view.upstream_order_no.as_str(), error = %e, "a pay attempt made while the order was closed is not closed; it expires with the order");
+            }
         }
+        closed
     }
 
     /// Closes the order upstream: its own upstream order, or every pay attempt of a

@@ -20,3 +20,4 @@ mod close;
 mod create;
 mod harness;
 mod payments;
+mod races;
