@@ -222,6 +222,12 @@ impl OrderChecker {
                         continue;
                     }
                     match self.apply(view, &status).await {
+                        // Paid: on to closing the other apps' orders, in the same job.
+                        Ok(Applied::Changed(o) | Applied::Unchanged(o))
+                            if matches!(o.status, OrderStatus::Paid | OrderStatus::Refunded) =>
+                        {
+                            return self.after_neutral_payment(o, now).await;
+                        }
                         Ok(Applied::Changed(o) | Applied::Unchanged(o)) => {
                             return settled_or(&o, JobOutcome::RetryAt(next));
                         }
@@ -266,12 +272,19 @@ impl OrderChecker {
             .iter()
             .filter(|v| v.upstream_order_no != order.upstream_order_no)
         {
+            // The other app's order is not the one that was paid: asked as an unpaid one (else a
+            // closed Alipay trade would read as a refunded payment).
+            let view = &Order {
+                status: OrderStatus::Pending,
+                paid_at: None,
+                ..view.clone()
+            };
             let close = CloseResult::of(&self.close(view).await);
             let status = self.service.query_channel(view).await;
             let ended = match (&status, close) {
                 // Recorded as a second payment; asking again would only count it again.
                 (Ok(paid @ UpstreamStatus::Paid { .. }), _) => self.apply(view, paid).await.is_ok(),
-                (_, CloseResult::Closed) => true,
+                (Ok(UpstreamStatus::Closed), _) | (_, CloseResult::Closed) => true,
                 (_, CloseResult::NotFound) => {
                     past_deadline || view.pay_method.channel() != crate::domain::Channel::Alipay
                 }
@@ -316,10 +329,11 @@ impl OrderChecker {
             let end = decide::on_expiry(close, &status);
             match end {
                 OnExpiry::ApplyReported => match self.apply(view, &status).await {
+                    // Paid: on to closing the other apps' orders, in the same job.
                     Ok(Applied::Changed(o) | Applied::Unchanged(o))
-                        if o.status == OrderStatus::Paid =>
+                        if matches!(o.status, OrderStatus::Paid | OrderStatus::Refunded) =>
                     {
-                        return settled_or(&o, later);
+                        return self.after_neutral_payment(o, now).await;
                     }
                     Ok(_) => {}
                     Err(()) => return (self.after_store_error(now), Checked::StoreError),

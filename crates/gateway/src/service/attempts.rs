@@ -108,6 +108,9 @@ impl OrderService {
             let late = order.through(&attempt);
             match self.close_channel(&late).await {
                 Ok(()) => self.attempt_closed(&late).await?,
+                Err(e) if e.is_not_found() && late.pay_method.channel() != Channel::Alipay => {
+                    self.attempt_closed(&late).await?;
+                }
                 Err(e) => {
                     tracing::warn!(order = order.id.as_i64(), error = %e, "could not close a pay attempt made as its order ended; it expires with the order");
                 }
