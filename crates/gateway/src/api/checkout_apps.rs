@@ -61,6 +61,18 @@ fn checkout_page(ctx: &Ctx, order: &Order, page: &Page<'_>) -> String {
     )
 }
 
+/// The channel-neutral order `token` names, while it waits for a payment; otherwise the answer:
+/// its error page, or back to its checkout page, which shows what became of it.
+async fn payable_order(ctx: &Ctx, token: Option<&str>, page: &Page<'_>) -> Result<Order, Response> {
+    let order = order_of(ctx, token)
+        .await
+        .map_err(|f| failed(&f, page.lang))?;
+    if !is_payable(&order) {
+        return Err(redirect(&checkout_page(ctx, &order, page)));
+    }
+    Ok(order)
+}
+
 /// A channel-neutral order still waiting for a payment.
 fn is_payable(order: &Order) -> bool {
     order.is_unbound()
@@ -183,13 +195,10 @@ pub async fn wechat_h5(
 ) -> Response {
     let asked = asked(&uri, &headers, "/wechat-h5");
     let lang = asked.page.lang;
-    let order = match order_of(&ctx, asked.token.as_deref()).await {
+    let order = match payable_order(&ctx, asked.token.as_deref(), &asked.page).await {
         Ok(order) => order,
-        Err(f) => return failed(&f, lang),
+        Err(answer) => return answer,
     };
-    if !is_payable(&order) {
-        return redirect(&checkout_page(&ctx, &order, &asked.page));
-    }
     // WeChat checks that the payer's browser is where the order says it is.
     let client_ip = ctx
         .settings
@@ -240,13 +249,10 @@ pub async fn wechat_h5(
 pub async fn alipay(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
     let asked = asked(&uri, &headers, "/alipay");
     let lang = asked.page.lang;
-    let order = match order_of(&ctx, asked.token.as_deref()).await {
+    let order = match payable_order(&ctx, asked.token.as_deref(), &asked.page).await {
         Ok(order) => order,
-        Err(f) => return failed(&f, lang),
+        Err(answer) => return answer,
     };
-    if !is_payable(&order) {
-        return redirect(&checkout_page(&ctx, &order, &asked.page));
-    }
     let url = async {
         let wap = method(Channel::Alipay, Method::Wap)?;
         let mut view = ctx
