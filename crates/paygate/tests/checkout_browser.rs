@@ -12,7 +12,8 @@
 //! A channel-neutral order's one link is opened as each app opens it (by User-Agent): inside
 //! WeChat (web authorisation, then a JSAPI payment handed to a stand-in for WeChat's
 //! `WeixinJSBridge`), inside Alipay (its cashier, and back), in a phone browser (WeChat's H5 page,
-//! and back) and on a desktop (a QR code per app).
+//! and back) and on a desktop (a QR code per app). The last test runs two nodes on one PostgreSQL
+//! database: a page open on one shows the payment the other records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -24,7 +25,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::browser::{Session, look, screenshot};
 use support::serve::{
-    Paygate, ServeOptions, SiteKeys, checkout_token, create_site, get_json, http, signed_ok,
+    Paygate, ServeOptions, SiteKeys, checkout_token, create_site, get_json, http, paygate_command,
+    signed_ok, site_keys,
 };
 use test_support::db::Database;
 use test_support::receiver::Receiver;
@@ -900,5 +902,111 @@ async fn a_desktop_shows_a_scannable_qr_code_per_app_and_either_pays() {
         (order["channel"].as_str(), order["method"].as_str()),
         (Some("wechat"), Some("native")),
         "{order}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several nodes
+// ---------------------------------------------------------------------------------------------
+
+/// A sandbox `paygate serve` on the PostgreSQL database `db`, with the data dir `dir` and the
+/// master key every node shares (site keys are sealed under it).
+fn sandbox_node(dir: &std::path::Path, db: &str, master_key: &str) -> Paygate {
+    Paygate::start(
+        ServeOptions::new(dir)
+            .arg("--database-url")
+            .arg(db)
+            .arg("--sandbox")
+            .env("PAYGATE_MASTER_KEY", master_key),
+    )
+}
+
+#[tokio::test]
+async fn a_page_open_on_one_node_shows_the_payment_another_node_records() {
+    let db = test_support::db::ThrowawayDb::create(test_support::db::Backend::Postgres).await;
+    let master_key = support::hex_upper(64);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // One after the other: the first initialises the database.
+    let a = sandbox_node(dir_a.path(), db.url(), &master_key);
+    let b = sandbox_node(dir_b.path(), db.url(), &master_key);
+    let mut create = paygate_command();
+    create
+        .args([
+            "site",
+            "create",
+            "--name",
+            "Example Shop",
+            "--json",
+            "--sandbox",
+        ])
+        .arg("--data-dir")
+        .arg(dir_b.path())
+        .arg("--database-url")
+        .arg(db.url())
+        .env("PAYGATE_MASTER_KEY", &master_key);
+    let keys = site_keys(&create.output().unwrap());
+
+    // Created through B: B made the upstream order, and the channel's callback goes to B.
+    let body = json!({
+        "out_trade_no": "browser_nodes_0001", "channel": "wechat", "method": "native",
+        "description": "VIP月卡", "amount_total": 2990,
+    });
+    let order = signed_ok(&b, &keys, Method::POST, "/v1/orders", &body.to_string()).await;
+    let token = checkout_token(&order);
+    let upstream: Vec<Value> = test_support::sim::wechat_orders(&dir_b.path().join("sim"))
+        .into_values()
+        .collect();
+    assert_eq!(upstream.len(), 1, "{upstream:?}");
+    assert!(
+        upstream[0]["notify_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/", b.url)),
+        "{upstream:?}"
+    );
+
+    // The payer's page is open on A.
+    let mut session = Session::start(&json!({
+        "url": format!("{}/checkout/{token}", a.url),
+        "steps": [
+            {"mark": true},
+            {"pause": true, "name": "open"},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("paid-on-another-node")},
+        ],
+    }));
+    let open = session.paused();
+    assert_eq!(open["dataStatus"], "pending", "{open}");
+    assert_eq!(testid(&open, "amount"), "¥29.90");
+
+    // The payer pays; B hears it from the channel and records it.
+    session.resume();
+    let paid = http()
+        .post(format!("{}/sandbox/pay?token={token}", b.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200, "{:?}", paid.text().await);
+    let found = session.finish();
+    // A's page heard of it from A's status stream, which heard of it from the database: not by
+    // polling.
+    assert_clean(&found, &a.url);
+    assert_eq!(
+        requested(&found),
+        [
+            format!("GET {}/checkout/{token}", a.url),
+            format!("GET {}/pay/events?token={token}", a.url),
+        ],
+        "{found}"
+    );
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    assert_eq!(paid["markerKept"], true, "the page was reloaded: {found}");
+    assert!(
+        test_support::sim::wechat_orders(&dir_a.path().join("sim")).is_empty(),
+        "A's own simulator never saw the order"
     );
 }
