@@ -314,6 +314,11 @@ async function readPageOnce(page) {
       // Hooks that appear more than once: a QR code and a simulate button per method, a link
       // per app.
       qrCount: document.querySelectorAll("[data-testid=qr]").length,
+      // Seen without scrolling: wholly inside the window as it is now.
+      qrInView: Array.from(document.querySelectorAll("[data-testid=qr]")).filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+      }).length,
       simulateCount: document.querySelectorAll("[data-testid=simulate-pay]").length,
       payLinks: Array.from(document.querySelectorAll("[data-testid=pay-link]"), (a) => ({
         text: a.textContent.trim(),

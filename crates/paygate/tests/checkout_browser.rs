@@ -861,6 +861,8 @@ async fn a_desktop_shows_a_scannable_qr_code_per_app_and_either_pays() {
     }));
     assert_clean(&found, &shop.pg.url);
     assert_eq!(found["qrCount"], 2, "{found}");
+    // Side by side: the payer sees both without scrolling, whichever app is at hand.
+    assert_eq!(found["qrInView"], 2, "{found}");
     assert_eq!(found["simulateCount"], 2, "{found}");
     // What a phone reads from each: WeChat Pay's code_url and Alipay's qr_code, as the channels
     // gave them for this order.
