@@ -6,7 +6,14 @@
 //! screenshot, as a phone would scan it; the countdown is read twice; the status changes on the
 //! open page without a reload. Every look also checks that the page raised no script error, broke
 //! no rule of its Content-Security-Policy, fits its window, and asked nothing of any origin but
-//! paygate's. Screenshots are kept in `target/test-output/checkout/`.
+//! paygate's (and the channels', played by the sandbox's simulator, where the payer goes through
+//! their pages). Screenshots are kept in `target/test-output/checkout/`.
+//!
+//! A channel-neutral order's one link is opened as each app opens it (by User-Agent): inside
+//! WeChat (web authorisation, then a JSAPI payment handed to a stand-in for WeChat's
+//! `WeixinJSBridge`), inside Alipay (its cashier, and back), in a phone browser (WeChat's H5 page,
+//! and back) and on a desktop (a QR code per app). The last test runs two nodes on one PostgreSQL
+//! database: a page open on one shows the payment the other records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,8 +23,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::browser::{look, screenshot};
-use support::serve::{Paygate, ServeOptions, SiteKeys, checkout_token, create_site, signed_ok};
+use support::browser::{Session, look, screenshot};
+use support::serve::{
+    Paygate, ServeOptions, SiteKeys, checkout_token, create_site, get_json, http, paygate_command,
+    signed_ok, site_keys,
+};
 use test_support::db::Database;
 use test_support::receiver::Receiver;
 
@@ -79,6 +89,48 @@ impl Shop {
         )
     }
 
+    /// `POST /v1/orders` for a channel-neutral order (`"method": "any"`): no channel, no pay
+    /// parameters yet, a link for any app. The answer, asserted pending.
+    async fn any(&self, no: &str) -> Value {
+        let body = json!({
+            "out_trade_no": no, "method": "any", "description": "VIP月卡", "amount_total": 2990,
+        });
+        let v = signed_ok(
+            &self.pg,
+            &self.keys,
+            Method::POST,
+            "/v1/orders",
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(v["status"], "pending", "{v}");
+        assert_eq!(v["method"], "any", "{v}");
+        assert!(v["pay_params"].is_null(), "{v}");
+        v
+    }
+
+    /// The order as the API shows it now.
+    async fn get(&self, no: &str) -> Value {
+        signed_ok(
+            &self.pg,
+            &self.keys,
+            Method::GET,
+            &format!("/v1/orders/{no}"),
+            "",
+        )
+        .await
+    }
+
+    /// `GET /sandbox/info`: the in-process simulator's URL and the sandbox merchant's ids.
+    async fn sandbox(&self) -> Sandbox {
+        let info = get_json(&format!("{}/sandbox/info", self.pg.url)).await;
+        Sandbox {
+            sim_url: info["sim_url"].as_str().unwrap().to_owned(),
+            mchid: info["wechat_mchid"].as_str().unwrap().to_owned(),
+            state_dir: self.dir.path().join("sim"),
+        }
+    }
+
     /// The paygate database, for what the API cannot do (an order's expiry moved).
     fn db(&self) -> Database {
         Database::at(&format!(
@@ -88,9 +140,60 @@ impl Shop {
     }
 }
 
+/// The simulator a sandbox `paygate serve` runs in-process, as a payer's apps meet it.
+struct Sandbox {
+    /// `http://127.0.0.1:PORT`: WeChat's and Alipay's pages and the control API.
+    sim_url: String,
+    mchid: String,
+    /// Where it keeps its state (`<data-dir>/sim`).
+    state_dir: std::path::PathBuf,
+}
+
+impl Sandbox {
+    /// Its WeChat Pay orders (all of this paygate's upstream orders: one shop per test).
+    fn wechat_orders(&self) -> Vec<Value> {
+        test_support::sim::wechat_orders(&self.state_dir)
+            .into_values()
+            .collect()
+    }
+
+    fn alipay_trades(&self) -> Vec<Value> {
+        test_support::sim::alipay_trades(&self.state_dir)
+            .into_values()
+            .collect()
+    }
+
+    /// The public key WeChat Pay checks the sandbox merchant's signatures with, as registered.
+    fn merchant_public_key(&self) -> channel_core::RsaPublicKey {
+        let state = test_support::sim::state(&self.state_dir, "wechat.json");
+        let pem = state["merchants"][&self.mchid]["merchant_public_key_pem"]
+            .as_str()
+            .unwrap_or_else(|| panic!("merchant {} not in the simulator: {state}", self.mchid));
+        channel_core::RsaPublicKey::from_pem(pem).unwrap()
+    }
+
+    /// `POST /sim/wechat/jsapi/pay`: the payer confirms in WeChat's pay sheet.
+    async fn pay_jsapi(&self, prepay_id: &str) {
+        let r = http()
+            .post(format!("{}/sim/wechat/jsapi/pay", self.sim_url))
+            .json(&json!({ "prepay_id": prepay_id }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert!(status.is_success(), "{status} {}", r.text().await.unwrap());
+    }
+}
+
 /// What every look must find, whatever the page: no script error, no console error, no CSP
 /// violation, nothing wider than the window, and no request to any origin but paygate's.
 fn assert_clean(found: &Value, origin: &str) {
+    assert_clean_on(found, &[origin]);
+}
+
+/// [`assert_clean`] for a payer who also goes through other origins (the channels' pages, as the
+/// simulator plays them): requests to `origins` only.
+fn assert_clean_on(found: &Value, origins: &[&str]) {
     assert_eq!(found["pageErrors"], json!([]), "script errors: {found}");
     assert_eq!(found["cspViolations"], json!([]), "CSP violations: {found}");
     assert_eq!(
@@ -118,7 +221,7 @@ fn assert_clean(found: &Value, origin: &str) {
     for request in found["requests"].as_array().unwrap() {
         let url = request["url"].as_str().unwrap();
         assert!(
-            url.starts_with(&format!("{origin}/")),
+            origins.iter().any(|o| url.starts_with(&format!("{o}/"))),
             "the page asked another origin for {url}: {found}"
         );
     }
@@ -424,4 +527,488 @@ async fn an_alipay_qr_order_shows_a_scannable_qr_code_of_its_qr_code() {
     assert_eq!(found["qr"], qr_code, "{found}");
     assert_eq!(testid(&found, "amount"), "¥29.90");
     assert_eq!(found["dataStatus"], "pending", "{found}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One link for any app: a channel-neutral order's checkout_url, opened where payers open links
+// ---------------------------------------------------------------------------------------------
+
+/// WeChat's in-app browser on an iPhone.
+const WECHAT_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.44(0x18002c2d) NetType/WIFI Language/zh_CN";
+/// Alipay's in-app browser on Android.
+const ALIPAY_UA: &str = "Mozilla/5.0 (Linux; U; Android 13; zh-CN) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/69.0 Mobile Safari/537.36 AliApp(AP/10.5.36) AlipayClient/10.5.36.8100";
+/// Safari on an iPhone.
+const PHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+
+/// What WeChat's in-app browser injects, played by the test: the bridge arrives after the page's
+/// own script ran (announced by `WeixinJSBridgeReady`, as in WeChat), keeps what it was handed in
+/// `window.__jsapi`, and answers as WeChat's pay sheet does when the payer confirms. That answer
+/// is no payment: only WeChat Pay's, recorded by paygate, is.
+const WECHAT_BRIDGE: &str = r#"
+document.addEventListener("DOMContentLoaded", () => {
+  window.WeixinJSBridge = {
+    invoke(name, params, callback) {
+      window.__jsapi = { name, params };
+      setTimeout(() => {
+        callback({ err_msg: "get_brand_wcpay_request:ok" });
+        window.__jsapiAnswered = true;
+      }, 0);
+    },
+  };
+  document.dispatchEvent(new Event("WeixinJSBridgeReady"));
+});
+"#;
+
+/// The `ck_…` token of a checkout URL, in either of its shapes.
+fn token_of(checkout_url: &str) -> String {
+    checkout_url
+        .split("token=")
+        .nth(1)
+        .or_else(|| checkout_url.rsplit('/').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// The result of the plan's step called `name`.
+fn step<'a>(found: &'a Value, name: &str) -> &'a Value {
+    found["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("no step {name}: {found}"))
+}
+
+fn requested(found: &Value) -> Vec<String> {
+    found["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["url"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Waits (up to 10 s) until `f` holds.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never: {what}");
+}
+
+#[tokio::test]
+async fn inside_wechat_the_link_authorises_hands_a_signed_payment_to_wechat_and_shows_it_paid() {
+    let shop = Shop::open();
+    let sandbox = shop.sandbox().await;
+    let order = shop.any("browser_any_wechat").await;
+    let link = order["checkout_url"].as_str().unwrap();
+    let token = token_of(link);
+
+    let mut session = Session::start(&json!({
+        "url": link, "viewport": mobile(), "userAgent": WECHAT_UA, "initScript": WECHAT_BRIDGE,
+        "steps": [
+            {"waitFor": "window.__jsapiAnswered === true", "name": "answered"},
+            {"screenshot": screenshot("wechat-jsapi")},
+            {"mark": true},
+            {"pause": true, "evaluate": "window.__jsapi", "name": "handed"},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("wechat-jsapi-paid")},
+        ],
+    }));
+    let handed = session.paused();
+    // Through WeChat's web authorisation and back, on paygate's own route.
+    let back = format!("{}/checkout/{token}/wechat?code=", shop.pg.url);
+    assert!(
+        handed["url"].as_str().unwrap().starts_with(&back),
+        "{handed}"
+    );
+    assert_eq!(handed["dataStatus"], "pending", "{handed}");
+    assert_eq!(testid(&handed, "amount"), "¥29.90");
+    assert_eq!(
+        handed["qrCount"], 0,
+        "nothing to scan inside WeChat: {handed}"
+    );
+
+    // What WeChat's bridge was handed: a payment signed by the merchant, as WeChat checks it.
+    let jsapi = &handed["evaluated"];
+    assert_eq!(jsapi["name"], "getBrandWCPayRequest", "{handed}");
+    let params = &jsapi["params"];
+    let field = |k: &str| {
+        params[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k}: {params}"))
+    };
+    assert_eq!(field("signType"), "RSA");
+    let prepay_id = field("package")
+        .strip_prefix("prepay_id=")
+        .unwrap_or_else(|| panic!("{params}"));
+    let message = format!(
+        "{}\n{}\n{}\n{}\n",
+        field("appId"),
+        field("timeStamp"),
+        field("nonceStr"),
+        field("package")
+    );
+    sandbox
+        .merchant_public_key()
+        .verify_base64(message.as_bytes(), field("paySign"))
+        .unwrap_or_else(|e| panic!("paySign does not verify ({e:?}): {params}"));
+    // The JSAPI order WeChat Pay holds is for this official account and the authorised payer.
+    let upstream: Vec<Value> = sandbox
+        .wechat_orders()
+        .into_iter()
+        .filter(|o| o["prepay_id"] == prepay_id)
+        .collect();
+    assert_eq!(upstream.len(), 1, "{:?}", sandbox.wechat_orders());
+    assert_eq!(upstream[0]["appid"], field("appId"), "{}", upstream[0]);
+    assert!(upstream[0]["openid"].is_string(), "{}", upstream[0]);
+
+    // WeChat's "ok" came back, and the page polled since: still only waiting for the payment.
+    std::thread::sleep(Duration::from_millis(500));
+    let after_ok = session.look_again();
+    assert_eq!(after_ok["dataStatus"], "pending", "{after_ok}");
+
+    // WeChat Pay takes the payment: the open page shows it, without a reload.
+    session.resume();
+    sandbox.pay_jsapi(prepay_id).await;
+    let found = session.finish();
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    assert_eq!(paid["markerKept"], true, "the page was reloaded: {found}");
+    assert_eq!(paid["page"]["testids"]["status"], "支付成功", "{found}");
+    assert_clean_on(&found, &[&shop.pg.url, &sandbox.sim_url]);
+    let asked = requested(&found);
+    assert!(
+        asked[0] == format!("GET {link}")
+            && asked[1].starts_with(&format!(
+                "GET {}/connect/oauth2/authorize?",
+                sandbox.sim_url
+            ))
+            && asked[2].starts_with(&format!("GET {back}")),
+        "{asked:#?}"
+    );
+    let order = shop.get("browser_any_wechat").await;
+    assert_eq!(
+        (order["channel"].as_str(), order["method"].as_str()),
+        (Some("wechat"), Some("jsapi")),
+        "{order}"
+    );
+}
+
+#[tokio::test]
+async fn inside_alipay_the_link_goes_to_alipays_cashier_and_comes_back_paid_closing_the_wechat_order()
+ {
+    let shop = Shop::open();
+    let sandbox = shop.sandbox().await;
+    let order = shop.any("browser_any_alipay").await;
+    let link = order["checkout_url"].as_str().unwrap();
+    let token = token_of(link);
+
+    // Opened on a desktop first: a WeChat Pay order upstream, and an Alipay one.
+    let desktop = look(&json!({"url": link, "viewport": desktop()}));
+    assert_clean(&desktop, &shop.pg.url);
+    assert_eq!(desktop["qrCount"], 2, "{desktop}");
+    let native = sandbox.wechat_orders();
+    assert_eq!(native.len(), 1, "{native:?}");
+    assert_eq!(native[0]["trade_type"], "NATIVE", "{native:?}");
+
+    // Then inside Alipay: the page posts the signed WAP payment to Alipay, whose cashier takes
+    // it, then returns the payer to the checkout page.
+    let checkout = format!("{}/checkout/{token}", shop.pg.url);
+    let found = look(&json!({
+        "url": link, "viewport": mobile(), "userAgent": ALIPAY_UA,
+        "steps": [
+            {"waitForUrl": format!("{}/gateway.do", sandbox.sim_url), "name": "cashier"},
+            {"screenshot": screenshot("alipay-cashier")},
+            {"clickSelector": "#pay"},
+            {"waitForUrl": format!("{checkout}?"), "name": "back"},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("alipay-paid")},
+        ],
+    }));
+    assert_clean_on(&found, &[&shop.pg.url, &sandbox.sim_url]);
+    assert!(
+        step(&found, "cashier")["ms"].is_u64(),
+        "never reached Alipay's cashier: {found}"
+    );
+    assert!(
+        step(&found, "back")["ms"].is_u64(),
+        "never came back: {found}"
+    );
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    assert_eq!(paid["page"]["testids"]["status"], "支付成功", "{found}");
+    // Each hop as a browser makes it: the link, paygate's page for Alipay, the form posted to
+    // Alipay's gateway, the cashier's button, and Alipay's signed return to the checkout page.
+    let asked = requested(&found);
+    let hops = [
+        format!("GET {link}"),
+        format!("GET {checkout}/alipay"),
+        format!("POST {}/gateway.do", sandbox.sim_url),
+        format!("POST {}/sim/alipay/cashier/", sandbox.sim_url),
+        format!("GET {checkout}?"),
+    ];
+    let mut at = asked.iter();
+    for hop in &hops {
+        assert!(
+            at.any(|a| a.starts_with(hop.as_str())),
+            "no {hop} in order: {asked:#?}"
+        );
+    }
+    let order = shop.get("browser_any_alipay").await;
+    assert_eq!(
+        (order["channel"].as_str(), order["method"].as_str()),
+        (Some("alipay"), Some("wap")),
+        "{order}"
+    );
+
+    // The WeChat Pay order the desktop made can no longer be paid.
+    eventually("the WeChat Pay order closed upstream", || {
+        sandbox.wechat_orders()[0]["state"] == "CLOSED"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_phone_browser_offers_both_apps_and_wechat_h5_comes_back_paid() {
+    let shop = Shop::open();
+    let sandbox = shop.sandbox().await;
+    let order = shop.any("browser_any_phone").await;
+    let link = order["checkout_url"].as_str().unwrap();
+    let checkout = format!("{}/checkout/{}", shop.pg.url, token_of(link));
+
+    let found = look(&json!({
+        "url": link, "viewport": mobile(), "userAgent": PHONE_UA,
+        "screenshot": screenshot("phone-choices"),
+        "steps": [
+            {"clickSelector": "[data-testid=pay-link][href$='/wechat-h5']"},
+            {"waitForUrl": format!("{}/cgi-bin/mmpayweb-bin/checkmweb?", sandbox.sim_url), "name": "h5"},
+            {"screenshot": screenshot("wechat-h5")},
+            {"click": "sim-wechat-h5-pay"},
+            {"waitForUrl": checkout, "name": "back"},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("wechat-h5-paid")},
+        ],
+    }));
+    assert_clean_on(&found, &[&shop.pg.url, &sandbox.sim_url]);
+    // Two choices, nothing to scan.
+    let links: Vec<(&str, &str)> = found["payLinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["text"].as_str().unwrap(), l["href"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("微信支付", format!("{checkout}/wechat-h5").as_str()),
+            ("支付宝", format!("{checkout}/alipay").as_str()),
+        ],
+        "{found}"
+    );
+    assert_eq!(found["qrCount"], 0, "{found}");
+    assert_eq!(found["dataStatus"], "pending", "{found}");
+    assert!(
+        step(&found, "h5")["ms"].is_u64(),
+        "never reached WeChat's H5 page: {found}"
+    );
+    assert!(
+        step(&found, "back")["ms"].is_u64(),
+        "never came back: {found}"
+    );
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    let order = shop.get("browser_any_phone").await;
+    assert_eq!(
+        (order["channel"].as_str(), order["method"].as_str()),
+        (Some("wechat"), Some("h5")),
+        "{order}"
+    );
+}
+
+#[tokio::test]
+async fn a_desktop_shows_a_scannable_qr_code_per_app_and_either_pays() {
+    let shop = Shop::open();
+    let sandbox = shop.sandbox().await;
+    let order = shop.any("browser_any_desktop").await;
+    let link = order["checkout_url"].as_str().unwrap();
+
+    let found = look(&json!({
+        "url": link, "viewport": desktop(), "screenshot": screenshot("any-desktop"),
+        "steps": [
+            {"qrScreenshots": [screenshot("qr-any-1"), screenshot("qr-any-2")], "name": "codes"},
+            {"mark": true},
+            {"click": "simulate-pay", "nth": 0},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("any-desktop-paid")},
+        ],
+    }));
+    assert_clean(&found, &shop.pg.url);
+    assert_eq!(found["qrCount"], 2, "{found}");
+    // Side by side: the payer sees both without scrolling, whichever app is at hand.
+    assert_eq!(found["qrInView"], 2, "{found}");
+    assert_eq!(found["simulateCount"], 2, "{found}");
+    // What a phone reads from each: WeChat Pay's code_url and Alipay's qr_code, as the channels
+    // gave them for this order.
+    let wechat = sandbox.wechat_orders();
+    let alipay = sandbox.alipay_trades();
+    assert_eq!(
+        (wechat.len(), alipay.len()),
+        (1, 1),
+        "{wechat:?} {alipay:?}"
+    );
+    let code_url = wechat[0]["prepay"]["code_url"].as_str().unwrap();
+    assert!(
+        code_url.starts_with("weixin://wxpay/bizpayurl"),
+        "{code_url}"
+    );
+    let qr_code = format!(
+        "{}/sim/alipay/cashier/{}",
+        sandbox.sim_url,
+        alipay[0]["trade_no"].as_str().unwrap()
+    );
+    assert_eq!(
+        step(&found, "codes")["qr"],
+        json!([code_url, qr_code]),
+        "{found}"
+    );
+
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    assert_eq!(paid["markerKept"], true, "the page was reloaded: {found}");
+    assert_eq!(
+        paid["page"]["qrVisible"], false,
+        "nothing left to scan: {found}"
+    );
+    let order = shop.get("browser_any_desktop").await;
+    assert_eq!(
+        (order["channel"].as_str(), order["method"].as_str()),
+        (Some("wechat"), Some("native")),
+        "{order}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several nodes
+// ---------------------------------------------------------------------------------------------
+
+/// A sandbox `paygate serve` on the PostgreSQL database `db`, with the data dir `dir` and the
+/// master key every node shares (site keys are sealed under it).
+fn sandbox_node(dir: &std::path::Path, db: &str, master_key: &str) -> Paygate {
+    Paygate::start(
+        ServeOptions::new(dir)
+            .arg("--database-url")
+            .arg(db)
+            .arg("--sandbox")
+            .env("PAYGATE_MASTER_KEY", master_key),
+    )
+}
+
+#[tokio::test]
+async fn a_page_open_on_one_node_shows_the_payment_another_node_records() {
+    let db = test_support::db::ThrowawayDb::create(test_support::db::Backend::Postgres).await;
+    let master_key = support::hex_upper(64);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // One after the other: the first initialises the database.
+    let a = sandbox_node(dir_a.path(), db.url(), &master_key);
+    let b = sandbox_node(dir_b.path(), db.url(), &master_key);
+    let mut create = paygate_command();
+    create
+        .args([
+            "site",
+            "create",
+            "--name",
+            "Example Shop",
+            "--json",
+            "--sandbox",
+        ])
+        .arg("--data-dir")
+        .arg(dir_b.path())
+        .arg("--database-url")
+        .arg(db.url())
+        .env("PAYGATE_MASTER_KEY", &master_key);
+    let keys = site_keys(&create.output().unwrap());
+
+    // Created through B: B made the upstream order, and the channel's callback goes to B.
+    let body = json!({
+        "out_trade_no": "browser_nodes_0001", "channel": "wechat", "method": "native",
+        "description": "VIP月卡", "amount_total": 2990,
+    });
+    let order = signed_ok(&b, &keys, Method::POST, "/v1/orders", &body.to_string()).await;
+    let token = checkout_token(&order);
+    let upstream: Vec<Value> = test_support::sim::wechat_orders(&dir_b.path().join("sim"))
+        .into_values()
+        .collect();
+    assert_eq!(upstream.len(), 1, "{upstream:?}");
+    assert!(
+        upstream[0]["notify_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/", b.url)),
+        "{upstream:?}"
+    );
+
+    // The payer's page is open on A.
+    let mut session = Session::start(&json!({
+        "url": format!("{}/checkout/{token}", a.url),
+        "steps": [
+            {"mark": true},
+            {"pause": true, "name": "open"},
+            {"awaitStatus": "paid", "within": 3000, "name": "paid"},
+            {"screenshot": screenshot("paid-on-another-node")},
+        ],
+    }));
+    let open = session.paused();
+    assert_eq!(open["dataStatus"], "pending", "{open}");
+    assert_eq!(testid(&open, "amount"), "¥29.90");
+
+    // The payer pays; B hears it from the channel and records it.
+    session.resume();
+    let paid = http()
+        .post(format!("{}/sandbox/pay?token={token}", b.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200, "{:?}", paid.text().await);
+    let found = session.finish();
+    // A's page heard of it from A's status stream, which heard of it from the database: not by
+    // polling.
+    assert_clean(&found, &a.url);
+    assert_eq!(
+        requested(&found),
+        [
+            format!("GET {}/checkout/{token}", a.url),
+            format!("GET {}/pay/events?token={token}", a.url),
+        ],
+        "{found}"
+    );
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 3 s: {found}"
+    );
+    assert_eq!(paid["markerKept"], true, "the page was reloaded: {found}");
+    assert!(
+        test_support::sim::wechat_orders(&dir_a.path().join("sim")).is_empty(),
+        "A's own simulator never saw the order"
+    );
 }

@@ -65,11 +65,18 @@ async fn serve(
     let lang = Lang::negotiate(asked.as_deref(), accept);
     let lang_in_url = asked.as_deref().and_then(Lang::from_tag).is_some();
     let sandbox = ctx.settings.sandbox;
-    let agent = Agent::of(
+    let mut agent = Agent::of(
         headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     );
+    // Back from Alipay's cashier, which appends its `alipay.trade.….return` parameters to the
+    // return URL: the payer has just paid there, and the payment may not be recorded yet. Sent
+    // on to Alipay again, the paid trade would only get Alipay's error page; the page waits for
+    // paygate's record instead (and shows the choices, should the payer not have paid after all).
+    if agent == Agent::AlipayApp && is_alipay_return(uri) {
+        agent = Agent::PhoneBrowser;
+    }
     let page = Page {
         lang,
         lang_in_url,
@@ -275,6 +282,13 @@ async fn render(
     render_page(ctx, &order, choices, page)
         .await
         .map(Rendered::Html)
+}
+
+/// Whether the page was asked for by Alipay's synchronous return (`method=alipay.trade.wap.pay.return`
+/// and the like). Not verified: it only keeps the page from sending the payer back to Alipay.
+fn is_alipay_return(uri: &Uri) -> bool {
+    query_param(uri, "method")
+        .is_some_and(|m| m.starts_with("alipay.trade.") && m.ends_with(".return"))
 }
 
 /// `?lang=…` when the page was asked for in a language, so that its links keep it.

@@ -244,6 +244,23 @@ api_tests! {
         assert_eq!(state, Some(gateway::channels::UpstreamStatus::Closed));
     }
 
+    async fn back_from_alipay_before_the_payment_is_recorded_the_page_waits_for_it(app: TestApp) {
+        let page_url = create(&app, "any_alipay_back").await;
+        let token = page_url.rsplit('/').next().unwrap().to_owned();
+        // Alipay's synchronous return, as its cashier appends it to the return URL once the
+        // payer paid; its notification has not reached paygate yet.
+        let back = format!(
+            "{page_url}?charset=utf-8&out_trade_no=pg1&method=alipay.trade.wap.pay.return&total_amount=29.90&sign=c2lnbg%3D%3D&trade_no=2026&version=1.0"
+        );
+        let page = get(&browser(), &back, ALIPAY_UA).await;
+        assert_eq!(page.status, 200, "not sent to Alipay again: {:?}", page.headers.get("location"));
+        assert!(page.text.contains("data-status=\"pending\""), "{}", page.text);
+        assert!(page.text.contains(&format!("href=\"/checkout/{token}/alipay\"")), "{}", page.text);
+        // Any other parameter still sends the payer in Alipay on to Alipay.
+        let again = get(&browser(), &format!("{page_url}?method=alipay.trade.wap.pay"), ALIPAY_UA).await;
+        assert_eq!(location(&again), format!("/checkout/{token}/alipay"));
+    }
+
     async fn a_phone_browser_chooses_and_wechat_h5_comes_back_to_the_checkout(app: TestApp) {
         let page_url = create(&app, "any_phone").await;
         let token = page_url.rsplit('/').next().unwrap().to_owned();
