@@ -624,7 +624,7 @@ async fn inside_wechat_the_link_authorises_hands_a_signed_payment_to_wechat_and_
     }));
     let handed = session.paused();
     // Through WeChat's web authorisation and back, on paygate's own route.
-    let back = format!("{}/checkout/{token}/wechat?code=", shop.pg.url);
+    let back = format!("{}/pay/wechat/jsapi?token={token}&code=", shop.pg.url);
     assert!(
         handed["url"].as_str().unwrap().starts_with(&back),
         "{handed}"
