@@ -153,3 +153,92 @@ impl Drop for Receiver {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gateway::domain::{SecretKey, Timestamp};
+    use serde_json::json;
+
+    use super::*;
+
+    const SK: &str = "sk_test_0123456789abcdefghij";
+    const WITHIN: Duration = Duration::from_secs(5);
+
+    /// POSTs `body` to the receiver, signed by paygate's own code under `sk`, with `X-1Pass-Sign`
+    /// replaced by `sign` when given; returns the HTTP status.
+    async fn post(url: &str, body: &Value, sk: &str, sign: Option<&str>) -> u16 {
+        let body = body.to_string();
+        let sk = SecretKey::parse(sk).unwrap();
+        let h = gateway::notify::sign_notification(&sk, body.as_bytes(), Timestamp::now());
+        let http = super::super::site::loopback_client(WITHIN).unwrap();
+        http.post(url)
+            .header("X-1Pass-Ts", h.ts)
+            .header("X-1Pass-Nonce", h.nonce)
+            .header("X-1Pass-Sign", sign.unwrap_or(&h.sign))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    fn event(id: &str, event_type: &str) -> Value {
+        json!({"event_id": id, "event_type": event_type, "out_trade_no": "demo_1"})
+    }
+
+    #[tokio::test]
+    async fn a_signed_notification_is_taken_once_and_answered_200() {
+        let mut receiver = Bound::bind().await.unwrap().start(SK);
+        let n = event("evt_1", "TRANSACTION.SUCCESS");
+        assert_eq!(post(&receiver.url, &n, SK, None).await, 200);
+        // Delivered again (at least once): not news, so the next one is what `next` gives.
+        assert_eq!(post(&receiver.url, &n, SK, None).await, 200);
+        let refund = event("evt_2", "REFUND.SUCCESS");
+        assert_eq!(post(&receiver.url, &refund, SK, None).await, 200);
+        let got = receiver.next("TRANSACTION.SUCCESS", "demo_1", WITHIN).await;
+        assert_eq!(got.unwrap()["event_id"], "evt_1");
+        let got = receiver.next("REFUND.SUCCESS", "demo_1", WITHIN).await;
+        assert_eq!(got.unwrap()["event_id"], "evt_2");
+    }
+
+    #[tokio::test]
+    async fn a_forged_notification_is_answered_401_and_fails_the_wait() {
+        let mut receiver = Bound::bind().await.unwrap().start(SK);
+        let n = event("evt_1", "TRANSACTION.SUCCESS");
+        // Signed with another key, as a stranger on the machine would.
+        assert_eq!(
+            post(&receiver.url, &n, "sk_test_someone_else_000000", None).await,
+            401
+        );
+        let err = receiver
+            .next("TRANSACTION.SUCCESS", "demo_1", WITHIN)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("failed verification"), "{err:#}");
+        assert_eq!(post(&receiver.url, &n, SK, Some("not-base64!")).await, 401);
+    }
+
+    #[tokio::test]
+    async fn another_event_than_the_one_awaited_fails_the_wait_and_silence_times_out() {
+        let mut receiver = Bound::bind().await.unwrap().start(SK);
+        let err = receiver
+            .next("TRANSACTION.SUCCESS", "demo_1", Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no TRANSACTION.SUCCESS notification within")
+        );
+        let closed = event("evt_1", "TRANSACTION.CLOSED");
+        assert_eq!(post(&receiver.url, &closed, SK, None).await, 200);
+        let err = receiver
+            .next("TRANSACTION.SUCCESS", "demo_1", WITHIN)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("got TRANSACTION.CLOSED"),
+            "{err:#}"
+        );
+    }
+}
