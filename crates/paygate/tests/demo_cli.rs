@@ -164,3 +164,22 @@ fn a_failed_step_is_named_and_the_exit_status_says_so() {
     assert!(!both.contains("panicked"), "{both}");
     dirs.assert_untouched(&both);
 }
+
+#[test]
+fn a_timeout_that_is_no_duration_is_refused_before_anything_starts() {
+    let dirs = Dirs::new();
+    for bad in [
+        "--timeout=soon",
+        "--timeout=10",
+        "--timeout=-1s",
+        "--timeout=0s",
+        "--timeout=",
+    ] {
+        let out = dirs.demo(&[bad]);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}\n{stdout}{stderr}");
+        assert!(stdout.is_empty(), "{bad:?}\n{stdout}");
+        assert!(stderr.contains("error: --timeout"), "{bad:?}\n{stderr}");
+    }
+    dirs.assert_untouched("");
+}

@@ -16,7 +16,7 @@ mod tour;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, ensure};
 use clap::Args;
 
 use self::tour::{STEPS, start, tour};
@@ -31,6 +31,8 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let timeout = gateway::config::parse_duration(&args.timeout)
         .map_err(|reason| anyhow!("--timeout {:?} {reason}", args.timeout))?;
+    // Zero would fail every wait at once: no run could hold.
+    ensure!(!timeout.is_zero(), "--timeout must be more than zero");
     // Installed first: Ctrl-C must still stop paygate and remove the data dir.
     let interrupted = super::signal::shutdown_signal();
     tokio::pin!(interrupted);
