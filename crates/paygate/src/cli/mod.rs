@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job.
 
 mod common;
+mod demo;
 mod migrate;
 mod notify;
 mod order;
@@ -27,6 +28,12 @@ pub struct Cli {
 enum Command {
     /// Run the gateway (sandbox mode, with simulated channels, when no credentials are configured).
     Serve(serve::ServeArgs),
+    /// Show a site's whole round trip in a few seconds, on a throwaway sandbox.
+    ///
+    /// paygate runs in this process on a temporary data dir (removed at the end; your data dir,
+    /// database and settings are not used). On each channel an order is created, paid in the
+    /// simulator and partly refunded, and every signed notification is verified as a site would.
+    Demo(demo::DemoArgs),
     /// Apply the database migrations and exit.
     Migrate(migrate::MigrateArgs),
     /// Create, list and re-key sites.
@@ -40,9 +47,21 @@ enum Command {
     Sim(sim::SimArgs),
 }
 
+impl Cli {
+    /// What is logged (on stderr) unless `RUST_LOG` says otherwise: the demo's own lines tell its
+    /// story, so the in-process paygate only speaks up when something is wrong.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Demo(_) => "warn",
+            _ => "info",
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Site(args) => site::run(args).await,
         Command::Notify(args) => notify::run(args).await,
