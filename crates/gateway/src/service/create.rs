@@ -34,12 +34,15 @@ impl OrderService {
             return Err(ServiceError::PaymentNotConfigured(method));
         }
         let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
-        let order = match self.store.insert_order_if_absent(&new).await? {
-            InsertOutcome::Inserted(order) => order,
-            InsertOutcome::Existing(order) if order.was_created_from(new.request()) => order,
+        let (order, seen) = match self.store.insert_order_if_absent(&new).await? {
+            // This call made it: nobody else has sent it upstream yet.
+            InsertOutcome::Inserted(order) => (order, Seen::JustInserted),
+            InsertOutcome::Existing(order) if order.was_created_from(new.request()) => {
+                (order, Seen::Earlier)
+            }
             InsertOutcome::Existing(_) => return Err(ServiceError::OutTradeNoConflict),
         };
-        let order = self.send_upstream(order).await?;
+        let order = self.send_upstream_seen(order, seen).await?;
         self.view(order)
     }
 
@@ -47,16 +50,26 @@ impl OrderService {
     /// returned as it is. Idempotent: the channel call is, and the status change is a
     /// compare-and-set that a concurrent request may win (its result is then the answer).
     pub(super) async fn send_upstream(&self, order: Order) -> Result<Order, ServiceError> {
+        self.send_upstream_seen(order, Seen::Earlier).await
+    }
+
+    async fn send_upstream_seen(&self, order: Order, seen: Seen) -> Result<Order, ServiceError> {
         if order.status != OrderStatus::Created {
             return Ok(order);
         }
         let _serialised = self.locks.lock(order.id).await;
-        // Whoever held the lock before may have finished the job.
-        let order = self
-            .store
-            .find_order(&order.site_id, &order.out_trade_no)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        // Whoever held the lock before may have finished the job. An order this very call just
+        // inserted is read again only if that could be so: a retry racing its first request
+        // may, rarely, send it upstream too, which the channel answers as the same order and the
+        // status's compare-and-set settles.
+        let order = match seen {
+            Seen::JustInserted => order,
+            Seen::Earlier => self
+                .store
+                .find_order(&order.site_id, &order.out_trade_no)
+                .await?
+                .ok_or(ServiceError::NotFound)?,
+        };
         if order.status != OrderStatus::Created {
             return Ok(order);
         }
@@ -120,4 +133,13 @@ impl OrderService {
             tracing::error!(order = order.id.as_i64(), error = %e, "could not record upstream refusal");
         }
     }
+}
+
+/// How a caller came by the order it sends upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Inserted by this very call.
+    JustInserted,
+    /// Read earlier; someone may have sent it meanwhile.
+    Earlier,
 }

@@ -72,14 +72,18 @@ impl Store {
         &self,
         new: &NewOrder,
     ) -> Result<InsertOutcome, StoreError> {
-        let sql = "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
+        // The stored row comes back with the insert: no read after the commit.
+        let sql = concat!(
+            "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
                    amount_fen, currency, description, attach, notify_url, payer_openid, \
                    payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
                    created_at, updated_at, expires_at, version, return_url, neutral) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                    $17, $17, $18, 0, $19, $20) \
-                   ON CONFLICT (site_id, out_trade_no) DO NOTHING \
-                   RETURNING id";
+                   ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
+            "RETURNING ",
+            order_columns!()
+        );
         let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let r = new.request();
         // A channel-neutral order's channel and method are placeholders until an attempt pays it
@@ -89,8 +93,8 @@ impl Store {
             OrderMethod::Fixed(m) => (m, 0_i64),
             OrderMethod::Any => (PayMethod::placeholder(), 1),
         };
-        let inserted: Option<i64> = with_write_tx!(self, tx => {
-            let inserted: Option<i64> = sqlx::query_scalar(sql)
+        let inserted: Option<OrderRow> = with_write_tx!(self, tx => {
+            let inserted: Option<OrderRow> = sqlx::query_as(sql)
                 .bind(new.site_id().as_str())
                 .bind(r.out_trade_no.as_str())
                 .bind(new.upstream_order_no().as_str())
@@ -113,8 +117,8 @@ impl Store {
                 .bind(neutral)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if let Some(id) = inserted {
-                let subject = JobSubject::Order(OrderId::from_i64(id));
+            if let Some(row) = &inserted {
+                let subject = JobSubject::Order(OrderId::from_i64(row.id()));
                 sqlx::query(check)
                     .bind(subject.kind().as_str())
                     .bind(subject_column(&subject))
@@ -126,12 +130,7 @@ impl Store {
             inserted
         });
         match inserted {
-            Some(id) => {
-                let order = self.order_by_id(OrderId::from_i64(id)).await?;
-                Ok(InsertOutcome::Inserted(
-                    order.ok_or(StoreError::NotFound("order just inserted"))?,
-                ))
-            }
+            Some(row) => Ok(InsertOutcome::Inserted(Order::try_from(row)?)),
             // Orders are never deleted, so the conflicting row is there to read.
             None => {
                 let order = self.find_order(new.site_id(), &r.out_trade_no).await?;

@@ -82,6 +82,12 @@ pub(crate) struct OrderRow {
     neutral: i64,
 }
 
+impl OrderRow {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl TryFrom<OrderRow> for Order {
     type Error = StoreError;
 

@@ -9,6 +9,7 @@ use crate::domain::{
 };
 
 use super::jobs::subject_column;
+use super::rows::{OrderRow, order_columns};
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// One intended status change of an order.
@@ -131,7 +132,9 @@ impl Store {
         }
         let paid_at = (t.to == OrderStatus::Paid).then_some(t.at.as_millis());
         let closed_at = (t.to == OrderStatus::Closed).then_some(t.at.as_millis());
-        let update = "UPDATE orders SET status = $1, updated_at = $2, version = version + 1, \
+        // The row as it is after the change comes back with it: no read after the commit.
+        let update = concat!(
+            "UPDATE orders SET status = $1, updated_at = $2, version = version + 1, \
                       paid_at = COALESCE($3, paid_at), closed_at = COALESCE($4, closed_at), \
                       prepay_id = COALESCE($5, $20, prepay_id), code_url = COALESCE($6, $21, code_url), \
                       h5_url = COALESCE($7, $22, h5_url), qr_code = COALESCE($8, $23, qr_code), \
@@ -142,7 +145,10 @@ impl Store {
                       payer_openid = COALESCE($17, payer_openid), \
                       payer_buyer_id = COALESCE($18, payer_buyer_id), \
                       payer_client_ip = COALESCE($19, payer_client_ip) \
-                      WHERE id = $12 AND status = $13";
+                      WHERE id = $12 AND status = $13",
+            " RETURNING ",
+            order_columns!()
+        );
         let history = "INSERT INTO order_events (order_id, from_status, to_status, reason, at) \
                        VALUES ($1, $2, $3, $4, $5)";
         // The site id comes from the row just updated, inside the same transaction.
@@ -154,7 +160,7 @@ impl Store {
         let event = announced(t.to).map(|kind| (kind, new_event_id()));
         let u = &t.upstream;
         let won = with_write_tx!(self, tx => {
-            let changed = sqlx::query(update)
+            let changed: Option<OrderRow> = sqlx::query_as(update)
                 .bind(t.to.as_str())
                 .bind(t.at.as_millis())
                 .bind(paid_at)
@@ -178,10 +184,9 @@ impl Store {
                 .bind(through.and_then(|a| a.upstream.code_url.as_deref()))
                 .bind(through.and_then(|a| a.upstream.h5_url.as_deref()))
                 .bind(through.and_then(|a| a.upstream.qr_code.as_deref()))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if changed == 1 {
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = changed {
                 sqlx::query(history)
                     .bind(t.order_id.as_i64())
                     .bind(t.from.as_str())
@@ -224,17 +229,14 @@ impl Store {
                         .await?;
                 }
                 tx.commit().await?;
-                true
+                Some(row)
             } else {
                 tx.rollback().await?;
-                false
+                None
             }
         });
-        let order = self
-            .order_by_id(t.order_id)
-            .await?
-            .ok_or(StoreError::NotFound("order"))?;
-        Ok(if won {
+        Ok(if let Some(row) = won {
+            let order = Order::try_from(row)?;
             self.changed(t.order_id);
             if event.is_some() {
                 // A delivery is due now: don't leave it to the next poll.
@@ -245,6 +247,10 @@ impl Store {
                 event_id: event.map(|(_, id)| id),
             }
         } else {
+            let order = self
+                .order_by_id(t.order_id)
+                .await?
+                .ok_or(StoreError::NotFound("order"))?;
             TransitionOutcome::Lost(order)
         })
     }
