@@ -93,8 +93,8 @@ async fn sigkill_at_random_moments_loses_no_payment() {
     let spec = NodeSpec {
         name: "paygate".into(),
         data_dir: data_dir.clone(),
-        config: accounts.config.clone(),
-        database_url: pg.url().to_owned(),
+        config: Some(accounts.config.clone()),
+        database_url: Some(pg.url().to_owned()),
         port: free_port(),
         public_url: None,
         env: background_env(),

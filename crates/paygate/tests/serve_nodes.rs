@@ -144,8 +144,8 @@ async fn three_nodes_one_killed_every_notification_once_at_a_time() {
         .map(|(id, port)| NodeSpec {
             name: id.to_owned(),
             data_dir: data_dir.clone(),
-            config: accounts.config.clone(),
-            database_url: pg.url().to_owned(),
+            config: Some(accounts.config.clone()),
+            database_url: Some(pg.url().to_owned()),
             port,
             public_url: Some(balancer.url.clone()),
             env: node_env(id),

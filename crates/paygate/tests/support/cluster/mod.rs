@@ -1,5 +1,5 @@
-//! Several processes working together, for the crash test (`serve_crash.rs`) and the many-node test
-//! (`serve_nodes.rs`), one module per part:
+//! Several processes working together, for the crash tests (`serve_crash.rs`,
+//! `serve_crash_creates.rs`) and the many-node test (`serve_nodes.rs`), one module per part:
 //!
 //! - [`db`]: the nodes' throwaway PostgreSQL database (`test_support::db`, on
 //!   `PAYGATE_TEST_POSTGRES_URL`) and the reads the tests check it with;
@@ -7,7 +7,8 @@
 //!   merchant and an Alipay app registered and a config file pointing paygate at it, and the trade
 //!   states it holds;
 //! - [`nodes`]: `paygate serve` on a fixed port (so that a restart keeps the public URL the
-//!   channels call back), SIGKILLed and restarted at will; a balancer in front of several; the site
+//!   channels call back), on PostgreSQL with a config or as shipped (SQLite, sandbox), SIGKILLed
+//!   and restarted at will; a balancer in front of several; the site
 //!   created with the CLI, and the store read as the operator's commands read it;
 //! - [`site`]: the site: its API client retrying while paygate is down, and its notification
 //!   endpoint, which records every delivery and any two deliveries of one event in flight at once.

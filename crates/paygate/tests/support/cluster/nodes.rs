@@ -25,8 +25,10 @@ const NODE_START_TRIES: usize = 5;
 pub struct NodeSpec {
     pub name: String,
     pub data_dir: PathBuf,
-    pub config: PathBuf,
-    pub database_url: String,
+    /// `--config`; none for a sandbox node (no channel configured).
+    pub config: Option<PathBuf>,
+    /// `--database-url`; none for the data dir's own SQLite file, as `paygate serve` ships.
+    pub database_url: Option<String>,
     /// Fixed, so a restart keeps the public URL (and so the channels' callback URLs).
     pub port: u16,
     /// `PAYGATE_PUBLIC_URL`: the node's own URL unless set (several nodes behind a [`Balancer`]
@@ -114,17 +116,19 @@ impl Node {
                 .arg("--listen")
                 .arg(format!("127.0.0.1:{}", spec.port))
                 .arg("--data-dir")
-                .arg(&spec.data_dir)
-                .arg("--config")
-                .arg(&spec.config)
-                .arg("--database-url")
-                .arg(&spec.database_url)
-                .env(
-                    "PAYGATE_PUBLIC_URL",
-                    spec.public_url.as_deref().unwrap_or(&url),
-                )
-                .env("RUST_LOG", "warn")
-                .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                .arg(&spec.data_dir);
+            if let Some(config) = &spec.config {
+                cmd.arg("--config").arg(config);
+            }
+            if let Some(url) = &spec.database_url {
+                cmd.arg("--database-url").arg(url);
+            }
+            cmd.env(
+                "PAYGATE_PUBLIC_URL",
+                spec.public_url.as_deref().unwrap_or(&url),
+            )
+            .env("RUST_LOG", "warn")
+            .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             log.push(format!("{prefix}--- starting ---"));
             let started = test_support::paygate::start(
                 cmd,
