@@ -555,7 +555,7 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
     let run_id = channel_core::nonce::alphanumeric(6);
     let inserted = Mutex::new(Vec::new());
     push(
-        "insert_order_if_absent (tx: INSERT order + job; then SELECT it back)",
+        "insert_order_if_absent (tx: INSERT order RETURNING it + job)",
         time_each(n, budget, |i| {
             let inserted = &inserted;
             let run_id = &run_id;
@@ -586,7 +586,7 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
     let orders = inserted.into_inner().unwrap();
     let count = orders.len();
     push(
-        "find_order (SELECT by site + out_trade_no)",
+        "find_order (SELECT by site + out_trade_no; a retried create's re-read)",
         time_each(count, budget, |i| {
             let o = &orders[i];
             async move {
@@ -600,7 +600,7 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
         .await,
     );
     push(
-        "transition created→pending (tx: UPDATE + event; then SELECT it back)",
+        "transition created→pending (tx: UPDATE RETURNING the row + event)",
         time_each(count, budget, |i| {
             let o = &orders[i];
             async move {
@@ -1190,8 +1190,9 @@ impl Report {
             s,
             "What order creation and status polling ask of the database, each call timed alone at \
              concurrency 1 on the same stand (after the HTTP runs). One order creation makes: \
-             `find_site_by_ak`, `remember_nonce`, `insert_order_if_absent`, `find_order` (re-read \
-             under the order lock), `transition`; a status poll makes `find_order_by_token`.\n"
+             `find_site_by_ak`, `remember_nonce`, `insert_order_if_absent`, `transition` (a \
+             retried create also `find_order` under the order lock); a status poll makes \
+             `find_order_by_token`.\n"
         );
         let _ = writeln!(
             s,
