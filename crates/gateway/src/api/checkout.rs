@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::checkout::{
     Agent, Checkout, CheckoutPage, ErrorPage, Lang, PayChoice, security_headers,
 };
-use crate::domain::{Channel, CheckoutToken, Method, Order, OrderStatus, Payer, Timestamp};
+use crate::domain::{Channel, CheckoutToken, Method, Order, Payer, Timestamp};
 use crate::service::ServiceError;
 
 /// The checkout page of an order (seed 000's `checkout_url`).
@@ -184,8 +184,7 @@ async fn render(
     agent: Agent,
 ) -> Result<Rendered, Failure> {
     let order = order_of(ctx, token.as_deref()).await?;
-    let payable = order.status == OrderStatus::Pending && order.expires_at > Timestamp::now();
-    if !(order.is_unbound() && payable) {
+    if !order.awaits_payer(Timestamp::now()) {
         let view = ctx
             .orders
             .by_token(&order.checkout_token)

@@ -21,9 +21,7 @@ use super::Ctx;
 use super::checkout::{Failure, Page, lang_query, order_of, query_param, redirect, render_page};
 use crate::channels::PayParams;
 use crate::checkout::{Lang, OnwardPage, PayChoice, security_headers};
-use crate::domain::{
-    Channel, Method, Openid, Order, OrderStatus, PayMethod, Payer, ReturnUrl, Timestamp,
-};
+use crate::domain::{Channel, Method, Openid, Order, PayMethod, Payer, ReturnUrl, Timestamp};
 
 /// The token (from the path) and language of an app route's request.
 struct Asked<'a> {
@@ -67,17 +65,10 @@ async fn payable_order(ctx: &Ctx, token: Option<&str>, page: &Page<'_>) -> Resul
     let order = order_of(ctx, token)
         .await
         .map_err(|f| failed(&f, page.lang))?;
-    if !is_payable(&order) {
+    if !order.awaits_payer(Timestamp::now()) {
         return Err(redirect(&checkout_page(ctx, &order, page)));
     }
     Ok(order)
-}
-
-/// A channel-neutral order still waiting for a payment.
-fn is_payable(order: &Order) -> bool {
-    order.is_unbound()
-        && order.status == OrderStatus::Pending
-        && order.expires_at > Timestamp::now()
 }
 
 fn method(channel: Channel, method: Method) -> Result<PayMethod, Failure> {
@@ -116,7 +107,7 @@ pub async fn wechat(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Res
     let refresh = format!("/checkout/{}", order.checkout_token.as_str());
     asked.page.path = &refresh;
     // Nothing to pay: no code is exchanged (each exchange is a call to WeChat with the secret).
-    if !is_payable(&order) {
+    if !order.awaits_payer(Timestamp::now()) {
         return redirect(&checkout_page(&ctx, &order, &asked.page));
     }
     let Some(oauth) = ctx.orders.wechat_oauth() else {

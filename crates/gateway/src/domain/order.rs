@@ -251,6 +251,13 @@ impl Order {
         self.neutral && self.attempt.is_none() && self.paid_at.is_none()
     }
 
+    /// A channel-neutral order still waiting for its payer at `now`: pending, unbound, not expired.
+    /// Only then may an app's upstream order be made for it.
+    #[must_use]
+    pub fn awaits_payer(&self, now: Timestamp) -> bool {
+        self.is_unbound() && self.status == OrderStatus::Pending && self.expires_at > now
+    }
+
     /// How the site asked for it to be paid (`any` until a neutral order is paid).
     #[must_use]
     pub fn order_method(&self) -> OrderMethod {

@@ -71,7 +71,7 @@ impl OrderService {
             .await?
             .ok_or(ServiceError::NotFound)?;
         let now = Timestamp::now();
-        if order.status != OrderStatus::Pending || !order.is_unbound() || order.expires_at <= now {
+        if !order.awaits_payer(now) {
             return Err(ServiceError::NotPayable(order.status));
         }
         let existing = self.store.pay_attempts(order.id).await?;

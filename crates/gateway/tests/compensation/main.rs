@@ -11,6 +11,5 @@ mod support;
 mod acceptance;
 mod expiry;
 mod harness;
-mod neutral;
 mod refunds;
 mod schedule;

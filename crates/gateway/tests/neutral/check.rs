@@ -1,5 +1,6 @@
 //! The check job on a neutral order no attempt has paid yet: it asks each open attempt (only a
-//! payment counts), and at expiry closes every attempt upstream, then the order.
+//! payment counts), and at expiry closes every attempt upstream, then the order. Once paid, it
+//! goes on until the other attempts are closed, and finds a second payment through one of them.
 
 use gateway::domain::{EventType, OrderStatus};
 use gateway::workers::JobOutcome;
@@ -7,7 +8,7 @@ use serde_json::json;
 
 use crate::api_tests;
 use crate::harness::*;
-use crate::helpers::{captured, success_events};
+use crate::helpers::{anomalies, captured, success_events};
 use crate::support::app::TestApp;
 
 api_tests! {
@@ -89,5 +90,27 @@ api_tests! {
         assert_eq!(paid.upstream_order_no, wechat.upstream_order_no);
         assert_eq!(events(&app, &order).await, [EventType::TransactionSuccess]);
         wait_attempt_closed(&app, &alipay).await;
+    }
+
+    async fn a_second_payment_through_another_app_after_the_order_was_paid_is_found_by_the_check_job(app: TestApp) {
+        let order = neutral_order(&app, "order_any_twice_found").await;
+        let (wechat, alipay) = both_codes(&app, &order).await;
+        // The payer pays by Alipay, whose callback is lost, then by WeChat, whose callback comes.
+        app.sim_faults(Some(json!({"drop_callbacks": true}))).await;
+        paid_in_sim(&app, &alipay).await;
+        app.sim_faults(None).await;
+        paid_in_sim(&app, &wechat).await;
+        let paid = wait_status(&app, &order, OrderStatus::Paid).await;
+        assert_eq!(paid.upstream_order_no, wechat.upstream_order_no);
+        let due = job(&app, &order).await.expect("the check job goes on for the other app's order");
+
+        // The check job asks the Alipay order: paid too, so a second payment, and nothing is
+        // left to check.
+        assert_eq!(checker(&app).check(&due, a_second_from_now()).await, JobOutcome::Done);
+        assert_eq!(anomalies(&app, "second_payment").await.len(), 1);
+        assert!(anomalies(&app, "transaction_mismatch").await.is_empty());
+        let still = stored(&app, &order).await;
+        assert_eq!((still.status, &still.upstream_order_no), (OrderStatus::Paid, &wechat.upstream_order_no));
+        assert_eq!(success_events(&app, &order).await, 1, "the site is told once");
     }
 }

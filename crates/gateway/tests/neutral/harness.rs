@@ -10,8 +10,7 @@ use std::time::Duration;
 use gateway::channels::UpstreamStatus;
 use gateway::compensation::{CompensationSettings, OrderChecker};
 use gateway::domain::{
-    Channel, EventType, Job, JobSubject, Method, Order, OrderStatus, PayAttempt, PayMethod, Payer,
-    Site, SiteName, Timestamp,
+    Channel, Method, Order, OrderStatus, PayAttempt, PayMethod, Payer, Site, SiteName, Timestamp,
 };
 use gateway::service::{OrderService, ServiceSettings};
 use gateway::store::NewSite;
@@ -196,35 +195,8 @@ pub async fn stored(app: &TestApp, order: &Order) -> Order {
     app.stored(&app.site, order.out_trade_no.as_str()).await
 }
 
-/// Makes the order's expiry have passed (the shortest real expiry is a minute).
-pub async fn expire_now(app: &TestApp, order: &Order) {
-    app.db
-        .execute(&format!(
-            "UPDATE orders SET expires_at = created_at WHERE id = {}",
-            order.id.as_i64()
-        ))
-        .await;
-}
-
-pub async fn job(app: &TestApp, order: &Order) -> Option<Job> {
-    app.db
-        .store
-        .find_job(&JobSubject::Order(order.id))
-        .await
-        .unwrap()
-}
-
-/// The site's notification events for the order, oldest first.
-pub async fn events(app: &TestApp, order: &Order) -> Vec<EventType> {
-    app.db
-        .store
-        .notifications_for_order(&app.site.id, order.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
-}
+/// Staging an expiry and reading jobs and events, as the compensation scenarios do.
+pub use crate::compensation::{events, expire_now, job};
 
 /// A site that may use only `methods`.
 pub async fn site_with(app: &TestApp, name: &str, methods: &[PayMethod]) -> Site {

@@ -9,6 +9,10 @@
 #[allow(dead_code)]
 mod support;
 
+#[path = "../compensation/harness.rs"]
+#[allow(dead_code)]
+mod compensation;
+
 #[path = "../callbacks/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
