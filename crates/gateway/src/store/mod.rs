@@ -232,6 +232,9 @@ impl Store {
 
     fn count_query(&self) {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        // The same count for operators (`/metrics`): what a node asks of the database, e.g. that
+        // open checkout pages cost no query while their orders do not change.
+        metrics::counter!("paygate_db_queries_total").increment(1);
     }
 
     /// Closes the pool, waiting for connections in use to be returned (graceful shutdown).

@@ -2,7 +2,7 @@
 //! for a newcomer to see paygate work before reading about it.
 //!
 //! paygate runs in this process as `serve` runs it (`instance.rs`), on a temporary SQLite data dir
-//! that is removed at the end; the demo plays the site (`site.rs`: signed requests, the
+//! that is removed at the end; the demo plays the site (`../merchant.rs`: signed requests, the
 //! notification check, from the README) with a notification endpoint of its own (`receiver.rs`),
 //! through the steps in `tour.rs`.
 //! Each step prints one line as it ends, with its time; the first failure ends the demo, which
@@ -10,7 +10,6 @@
 
 mod instance;
 mod receiver;
-mod site;
 mod tour;
 
 use std::future::Future;

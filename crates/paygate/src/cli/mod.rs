@@ -1,7 +1,9 @@
 //! The command line: one subcommand per job.
 
+mod bench;
 mod common;
 mod demo;
+mod merchant;
 mod migrate;
 mod notify;
 mod order;
@@ -45,6 +47,12 @@ enum Command {
     /// Refund a paid order (sent by a running `paygate serve`), and list and show refunds.
     Refund(refund::RefundArgs),
     Sim(sim::SimArgs),
+    /// Measure paygate on this machine: order creation, status polls and streams, callbacks,
+    /// notifications and refunds, against the machine's bounds (see bench/RESULTS.md).
+    ///
+    /// Starts this executable as `paygate serve` on a throwaway sandbox (SQLite, then PostgreSQL)
+    /// and drives it over loopback HTTP. Build with --release for figures worth reading.
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -53,6 +61,8 @@ impl Cli {
     pub fn default_log_filter(&self) -> &'static str {
         match self.command {
             Command::Demo(_) => "warn",
+            // The throwaway database's DROP may be slow; that is not worth a warning.
+            Command::Bench(_) => "warn,sqlx=error",
             _ => "info",
         }
     }
@@ -68,5 +78,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(args) => order::run(args).await,
         Command::Refund(args) => refund::run(args).await,
         Command::Sim(args) => sim::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::secs;
-use super::site::{Refusal, unix_now, verify_notification};
+use crate::cli::merchant::{Refusal, unix_now, verify_notification};
 
 /// The path paygate posts to.
 const PATH: &str = "/notify";
@@ -170,7 +170,7 @@ mod tests {
         let body = body.to_string();
         let sk = SecretKey::parse(sk).unwrap();
         let h = gateway::notify::sign_notification(&sk, body.as_bytes(), Timestamp::now());
-        let http = super::super::site::loopback_client(WITHIN).unwrap();
+        let http = crate::cli::merchant::loopback_client(WITHIN).unwrap();
         http.post(url)
             .header("X-1Pass-Ts", h.ts)
             .header("X-1Pass-Nonce", h.nonce)

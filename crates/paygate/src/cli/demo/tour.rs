@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use super::instance::Paygate;
 use super::receiver::{Bound, Receiver};
-use super::site::Site;
 use super::{Steps, secs};
 use crate::cli::common::yuan;
+use crate::cli::merchant::Site;
 
 /// Every step a full run shows: paygate, the site, its receiver, then five per channel.
 pub const STEPS: usize = 3 + 5 * 2;

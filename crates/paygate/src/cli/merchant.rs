@@ -1,6 +1,7 @@
-//! The site's side of the demo: what a merchant's backend does with its AK and SK, written from
-//! the README (seed 000's signing, "Notifications") rather than borrowed from the server's modules,
-//! so that the demo shows the recipe a site follows and would catch the server drifting from it.
+//! The site's side, for `demo` and `bench`: what a merchant's backend does with its AK and SK,
+//! written from the README (seed 000's signing, "Notifications") rather than borrowed from the
+//! server's modules, so that both show the recipe a site follows and would catch the server
+//! drifting from it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,7 +50,7 @@ impl Site {
     pub async fn post_signed(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let body = body.to_string();
         let ts = unix_now()?.to_string();
-        let nonce = nonce();
+        let nonce = new_nonce();
         let sign = sign_request(&self.sk, &ts, &nonce, "POST", path, body.as_bytes());
         let request = self
             .http
@@ -172,7 +173,7 @@ fn mac(sk: &str, canonical: &str) -> Hmac<Sha256> {
 }
 
 /// 32 random hex digits, as the seed's `crypto.randomBytes(16).toString('hex')`.
-fn nonce() -> String {
+pub fn new_nonce() -> String {
     let mut bytes = [0u8; 16];
     channel_core::nonce::fill(&mut bytes);
     hex::encode(bytes)
