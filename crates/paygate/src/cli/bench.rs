@@ -64,6 +64,20 @@ pub struct BenchArgs {
     /// Leave out the baseline made with Node.js and wechatpay-axios-plugin.
     #[arg(long)]
     no_direct: bool,
+    /// Run only these scenarios (e.g. `create` while profiling); refunds need the payments of
+    /// `callbacks`, which then run too.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    Streams,
+    Create,
+    Direct,
+    Status,
+    Callbacks,
+    Refunds,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -117,7 +131,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         notes: Vec::new(),
         run_time: Duration::ZERO,
     };
-    let mut direct_done = args.no_direct;
+    let mut direct_done = args.no_direct || !wants(&args, Scenario::Direct);
     for backend in &args.database {
         eprintln!("paygate bench: {}", backend.name());
         let result = run_backend(*backend, &plan, &args, !direct_done, &mut report).await;
@@ -164,6 +178,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `scenario` is to run.
+fn wants(args: &BenchArgs, scenario: Scenario) -> bool {
+    args.only.is_empty()
+        || args.only.contains(&scenario)
+        || (scenario == Scenario::Callbacks && args.only.contains(&Scenario::Refunds))
+}
+
 /// Every scenario on one database, against its own paygate.
 async fn run_backend(
     backend: Backend,
@@ -173,7 +194,7 @@ async fn run_backend(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let data = Data::new(backend, &args.postgres_url).await?;
-    let result = run_on(backend, plan, &data, with_direct, report).await;
+    let result = run_on(backend, plan, args, &data, with_direct, report).await;
     let removed = data.remove().await;
     result?;
     removed
@@ -182,6 +203,7 @@ async fn run_backend(
 async fn run_on(
     backend: Backend,
     plan: &Plan,
+    args: &BenchArgs,
     data: &Data,
     with_direct: bool,
     report: &mut Report,
@@ -206,11 +228,8 @@ async fn run_on(
         plan,
         unpaid: Arc::default(),
         prefix: format!("BENCH{}", hex::encode(tag)),
+        numbers: Arc::default(),
     };
-    let rsa = report.bounds.rsa_signs;
-    let rsa_order = Bound::new("RSA ÷ 2", rsa / 2.0);
-
-    eprintln!("  status streams");
     let stocked = stand.stock(plan.stock, plan.clients.min(8)).await;
     if stocked.errors > 0 {
         bail!(
@@ -218,24 +237,32 @@ async fn run_on(
             stocked.first_error.unwrap_or_default()
         );
     }
-    report.memory.push(stand.open_streams().await);
+    run_scenarios(&stand, args, with_direct, report).await;
+    drop(stand);
+    finish(server, &receiver, backend, report).await
+}
 
-    eprintln!("  create order");
-    let (closed, max) = stand.create_closed_loop(rsa_order.clone()).await;
-    report.rows.push(closed);
-    for (share, label) in [(0.25, "25%"), (0.5, "50%"), (0.75, "75%")] {
-        // A smoke run need not wait out a backlog: it offers shares of what it just did.
-        let rate = if plan.quick {
-            share * max.min(rsa_order.per_second)
-        } else {
-            share * rsa_order.per_second
-        };
-        report.rows.push(
-            stand
-                .create_open_loop(rate.max(1.0), label, rsa_order.clone())
-                .await,
-        );
+/// The scenarios `args` asks for, in order, on orders already made.
+async fn run_scenarios(
+    stand: &scenarios::Stand<'_>,
+    args: &BenchArgs,
+    with_direct: bool,
+    report: &mut Report,
+) {
+    let (plan, server, backend) = (stand.plan, stand.server, stand.backend);
+    let rsa = report.bounds.rsa_signs;
+    let rsa_order = Bound::new("RSA ÷ 2", rsa / 2.0);
+
+    if wants(args, Scenario::Streams) {
+        eprintln!("  status streams");
+        report.memory.push(stand.open_streams().await);
     }
+
+    if wants(args, Scenario::Create) {
+        eprintln!("  create order");
+        create(stand, plan, &rsa_order, report).await;
+    }
+
     if with_direct {
         eprintln!("  the same order, directly with wechatpay-axios-plugin");
         let run = direct::run(
@@ -256,13 +283,18 @@ async fn run_on(
         ));
     }
 
-    eprintln!("  status poll");
-    let (ceiling_row, ceiling) = stand.http_ceiling().await;
-    report.rows.push(ceiling_row);
-    report
-        .rows
-        .push(stand.status_polling(Bound::new("HTTP", ceiling)).await);
+    if wants(args, Scenario::Status) {
+        eprintln!("  status poll");
+        let (ceiling_row, ceiling) = stand.http_ceiling().await;
+        report.rows.push(ceiling_row);
+        report
+            .rows
+            .push(stand.status_polling(Bound::new("HTTP", ceiling)).await);
+    }
 
+    if !wants(args, Scenario::Callbacks) {
+        return;
+    }
     eprintln!("  callbacks and notifications");
     let (callbacks, notifications, paid) = stand
         .callbacks_and_notifications(
@@ -273,8 +305,19 @@ async fn run_on(
     report.rows.push(callbacks);
     report.rows.push(notifications);
 
+    if wants(args, Scenario::Refunds) {
+        refunds(stand, &paid, &rsa_order, report).await;
+    }
+}
+
+async fn refunds(
+    stand: &scenarios::Stand<'_>,
+    paid: &[String],
+    rsa_order: &Bound,
+    report: &mut Report,
+) {
     eprintln!("  refunds");
-    let (refunds, to_final) = stand.refunds(&paid, rsa_order.clone()).await;
+    let (refunds, to_final) = stand.refunds(paid, rsa_order.clone()).await;
     let refunds = match to_final {
         Some(median) => refunds.with_note(format!(
             "median {:.1} s to final; the simulator settles a refund after 2 s",
@@ -283,7 +326,34 @@ async fn run_on(
         None => refunds,
     };
     report.rows.push(refunds);
+}
 
+/// Order creation: closed loop, then open loop at shares of the RSA bound.
+async fn create(stand: &scenarios::Stand<'_>, plan: &Plan, rsa_order: &Bound, report: &mut Report) {
+    let (closed, max) = stand.create_closed_loop(rsa_order.clone()).await;
+    report.rows.push(closed);
+    for (share, label) in [(0.25, "25%"), (0.5, "50%"), (0.75, "75%")] {
+        // A smoke run need not wait out a backlog: it offers shares of what it just did.
+        let rate = if plan.quick {
+            share * max.min(rsa_order.per_second)
+        } else {
+            share * rsa_order.per_second
+        };
+        report.rows.push(
+            stand
+                .create_open_loop(rate.max(1.0), label, rsa_order.clone())
+                .await,
+        );
+    }
+}
+
+/// The receiver's refusals and paygate's log go into the report; paygate stops.
+async fn finish(
+    server: Server,
+    receiver: &receiver::Receiver,
+    backend: Backend,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let refused = receiver.refused();
     if refused > 0 {
         report.rows.push(Row::new(

@@ -18,11 +18,15 @@ const BOTTOM: f64 = 60.0;
 const COLOURS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 
 pub fn svg(title: &str, series: &[Series]) -> String {
-    let max_rate = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold(1.0_f64, f64::max)
-        * 1.1;
+    let step = nice_step(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold(1.0_f64, f64::max)
+            * 1.05
+            / 5.0,
+    );
+    let max_rate = step * 5.0;
     let max_ms = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.2))
@@ -71,7 +75,7 @@ pub fn svg(title: &str, series: &[Series]) -> String {
     }
     // Rate axis.
     for i in 0..=5 {
-        let rate = max_rate * f64::from(i) / 5.0;
+        let rate = step * f64::from(i);
         let _ = writeln!(
             out,
             "<line x1=\"{v:.1}\" x2=\"{v:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#333\"/>\
@@ -135,6 +139,16 @@ pub fn svg(title: &str, series: &[Series]) -> String {
     out
 }
 
+/// The smallest of 1, 2 or 5 times a power of ten that is at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let power = 10f64.powf(raw.max(f64::MIN_POSITIVE).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * power)
+}
+
 fn trim(ms: f64) -> String {
     if ms < 1.0 {
         format!("{ms:.1}")
@@ -170,5 +184,12 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert!(svg.contains("create &lt;order&gt;"));
         assert!(svg.contains("target 11 ms"));
+    }
+
+    #[test]
+    fn rate_steps_are_round() {
+        assert!((nice_step(23.0) - 50.0).abs() < 1e-9);
+        assert!((nice_step(180.0) - 200.0).abs() < 1e-9);
+        assert!((nice_step(1.0) - 1.0).abs() < 1e-9);
     }
 }
