@@ -114,7 +114,7 @@ impl Sim {
     }
 
     /// Registers an app or replaces its public key; the Alipay key made the first time is kept.
-    pub fn register(
+    pub async fn register(
         &self,
         app_id: &str,
         app_public_key_pem: &str,
@@ -144,6 +144,7 @@ impl Sim {
         };
         self.store
             .update(|s| s.apps.insert(app_id.to_owned(), app.clone()))
+            .await
             .map_err(|e| e.to_string())?;
         self.keys
             .lock()
