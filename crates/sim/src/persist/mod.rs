@@ -30,6 +30,8 @@ pub mod tracked;
 mod writer;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod tests;
 
 use std::future::Future;
