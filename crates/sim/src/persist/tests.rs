@@ -221,6 +221,44 @@ async fn compaction_keeps_everything_across_a_reopen() {
 }
 
 #[tokio::test]
+async fn a_failed_write_is_reported_and_the_next_update_saves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    put(&store, "a", 1).await;
+    // A directory where the new snapshot's temporary file goes: writing it fails (even as root).
+    let blocker = dir.path().join(format!("{NAME}.tmp"));
+    std::fs::create_dir(&blocker).unwrap();
+    store.lock().compact_after = 0;
+    let failed = store.update(|s| s.items.insert("b".into(), 2)).await;
+    assert!(failed.is_err());
+    // Until a snapshot is written, nothing is appended after the failure; updates keep failing.
+    store.lock().compact_after = u64::MAX;
+    let failed = store.update(|s| s.items.insert("c".into(), 3)).await;
+    assert!(failed.is_err());
+    assert_eq!(
+        store.read(|s| s.items.len()),
+        3,
+        "the changes stay in memory"
+    );
+
+    std::fs::remove_dir(&blocker).unwrap();
+    put(&store, "d", 4).await;
+    put(&store, "e", 5).await;
+    drop(store);
+    let again = open(dir.path());
+    assert_eq!(
+        items(&again),
+        BTreeMap::from([
+            ("a".into(), 1),
+            ("b".into(), 2),
+            ("c".into(), 3),
+            ("d".into(), 4),
+            ("e".into(), 5)
+        ])
+    );
+}
+
+#[tokio::test]
 async fn records_already_in_the_snapshot_are_not_applied_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
