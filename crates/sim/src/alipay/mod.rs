@@ -14,8 +14,8 @@
 //! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
 //!
-//! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`] snapshot,
-//! `alipay.json` in the state dir.
+//! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
+//! `alipay.json` and its journal `alipay.json.log` in the state dir.
 
 mod bill;
 mod cashier;
