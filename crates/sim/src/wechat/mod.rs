@@ -9,7 +9,8 @@
 //! H5 order's `h5_url` opens (`h5`: `/cgi-bin/mmpayweb-bin/checkmweb`).
 //!
 //! State (merchants, platform keys, orders, refunds, combined orders, official accounts' secrets)
-//! is one [`crate::persist::Store`]: `wechat.json` and its journal `wechat.json.log` in the state dir.
+//! is one [`crate::persist::Store`]: `wechat.json` and its journal `wechat.json.log` in the state
+//! dir.
 
 mod auth;
 mod bills;
