@@ -10,8 +10,12 @@
 //! The snapshot `<name>` holds the state as of some record; opening reads it, replays the journal
 //! after it, and writes a fresh snapshot (emptying the journal); so does an update once the
 //! journal has grown past both the snapshot's size and 1 MiB, which keeps the files and the time
-//! to open proportional to the state while costing each update O(its change) on average. The formats, and what a crash can leave, are in
-//! `files.rs`. A state dir written before there was a journal (a snapshot alone) loads as is.
+//! to open proportional to the state while costing each update O(its change) on average. The
+//! formats, and what a crash can leave, are in `files.rs`. A state dir written before there was a
+//! journal (a snapshot alone) loads as is.
+//!
+//! Debug builds also replay each update's record onto a copy of the state and compare the two
+//! after every update, which costs O(state) per update there (release builds do not).
 //!
 //! The state holds the sandbox accounts' private keys: its files are readable by their owner only
 //! (0600, in a 0700 dir), from the first byte written.

@@ -1,4 +1,5 @@
-//! State that knows what changed: the pieces a [`super::Store`] journals instead of the whole state.
+//! State that knows what changed: the pieces a [`super::Store`] journals instead of the whole
+//! state.
 //!
 //! A state struct is made of [`TrackedMap`]s (one mark per key taken mutably) and [`TrackedValue`]s
 //! (one mark per field), and [`journaled!`](crate::persist::journaled) implements [`Journaled`] for
@@ -22,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-/// A state a [`super::Store`] can journal. Implemented by [`journaled!`](crate::persist::journaled).
+/// A state a [`super::Store`] can journal; [`journaled!`](crate::persist::journaled) implements it.
 ///
 /// The snapshot is the state's own JSON with one more member, `journal_seq`: the state must
 /// ignore unknown members when it is read (serde's default; no `deny_unknown_fields`).
