@@ -2,7 +2,7 @@
 //! state.
 //!
 //! A state struct is made of [`TrackedMap`]s (one mark per key taken mutably) and [`TrackedValue`]s
-//! (one mark per field), and [`journaled!`](crate::persist::journaled) implements [`Journaled`] for
+//! (one mark per field), and `journaled!` implements [`Journaled`] for
 //! it from the list of its fields. After each update the store asks the state for its changes
 //! (the marked entries, as they are now, or their removal) and appends them to the journal;
 //! replaying the journal applies them again in order.
@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-/// A state a [`super::Store`] can journal; [`journaled!`](crate::persist::journaled) implements it.
+/// A state a [`super::Store`] can journal; `journaled!` implements it.
 ///
 /// The snapshot is the state's own JSON with one more member, `journal_seq`: the state must
 /// ignore unknown members when it is read (serde's default; no `deny_unknown_fields`).
