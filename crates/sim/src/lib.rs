@@ -8,7 +8,8 @@
 //! Layout, channel-neutral parts first (the Alipay simulator reuses all of them):
 //! - [`context`]: [`SimConfig`] and [`SimContext`] (state dir, time scale, base URL, HTTP client,
 //!   faults, callback engine), handed to each channel's `router`.
-//! - [`persist`]: a JSON snapshot store, written atomically after every mutation.
+//! - [`persist`]: the state store: a JSON snapshot plus a journal of changes, each change on disk
+//!   before its update returns.
 //! - [`faults`]: fault injection shared by both channels (`POST /sim/faults`).
 //! - [`callbacks`]: the delivery engine for asynchronous notifications, with retry schedules.
 //! - [`server`]: starts everything in-process ([`start`]) or until a shutdown signal ([`serve`]).

@@ -159,7 +159,7 @@ impl SimChild {
         }
     }
 
-    /// Where it keeps its state (`wechat.json`, `alipay.json`).
+    /// Where it keeps its state (`wechat.json`, `alipay.json` and their journals).
     #[must_use]
     pub fn state_dir(&self) -> &Path {
         &self.state_dir

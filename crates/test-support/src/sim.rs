@@ -1,11 +1,13 @@
-//! The simulator in-process, as the gateway's tests and benchmark run it, and its state files read
-//! back (the simulator writes each file before it answers, renaming it into place: never
-//! half-written).
+//! The simulator in-process, as the gateway's tests and benchmark run it, and its state read back
+//! from its files (the snapshot and the journal after it, as the simulator itself loads them: what
+//! it answered is there, even while it runs).
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use serde_json::{Map, Value};
+use sim::alipay::state::AlipayState;
+use sim::wechat::state::WechatState;
 
 /// Starts the simulator on a loopback port, keeping its state in `state_dir` (in memory when
 /// `None`), with its schedules multiplied by `time_scale`.
@@ -23,14 +25,26 @@ pub async fn start(state_dir: Option<&Path>, time_scale: f64) -> sim::RunningSim
         .unwrap_or_else(|e| panic!("the simulator did not start: {e}"))
 }
 
-/// The whole state file `state_dir/<file>` (`wechat.json`, `alipay.json`); `Null` when there is
-/// none yet.
+/// The whole state kept as `state_dir/<file>` (`wechat.json`, `alipay.json`) and its journal;
+/// `Null` when there is none yet.
+///
+/// # Panics
+/// Another file name, or files the simulator would refuse to start from.
 #[must_use]
 pub fn state(state_dir: &Path, file: &str) -> Value {
-    std::fs::read(state_dir.join(file))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or(Value::Null)
+    let loaded = match file {
+        "wechat.json" => json::<WechatState>(state_dir, file),
+        "alipay.json" => json::<AlipayState>(state_dir, file),
+        other => panic!("no simulator state is kept as {other}"),
+    };
+    loaded.unwrap_or_else(|e| panic!("the simulator's state in {file} does not load: {e}"))
+}
+
+fn json<T: sim::persist::Journaled>(state_dir: &Path, file: &str) -> Result<Value, String> {
+    match sim::persist::load::<T>(state_dir, file).map_err(|e| e.to_string())? {
+        Some(state) => serde_json::to_value(&state).map_err(|e| e.to_string()),
+        None => Ok(Value::Null),
+    }
 }
 
 /// The WeChat Pay orders in `state_dir/wechat.json` (none when there is no file yet).

@@ -14,13 +14,13 @@ use super::wire::{Refusal, china_time, sign_text, yuan};
 use super::{Sim, trade};
 
 /// Opens (or re-opens) the trade a page method describes and renders its cashier page.
-pub(crate) fn open(sim: &Sim, call: &Call) -> Result<String, Refusal> {
+pub(crate) async fn open(sim: &Sim, call: &Call) -> Result<String, Refusal> {
     let product_code = match call.method.as_str() {
         "alipay.trade.wap.pay" => "QUICK_WAP_PAY",
         "alipay.trade.page.pay" => "FAST_INSTANT_TRADE_PAY",
         _ => "QUICK_MSECURITY_PAY",
     };
-    let t = trade::open_trade(sim, call, product_code)?;
+    let t = trade::open_trade(sim, call, product_code).await?;
     Ok(page(&t))
 }
 
@@ -49,7 +49,9 @@ pub(crate) async fn pay(State(sim): State<Sim>, Path(trade_no): Path<String>) ->
         &sim,
         &trade::trade_key_of(&t),
         Settle::Pay { buyer_id: None },
-    ) {
+    )
+    .await
+    {
         Ok(t) => t,
         Err(r) => return (StatusCode::CONFLICT, Html(error_page(&r))).into_response(),
     };
@@ -82,7 +84,7 @@ pub(crate) enum Settle {
 }
 
 /// Moves a trade as the buyer (or time) would, then notifies the merchant.
-pub(crate) fn settle(sim: &Sim, key: &str, what: Settle) -> Result<Trade, Refusal> {
+pub(crate) async fn settle(sim: &Sim, key: &str, what: Settle) -> Result<Trade, Refusal> {
     let now = now_ms();
     let (t, event) = trade::update(sim, |s| {
         let t = s.trades.get_mut(key).ok_or_else(Refusal::not_exist)?;
@@ -119,7 +121,8 @@ pub(crate) fn settle(sim: &Sim, key: &str, what: Settle) -> Result<Trade, Refusa
             }
         };
         Ok((t.clone(), event))
-    })?;
+    })
+    .await?;
     notify::send(sim, &t, event);
     Ok(t)
 }

@@ -47,7 +47,10 @@ async fn register(State(sim): State<Sim>, Json(req): Json<Register>) -> Response
     if req.app_id.is_empty() {
         return problem(StatusCode::BAD_REQUEST, "app_id is empty");
     }
-    match sim.register(&req.app_id, &req.app_public_key_pem, req.notify_url) {
+    match sim
+        .register(&req.app_id, &req.app_public_key_pem, req.notify_url)
+        .await
+    {
         Ok(app) => Json(app_json(&app)).into_response(),
         Err(e) => problem(StatusCode::BAD_REQUEST, e),
     }
@@ -88,7 +91,8 @@ async fn show_trade(
         let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
         t.expire(now);
         Ok(t.clone())
-    });
+    })
+    .await;
     match t {
         Ok(t) => Json(trade_json(&t)).into_response(),
         Err(r) => refusal(&r),
@@ -108,6 +112,7 @@ async fn pay(
             buyer_id: q.buyer_id,
         },
     )
+    .await
 }
 
 async fn fail(
@@ -115,7 +120,7 @@ async fn fail(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
-    act(&sim, &q.app_id, &no, Settle::Fail)
+    act(&sim, &q.app_id, &no, Settle::Fail).await
 }
 
 async fn finish(
@@ -123,11 +128,11 @@ async fn finish(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
-    act(&sim, &q.app_id, &no, Settle::Finish)
+    act(&sim, &q.app_id, &no, Settle::Finish).await
 }
 
-fn act(sim: &Sim, app_id: &str, out_trade_no: &str, what: Settle) -> Response {
-    match settle(sim, &trade_key(app_id, out_trade_no), what) {
+async fn act(sim: &Sim, app_id: &str, out_trade_no: &str, what: Settle) -> Response {
+    match settle(sim, &trade_key(app_id, out_trade_no), what).await {
         Ok(t) => Json(trade_json(&t)).into_response(),
         Err(r) => refusal(&r),
     }

@@ -106,7 +106,7 @@ pub(crate) async fn handle(
         biz,
     };
     if PAGE_METHODS.contains(&call.method.as_str()) {
-        return match cashier::open(&sim, &call) {
+        return match cashier::open(&sim, &call).await {
             Ok(page) => Html(page).into_response(),
             Err(r) => Html(cashier::error_page(&r)).into_response(),
         };
@@ -119,7 +119,7 @@ pub(crate) async fn handle(
             }
         }));
     }
-    signed(trade::dispatch(&sim, &call))
+    signed(trade::dispatch(&sim, &call).await)
 }
 
 /// The query string and the form body together; the same name in both must carry the same value

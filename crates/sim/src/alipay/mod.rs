@@ -14,8 +14,8 @@
 //! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
 //!
-//! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`] snapshot,
-//! `alipay.json` in the state dir.
+//! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
+//! `alipay.json` and its journal `alipay.json.log` in the state dir.
 
 mod bill;
 mod cashier;
@@ -114,7 +114,7 @@ impl Sim {
     }
 
     /// Registers an app or replaces its public key; the Alipay key made the first time is kept.
-    pub fn register(
+    pub async fn register(
         &self,
         app_id: &str,
         app_public_key_pem: &str,
@@ -144,6 +144,7 @@ impl Sim {
         };
         self.store
             .update(|s| s.apps.insert(app_id.to_owned(), app.clone()))
+            .await
             .map_err(|e| e.to_string())?;
         self.keys
             .lock()

@@ -1,17 +1,19 @@
 //! What the Alipay simulator remembers across restarts: registered apps (with the Alipay key made
-//! for each) and trades with their refunds. One snapshot, `alipay.json` in the state dir.
-
-use std::collections::BTreeMap;
+//! for each) and trades with their refunds. `alipay.json` and its journal in the state dir.
 
 use serde::{Deserialize, Serialize};
+
+use crate::persist::{TrackedMap, journaled};
 
 /// The whole persisted state.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AlipayState {
-    pub apps: BTreeMap<String, App>,
+    pub apps: TrackedMap<String, App>,
     /// Keyed by [`trade_key`] (`app_id/out_trade_no`): out_trade_no is unique per app.
-    pub trades: BTreeMap<String, Trade>,
+    pub trades: TrackedMap<String, Trade>,
 }
+
+journaled!(AlipayState { apps, trades });
 
 /// A registered app: its public key (to verify requests) and the Alipay key pair made for it (to
 /// sign answers), kept so the Alipay public key a merchant configured stays valid after restarts.

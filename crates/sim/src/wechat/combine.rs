@@ -154,6 +154,7 @@ pub async fn create(
     };
     sim.store
         .update(|s| insert(s, key, combine, subs))
+        .await
         .map_err(internal)?
         .map(Json)
 }
@@ -240,6 +241,7 @@ pub async fn query(
             }
             Ok(Json(combine_json(s, &c)))
         })
+        .await
         .map_err(internal)?
 }
 
@@ -284,6 +286,7 @@ pub async fn close(
             }
             Ok(())
         })
+        .await
         .map_err(internal)??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -329,8 +332,8 @@ pub async fn control_pay(
                 .or_else(|| q.openid.clone())
                 .unwrap_or_else(|| format!("oSim{}", channel_core::nonce::alphanumeric(24)));
             for k in &c.sub_orders {
-                s.seq += 1;
-                let id = super::payer::transaction_id(s.seq);
+                *s.seq += 1;
+                let id = super::payer::transaction_id(*s.seq);
                 if let Some(o) = s.orders.get_mut(k) {
                     mark_paid(o, id, openid.clone(), now);
                 }
@@ -338,6 +341,7 @@ pub async fn control_pay(
             let resource = combine_json(s, &c);
             Ok((c, resource))
         })
+        .await
         .map_err(internal)??;
     notify::send(
         &sim,

@@ -119,17 +119,20 @@ async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<
         .store
         .update(|s| {
             // Another registration may have won the race; keep its platform key.
-            let entry = s
+            let platform = s
                 .merchants
-                .entry(merchant.mchid.clone())
-                .or_insert_with(|| merchant.clone());
-            let platform = entry.platform.clone();
-            *entry = Merchant {
-                platform: platform.clone(),
-                ..merchant.clone()
-            };
+                .get(&merchant.mchid)
+                .map_or_else(|| merchant.platform.clone(), |m| m.platform.clone());
+            s.merchants.insert(
+                merchant.mchid.clone(),
+                Merchant {
+                    platform: platform.clone(),
+                    ..merchant.clone()
+                },
+            );
             platform
         })
+        .await
         .map_err(internal)?;
     sim.forget_keys(&r.mchid);
     tracing::info!(mchid = %r.mchid, mode = ?r.mode, "wechat merchant registered");
@@ -167,7 +170,7 @@ async fn pay_or_fail(
         }
     };
     let key = order_key(&q.mchid, q.sub_mchid.as_deref(), &no);
-    payer::settle(&sim, &key, &outcome).map(Json)
+    payer::settle(&sim, &key, &outcome).await.map(Json)
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,7 +186,9 @@ async fn jsapi_pay(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult
         .read(|s| s.order_by_prepay_id(&b.prepay_id, TradeType::Jsapi))
         .ok_or_else(ApiError::order_not_exist)?;
     // The order names its payer (payer.openid is required for JSAPI).
-    payer::settle(&sim, &key, &Outcome::Pay { openid: None }).map(Json)
+    payer::settle(&sim, &key, &Outcome::Pay { openid: None })
+        .await
+        .map(Json)
 }
 
 async fn expire_h5_link(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
@@ -201,6 +206,7 @@ async fn expire_h5_link(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiR
             link::expire(order, now);
             Ok(())
         })
+        .await
         .map_err(internal)??;
     Ok(Json(json!({ "prepay_id": b.prepay_id })))
 }
@@ -233,6 +239,7 @@ async fn settle_refund(
         &refunds::refund_key(&q.mchid, q.sub_mchid.as_deref(), &no),
         status,
     )
+    .await
     .map(Json)
 }
 

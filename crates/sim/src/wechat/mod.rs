@@ -9,7 +9,8 @@
 //! H5 order's `h5_url` opens (`h5`: `/cgi-bin/mmpayweb-bin/checkmweb`).
 //!
 //! State (merchants, platform keys, orders, refunds, combined orders, official accounts' secrets)
-//! is one [`crate::persist::Store`] snapshot, `wechat.json` in the state dir.
+//! is one [`crate::persist::Store`]: `wechat.json` and its journal `wechat.json.log` in the state
+//! dir.
 
 mod auth;
 mod bills;
@@ -149,18 +150,22 @@ pub(crate) struct MerchantKeys {
 
 impl Sim {
     fn open(ctx: SimContext) -> Result<Self, SimError> {
-        let store: Store<WechatState> = Store::open(ctx.state_dir(), "wechat.json")?;
-        let fallback_pem = match store.read(|s| s.fallback_key_pem.clone()) {
-            Some(pem) => pem,
-            None => {
-                let key = RsaPrivateKey::generate().map_err(|e| SimError::Key(e.to_string()))?;
-                let pem = key
-                    .to_pkcs8_pem()
-                    .map_err(|e| SimError::Key(e.to_string()))?;
-                store.update(|s| s.fallback_key_pem = Some(pem.clone()))?;
-                pem
-            }
-        };
+        // A fallback key made now is in the first snapshot: on disk before anything it signs.
+        let store: Store<WechatState> =
+            Store::open_with(ctx.state_dir(), "wechat.json", |s: &mut WechatState| {
+                if s.fallback_key_pem.is_none() {
+                    let key =
+                        RsaPrivateKey::generate().map_err(|e| SimError::Key(e.to_string()))?;
+                    let pem = key
+                        .to_pkcs8_pem()
+                        .map_err(|e| SimError::Key(e.to_string()))?;
+                    *s.fallback_key_pem = Some(pem);
+                }
+                Ok(())
+            })?;
+        let fallback_pem = store
+            .read(|s| (*s.fallback_key_pem).clone())
+            .unwrap_or_default();
         let fallback =
             RsaPrivateKey::from_pem(&fallback_pem).map_err(|e| SimError::Key(e.to_string()))?;
         Ok(Self {

@@ -57,10 +57,12 @@ pub async fn create<const PARTNER: bool>(
     Path(kind): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    create_in_scope(&sim, &caller, &kind, &body, PARTNER).map(Json)
+    create_in_scope(&sim, &caller, &kind, &body, PARTNER)
+        .await
+        .map(Json)
 }
 
-fn create_in_scope(
+async fn create_in_scope(
     sim: &Sim,
     caller: &Caller,
     kind: &str,
@@ -165,6 +167,7 @@ fn create_in_scope(
     }
     sim.store
         .update(|s| insert_order(s, key, order, base_url, now))
+        .await
         .map_err(internal)?
 }
 

@@ -27,13 +27,13 @@ pub enum Outcome {
 ///
 /// # Errors
 /// `ORDER_NOT_EXIST` (404), or `ORDER_NOT_PAYABLE` (409) when it is paid, closed or expired.
-pub fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value> {
+pub async fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value> {
     let now = now_unix();
     let order = sim
         .store
         .update(|s| {
-            s.seq += 1;
-            let seq = s.seq;
+            *s.seq += 1;
+            let seq = *s.seq;
             let order = s
                 .orders
                 .get_mut(key)
@@ -58,6 +58,7 @@ pub fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value> {
             }
             Ok(order.clone())
         })
+        .await
         .map_err(internal)??;
     let resource = transaction_json(&order);
     if matches!(outcome, Outcome::Pay { .. }) {

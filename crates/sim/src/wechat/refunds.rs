@@ -95,8 +95,8 @@ pub async fn create(
             }
             let order_key = find(s, &scope, &lookup)
                 .ok_or_else(|| ApiError::resource_not_exists("订单不存在"))?;
-            s.seq += 1;
-            let seq = s.seq;
+            *s.seq += 1;
+            let seq = *s.seq;
             let order = s
                 .orders
                 .get_mut(&order_key)
@@ -143,6 +143,7 @@ pub async fn create(
             s.refunds.insert(refund_key.clone(), r);
             Ok((answer, true))
         })
+        .await
         .map_err(internal)??;
     let auto = sim
         .store
@@ -152,7 +153,7 @@ pub async fn create(
         let wait = AUTO_SUCCESS_AFTER.mul_f64(sim.ctx.config().time_scale.max(0.0));
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            if let Err(e) = settle(&sim, &refund_key, RefundStatus::Success) {
+            if let Err(e) = settle(&sim, &refund_key, RefundStatus::Success).await {
                 tracing::debug!(code = e.code, "refund not settled automatically");
             }
         });
@@ -187,7 +188,7 @@ pub async fn query(
         })
     });
     if overdue {
-        let _ = settle(&sim, &key, RefundStatus::Success);
+        let _ = settle(&sim, &key, RefundStatus::Success).await;
     }
     sim.store
         .read(|s| s.refunds.get(&key).map(refund_json))
@@ -196,7 +197,7 @@ pub async fn query(
 }
 
 /// Moves a PROCESSING refund to its final status, persists it, then notifies.
-pub fn settle(sim: &Sim, refund_key: &str, status: RefundStatus) -> ApiResult<Value> {
+pub async fn settle(sim: &Sim, refund_key: &str, status: RefundStatus) -> ApiResult<Value> {
     let now = now_unix();
     let refund = sim
         .store
@@ -228,6 +229,7 @@ pub fn settle(sim: &Sim, refund_key: &str, status: RefundStatus) -> ApiResult<Va
             }
             Ok(r)
         })
+        .await
         .map_err(internal)??;
     if let (Some(url), Some((event, summary))) = (&refund.notify_url, status.event()) {
         notify::send(

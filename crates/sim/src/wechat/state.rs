@@ -1,27 +1,38 @@
-//! What the WeChat Pay simulator remembers (persisted as `wechat.json` in the state dir).
-
-use std::collections::BTreeMap;
+//! What the WeChat Pay simulator remembers (persisted as `wechat.json` and its journal in the
+//! state dir).
 
 use serde::{Deserialize, Serialize};
+
+use crate::persist::{TrackedMap, TrackedValue, journaled};
 
 /// The whole persisted state.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct WechatState {
     /// Signs answers to callers whose merchant is unknown (their own platform key cannot be chosen).
-    pub fallback_key_pem: Option<String>,
-    pub merchants: BTreeMap<String, Merchant>,
+    pub fallback_key_pem: TrackedValue<Option<String>>,
+    pub merchants: TrackedMap<String, Merchant>,
     /// Keyed by [`order_key`].
-    pub orders: BTreeMap<String, Order>,
+    pub orders: TrackedMap<String, Order>,
     /// Keyed by [`order_key`] with the out_refund_no.
-    pub refunds: BTreeMap<String, Refund>,
+    pub refunds: TrackedMap<String, Refund>,
     /// Keyed by `combine_mchid|combine_out_trade_no`.
-    pub combines: BTreeMap<String, Combine>,
+    pub combines: TrackedMap<String, Combine>,
     /// Makes transaction and refund ids unique.
-    pub seq: u64,
+    pub seq: TrackedValue<u64>,
     /// Official accounts' AppSecrets for web authorisation, by appid (`POST /sim/wechat/oauth/apps`).
     #[serde(default)]
-    pub oauth_apps: BTreeMap<String, OAuthApp>,
+    pub oauth_apps: TrackedMap<String, OAuthApp>,
 }
+
+journaled!(WechatState {
+    fallback_key_pem,
+    merchants,
+    orders,
+    refunds,
+    combines,
+    seq,
+    oauth_apps,
+});
 
 impl WechatState {
     /// An appid the simulator knows: bound to a merchant, or an official account with a secret.

@@ -68,7 +68,7 @@ pub async fn query_by_no<const PARTNER: bool>(
     Query(q): Query<MchQuery>,
 ) -> ApiResult<Json<Value>> {
     let scope = scope_from_query(&sim, &caller, &q, PARTNER)?;
-    query(&sim, &scope, Lookup::OutTradeNo(&no)).map(Json)
+    query(&sim, &scope, Lookup::OutTradeNo(&no)).await.map(Json)
 }
 
 /// `GET …/transactions/id/{transaction_id}`, direct or partner as [`query_by_no`].
@@ -79,7 +79,9 @@ pub async fn query_by_id<const PARTNER: bool>(
     Query(q): Query<MchQuery>,
 ) -> ApiResult<Json<Value>> {
     let scope = scope_from_query(&sim, &caller, &q, PARTNER)?;
-    query(&sim, &scope, Lookup::TransactionId(&id)).map(Json)
+    query(&sim, &scope, Lookup::TransactionId(&id))
+        .await
+        .map(Json)
 }
 
 pub enum Lookup<'a> {
@@ -106,7 +108,7 @@ pub fn find(s: &WechatState, scope: &Scope, lookup: &Lookup<'_>) -> Option<Strin
     }
 }
 
-fn query(sim: &Sim, scope: &Scope, lookup: Lookup<'_>) -> ApiResult<Value> {
+async fn query(sim: &Sim, scope: &Scope, lookup: Lookup<'_>) -> ApiResult<Value> {
     let now = now_unix();
     sim.store
         .update(|s| {
@@ -118,6 +120,7 @@ fn query(sim: &Sim, scope: &Scope, lookup: Lookup<'_>) -> ApiResult<Value> {
             expire_if_due(order, now);
             Ok(transaction_json(order))
         })
+        .await
         .map_err(internal)?
 }
 
@@ -135,10 +138,10 @@ pub async fn close<const PARTNER: bool>(
     Path(no): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    close_in_scope(&sim, &caller, &no, &body, PARTNER)
+    close_in_scope(&sim, &caller, &no, &body, PARTNER).await
 }
 
-fn close_in_scope(
+async fn close_in_scope(
     sim: &Sim,
     caller: &Caller,
     no: &str,
@@ -162,6 +165,7 @@ fn close_in_scope(
                 .ok_or_else(ApiError::order_not_exist)?;
             close_order(order, now)
         })
+        .await
         .map_err(internal)??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

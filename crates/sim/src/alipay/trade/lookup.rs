@@ -31,11 +31,11 @@ fn trade_obj(t: &Trade) -> Obj {
     o
 }
 
-pub(super) fn query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
-    update(sim, |s| find(s, call).map(|t| trade_obj(t)))
+pub(super) async fn query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+    update(sim, |s| find(s, call).map(|t| trade_obj(t))).await
 }
 
-pub(super) fn close(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+pub(super) async fn close(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let t = update(sim, |s| {
         let t = find(s, call)?;
         match t.status {
@@ -48,7 +48,8 @@ pub(super) fn close(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
                 Refusal::business("ACQ.TRADE_STATUS_ERROR", "交易状态不合法"),
             ),
         }
-    })?;
+    })
+    .await?;
     Ok(Obj::success()
         .with("trade_no", t.trade_no.as_str())
         .with("out_trade_no", t.out_trade_no.as_str()))

@@ -17,14 +17,14 @@ use super::{Sim, bill};
 
 pub(crate) use open::open_trade;
 
-pub(crate) fn dispatch(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+pub(crate) async fn dispatch(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     match call.method.as_str() {
-        "alipay.trade.precreate" => open::precreate(sim, call),
-        "alipay.trade.create" => open::create(sim, call),
-        "alipay.trade.query" => lookup::query(sim, call),
-        "alipay.trade.close" => lookup::close(sim, call),
-        "alipay.trade.refund" => refund::refund(sim, call),
-        "alipay.trade.fastpay.refund.query" => refund::refund_query(sim, call),
+        "alipay.trade.precreate" => open::precreate(sim, call).await,
+        "alipay.trade.create" => open::create(sim, call).await,
+        "alipay.trade.query" => lookup::query(sim, call).await,
+        "alipay.trade.close" => lookup::close(sim, call).await,
+        "alipay.trade.refund" => refund::refund(sim, call).await,
+        "alipay.trade.fastpay.refund.query" => refund::refund_query(sim, call).await,
         "alipay.data.dataservice.bill.downloadurl.query" => bill::url(sim, call),
         _ => Err(Refusal::invalid("isv.invalid-method", "不存在的方法名")),
     }
@@ -54,16 +54,20 @@ pub(super) fn amount(call: &Call, k: &str) -> Result<i64, Refusal> {
     Ok(fen)
 }
 
-/// Runs `f` on the state under the store's lock and persists it. A failed write is answered as
-/// Alipay answers its own storage trouble: "system busy, outcome unknown".
-pub(crate) fn update<R>(
-    sim: &Sim,
+/// Runs `f` on the state under the store's lock, now, and resolves once the change is on disk. A
+/// failed write is answered as Alipay answers its own storage trouble: "system busy, outcome
+/// unknown".
+pub(crate) fn update<'a, R: 'a>(
+    sim: &'a Sim,
     f: impl FnOnce(&mut AlipayState) -> Result<R, Refusal>,
-) -> Result<R, Refusal> {
-    sim.store.update(f).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "alipay state not saved");
-        Err(Refusal::unavailable())
-    })
+) -> impl Future<Output = Result<R, Refusal>> + 'a {
+    let saved = sim.store.update(f);
+    async move {
+        saved.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "alipay state not saved");
+            Err(Refusal::unavailable())
+        })
+    }
 }
 
 /// The trade a call names by `out_trade_no` or `trade_no`, with expiry applied.
@@ -72,10 +76,15 @@ pub(super) fn find<'a>(s: &'a mut AlipayState, call: &Call) -> Result<&'a mut Tr
     let by_no = text(call, "trade_no");
     let t = match (by_out, by_no) {
         (Some(out), _) => s.trades.get_mut(&trade_key(&call.app_id, &out)),
-        (None, Some(no)) => s
-            .trades
-            .values_mut()
-            .find(|t| t.app_id == call.app_id && t.trade_no == no),
+        (None, Some(no)) => {
+            // Found by reading first: only the trade found is taken mutably (and journaled).
+            let key = s
+                .trades
+                .iter()
+                .find(|(_, t)| t.app_id == call.app_id && t.trade_no == no)
+                .map(|(k, _)| k.clone());
+            key.and_then(|k| s.trades.get_mut(&k))
+        }
         (None, None) => {
             return Err(Refusal::invalid_parameter(
                 "out_trade_no 和 trade_no 不能同时为空",

@@ -10,7 +10,11 @@ const MAX_TOTAL_FEN: i64 = 10_000_000_000;
 
 /// Creates the trade a payment method asks for, or returns the existing one when the same
 /// out_trade_no comes again with the same content (Alipay's idempotent re-submission).
-pub(crate) fn open_trade(sim: &Sim, call: &Call, product_code: &str) -> Result<Trade, Refusal> {
+pub(crate) async fn open_trade(
+    sim: &Sim,
+    call: &Call,
+    product_code: &str,
+) -> Result<Trade, Refusal> {
     let out_trade_no = required(call, "out_trade_no")?;
     if out_trade_no.len() > 64 {
         return Err(Refusal::invalid_parameter("out_trade_no 过长"));
@@ -96,6 +100,7 @@ pub(crate) fn open_trade(sim: &Sim, call: &Call, product_code: &str) -> Result<T
             }
         }
     })
+    .await
 }
 
 /// When an unpaid trade closes: `time_expire` (absolute, China time), else `timeout_express`
@@ -162,8 +167,8 @@ fn new_trade_no(now: i64) -> String {
     format!("{date}2200{tail}")
 }
 
-pub(super) fn precreate(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
-    let t = open_trade(sim, call, "FACE_TO_FACE_PAYMENT")?;
+pub(super) async fn precreate(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+    let t = open_trade(sim, call, "FACE_TO_FACE_PAYMENT").await?;
     Ok(Obj::success()
         .with("out_trade_no", t.out_trade_no.as_str())
         .with(
@@ -172,9 +177,9 @@ pub(super) fn precreate(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
         ))
 }
 
-pub(super) fn create(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+pub(super) async fn create(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let product = text(call, "product_code").unwrap_or_else(|| "JSAPI_PAY".to_owned());
-    let t = open_trade(sim, call, &product)?;
+    let t = open_trade(sim, call, &product).await?;
     Ok(Obj::success()
         .with("out_trade_no", t.out_trade_no.as_str())
         .with("trade_no", t.trade_no.as_str()))

@@ -7,7 +7,7 @@ use super::super::state::{
 use super::super::wire::{Obj, Refusal, china_time, yuan};
 use super::{Call, Sim, amount, find, required, text, update};
 
-pub(super) fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+pub(super) async fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let amount_fen = amount(call, "refund_amount")?;
     // Without out_request_no Alipay takes the whole-trade refund's number to be the out_trade_no.
     let out_request_no = text(call, "out_request_no");
@@ -61,7 +61,8 @@ pub(super) fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
             t.closed_ms = Some(now);
         }
         Ok((t.clone(), true))
-    })?;
+    })
+    .await?;
     if fund_change {
         notify::send(sim, &t, notify::Event::Refund);
     }
@@ -82,7 +83,7 @@ pub(super) fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
         .with("seller_id", SELLER_ID))
 }
 
-pub(super) fn refund_query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
+pub(super) async fn refund_query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let request_no = required(call, "out_request_no")?;
     update(sim, |s| {
         let t = find(s, call)?;
@@ -102,4 +103,5 @@ pub(super) fn refund_query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
             },
         )
     })
+    .await
 }

@@ -64,7 +64,7 @@ pub async fn pay(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Res
     };
     // The browser that went through web authorisation pays as the same openid.
     let openid = user::from_headers(&headers).map(|u| user::openid(&order.appid, &u));
-    if let Err(e) = payer::settle(&sim, &key, &Outcome::Pay { openid }) {
+    if let Err(e) = payer::settle(&sim, &key, &Outcome::Pay { openid }).await {
         // Paid or closed in between, by another tab or the merchant.
         return html::message(e.status, "微信支付", "error", &e.message);
     }

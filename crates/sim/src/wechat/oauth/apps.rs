@@ -45,6 +45,7 @@ pub async fn register(State(sim): State<Sim>, body: Bytes) -> ApiResult<Json<Val
                 },
             )
         })
+        .await
         .map_err(internal)?;
     tracing::info!(%appid, "wechat official account secret set");
     Ok(Json(json!({ "appid": appid })))
