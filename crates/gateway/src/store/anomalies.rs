@@ -8,7 +8,7 @@
 
 use crate::domain::{Anomaly, AnomalyKind, Channel, OrderId, Timestamp};
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_write};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAnomaly {
@@ -69,7 +69,7 @@ impl Store {
                    ON CONFLICT (dedupe_key) DO UPDATE \
                    SET occurrences = anomalies.occurrences + 1, last_at = excluded.last_at \
                    RETURNING occurrences";
-        let occurrences = with_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
+        let occurrences = with_write!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(a.kind.as_str())
             .bind(a.channel.as_str())
             .bind(a.order_id.map(OrderId::as_i64))
@@ -125,7 +125,7 @@ impl Store {
         let sql = "INSERT INTO callback_queries (order_id, reason, at) VALUES ($1, $2, $3) \
                    ON CONFLICT (order_id, reason) DO UPDATE SET at = excluded.at \
                    WHERE callback_queries.at <= $4";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(order.as_i64())
             .bind(reason)
             .bind(now.as_millis())

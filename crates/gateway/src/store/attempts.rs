@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 use super::rows::{PAY_ATTEMPT_COLUMNS, PayAttemptRow};
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_write};
 
 impl Store {
     /// Stores a new attempt of `order` under a fresh upstream number, before the channel hears of
@@ -28,7 +28,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {PAY_ATTEMPT_COLUMNS}"
         );
         let no = UpstreamOrderNo::generate(now);
-        let row = with_pool!(self, pool => sqlx::query_as::<_, PayAttemptRow>(&sql)
+        let row = with_write!(self, pool => sqlx::query_as::<_, PayAttemptRow>(&sql)
             .bind(order.as_i64())
             .bind(no.as_str())
             .bind(method.channel().as_str())
@@ -91,7 +91,7 @@ impl Store {
              qr_code = COALESCE($4, qr_code), updated_at = $5 WHERE id = $6 \
              RETURNING {PAY_ATTEMPT_COLUMNS}"
         );
-        let row = with_pool!(self, pool => sqlx::query_as::<_, PayAttemptRow>(&sql)
+        let row = with_write!(self, pool => sqlx::query_as::<_, PayAttemptRow>(&sql)
             .bind(fields.prepay_id.as_deref())
             .bind(fields.code_url.as_deref())
             .bind(fields.h5_url.as_deref())
@@ -116,7 +116,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE pay_attempts SET closed_at = COALESCE(closed_at, $1) WHERE id = $2";
-        with_pool!(self, pool => sqlx::query(sql)
+        with_write!(self, pool => sqlx::query(sql)
             .bind(now.as_millis())
             .bind(id.as_i64())
             .execute(pool)

@@ -3,7 +3,7 @@
 
 use crate::domain::{Mode, Timestamp};
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_write};
 
 impl Store {
     /// The mode this database was initialised in, if it was.
@@ -31,7 +31,7 @@ impl Store {
     pub async fn record_mode(&self, mode: Mode, now: Timestamp) -> Result<Mode, StoreError> {
         let sql = "INSERT INTO deployment (id, mode, initialised_at) VALUES (1, $1, $2) \
                    ON CONFLICT (id) DO NOTHING";
-        with_pool!(self, pool => sqlx::query(sql)
+        with_write!(self, pool => sqlx::query(sql)
             .bind(mode.as_str())
             .bind(now.as_millis())
             .execute(pool)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::domain::{Job, JobKind, JobSubject, OrderId, SiteId, Timestamp, is_token};
 
-use super::{Pool, Store, StoreError, with_pool, with_write_tx};
+use super::{Pool, Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// The `subject` column: the event id, or the order or refund id in decimal.
 pub(super) fn subject_column(subject: &JobSubject) -> String {
@@ -71,7 +71,7 @@ impl Store {
     ///
     /// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent claimers on many nodes take disjoint
     /// sets without waiting on each other. SQLite (one node): the same statement under
-    /// `BEGIN IMMEDIATE`, which serializes claimers.
+    /// `BEGIN IMMEDIATE`, after its turn at the write gate, which serializes claimers.
     ///
     /// A claimed job whose stored subject names no event or order is deleted, not returned.
     ///
@@ -111,7 +111,7 @@ impl Store {
                     .fetch_all(pool)
                     .await?
             }
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite(pool, gate) => {
                 let sql = "UPDATE jobs SET lease_owner = $1, lease_until = $2 \
                            WHERE id IN (SELECT id FROM jobs \
                                WHERE kind IN (SELECT value FROM json_each($3)) AND due_at <= $4 \
@@ -120,6 +120,8 @@ impl Store {
                            RETURNING id, kind, subject, due_at, attempt";
                 let kinds = serde_json::to_string(&kinds)
                     .map_err(|e| StoreError::corrupt("job kinds", e))?;
+                // As `with_write_tx!`: its turn at the write gate, then the write lock up front.
+                let _turn = gate.turn().await;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let rows = sqlx::query_as(sql)
                     .bind(owner)
@@ -158,7 +160,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         tracing::error!(job = id, error = %refused, "claimed job names nothing to act on; dropped");
         let sql = "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2";
-        with_pool!(self, pool => sqlx::query(sql)
+        with_write!(self, pool => sqlx::query(sql)
             .bind(id)
             .bind(owner)
             .execute(pool)
@@ -174,7 +176,7 @@ impl Store {
     /// `Database`.
     pub async fn complete_job(&self, job: &Job, owner: &str) -> Result<bool, StoreError> {
         let sql = "DELETE FROM jobs WHERE id = $1 AND lease_owner = $2";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(job.id)
             .bind(owner)
             .execute(pool)
@@ -196,7 +198,7 @@ impl Store {
         let sql = "UPDATE jobs SET due_at = $1, attempt = attempt + 1, \
                    lease_owner = NULL, lease_until = NULL \
                    WHERE id = $2 AND lease_owner = $3";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(due_at.as_millis())
             .bind(job.id)
             .bind(owner)
@@ -213,7 +215,7 @@ impl Store {
     /// `Database`.
     pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
         let sql = "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(owner)
             .execute(pool)
             .await
@@ -280,7 +282,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE jobs SET due_at = $1 WHERE kind = $2 AND subject = $3 AND due_at > $1";
         let subject = JobSubject::Order(order_id);
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(now.as_millis())
             .bind(subject.kind().as_str())
             .bind(subject_column(&subject))

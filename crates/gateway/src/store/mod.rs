@@ -6,9 +6,10 @@
 //! the SQL that writes it.
 //!
 //! The backend is chosen from the URL's scheme. Backend differences live in five places only: the
-//! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write_tx!`] macros below,
-//! `connect`, the job claim in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and
-//! [`Store::change_notice`] (PostgreSQL tells other nodes of a status change). SQL text is
+//! migrations folders, [`Pool`] with the [`with_pool!`] / [`with_write!`] / [`with_write_tx!`]
+//! macros below (SQLite's writers also pass its write gate, `gate.rs`), `connect`, the job claim
+//! in `jobs.rs` (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and [`Store::change_notice`]
+//! (PostgreSQL tells other nodes of a status change). SQL text is
 //! otherwise shared: both backends accept `$1`-style parameters, `ON CONFLICT` and `RETURNING`, and
 //! every column is TEXT, BIGINT or bytes.
 
@@ -16,6 +17,7 @@ mod anomalies;
 mod attempts;
 mod deployment;
 mod error;
+mod gate;
 mod jobs;
 mod nonces;
 mod notifications;
@@ -51,37 +53,59 @@ pub use transitions::{Transition, TransitionOutcome};
 use crate::crypto::{MasterKey, SecretBox};
 use crate::domain::OrderId;
 use crate::live::OrderChanges;
+use gate::WriteGate;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The one backend-specific value. Both pools are cheap handles (`Arc` inside), so is `Store`.
+/// SQLite's comes with the gate its writers pass (`gate.rs`).
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool: the body is compiled once per backend, so
-/// shared SQL and row types are checked against both.
+/// shared SQL and row types are checked against both. For reads only: a write goes through
+/// [`with_write!`] or [`with_write_tx!`].
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {{
         $store.count_query();
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Sqlite($pool, _) => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
     }};
 }
 
-/// Like [`with_pool!`], inside a write transaction `$tx` that `$body` must commit. SQLite takes the
-/// write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue on `busy_timeout` instead of
-/// failing with SQLITE_BUSY when a deferred transaction tries to upgrade its read lock.
+/// Like [`with_pool!`], for a single statement that writes (autocommit). On SQLite the statement
+/// waits for its turn at the write gate before it takes a connection from the pool.
+macro_rules! with_write {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        $store.count_query();
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool, gate) => {
+                let _turn = gate.turn().await;
+                $body
+            }
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    }};
+}
+
+/// Like [`with_pool!`], inside a write transaction `$tx` that `$body` must commit. On SQLite the
+/// transaction waits for its turn at the write gate, then takes the write lock up front (`BEGIN
+/// IMMEDIATE`): a deferred transaction upgrading its read lock could fail with SQLITE_BUSY, and
+/// another process's writer is waited for on `busy_timeout`. The turn ends after `$body`, so after
+/// its commit or rollback (or, on an early return, after the dropped transaction's rollback was
+/// queued on its connection).
 macro_rules! with_write_tx {
     ($store:expr, $tx:ident => $body:expr) => {{
         $store.count_query();
         match &$store.pool {
-            $crate::store::Pool::Sqlite(pool) => {
+            $crate::store::Pool::Sqlite(pool, gate) => {
+                let _turn = gate.turn().await;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 $body
             }
@@ -93,7 +117,7 @@ macro_rules! with_write_tx {
     }};
 }
 
-pub(crate) use {with_pool, with_write_tx};
+pub(crate) use {with_pool, with_write, with_write_tx};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +154,10 @@ impl Store {
     pub async fn connect(url: &str, master_key: &MasterKey) -> Result<Self, StoreError> {
         let scheme = url.split_once(':').map_or("", |(s, _)| s);
         let pool = match scheme {
-            "sqlite" => Pool::Sqlite(connect_sqlite(url).await?),
+            "sqlite" => Pool::Sqlite(
+                connect_sqlite(url, SQLITE_BUSY_TIMEOUT).await?,
+                WriteGate::default(),
+            ),
             "postgres" | "postgresql" => Pool::Postgres(connect_postgres(url).await?),
             _ => {
                 return Err(StoreError::UnsupportedUrl {
@@ -138,14 +165,18 @@ impl Store {
                 });
             }
         };
-        Ok(Self {
+        Ok(Self::on(pool, master_key))
+    }
+
+    fn on(pool: Pool, master_key: &MasterKey) -> Self {
+        Self {
             pool,
             secrets: SecretBox::new(master_key),
             work_due: Arc::new(Notify::new()),
             mode: Arc::new(OnceLock::new()),
             changes: OrderChanges::new(),
             queries: Arc::new(AtomicU64::new(0)),
-        })
+        }
     }
 
     /// Applies the embedded migrations not yet applied; a no-op when up to date. Safe to run from
@@ -155,7 +186,10 @@ impl Store {
     /// `Migrate` when a migration fails or an applied one was changed.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Sqlite(pool, gate) => {
+                let _turn = gate.turn().await;
+                SQLITE_MIGRATIONS.run(pool).await?;
+            }
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -173,7 +207,7 @@ impl Store {
     #[must_use]
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -208,7 +242,7 @@ impl Store {
     /// SQLite, which has no other nodes.
     fn change_notice(&self) -> Option<&'static str> {
         match self.pool {
-            Pool::Sqlite(_) => None,
+            Pool::Sqlite(..) => None,
             Pool::Postgres(_) => Some("SELECT pg_notify($1, $2)"),
         }
     }
@@ -216,7 +250,7 @@ impl Store {
     /// The PostgreSQL pool, for the listener that hears other nodes' changes.
     pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.pool {
-            Pool::Sqlite(_) => None,
+            Pool::Sqlite(..) => None,
             Pool::Postgres(pool) => Some(pool),
         }
     }
@@ -243,7 +277,11 @@ impl Store {
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+/// How long a SQLite write waits for another process's writer (this process's writers queue at
+/// the write gate instead, `gate.rs`).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn connect_sqlite(url: &str, busy_timeout: Duration) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?;
     // The database holds every order and the sealed keys: owner-only, like the master key. The
     // file is tightened before opening, so that the `-wal` and `-shm` files SQLite creates beside
@@ -256,7 +294,7 @@ async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
         // anyone is told about it, even on power loss (NORMAL would only survive a process crash).
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(busy_timeout)
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::domain::{AccessKey, ApiNonce, Timestamp};
 
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_write};
 
 impl Store {
     /// Records `nonce` for `ak` at `now`. True if it is fresh (never seen, or last seen longer ago
@@ -24,7 +24,7 @@ impl Store {
         let sql = "INSERT INTO api_nonces (access_key, nonce, seen_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (access_key, nonce) DO UPDATE SET seen_at = excluded.seen_at \
                    WHERE api_nonces.seen_at < $4";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(ak.as_str())
             .bind(nonce.as_str())
             .bind(now.as_millis())
@@ -41,7 +41,7 @@ impl Store {
     /// `Database`.
     pub async fn purge_nonces(&self, now: Timestamp, window: Duration) -> Result<u64, StoreError> {
         let sql = "DELETE FROM api_nonces WHERE seen_at < $1";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(now.minus(window).as_millis())
             .execute(pool)
             .await

@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 use super::rows::flag;
-use super::{Store, StoreError, with_pool, with_write_tx};
+use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// One delivery attempt, as the deliverer reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl Store {
         let delivered_at = (status == NotificationStatus::Delivered).then_some(at.as_millis());
         let sql = "UPDATE notification_events \
                    SET status = $1, delivered_at = COALESCE($2, delivered_at) WHERE id = $3";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(status.as_str())
             .bind(delivered_at)
             .bind(event_id)

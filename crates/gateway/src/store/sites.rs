@@ -7,7 +7,7 @@ use crate::domain::{
 };
 
 use super::rows::flag;
-use super::{Store, StoreError, with_pool};
+use super::{Store, StoreError, with_pool, with_write};
 
 /// What the operator gives to create a site; the id, AK and SK are generated.
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Store {
         let sql = "INSERT INTO sites (id, name, access_key, secret_key_sealed, notify_url, \
                    enabled_methods, allow_private_targets, status, created_at, updated_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
-        with_pool!(self, pool => sqlx::query(sql)
+        with_write!(self, pool => sqlx::query(sql)
             .bind(site.id.as_str())
             .bind(site.name.as_str())
             .bind(site.access_key.as_str())
@@ -157,7 +157,7 @@ impl Store {
         let sk = SecretKey::generate(self.mode().await?);
         let sealed = self.secrets.seal(sk.expose().as_bytes(), &sk_aad(id))?;
         let sql = "UPDATE sites SET secret_key_sealed = $1, updated_at = $2 WHERE id = $3";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(&sealed)
             .bind(now.as_millis())
             .bind(id.as_str())
@@ -182,7 +182,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE sites SET status = $1, updated_at = $2 WHERE id = $3";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(status.as_str())
             .bind(now.as_millis())
             .bind(id.as_str())
@@ -214,7 +214,7 @@ impl Store {
                    updated_at = $5 \
                    WHERE id = $6";
         let notify_url = update.notify_url.as_ref();
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(i64::from(notify_url.is_some()))
             .bind(notify_url.and_then(|u| u.as_ref()).map(NotifyUrl::as_str))
             .bind(update.enabled_methods.as_ref().map(methods_to_text))

@@ -10,7 +10,7 @@ use crate::domain::{
 
 use super::jobs::subject_column;
 use super::rows::{OrderRow, order_columns};
-use super::{Store, StoreError, with_pool, with_write_tx};
+use super::{Store, StoreError, with_write, with_write_tx};
 
 /// One intended status change of an order.
 #[derive(Debug, Clone)]
@@ -274,7 +274,7 @@ impl Store {
                    transaction_id = COALESCE($6, transaction_id), trade_no = COALESCE($7, trade_no), \
                    upstream_error = COALESCE($8, upstream_error) \
                    WHERE id = $9 AND status = $10";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_write!(self, pool => sqlx::query(sql)
             .bind(at.as_millis())
             .bind(upstream.prepay_id.as_deref())
             .bind(upstream.code_url.as_deref())
