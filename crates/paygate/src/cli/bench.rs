@@ -264,6 +264,7 @@ async fn run_scenarios(
     }
 
     if with_direct {
+        stand.settle(plan.settle).await;
         eprintln!("  the same order, directly with wechatpay-axios-plugin");
         let run = direct::run(
             &server.sim_url,
@@ -284,6 +285,7 @@ async fn run_scenarios(
     }
 
     if wants(args, Scenario::Status) {
+        stand.settle(plan.settle).await;
         eprintln!("  status poll");
         let (ceiling_row, ceiling) = stand.http_ceiling().await;
         report.rows.push(ceiling_row);
@@ -295,6 +297,7 @@ async fn run_scenarios(
     if !wants(args, Scenario::Callbacks) {
         return;
     }
+    stand.settle(plan.settle).await;
     eprintln!("  callbacks and notifications");
     let (callbacks, notifications, paid) = stand
         .callbacks_and_notifications(
@@ -316,6 +319,7 @@ async fn refunds(
     rsa_order: &Bound,
     report: &mut Report,
 ) {
+    stand.settle(stand.plan.settle).await;
     eprintln!("  refunds");
     let (refunds, to_final) = stand.refunds(paid, rsa_order.clone()).await;
     let refunds = match to_final {

@@ -23,7 +23,8 @@ pub struct Plan {
     pub streams_window: Duration,
     pub callbacks: usize,
     pub refunds: usize,
-    /// How long notifications may take to arrive after the last request.
+    /// How long notifications may take to arrive after the last request, and the longest wait
+    /// for paygate to be quiet before a scenario.
     pub settle: Duration,
     pub bounds_budget: Duration,
     pub direct: Duration,
@@ -45,7 +46,7 @@ impl Plan {
             streams_window: Duration::from_secs(5),
             callbacks: 4000,
             refunds: 1000,
-            settle: Duration::from_secs(60),
+            settle: Duration::from_secs(120),
             bounds_budget: Duration::from_secs(3),
             direct: Duration::from_secs(10),
         }

@@ -229,6 +229,21 @@ impl Stand<'_> {
         )
     }
 
+    /// Waits until paygate is quiet (under 5% of a core over half a second), at most `within`:
+    /// what one scenario left behind (the checks of the orders it made, notifications it queued)
+    /// is not measured with the next.
+    pub async fn settle(&self, within: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let before = self.server.cpu_time();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let busy = self.server.cpu_time().saturating_sub(before);
+            if busy < Duration::from_millis(25) || started.elapsed() >= within {
+                return started.elapsed();
+            }
+        }
+    }
+
     /// paygate's CPU use (in cores) and database queries per second over a quiet window.
     async fn quiet_window(&self) -> (f64, f64) {
         let (cpu0, q0, t0) = (self.server.cpu_time(), self.queries().await, Instant::now());
