@@ -14,15 +14,18 @@ use base64::Engine as _;
 
 use super::Ctx;
 use super::error::{ApiError, AuthError};
-use crate::domain::{AccessKey, ApiNonce, Site, SiteStatus, Timestamp};
+use crate::domain::{AccessKey, ApiNonce, OrderRequest, Site, SiteStatus, Timestamp};
+use crate::service::OrderView;
 use crate::signing::{canonical, verify_signature};
+use crate::store::NonceUse;
 
 pub const HEADER_AK: &str = "x-1pass-ak";
 pub const HEADER_TS: &str = "x-1pass-ts";
 pub const HEADER_NONCE: &str = "x-1pass-nonce";
 pub const HEADER_SIGN: &str = "x-1pass-sign";
 
-/// A request whose signature checked out: the site that sent it and the body it signed.
+/// A request whose signature checked out, its nonce used up: the site that sent it and the body it
+/// signed.
 #[derive(Debug)]
 pub struct Signed {
     pub site: Site,
@@ -33,24 +36,77 @@ impl FromRequest<Ctx> for Signed {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, ApiError> {
-        // The path as the client sent it, also when this router is nested under another.
-        let uri = req
-            .extensions()
-            .get::<OriginalUri>()
-            .map_or_else(|| req.uri().clone(), |o| o.0.clone());
-        let path = uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_owned();
-        let method = req.method().as_str().to_owned();
-        let headers = SignedHeaders::read(req.headers())?;
-        let body = Bytes::from_request(req, &())
-            .await
-            .map_err(|e| body_error(&e, ctx.settings.body_limit))?;
-        let canonical = canonical(&headers.ts_raw, &headers.nonce, &method, &path, &body);
-        let site = verify(ctx, &headers, &canonical).await?;
+        let (site, body, nonce) = verified(req, ctx).await?;
+        let fresh = ctx
+            .sites
+            .remember_nonce(&nonce.ak, &nonce.nonce, nonce.at, nonce.retention)
+            .await?;
+        if !fresh {
+            return Err(AuthError::NonceReused.into());
+        }
         Ok(Self { site, body })
     }
+}
+
+/// An order creation whose signature checked out, its nonce not used up yet: [`SignedCreate::create`]
+/// uses it up in the transaction that stores the order, which saves a create a commit of its own
+/// for it. A replay is answered as [`Signed`] answers one.
+#[derive(Debug)]
+pub struct SignedCreate {
+    pub site: Site,
+    body: Bytes,
+    nonce: NonceUse,
+}
+
+impl FromRequest<Ctx> for SignedCreate {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, ApiError> {
+        let (site, body, nonce) = verified(req, ctx).await?;
+        Ok(Self { site, body, nonce })
+    }
+}
+
+impl SignedCreate {
+    /// Creates (or finds again) the order that the body asks for, as `parse` reads it. A body
+    /// that does not parse still uses the nonce up, as it would have before being read, so that a
+    /// replay of it is told `nonce_reused` rather than what is wrong with the body.
+    pub async fn create(
+        self,
+        ctx: &Ctx,
+        parse: impl FnOnce(&[u8]) -> Result<OrderRequest, ApiError>,
+    ) -> Result<OrderView, ApiError> {
+        let request = match parse(&self.body) {
+            Ok(request) => request,
+            Err(refusal) => {
+                ctx.orders.use_nonce(&self.nonce).await?;
+                return Err(refusal);
+            }
+        };
+        Ok(ctx.orders.create(&self.site, request, &self.nonce).await?)
+    }
+}
+
+/// Reads the headers and the body and checks the signature: the site that signed, the body, and
+/// the nonce, which the caller uses up.
+async fn verified(req: Request, ctx: &Ctx) -> Result<(Site, Bytes, NonceUse), ApiError> {
+    // The path as the client sent it, also when this router is nested under another.
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |o| o.0.clone());
+    let path = uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let headers = SignedHeaders::read(req.headers())?;
+    let body = Bytes::from_request(req, &())
+        .await
+        .map_err(|e| body_error(&e, ctx.settings.body_limit))?;
+    let canonical = canonical(&headers.ts_raw, &headers.nonce, &method, &path, &body);
+    let (site, nonce) = verify(ctx, headers, &canonical).await?;
+    Ok((site, body, nonce))
 }
 
 /// The four headers, parsed.
@@ -143,9 +199,14 @@ const ROUNDING: Duration = Duration::from_secs(1);
 const NODE_CLOCK_MARGIN: Duration = Duration::from_secs(60);
 
 /// Checks, in an order that tells an unauthenticated caller as little as possible: the site
-/// exists, the signature matches (in constant time), the timestamp is recent, the site is enabled,
-/// and only then burns the nonce (so a forged request cannot use up a real client's nonce).
-async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, ApiError> {
+/// exists, the signature matches (in constant time), the timestamp is recent, the site is enabled.
+/// Only then may the caller use the nonce up (so a forged request cannot use up a real client's
+/// nonce).
+async fn verify(
+    ctx: &Ctx,
+    h: SignedHeaders,
+    canonical: &str,
+) -> Result<(Site, NonceUse), ApiError> {
     let ak = AccessKey::parse(&h.ak).map_err(|_| AuthError::UnknownAccessKey)?;
     let site = ctx
         .sites
@@ -166,14 +227,13 @@ async fn verify(ctx: &Ctx, h: &SignedHeaders, canonical: &str) -> Result<Site, A
     if site.status == SiteStatus::Disabled {
         return Err(AuthError::SiteDisabled.into());
     }
-    let fresh = ctx
-        .sites
-        .remember_nonce(&ak, &h.nonce, now, nonce_retention(window))
-        .await?;
-    if !fresh {
-        return Err(AuthError::NonceReused.into());
-    }
-    Ok(site)
+    let nonce = NonceUse {
+        ak,
+        nonce: h.nonce,
+        at: now,
+        retention: nonce_retention(window),
+    };
+    Ok((site, nonce))
 }
 
 #[cfg(test)]

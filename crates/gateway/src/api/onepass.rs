@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::Uri;
 
 use super::Ctx;
-use super::auth::Signed;
+use super::auth::SignedCreate;
 use super::error::{ApiError, ErrorBody};
 use super::request::NativeCreateRequest;
 use super::views::{NativeCreated, TokenStatus};
@@ -33,10 +33,13 @@ use crate::domain::{CheckoutToken, OrderRequest};
 )]
 pub async fn create_native(
     State(ctx): State<Ctx>,
-    signed: Signed,
+    signed: SignedCreate,
 ) -> Result<Json<NativeCreated>, ApiError> {
-    let request = OrderRequest::try_from(NativeCreateRequest::parse(&signed.body)?)?;
-    let view = ctx.orders.create(&signed.site, request).await?;
+    let view = signed
+        .create(&ctx, |body| {
+            OrderRequest::try_from(NativeCreateRequest::parse(body)?)
+        })
+        .await?;
     Ok(Json(view.into()))
 }
 

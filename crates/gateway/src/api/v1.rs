@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::Ctx;
-use super::auth::Signed;
+use super::auth::{Signed, SignedCreate};
 use super::error::{ApiError, ErrorBody};
 use super::request::V1CreateRequest;
 use super::views::V1Order;
@@ -25,9 +25,15 @@ use crate::service::OrderView;
         (status = 503, description = "upstream_unavailable: outcome unknown, retry the same request", body = ErrorBody),
     )
 )]
-pub async fn create(State(ctx): State<Ctx>, signed: Signed) -> Result<Json<V1Order>, ApiError> {
-    let request = OrderRequest::try_from(V1CreateRequest::parse(&signed.body)?)?;
-    let view = ctx.orders.create(&signed.site, request).await?;
+pub async fn create(
+    State(ctx): State<Ctx>,
+    signed: SignedCreate,
+) -> Result<Json<V1Order>, ApiError> {
+    let view = signed
+        .create(&ctx, |body| {
+            OrderRequest::try_from(V1CreateRequest::parse(body)?)
+        })
+        .await?;
     answer(&ctx, view).await
 }
 

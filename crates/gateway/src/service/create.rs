@@ -3,7 +3,7 @@
 use crate::domain::{
     NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields,
 };
-use crate::store::{InsertOutcome, Transition};
+use crate::store::{InsertOutcome, NonceUse, Transition};
 
 use super::{OrderService, OrderView, ServiceError, UpstreamOp, channel_error};
 
@@ -14,16 +14,23 @@ impl OrderService {
     /// accepted it leaves a `created` row that the next create (or GET) completes with the same,
     /// idempotent upstream call — never a second upstream order.
     ///
+    /// The signed request's `nonce` is used up in the transaction that stores the order (or finds
+    /// it there, for a retry), and on its own when the request is refused before that: whatever
+    /// the answer, a replay of the request is answered `NonceReused`, as the API's signature
+    /// check answers every other replayed request. Only a database failure may leave it unused.
+    ///
     /// # Errors
-    /// `UnsignableForAlipay`, `PaymentNotConfigured`, `OutTradeNoConflict`, `UpstreamRefused` (the order stays `created`
+    /// `NonceReused`, `UnsignableForAlipay`, `PaymentNotConfigured`, `OutTradeNoConflict`, `UpstreamRefused` (the order stays `created`
     /// and a retry tries again), `UpstreamUnknown` (retry the same request), `Store`, `Channel`.
     pub async fn create(
         &self,
         site: &Site,
         request: OrderRequest,
+        nonce: &NonceUse,
     ) -> Result<OrderView, ServiceError> {
         let method = request.pay_method;
         if let Some(field) = crate::channels::alipay_unsignable_field(&request) {
+            self.use_nonce(nonce).await?;
             return Err(ServiceError::UnsignableForAlipay { field });
         }
         let usable = match method {
@@ -31,10 +38,12 @@ impl OrderService {
             OrderMethod::Any => !self.neutral_methods(site).is_empty(),
         };
         if !usable {
+            self.use_nonce(nonce).await?;
             return Err(ServiceError::PaymentNotConfigured(method));
         }
         let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
-        let (order, seen) = match self.store.insert_order_if_absent(&new).await? {
+        let inserted = self.store.insert_order_with_nonce(&new, nonce).await?;
+        let (order, seen) = match inserted.ok_or(ServiceError::NonceReused)? {
             // This call made it: nobody else has sent it upstream yet.
             InsertOutcome::Inserted(order) => (order, Seen::JustInserted),
             InsertOutcome::Existing(order) if order.was_created_from(new.request()) => {
@@ -44,6 +53,24 @@ impl OrderService {
         };
         let order = self.send_upstream_seen(order, seen).await?;
         self.view(order)
+    }
+
+    /// Uses up the nonce of a create refused before its order is stored, as every signed request
+    /// uses its nonce up: a replay of the request is then told it is one (`NonceReused`), not
+    /// refused again for its content.
+    ///
+    /// # Errors
+    /// `NonceReused`, `Store`.
+    pub async fn use_nonce(&self, nonce: &NonceUse) -> Result<(), ServiceError> {
+        let fresh = self
+            .store
+            .remember_nonce(&nonce.ak, &nonce.nonce, nonce.at, nonce.retention)
+            .await?;
+        if fresh {
+            Ok(())
+        } else {
+            Err(ServiceError::NonceReused)
+        }
     }
 
     /// Sends a `created` order to its channel and records it as `pending`; any other status is

@@ -23,6 +23,11 @@ pub enum ServiceError {
         "{field} must not contain '&' or '=' for Alipay orders: Alipay signs its fields as k=v&k=v over raw values"
     )]
     UnsignableForAlipay { field: &'static str },
+    /// The signed request's nonce was already used: a replay, of which nothing was done. (Order
+    /// creation uses its nonce up in the order's own transaction, so it finds this out here
+    /// rather than in the API's signature check.)
+    #[error("nonce was already used")]
+    NonceReused,
     /// The site already has an order with this `out_trade_no`, created from different content.
     #[error("out_trade_no is already used by an order with different content")]
     OutTradeNoConflict,

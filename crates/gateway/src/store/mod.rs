@@ -42,6 +42,7 @@ use tokio::sync::Notify;
 
 pub use anomalies::NewAnomaly;
 pub use error::StoreError;
+pub use nonces::NonceUse;
 pub use notifications::NewAttempt;
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use refunds::{

@@ -8,6 +8,7 @@ use crate::domain::{
 };
 
 use super::jobs::subject_column;
+use super::nonces::{NonceUse, REMEMBER_NONCE};
 use super::refunds::RefundTotals;
 use super::rows::{OrderEventRow, OrderRow, order_columns, select_orders_where};
 use super::{Store, StoreError, with_pool, with_write_tx};
@@ -72,6 +73,35 @@ impl Store {
         &self,
         new: &NewOrder,
     ) -> Result<InsertOutcome, StoreError> {
+        // Without a nonce there is no replay, so never `None`; an error rather than a panic all
+        // the same.
+        self.insert_order(new, None)
+            .await?
+            .ok_or(StoreError::NotFound("inserted or existing order"))
+    }
+
+    /// [`Store::insert_order_if_absent`] for a signed request, remembering its nonce in the same
+    /// transaction: `None` when the nonce is a replay, and then nothing is written. Whether the
+    /// order is inserted or found, the nonce is used up with the one commit that stores the order
+    /// (or that finds it there): a create costs no commit of its own for its nonce. Of concurrent
+    /// calls with the same nonce, exactly one is not a replay.
+    ///
+    /// # Errors
+    /// As [`Store::insert_order_if_absent`].
+    pub async fn insert_order_with_nonce(
+        &self,
+        new: &NewOrder,
+        nonce: &NonceUse,
+    ) -> Result<Option<InsertOutcome>, StoreError> {
+        self.insert_order(new, Some(nonce)).await
+    }
+
+    /// `None` only for a replayed `nonce`.
+    async fn insert_order(
+        &self,
+        new: &NewOrder,
+        nonce: Option<&NonceUse>,
+    ) -> Result<Option<InsertOutcome>, StoreError> {
         // The stored row comes back with the insert: no read after the commit.
         let sql = concat!(
             "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
@@ -94,6 +124,22 @@ impl Store {
             OrderMethod::Any => (PayMethod::placeholder(), 1),
         };
         let inserted: Option<OrderRow> = with_write_tx!(self, tx => {
+            // The nonce first: a replay stops here, before the order's row is locked or written.
+            if let Some(used) = nonce {
+                let fresh = sqlx::query(REMEMBER_NONCE)
+                    .bind(used.ak.as_str())
+                    .bind(used.nonce.as_str())
+                    .bind(used.at.as_millis())
+                    .bind(used.at.minus(used.retention).as_millis())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if !fresh {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
             let inserted: Option<OrderRow> = sqlx::query_as(sql)
                 .bind(new.site_id().as_str())
                 .bind(r.out_trade_no.as_str())
@@ -130,13 +176,13 @@ impl Store {
             inserted
         });
         match inserted {
-            Some(row) => Ok(InsertOutcome::Inserted(Order::try_from(row)?)),
+            Some(row) => Ok(Some(InsertOutcome::Inserted(Order::try_from(row)?))),
             // Orders are never deleted, so the conflicting row is there to read.
             None => {
                 let order = self.find_order(new.site_id(), &r.out_trade_no).await?;
-                Ok(InsertOutcome::Existing(
+                Ok(Some(InsertOutcome::Existing(
                     order.ok_or(StoreError::NotFound("conflicting order"))?,
-                ))
+                )))
             }
         }
     }

@@ -22,6 +22,16 @@ fn order(no: &str) -> String {
     json!({"out_trade_no": no, "description": "VIP月卡", "amount_total": 2990}).to_string()
 }
 
+/// The answer to a replayed request, on every signed route.
+const REPLAY: &str = r#"{"error":"nonce_reused","message":"nonce was already used"}"#;
+
+fn with_nonce(nonce: &str) -> Signing {
+    Signing {
+        nonce: Some(nonce.to_owned()),
+        ..Signing::default()
+    }
+}
+
 api_tests! {
     async fn a_correctly_signed_request_is_accepted(app: TestApp) {
         let r = app.signed("POST", "/pay/wechat/native", &order("order_auth_ok1")).await;
@@ -98,6 +108,89 @@ api_tests! {
         first.assert_ok();
         let replay = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_10"), signing).await;
         replay.assert_error(401, "nonce_reused");
+    }
+
+    async fn a_replayed_create_is_answered_as_a_replay_on_any_other_route(app: TestApp) {
+        // Creation uses its nonce up in the order's own transaction, the other signed routes in
+        // the signature check: a replay gets the same answer, byte for byte, from all of them.
+        let v1_body = json!({"out_trade_no": "order_auth_replay_v1", "channel": "wechat", "method": "native",
+            "description": "x", "amount_total": 1}).to_string();
+        let requests = [
+            ("POST", "/pay/wechat/native", order("order_auth_replay")),
+            ("POST", "/v1/orders", v1_body),
+            ("GET", "/v1/orders/order_auth_replay", String::new()),
+        ];
+        for (method, path, body) in requests {
+            let nonce = fresh_nonce();
+            app.signed_as(&app.site, method, path, &body, with_nonce(&nonce)).await.assert_ok();
+            let replay = app.signed_as(&app.site, method, path, &body, with_nonce(&nonce)).await;
+            replay.assert_error(401, "nonce_reused");
+            assert_eq!(replay.text, REPLAY, "{method} {path}");
+        }
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM orders").await, 2);
+    }
+
+    async fn the_same_signed_create_sent_eight_times_at_once_makes_one_order(app: TestApp) {
+        let app = std::sync::Arc::new(app);
+        // The very same request: one timestamp, one nonce, one signature.
+        let signing = Signing { ts: Some(unix_now().to_string()), ..with_nonce(&fresh_nonce()) };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, signing) = (app.clone(), signing.clone());
+                tokio::spawn(async move {
+                    app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_burst"), signing).await
+                })
+            })
+            .collect();
+        let (mut created, mut replays) = (0, 0);
+        for task in tasks {
+            let r = task.await.unwrap();
+            if r.status == 200 {
+                assert_eq!(r.json["status"], "pending", "{}", r.text);
+                created += 1;
+            } else {
+                assert_eq!((r.status, r.text.as_str()), (401, REPLAY));
+                replays += 1;
+            }
+        }
+        assert_eq!((created, replays), (1, 7));
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM orders").await, 1);
+        assert_eq!(app.sim_wechat_orders(), 1);
+    }
+
+    async fn a_create_retried_with_a_fresh_nonce_finds_its_order_and_uses_the_nonce_up(app: TestApp) {
+        let first = app.signed("POST", "/pay/wechat/native", &order("order_auth_retry")).await;
+        let first = first.assert_ok().clone();
+        let retry = fresh_nonce();
+        let again = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_retry"), with_nonce(&retry)).await;
+        assert_eq!(again.assert_ok(), &first);
+        // The retry wrote no order, but its nonce is used up all the same.
+        let replay = app.signed_as(&app.site, "POST", "/pay/wechat/native", &order("order_auth_retry"), with_nonce(&retry)).await;
+        assert_eq!((replay.status, replay.text.as_str()), (401, REPLAY));
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM orders").await, 1);
+        assert_eq!(app.sim_wechat_orders(), 1);
+    }
+
+    async fn a_refused_create_uses_its_nonce_up(app: TestApp) {
+        // Refused for its body, for a description Alipay cannot sign, for a method the site may
+        // not use, for an order number taken by other content: a replay is told it is one.
+        app.signed("POST", "/pay/wechat/native", &order("order_auth_taken")).await.assert_ok();
+        let wechat_only = crate::support::new_site(&app.db.store, "wechat only").await;
+        let refused = [
+            (&app.site, "/pay/wechat/native", json!({"out_trade_no": "order_auth_r1", "description": "x", "amount_total": 0}), 400, "invalid_amount"),
+            (&app.site, "/pay/wechat/native", json!({"out_trade_no": "order_auth_r2"}), 400, "missing_fields"),
+            (&app.site, "/v1/orders", json!({"out_trade_no": "order_auth_r3", "method": "any", "description": "VIP&月卡", "amount_total": 1}), 400, "alipay_invalid_characters"),
+            (&wechat_only, "/v1/orders", json!({"out_trade_no": "order_auth_r4", "channel": "alipay", "method": "qr",
+                "description": "x", "amount_total": 1}), 400, "payment_not_configured"),
+            (&app.site, "/pay/wechat/native", json!({"out_trade_no": "order_auth_taken", "description": "other", "amount_total": 2990}), 409, "out_trade_no_conflict"),
+        ];
+        for (site, path, body, status, code) in refused {
+            let (body, nonce) = (body.to_string(), fresh_nonce());
+            app.signed_as(site, "POST", path, &body, with_nonce(&nonce)).await.assert_error(status, code);
+            let replay = app.signed_as(site, "POST", path, &body, with_nonce(&nonce)).await;
+            assert_eq!((replay.status, replay.text.as_str()), (401, REPLAY), "{code}");
+        }
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM orders").await, 1);
     }
 
     async fn a_nonce_reused_at_the_far_edge_of_the_window_is_refused(app: TestApp) {

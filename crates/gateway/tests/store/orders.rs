@@ -1,11 +1,25 @@
+use std::time::Duration;
+
 use gateway::domain::{
-    Amount, Attach, BuyerId, Channel, CheckoutToken, Method, NewOrder, NotifyUrl, Openid,
-    OrderStatus, OutTradeNo, PayMethod, UpstreamOrderNo, parse_client_ip,
+    AccessKey, Amount, ApiNonce, Attach, BuyerId, Channel, CheckoutToken, Method, Mode, NewOrder,
+    NotifyUrl, Openid, OrderStatus, OutTradeNo, PayMethod, Site, UpstreamFields, UpstreamOrderNo,
+    parse_client_ip,
 };
-use gateway::store::InsertOutcome;
+use gateway::store::{InsertOutcome, NonceUse, Transition};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, insert, new_site, now, seed_request};
+
+/// A create's nonce for `site`, used now.
+#[allow(clippy::unwrap_used)] // a test helper: a bad literal is a failing test
+fn nonce_of(site: &Site, nonce: &str) -> NonceUse {
+    NonceUse {
+        ak: site.access_key.clone(),
+        nonce: ApiNonce::parse(&format!("nonce-for-{nonce}")).unwrap(),
+        at: now(),
+        retention: Duration::from_secs(661),
+    }
+}
 
 on_both_backends! {
     async fn an_order_reads_back_as_it_was_stored(db: TestDb) {
@@ -113,5 +127,94 @@ on_both_backends! {
         let ghost = gateway::domain::SiteId::generate();
         let new = NewOrder::prepare(ghost, seed_request("order_20240101_001"), now());
         assert!(db.store.insert_order_if_absent(&new).await.is_err());
+    }
+
+    async fn an_order_and_its_nonce_are_written_together(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let new = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_1"), now());
+        let inserted = db.store.insert_order_with_nonce(&new, &nonce_of(&site, "a")).await.unwrap();
+        assert!(matches!(inserted, Some(InsertOutcome::Inserted(_))), "{inserted:?}");
+
+        // A replayed nonce writes nothing, not even an order never seen before.
+        let other = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_2"), now());
+        assert_eq!(db.store.insert_order_with_nonce(&other, &nonce_of(&site, "a")).await.unwrap(), None);
+        assert_eq!(db.count("SELECT COUNT(*) FROM orders").await, 1);
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
+
+        // A retry under a fresh nonce finds the order, and uses its nonce up with it.
+        let retry = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_1"), now());
+        let found = db.store.insert_order_with_nonce(&retry, &nonce_of(&site, "b")).await.unwrap();
+        let Some(InsertOutcome::Existing(order)) = found else { panic!("{found:?}") };
+        assert_eq!(order.out_trade_no.as_str(), "order_nonce_1");
+        let b = nonce_of(&site, "b");
+        assert!(!db.store.remember_nonce(&b.ak, &b.nonce, now(), b.retention).await.unwrap(), "used up");
+        // Nonces are per access key.
+        let elsewhere = NonceUse { ak: AccessKey::generate(Mode::Sandbox), ..nonce_of(&site, "a") };
+        assert!(db.store.remember_nonce(&elsewhere.ak, &elsewhere.nonce, now(), elsewhere.retention).await.unwrap());
+        assert_eq!(db.count("SELECT COUNT(*) FROM api_nonces").await, 3);
+    }
+
+    async fn an_expired_nonce_may_carry_a_new_order(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let old = NonceUse { at: now().minus(Duration::from_secs(662)), ..nonce_of(&site, "old") };
+        let first = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_old"), now());
+        assert!(db.store.insert_order_with_nonce(&first, &old).await.unwrap().is_some());
+        let new = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_new"), now());
+        let inserted = db.store.insert_order_with_nonce(&new, &nonce_of(&site, "old")).await.unwrap();
+        assert!(matches!(inserted, Some(InsertOutcome::Inserted(_))), "{inserted:?}");
+    }
+
+    async fn the_same_create_eight_times_at_once_is_one_order_and_seven_replays(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let nonce = nonce_of(&site, "burst");
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, nonce) = (db.store.clone(), nonce.clone());
+                let new = NewOrder::prepare(site.id.clone(), seed_request("order_nonce_burst"), now());
+                tokio::spawn(async move { store.insert_order_with_nonce(&new, &nonce).await.unwrap() })
+            })
+            .collect();
+        let (mut inserted, mut replays) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Some(InsertOutcome::Inserted(_)) => inserted += 1,
+                None => replays += 1,
+                Some(InsertOutcome::Existing(order)) => panic!("a replay found the order: {order:?}"),
+            }
+        }
+        assert_eq!((inserted, replays), (1, 7));
+        assert_eq!(db.count("SELECT COUNT(*) FROM orders").await, 1);
+        assert_eq!(db.count("SELECT COUNT(*) FROM api_nonces").await, 1);
+    }
+
+    async fn thirty_two_creates_at_once_all_succeed(db: TestDb) {
+        // What each order creation writes, 32 at once on one store: on SQLite the writers take
+        // turns in the store, none fails as the database being busy.
+        let site = new_site(&db.store, "shop").await;
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let (store, nonce) = (db.store.clone(), nonce_of(&site, &format!("many-{i}")));
+                let new = NewOrder::prepare(site.id.clone(), seed_request(&format!("order_many_{i}")), now());
+                tokio::spawn(async move {
+                    let Some(InsertOutcome::Inserted(order)) = store.insert_order_with_nonce(&new, &nonce).await.unwrap() else {
+                        panic!("order_many_{i} was not inserted");
+                    };
+                    let pending = Transition {
+                        order_id: order.id,
+                        from: OrderStatus::Created,
+                        to: OrderStatus::Pending,
+                        reason: "upstream_accepted".to_owned(),
+                        upstream: UpstreamFields::default(),
+                        at: now(),
+                    };
+                    assert!(store.transition(&pending).await.unwrap().won());
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(db.count("SELECT COUNT(*) FROM orders WHERE status = 'pending'").await, 32);
+        assert_eq!(db.count("SELECT COUNT(*) FROM api_nonces").await, 32);
     }
 }

@@ -72,6 +72,8 @@ impl From<&DomainError> for ErrorCode {
 impl From<&ServiceError> for ErrorCode {
     fn from(e: &ServiceError) -> Self {
         match e {
+            // Turned into `AuthError::NonceReused` on its way into the API; the same code anyway.
+            ServiceError::NonceReused => Self::NonceReused,
             ServiceError::PaymentNotConfigured(_) => Self::PaymentNotConfigured,
             ServiceError::UnsignableForAlipay { .. } => Self::AlipayInvalidCharacters,
             ServiceError::OutTradeNoConflict => Self::OutTradeNoConflict,

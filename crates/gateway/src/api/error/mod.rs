@@ -68,7 +68,18 @@ pub enum ApiError {
     /// Includes paygate's own failures (database, a channel call that could not be built): those
     /// answer `internal_error`, with the cause logged and never answered.
     #[error(transparent)]
-    Service(#[from] ServiceError),
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            // Order creation learns of a replay in its transaction, not in the signature check:
+            // answered as the signature check answers every other replay, byte for byte.
+            ServiceError::NonceReused => Self::Auth(AuthError::NonceReused),
+            other => Self::Service(other),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
