@@ -8,8 +8,8 @@
 //! * status polling, `GET /pay/wechat/status?token=`;
 //! * the CPU pieces of those paths and of callback intake, per operation.
 //!
-//! Run: `cargo bench -p gateway --bench hot_paths`. It writes `bench/results.md` and
-//! `bench/results.json` at the workspace root (or in `PAYGATE_BENCH_OUT`) with the machine it ran
+//! Run: `cargo bench -p gateway --bench hot_paths`. It writes `bench/pieces.md` and
+//! `bench/pieces.json` at the workspace root (or in `PAYGATE_BENCH_OUT`) with the machine it ran
 //! on. `PAYGATE_BENCH_QUICK=1` shortens every phase (for a smoke run); `PAYGATE_BENCH_POSTGRES=0`
 //! skips PostgreSQL. Loopback only; bounded counts and time (about a minute and a half).
 //!
@@ -1075,8 +1075,8 @@ impl Report {
         let dir = Self::out_dir();
         std::fs::create_dir_all(&dir).expect("bench output folder");
         let dir = dir.canonicalize().unwrap_or(dir);
-        let md = dir.join("results.md");
-        let js = dir.join("results.json");
+        let md = dir.join("pieces.md");
+        let js = dir.join("pieces.json");
         // Other benchmarks' sections and keys (`live_streams`) are kept: each run replaces its own.
         let old_md = std::fs::read_to_string(&md).unwrap_or_default();
         let others = old_md
@@ -1089,7 +1089,7 @@ impl Report {
                 .to_owned()
                 + "\n",
         )
-        .expect("results.md");
+        .expect("pieces.md");
         let mut json = self.json();
         let old_json: Option<Value> = std::fs::read_to_string(&js)
             .ok()
@@ -1098,7 +1098,7 @@ impl Report {
             json["live_streams"] = live.clone();
         }
         let json = serde_json::to_string_pretty(&json).expect("results JSON");
-        std::fs::write(&js, json + "\n").expect("results.json");
+        std::fs::write(&js, json + "\n").expect("pieces.json");
         eprintln!(
             "hot_paths: done in {:.0} s; wrote {} and {}",
             self.wall.as_secs_f64(),
@@ -1114,7 +1114,7 @@ impl Report {
         let _ = writeln!(
             s,
             "Written by `cargo bench -p gateway --bench hot_paths` (`crates/gateway/benches/hot_paths.rs`); \
-             each run replaces this file and `results.json` but for the other benchmarks' sections.{}\n",
+             each run replaces this file and `pieces.json` but for the other benchmarks' sections.{}\n",
             if self.quick {
                 " **Quick run (`PAYGATE_BENCH_QUICK=1`): smoke figures only.**"
             } else {

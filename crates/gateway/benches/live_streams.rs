@@ -15,7 +15,7 @@
 //!   reconnected): time, CPU and store calls.
 //!
 //! Run: `cargo bench -p gateway --bench live_streams`. It writes its section of
-//! `bench/results.md` and the `live_streams` key of `bench/results.json` (or in
+//! `bench/pieces.md` and the `live_streams` key of `bench/pieces.json` (or in
 //! `PAYGATE_BENCH_OUT`), leaving the rest of them as the hot-path benchmark wrote it.
 //! `PAYGATE_BENCH_QUICK=1` makes a short smoke run; `PAYGATE_BENCH_POSTGRES=0` skips PostgreSQL.
 //! Without `--bench` (as `cargo test --benches` runs it) it does nothing.
@@ -440,7 +440,7 @@ fn machine() -> Value {
 // ---------------------------------------------------------------------------------------------
 // Writing the results beside the hot-path benchmark's
 
-/// Marks this benchmark's section of `results.md`; the hot-path benchmark keeps it when it
+/// Marks this benchmark's section of `pieces.md`; the hot-path benchmark keeps it when it
 /// rewrites the file.
 const BEGIN: &str = "<!-- live_streams: begin -->";
 const END: &str = "<!-- live_streams: end -->";
@@ -451,7 +451,7 @@ fn write(report: &Value) {
         PathBuf::from,
     );
     std::fs::create_dir_all(&dir).expect("bench output folder");
-    let md_path = dir.join("results.md");
+    let md_path = dir.join("pieces.md");
     let old = std::fs::read_to_string(&md_path).unwrap_or_default();
     let kept = match (old.find(BEGIN), old.find(END)) {
         (Some(b), Some(e)) if b < e => format!("{}{}", &old[..b], &old[e + END.len()..]),
@@ -462,9 +462,9 @@ fn write(report: &Value) {
         kept.trim_end(),
         markdown(report)
     );
-    std::fs::write(&md_path, md.trim_start()).expect("results.md");
+    std::fs::write(&md_path, md.trim_start()).expect("pieces.md");
 
-    let js_path = dir.join("results.json");
+    let js_path = dir.join("pieces.json");
     let mut all: Value = std::fs::read_to_string(&js_path)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -472,7 +472,7 @@ fn write(report: &Value) {
         .unwrap_or_else(|| json!({}));
     all["live_streams"] = report.clone();
     let text = serde_json::to_string_pretty(&all).expect("results JSON");
-    std::fs::write(&js_path, text + "\n").expect("results.json");
+    std::fs::write(&js_path, text + "\n").expect("pieces.json");
     eprintln!(
         "live_streams: wrote {} and {}",
         md_path.display(),
@@ -487,7 +487,7 @@ fn markdown(r: &Value) -> String {
     let _ = writeln!(
         s,
         "Written by `cargo bench -p gateway --bench live_streams` (`crates/gateway/benches/live_streams.rs`); \
-         each run replaces this section and the `live_streams` key of `results.json`.{}\n",
+         each run replaces this section and the `live_streams` key of `pieces.json`.{}\n",
         if r["quick"] == true {
             " **Quick run: smoke figures only.**"
         } else {

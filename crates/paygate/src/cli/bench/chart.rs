@@ -90,7 +90,7 @@ pub fn svg(title: &str, series: &[Series]) -> String {
         out,
         "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{b}\" y2=\"{b}\" stroke=\"#333\"/>\
          <line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{b}\" stroke=\"#333\"/>\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">orders offered per second (open loop; the last point: closed loop)</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">orders per second: offered (open loop), or done (closed loop)</text>\
          <text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">latency (ms, log scale)</text>",
         W - RIGHT,
         (LEFT + W - RIGHT) / 2.0,

@@ -1,5 +1,5 @@
 //! The report: every row with its bound and its ratio to it, the memory rows, the machine, and the
-//! chart; as Markdown (`RESULTS.md`), as JSON (`results.json`, for tools) and on stdout.
+//! chart; as Markdown (`RESULTS.md`), as JSON (`RESULTS.json`, for tools) and on stdout.
 
 use std::fmt::Write as _;
 use std::path::Path;
