@@ -14,6 +14,9 @@ mod chart;
 mod client;
 mod direct;
 mod load;
+// What every benchmark of the workspace records about the machine, read the same way for each.
+#[path = "../../../gateway/benches/support/machine.rs"]
+mod machine;
 mod plan;
 mod receiver;
 mod report;
@@ -28,6 +31,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use self::bounds::Bounds;
+use self::machine::{cpu, git_commit, load_average, memory, now_rfc3339, os};
 use self::plan::Plan;
 use self::report::{Bound, Machine, MemoryRow, Report, Row};
 use self::server::{Backend, Data, Server};
@@ -401,83 +405,4 @@ fn series(report: &Report) -> Vec<chart::Series> {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     out
-}
-
-fn file(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn cpu() -> String {
-    file("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or_else(|| "unknown".to_owned(), |(_, m)| m.trim().to_owned())
-}
-
-fn memory() -> String {
-    file("/proc/meminfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or_else(
-            || "unknown".to_owned(),
-            // A size for people to read, never an amount of money.
-            #[allow(clippy::cast_precision_loss)]
-            |kb| format!("{:.1} GiB", kb as f64 / 1_048_576.0),
-        )
-}
-
-fn os() -> String {
-    let distro = file("/etc/os-release")
-        .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .map_or("Linux", |v| v.trim_matches('"'))
-        .to_owned();
-    format!(
-        "{distro}, kernel {}",
-        file("/proc/sys/kernel/osrelease").trim()
-    )
-}
-
-fn load_average() -> String {
-    file("/proc/loadavg")
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The commit of the source tree this paygate was built from, marked when it had changes.
-fn git_commit() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    match (
-        git(&["rev-parse", "--short=12", "HEAD"]),
-        git(&["status", "--porcelain", "--untracked-files=no"]),
-    ) {
-        (Some(commit), Some(dirty)) if !dirty.is_empty() => {
-            format!("{commit} (with uncommitted changes)")
-        }
-        (Some(commit), _) => commit,
-        (None, _) => "unknown".to_owned(),
-    }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

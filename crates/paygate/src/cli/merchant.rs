@@ -48,19 +48,7 @@ impl Site {
 
     /// A signed `POST path` with a JSON body (seed 000's headers); the JSON answer of a 2xx.
     pub async fn post_signed(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let body = body.to_string();
-        let ts = unix_now()?.to_string();
-        let nonce = new_nonce();
-        let sign = sign_request(&self.sk, &ts, &nonce, "POST", path, body.as_bytes());
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json")
-            .header("X-1Pass-AK", &self.ak)
-            .header("X-1Pass-Ts", ts)
-            .header("X-1Pass-Nonce", nonce)
-            .header("X-1Pass-Sign", sign)
-            .body(body);
+        let request = signed_post(&self.http, &self.base, &self.ak, &self.sk, path, body)?;
         json_answer(request, &format!("POST {path}")).await
     }
 
@@ -70,6 +58,29 @@ impl Site {
         let route = path_and_query.split('?').next().unwrap_or(path_and_query);
         json_answer(request, &format!("POST {route}")).await
     }
+}
+
+/// `POST base+path` with a JSON body and seed 000's four signature headers, ready to send.
+pub fn signed_post(
+    http: &reqwest::Client,
+    base: &str,
+    ak: &str,
+    sk: &str,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<reqwest::RequestBuilder> {
+    let body = body.to_string();
+    let ts = unix_now()?.to_string();
+    let nonce = new_nonce();
+    let sign = sign_request(sk, &ts, &nonce, "POST", path, body.as_bytes());
+    Ok(http
+        .post(format!("{base}{path}"))
+        .header("Content-Type", "application/json")
+        .header("X-1Pass-AK", ak)
+        .header("X-1Pass-Ts", ts)
+        .header("X-1Pass-Nonce", nonce)
+        .header("X-1Pass-Sign", sign)
+        .body(body))
 }
 
 /// A client for loopback only: a proxy from the environment must not see the demo's requests.
@@ -173,7 +184,7 @@ fn mac(sk: &str, canonical: &str) -> Hmac<Sha256> {
 }
 
 /// 32 random hex digits, as the seed's `crypto.randomBytes(16).toString('hex')`.
-pub fn new_nonce() -> String {
+fn new_nonce() -> String {
     let mut bytes = [0u8; 16];
     channel_core::nonce::fill(&mut bytes);
     hex::encode(bytes)

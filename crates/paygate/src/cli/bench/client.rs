@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use crate::cli::merchant::{new_nonce, sign_request, unix_now};
+use crate::cli::merchant::signed_post;
 
 /// What every benchmark order costs, in fen (seed 000's example amount).
 pub const TOTAL: i64 = 2990;
@@ -125,19 +125,8 @@ impl Client {
     }
 
     async fn post_signed(&self, path: &str, body: &Value) -> Result<Value, String> {
-        let body = body.to_string();
-        let ts = unix_now().map_err(|e| e.to_string())?.to_string();
-        let nonce = new_nonce();
-        let sign = sign_request(&self.sk, &ts, &nonce, "POST", path, body.as_bytes());
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json")
-            .header("X-1Pass-AK", &self.ak)
-            .header("X-1Pass-Ts", ts)
-            .header("X-1Pass-Nonce", nonce)
-            .header("X-1Pass-Sign", sign)
-            .body(body)
+        let response = signed_post(&self.http, &self.base, &self.ak, &self.sk, path, body)
+            .map_err(|e| format!("POST {path}: {e:#}"))?
             .send()
             .await
             .map_err(|e| format!("POST {path}: {e}"))?;
