@@ -280,32 +280,15 @@ impl Stand<'_> {
             unpaid.drain(..take).collect()
         };
         let (nos, tokens): (Vec<String>, Vec<String>) = orders.into_iter().unzip();
-        let tokens = Arc::new(tokens);
-        let paid_at: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
-            Arc::new(std::sync::Mutex::new(vec![None; nos.len()]));
         let started_at = time::OffsetDateTime::now_utc();
-        let (client, list, marks) = (
-            self.client.clone(),
-            Arc::clone(&tokens),
-            Arc::clone(&paid_at),
-        );
-        let pays = load::closed_loop(
-            plan.clients,
-            Duration::from_secs(600),
-            nos.len() as u64,
-            move |i| {
-                let (client, list, marks) = (client.clone(), Arc::clone(&list), Arc::clone(&marks));
-                async move {
-                    let i = usize::try_from(i).unwrap_or(usize::MAX);
-                    let token = list.get(i).ok_or("no such order")?;
-                    client.pay(token).await?;
-                    if let Ok(mut marks) = marks.lock() {
-                        marks[i] = Some(Instant::now());
-                    }
-                    Ok(())
-                }
-            },
-        )
+        let client = self.client.clone();
+        let (pays, marks) = each_once(plan.clients, tokens, move |token| {
+            let client = client.clone();
+            async move {
+                client.pay(&token).await?;
+                Ok(Instant::now())
+            }
+        })
         .await;
         let keys: Vec<EventKey> = nos
             .iter()
@@ -313,7 +296,6 @@ impl Stand<'_> {
             .collect();
         let arrivals = self.receiver.arrivals(&keys, plan.settle).await;
         let intake = self.callback_log(nos.len(), started_at).await;
-        let marks = paid_at.lock().map(|m| m.clone()).unwrap_or_default();
 
         // Notification latency: from the payer's pay call answered to the site holding it.
         let mut notify = Run::default();
@@ -419,28 +401,16 @@ impl Stand<'_> {
     /// answer it verifies; each refund then settles in the simulator and is notified.
     pub async fn refunds(&self, paid: &[String], bound: Bound) -> (Row, Option<Duration>) {
         let plan = self.plan;
-        let nos: Arc<Vec<String>> = Arc::new(paid.iter().take(plan.refunds).cloned().collect());
-        let asked: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
-            Arc::new(std::sync::Mutex::new(vec![None; nos.len()]));
-        let (client, list, marks) = (self.client.clone(), Arc::clone(&nos), Arc::clone(&asked));
-        let mut run = load::closed_loop(
-            plan.clients,
-            Duration::from_secs(600),
-            nos.len() as u64,
-            move |i| {
-                let (client, list, marks) = (client.clone(), Arc::clone(&list), Arc::clone(&marks));
-                async move {
-                    let i = usize::try_from(i).unwrap_or(usize::MAX);
-                    let no = list.get(i).ok_or("no such order")?;
-                    let sent = Instant::now();
-                    client.refund(no, &format!("R{no}")).await?;
-                    if let Ok(mut marks) = marks.lock() {
-                        marks[i] = Some(sent);
-                    }
-                    Ok(())
-                }
-            },
-        )
+        let nos: Vec<String> = paid.iter().take(plan.refunds).cloned().collect();
+        let client = self.client.clone();
+        let (mut run, marks) = each_once(plan.clients, nos.clone(), move |no| {
+            let client = client.clone();
+            async move {
+                let sent = Instant::now();
+                client.refund(&no, &format!("R{no}")).await?;
+                Ok(sent)
+            }
+        })
         .await;
         // Every refund must end (the simulator settles them on its own) and be notified.
         let keys: Vec<EventKey> = nos
@@ -451,7 +421,6 @@ impl Stand<'_> {
             .receiver
             .arrivals(&keys, plan.settle + Duration::from_secs(5))
             .await;
-        let marks = asked.lock().map(|m| m.clone()).unwrap_or_default();
         let mut to_final: Vec<Duration> = Vec::new();
         for (arrived, sent) in arrivals.iter().zip(&marks) {
             match (arrived, sent) {
@@ -479,6 +448,33 @@ impl Stand<'_> {
             median,
         )
     }
+}
+
+/// `op` once for each of `items`, `clients` at a time; with the instant each success returned
+/// (when it was sent or answered, as `op` sees fit), by item.
+async fn each_once<F, Fut>(clients: usize, items: Vec<String>, op: F) -> (Run, Vec<Option<Instant>>)
+where
+    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Instant, String>> + Send + 'static,
+{
+    let marks = Arc::new(std::sync::Mutex::new(vec![None; items.len()]));
+    let (count, items) = (items.len() as u64, Arc::new(items));
+    let recorded = Arc::clone(&marks);
+    let run = load::closed_loop(clients, Duration::from_secs(600), count, move |i| {
+        let (op, items, marks) = (op.clone(), Arc::clone(&items), Arc::clone(&recorded));
+        async move {
+            let i = usize::try_from(i).map_err(|e| e.to_string())?;
+            let item = items.get(i).ok_or("no such item")?.clone();
+            let at = op(item).await?;
+            if let Ok(mut marks) = marks.lock() {
+                marks[i] = Some(at);
+            }
+            Ok(())
+        }
+    })
+    .await;
+    let marks = marks.lock().map(|m| m.clone()).unwrap_or_default();
+    (run, marks)
 }
 
 /// A run that could not start, counted as one error.

@@ -57,21 +57,15 @@ impl Data {
         Ok(Self { dir, database })
     }
 
-    /// The flags `serve` and `site` take to use this data.
-    fn flags(&self) -> Vec<String> {
-        let mut flags = vec![
-            "--data-dir".to_owned(),
-            self.dir.path().display().to_string(),
-        ];
+    /// Points a `paygate` command at this data, through the environment rather than flags: a
+    /// database URL may carry a password, which a process's arguments show to every user.
+    fn point_at(&self, cmd: &mut Command) {
+        cmd.env("PAYGATE_DATA_DIR", self.dir.path());
         if let Some(db) = &self.database {
             // A PostgreSQL database is a sandbox only when asked.
-            flags.extend([
-                "--database-url".to_owned(),
-                db.url.clone(),
-                "--sandbox".to_owned(),
-            ]);
+            cmd.env("PAYGATE_DATABASE_URL", &db.url)
+                .env("PAYGATE_SANDBOX", "true");
         }
-        flags
     }
 
     pub async fn remove(self) -> anyhow::Result<()> {
@@ -165,9 +159,9 @@ fn paygate() -> anyhow::Result<PathBuf> {
     std::env::current_exe().context("finding this paygate executable")
 }
 
-/// `paygate <args>` with none of the caller's `PAYGATE_*` settings: they could point it at a real
-/// data dir, database or master key.
-fn command(args: &[String]) -> anyhow::Result<Command> {
+/// `paygate <args>` on `data`, with none of the caller's `PAYGATE_*` settings: they could point it
+/// at a real data dir, database or master key.
+fn command(args: &[&str], data: &Data) -> anyhow::Result<Command> {
     let mut cmd = Command::new(paygate()?);
     cmd.args(args).kill_on_drop(true);
     for (name, _) in std::env::vars_os() {
@@ -176,18 +170,13 @@ fn command(args: &[String]) -> anyhow::Result<Command> {
         }
     }
     cmd.env("RUST_LOG", "warn").env("NO_COLOR", "1");
+    data.point_at(&mut cmd);
     Ok(cmd)
 }
 
 impl Server {
     pub async fn start(data: &Data) -> anyhow::Result<Self> {
-        let mut args = vec![
-            "serve".to_owned(),
-            "--listen".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ];
-        args.extend(data.flags());
-        let mut cmd = command(&args)?;
+        let mut cmd = command(&["serve", "--listen", "127.0.0.1:0"], data)?;
         cmd.env("PAYGATE_HTTP_RATE_LIMIT", "0")
             // The run leaves tens of thousands of orders unpaid; their checks (60 s after each,
             // as shipped) would run during the later scenarios and be measured with them.
@@ -250,19 +239,18 @@ impl Server {
     /// Creates the benchmark's site as an operator would, with `paygate site create` beside the
     /// running server.
     pub async fn create_site(data: &Data, notify_url: &str) -> anyhow::Result<SiteKeys> {
-        let mut args = vec![
-            "site".to_owned(),
-            "create".to_owned(),
-            "--name".to_owned(),
-            "paygate bench".to_owned(),
-            "--notify-url".to_owned(),
-            notify_url.to_owned(),
-            "--methods".to_owned(),
-            "wechat.native,alipay.qr".to_owned(),
-            "--json".to_owned(),
+        let args = [
+            "site",
+            "create",
+            "--name",
+            "paygate bench",
+            "--notify-url",
+            notify_url,
+            "--methods",
+            "wechat.native,alipay.qr",
+            "--json",
         ];
-        args.extend(data.flags());
-        let out = command(&args)?
+        let out = command(&args, data)?
             .stdin(Stdio::null())
             .output()
             .await
