@@ -17,12 +17,13 @@ mod support;
 
 use std::time::Duration;
 
-use gateway::domain::SecretKey;
+use gateway::config::{Flags, Settings};
+use gateway::domain::{JobSubject, OutTradeNo, SecretKey, SiteId};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::serve::{
-    Paygate, ServeOptions, SiteKeys, checkout_token, create_site_notifying, get_json, http,
-    node_accepts, paygate_run, signed, signed_ok,
+    Paygate, ServeOptions, SiteKeys, checkout_token, create_site, create_site_notifying, get_json,
+    http, node_accepts, paygate_run, signed, signed_ok,
 };
 use test_support::db::Database;
 use test_support::receiver::{Answer, Received, Receiver};
@@ -362,6 +363,38 @@ async fn a_dropped_callback_is_made_up_for_by_an_active_query() {
     let event = settled_notification(&pg, &keys, "order_accept3_0001").await;
     assert_eq!(event["status"], "delivered", "{event}");
     assert_eq!(receiver.seen().len(), 1);
+    pg.stop();
+}
+
+#[tokio::test]
+async fn a_new_order_is_first_checked_at_the_schedules_first_step_not_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The schedule as shipped: the first check comes a minute after creation.
+    let pg = Paygate::start(ServeOptions::new(dir.path()));
+    let keys = create_site(dir.path(), "shop");
+    create_order(&pg, &keys, "order_first_check_01").await;
+
+    let settings = Settings::load_with(
+        Flags {
+            data_dir: Some(dir.path().to_owned()),
+            ..Flags::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    let store = gateway::app::open_store(&settings).await.unwrap();
+    let site = SiteId::parse(&keys.site_id).unwrap();
+    let no = OutTradeNo::parse("order_first_check_01").unwrap();
+    let order = store.find_order(&site, &no).await.unwrap().unwrap();
+    let job = store
+        .find_job(&JobSubject::Order(order.id))
+        .await
+        .unwrap()
+        .unwrap();
+    // Due then, never run: a job due at creation would have run at once, only to wait.
+    assert_eq!(job.due_at, order.created_at.plus(Duration::from_secs(60)));
+    assert_eq!(job.attempt, 0);
+    store.close().await;
     pg.stop();
 }
 

@@ -119,9 +119,8 @@ impl ApiSettings {
     #[must_use]
     pub fn service_settings(&self) -> ServiceSettings {
         ServiceSettings {
-            public_url: self.public_url.clone(),
             failpoint: self.failpoint,
-            refund_check_after: crate::service::DEFAULT_REFUND_CHECK_AFTER,
+            ..ServiceSettings::new(self.public_url.clone())
         }
     }
 

@@ -145,13 +145,15 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     api_settings.sandbox = sandbox_mode;
     api_settings.http = settings.http.clone();
     let nonce_retention = api::nonce_retention(api_settings.signature_window);
+    let first_check = settings
+        .compensation
+        .schedule
+        .first()
+        .copied()
+        .unwrap_or(DEFAULT_REFUND_CHECK_AFTER);
     let service_settings = ServiceSettings {
-        refund_check_after: settings
-            .compensation
-            .schedule
-            .first()
-            .copied()
-            .unwrap_or(DEFAULT_REFUND_CHECK_AFTER),
+        refund_check_after: first_check,
+        order_check_after: first_check,
         ..api_settings.service_settings()
     };
     let services = Services::new(store.clone(), channels.clone(), service_settings);

@@ -1,8 +1,9 @@
-//! Serving: the HTTP server, the metrics listener (unless `metrics.listen` is off), one worker loop
-//! (`workers::run` with the notification deliverer and the order checker), the nonce purge and the
-//! listener for other nodes' order changes (`live::run`), side by side under one shutdown signal. On shutdown the servers stop accepting, the workers stop
-//! claiming, finish their jobs in flight and release their leases; only then are the simulator
-//! (sandbox mode) and the database pool closed.
+//! Serving: the HTTP server, the metrics listener (unless `metrics.listen` is off), the workers
+//! (`workers::run` with the notification deliverer and the order and refund checkers), the nonce
+//! purge and the listener for other nodes' order changes (`live::run`), side by side under one
+//! shutdown signal. On shutdown the servers stop accepting, the workers stop claiming, finish their
+//! jobs in flight and release their leases; only then are the simulator (sandbox mode) and the
+//! database pool closed.
 
 use std::future::Future;
 use std::net::SocketAddr;

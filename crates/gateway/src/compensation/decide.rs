@@ -57,8 +57,8 @@ pub(crate) fn step(
             if now >= deadline {
                 return Step::Expire;
             }
-            // The first check waits for `schedule[0]`: a job due at `created_at` runs while the
-            // create call is usually still in flight, and the payer has not had time to pay.
+            // The first check waits for `schedule[0]`: a job due at `created_at` would run while
+            // the create call is usually still in flight, and the payer has not had time to pay.
             let first = first_check(order.created_at, schedule);
             if now < first {
                 return Step::WaitUntil(first.min(deadline));

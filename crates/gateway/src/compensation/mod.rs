@@ -4,7 +4,8 @@
 //!
 //! Every open order has one `check_order` job (inserted with the order, deleted by the store when
 //! the order becomes final). [`OrderChecker`] runs it:
-//! - before the first check instant, it only reschedules (the job is inserted due at `created_at`);
+//! - before the first check instant, it only reschedules (the API's orders have their job due at
+//!   that instant; an order stored otherwise may have it due at `created_at`);
 //! - until `expires_at + expiry_grace`, it queries the channel on the escalating schedule and hands
 //!   news to `OrderService::apply_upstream` (the one place that changes an order from upstream);
 //! - after that, it closes the order upstream, queries once more, and records paid (if the channel

@@ -2,7 +2,7 @@
 //!
 //! The check instants of an order are `origin + s[0]`, `origin + s[0] + s[1]`, … and then every
 //! `s.last()`. Computing the next one from `now` (instead of adding a step to the last run) keeps
-//! the schedule the same whether the job was due at `created_at` (as inserted), ran late, or was
+//! the schedule the same whether the job was due at `created_at`, ran late, or was
 //! taken over from a dead node: a late run never makes a burst of catch-up queries, and a run
 //! before the first instant only waits for it.
 

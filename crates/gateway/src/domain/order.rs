@@ -1,6 +1,8 @@
 //! An order: what a site asks for (`OrderRequest`), what paygate stores for it (`NewOrder`), and
 //! what it reads back (`Order`).
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -129,6 +131,7 @@ pub struct NewOrder {
     checkout_token: CheckoutToken,
     created_at: Timestamp,
     expires_at: Timestamp,
+    first_check_at: Timestamp,
 }
 
 impl NewOrder {
@@ -147,7 +150,16 @@ impl NewOrder {
             checkout_token: CheckoutToken::generate(),
             created_at: now,
             expires_at,
+            first_check_at: now,
         }
+    }
+
+    /// The order's check job due `delay` after creation instead of at once, but never after the
+    /// order expires (expiry must not wait for a check).
+    #[must_use]
+    pub fn first_checked_after(mut self, delay: Duration) -> Self {
+        self.first_check_at = self.created_at.plus(delay).min(self.expires_at);
+        self
     }
 
     #[must_use]
@@ -183,6 +195,12 @@ impl NewOrder {
     #[must_use]
     pub fn expires_at(&self) -> Timestamp {
         self.expires_at
+    }
+
+    /// When the order's check job is first due: its creation unless [`NewOrder::first_checked_after`].
+    #[must_use]
+    pub fn first_check_at(&self) -> Timestamp {
+        self.first_check_at
     }
 }
 
@@ -385,5 +403,17 @@ mod tests {
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.upstream_order_no, b.upstream_order_no);
         assert_ne!(a.checkout_token, b.checkout_token);
+    }
+
+    #[test]
+    fn the_first_check_is_at_creation_or_after_a_delay_but_never_after_expiry() {
+        let now = Timestamp::from_millis(1_706_601_234_000);
+        let new = || NewOrder::prepare(SiteId::parse("site_1").unwrap(), request(), now);
+        assert_eq!(new().first_check_at(), now);
+        let minute = new().first_checked_after(Duration::from_secs(60));
+        assert_eq!(minute.first_check_at(), now.plus(Duration::from_secs(60)));
+        // Expiring after 15 minutes: a first step of an hour waits only until then.
+        let hour = new().first_checked_after(Duration::from_secs(3600));
+        assert_eq!(hour.first_check_at(), hour.expires_at());
     }
 }

@@ -41,7 +41,8 @@ impl OrderService {
             self.use_nonce(nonce).await?;
             return Err(ServiceError::PaymentNotConfigured(method));
         }
-        let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
+        let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
+            .first_checked_after(self.settings.order_check_after);
         let inserted = self.store.insert_order_with_nonce(&new, nonce).await?;
         let (order, seen) = match inserted.ok_or(ServiceError::NonceReused)? {
             // This call made it: nobody else has sent it upstream yet.

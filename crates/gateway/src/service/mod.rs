@@ -53,17 +53,22 @@ pub struct ServiceSettings {
     /// When the check job first asks about a refund the API sent itself (the refund's answer
     /// usually comes first; the job is for the answers that never do).
     pub refund_check_after: std::time::Duration,
+    /// When the check job first asks about a new order: the compensation schedule's first step
+    /// (a job due earlier would run only to wait for it, two writes for nothing on the busiest
+    /// path). Zero makes it due at creation, from where the checker waits for its schedule.
+    pub order_check_after: std::time::Duration,
 }
 
 impl ServiceSettings {
     /// Settings for a paygate reached at `public_url`, without failpoint, refunds first checked
-    /// after [`DEFAULT_REFUND_CHECK_AFTER`].
+    /// after [`DEFAULT_REFUND_CHECK_AFTER`], orders' check jobs due at their creation.
     #[must_use]
     pub fn new(public_url: impl Into<String>) -> Self {
         Self {
             public_url: public_url.into(),
             failpoint: None,
             refund_check_after: DEFAULT_REFUND_CHECK_AFTER,
+            order_check_after: std::time::Duration::ZERO,
         }
     }
 }

@@ -38,7 +38,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 pub use anomalies::NewAnomaly;
 pub use error::StoreError;
@@ -136,7 +136,7 @@ pub struct Store {
     /// Signalled after a commit that made a job due now (a new notification, a resend, an expedited
     /// check), so this process's workers pick it up at once instead of at their next poll. Other
     /// nodes find it by polling.
-    work_due: Arc<Notify>,
+    work_due: Arc<watch::Sender<u64>>,
     /// The database's mode once read: recorded once and never changed, so it is safe to keep.
     mode: Arc<OnceLock<crate::domain::Mode>>,
     /// Told after a commit that changed an order's status, so this process's open status streams
@@ -173,7 +173,7 @@ impl Store {
         Self {
             pool,
             secrets: SecretBox::new(master_key),
-            work_due: Arc::new(Notify::new()),
+            work_due: Arc::new(watch::Sender::new(0)),
             mode: Arc::new(OnceLock::new()),
             changes: OrderChanges::new(),
             queries: Arc::new(AtomicU64::new(0)),
@@ -216,15 +216,14 @@ impl Store {
     /// Wakes this process's workers (see `workers::run`): call after committing a job due now by
     /// other means than the store's own methods, which already do.
     pub fn wake_workers(&self) {
-        // Every worker loop waiting now wakes; `notify_one` then leaves a permit for a loop that is
-        // busy at this instant (claiming, recording an outcome), so the wake is not lost on it.
-        self.work_due.notify_waiters();
-        self.work_due.notify_one();
+        // A counter rather than a one-shot signal: every worker lane sees the change, whether it
+        // was waiting at this instant or busy (claiming, recording an outcome).
+        self.work_due.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Resolves at the next [`Store::wake_workers`] (or at once if one is pending).
-    pub(crate) async fn work_due(&self) {
-        self.work_due.notified().await;
+    /// Changes at each [`Store::wake_workers`] after the moment of this call.
+    pub(crate) fn work_due(&self) -> watch::Receiver<u64> {
+        self.work_due.subscribe()
     }
 
     /// The hub this store tells of committed status changes, for status streams to watch.

@@ -64,8 +64,8 @@ impl InsertOutcome {
 impl Store {
     /// Stores the order unless the site already has one with this `out_trade_no`. Atomic under any
     /// concurrency: the UNIQUE (site_id, out_trade_no) constraint decides, not a read before the write.
-    /// A new order gets its `check_order` job (due at `created_at`) in the same transaction, so no
-    /// order exists that nothing will ever ask the channel about.
+    /// A new order gets its `check_order` job (due at [`NewOrder::first_check_at`]) in the same
+    /// transaction, so no order exists that nothing will ever ask the channel about.
     ///
     /// # Errors
     /// `Database` (an unknown site fails the foreign key), `Corrupt`.
@@ -168,7 +168,7 @@ impl Store {
                 sqlx::query(check)
                     .bind(subject.kind().as_str())
                     .bind(subject_column(&subject))
-                    .bind(new.created_at().as_millis())
+                    .bind(new.first_check_at().as_millis())
                     .execute(&mut *tx)
                     .await?;
             }

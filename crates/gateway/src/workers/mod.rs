@@ -41,7 +41,8 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     /// How long a claimed job is this node's; longer than any handler runs.
     pub lease: Duration,
-    /// How many jobs run at once (and the most claimed in one go).
+    /// How many jobs of each kind run at once (and the most claimed in one go): deliveries,
+    /// order checks and refund checks each have this many slots of their own.
     pub batch: u32,
     /// This process's name as a lease owner; unique per process (see [`default_node_id`]).
     pub node_id: String,

@@ -1,5 +1,7 @@
-//! The worker loop. One task per job, at most `batch` at a time; completions, the poll timer, wake-ups
-//! and shutdown are awaited together so that a slow job never holds up the others.
+//! The worker loop. Each job kind has a lane of its own: its own `batch` slots and its own claims,
+//! so that deliveries to sites never wait behind a burst of order checks, nor checks behind a site
+//! that answers slowly. Within a lane, one task per job; completions, the poll timer, wake-ups and
+//! shutdown are awaited together so that a slow job never holds up the others.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -7,6 +9,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::join_all;
 use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::{Instant, sleep_until};
 
@@ -15,9 +19,10 @@ use crate::domain::{Job, JobKind, Timestamp};
 use crate::store::Store;
 
 /// Runs until `shutdown` resolves: claims due jobs of the handlers' kinds, runs them concurrently
-/// (at most `settings.batch` at once), then completes or reschedules each. A handler that panics is
-/// rescheduled with a backoff; a store error is logged and the loop backs off. On shutdown it stops
-/// claiming, lets in-flight jobs finish (and records their outcome), then releases its leases.
+/// (at most `settings.batch` at once of each kind), then completes or reschedules each. A handler
+/// that panics is rescheduled with a backoff; a store error is logged and the lane backs off. On
+/// shutdown every lane stops claiming and lets its jobs in flight finish (recording their
+/// outcome); then this node's leases are released.
 pub async fn run(
     store: Store,
     handlers: Vec<Arc<dyn JobHandler>>,
@@ -30,10 +35,35 @@ pub async fn run(
             tracing::warn!("two job handlers for one kind; the last one given is used");
         }
     }
+    let node = settings.node_id.as_str();
     let kinds: Vec<JobKind> = by_kind.keys().copied().collect();
+    tracing::info!(node, ?kinds, "workers started");
+    let shutdown = shutdown.shared();
+    let lanes = by_kind
+        .into_values()
+        .map(|handler| run_lane(&store, handler, &settings, shutdown.clone()));
+    join_all(lanes).await;
+    // Only once every lane is done: a lease released while its job still ran could let another
+    // node run the job at the same time.
+    match store.release_leases(node).await {
+        Ok(released) => tracing::info!(node, released, "workers stopped"),
+        // The leases run out by themselves; other nodes just wait a little longer.
+        Err(e) => tracing::error!(node, error = %e, "releasing leases failed"),
+    }
+}
+
+/// One kind's lane, until `shutdown` and its jobs in flight have finished.
+async fn run_lane(
+    store: &Store,
+    handler: Arc<dyn JobHandler>,
+    settings: &WorkerSettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let kinds = [handler.kind()];
     let batch = settings.batch.max(1);
     let node = settings.node_id.as_str();
     let mut running = Running::default();
+    let mut woken = store.work_due();
     // Claim at once on start: jobs may have waited while no node was up.
     let mut next_poll = Instant::now();
     let mut more_due = true;
@@ -41,7 +71,6 @@ pub async fn run(
     let mut stopping = false;
     tokio::pin!(shutdown);
 
-    tracing::info!(node, ?kinds, "workers started");
     loop {
         let free = batch.saturating_sub(running.len());
         if !stopping && free > 0 && (more_due || Instant::now() >= next_poll) {
@@ -55,40 +84,37 @@ pub async fn run(
                     more_due = claimed.len() >= free as usize;
                     next_poll = Instant::now() + settings.poll_interval;
                     for job in claimed {
-                        running.start(&by_kind, job);
+                        running.start(&handler, job);
                     }
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     let wait = error_backoff(settings.poll_interval, failures);
-                    tracing::error!(node, error = %e, ?wait, "claiming jobs failed; backing off");
+                    tracing::error!(node, kind = kinds[0].as_str(), error = %e, ?wait,
+                        "claiming jobs failed; backing off");
                     more_due = false;
                     next_poll = Instant::now() + wait;
                 }
             }
         }
         if stopping && running.is_empty() {
-            break;
+            return;
         }
         let can_claim = !stopping && running.len() < batch;
         tokio::select! {
             () = &mut shutdown, if !stopping => {
-                tracing::info!(node, in_flight = running.len(), "workers stopping");
+                tracing::info!(node, kind = kinds[0].as_str(), in_flight = running.len(),
+                    "workers stopping");
                 stopping = true;
             }
             Some(done) = running.set.join_next_with_id() => {
                 if let Some((job, outcome)) = running.finished(done) {
-                    settle(&store, node, &job, outcome).await;
+                    settle(store, node, &job, outcome).await;
                 }
             }
             () = sleep_until(next_poll), if can_claim => {}
-            () = store.work_due(), if can_claim => more_due = true,
+            Ok(()) = woken.changed(), if can_claim => more_due = true,
         }
-    }
-    match store.release_leases(node).await {
-        Ok(released) => tracing::info!(node, released, "workers stopped"),
-        // The leases run out by themselves; other nodes just wait a little longer.
-        Err(e) => tracing::error!(node, error = %e, "releasing leases failed"),
     }
 }
 
@@ -109,7 +135,7 @@ impl Running {
         self.jobs.is_empty()
     }
 
-    fn start(&mut self, handlers: &HashMap<JobKind, Arc<dyn JobHandler>>, job: Job) {
+    fn start(&mut self, handler: &Arc<dyn JobHandler>, job: Job) {
         // Our own lease ran out while the job was still running and we claimed it again: that
         // renewed the lease, and the job must not run twice on this node.
         if self.ids.contains(&job.id) {
@@ -120,10 +146,7 @@ impl Running {
             );
             return;
         }
-        // Only the handlers' kinds are claimed, so a handler is always there.
-        let Some(handler) = handlers.get(&job.kind()).cloned() else {
-            return;
-        };
+        let handler = Arc::clone(handler);
         let input = job.clone();
         let task = self.set.spawn(async move { handler.handle(input).await });
         self.ids.insert(job.id);

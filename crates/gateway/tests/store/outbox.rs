@@ -1,10 +1,13 @@
 //! The outbox: what `insert_order_if_absent` and `transition` write beside the order, in the same
 //! transaction.
 
+use std::time::Duration;
+
 use gateway::domain::{
-    EventType, JobSubject, NotificationStatus, Order, OrderStatus, UpstreamFields,
+    EventType, JobKind, JobSubject, NewOrder, NotificationStatus, Order, OrderStatus,
+    UpstreamFields,
 };
-use gateway::store::{Transition, TransitionOutcome};
+use gateway::store::{InsertOutcome, Transition, TransitionOutcome};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, insert, new_site, now, seed_request};
@@ -35,6 +38,19 @@ on_both_backends! {
 
         insert(&db.store, &site, seed_request("order_20240101_001")).await;
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
+    }
+
+    async fn a_new_orders_check_job_is_due_when_its_first_check_is(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let new = NewOrder::prepare(site.id.clone(), seed_request("order_20240101_002"), now())
+            .first_checked_after(Duration::from_secs(60));
+        let InsertOutcome::Inserted(order) = db.store.insert_order_if_absent(&new).await.unwrap() else {
+            panic!("a new order was inserted");
+        };
+        let job = db.store.find_job(&check_subject(&order)).await.unwrap().unwrap();
+        assert_eq!(job.due_at, order.created_at.plus(Duration::from_secs(60)));
+        assert!(db.store.claim_jobs(&[JobKind::CheckOrder], "n1", now(), Duration::from_secs(60), 10).await.unwrap().is_empty(),
+            "not due before then");
     }
 
     async fn paying_writes_the_event_and_its_delivery_and_ends_checking(db: TestDb) {

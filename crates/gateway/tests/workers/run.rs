@@ -92,6 +92,33 @@ on_both_backends! {
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
     }
 
+    async fn deliveries_run_while_order_checks_fill_every_slot(db: TestDb) {
+        // More checks due than the batch, all stuck on a channel that does not answer.
+        for s in 1..=10 {
+            db.stage_job("check_order", &s.to_string(), 0).await;
+        }
+        db.stage_job("deliver_notification", "evt_1", 1).await;
+        let stuck = Arc::new(Semaphore::new(0));
+        let (tx, mut ran) = reports();
+        let worker = Worker::start(
+            &db.store,
+            vec![
+                handler(JobKind::CheckOrder, "n1", &tx, Some(stuck.clone()), |_| JobOutcome::Done),
+                handler(JobKind::DeliverNotification, "n1", &tx, None, |_| JobOutcome::Done),
+            ],
+            settings("n1"),
+        );
+        let mut started = Vec::new();
+        for _ in 0..5 {
+            started.push(ran.next().await.1.subject);
+        }
+        assert!(started.contains(&JobSubject::Event("evt_1".to_owned())), "{started:?}");
+        assert_eq!(started.iter().filter(|s| matches!(s, JobSubject::Order(_))).count(), 4,
+            "the checks took their own four slots: {started:?}");
+        stuck.add_permits(10);
+        worker.stop().await;
+    }
+
     async fn a_new_notification_is_picked_up_without_waiting_for_the_poll(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_20240101_001").await;
@@ -101,9 +128,16 @@ on_both_backends! {
         let (tx, mut ran) = reports();
         let mut slow_poll = settings("n1");
         slow_poll.poll_interval = Duration::from_secs(3600);
+        // Every kind has its lane, all waiting for work: the wake-up must reach the delivery lane.
+        // (The order's own check runs in its lane and reports elsewhere.)
+        let (checks, _checked) = reports();
         let worker = Worker::start(
             &db.store,
-            vec![handler(JobKind::DeliverNotification, "n1", &tx, None, |_| JobOutcome::Done)],
+            vec![
+                handler(JobKind::CheckOrder, "n1", &checks, None, |_| JobOutcome::RetryAt(Timestamp::from_millis(i64::MAX))),
+                handler(JobKind::DeliverNotification, "n1", &tx, None, |_| JobOutcome::Done),
+                handler(JobKind::CheckRefund, "n1", &checks, None, |_| JobOutcome::Done),
+            ],
             slow_poll,
         );
         assert_eq!(ran.next().await.1.subject, JobSubject::Event("first".to_owned()));
