@@ -165,6 +165,8 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
         orders,
         sites,
         notifications,
+        // Console accounts: not the merchant API's business.
+        accounts: _,
     } = state.services;
     let ctx = Ctx {
         orders,

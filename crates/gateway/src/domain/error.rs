@@ -45,6 +45,11 @@ pub enum DomainError {
     /// An identifier (site id, AK, SK, token, upstream number, payer id, ...) that is malformed.
     #[error("{field} is malformed")]
     Malformed { field: &'static str },
+    #[error("a password must be {min}-{max} characters without control characters")]
+    PasswordPolicy { min: usize, max: usize },
+    /// A site user without a site, or an operator (admin, viewer) given one.
+    #[error("a site user needs a site; admin and viewer users have none")]
+    RoleSite,
 }
 
 impl DomainError {
@@ -72,6 +77,8 @@ impl DomainError {
             Self::InvalidChannel => "channel",
             Self::InvalidMethod(_) | Self::MethodNotOnChannel { .. } => "method",
             Self::InvalidStatus(_) => "status",
+            Self::PasswordPolicy { .. } => "password",
+            Self::RoleSite => "site",
         }
     }
 }

@@ -2,12 +2,15 @@
 //! are parsed once into one of these, and the rest of the gateway can only hold valid ones (private
 //! fields, `parse` constructors, one error type). The entities built from them live here too, with
 //! their statuses: sites (`site`), orders (`order`, `status`), notification events and their
-//! delivery attempts (`notification`), refunds and their statuses (`refund`), background jobs and what they are about (`job`), and
-//! anomalies (`anomaly`). How they are stored is `store`'s business.
+//! delivery attempts (`notification`), refunds and their statuses (`refund`), background jobs and
+//! what they are about (`job`), anomalies (`anomaly`), and console users with their passwords,
+//! sessions and audit log (`user`, `password`, `session`, `audit`). How they are stored is
+//! `store`'s business.
 
 mod amount;
 mod anomaly;
 mod api_nonce;
+mod audit;
 mod checkout_token;
 mod error;
 mod expire;
@@ -17,21 +20,26 @@ mod notification;
 mod notify_url;
 mod order;
 mod out_trade_no;
+mod password;
 mod pay_attempt;
 mod pay_method;
 mod payer;
 mod refund;
 mod return_url;
+mod session;
 mod site;
 mod status;
 mod text;
 mod time;
 mod token;
+mod totp;
 mod upstream_order_no;
+mod user;
 
 pub use amount::{Amount, Currency, YuanError};
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use api_nonce::ApiNonce;
+pub use audit::{Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
@@ -42,6 +50,7 @@ pub use notification::{Attempt, EventType, NotificationEvent, NotificationStatus
 pub use notify_url::NotifyUrl;
 pub use order::{Fingerprint, NewOrder, Order, OrderEvent, OrderId, OrderRequest, UpstreamFields};
 pub use out_trade_no::OutTradeNo;
+pub use password::{Password, PasswordHash};
 pub use pay_attempt::{PayAttempt, PayAttemptId};
 pub use pay_method::{Channel, Method, OrderMethod, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
@@ -50,9 +59,12 @@ pub use refund::{
     UpstreamRefundNo,
 };
 pub use return_url::ReturnUrl;
+pub use session::{Session, SessionToken, new_csrf_token};
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};
 pub use time::Timestamp;
 pub(crate) use token::is_token;
+pub use totp::TotpSecret;
 pub use upstream_order_no::UpstreamOrderNo;
+pub use user::{Email, Role, User, UserId};

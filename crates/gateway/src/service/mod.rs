@@ -1,13 +1,15 @@
 //! What paygate does, independent of HTTP: orders (create, idempotent and crash-safe; read; close;
 //! apply what a channel says), sites (who signed a request) and notifications (what a site was
-//! told). The merchant API, the callbacks and the order checker talk to these services, never to
-//! the store; [`Services`] builds each once.
+//! told), and console accounts (`accounts`: users, logins, sessions, the audit log). The merchant
+//! API, the callbacks and the order checker talk to these services, never to the store;
+//! [`Services`] builds each once.
 //!
 //! The rule that makes create crash-safe: the order row is committed (status `created`) before the
 //! channel hears of it, and the channel call is idempotent for the same order (same upstream order
 //! number, same stored expiry). So whatever point a crash or a lost answer interrupts, the next
 //! create or GET of that order calls the channel again and gets the same upstream order back.
 
+mod accounts;
 mod anomalies;
 mod attempts;
 mod callback_queries;
@@ -27,6 +29,9 @@ mod upstream;
 use std::sync::Arc;
 
 pub use crate::domain::AnomalyKind;
+pub use accounts::{
+    AccountError, AccountPolicy, AccountService, LoginAttempt, PasswordCost, SignedIn,
+};
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use error::{ServiceError, UpstreamOp};
@@ -88,6 +93,7 @@ pub struct Services {
     pub orders: OrderService,
     pub sites: SiteService,
     pub notifications: NotificationService,
+    pub accounts: AccountService,
 }
 
 impl Services {
@@ -96,7 +102,8 @@ impl Services {
         Self {
             orders: OrderService::new(store.clone(), channels, settings),
             sites: SiteService::new(store.clone()),
-            notifications: NotificationService::new(store),
+            notifications: NotificationService::new(store.clone()),
+            accounts: AccountService::new(store, AccountPolicy::default()),
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum StoreError {
     IllegalTransition { from: OrderStatus, to: OrderStatus },
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// A value that must be unique (a user's email) is already used.
+    #[error("this {0} is already taken")]
+    Taken(&'static str),
     /// The SQLite files could not be made owner-only.
     #[error("cannot make {path} readable by its owner only: {source}")]
     Permissions {

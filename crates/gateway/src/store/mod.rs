@@ -13,8 +13,10 @@
 //! otherwise shared: both backends accept `$1`-style parameters, `ON CONFLICT` and `RETURNING`, and
 //! every column is TEXT, BIGINT or bytes.
 
+mod accounts;
 mod anomalies;
 mod attempts;
+mod audit;
 mod deployment;
 mod error;
 mod gate;
@@ -24,6 +26,7 @@ mod notifications;
 mod orders;
 mod refunds;
 mod rows;
+mod sessions;
 mod sites;
 mod transitions;
 
@@ -40,7 +43,9 @@ use sqlx::sqlite::{
 };
 use tokio::sync::watch;
 
+pub use accounts::{Credentials, FailedLogin, FailureCounts, NewUser};
 pub use anomalies::NewAnomaly;
+pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use nonces::NonceUse;
 pub use notifications::NewAttempt;
@@ -48,6 +53,7 @@ pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };
+pub use sessions::NewSession;
 pub use sites::{NewSite, SiteUpdate};
 pub use transitions::{Transition, TransitionOutcome};
 
@@ -128,7 +134,7 @@ pub enum Backend {
 }
 
 /// The repository: the database's mode, sites, orders and their events, API nonces,
-/// notifications, jobs, anomalies.
+/// notifications, jobs, anomalies, console users with their sessions, and the audit log.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,

@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod accounts;
 mod files;
 mod jobs;
 mod migrations;

@@ -64,7 +64,10 @@ impl From<&DomainError> for ErrorCode {
                 Self::InvalidMethod
             }
             DomainError::InvalidStatus(_) => Self::InvalidStatus,
-            DomainError::Malformed { .. } => Self::InvalidField,
+            // Console accounts are not API input; should one reach the API, it is a bad field.
+            DomainError::Malformed { .. }
+            | DomainError::PasswordPolicy { .. }
+            | DomainError::RoleSite => Self::InvalidField,
         }
     }
 }

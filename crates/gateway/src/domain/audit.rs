@@ -1,0 +1,85 @@
+//! The audit log: who did what, to which object, when and from where.
+
+use super::{Email, Timestamp, UserId};
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The operator at the server's command line (`paygate user …`).
+    Cli,
+    /// A signed-in console user.
+    User { id: UserId, email: Email },
+    /// Nobody known: a login attempt naming no account.
+    Anonymous,
+}
+
+/// What was done. The names are stored: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    UserCreate,
+    UserDisable,
+    UserResetPassword,
+    Login,
+    LoginFailed,
+    Logout,
+}
+
+impl AuditAction {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserCreate => "user.create",
+            Self::UserDisable => "user.disable",
+            Self::UserResetPassword => "user.reset_password",
+            Self::Login => "login",
+            Self::LoginFailed => "login.failed",
+            Self::Logout => "logout",
+        }
+    }
+}
+
+/// One line of the audit log, to be written together with the change it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// An [`AuditAction`] name.
+    pub action: String,
+    /// What the action was on (`user`, `site`, `order`…) and its id.
+    pub object: Option<(String, String)>,
+    pub ip: Option<String>,
+    /// Free text for a person to read; never a secret.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    #[must_use]
+    pub fn new(at: Timestamp, actor: Actor, action: AuditAction) -> Self {
+        Self {
+            at,
+            actor,
+            action: action.as_str().to_owned(),
+            object: None,
+            ip: None,
+            detail: String::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn on(mut self, kind: &str, id: &str) -> Self {
+        self.object = Some((kind.to_owned(), id.to_owned()));
+        self
+    }
+
+    #[must_use]
+    pub fn from_ip(mut self, ip: Option<&str>) -> Self {
+        self.ip = ip.map(str::to_owned);
+        self
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
