@@ -12,6 +12,7 @@ mod serve;
 mod signal;
 mod sim;
 mod site;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -40,6 +41,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Create, list and re-key sites.
     Site(site::SiteArgs),
+    /// Create, list and disable console users, and reset their passwords.
+    User(user::UserArgs),
     /// List, inspect and re-send merchant notifications.
     Notify(notify::NotifyArgs),
     /// List orders and show one with its history, refunds, notifications and anomalies.
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Site(args) => site::run(args).await,
+        Command::User(args) => user::run(args).await,
         Command::Notify(args) => notify::run(args).await,
         Command::Order(args) => order::run(args).await,
         Command::Refund(args) => refund::run(args).await,
