@@ -10,16 +10,9 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::{Value, json};
-use support::serve::{Paygate, ServeOptions, SiteKeys, create_native, http, paygate_run, signed};
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
+use support::serve::{
+    Paygate, ServeOptions, SiteKeys, create_native, http, ok_json, paygate_run, signed,
+};
 
 fn fails_with(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);

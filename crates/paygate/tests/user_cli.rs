@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use serde_json::{Value, json};
-use support::serve::{create_site, paygate_command, paygate_run};
+use support::serve::{create_site, ok_json, paygate_command, paygate_run};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -34,15 +34,6 @@ fn user(data: &Path, args: &[&str], stdin: &str) -> Output {
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
 }
 
 /// Failed with exit status 1 and one line on stderr holding `needle`.

@@ -141,6 +141,16 @@ pub fn paygate_run(args: &[&str], data_dir: &Path) -> Output {
         .expect("run paygate")
 }
 
+/// What a command run with `--json` printed, once it succeeded.
+pub fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+}
+
 /// A site's keys as `paygate site create --json` prints them.
 #[derive(Debug, Clone)]
 pub struct SiteKeys {
