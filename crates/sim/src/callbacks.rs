@@ -10,6 +10,10 @@
 //! Fault switches ([`crate::faults`]) apply here for every channel: `drop_callbacks` logs the
 //! callback as `dropped` and sends nothing; `callback_delay_ms` waits before the first attempt.
 //!
+//! At most [`IN_FLIGHT`] posts are under way at once; the others wait their turn (as the sender
+//! pool of a real channel does), so a burst of payments becomes a queue in the simulator, not
+//! thousands of open connections to the merchant at the same moment.
+//!
 //! The log is readable with [`CallbackEngine::records`] and `GET /sim/callbacks?channel=…`; tests can
 //! await a condition on it with [`CallbackEngine::wait_for`]. The log and pending retries live in
 //! memory only: after a restart, pending callbacks are not resumed.
@@ -24,6 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimContext;
 use crate::faults::Faults;
+
+/// Callback posts under way at once, over all channels.
+pub const IN_FLIGHT: usize = 64;
 
 /// One HTTP POST, ready to send.
 #[derive(Debug, Clone)]
@@ -132,6 +139,7 @@ struct Inner {
     faults: Faults,
     time_scale: f64,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    in_flight: tokio::sync::Semaphore,
     log: Mutex<Vec<CallbackRecord>>,
     changed: tokio::sync::watch::Sender<u64>,
 }
@@ -151,6 +159,7 @@ impl CallbackEngine {
                 faults,
                 time_scale,
                 shutdown,
+                in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
                 log: Mutex::new(Vec::new()),
                 changed,
             }),
@@ -169,8 +178,8 @@ impl CallbackEngine {
             reference: delivery.reference.clone(),
             merchant: delivery.merchant.clone(),
             url: delivery.url.clone(),
-            headers: first.headers,
-            body: first.body,
+            headers: first.headers.clone(),
+            body: first.body.clone(),
             created_at: now_rfc3339(),
             state: if faults.drop_callbacks {
                 CallbackState::Dropped
@@ -179,7 +188,11 @@ impl CallbackEngine {
             },
             attempts: Vec::new(),
         };
-        self.with_log(|log| log.push(record));
+        // The log only grows, so a record's place in it names it for the attempts to come.
+        let index = self.with_log(|log| {
+            log.push(record);
+            log.len() - 1
+        });
         if faults.drop_callbacks {
             tracing::info!(%id, event = %delivery.event, "callback dropped by fault injection");
             return id;
@@ -190,14 +203,25 @@ impl CallbackEngine {
         tokio::spawn(async move {
             let mut stop = engine.inner.shutdown.clone();
             tokio::select! {
-                () = engine.run(&run_id, delivery, delay) => {}
+                () = engine.run(&run_id, index, delivery, first, delay) => {}
                 _ = stop.wait_for(|s| *s) => {}
             }
         });
         id
     }
 
-    async fn run(&self, id: &str, d: Delivery, first_delay: Duration) {
+    /// Attempt 1 sends `first`, prepared when the callback was logged (a WeChat Pay callback's
+    /// preparation is an RSA signature: made once, not twice), unless a fault delays it; later
+    /// attempts prepare anew, with fresh timestamps.
+    async fn run(
+        &self,
+        id: &str,
+        index: usize,
+        d: Delivery,
+        first: Prepared,
+        first_delay: Duration,
+    ) {
+        let mut first = first_delay.is_zero().then_some(first);
         tokio::time::sleep(first_delay).await;
         let total = u32::try_from(d.retry_delays.len())
             .unwrap_or(u32::MAX)
@@ -211,10 +235,11 @@ impl CallbackEngine {
                     .unwrap_or_default();
                 tokio::time::sleep(wait.mul_f64(self.inner.time_scale)).await;
             }
-            let attempt = self.attempt(&d, number).await;
+            let prepared = first.take().unwrap_or_else(|| (d.prepare)(number));
+            let attempt = self.attempt(&d, number, prepared).await;
             let success = attempt.success;
             tracing::info!(%id, number, status = ?attempt.status, error = ?attempt.error, "callback attempt");
-            self.with_record(id, |r| {
+            self.with_record(index, |r| {
                 r.attempts.push(attempt);
                 if success {
                     r.state = CallbackState::Delivered;
@@ -228,8 +253,9 @@ impl CallbackEngine {
         }
     }
 
-    async fn attempt(&self, d: &Delivery, number: u32) -> Attempt {
-        let prepared = (d.prepare)(number);
+    async fn attempt(&self, d: &Delivery, number: u32, prepared: Prepared) -> Attempt {
+        // The semaphore is never closed; without a permit the post goes anyway.
+        let _permit = self.inner.in_flight.acquire().await.ok();
         let at = now_rfc3339();
         let started = Instant::now();
         let mut request = self.inner.http.post(&d.url).body(prepared.body);
@@ -283,9 +309,9 @@ impl CallbackEngine {
         out
     }
 
-    fn with_record(&self, id: &str, f: impl FnOnce(&mut CallbackRecord)) {
+    fn with_record(&self, index: usize, f: impl FnOnce(&mut CallbackRecord)) {
         self.with_log(|log| {
-            if let Some(r) = log.iter_mut().find(|r| r.id == id) {
+            if let Some(r) = log.get_mut(index) {
                 f(r);
             }
         });
