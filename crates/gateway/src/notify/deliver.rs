@@ -125,22 +125,23 @@ impl Deliverer {
                 kind: OutcomeKind::NoNotifyUrl,
             },
         };
-        self.record(&event, now, &outcome).await?;
+        let retry = match outcome.kind {
+            // Without a URL there is nothing to retry against: the operator sets one and re-sends.
+            OutcomeKind::Delivered | OutcomeKind::NoNotifyUrl => None,
+            _ => u32::try_from(job.attempt)
+                .ok()
+                .and_then(|n| self.settings.retry_after(n)),
+        };
+        let settles = match (outcome.kind, retry) {
+            (OutcomeKind::Delivered, _) => Some(NotificationStatus::Delivered),
+            (_, None) => Some(NotificationStatus::Failed),
+            (_, Some(_)) => None,
+        };
+        self.record(&event, now, &outcome, settles).await?;
         if outcome.kind == OutcomeKind::Delivered {
-            self.store
-                .mark_notification(&event.id, NotificationStatus::Delivered, Timestamp::now())
-                .await?;
             tracing::info!(event_id = %event.id, attempt = event.attempts + 1, "notification delivered");
             return Ok(JobOutcome::Done);
         }
-        let retry = if outcome.kind == OutcomeKind::NoNotifyUrl {
-            // Nothing to retry against; the operator sets a URL and re-sends.
-            None
-        } else {
-            u32::try_from(job.attempt)
-                .ok()
-                .and_then(|n| self.settings.retry_after(n))
-        };
         match retry {
             Some(wait) => {
                 tracing::info!(
@@ -154,9 +155,6 @@ impl Deliverer {
                 Ok(JobOutcome::RetryAt(Timestamp::now().plus(wait)))
             }
             None => {
-                self.store
-                    .mark_notification(&event.id, NotificationStatus::Failed, Timestamp::now())
-                    .await?;
                 metrics::counter!("paygate_notifications_failed_total").increment(1);
                 tracing::warn!(
                     event_id = %event.id,
@@ -235,25 +233,27 @@ impl Deliverer {
         }
     }
 
+    /// Records the attempt, and with it the event's new status where this attempt settles it.
     async fn record(
         &self,
         event: &NotificationEvent,
         at: Timestamp,
         outcome: &Outcome,
+        settles: Option<NotificationStatus>,
     ) -> Result<(), StoreError> {
-        self.store
-            .record_attempt(&NewAttempt {
-                event_id: event.id.clone(),
-                attempt_no: event.attempts.saturating_add(1),
-                at,
-                http_status: outcome.http_status,
-                latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
-                error: outcome.error.clone(),
-                response_excerpt: outcome.excerpt.clone(),
-                private_target: outcome.private_target,
-                node: self.node.clone(),
-            })
-            .await
+        let attempt = NewAttempt {
+            event_id: event.id.clone(),
+            attempt_no: event.attempts.saturating_add(1),
+            at,
+            http_status: outcome.http_status,
+            latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
+            error: outcome.error.clone(),
+            response_excerpt: outcome.excerpt.clone(),
+            private_target: outcome.private_target,
+            node: self.node.clone(),
+        };
+        let settles = settles.map(|status| (status, Timestamp::now()));
+        self.store.record_attempt_settling(&attempt, settles).await
     }
 }
 

@@ -109,15 +109,36 @@ impl Store {
     /// # Errors
     /// `NotFound` for an unknown event; `Database`.
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
+        self.record_attempt_settling(attempt, None).await
+    }
+
+    /// [`Store::record_attempt`], and in the same transaction the event's new status as
+    /// [`Store::mark_notification`] sets it: the attempt that delivers an event, or its last,
+    /// settles it with one commit instead of two.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown event; `Database`.
+    pub async fn record_attempt_settling(
+        &self,
+        attempt: &NewAttempt,
+        settles: Option<(NotificationStatus, Timestamp)>,
+    ) -> Result<(), StoreError> {
+        let status = settles.map(|(status, _)| status.as_str());
+        let delivered_at = settles
+            .filter(|(status, _)| *status == NotificationStatus::Delivered)
+            .map(|(_, at)| at.as_millis());
         let insert = "INSERT INTO delivery_attempts (event_id, attempt_no, at, http_status, \
                       latency_ms, error, response_excerpt, private_target, node) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        let count = "UPDATE notification_events SET attempts = attempts + 1, last_attempt_at = $1 \
+        let count = "UPDATE notification_events SET attempts = attempts + 1, last_attempt_at = $1, \
+                     status = COALESCE($3, status), delivered_at = COALESCE($4, delivered_at) \
                      WHERE id = $2";
         with_write_tx!(self, tx => {
             let counted = sqlx::query(count)
                 .bind(attempt.at.as_millis())
                 .bind(&attempt.event_id)
+                .bind(status)
+                .bind(delivered_at)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -77,6 +77,33 @@ on_both_backends! {
         assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (3, Some(at(32_000)), Some(at(32_010))));
     }
 
+    async fn the_attempt_that_settles_an_event_records_its_status_with_it(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let delivered = finish(&db, &created_order(&db.store, &site, "order_settle_1").await, OrderStatus::Paid, 1_000).await;
+        let failed = finish(&db, &created_order(&db.store, &site, "order_settle_2").await, OrderStatus::Paid, 1_000).await;
+
+        db.store.record_attempt_settling(&attempt(&delivered, 1, 2_000, Some(500)), None).await.unwrap();
+        let pending = db.store.notification(&delivered).await.unwrap().unwrap();
+        assert_eq!((pending.status, pending.attempts, pending.delivered_at), (NotificationStatus::Pending, 1, None));
+
+        let settles = Some((NotificationStatus::Delivered, at(3_050)));
+        db.store.record_attempt_settling(&attempt(&delivered, 2, 3_000, Some(200)), settles).await.unwrap();
+        let event = db.store.notification(&delivered).await.unwrap().unwrap();
+        assert_eq!(event.status, NotificationStatus::Delivered);
+        assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (2, Some(at(3_000)), Some(at(3_050))));
+        assert_eq!(db.store.attempts(&delivered).await.unwrap().len(), 2);
+
+        let settles = Some((NotificationStatus::Failed, at(4_050)));
+        db.store.record_attempt_settling(&attempt(&failed, 1, 4_000, None), settles).await.unwrap();
+        let event = db.store.notification(&failed).await.unwrap().unwrap();
+        assert_eq!((event.status, event.attempts, event.delivered_at), (NotificationStatus::Failed, 1, None));
+
+        // An unknown event: neither an attempt nor a status is written.
+        let unknown = db.store.record_attempt_settling(&attempt("evt_unknown", 1, 1, Some(200)), settles).await;
+        assert!(matches!(unknown, Err(StoreError::NotFound(_))));
+        assert_eq!(db.count("SELECT COUNT(*) FROM delivery_attempts").await, 3);
+    }
+
     async fn an_attempt_remembers_that_its_target_was_not_public(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_private_001").await;

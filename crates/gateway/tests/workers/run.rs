@@ -119,6 +119,29 @@ on_both_backends! {
         worker.stop().await;
     }
 
+    async fn the_last_free_slot_beside_slow_jobs_is_claimed_at_the_next_poll(db: TestDb) {
+        // Seven of eight slots held by jobs that do not end: a wake-up claims in bigger steps, but
+        // the poll takes even the one slot left.
+        for s in 1..=7 {
+            db.stage_job("deliver_notification", &format!("slow_{s}"), 0).await;
+        }
+        let stuck = Arc::new(Semaphore::new(0));
+        let (tx, mut ran) = reports();
+        let mut eight = settings("n1");
+        eight.batch = 8;
+        let worker = Worker::start(
+            &db.store,
+            vec![handler(JobKind::DeliverNotification, "n1", &tx, Some(stuck.clone()), |_| JobOutcome::Done)],
+            eight,
+        );
+        assert_eq!(ran.subjects(7).await.len(), 7);
+        db.stage_job("deliver_notification", "late", 0).await;
+        let (_, late) = ran.next().await;
+        assert_eq!(late.subject, JobSubject::Event("late".to_owned()));
+        stuck.add_permits(8);
+        worker.stop().await;
+    }
+
     async fn a_new_notification_is_picked_up_without_waiting_for_the_poll(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let order = created_order(&db.store, &site, "order_20240101_001").await;
