@@ -26,8 +26,10 @@ mod notifications;
 mod orders;
 mod refunds;
 mod rows;
+mod search;
 mod sessions;
 mod sites;
+mod stats;
 mod transitions;
 
 use std::path::{Path, PathBuf};
@@ -53,8 +55,10 @@ pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };
+pub use search::{MethodFilter, OrderCursor, OrderPage, OrderSearch};
 pub use sessions::NewSession;
 pub use sites::{NewSite, SiteUpdate};
+pub use stats::{OpenCounts, Period, PeriodFigures, Tally};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};
