@@ -131,6 +131,10 @@ console_tests! {
         let mut browser = Browser::signed_in(&app, "ops@example.com").await;
         let page = browser.get(&format!("/console/orders/{order}")).await;
         page.assert_contains(&event).assert_contains("TRANSACTION.SUCCESS");
+        // The timeline tells the story in order, whatever clock each step's time came from.
+        let at = |text: &str| page.body.find(text).unwrap_or_else(|| panic!("{text}: {}", page.body));
+        assert!(at("upstream_accepted") < at("→ 已支付"));
+        assert!(at("→ 已支付") < at(&format!("TRANSACTION.SUCCESS {event}")));
         let action = format!("/console/orders/{order}/notifications/{event}/resend");
         let asked = browser.post(&action, &[("csrf", &page.csrf())]).await;
         asked.assert_contains(&event);

@@ -20,7 +20,11 @@ async fn orders_at(
 ) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..count {
-        let new = NewOrder::prepare(site.id.clone(), seed_request(&format!("order_{prefix}_{i:03}")), at);
+        let new = NewOrder::prepare(
+            site.id.clone(),
+            seed_request(&format!("order_{prefix}_{i:03}")),
+            at,
+        );
         match app.db.store.insert_order_if_absent(&new).await.unwrap() {
             InsertOutcome::Inserted(order) => ids.push(order.id.as_i64()),
             InsertOutcome::Existing(_) => panic!("order_{prefix}_{i} existed"),
@@ -52,7 +56,11 @@ fn next_link(page: &crate::Page) -> Option<String> {
     let at = page.body.find(marker)?;
     let start = page.body[..at].rfind("href=\"")? + "href=\"".len();
     let end = page.body[start..].find('"')? + start;
-    Some(page.body[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+    Some(
+        page.body[start..end]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
 }
 
 console_tests! {

@@ -46,7 +46,8 @@ struct OrderPage {
 }
 
 struct Entry {
-    at: Timestamp,
+    /// Where it goes in the timeline (see `timeline`); `when` is the time it carries.
+    order: (i64, usize),
     when: String,
     kind: &'static str,
     text: String,
@@ -213,63 +214,69 @@ fn page(
     }
 }
 
-/// Everything that happened to the order, oldest first.
+/// Everything that happened to the order, oldest first. Times are shown to the second, and the
+/// times of one second do not tell the order of what happened in it (a transition carries the
+/// channel's payment time, in whole seconds, and its notification that time too, while the
+/// transition before it carries paygate's clock): within a second, entries go in the order of
+/// their kinds (the order's history first, in its recorded order, then pay attempts, refunds,
+/// notifications, their deliveries, anomalies).
 fn timeline(d: &OrderDetail, scope: &Scope, lang: Lang) -> Vec<Entry> {
     let t = lang.strings();
     let mut entries = Vec::new();
-    let mut add = |at: Timestamp, kind: &'static str, text: String| {
+    let mut add = |second: i64, at: Timestamp, kind: &'static str, text: String| {
+        let seq = entries.len();
         entries.push(Entry {
-            at,
+            order: (second, seq),
             when: time(at),
             kind,
             text,
         });
     };
+    let second = |at: Timestamp| at.as_millis().div_euclid(1000);
+    // The history in its recorded order: each entry no earlier than the one before.
+    let mut last = i64::MIN;
     for e in &d.history {
-        add(
-            e.at,
-            t.history_entry,
-            format!(
-                "{} → {} ({})",
-                lang.order_status(e.from),
-                lang.order_status(e.to),
-                e.reason
-            ),
+        last = last.max(second(e.at));
+        let text = format!(
+            "{} → {} ({})",
+            lang.order_status(e.from),
+            lang.order_status(e.to),
+            e.reason
         );
+        add(last, e.at, t.history_entry, text);
     }
     for a in &d.attempts {
+        let text = format!("{} {}", a.pay_method, a.upstream_order_no.as_str());
         add(
+            second(a.created_at),
             a.created_at,
             t.pay_attempt_entry,
-            format!("{} {}", a.pay_method, a.upstream_order_no.as_str()),
+            text,
         );
     }
     for r in &d.refunds {
-        add(
-            r.created_at,
-            t.refund_entry,
-            format!(
-                "{} ¥{} — {}",
-                r.out_refund_no.as_str(),
-                yuan(r.amount.as_i64()),
-                lang.refund_status(r.status)
-            ),
+        let text = format!(
+            "{} ¥{} — {}",
+            r.out_refund_no.as_str(),
+            yuan(r.amount.as_i64()),
+            lang.refund_status(r.status)
         );
+        add(second(r.created_at), r.created_at, t.refund_entry, text);
         if let Some(error) = &r.upstream_error {
-            add(
-                r.updated_at,
-                t.refund_entry,
-                format!("{}: {error}", r.out_refund_no.as_str()),
-            );
+            let text = format!("{}: {error}", r.out_refund_no.as_str());
+            add(second(r.updated_at), r.updated_at, t.refund_entry, text);
         }
     }
     // A site user does not see what a private target (the operator's own network) answered.
     let operator = scope.site().is_none();
+    let mut deliveries = Vec::new();
     for h in &d.notifications {
+        let text = format!("{} {}", h.event.event_type.as_str(), h.event.id);
         add(
+            second(h.event.created_at),
             h.event.created_at,
             t.notification_entry,
-            format!("{} {}", h.event.event_type.as_str(), h.event.id),
+            text,
         );
         for a in &h.attempts {
             let outcome = match (a.http_status, &a.error) {
@@ -278,24 +285,22 @@ fn timeline(d: &OrderDetail, scope: &Scope, lang: Lang) -> Vec<Entry> {
                 (None, Some(error)) => error.clone(),
                 (None, None) => "—".to_owned(),
             };
-            add(
-                a.at,
-                t.attempt_entry,
-                format!(
-                    "{} #{}: {outcome} ({} ms)",
-                    h.event.id, a.attempt_no, a.latency_ms
-                ),
+            let text = format!(
+                "{} #{}: {outcome} ({} ms)",
+                h.event.id, a.attempt_no, a.latency_ms
             );
+            deliveries.push((a.at, text));
         }
     }
-    for a in &d.anomalies {
-        add(
-            a.at,
-            t.anomaly_entry,
-            format!("{} ×{}: {}", a.kind, a.occurrences, a.detail),
-        );
+    for (at, text) in deliveries {
+        add(second(at), at, t.attempt_entry, text);
     }
-    entries.sort_by_key(|e| e.at);
+    for a in &d.anomalies {
+        let text = format!("{} ×{}: {}", a.kind, a.occurrences, a.detail);
+        add(second(a.at), a.at, t.anomaly_entry, text);
+    }
+    // Stable, and `seq` follows the kinds' order above.
+    entries.sort_by_key(|e| e.order);
     entries
 }
 
