@@ -93,3 +93,19 @@ pub fn router(state: ConsoleState) -> Router {
         .route_layer(from_fn_with_state(origin, csrf::same_origin_posts))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_only_behind_an_https_public_url() {
+        let settings = |url: &str| ConsoleSettings {
+            public_url: url.to_owned(),
+            sandbox: false,
+            trusted_proxies: TrustedProxies::default(),
+        };
+        assert!(settings("https://pay.example.com").secure());
+        assert!(!settings("http://127.0.0.1:8080").secure());
+    }
+}

@@ -186,3 +186,46 @@ console_tests! {
         health.assert_status(200);
     }
 }
+
+/// A paygate whose `public_url` is https (a TLS proxy in front): its cookies are `Secure`, and its
+/// forms must come from that origin.
+async fn behind_https(backend: crate::support::Backend) {
+    crate::support::run(backend, |db| async move {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = test_support::sim::start(Some(sim_dir.path()), 0.001).await;
+        let node = crate::support::app::Node {
+            db,
+            sim,
+            sim_dir,
+            public_url: Some("https://pay.example.com".to_owned()),
+        };
+        let app = TestApp::spawn_with(node, None).await;
+        user(&app, "ops@example.com", Role::Admin).await;
+        let mut browser = Browser::new(&app);
+        // Its own address is not the public origin: refused.
+        browser
+            .sign_in("ops@example.com", PASSWORD)
+            .await
+            .assert_status(403);
+        browser.origin = "https://pay.example.com".to_owned();
+        let answer = browser.sign_in("ops@example.com", PASSWORD).await;
+        answer.assert_status(303);
+        let cookie = answer.set_cookie("pg_session").unwrap();
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        let form = Browser::new(&app).get("/console/login").await;
+        assert!(form.set_cookie("pg_login").unwrap().ends_with("; Secure"));
+    })
+    .await;
+}
+
+mod behind_an_https_public_url_cookies_are_secure_and_forms_come_from_it {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::behind_https(crate::support::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::behind_https(crate::support::Backend::Postgres).await;
+    }
+}

@@ -124,6 +124,8 @@ impl Page {
 /// told otherwise), never follows redirects (the tests look at them).
 pub struct Browser {
     base: String,
+    /// What its POSTs say they come from: `base`, unless the test says otherwise.
+    pub origin: String,
     http: reqwest::Client,
     pub cookies: BTreeMap<String, String>,
 }
@@ -132,6 +134,7 @@ impl Browser {
     pub fn new(app: &TestApp) -> Self {
         Self {
             base: app.base.clone(),
+            origin: app.base.clone(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -147,7 +150,7 @@ impl Browser {
 
     /// A form posted from paygate's own page.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let origin = self.base.clone();
+        let origin = self.origin.clone();
         self.post_from(path, fields, Some(&origin)).await
     }
 
