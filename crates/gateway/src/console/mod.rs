@@ -11,6 +11,8 @@
 //! | `GET /console/orders/{id}` | signed in | an order and everything that happened to it |
 //! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
 //! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
+//! | `GET /console/notifications?status=` | signed in | notifications to sites in one status (failed by default) |
+//! | `GET /console/anomalies` | signed in | anomalies, each with its order |
 //! | `GET /console/audit` | admin | the audit log |
 //! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
 //!
@@ -87,6 +89,8 @@ pub fn router(state: ConsoleState) -> Router {
             "/console/orders/{id}/notifications/{event}/resend",
             post(pages::actions::resend),
         )
+        .route("/console/notifications", get(pages::notifications::show))
+        .route("/console/anomalies", get(pages::anomalies::show))
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))
         .route("/console/{*rest}", any(page::not_found))

@@ -20,6 +20,8 @@ use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 pub(super) enum Section {
     Dashboard,
     Orders,
+    Notifications,
+    Anomalies,
     Audit,
 }
 
@@ -78,6 +80,18 @@ impl Layout {
                 current: section == Section::Orders,
             },
         ];
+        nav.push(NavItem {
+            key: "notifications",
+            href: "/console/notifications",
+            label: t.nav_notifications,
+            current: section == Section::Notifications,
+        });
+        nav.push(NavItem {
+            key: "anomalies",
+            href: "/console/anomalies",
+            label: t.nav_anomalies,
+            current: section == Section::Anomalies,
+        });
         if signed.user.role == Role::Admin {
             nav.push(NavItem {
                 key: "audit",

@@ -24,6 +24,7 @@ mod jobs;
 mod nonces;
 mod notifications;
 mod orders;
+mod queues;
 mod refunds;
 mod rows;
 mod search;
@@ -52,6 +53,7 @@ pub use error::StoreError;
 pub use nonces::NonceUse;
 pub use notifications::NewAttempt;
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
+pub use queues::{ListedAnomaly, ListedEvent};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use gateway::domain::{NewOrder, Role, Scope, Site, Timestamp};
+use gateway::domain::{AnomalyKind, Channel, NewOrder, OrderId, Role, Scope, Site, Timestamp};
+use gateway::store::NewAnomaly;
 use gateway::store::{InsertOutcome, OrderSearch};
 
 use crate::support::app::TestApp;
@@ -174,5 +175,41 @@ console_tests! {
         page.assert_contains("data-testid=\"chart\"").assert_contains("data-fen=\"12990\"");
         page.assert_contains("data-testid=\"by-site\"").assert_contains("other shop");
         page.assert_contains("data-testid=\"by-channel\"").assert_contains("微信支付");
+    }
+
+    async fn failed_notifications_and_anomalies_are_listed_within_the_scope(app: TestApp) {
+        user(&app, "ops@example.com", Role::Admin).await;
+        let other = app.another_site("other shop").await;
+        user(&app, "shop@example.com", Role::Site(app.site.id.clone())).await;
+        let ours = paid_order(&app, &app.site, "o_ours_failed", 10_000).await;
+        let theirs = paid_order(&app, &other, "o_theirs_failed", 10_000).await;
+        app.db.execute("UPDATE notification_events SET status = 'failed'").await;
+        let anomaly = |order: Option<i64>, detail: &str| NewAnomaly {
+            kind: AnomalyKind::AmountMismatch,
+            channel: Channel::Wechat,
+            order_id: order.map(OrderId::from_i64),
+            dedupe_key: format!("amount_mismatch:{detail}"),
+            detail: detail.to_owned(),
+            at: Timestamp::now(),
+        };
+        for (order, detail) in [(Some(ours), "ours"), (Some(theirs), "theirs"), (None, "nobody's")] {
+            app.db.store.record_anomaly(&anomaly(order, detail)).await.unwrap();
+        }
+        let mut ops = Browser::signed_in(&app, "ops@example.com").await;
+        let dashboard = ops.get("/console").await;
+        dashboard.assert_contains("href=\"/console/notifications?status=failed\"").assert_contains("href=\"/console/anomalies\"");
+        let failed = ops.get("/console/notifications?status=failed").await;
+        failed.assert_status(200).assert_contains("o_ours_failed").assert_contains("o_theirs_failed");
+        ops.get("/console/notifications?status=delivered").await.assert_contains("data-testid=\"no-events\"");
+        let all = ops.get("/console/anomalies").await;
+        assert_eq!(all.body.matches("data-testid=\"anomaly-row\"").count(), 3, "{}", all.body);
+        let mut shop = Browser::signed_in(&app, "shop@example.com").await;
+        shop.get("/console/notifications").await.assert_contains("o_ours_failed").assert_lacks("o_theirs_failed");
+        let theirs_hidden = shop.get("/console/anomalies").await;
+        assert_eq!(theirs_hidden.body.matches("data-testid=\"anomaly-row\"").count(), 1, "{}", theirs_hidden.body);
+        theirs_hidden.assert_contains("o_ours_failed").assert_lacks("theirs").assert_lacks("nobody");
+        let counts = shop.get("/console").await;
+        let attention = &counts.body[counts.body.find("data-testid=\"anomalies\"").unwrap()..];
+        assert!(attention.starts_with("data-testid=\"anomalies\"><strong>1<"), "{attention}");
     }
 }

@@ -10,8 +10,8 @@ mod dashboard;
 mod days;
 mod detail;
 
-use crate::domain::{Scope, Site, User};
-use crate::store::{OrderPage, OrderSearch, Store, StoreError};
+use crate::domain::{NotificationStatus, Scope, Site, User};
+use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
 
 use super::{NotificationService, OrderService, ServiceError};
 
@@ -66,6 +66,34 @@ impl ConsoleService {
     /// `Service(Store)`.
     pub async fn search(&self, search: &OrderSearch) -> Result<OrderPage, ConsoleError> {
         Ok(self.store.search_orders(search).await?)
+    }
+
+    /// The latest `limit` notifications in `status` within `scope`, newest first.
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn notifications(
+        &self,
+        scope: &Scope,
+        status: NotificationStatus,
+        limit: u32,
+    ) -> Result<Vec<ListedEvent>, ConsoleError> {
+        Ok(self
+            .store
+            .list_events_in_scope(scope, status, limit)
+            .await?)
+    }
+
+    /// The latest `limit` anomalies within `scope`, newest first.
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn anomalies(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<ListedAnomaly>, ConsoleError> {
+        Ok(self.store.list_anomalies_in_scope(scope, limit).await?)
     }
 
     /// The sites within `scope`, oldest first (for names and the site filter).
