@@ -2,7 +2,7 @@
 //! are kept at rest (`crypto`), how paygate talks to WeChat Pay and Alipay (`channels`: everything
 //! about one channel in its folder), what it does with an order (`service`), the merchant HTTP API
 //! (`api`) and the signature it shares with notifications (`signing`), the hosted checkout page
-//! (`checkout`), the channels' callbacks over HTTP (`callbacks`), notifications to sites
+//! (`checkout`), the operator console and sites' portal (`console`), the channels' callbacks over HTTP (`callbacks`), notifications to sites
 //! (`notify`), the order-check job (`compensation`) and the job loop (`workers`), how it is
 //! configured (`config`), sandbox or live (`mode`), sandbox mode (`sandbox`), and startup (`app`).
 
@@ -13,6 +13,7 @@ pub mod channels;
 pub mod checkout;
 pub mod compensation;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod domain;
 pub mod live;

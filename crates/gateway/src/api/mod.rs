@@ -165,8 +165,9 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
         orders,
         sites,
         notifications,
-        // Console accounts: not the merchant API's business.
+        // The console's: not the merchant API's business.
         accounts: _,
+        console: _,
     } = state.services;
     let ctx = Ctx {
         orders,

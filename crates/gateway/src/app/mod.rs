@@ -1,5 +1,6 @@
 //! Startup: settings → master key, store (migrated), mode, channel accounts (configured or
-//! sandbox), services (each built once), routers (API, callbacks, sandbox) and background jobs;
+//! sandbox), services (each built once), routers (API, callbacks, sandbox, console) and background
+//! jobs;
 //! binds. [`build`] does everything that can fail before the first request, so the caller can
 //! print the address only once paygate is really up; [`App::serve`] (in `serve.rs`) runs it.
 //! Opening the data dir, database and mode is in `open.rs`.
@@ -24,6 +25,7 @@ use crate::callbacks;
 use crate::channels::{AlipayAccount, Channels, WechatAccount};
 use crate::compensation::{OrderChecker, RefundChecker};
 use crate::config::Settings;
+use crate::console::{self, ConsoleSettings, ConsoleState};
 use crate::crypto::SecretBox;
 use crate::domain::Mode;
 use crate::mode::Purpose;
@@ -183,6 +185,15 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     if let Some(sandbox) = &sandbox {
         unsigned = unsigned.merge(sandbox::routes(sandbox, services.orders.clone()));
     }
+    unsigned = unsigned.merge(console::router(ConsoleState {
+        accounts: services.accounts.clone(),
+        console: services.console.clone(),
+        settings: ConsoleSettings {
+            public_url: public_url.clone(),
+            sandbox: sandbox_mode,
+            trusted_proxies: settings.http.trusted_proxies.clone(),
+        },
+    }));
     let router = api::router(
         ApiState {
             services,

@@ -22,6 +22,14 @@ pub enum AuditAction {
     Login,
     LoginFailed,
     Logout,
+    /// A console user refunded (part of) an order.
+    OrderRefund,
+    /// A console user closed an order.
+    OrderClose,
+    /// A console user asked the channel about an order.
+    OrderQuery,
+    /// A console user queued a notification for delivery again.
+    NotificationResend,
 }
 
 impl AuditAction {
@@ -34,6 +42,10 @@ impl AuditAction {
             Self::Login => "login",
             Self::LoginFailed => "login.failed",
             Self::Logout => "logout",
+            Self::OrderRefund => "order.refund",
+            Self::OrderClose => "order.close",
+            Self::OrderQuery => "order.query",
+            Self::NotificationResend => "notification.resend",
         }
     }
 }

@@ -67,4 +67,4 @@ pub use time::Timestamp;
 pub(crate) use token::is_token;
 pub use totp::TotpSecret;
 pub use upstream_order_no::UpstreamOrderNo;
-pub use user::{Email, Role, User, UserId};
+pub use user::{Email, Role, Scope, User, UserId};

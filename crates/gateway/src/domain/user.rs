@@ -146,6 +146,44 @@ impl Role {
             Self::Admin | Self::Viewer => None,
         }
     }
+
+    /// Which orders, refunds and notifications the user may see.
+    #[must_use]
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Admin | Self::Viewer => Scope::All,
+            Self::Site(site) => Scope::Site(site.clone()),
+        }
+    }
+
+    /// Whether the user may change anything (refund, close, resend…) within their scope: everyone
+    /// but a viewer.
+    #[must_use]
+    pub fn may_act(&self) -> bool {
+        match self {
+            Self::Admin | Self::Site(_) => true,
+            Self::Viewer => false,
+        }
+    }
+}
+
+/// What a console user may see: every site, or one. Every lookup takes one and puts it in its
+/// query, so that another site's objects are never read, let alone shown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    All,
+    Site(SiteId),
+}
+
+impl Scope {
+    /// The one site this scope is limited to, if any.
+    #[must_use]
+    pub fn site(&self) -> Option<&SiteId> {
+        match self {
+            Self::All => None,
+            Self::Site(site) => Some(site),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +239,10 @@ mod tests {
             Role::parse("root", None),
             Err(DomainError::Malformed { field: "role" })
         );
-        assert_eq!(Role::Site(site).name(), "site");
+        assert_eq!(Role::Site(site.clone()).name(), "site");
+        assert_eq!(Role::Site(site.clone()).scope(), Scope::Site(site.clone()));
+        assert_eq!(Role::Viewer.scope(), Scope::All);
+        assert!(Role::Admin.may_act() && Role::Site(site).may_act());
+        assert!(!Role::Viewer.may_act());
     }
 }

@@ -1,8 +1,9 @@
 //! What paygate does, independent of HTTP: orders (create, idempotent and crash-safe; read; close;
 //! apply what a channel says), sites (who signed a request) and notifications (what a site was
-//! told), and console accounts (`accounts`: users, logins, sessions, the audit log). The merchant
-//! API, the callbacks and the order checker talk to these services, never to the store;
-//! [`Services`] builds each once.
+//! told), console accounts (`accounts`: users, logins, sessions, the audit log), and what the
+//! console shows and does (`console`: scoped reads, and actions through the services above). The
+//! merchant API, the console, the callbacks and the order checker talk to these services, never to
+//! the store; [`Services`] builds each once.
 //!
 //! The rule that makes create crash-safe: the order row is committed (status `created`) before the
 //! channel hears of it, and the channel call is idempotent for the same order (same upstream order
@@ -14,6 +15,7 @@ mod anomalies;
 mod attempts;
 mod callback_queries;
 mod close;
+pub mod console;
 mod create;
 mod error;
 mod failpoint;
@@ -34,10 +36,14 @@ pub use accounts::{
 };
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
+pub use console::{
+    Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodView,
+};
 pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;
 pub use notifications::{EventHistory, NotificationService};
 pub use payments::{Applied, ResultSource};
+pub use read::ChannelCheck;
 pub use refund_requests::{DEFAULT_REFUND_CHECK_AFTER, RefundView, Taken, take_refund};
 pub use refunds::{RefundApplied, end_of as refund_end_of};
 pub use sites::SiteService;
@@ -94,15 +100,19 @@ pub struct Services {
     pub sites: SiteService,
     pub notifications: NotificationService,
     pub accounts: AccountService,
+    pub console: ConsoleService,
 }
 
 impl Services {
     #[must_use]
     pub fn new(store: Store, channels: Channels, settings: ServiceSettings) -> Self {
+        let orders = OrderService::new(store.clone(), channels, settings);
+        let notifications = NotificationService::new(store.clone());
         Self {
-            orders: OrderService::new(store.clone(), channels, settings),
+            console: ConsoleService::new(store.clone(), orders.clone(), notifications.clone()),
+            orders,
             sites: SiteService::new(store.clone()),
-            notifications: NotificationService::new(store.clone()),
+            notifications,
             accounts: AccountService::new(store, AccountPolicy::default()),
         }
     }

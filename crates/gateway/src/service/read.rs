@@ -1,12 +1,57 @@
 //! Reading orders, and resolving one whose upstream outcome paygate does not know yet.
 
 use crate::channels::UpstreamStatus;
-use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Site};
+use crate::domain::{CheckoutToken, Order, OrderStatus, OutTradeNo, Site, Timestamp};
 
 use super::payments::{Applied, ResultSource};
 use super::{OrderService, OrderView, ServiceError, site_order};
 
+/// What asking the channel about an order on demand found ([`OrderService::check_now`]).
+#[derive(Debug, Clone)]
+pub enum ChannelCheck {
+    /// The channel answered `said` (its status in paygate's words: `not_paid`, `paying`, `paid`,
+    /// `failed`, `closed`, `refunded`, `not_found`), and the answer was recorded as any query's
+    /// is; the order as it is now.
+    Answered { said: &'static str, order: Order },
+    /// The channel could not be asked, or did not answer clearly; nothing changed.
+    Failed { error: String, order: Order },
+    /// A channel-neutral order no app has paid: its check job, which asks each of its upstream
+    /// orders, was made due now.
+    Scheduled { order: Order },
+}
+
 impl OrderService {
+    /// Asks the channel about one of the site's orders now, whatever its check schedule, and
+    /// records the answer through [`OrderService::apply_upstream`] like the order check does (a
+    /// payment is recorded and notified, a contradiction becomes an anomaly).
+    ///
+    /// # Errors
+    /// `NotFound` (also for another site's order), `Store`.
+    pub async fn check_now(
+        &self,
+        site: &Site,
+        out_trade_no: &OutTradeNo,
+    ) -> Result<ChannelCheck, ServiceError> {
+        let order = site_order(&self.store, site, out_trade_no).await?;
+        if order.is_unbound() {
+            self.store
+                .expedite_check(order.id, Timestamp::now())
+                .await?;
+            return Ok(ChannelCheck::Scheduled { order });
+        }
+        match self.query_channel(&order).await {
+            Ok(news) => {
+                let said = upstream_word(&news);
+                let order = self.record_news(order, news).await?;
+                Ok(ChannelCheck::Answered { said, order })
+            }
+            Err(e) => Ok(ChannelCheck::Failed {
+                error: e.to_string(),
+                order,
+            }),
+        }
+    }
+
     /// One of the site's orders. An order still `created` (its upstream answer was lost to a crash
     /// or a timeout) is resolved first, so the site sees what the channel knows.
     ///
@@ -102,5 +147,17 @@ impl OrderService {
             // Already recorded as an anomaly; a read still answers what paygate knows.
             Applied::Refused(_) => Ok(order),
         }
+    }
+}
+
+fn upstream_word(news: &UpstreamStatus) -> &'static str {
+    match news {
+        UpstreamStatus::NotPaid => "not_paid",
+        UpstreamStatus::Paying => "paying",
+        UpstreamStatus::Paid { .. } => "paid",
+        UpstreamStatus::Failed => "failed",
+        UpstreamStatus::Closed => "closed",
+        UpstreamStatus::Refunded => "refunded",
+        UpstreamStatus::NotFound => "not_found",
     }
 }

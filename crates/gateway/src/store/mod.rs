@@ -24,10 +24,13 @@ mod jobs;
 mod nonces;
 mod notifications;
 mod orders;
+mod queues;
 mod refunds;
 mod rows;
+mod search;
 mod sessions;
 mod sites;
+mod stats;
 mod transitions;
 
 use std::path::{Path, PathBuf};
@@ -50,11 +53,14 @@ pub use error::StoreError;
 pub use nonces::NonceUse;
 pub use notifications::NewAttempt;
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
+pub use queues::{ListedAnomaly, ListedEvent};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };
+pub use search::{MethodFilter, OrderCursor, OrderPage, OrderSearch};
 pub use sessions::NewSession;
 pub use sites::{NewSite, SiteUpdate};
+pub use stats::{OpenCounts, Period, PeriodFigures, Tally};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};

@@ -34,12 +34,27 @@ pub struct ListedOrder {
 }
 
 #[derive(sqlx::FromRow)]
-struct ListedOrderRow {
+pub(super) struct ListedOrderRow {
     #[sqlx(flatten)]
     order: OrderRow,
     amount_fen: i64,
     refund_reserved_fen: i64,
     refunded_fen: i64,
+}
+
+impl TryFrom<ListedOrderRow> for ListedOrder {
+    type Error = StoreError;
+
+    fn try_from(r: ListedOrderRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            refunds: RefundTotals {
+                paid: r.amount_fen,
+                reserved: r.refund_reserved_fen,
+                refunded: r.refunded_fen,
+            },
+            order: Order::try_from(r.order)?,
+        })
+    }
 }
 
 /// What [`Store::insert_order_if_absent`] found.
@@ -278,18 +293,7 @@ impl Store {
             .bind(i64::from(filter.limit))
             .fetch_all(pool)
             .await)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ListedOrder {
-                    refunds: RefundTotals {
-                        paid: r.amount_fen,
-                        reserved: r.refund_reserved_fen,
-                        refunded: r.refunded_fen,
-                    },
-                    order: Order::try_from(r.order)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ListedOrder::try_from).collect()
     }
 
     /// Internal: by row id, for re-reading an order this module just wrote.

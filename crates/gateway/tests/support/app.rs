@@ -1,6 +1,7 @@
 //! A running paygate for API tests: its own database (see `db`), an in-process simulator with the
 //! sandbox accounts provisioned on it, a demo site with every method enabled, and the router served
-//! on `127.0.0.1:0`. `TestApp` has one signed-request helper per endpoint.
+//! on `127.0.0.1:0` (the merchant API, the callbacks and the console, as the app composes them).
+//! `TestApp` has one signed-request helper per endpoint.
 //!
 //! The signing here is written independently of `gateway::api::auth`, from seed 000's Node example,
 //! so that a server-side mistake cannot hide behind the same mistake in the test.
@@ -14,9 +15,10 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use gateway::api::{ApiSettings, ApiState, router};
 use gateway::channels::Channels;
+use gateway::console::{ConsoleSettings, ConsoleState};
 use gateway::domain::{OrderStatus, OutTradeNo, PayMethod, Site, SiteName, Timestamp};
 use gateway::sandbox::provision::{SandboxKeys, provision};
-use gateway::service::Services;
+use gateway::service::{AccountPolicy, AccountService, PasswordCost, Services};
 use gateway::store::NewSite;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -49,6 +51,9 @@ pub struct TestApp {
     /// The sandbox accounts `channels` holds, for tests that talk to the simulator as paygate does.
     pub wechat: gateway::channels::WechatAccount,
     pub alipay: gateway::channels::AlipayAccount,
+    /// The account service the console signs in with (the default policy at a lighter hashing
+    /// cost), for tests to create users.
+    pub accounts: AccountService,
     server: ServerTask,
 }
 
@@ -183,16 +188,28 @@ impl TestApp {
         settings.sandbox = true;
         tune(&mut settings);
         let header_read_timeout = settings.http.header_read_timeout;
-        let services = Services::new(
+        let mut services = Services::new(
             db.store.clone(),
             channels.clone(),
             settings.service_settings(),
         );
-        let callbacks = gateway::callbacks::routes(gateway::callbacks::State {
+        services.accounts = AccountService::new(db.store.clone(), light_account_policy());
+        let accounts = services.accounts.clone();
+        // As the app composes them: the callbacks and the console beside the merchant API.
+        let unsigned = gateway::callbacks::routes(gateway::callbacks::State {
             orders: services.orders.clone(),
             channels: channels.clone(),
-        });
-        let app = router(ApiState { services, settings }, callbacks);
+        })
+        .merge(gateway::console::router(ConsoleState {
+            accounts: services.accounts.clone(),
+            console: services.console.clone(),
+            settings: ConsoleSettings {
+                public_url: public_url.clone(),
+                sandbox: settings.sandbox,
+                trusted_proxies: settings.http.trusted_proxies.clone(),
+            },
+        }));
+        let app = router(ApiState { services, settings }, unsigned);
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
         let serve = |listener, router| {
@@ -223,6 +240,7 @@ impl TestApp {
             channels,
             wechat,
             alipay,
+            accounts,
             server,
         }
     }
@@ -439,6 +457,19 @@ async fn new_site(db: &TestDb, name: &str) -> Site {
         allow_private_targets: false,
     };
     db.store.create_site(new, Timestamp::now()).await.unwrap()
+}
+
+/// The default account policy with a light Argon2id cost: the cost itself is tested beside the
+/// hasher, and every console test signs in.
+pub fn light_account_policy() -> AccountPolicy {
+    AccountPolicy {
+        password_cost: PasswordCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..AccountPolicy::default()
+    }
 }
 
 /// Runs `test` against a fresh paygate on `backend`.

@@ -1,7 +1,8 @@
-//! The checkout page as a payer's browser sees it: `browser/checkout.mjs` (Node.js and
-//! `playwright-core`) opens it in headless Chromium, acts on it as a plan says and prints one JSON
-//! line of findings, which the tests assert on. Screenshots go to
-//! `target/test-output/checkout/`, for a person to look at.
+//! Pages as a browser sees them: `browser/checkout.mjs` (the checkout page, as a payer) and
+//! `browser/console.mjs` (the console, as an operator or an attacker), Node.js and
+//! `playwright-core` driving headless Chromium; each acts as a plan says and prints one JSON line
+//! of findings, which the tests assert on. Screenshots go to `target/test-output/checkout/` and
+//! `target/test-output/console/`, for a person to look at.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,9 +20,16 @@ const LOOK_TIMEOUT: Duration = Duration::from_secs(60);
 /// Debian's Chromium, which `.ci/run` installs when missing.
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Where the screenshots go: `target/test-output/checkout/`, created if needed.
+/// Where the checkout page's screenshots go: `target/test-output/checkout/`, created if needed.
 pub fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-output/checkout");
+    output_dir("checkout")
+}
+
+/// `target/test-output/NAME/`, created if needed.
+pub fn output_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-output")
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
@@ -37,9 +45,18 @@ pub fn screenshot(name: &str) -> String {
 /// Runs `browser/checkout.mjs` with `plan` and returns what it found (see the script's header
 /// for the plan's fields and the findings). Panics with the script's output if it fails.
 pub fn look(plan: &Value) -> Value {
-    let cmd = driver(plan);
-    let output = run_with_timeout(cmd, LOOK_TIMEOUT)
-        .unwrap_or_else(|e| panic!("browser/checkout.mjs {plan}: {e}"));
+    run("checkout.mjs", plan, LOOK_TIMEOUT)
+}
+
+/// Runs `browser/console.mjs` with `plan` (see the script's header) and returns what it found.
+pub fn console(plan: &Value) -> Value {
+    run("console.mjs", plan, 2 * LOOK_TIMEOUT)
+}
+
+fn run(script: &str, plan: &Value, timeout: Duration) -> Value {
+    let cmd = driver(script, plan);
+    let output =
+        run_with_timeout(cmd, timeout).unwrap_or_else(|e| panic!("browser/{script} {plan}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
@@ -49,21 +66,21 @@ pub fn look(plan: &Value) -> Value {
     ) {
         (true, Some(Ok(found))) => found,
         _ => panic!(
-            "browser/checkout.mjs {plan} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+            "browser/{script} {plan} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
             output.status
         ),
     }
 }
 
-/// `node checkout.mjs PLAN` in `browser/`, its environment set.
-fn driver(plan: &Value) -> Command {
+/// `node SCRIPT PLAN` in `browser/`, its environment set.
+fn driver(script: &str, plan: &Value) -> Command {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: the browser tests need Debian's chromium (`.ci/run` installs it, \
          or `apt-get install -y chromium`)"
     );
     let mut cmd = Command::new(browser_node());
-    cmd.arg("checkout.mjs")
+    cmd.arg(script)
         .arg(plan.to_string())
         .current_dir(browser_dir())
         .env("CHROMIUM", CHROMIUM)
@@ -95,7 +112,7 @@ pub struct Session {
 impl Session {
     /// Starts `browser/checkout.mjs` with `plan`.
     pub fn start(plan: &Value) -> Self {
-        let mut child = driver(plan)
+        let mut child = driver("checkout.mjs", plan)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,547 @@
+//! The console's two languages: Chinese unless English is asked for with `?lang=en`, which a
+//! cookie (`pg_lang`) then remembers; `?lang=zh` goes back. Every string a page shows is in one
+//! table per language ([`Text`]); statuses are named here too, by exhaustive matches.
+
+use axum::http::{HeaderMap, HeaderValue, Uri};
+
+pub use crate::checkout::Lang;
+use crate::domain::{Channel, NotificationStatus, OrderStatus, RefundStatus, Role};
+
+use super::session::{LANG_COOKIE, cookie, set_cookie};
+
+/// The language of a console request: `?lang=`, else the cookie, else Chinese.
+pub(super) fn lang_of(uri: &Uri, headers: &HeaderMap) -> Lang {
+    asked(uri)
+        .or_else(|| cookie(headers, LANG_COOKIE).and_then(Lang::from_tag))
+        .unwrap_or(Lang::Zh)
+}
+
+/// The language `?lang=` asks for, if it names one.
+pub(super) fn asked(uri: &Uri) -> Option<Lang> {
+    uri.query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(Lang::from_tag)
+}
+
+/// The cookie that remembers a language asked for in the URL, if one was.
+pub(super) fn remember(uri: &Uri, secure: bool) -> Option<HeaderValue> {
+    asked(uri).map(|lang| set_cookie(LANG_COOKIE, lang.param(), "/console", 365 * 86_400, secure))
+}
+
+/// What a language names things.
+pub(super) trait Names {
+    fn strings(self) -> &'static Text;
+    /// `zh` in Chinese, `en` in English.
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str;
+    fn order_status(self, s: OrderStatus) -> &'static str;
+    fn refund_status(self, s: RefundStatus) -> &'static str;
+    fn notification_status(self, s: NotificationStatus) -> &'static str;
+    fn channel(self, c: Channel) -> &'static str;
+    fn role(self, r: &Role) -> &'static str;
+    /// What a channel said of an order (`service::ChannelCheck::Answered`).
+    fn upstream(self, said: &str) -> &'static str;
+}
+
+impl Names for Lang {
+    fn strings(self) -> &'static Text {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn order_status(self, s: OrderStatus) -> &'static str {
+        match s {
+            OrderStatus::Created => self.pick("已创建", "Created"),
+            OrderStatus::Pending => self.pick("待支付", "Pending"),
+            OrderStatus::Paid => self.pick("已支付", "Paid"),
+            OrderStatus::Failed => self.pick("支付失败", "Failed"),
+            OrderStatus::Closed => self.pick("已关闭", "Closed"),
+            OrderStatus::Refunded => self.pick("已全额退款", "Refunded"),
+        }
+    }
+
+    fn refund_status(self, s: RefundStatus) -> &'static str {
+        match s {
+            RefundStatus::Processing => self.pick("处理中", "Processing"),
+            RefundStatus::Succeeded => self.pick("退款成功", "Succeeded"),
+            RefundStatus::Failed => self.pick("退款失败", "Failed"),
+            RefundStatus::Abnormal => self.pick("退款异常", "Abnormal"),
+        }
+    }
+
+    fn notification_status(self, s: NotificationStatus) -> &'static str {
+        match s {
+            NotificationStatus::Pending => self.pick("待送达", "Pending"),
+            NotificationStatus::Delivered => self.pick("已送达", "Delivered"),
+            NotificationStatus::Failed => self.pick("送达失败", "Failed"),
+        }
+    }
+
+    fn channel(self, c: Channel) -> &'static str {
+        match c {
+            Channel::Wechat => self.pick("微信支付", "WeChat Pay"),
+            Channel::Alipay => self.pick("支付宝", "Alipay"),
+        }
+    }
+
+    fn role(self, r: &Role) -> &'static str {
+        match r {
+            Role::Admin => self.pick("管理员", "admin"),
+            Role::Viewer => self.pick("只读", "viewer"),
+            Role::Site(_) => self.pick("站点", "site"),
+        }
+    }
+
+    fn upstream(self, said: &str) -> &'static str {
+        match said {
+            "not_paid" => self.pick("未支付", "not paid"),
+            "paying" => self.pick("支付中", "paying"),
+            "paid" => self.pick("已支付", "paid"),
+            "failed" => self.pick("支付失败", "failed"),
+            "closed" => self.pick("已关闭", "closed"),
+            "refunded" => self.pick("已退款", "refunded"),
+            "not_found" => self.pick("渠道没有这笔订单", "no such order"),
+            _ => self.pick("未知", "unknown"),
+        }
+    }
+}
+
+/// Every string of the console in one language. `{…}` marks what a page fills in.
+#[derive(Debug)]
+pub struct Text {
+    pub brand: &'static str,
+    pub skip: &'static str,
+    pub nav_label: &'static str,
+    pub nav_dashboard: &'static str,
+    pub nav_orders: &'static str,
+    pub nav_notifications: &'static str,
+    pub nav_anomalies: &'static str,
+    pub nav_audit: &'static str,
+    pub signed_in_as: &'static str,
+    pub logout: &'static str,
+    pub sandbox: &'static str,
+    pub switch_to: &'static str,
+    // Sign-in
+    pub login_title: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub totp_code: &'static str,
+    pub sign_in: &'static str,
+    pub bad_credentials: &'static str,
+    pub locked: &'static str,
+    pub too_many_attempts: &'static str,
+    pub second_factor_required: &'static str,
+    pub bad_code: &'static str,
+    pub form_expired: &'static str,
+    // Dashboard
+    pub dashboard_title: &'static str,
+    pub today: &'static str,
+    pub last_7_days: &'static str,
+    pub last_30_days: &'static str,
+    pub paid_orders: &'static str,
+    pub paid_amount: &'static str,
+    pub success_rate: &'static str,
+    pub success_rate_none: &'static str,
+    pub refunds: &'static str,
+    pub by_channel: &'static str,
+    pub by_site: &'static str,
+    pub chart_title: &'static str,
+    pub chart_desc: &'static str,
+    pub needs_attention: &'static str,
+    pub anomalies: &'static str,
+    pub failed_notifications: &'static str,
+    pub stuck_orders: &'static str,
+    pub count: &'static str,
+    pub amount: &'static str,
+    pub times_in: &'static str,
+    // Orders
+    pub orders_title: &'static str,
+    pub search: &'static str,
+    pub out_trade_no: &'static str,
+    pub transaction_id: &'static str,
+    pub site: &'static str,
+    pub any: &'static str,
+    pub status: &'static str,
+    pub channel: &'static str,
+    pub method: &'static str,
+    pub method_any: &'static str,
+    pub created_from: &'static str,
+    pub created_to: &'static str,
+    pub stuck_only: &'static str,
+    pub created: &'static str,
+    pub refunded: &'static str,
+    pub next_page: &'static str,
+    pub first_page: &'static str,
+    pub no_orders: &'static str,
+    pub results: &'static str,
+    pub invalid_filters: &'static str,
+    // One order
+    pub order_title: &'static str,
+    pub description: &'static str,
+    pub paid_at: &'static str,
+    pub expires_at: &'static str,
+    pub upstream_no: &'static str,
+    pub next_check: &'static str,
+    pub refundable: &'static str,
+    pub timeline: &'static str,
+    pub actions: &'static str,
+    pub refund: &'static str,
+    pub refund_amount: &'static str,
+    pub refund_reason: &'static str,
+    pub close: &'static str,
+    pub query: &'static str,
+    pub resend: &'static str,
+    pub notifications: &'static str,
+    pub delivery_attempts: &'static str,
+    pub event: &'static str,
+    pub none: &'static str,
+    pub refund_no: &'static str,
+    pub when: &'static str,
+    pub history_entry: &'static str,
+    pub refund_entry: &'static str,
+    pub notification_entry: &'static str,
+    pub attempt_entry: &'static str,
+    pub anomaly_entry: &'static str,
+    pub pay_attempt_entry: &'static str,
+    // Confirmation and outcomes
+    pub confirm_title: &'static str,
+    pub confirm: &'static str,
+    pub cancel: &'static str,
+    pub confirm_refund: &'static str,
+    pub confirm_close: &'static str,
+    pub confirm_query: &'static str,
+    pub confirm_resend: &'static str,
+    pub done_refund: &'static str,
+    pub done_close: &'static str,
+    pub done_query: &'static str,
+    pub done_query_failed: &'static str,
+    pub done_query_scheduled: &'static str,
+    pub done_resend: &'static str,
+    pub bad_amount: &'static str,
+    pub bad_reason: &'static str,
+    pub refused_action: &'static str,
+    // Audit log
+    pub audit_title: &'static str,
+    pub notifications_title: &'static str,
+    pub anomalies_title: &'static str,
+    pub last_attempt: &'static str,
+    pub kind: &'static str,
+    pub occurrences: &'static str,
+    pub last_seen: &'static str,
+    pub no_events: &'static str,
+    pub no_anomalies: &'static str,
+    pub latest_only: &'static str,
+    pub actor: &'static str,
+    pub action: &'static str,
+    pub object: &'static str,
+    pub address: &'static str,
+    pub detail: &'static str,
+    pub command_line: &'static str,
+    pub nobody: &'static str,
+    // Errors
+    pub not_found_title: &'static str,
+    pub not_found: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden: &'static str,
+    pub error_title: &'static str,
+    pub internal: &'static str,
+    pub back_to_dashboard: &'static str,
+}
+
+pub static ZH: Text = Text {
+    brand: "paygate 控制台",
+    skip: "跳到正文",
+    nav_label: "主导航",
+    nav_dashboard: "概览",
+    nav_orders: "订单",
+    nav_notifications: "通知",
+    nav_anomalies: "异常",
+    nav_audit: "审计日志",
+    signed_in_as: "当前用户",
+    logout: "退出登录",
+    sandbox: "沙箱模式：不会产生真实资金流动",
+    switch_to: "English",
+    login_title: "登录控制台",
+    email: "邮箱",
+    password: "密码",
+    totp_code: "身份验证器中的 6 位验证码",
+    sign_in: "登录",
+    bad_credentials: "邮箱或密码错误。",
+    locked: "密码错误次数过多，账户已锁定，请于 {until} 之后再试。",
+    too_many_attempts: "此地址登录失败次数过多，请 {minutes} 分钟后再试。",
+    second_factor_required: "此账户已开启两步验证：请再次输入密码，并填写身份验证器中的 6 位验证码。",
+    bad_code: "验证码错误，请重新输入密码和验证码。",
+    form_expired: "登录表单已失效，请重试。",
+    dashboard_title: "概览",
+    today: "今天",
+    last_7_days: "近 7 天",
+    last_30_days: "近 30 天",
+    paid_orders: "支付笔数",
+    paid_amount: "支付金额",
+    success_rate: "支付成功率",
+    success_rate_none: "无新订单",
+    refunds: "退款",
+    by_channel: "按渠道",
+    by_site: "按站点",
+    chart_title: "近 30 天每日支付金额（元）",
+    chart_desc: "柱状图：每根柱子是一天的支付金额，最右边是今天。",
+    needs_attention: "待处理",
+    anomalies: "异常",
+    failed_notifications: "通知送达失败",
+    stuck_orders: "滞留订单",
+    count: "笔数",
+    amount: "金额（元）",
+    times_in: "时间均为北京时间（UTC+8）。",
+    orders_title: "订单",
+    search: "搜索",
+    out_trade_no: "商户订单号",
+    transaction_id: "渠道交易号",
+    site: "站点",
+    any: "全部",
+    status: "状态",
+    channel: "渠道",
+    method: "支付方式",
+    method_any: "任意（由付款人选择）",
+    created_from: "创建日期从",
+    created_to: "创建日期至",
+    stuck_only: "只看滞留订单",
+    created: "创建时间",
+    refunded: "已退款（元）",
+    next_page: "下一页",
+    first_page: "回到第一页",
+    no_orders: "没有符合条件的订单。",
+    results: "搜索结果",
+    invalid_filters: "以下条件无法识别，未进行搜索：",
+    order_title: "订单",
+    description: "商品描述",
+    paid_at: "支付时间",
+    expires_at: "过期时间",
+    upstream_no: "上游订单号",
+    next_check: "下次向渠道查单",
+    refundable: "可退金额（元）",
+    timeline: "时间线",
+    actions: "操作",
+    refund: "退款",
+    refund_amount: "退款金额（元）",
+    refund_reason: "退款原因（可选）",
+    close: "关闭订单",
+    query: "立即向渠道查询",
+    resend: "重新发送",
+    notifications: "商户通知",
+    delivery_attempts: "投递记录",
+    event: "事件",
+    none: "无",
+    refund_no: "退款单号",
+    when: "时间",
+    history_entry: "状态",
+    refund_entry: "退款",
+    notification_entry: "通知",
+    attempt_entry: "投递",
+    anomaly_entry: "异常",
+    pay_attempt_entry: "支付尝试",
+    confirm_title: "请确认",
+    confirm: "确认",
+    cancel: "取消",
+    confirm_refund: "确认为订单 {order} 退款 {amount} 元？退款会立即提交给渠道，无法撤回。",
+    confirm_close: "确认关闭订单 {order}？关闭后付款人将无法再支付。",
+    confirm_query: "确认立即向渠道查询订单 {order}？查到的结果会像定时查单一样记录下来。",
+    confirm_resend: "确认重新向站点发送通知 {event}？",
+    done_refund: "退款已提交。",
+    done_close: "订单已关闭。",
+    done_query: "渠道的答复：",
+    done_query_failed: "渠道暂时没有明确答复，定时查单会继续查询。",
+    done_query_scheduled: "已安排立即检查这笔订单的各个支付尝试。",
+    done_resend: "通知已重新排队发送。",
+    bad_reason: "退款原因最多 80 个字，且不能含控制字符或不可见字符。",
+    bad_amount: "金额格式不对：请以元为单位填写，最多两位小数，例如 12 或 12.30。",
+    refused_action: "操作未完成：",
+    audit_title: "审计日志",
+    notifications_title: "商户通知",
+    anomalies_title: "异常",
+    last_attempt: "最近一次投递",
+    kind: "类型",
+    occurrences: "次数",
+    last_seen: "最近发生",
+    no_events: "没有这种状态的通知。",
+    no_anomalies: "没有记录到异常。",
+    latest_only: "只列出最近的 {n} 条。",
+    actor: "操作人",
+    action: "动作",
+    object: "对象",
+    address: "来源地址",
+    detail: "详情",
+    command_line: "命令行",
+    nobody: "未知",
+    not_found_title: "找不到页面",
+    not_found: "页面不存在，或你无权查看。",
+    forbidden_title: "无法完成操作",
+    forbidden: "你的账户无权进行此操作，或表单已失效。请返回页面重试。",
+    error_title: "出错了",
+    internal: "服务器暂时出错，请稍后重试。",
+    back_to_dashboard: "返回概览",
+};
+
+pub static EN: Text = Text {
+    brand: "paygate console",
+    skip: "Skip to content",
+    nav_label: "Main",
+    nav_dashboard: "Dashboard",
+    nav_orders: "Orders",
+    nav_notifications: "Notifications",
+    nav_anomalies: "Anomalies",
+    nav_audit: "Audit log",
+    signed_in_as: "Signed in as",
+    logout: "Sign out",
+    sandbox: "Sandbox mode: no real money moves",
+    switch_to: "中文",
+    login_title: "Sign in to the console",
+    email: "Email",
+    password: "Password",
+    totp_code: "6-digit code from your authenticator app",
+    sign_in: "Sign in",
+    bad_credentials: "Wrong email or password.",
+    locked: "This account is locked after too many wrong passwords; try again after {until}.",
+    too_many_attempts: "Too many failed sign-ins from this address; try again in {minutes} minutes.",
+    second_factor_required: "This account has two-step verification: enter your password again and the 6-digit code from your authenticator app.",
+    bad_code: "Wrong code; enter your password and the code again.",
+    form_expired: "The sign-in form expired; please try again.",
+    dashboard_title: "Dashboard",
+    today: "Today",
+    last_7_days: "Last 7 days",
+    last_30_days: "Last 30 days",
+    paid_orders: "Paid orders",
+    paid_amount: "Paid amount",
+    success_rate: "Paid rate",
+    success_rate_none: "no new orders",
+    refunds: "Refunds",
+    by_channel: "By channel",
+    by_site: "By site",
+    chart_title: "Paid per day, last 30 days (yuan)",
+    chart_desc: "Bar chart: each bar is one day's paid amount; today is the rightmost.",
+    needs_attention: "Needs attention",
+    anomalies: "Anomalies",
+    failed_notifications: "Failed notifications",
+    stuck_orders: "Stuck orders",
+    count: "Count",
+    amount: "Amount (yuan)",
+    times_in: "Times are China Standard Time (UTC+8).",
+    orders_title: "Orders",
+    search: "Search",
+    out_trade_no: "Order number (out_trade_no)",
+    transaction_id: "Channel transaction id",
+    site: "Site",
+    any: "Any",
+    status: "Status",
+    channel: "Channel",
+    method: "Method",
+    method_any: "Any (the payer chooses)",
+    created_from: "Created from",
+    created_to: "Created until",
+    stuck_only: "Stuck orders only",
+    created: "Created",
+    refunded: "Refunded (yuan)",
+    next_page: "Next page",
+    first_page: "Back to the first page",
+    no_orders: "No orders match.",
+    results: "Results",
+    invalid_filters: "These fields could not be read, so nothing was searched: ",
+    order_title: "Order",
+    description: "Description",
+    paid_at: "Paid",
+    expires_at: "Expires",
+    upstream_no: "Upstream order number",
+    next_check: "Next check with the channel",
+    refundable: "Refundable (yuan)",
+    timeline: "Timeline",
+    actions: "Actions",
+    refund: "Refund",
+    refund_amount: "Amount to refund (yuan)",
+    refund_reason: "Reason (optional)",
+    close: "Close the order",
+    query: "Ask the channel now",
+    resend: "Send again",
+    notifications: "Notifications to the site",
+    delivery_attempts: "Delivery attempts",
+    event: "Event",
+    none: "None",
+    refund_no: "Refund number",
+    when: "When",
+    history_entry: "Status",
+    refund_entry: "Refund",
+    notification_entry: "Notification",
+    attempt_entry: "Delivery",
+    anomaly_entry: "Anomaly",
+    pay_attempt_entry: "Pay attempt",
+    confirm_title: "Please confirm",
+    confirm: "Confirm",
+    cancel: "Cancel",
+    confirm_refund: "Refund {amount} yuan of order {order}? The refund goes to the channel at once and cannot be taken back.",
+    confirm_close: "Close order {order}? The payer will no longer be able to pay it.",
+    confirm_query: "Ask the channel about order {order} now? What it says is recorded as a scheduled check's answer is.",
+    confirm_resend: "Send notification {event} to the site again?",
+    done_refund: "The refund was sent.",
+    done_close: "The order is closed.",
+    done_query: "The channel says: ",
+    done_query_failed: "The channel gave no clear answer; the scheduled checks go on asking.",
+    done_query_scheduled: "The order's pay attempts will be checked at once.",
+    done_resend: "The notification is queued to be sent again.",
+    bad_reason: "A reason is at most 80 characters, without control or invisible characters.",
+    bad_amount: "That is not an amount in yuan: write at most two decimals, such as 12 or 12.30.",
+    refused_action: "Not done: ",
+    audit_title: "Audit log",
+    notifications_title: "Notifications to sites",
+    anomalies_title: "Anomalies",
+    last_attempt: "Last attempt",
+    kind: "Kind",
+    occurrences: "Times",
+    last_seen: "Last seen",
+    no_events: "No notifications in this status.",
+    no_anomalies: "No anomalies recorded.",
+    latest_only: "Only the latest {n} are listed.",
+    actor: "Who",
+    action: "Action",
+    object: "Object",
+    address: "From",
+    detail: "Detail",
+    command_line: "command line",
+    nobody: "unknown",
+    not_found_title: "Not found",
+    not_found: "This page does not exist, or you may not see it.",
+    forbidden_title: "Not allowed",
+    forbidden: "Your account may not do this, or the form expired. Go back and try again.",
+    error_title: "Something went wrong",
+    internal: "The server failed; please try again in a moment.",
+    back_to_dashboard: "Back to the dashboard",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_unless_asked_in_the_url_or_remembered() {
+        let uri = |s: &str| s.parse::<Uri>().unwrap();
+        let mut en_cookie = HeaderMap::new();
+        en_cookie.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_static("pg_lang=en"),
+        );
+        let none = HeaderMap::new();
+        assert_eq!(lang_of(&uri("/console"), &none), Lang::Zh);
+        assert_eq!(lang_of(&uri("/console?lang=en"), &none), Lang::En);
+        assert_eq!(lang_of(&uri("/console"), &en_cookie), Lang::En);
+        assert_eq!(lang_of(&uri("/console?lang=zh"), &en_cookie), Lang::Zh);
+        assert_eq!(lang_of(&uri("/console?lang=fr"), &none), Lang::Zh);
+        assert!(remember(&uri("/console?lang=en"), false).is_some());
+        assert!(remember(&uri("/console?x=1"), false).is_none());
+    }
+}

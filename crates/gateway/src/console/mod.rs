@@ -1,0 +1,115 @@
+//! The operator console and the sites' portal over HTTP: server-rendered pages (askama templates
+//! compiled into the binary, one stylesheet served from it, no script), Chinese by default and
+//! English by `?lang=en`, for the console users of `service::accounts`.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `GET /console/login`, `POST /console/login` | anyone | sign in (and the second factor's code, when the user has one) |
+//! | `POST /console/logout` | signed in | sign out |
+//! | `GET /console` | signed in | the dashboard |
+//! | `GET /console/orders` | signed in | the order search, a page at a time |
+//! | `GET /console/orders/{id}` | signed in | an order and everything that happened to it |
+//! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
+//! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
+//! | `GET /console/notifications?status=` | signed in | notifications to sites in one status (failed by default) |
+//! | `GET /console/anomalies` | signed in | anomalies, each with its order |
+//! | `GET /console/audit` | admin | the audit log |
+//! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
+//!
+//! Security, in one place each: the session cookie and who is signed in (`session`); the same
+//! origin of every POST and the CSRF tokens (`csrf`); the client address behind trusted proxies
+//! (`client`); the headers of every page (`assets`). What a user may see is decided by
+//! `service::console`, in its queries: another site's order is not found (404), and a viewer's
+//! POST is refused (403).
+
+mod assets;
+mod client;
+mod csrf;
+mod format;
+mod lang;
+mod page;
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, get, post};
+
+use crate::api::TrustedProxies;
+use crate::service::{AccountService, ConsoleService};
+
+pub use lang::Lang;
+
+/// What the console needs: the account service (sign-in, sessions), the console service (reads
+/// and actions) and its settings.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub accounts: AccountService,
+    pub console: ConsoleService,
+    pub settings: ConsoleSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// Where users reach paygate (`https://pay.example.com`): every form must be posted from its
+    /// origin, and the session cookie is `Secure` when it is https.
+    pub public_url: String,
+    /// Sandbox mode: every page says so.
+    pub sandbox: bool,
+    /// The proxies whose `X-Forwarded-For` names the client (the per-address login limit and the
+    /// audit log), as the API's per-client limit believes them.
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl ConsoleSettings {
+    /// Whether cookies must be sent over https only.
+    #[must_use]
+    pub fn secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// The console's routes. Every request that is not a GET must come from `public_url`'s origin.
+pub fn router(state: ConsoleState) -> Router {
+    let origin = csrf::SameOrigin::of(&state.settings.public_url);
+    Router::new()
+        .route(
+            "/console/login",
+            get(pages::login::form).post(pages::login::submit),
+        )
+        .route("/console/logout", post(pages::login::logout))
+        .route("/console", get(pages::dashboard::show))
+        .route("/console/orders", get(pages::orders::search))
+        .route("/console/orders/{id}", get(pages::order::show))
+        .route(
+            "/console/orders/{id}/{action}",
+            post(pages::actions::order_action),
+        )
+        .route(
+            "/console/orders/{id}/notifications/{event}/resend",
+            post(pages::actions::resend),
+        )
+        .route("/console/notifications", get(pages::notifications::show))
+        .route("/console/anomalies", get(pages::anomalies::show))
+        .route("/console/audit", get(pages::audit::show))
+        .route("/console/assets/{file}", get(assets::stylesheet))
+        .route("/console/{*rest}", any(page::not_found))
+        .route_layer(from_fn_with_state(origin, csrf::same_origin_posts))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_only_behind_an_https_public_url() {
+        let settings = |url: &str| ConsoleSettings {
+            public_url: url.to_owned(),
+            sandbox: false,
+            trusted_proxies: TrustedProxies::default(),
+        };
+        assert!(settings("https://pay.example.com").secure());
+        assert!(!settings("http://127.0.0.1:8080").secure());
+    }
+}

@@ -1,0 +1,14 @@
+//! The console's pages, one file each: sign-in and sign-out (`login`), the dashboard with its
+//! chart (`dashboard`, `chart`), the order search (`orders`), an order (`order`), the actions on
+//! an order with their confirmation step (`actions`), the notifications and anomalies that need
+//! a person (`notifications`, `anomalies`), and the audit log (`audit`).
+
+pub(super) mod actions;
+pub(super) mod anomalies;
+pub(super) mod audit;
+mod chart;
+pub(super) mod dashboard;
+pub(super) mod login;
+pub(super) mod notifications;
+pub(super) mod order;
+pub(super) mod orders;

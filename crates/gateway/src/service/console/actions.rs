@@ -1,0 +1,169 @@
+//! The actions on an order a console user may take — refund, close, ask the channel now, resend a
+//! notification — each through the same service call the API and the CLI use, each recorded in the
+//! audit log with who acted, from which address, on which order and what came of it (also when the
+//! service refused: an attempt is worth recording too). The entry is written once the service call
+//! returns, in a transaction of its own: the services write their changes in theirs.
+
+use crate::domain::{
+    Actor, AuditAction, AuditEntry, Order, OrderId, RefundRequest, Site, Timestamp, User,
+};
+
+use super::super::{ChannelCheck, RefundView, ServiceError};
+use super::{ConsoleError, ConsoleService, acting_scope};
+
+/// Who acts, and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Acting<'a> {
+    pub user: &'a User,
+    pub ip: Option<&'a str>,
+}
+
+impl ConsoleService {
+    /// Refunds part or all of the order with row id `id` (`OrderService::refund`: reserved, sent
+    /// to the channel, answered as it stands).
+    ///
+    /// # Errors
+    /// `NotAllowed` for a viewer, `NotFound` outside the user's scope, `Service` for the refund
+    /// service's refusals (`RefundExceedsPaid`, `NotRefundable`, …).
+    pub async fn refund(
+        &self,
+        acting: Acting<'_>,
+        id: OrderId,
+        request: RefundRequest,
+    ) -> Result<RefundView, ConsoleError> {
+        let (order, site) = self.target(acting, id).await?;
+        let amount = format!("{} yuan", request.amount.fen());
+        let number = request.out_refund_no.as_str().to_owned();
+        let result = self
+            .orders
+            .refund(&site, &order.out_trade_no, request)
+            .await;
+        let detail = match &result {
+            Ok(view) => format!(
+                "refund {number} of {amount}: {}",
+                view.refund.status.as_str()
+            ),
+            Err(e) => format!("refund {number} of {amount} refused: {e}"),
+        };
+        self.record(acting, AuditAction::OrderRefund, &order, detail)
+            .await?;
+        Ok(result?)
+    }
+
+    /// Closes the order with row id `id` (`OrderService::close`: upstream first, then here).
+    ///
+    /// # Errors
+    /// `NotAllowed`, `NotFound`, `Service` (`AlreadyPaid`, `NotClosable`, an upstream failure…).
+    pub async fn close(&self, acting: Acting<'_>, id: OrderId) -> Result<Order, ConsoleError> {
+        let (order, site) = self.target(acting, id).await?;
+        let result = self.orders.close(&site, &order.out_trade_no).await;
+        let detail = match &result {
+            Ok(view) => format!("now {}", view.order.status.as_str()),
+            Err(e) => format!("refused: {e}"),
+        };
+        self.record(acting, AuditAction::OrderClose, &order, detail)
+            .await?;
+        Ok(result?.order)
+    }
+
+    /// Asks the channel about the order with row id `id` now (`OrderService::check_now`).
+    ///
+    /// # Errors
+    /// `NotAllowed`, `NotFound`, `Service(Store)`.
+    pub async fn check_now(
+        &self,
+        acting: Acting<'_>,
+        id: OrderId,
+    ) -> Result<ChannelCheck, ConsoleError> {
+        let (order, site) = self.target(acting, id).await?;
+        let result = self.orders.check_now(&site, &order.out_trade_no).await;
+        let detail = match &result {
+            Ok(ChannelCheck::Answered { said, order }) => {
+                format!("the channel said {said}; now {}", order.status.as_str())
+            }
+            Ok(ChannelCheck::Failed { error, .. }) => format!("no clear answer: {error}"),
+            Ok(ChannelCheck::Scheduled { .. }) => "its check job is due now".to_owned(),
+            Err(e) => format!("failed: {e}"),
+        };
+        self.record(acting, AuditAction::OrderQuery, &order, detail)
+            .await?;
+        Ok(result?)
+    }
+
+    /// Queues the order's notification `event_id` for delivery now, its retries restarted
+    /// (`NotificationService::resend`).
+    ///
+    /// # Errors
+    /// `NotAllowed`, `NotFound` (also for an event of another order or site), `Service(Store)`.
+    pub async fn resend(
+        &self,
+        acting: Acting<'_>,
+        id: OrderId,
+        event_id: &str,
+    ) -> Result<(), ConsoleError> {
+        let (order, site) = self.target(acting, id).await?;
+        // The event must be this order's: the resend itself is scoped by site only.
+        let events = self
+            .store
+            .notifications_for_order(&site.id, order.id)
+            .await?;
+        if !events.iter().any(|e| e.id == event_id) {
+            return Err(ConsoleError::NotFound);
+        }
+        let queued = self.notifications.resend(&site, event_id).await;
+        let detail = match &queued {
+            Ok(true) => format!("{event_id} queued"),
+            Ok(false) => format!("{event_id} not found"),
+            Err(e) => format!("{event_id} failed: {e}"),
+        };
+        self.record(acting, AuditAction::NotificationResend, &order, detail)
+            .await?;
+        match queued {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ConsoleError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The order `acting` may act on, and its site.
+    async fn target(&self, acting: Acting<'_>, id: OrderId) -> Result<(Order, Site), ConsoleError> {
+        let scope = acting_scope(acting.user)?;
+        let order = self
+            .store
+            .order_in_scope(&scope, id)
+            .await?
+            .ok_or(ConsoleError::NotFound)?
+            .order;
+        let site = self
+            .store
+            .find_site(&order.site_id)
+            .await?
+            .ok_or(ConsoleError::NotFound)?;
+        Ok((order, site))
+    }
+
+    async fn record(
+        &self,
+        acting: Acting<'_>,
+        action: AuditAction,
+        order: &Order,
+        outcome: String,
+    ) -> Result<(), ConsoleError> {
+        let actor = Actor::User {
+            id: acting.user.id.clone(),
+            email: acting.user.email.clone(),
+        };
+        let entry = AuditEntry::new(Timestamp::now(), actor, action)
+            .on("order", &order.id.as_i64().to_string())
+            .from_ip(acting.ip)
+            .detail(format!(
+                "{} {}: {outcome}",
+                order.site_id,
+                order.out_trade_no.as_str()
+            ));
+        self.store
+            .record_audit(&entry)
+            .await
+            .map_err(|e| ConsoleError::Service(ServiceError::Store(e)))
+    }
+}

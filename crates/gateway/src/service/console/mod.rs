@@ -1,0 +1,118 @@
+//! What the console shows and does, for its signed-in users: the dashboard's figures, the order
+//! search, an order with everything that happened to it, and the actions on an order. Every read
+//! is scoped in its query by the user's role (`Scope`); every action checks that the role may act,
+//! goes through the same service call as the API and CLI (`OrderService::refund`, `close`,
+//! `NotificationService::resend`…) and is written to the audit log with who, what, on which order
+//! and from which address.
+
+mod actions;
+mod dashboard;
+mod days;
+mod detail;
+
+use crate::domain::{NotificationStatus, Scope, Site, User};
+use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
+
+use super::{NotificationService, OrderService, ServiceError};
+
+pub use actions::Acting;
+pub use dashboard::{Dashboard, DayPoint, PeriodView, STUCK_AFTER};
+pub use days::{
+    CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
+};
+pub use detail::OrderDetail;
+
+/// Why the console could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// No such object within the user's scope (another site's objects are not found either).
+    #[error("not found")]
+    NotFound,
+    /// The user's role may look but not act.
+    #[error("this account may not change anything")]
+    NotAllowed,
+    /// What the service said about the action (a refusal, an upstream failure…).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(e: StoreError) -> Self {
+        Self::Service(ServiceError::Store(e))
+    }
+}
+
+/// The console's reads and actions. Cheap to clone.
+#[derive(Clone)]
+pub struct ConsoleService {
+    store: Store,
+    orders: OrderService,
+    notifications: NotificationService,
+}
+
+impl ConsoleService {
+    #[must_use]
+    pub fn new(store: Store, orders: OrderService, notifications: NotificationService) -> Self {
+        Self {
+            store,
+            orders,
+            notifications,
+        }
+    }
+
+    /// One page of the orders `search` asks for (its scope is in it), newest first.
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn search(&self, search: &OrderSearch) -> Result<OrderPage, ConsoleError> {
+        Ok(self.store.search_orders(search).await?)
+    }
+
+    /// The latest `limit` notifications in `status` within `scope`, newest first.
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn notifications(
+        &self,
+        scope: &Scope,
+        status: NotificationStatus,
+        limit: u32,
+    ) -> Result<Vec<ListedEvent>, ConsoleError> {
+        Ok(self
+            .store
+            .list_events_in_scope(scope, status, limit)
+            .await?)
+    }
+
+    /// The latest `limit` anomalies within `scope`, newest first.
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn anomalies(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<ListedAnomaly>, ConsoleError> {
+        Ok(self.store.list_anomalies_in_scope(scope, limit).await?)
+    }
+
+    /// The sites within `scope`, oldest first (for names and the site filter).
+    ///
+    /// # Errors
+    /// `Service(Store)`.
+    pub async fn sites(&self, scope: &Scope) -> Result<Vec<Site>, ConsoleError> {
+        match scope {
+            Scope::All => Ok(self.store.list_sites().await?),
+            Scope::Site(id) => Ok(self.store.find_site(id).await?.into_iter().collect()),
+        }
+    }
+}
+
+/// The scope `user` may act within; `NotAllowed` for a role that may only look.
+fn acting_scope(user: &User) -> Result<Scope, ConsoleError> {
+    if user.role.may_act() {
+        Ok(user.role.scope())
+    } else {
+        Err(ConsoleError::NotAllowed)
+    }
+}
