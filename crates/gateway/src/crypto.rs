@@ -67,10 +67,11 @@ pub enum CryptoError {
     Seal,
 }
 
-/// Seals and opens secrets under one master key.
+/// Seals and opens secrets under one master key. Cheap to clone: the store (and so every service
+/// and every request's state) carries one, and the cipher's expanded key is a few kilobytes.
 #[derive(Clone)]
 pub struct SecretBox {
-    cipher: Aes256Gcm,
+    cipher: std::sync::Arc<Aes256Gcm>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -83,7 +84,7 @@ impl SecretBox {
     #[must_use]
     pub fn new(key: &MasterKey) -> Self {
         Self {
-            cipher: Aes256Gcm::new(&key.0.into()),
+            cipher: std::sync::Arc::new(Aes256Gcm::new(&key.0.into())),
         }
     }
 
