@@ -310,6 +310,10 @@ async fn connect_sqlite(url: &str, busy_timeout: Duration) -> Result<SqlitePool,
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // A connection to a local file does not go stale, and the ping sqlx would send before
+        // every use is one more round trip to the connection's thread: for a write, while it holds
+        // the write gate.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     for path in [file.clone(), sidecar(&file, "-wal"), sidecar(&file, "-shm")] {
