@@ -13,6 +13,7 @@ mod nonces;
 mod notifications;
 mod orders;
 mod outbox;
+mod pool;
 mod refunds;
 mod sites;
 mod transitions;
