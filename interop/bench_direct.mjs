@@ -98,7 +98,9 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
 const elapsed = performance.now() - started;
-console.log(JSON.stringify({
+const report = JSON.stringify({
   requests: latencies.length + errors, errors, elapsed_ms: elapsed, latencies_ms: latencies, first_error: firstError,
-}));
-process.exit(0);
+});
+// Writes to a pipe are asynchronous: exiting before this one is flushed would cut the report at
+// 64 KiB (which thousands of latencies exceed).
+process.stdout.write(`${report}\n`, () => process.exit(0));
