@@ -18,7 +18,7 @@ use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
 use super::orders::{new_prepay_id, order_paid, prepay};
 use super::scope::{check_appid, check_mchid, expire_if_due};
-use super::state::{Combine, Order, TradeState, TradeType, WechatState, order_key};
+use super::state::{Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
 use super::transactions::{close_order, mark_paid};
 use super::validate;
 
@@ -128,7 +128,7 @@ pub async fn create(
             prepay: Value::Null,
             prepay_id: None,
             h5_link: None,
-            request: Value::Null,
+            request: RequestDigest::of(&Value::Null),
             success_time: None,
             refunded: 0,
             combine: Some(combine_key(mchid, no)),
@@ -149,7 +149,7 @@ pub async fn create(
         openid,
         notify_url: notify_url.to_owned(),
         prepay: answer,
-        request,
+        request: RequestDigest::of(&request),
         scene_info: b.scene_info.clone(),
     };
     sim.store

@@ -15,7 +15,7 @@ use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::h5::link;
 use super::scope::{Scope, check_appid, check_mchid, expire_if_due};
-use super::state::{Order, TradeState, TradeType, WechatState, order_key};
+use super::state::{Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
 use super::validate;
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,7 +155,7 @@ async fn create_in_scope(
         prepay: prepay(trade_type, &prepay_id),
         prepay_id: (trade_type != TradeType::Native).then_some(prepay_id),
         h5_link: None,
-        request,
+        request: RequestDigest::of(&request),
         success_time: None,
         refunded: 0,
         combine: None,

@@ -17,7 +17,7 @@ use super::crypto::{china_time_unix, new_id, now_unix};
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
 use super::scope::{Scope, check_mchid, expire_if_due};
-use super::state::{Refund, RefundStatus, TradeState, order_key};
+use super::state::{Refund, RefundStatus, RequestDigest, TradeState, order_key};
 use super::transactions::{Lookup, find};
 use super::validate;
 
@@ -86,7 +86,7 @@ pub async fn create(
         .update(|s| -> ApiResult<(Value, bool)> {
             if let Some(existing) = s.refunds.get(&refund_key) {
                 // A retried refund call answers the refund already made; a different one is refused.
-                if existing.request != request {
+                if existing.request != RequestDigest::of(&request) {
                     return Err(ApiError::param(
                         "out_refund_no已使用，且请求参数与原退款不一致",
                     ));
@@ -137,7 +137,7 @@ pub async fn create(
                 create_time: china_time_unix(now),
                 created_unix: now,
                 success_time: None,
-                request: request.clone(),
+                request: RequestDigest::of(&request),
             };
             let answer = refund_json(&r);
             s.refunds.insert(refund_key.clone(), r);

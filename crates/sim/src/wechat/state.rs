@@ -206,8 +206,8 @@ pub struct Order {
     /// The H5 pay link last issued (H5 orders only).
     #[serde(default)]
     pub h5_link: Option<H5Link>,
-    /// The create request, to tell an identical repeat from a reuse.
-    pub request: serde_json::Value,
+    /// The create request's digest, to tell an identical repeat from a reuse.
+    pub request: RequestDigest,
     pub success_time: Option<String>,
     /// Sum of refunds that are not CLOSED/ABNORMAL.
     pub refunded: i64,
@@ -278,7 +278,7 @@ pub struct Refund {
     #[serde(default)]
     pub created_unix: i64,
     pub success_time: Option<String>,
-    pub request: serde_json::Value,
+    pub request: RequestDigest,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -292,11 +292,83 @@ pub struct Combine {
     pub openid: Option<String>,
     pub notify_url: String,
     pub prepay: serde_json::Value,
-    pub request: serde_json::Value,
+    pub request: RequestDigest,
     pub scene_info: Option<serde_json::Value>,
+}
+
+/// What a create or refund request said, as a SHA-256 of its JSON: enough to tell an identical
+/// repeat from a reuse of the same number with other content, in 32 bytes instead of the whole
+/// request (kept for every order, the requests were half of the simulator's memory).
+///
+/// Stored as hex; state written when the whole request was kept is read by digesting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestDigest([u8; 32]);
+
+impl RequestDigest {
+    /// serde_json's maps keep their keys sorted, so equal values have one text and one digest.
+    #[must_use]
+    pub fn of(request: &serde_json::Value) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(request.to_string().as_bytes()).into())
+    }
+}
+
+impl Serialize for RequestDigest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let digest = value
+            .as_str()
+            .and_then(|text| hex::decode(text).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        // A request was a JSON object (or null for a combined order's sub-order), never a string.
+        Ok(digest.map_or_else(|| Self::of(&value), Self))
+    }
 }
 
 /// The key of an order: the same out_trade_no may exist under different (sub-)merchants.
 pub fn order_key(mchid: &str, sub_mchid: Option<&str>, out_trade_no: &str) -> String {
     format!("{mchid}|{}|{out_trade_no}", sub_mchid.unwrap_or(""))
+}
+
+#[cfg(test)]
+mod request_digest_tests {
+    use serde_json::json;
+
+    use super::RequestDigest;
+
+    #[test]
+    fn equal_requests_have_one_digest_whatever_their_key_order() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"amount":{"total":1,"currency":"CNY"},"appid":"wx1"}"#)
+                .unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"appid":"wx1","amount":{"currency":"CNY","total":1}}"#)
+                .unwrap();
+        assert_eq!(RequestDigest::of(&a), RequestDigest::of(&b));
+        assert_ne!(
+            RequestDigest::of(&a),
+            RequestDigest::of(&json!({"appid": "wx1"}))
+        );
+    }
+
+    #[test]
+    fn state_that_kept_whole_requests_reads_as_their_digest() {
+        let request = json!({"appid": "wx1", "amount": {"total": 1}});
+        let old: RequestDigest = serde_json::from_value(request.clone()).unwrap();
+        assert_eq!(old, RequestDigest::of(&request));
+        let written = serde_json::to_value(&old).unwrap();
+        assert!(written.is_string());
+        assert_eq!(
+            serde_json::from_value::<RequestDigest>(written).unwrap(),
+            old
+        );
+        let null: RequestDigest = serde_json::from_value(serde_json::Value::Null).unwrap();
+        assert_eq!(null, RequestDigest::of(&serde_json::Value::Null));
+    }
 }

@@ -120,7 +120,7 @@ mod tests {
             prepay: serde_json::Value::Null,
             prepay_id: Some("wx2024010112000012345678901234567890ab".into()),
             h5_link: None,
-            request: serde_json::Value::Null,
+            request: crate::wechat::state::RequestDigest::of(&serde_json::Value::Null),
             success_time: None,
             refunded: 0,
             combine: None,
