@@ -18,7 +18,7 @@ use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_no
 use crate::domain::{
     Job, JobKind, JobSubject, Mode, NotificationEvent, NotificationStatus, Timestamp,
 };
-use crate::store::{NewAttempt, Store, StoreError};
+use crate::store::{NewAttempt, Settles, Store, StoreError};
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 /// The error recorded when neither the order nor its site has a notify URL.
@@ -137,10 +137,16 @@ impl Deliverer {
             (_, None) => Some(NotificationStatus::Failed),
             (_, Some(_)) => None,
         };
-        self.record(&event, now, &outcome, settles).await?;
+        let completed = self.record(job, &event, now, &outcome, settles).await?;
+        let over = if completed {
+            JobOutcome::Completed
+        } else {
+            // Settled with a lease lost meanwhile, or not settled: the loop does the rest.
+            JobOutcome::Done
+        };
         if outcome.kind == OutcomeKind::Delivered {
             tracing::info!(event_id = %event.id, attempt = event.attempts + 1, "notification delivered");
-            return Ok(JobOutcome::Done);
+            return Ok(over);
         }
         match retry {
             Some(wait) => {
@@ -163,7 +169,7 @@ impl Deliverer {
                     status = outcome.http_status,
                     "notification failed: retries exhausted (re-send with `paygate notify resend`)"
                 );
-                Ok(JobOutcome::Done)
+                Ok(over)
             }
         }
     }
@@ -233,14 +239,16 @@ impl Deliverer {
         }
     }
 
-    /// Records the attempt, and with it the event's new status where this attempt settles it.
+    /// Records the attempt; where it settles the event, also the event's new status and the end of
+    /// its job. `true` when the job was deleted with them.
     async fn record(
         &self,
+        job: &Job,
         event: &NotificationEvent,
         at: Timestamp,
         outcome: &Outcome,
         settles: Option<NotificationStatus>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let attempt = NewAttempt {
             event_id: event.id.clone(),
             attempt_no: event.attempts.saturating_add(1),
@@ -252,7 +260,11 @@ impl Deliverer {
             private_target: outcome.private_target,
             node: self.node.clone(),
         };
-        let settles = settles.map(|status| (status, Timestamp::now()));
+        let settles = settles.map(|status| Settles {
+            status,
+            at: Timestamp::now(),
+            job: Some((job, self.node.as_str())),
+        });
         self.store.record_attempt_settling(&attempt, settles).await
     }
 }

@@ -51,7 +51,7 @@ pub use anomalies::NewAnomaly;
 pub use audit::AuditRecord;
 pub use error::StoreError;
 pub use nonces::NonceUse;
-pub use notifications::NewAttempt;
+pub use notifications::{NewAttempt, Settles};
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use queues::{ListedAnomaly, ListedEvent};
 pub use refunds::{

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    Attempt, EventType, NotificationEvent, NotificationStatus, OrderId, Site, SiteId, Timestamp,
+    Attempt, EventType, Job, NotificationEvent, NotificationStatus, OrderId, Site, SiteId,
+    Timestamp,
 };
 
 use super::rows::flag;
@@ -83,6 +84,16 @@ impl TryFrom<AttemptRow> for Attempt {
 const SELECT_EVENTS: &str = "SELECT id, site_id, order_id, event_type, status, attempts, \
      created_at, last_attempt_at, delivered_at, refund_id FROM notification_events";
 
+/// What an attempt settles (see [`Store::record_attempt_settling`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Settles<'a> {
+    /// The event's new status, and when it was reached.
+    pub status: NotificationStatus,
+    pub at: Timestamp,
+    /// The delivery job, now over, with the node that holds its lease.
+    pub job: Option<(&'a Job, &'a str)>,
+}
+
 impl Store {
     /// The event with its order and site, for delivery; `None` for an unknown id.
     ///
@@ -109,24 +120,29 @@ impl Store {
     /// # Errors
     /// `NotFound` for an unknown event; `Database`.
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
-        self.record_attempt_settling(attempt, None).await
+        self.record_attempt_settling(attempt, None)
+            .await
+            .map(|_| ())
     }
 
-    /// [`Store::record_attempt`], and in the same transaction the event's new status as
-    /// [`Store::mark_notification`] sets it: the attempt that delivers an event, or its last,
-    /// settles it with one commit instead of two.
+    /// [`Store::record_attempt`], and in the same transaction what the attempt settles: the
+    /// event's new status as [`Store::mark_notification`] sets it, and the delivery job deleted as
+    /// [`Store::complete_job`] would. The attempt that delivers an event, or its last, ends both
+    /// with one commit instead of three. `true` when the job was deleted; `false` when its lease
+    /// was lost meanwhile (the attempt and the status are recorded all the same) or none was given.
     ///
     /// # Errors
-    /// `NotFound` for an unknown event; `Database`.
+    /// `NotFound` for an unknown event (nothing is written); `Database`.
     pub async fn record_attempt_settling(
         &self,
         attempt: &NewAttempt,
-        settles: Option<(NotificationStatus, Timestamp)>,
-    ) -> Result<(), StoreError> {
-        let status = settles.map(|(status, _)| status.as_str());
+        settles: Option<Settles<'_>>,
+    ) -> Result<bool, StoreError> {
+        let status = settles.map(|s| s.status.as_str());
         let delivered_at = settles
-            .filter(|(status, _)| *status == NotificationStatus::Delivered)
-            .map(|(_, at)| at.as_millis());
+            .filter(|s| s.status == NotificationStatus::Delivered)
+            .map(|s| s.at.as_millis());
+        let job = settles.and_then(|s| s.job);
         let insert = "INSERT INTO delivery_attempts (event_id, attempt_no, at, http_status, \
                       latency_ms, error, response_excerpt, private_target, node) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -158,9 +174,21 @@ impl Store {
                 .bind(&attempt.node)
                 .execute(&mut *tx)
                 .await?;
+            let completed = match job {
+                Some((job, owner)) => {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+                        .bind(job.id)
+                        .bind(owner)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                }
+                None => false,
+            };
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(completed)
+        })
     }
 
     /// Sets the event's status; `Delivered` also records `at` as `delivered_at`.

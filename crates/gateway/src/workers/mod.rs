@@ -31,6 +31,8 @@ pub trait JobHandler: Send + Sync {
 pub enum JobOutcome {
     /// Nothing more to do: the job is deleted.
     Done,
+    /// Nothing more to do, and the handler deleted the job itself, in its own last transaction.
+    Completed,
     /// Run it again at this time (its `attempt` goes up by one).
     RetryAt(Timestamp),
 }

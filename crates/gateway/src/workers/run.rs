@@ -191,6 +191,7 @@ async fn settle(
     let kind = job.kind().as_str();
     let result = match outcome {
         Ok(JobOutcome::Done) => store.complete_job(job, node).await,
+        Ok(JobOutcome::Completed) => Ok(true),
         Ok(JobOutcome::RetryAt(at)) => store.reschedule_job(job, node, at).await,
         Err(e) => {
             let retry_in = panic_backoff(job.attempt);

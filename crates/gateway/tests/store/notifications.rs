@@ -3,11 +3,13 @@
 // Helpers outside `#[test]` functions: a failure there is the test failing, so unwrap is right.
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use gateway::domain::{
-    AnomalyKind, Channel, NotificationEvent, NotificationStatus, Order, OrderStatus, Timestamp,
-    UpstreamFields,
+    AnomalyKind, Channel, JobKind, JobSubject, NotificationEvent, NotificationStatus, Order,
+    OrderStatus, Timestamp, UpstreamFields,
 };
-use gateway::store::{NewAnomaly, NewAttempt, StoreError, Transition};
+use gateway::store::{NewAnomaly, NewAttempt, Settles, StoreError, Transition};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, created_order, new_site};
@@ -77,31 +79,39 @@ on_both_backends! {
         assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (3, Some(at(32_000)), Some(at(32_010))));
     }
 
-    async fn the_attempt_that_settles_an_event_records_its_status_with_it(db: TestDb) {
+    async fn the_attempt_that_settles_an_event_records_its_status_and_ends_its_job_with_it(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let delivered = finish(&db, &created_order(&db.store, &site, "order_settle_1").await, OrderStatus::Paid, 1_000).await;
         let failed = finish(&db, &created_order(&db.store, &site, "order_settle_2").await, OrderStatus::Paid, 1_000).await;
+        let jobs = db.store.claim_jobs(&[JobKind::DeliverNotification], "node-a", at(1_500), Duration::from_secs(60), 10).await.unwrap();
+        let job_of = |event: &str| jobs.iter().find(|j| j.subject == JobSubject::Event(event.to_owned())).unwrap().clone();
+        let (delivery_job, failed_job) = (job_of(&delivered), job_of(&failed));
 
-        db.store.record_attempt_settling(&attempt(&delivered, 1, 2_000, Some(500)), None).await.unwrap();
+        assert!(!db.store.record_attempt_settling(&attempt(&delivered, 1, 2_000, Some(500)), None).await.unwrap());
         let pending = db.store.notification(&delivered).await.unwrap().unwrap();
         assert_eq!((pending.status, pending.attempts, pending.delivered_at), (NotificationStatus::Pending, 1, None));
 
-        let settles = Some((NotificationStatus::Delivered, at(3_050)));
-        db.store.record_attempt_settling(&attempt(&delivered, 2, 3_000, Some(200)), settles).await.unwrap();
+        let settles = Settles { status: NotificationStatus::Delivered, at: at(3_050), job: Some((&delivery_job, "node-a")) };
+        assert!(db.store.record_attempt_settling(&attempt(&delivered, 2, 3_000, Some(200)), Some(settles)).await.unwrap());
         let event = db.store.notification(&delivered).await.unwrap().unwrap();
         assert_eq!(event.status, NotificationStatus::Delivered);
         assert_eq!((event.attempts, event.last_attempt_at, event.delivered_at), (2, Some(at(3_000)), Some(at(3_050))));
         assert_eq!(db.store.attempts(&delivered).await.unwrap().len(), 2);
+        assert!(db.store.find_job(&delivery_job.subject).await.unwrap().is_none(), "the job ended with the attempt");
 
-        let settles = Some((NotificationStatus::Failed, at(4_050)));
-        db.store.record_attempt_settling(&attempt(&failed, 1, 4_000, None), settles).await.unwrap();
+        // Another node's lease: the attempt and the status are recorded, the job is left to its owner.
+        let settles = Settles { status: NotificationStatus::Failed, at: at(4_050), job: Some((&failed_job, "node-b")) };
+        assert!(!db.store.record_attempt_settling(&attempt(&failed, 1, 4_000, None), Some(settles)).await.unwrap());
         let event = db.store.notification(&failed).await.unwrap().unwrap();
         assert_eq!((event.status, event.attempts, event.delivered_at), (NotificationStatus::Failed, 1, None));
+        assert!(db.store.find_job(&failed_job.subject).await.unwrap().is_some());
 
-        // An unknown event: neither an attempt nor a status is written.
-        let unknown = db.store.record_attempt_settling(&attempt("evt_unknown", 1, 1, Some(200)), settles).await;
+        // An unknown event: neither an attempt nor a status is written, nor the job deleted.
+        let settles = Settles { status: NotificationStatus::Delivered, at: at(5_000), job: Some((&failed_job, "node-a")) };
+        let unknown = db.store.record_attempt_settling(&attempt("evt_unknown", 1, 1, Some(200)), Some(settles)).await;
         assert!(matches!(unknown, Err(StoreError::NotFound(_))));
         assert_eq!(db.count("SELECT COUNT(*) FROM delivery_attempts").await, 3);
+        assert!(db.store.find_job(&failed_job.subject).await.unwrap().is_some());
     }
 
     async fn an_attempt_remembers_that_its_target_was_not_public(db: TestDb) {
