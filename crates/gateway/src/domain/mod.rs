@@ -39,7 +39,7 @@ mod user;
 pub use amount::{Amount, Currency, YuanError};
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use api_nonce::ApiNonce;
-pub use audit::{Actor, AuditAction, AuditEntry};
+pub use audit::{ActedBy, Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
