@@ -11,6 +11,10 @@
 //! | `GET /console/orders/{id}` | signed in | an order and everything that happened to it |
 //! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
 //! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
+//! | `GET /console/sites`, `GET /console/sites/{id}` | signed in | the sites in the user's scope, one site (a site user's portal) |
+//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, its keys shown once |
+//! | `POST /console/sites/{id}/edit` | admin; site (notify URL only) | a site's name, notify URL, methods |
+//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
 //! | `GET /console/notifications?status=` | signed in | notifications to sites in one status (failed by default) |
 //! | `GET /console/anomalies` | signed in | anomalies, each with its order |
 //! | `GET /console/audit` | admin | the audit log |
@@ -25,6 +29,7 @@
 mod assets;
 mod client;
 mod csrf;
+mod form;
 mod format;
 mod lang;
 mod page;
@@ -89,6 +94,13 @@ pub fn router(state: ConsoleState) -> Router {
             "/console/orders/{id}/notifications/{event}/resend",
             post(pages::actions::resend),
         )
+        .route(
+            "/console/sites",
+            get(pages::sites::list).post(pages::sites::create),
+        )
+        .route("/console/sites/new", get(pages::sites::new_form))
+        .route("/console/sites/{id}", get(pages::site::show))
+        .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
         .route("/console/anomalies", get(pages::anomalies::show))
         .route("/console/audit", get(pages::audit::show))

@@ -15,6 +15,7 @@ mod actions;
 mod attacks;
 mod login;
 mod orders;
+mod sites;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

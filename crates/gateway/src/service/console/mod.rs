@@ -9,11 +9,12 @@ mod actions;
 mod dashboard;
 mod days;
 mod detail;
+mod sites;
 
 use crate::domain::{NotificationStatus, Scope, Site, User};
 use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
 
-use super::{NotificationService, OrderService, ServiceError};
+use super::{NotificationService, OrderService, ServiceError, SiteService};
 
 pub use actions::Acting;
 pub use dashboard::{Dashboard, DayPoint, PeriodView, STUCK_AFTER};
@@ -21,6 +22,7 @@ pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
 pub use detail::OrderDetail;
+pub use sites::{SiteChange, site_right};
 
 /// Why the console could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -48,15 +50,22 @@ pub struct ConsoleService {
     store: Store,
     orders: OrderService,
     notifications: NotificationService,
+    sites: SiteService,
 }
 
 impl ConsoleService {
     #[must_use]
-    pub fn new(store: Store, orders: OrderService, notifications: NotificationService) -> Self {
+    pub fn new(
+        store: Store,
+        orders: OrderService,
+        notifications: NotificationService,
+        sites: SiteService,
+    ) -> Self {
         Self {
             store,
             orders,
             notifications,
+            sites,
         }
     }
 
