@@ -15,7 +15,8 @@
 //! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, its keys shown once |
 //! | `POST /console/sites/{id}/edit` | admin; site (notify URL only) | a site's name, notify URL, methods |
 //! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
-//! | `GET /console/notifications?status=` | signed in | notifications to sites in one status (failed by default) |
+//! | `GET /console/notifications?status=&site=` | signed in | notifications to sites in one status (failed by default), of one site if asked |
+//! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
 //! | `GET /console/anomalies` | signed in | anomalies, each with its order |
 //! | `GET /console/audit` | admin | the audit log |
 //! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
@@ -102,6 +103,10 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/sites/{id}", get(pages::site::show))
         .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
+        .route(
+            "/console/notifications/resend-failed",
+            post(pages::notifications::resend_failed),
+        )
         .route("/console/anomalies", get(pages::anomalies::show))
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))

@@ -61,21 +61,19 @@ struct AnomalyRow {
 }
 
 impl Store {
-    /// The latest `limit` notification events in `status` within `scope`, newest first.
+    /// The latest `limit` notification events in `status` within `scope` (of one site, with
+    /// `site`), newest first.
     ///
     /// # Errors
     /// `Database`, `Corrupt`.
     pub async fn list_events_in_scope(
         &self,
         scope: &Scope,
+        site: Option<&SiteId>,
         status: NotificationStatus,
         limit: u32,
     ) -> Result<Vec<ListedEvent>, StoreError> {
-        let mut c = Conditions::default();
-        c.scope(scope, "e.site_id");
-        c.add(Arg::Text(status.as_str().to_owned()), |n| {
-            format!("e.status = ${n}")
-        });
+        let c = event_conditions(scope, site, status, "e.");
         let sql = format!(
             "SELECT e.id, e.site_id, e.order_id, o.out_trade_no, e.event_type, e.status, \
              e.attempts, e.created_at, e.last_attempt_at \
@@ -105,6 +103,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// How many notification events are in `status` within `scope` (of one site, with `site`).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn count_events_in_scope(
+        &self,
+        scope: &Scope,
+        site: Option<&SiteId>,
+        status: NotificationStatus,
+    ) -> Result<i64, StoreError> {
+        let c = event_conditions(scope, site, status, "");
+        let sql = format!(
+            "SELECT COUNT(*) FROM notification_events{}",
+            c.where_clause()
+        );
+        Ok(with_pool!(self, pool => {
+            bind_all!(sqlx::query_scalar::<_, i64>(&sql), c).fetch_one(pool).await
+        })?)
     }
 
     /// The latest `limit` anomalies within `scope` (by when they last happened), newest first. A
@@ -146,4 +164,25 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Events in `status` within `scope`, of `site` when given; `prefix` is the table's alias and a
+/// dot (`e.`), or nothing.
+fn event_conditions(
+    scope: &Scope,
+    site: Option<&SiteId>,
+    status: NotificationStatus,
+    prefix: &str,
+) -> Conditions {
+    let mut c = Conditions::default();
+    c.scope(scope, &format!("{prefix}site_id"));
+    if let Some(site) = site {
+        c.add(Arg::Text(site.as_str().to_owned()), |n| {
+            format!("{prefix}site_id = ${n}")
+        });
+    }
+    c.add(Arg::Text(status.as_str().to_owned()), |n| {
+        format!("{prefix}status = ${n}")
+    });
+    c
 }

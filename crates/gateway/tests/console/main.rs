@@ -14,6 +14,7 @@ mod support;
 mod actions;
 mod attacks;
 mod login;
+mod notifications;
 mod orders;
 mod sites;
 

@@ -43,6 +43,11 @@ pub struct Manage {
     pub no_sites: &'static str,
     pub back_to_site: &'static str,
     pub portal_note: &'static str,
+    // Notifications
+    pub resend_failed: &'static str,
+    pub resend_failed_hint: &'static str,
+    pub confirm_resend_failed: &'static str,
+    pub done_resend_failed: &'static str,
 }
 
 pub static ZH: Manage = Manage {
@@ -82,6 +87,10 @@ pub static ZH: Manage = Manage {
     no_sites: "还没有站点。",
     back_to_site: "返回站点",
     portal_note: "这是你的站点：你可以修改通知地址、更换 SK；名称、支付方式和启停由运营方管理。",
+    resend_failed: "重新发送该站点全部失败的通知",
+    resend_failed_hint: "选择一个站点并查看失败的通知，即可一次重新发送它们。",
+    confirm_resend_failed: "确认重新发送站点 {site} 全部失败的通知（目前 {n} 条）？它们会按重试计划重新投递。",
+    done_resend_failed: "已重新排队 {n} 条通知。",
 };
 
 pub static EN: Manage = Manage {
@@ -121,4 +130,8 @@ pub static EN: Manage = Manage {
     no_sites: "No sites yet.",
     back_to_site: "Back to the site",
     portal_note: "This is your site: you may change its notify URL and rotate its SK; its name, methods and status are the operator's.",
+    resend_failed: "Send all of this site's failed notifications again",
+    resend_failed_hint: "Choose a site and its failed notifications to send them all again at once.",
+    confirm_resend_failed: "Send all failed notifications of site {site} again (now {n})? They are delivered again on the retry schedule.",
+    done_resend_failed: "{n} notifications queued again.",
 };

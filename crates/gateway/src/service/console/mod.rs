@@ -11,7 +11,7 @@ mod days;
 mod detail;
 mod sites;
 
-use crate::domain::{NotificationStatus, Scope, Site, User};
+use crate::domain::{NotificationStatus, Scope, Site, SiteId, User};
 use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
 
 use super::{NotificationService, OrderService, ServiceError, SiteService};
@@ -77,19 +77,46 @@ impl ConsoleService {
         Ok(self.store.search_orders(search).await?)
     }
 
-    /// The latest `limit` notifications in `status` within `scope`, newest first.
+    /// The latest `limit` notifications in `status` within `scope` (of one site, with `site`),
+    /// newest first, and how many there are in all.
     ///
     /// # Errors
     /// `Service(Store)`.
     pub async fn notifications(
         &self,
         scope: &Scope,
+        site: Option<&SiteId>,
         status: NotificationStatus,
         limit: u32,
-    ) -> Result<Vec<ListedEvent>, ConsoleError> {
-        Ok(self
+    ) -> Result<(Vec<ListedEvent>, i64), ConsoleError> {
+        let events = self
             .store
-            .list_events_in_scope(scope, status, limit)
+            .list_events_in_scope(scope, site, status, limit)
+            .await?;
+        let count = self
+            .store
+            .count_events_in_scope(scope, site, status)
+            .await?;
+        Ok((events, count))
+    }
+
+    /// Queues every failed notification of site `site` for delivery again
+    /// (`NotificationService::resend_failed`, as `paygate notify resend --failed` does; audited
+    /// there); how many.
+    ///
+    /// # Errors
+    /// `NotAllowed` for a viewer, `NotFound` for a site outside the user's scope,
+    /// `Service(Store)`.
+    pub async fn resend_failed(
+        &self,
+        acting: Acting<'_>,
+        site: &SiteId,
+    ) -> Result<u64, ConsoleError> {
+        let scope = acting_scope(acting.user)?;
+        let site = self.site(&scope, site).await?;
+        Ok(self
+            .notifications
+            .resend_failed(&site.id, &acting.acted_by())
             .await?)
     }
 
