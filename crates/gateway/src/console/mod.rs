@@ -17,7 +17,8 @@
 //! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
 //! | `GET /console/notifications?status=&site=` | signed in | notifications to sites in one status (failed by default), of one site if asked |
 //! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
-//! | `GET /console/anomalies` | signed in | anomalies, each with its order |
+//! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
+//! | `POST /console/anomalies/{id}/acknowledge` | admin | an anomaly seen to, with a note |
 //! | `GET /console/audit` | admin | the audit log |
 //! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
 //!
@@ -108,6 +109,10 @@ pub fn router(state: ConsoleState) -> Router {
             post(pages::notifications::resend_failed),
         )
         .route("/console/anomalies", get(pages::anomalies::show))
+        .route(
+            "/console/anomalies/{id}/acknowledge",
+            post(pages::anomalies::acknowledge),
+        )
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))
         .route("/console/{*rest}", any(page::not_found))

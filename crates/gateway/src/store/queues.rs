@@ -32,6 +32,15 @@ pub struct ListedAnomaly {
     pub occurrences: i64,
     pub at: Timestamp,
     pub last_at: Timestamp,
+    /// When a person saw to it, who (their email) and their note; `None` while it is open.
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub at: Timestamp,
+    pub by: String,
+    pub note: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,6 +67,9 @@ struct AnomalyRow {
     occurrences: i64,
     at: i64,
     last_at: Option<i64>,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+    ack_note: Option<String>,
 }
 
 impl Store {
@@ -125,21 +137,27 @@ impl Store {
         })?)
     }
 
-    /// The latest `limit` anomalies within `scope` (by when they last happened), newest first. A
-    /// site sees only those about its orders; anomalies about no order are the operators'.
+    /// The latest `limit` anomalies within `scope` (by when they last happened), newest first; the
+    /// open ones only with `open_only`. A site sees only those about its orders; anomalies about no
+    /// order are the operators'.
     ///
     /// # Errors
     /// `Database`.
     pub async fn list_anomalies_in_scope(
         &self,
         scope: &Scope,
+        open_only: bool,
         limit: u32,
     ) -> Result<Vec<ListedAnomaly>, StoreError> {
         let mut c = Conditions::default();
         c.scope(scope, "o.site_id");
+        if open_only {
+            c.add_fixed("a.acknowledged_at IS NULL");
+        }
         let sql = format!(
             "SELECT a.id, a.kind, a.channel, a.order_id, o.out_trade_no, a.detail, a.occurrences, \
-             a.at, a.last_at FROM anomalies a LEFT JOIN orders o ON o.id = a.order_id{} \
+             a.at, a.last_at, a.acknowledged_at, a.acknowledged_by, a.ack_note \
+             FROM anomalies a LEFT JOIN orders o ON o.id = a.order_id{} \
              ORDER BY COALESCE(a.last_at, a.at) DESC, a.id DESC LIMIT {}",
             c.where_clause(),
             limit.max(1)
@@ -161,6 +179,11 @@ impl Store {
                 occurrences: r.occurrences,
                 at: Timestamp::from_millis(r.at),
                 last_at: Timestamp::from_millis(r.last_at.unwrap_or(r.at)),
+                acknowledged: r.acknowledged_at.map(|at| Acknowledgement {
+                    at: Timestamp::from_millis(at),
+                    by: r.acknowledged_by.unwrap_or_default(),
+                    note: r.ack_note.unwrap_or_default(),
+                }),
             })
             .collect())
     }

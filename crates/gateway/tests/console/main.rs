@@ -12,6 +12,7 @@
 mod support;
 
 mod actions;
+mod anomalies;
 mod attacks;
 mod login;
 mod notifications;

@@ -48,6 +48,16 @@ pub struct Manage {
     pub resend_failed_hint: &'static str,
     pub confirm_resend_failed: &'static str,
     pub done_resend_failed: &'static str,
+    // Anomalies
+    pub open_only: &'static str,
+    pub all_anomalies: &'static str,
+    pub acknowledge: &'static str,
+    pub ack_note: &'static str,
+    pub acknowledged: &'static str,
+    pub ack_line: &'static str,
+    pub bad_note: &'static str,
+    pub done_ack: &'static str,
+    pub no_open_anomalies: &'static str,
 }
 
 pub static ZH: Manage = Manage {
@@ -91,6 +101,15 @@ pub static ZH: Manage = Manage {
     resend_failed_hint: "选择一个站点并查看失败的通知，即可一次重新发送它们。",
     confirm_resend_failed: "确认重新发送站点 {site} 全部失败的通知（目前 {n} 条）？它们会按重试计划重新投递。",
     done_resend_failed: "已重新排队 {n} 条通知。",
+    open_only: "未处理",
+    all_anomalies: "全部",
+    acknowledge: "标记为已处理",
+    ack_note: "处理说明",
+    acknowledged: "已处理",
+    ack_line: "{who} 于 {when} 处理：{note}",
+    bad_note: "请填写处理说明（最多 500 个字，不能含控制字符）。",
+    done_ack: "异常已标记为已处理。",
+    no_open_anomalies: "没有未处理的异常。",
 };
 
 pub static EN: Manage = Manage {
@@ -134,4 +153,13 @@ pub static EN: Manage = Manage {
     resend_failed_hint: "Choose a site and its failed notifications to send them all again at once.",
     confirm_resend_failed: "Send all failed notifications of site {site} again (now {n})? They are delivered again on the retry schedule.",
     done_resend_failed: "{n} notifications queued again.",
+    open_only: "Open",
+    all_anomalies: "All",
+    acknowledge: "Acknowledge",
+    ack_note: "Note",
+    acknowledged: "Acknowledged",
+    ack_line: "{who} at {when}: {note}",
+    bad_note: "Write a note (at most 500 characters, without control characters).",
+    done_ack: "The anomaly is acknowledged.",
+    no_open_anomalies: "No open anomalies.",
 };

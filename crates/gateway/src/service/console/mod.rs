@@ -11,7 +11,10 @@ mod days;
 mod detail;
 mod sites;
 
-use crate::domain::{NotificationStatus, Scope, Site, SiteId, User};
+use crate::domain::{
+    AnomalyNote, AuditAction, AuditEntry, NotificationStatus, Role, Scope, Site, SiteId, Timestamp,
+    User,
+};
 use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
 
 use super::{NotificationService, OrderService, ServiceError, SiteService};
@@ -120,16 +123,51 @@ impl ConsoleService {
             .await?)
     }
 
-    /// The latest `limit` anomalies within `scope`, newest first.
+    /// The latest `limit` anomalies within `scope` (the open ones only with `open_only`), newest
+    /// first.
     ///
     /// # Errors
     /// `Service(Store)`.
     pub async fn anomalies(
         &self,
         scope: &Scope,
+        open_only: bool,
         limit: u32,
     ) -> Result<Vec<ListedAnomaly>, ConsoleError> {
-        Ok(self.store.list_anomalies_in_scope(scope, limit).await?)
+        Ok(self
+            .store
+            .list_anomalies_in_scope(scope, open_only, limit)
+            .await?)
+    }
+
+    /// Marks anomaly `id` seen to, with `note` (admins only: an anomaly is the operator's to
+    /// settle with the channel, and an acknowledged one leaves the dashboard's count), written
+    /// with its audit entry.
+    ///
+    /// # Errors
+    /// `NotAllowed` for anyone but an admin, `NotFound`, `Service(Store)`.
+    pub async fn acknowledge_anomaly(
+        &self,
+        acting: Acting<'_>,
+        id: i64,
+        note: &AnomalyNote,
+    ) -> Result<(), ConsoleError> {
+        if acting.user.role != Role::Admin {
+            return Err(ConsoleError::NotAllowed);
+        }
+        let at = Timestamp::now();
+        let audit = AuditEntry::by(at, &acting.acted_by(), AuditAction::AnomalyAcknowledge)
+            .on("anomaly", &id.to_string())
+            .detail(note.as_str());
+        let found = self
+            .store
+            .acknowledge_anomaly(id, at, &acting.user.email, note, &audit)
+            .await?;
+        if found {
+            Ok(())
+        } else {
+            Err(ConsoleError::NotFound)
+        }
     }
 
     /// The sites within `scope`, oldest first (for names and the site filter).
