@@ -14,6 +14,11 @@ impl Fields {
         )
     }
 
+    /// A form with no fields.
+    pub(super) fn empty() -> Self {
+        Self(Vec::new())
+    }
+
     /// The first value of `name`, or `""`.
     pub(super) fn get(&self, name: &str) -> &str {
         self.0

@@ -19,6 +19,8 @@
 //! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
 //! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
 //! | `POST /console/anomalies/{id}/acknowledge` | admin | an anomaly seen to, with a note |
+//! | `GET /console/users`, `POST /console/users` | admin | the console users; a new one |
+//! | `POST /console/users/{id}/{disable,reset}` | admin | disable one (confirmed first, never oneself), give one a new password |
 //! | `GET /console/audit` | admin | the audit log |
 //! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
 //!
@@ -113,6 +115,11 @@ pub fn router(state: ConsoleState) -> Router {
             "/console/anomalies/{id}/acknowledge",
             post(pages::anomalies::acknowledge),
         )
+        .route(
+            "/console/users",
+            get(pages::users::list).post(pages::users::create),
+        )
+        .route("/console/users/{id}/{action}", post(pages::users::act))
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))
         .route("/console/{*rest}", any(page::not_found))

@@ -18,6 +18,7 @@ mod login;
 mod notifications;
 mod orders;
 mod sites;
+mod users;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

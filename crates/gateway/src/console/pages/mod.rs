@@ -15,3 +15,4 @@ pub(super) mod order;
 pub(super) mod orders;
 pub(super) mod site;
 pub(super) mod sites;
+pub(super) mod users;
