@@ -11,8 +11,8 @@ use std::process::Output;
 
 use gateway::config::{Flags, Settings};
 use gateway::domain::{
-    Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, OrderRequest,
-    OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
+    Amount, Channel, Currency, Description, ExpireMinutes, Method, NewOrder, NotificationStatus,
+    OrderRequest, OrderStatus, OutTradeNo, PayMethod, Payer, SiteName, Timestamp, UpstreamFields,
 };
 use gateway::store::{InsertOutcome, NewAttempt, NewSite, Transition};
 use serde_json::Value;
@@ -133,6 +133,45 @@ async fn the_operator_lists_shows_and_resends_notifications() {
     let out = notify(dir.path(), &["resend", "evt_unknown"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no notification event evt_unknown"));
+}
+
+#[tokio::test]
+async fn the_operator_resends_every_failed_notification_of_a_site_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let event_id = paid_order(dir.path()).await;
+    let store = gateway::app::open_store(&settings(dir.path()))
+        .await
+        .unwrap();
+    let site = store.list_sites().await.unwrap().remove(0).id;
+    store
+        .mark_notification(&event_id, NotificationStatus::Failed, Timestamp::now())
+        .await
+        .unwrap();
+    let out = notify(dir.path(), &["resend", "--failed", "--site", site.as_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 failed notifications"));
+    let event = store.notification(&event_id).await.unwrap().unwrap();
+    assert_eq!(event.status, NotificationStatus::Pending);
+    let log = store.list_audit(5).await.unwrap();
+    let entry = log
+        .iter()
+        .find(|e| e.action == "notification.resend_failed")
+        .unwrap();
+    assert_eq!(entry.object_id.as_deref(), Some(site.as_str()));
+    assert_eq!(entry.actor_user_id, None, "the command line");
+    // None left: nothing to do, and said so.
+    let out = notify(dir.path(), &["resend", "--failed", "--site", site.as_str()]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 failed notifications"));
+    let out = notify(dir.path(), &["resend", "--failed", "--site", "site_nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such site"));
+    let out = notify(dir.path(), &["resend", "--failed"]);
+    assert!(!out.status.success(), "--failed needs --site");
+    store.close().await;
 }
 
 #[tokio::test]

@@ -96,6 +96,13 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         "kept"
     );
 
+    let renamed = ok_json(&site(
+        &data,
+        &["update", &id, "--name", "内网商店", "--json"],
+    ));
+    assert_eq!(renamed["name"], "内网商店");
+    assert_eq!(renamed["notify_url"], Value::Null, "kept");
+
     let disabled = ok_json(&site(&data, &["disable", &id, "--json"]));
     assert_eq!(disabled["status"], "disabled");
     let enabled = ok_json(&site(&data, &["enable", &id, "--json"]));
@@ -104,6 +111,32 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         !String::from_utf8_lossy(&site(&data, &["disable", &id]).stdout).contains("sk_"),
         "no SK outside create and rotate-key"
     );
+
+    // Each change is in the audit log, as the command line's (no user, no address), naming its
+    // site; never with a key in it.
+    let db = test_support::db::Database::at(&format!(
+        "sqlite://{}?mode=rw",
+        data.join("paygate.db").display()
+    ));
+    let count = |action: &str| {
+        let db = &db;
+        let sql = format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND object_kind = 'site' \
+             AND actor_user_id IS NULL AND ip IS NULL"
+        );
+        async move { db.count(&sql).await }
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        assert_eq!(count("site.create").await, 2);
+        assert_eq!(count("site.update").await, 4);
+        assert_eq!(count("site.disable").await, 2);
+        assert_eq!(count("site.enable").await, 1);
+        let keys = db
+            .count("SELECT COUNT(*) FROM audit_log WHERE instr(detail, 'sk_') > 0 OR instr(detail, 'ak_') > 0")
+            .await;
+        assert_eq!(keys, 0);
+    });
 
     fails_with(&site(&data, &["update", &id]), "nothing to update");
     fails_with(

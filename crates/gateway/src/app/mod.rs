@@ -51,6 +51,8 @@ pub struct App {
     workers: WorkerSettings,
     /// How long API nonces are remembered ([`api::nonce_retention`]), for the purge.
     nonce_retention: Duration,
+    /// The console accounts, for the purge of dead sessions and login failures.
+    accounts: crate::service::AccountService,
     /// How long a client may take to send its headers, on both listeners.
     header_read_timeout: Duration,
     metrics: Option<MetricsListener>,
@@ -185,6 +187,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     if let Some(sandbox) = &sandbox {
         unsigned = unsigned.merge(sandbox::routes(sandbox, services.orders.clone()));
     }
+    let accounts = services.accounts.clone();
     unsigned = unsigned.merge(console::router(ConsoleState {
         accounts: services.accounts.clone(),
         console: services.console.clone(),
@@ -213,6 +216,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         handlers,
         workers: settings.workers,
         nonce_retention,
+        accounts,
         header_read_timeout: settings.http.header_read_timeout,
         metrics,
     })

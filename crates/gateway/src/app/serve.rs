@@ -1,6 +1,6 @@
 //! Serving: the HTTP server, the metrics listener (unless `metrics.listen` is off), the workers
-//! (`workers::run` with the notification deliverer and the order and refund checkers), the nonce
-//! purge and the listener for other nodes' order changes (`live::run`), side by side under one
+//! (`workers::run` with the notification deliverer and the order and refund checkers), the purges
+//! of expired nonces and of dead console sessions, and the listener for other nodes' order changes (`live::run`), side by side under one
 //! shutdown signal. On shutdown the servers stop accepting, the workers stop claiming, finish their
 //! jobs in flight and release their leases; only then are the simulator (sandbox mode) and the
 //! database pool closed.
@@ -75,10 +75,16 @@ impl App {
             self.nonce_retention,
             stopped(stop_rx.clone()),
         );
+        let purge_accounts = workers::purge_accounts(
+            self.accounts.clone(),
+            workers::ACCOUNT_PURGE_INTERVAL,
+            stopped(stop_rx.clone()),
+        );
         // Hears other nodes' order changes (PostgreSQL); on shutdown it ends the open status
         // streams, which the HTTP server would otherwise wait for.
         let live = crate::live::run(self.store.clone(), stopped(stop_rx.clone()));
-        let ((), (), (), (), (), ()) = tokio::join!(trigger, http, metrics, workers, purge, live);
+        let ((), (), (), (), (), (), ()) =
+            tokio::join!(trigger, http, metrics, workers, purge, purge_accounts, live);
         // The workers are done (their last jobs may have called the simulator): now it can go.
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;

@@ -11,8 +11,16 @@
 //! | `GET /console/orders/{id}` | signed in | an order and everything that happened to it |
 //! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
 //! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
-//! | `GET /console/notifications?status=` | signed in | notifications to sites in one status (failed by default) |
-//! | `GET /console/anomalies` | signed in | anomalies, each with its order |
+//! | `GET /console/sites`, `GET /console/sites/{id}` | signed in | the sites in the user's scope, one site (a site user's portal) |
+//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, its keys shown once |
+//! | `POST /console/sites/{id}/edit` | admin; site (notify URL only) | a site's name, notify URL, methods |
+//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
+//! | `GET /console/notifications?status=&site=` | signed in | notifications to sites in one status (failed by default), of one site if asked |
+//! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
+//! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
+//! | `POST /console/anomalies/{id}/acknowledge` | admin | an anomaly seen to, with a note |
+//! | `GET /console/users`, `POST /console/users` | admin | the console users; a new one |
+//! | `POST /console/users/{id}/{disable,reset}` | admin | disable one (confirmed first, never oneself), give one a new password |
 //! | `GET /console/audit` | admin | the audit log |
 //! | `GET /console/assets/console.<hash>.css` | anyone | the stylesheet |
 //!
@@ -25,6 +33,7 @@
 mod assets;
 mod client;
 mod csrf;
+mod form;
 mod format;
 mod lang;
 mod page;
@@ -89,8 +98,28 @@ pub fn router(state: ConsoleState) -> Router {
             "/console/orders/{id}/notifications/{event}/resend",
             post(pages::actions::resend),
         )
+        .route(
+            "/console/sites",
+            get(pages::sites::list).post(pages::sites::create),
+        )
+        .route("/console/sites/new", get(pages::sites::new_form))
+        .route("/console/sites/{id}", get(pages::site::show))
+        .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
+        .route(
+            "/console/notifications/resend-failed",
+            post(pages::notifications::resend_failed),
+        )
         .route("/console/anomalies", get(pages::anomalies::show))
+        .route(
+            "/console/anomalies/{id}/acknowledge",
+            post(pages::anomalies::acknowledge),
+        )
+        .route(
+            "/console/users",
+            get(pages::users::list).post(pages::users::create),
+        )
+        .route("/console/users/{id}/{action}", post(pages::users::act))
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))
         .route("/console/{*rest}", any(page::not_found))

@@ -12,7 +12,7 @@ use crate::domain::Role;
 
 use super::ConsoleState;
 use super::assets::{page_headers, stylesheet_href};
-use super::lang::{Lang, Names, Text, lang_of};
+use super::lang::{Lang, Manage, Names, Text, lang_of};
 use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 
 /// The console's sections, for the navigation.
@@ -20,8 +20,10 @@ use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 pub(super) enum Section {
     Dashboard,
     Orders,
+    Sites,
     Notifications,
     Anomalies,
+    Users,
     Audit,
 }
 
@@ -42,6 +44,8 @@ pub(super) struct UserLine {
 /// The layout's data (`templates/console/base.html`).
 pub(super) struct Layout {
     pub t: &'static Text,
+    /// The management pages' strings.
+    pub m: &'static Manage,
     pub html_lang: &'static str,
     pub title: String,
     pub stylesheet: String,
@@ -79,6 +83,12 @@ impl Layout {
                 label: t.nav_orders,
                 current: section == Section::Orders,
             },
+            NavItem {
+                key: "sites",
+                href: "/console/sites",
+                label: lang.manage().nav_sites,
+                current: section == Section::Sites,
+            },
         ];
         nav.push(NavItem {
             key: "notifications",
@@ -93,6 +103,12 @@ impl Layout {
             current: section == Section::Anomalies,
         });
         if signed.user.role == Role::Admin {
+            nav.push(NavItem {
+                key: "users",
+                href: "/console/users",
+                label: lang.manage().nav_users,
+                current: section == Section::Users,
+            });
             nav.push(NavItem {
                 key: "audit",
                 href: "/console/audit",
@@ -119,6 +135,7 @@ impl Layout {
         };
         Self {
             t: lang.strings(),
+            m: lang.manage(),
             html_lang: lang.html_lang(),
             title: title.to_owned(),
             stylesheet: stylesheet_href(),

@@ -1,6 +1,7 @@
 //! Anomalies: what paygate refused from a channel, kept for a human to look at.
 
-use super::{Channel, OrderId, Timestamp};
+use super::text::refuse_invisible;
+use super::{Channel, DomainError, OrderId, Timestamp};
 
 /// Something a human should look at: recorded in `anomalies`, counted in
 /// `paygate_anomalies_total{kind,channel}` and logged.
@@ -49,6 +50,35 @@ impl AnomalyKind {
     }
 }
 
+/// What a person wrote when they acknowledged an anomaly (what they checked, what they did): 1–500
+/// characters once trimmed, without control or invisible characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnomalyNote(String);
+
+impl AnomalyNote {
+    pub const MAX_CHARS: usize = 500;
+
+    /// # Errors
+    /// `Missing` when empty, `Malformed` when too long or with control characters,
+    /// `InvisibleCharacter`.
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(DomainError::Missing { field: "note" });
+        }
+        if s.chars().count() > Self::MAX_CHARS || s.chars().any(char::is_control) {
+            return Err(DomainError::Malformed { field: "note" });
+        }
+        refuse_invisible("note", s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A recorded anomaly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anomaly {
@@ -67,4 +97,24 @@ pub struct Anomaly {
     pub occurrences: i64,
     /// When it last happened.
     pub last_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_some_visible_text_of_at_most_500_characters() {
+        assert_eq!(
+            AnomalyNote::parse("  退款已在商户平台处理 ")
+                .unwrap()
+                .as_str(),
+            "退款已在商户平台处理"
+        );
+        assert!(AnomalyNote::parse(&"字".repeat(500)).is_ok());
+        for bad in ["", "   ", "a\nb", "a\u{200b}b"] {
+            assert!(AnomalyNote::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(AnomalyNote::parse(&"字".repeat(501)).is_err());
+    }
 }

@@ -30,6 +30,17 @@ pub enum AuditAction {
     OrderQuery,
     /// A console user queued a notification for delivery again.
     NotificationResend,
+    /// Every failed notification of a site queued for delivery again.
+    NotificationResendFailed,
+    SiteCreate,
+    /// A site's name, notify URL, methods or private-target permission changed.
+    SiteUpdate,
+    SiteDisable,
+    SiteEnable,
+    /// A site's SK replaced.
+    SiteRotateKey,
+    /// An anomaly seen to by a person, with their note.
+    AnomalyAcknowledge,
 }
 
 impl AuditAction {
@@ -46,7 +57,29 @@ impl AuditAction {
             Self::OrderClose => "order.close",
             Self::OrderQuery => "order.query",
             Self::NotificationResend => "notification.resend",
+            Self::NotificationResendFailed => "notification.resend_failed",
+            Self::SiteCreate => "site.create",
+            Self::SiteUpdate => "site.update",
+            Self::SiteDisable => "site.disable",
+            Self::SiteEnable => "site.enable",
+            Self::SiteRotateKey => "site.rotate_key",
+            Self::AnomalyAcknowledge => "anomaly.acknowledge",
         }
+    }
+}
+
+/// Who made a change and from which client address (a console user's, as `console::client` sees
+/// it; none from the command line): what the audit entry of every change records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActedBy {
+    pub actor: Actor,
+    pub ip: Option<String>,
+}
+
+impl From<Actor> for ActedBy {
+    /// An actor with no address: the command line on the server.
+    fn from(actor: Actor) -> Self {
+        Self { actor, ip: None }
     }
 }
 
@@ -75,6 +108,12 @@ impl AuditEntry {
             ip: None,
             detail: String::new(),
         }
+    }
+
+    /// An entry of `action` done by `by` (its actor and address).
+    #[must_use]
+    pub fn by(at: Timestamp, by: &ActedBy, action: AuditAction) -> Self {
+        Self::new(at, by.actor.clone(), action).from_ip(by.ip.as_deref())
     }
 
     #[must_use]

@@ -37,9 +37,9 @@ mod upstream_order_no;
 mod user;
 
 pub use amount::{Amount, Currency, YuanError};
-pub use anomaly::{Anomaly, AnomalyKind};
+pub use anomaly::{Anomaly, AnomalyKind, AnomalyNote};
 pub use api_nonce::ApiNonce;
-pub use audit::{Actor, AuditAction, AuditEntry};
+pub use audit::{ActedBy, Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
 pub use error::DomainError;
 pub use expire::ExpireMinutes;

@@ -37,7 +37,8 @@ pub use accounts::{
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use console::{
-    Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodView,
+    Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodView, SiteChange,
+    site_right,
 };
 pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;
@@ -108,10 +109,16 @@ impl Services {
     pub fn new(store: Store, channels: Channels, settings: ServiceSettings) -> Self {
         let orders = OrderService::new(store.clone(), channels, settings);
         let notifications = NotificationService::new(store.clone());
+        let sites = SiteService::new(store.clone());
         Self {
-            console: ConsoleService::new(store.clone(), orders.clone(), notifications.clone()),
+            console: ConsoleService::new(
+                store.clone(),
+                orders.clone(),
+                notifications.clone(),
+                sites.clone(),
+            ),
             orders,
-            sites: SiteService::new(store.clone()),
+            sites,
             notifications,
             accounts: AccountService::new(store, AccountPolicy::default()),
         }

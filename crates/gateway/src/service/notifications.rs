@@ -1,7 +1,11 @@
-//! A site's notifications as the merchant API shows them: the events of an order with their
-//! delivery attempts, and a resend.
+//! A site's notifications as the merchant API shows them (the events of an order with their
+//! delivery attempts, and a resend), and the operator's resends (`paygate notify resend`, the
+//! console): one event, or every failed one of a site at once.
 
-use crate::domain::{Attempt, NotificationEvent, OutTradeNo, Site, Timestamp};
+use crate::domain::{
+    ActedBy, Attempt, AuditAction, AuditEntry, NotificationEvent, OutTradeNo, Site, SiteId,
+    Timestamp,
+};
 use crate::store::Store;
 
 use super::ServiceError;
@@ -56,6 +60,37 @@ impl NotificationService {
         Ok(self
             .store
             .requeue_notification(Some(&site.id), event_id, Timestamp::now())
+            .await?)
+    }
+
+    /// The operator's resend of any site's event (`paygate notify resend`): as [`Self::resend`],
+    /// found whatever its site.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn resend_any(&self, event_id: &str) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .requeue_notification(None, event_id, Timestamp::now())
+            .await?)
+    }
+
+    /// Queues every `failed` event of site `site` for delivery now, each with its retry schedule
+    /// restarted, and records it (who, which site, how many) in the same transaction; how many
+    /// there were.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn resend_failed(&self, site: &SiteId, by: &ActedBy) -> Result<u64, ServiceError> {
+        let now = Timestamp::now();
+        let audit = |n: u64| {
+            AuditEntry::by(now, by, AuditAction::NotificationResendFailed)
+                .on("site", site.as_str())
+                .detail(format!("{n} failed notifications queued"))
+        };
+        Ok(self
+            .store
+            .requeue_failed_notifications(site, now, audit)
             .await?)
     }
 }

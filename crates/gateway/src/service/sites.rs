@@ -1,13 +1,19 @@
-//! Sites as the merchant API sees them: who signed a request, and whether its nonce is fresh.
+//! Sites: as the merchant API sees them (who signed a request, and whether its nonce is fresh), and
+//! as the operator manages them (create, change, disable or enable, rotate the SK). `paygate site`
+//! and the console both manage sites here, and every change is written with its audit entry in
+//! the same transaction.
 
 use std::time::Duration;
 
-use crate::domain::{AccessKey, ApiNonce, Site, SiteId, Timestamp};
-use crate::store::Store;
+use crate::domain::{
+    AccessKey, ActedBy, ApiNonce, AuditAction, AuditEntry, SecretKey, Site, SiteId, SiteStatus,
+    Timestamp,
+};
+use crate::store::{NewSite, SiteUpdate, Store, StoreError};
 
 use super::ServiceError;
 
-/// Looks up signing sites and remembers their nonces. Cheap to clone.
+/// Looks up signing sites, remembers their nonces, and manages sites. Cheap to clone.
 #[derive(Clone)]
 pub struct SiteService {
     store: Store,
@@ -49,4 +55,113 @@ impl SiteService {
     ) -> Result<bool, ServiceError> {
         Ok(self.store.remember_nonce(ak, nonce, now, retention).await?)
     }
+
+    /// Creates a site with a fresh id, AK and SK (shown to the operator this once).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn create(&self, new: NewSite, by: &ActedBy) -> Result<Site, ServiceError> {
+        let now = Timestamp::now();
+        let detail = format!("{:?}", new.name.as_str());
+        let audit = |id: &SiteId| {
+            AuditEntry::by(now, by, AuditAction::SiteCreate)
+                .on("site", id.as_str())
+                .detail(detail)
+        };
+        Ok(self.store.create_site_audited(new, now, audit).await?)
+    }
+
+    /// Changes what `update` gives; the site as it is now, or `None` for an unknown site.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn update(
+        &self,
+        id: &SiteId,
+        update: &SiteUpdate,
+        by: &ActedBy,
+    ) -> Result<Option<Site>, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteUpdate)
+            .on("site", id.as_str())
+            .detail(update_detail(update));
+        let changed = self.store.update_site(id, update, audit.at, &audit).await;
+        self.found_then_read(id, changed).await
+    }
+
+    /// Disables (the API refuses its requests) or enables a site; the site as it is now, or
+    /// `None` for an unknown site.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn set_status(
+        &self,
+        id: &SiteId,
+        status: SiteStatus,
+        by: &ActedBy,
+    ) -> Result<Option<Site>, ServiceError> {
+        let action = match status {
+            SiteStatus::Active => AuditAction::SiteEnable,
+            SiteStatus::Disabled => AuditAction::SiteDisable,
+        };
+        let audit = AuditEntry::by(Timestamp::now(), by, action).on("site", id.as_str());
+        let changed = self
+            .store
+            .set_site_status(id, status, audit.at, &audit)
+            .await;
+        self.found_then_read(id, changed).await
+    }
+
+    /// Replaces the site's SK (the old one stops working at once); the new SK, to be shown this
+    /// once, or `None` for an unknown site.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn rotate_key(
+        &self,
+        id: &SiteId,
+        by: &ActedBy,
+    ) -> Result<Option<SecretKey>, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteRotateKey)
+            .on("site", id.as_str());
+        match self.store.rotate_secret_key(id, audit.at, &audit).await {
+            Ok(sk) => Ok(Some(sk)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The site after a change that returned `changed`; `None` when there was no such site.
+    async fn found_then_read(
+        &self,
+        id: &SiteId,
+        changed: Result<(), StoreError>,
+    ) -> Result<Option<Site>, ServiceError> {
+        match changed {
+            Ok(()) => Ok(self.store.find_site(id).await?),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// What an update changes, for the audit log: the new values (a notify URL is the site's
+/// address, not a secret; a URL with credentials in it is refused by `NotifyUrl`).
+fn update_detail(update: &SiteUpdate) -> String {
+    let mut parts = Vec::new();
+    if let Some(name) = &update.name {
+        parts.push(format!("name {:?}", name.as_str()));
+    }
+    match &update.notify_url {
+        Some(Some(url)) => parts.push(format!("notify_url {}", url.as_str())),
+        Some(None) => parts.push("notify_url removed".to_owned()),
+        None => {}
+    }
+    if let Some(methods) = &update.enabled_methods {
+        let names: Vec<String> = methods.iter().map(ToString::to_string).collect();
+        parts.push(format!("methods {}", names.join(",")));
+    }
+    if let Some(allow) = update.allow_private_targets {
+        parts.push(format!("allow_private_targets {allow}"));
+    }
+    parts.join("; ")
 }

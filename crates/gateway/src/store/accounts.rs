@@ -289,6 +289,26 @@ impl Store {
         Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
     }
 
+    /// Deletes the per-address failure counts whose window (`window` long) has ended; returns how
+    /// many. Run periodically: an ended window counts for nothing anyway (it starts again at the
+    /// next failure), this only keeps the table from holding every address that ever failed.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn purge_login_failures(
+        &self,
+        now: Timestamp,
+        window: Duration,
+    ) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM login_failures WHERE window_start <= $1";
+        let affected = with_write!(self, pool => sqlx::query(sql)
+            .bind(now.minus(window).as_millis())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected)
+    }
+
     /// Disables a user and ends all their sessions, with `audit`, in one transaction.
     ///
     /// # Errors

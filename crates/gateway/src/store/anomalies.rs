@@ -6,9 +6,12 @@
 //! `last_at` instead of writing a new row, so repeated or flooded input costs one row per distinct
 //! fact (per source and window, for unverified callbacks), not one row per request.
 
-use crate::domain::{Anomaly, AnomalyKind, Channel, OrderId, Timestamp};
+use crate::domain::{
+    Anomaly, AnomalyKind, AnomalyNote, AuditEntry, Channel, Email, OrderId, Timestamp,
+};
 
-use super::{Store, StoreError, with_pool, with_write};
+use super::audit::insert_audit;
+use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAnomaly {
@@ -57,9 +60,9 @@ impl TryFrom<AnomalyRow> for Anomaly {
 }
 
 impl Store {
-    /// Records the anomaly, or counts it again on the row with the same dedupe key. Returns how
-    /// many times it has happened now (1 for a new row), so that callers can log the first and
-    /// not every repeat.
+    /// Records the anomaly, or counts it again on the row with the same dedupe key (which opens it
+    /// again if a person had acknowledged it: it happened since). Returns how many times it has
+    /// happened now (1 for a new row), so that callers can log the first and not every repeat.
     ///
     /// # Errors
     /// `Database` (an unknown order fails the foreign key).
@@ -67,7 +70,8 @@ impl Store {
         let sql = "INSERT INTO anomalies (kind, channel, order_id, dedupe_key, detail, at, occurrences, last_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, 1, $6) \
                    ON CONFLICT (dedupe_key) DO UPDATE \
-                   SET occurrences = anomalies.occurrences + 1, last_at = excluded.last_at \
+                   SET occurrences = anomalies.occurrences + 1, last_at = excluded.last_at, \
+                   acknowledged_at = NULL, acknowledged_by = NULL, ack_note = NULL \
                    RETURNING occurrences";
         let occurrences = with_write!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(a.kind.as_str())
@@ -79,6 +83,42 @@ impl Store {
             .fetch_one(pool)
             .await)?;
         Ok(occurrences)
+    }
+
+    /// Marks anomaly `id` seen to by `by` at `at` with `note` (replacing an earlier
+    /// acknowledgement), and writes `audit`, in one transaction; false (and nothing written) when
+    /// there is no such anomaly.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn acknowledge_anomaly(
+        &self,
+        id: i64,
+        at: Timestamp,
+        by: &Email,
+        note: &AnomalyNote,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE anomalies SET acknowledged_at = $1, acknowledged_by = $2, ack_note = $3 \
+                   WHERE id = $4";
+        with_write_tx!(self, tx => {
+            let found = sqlx::query(sql)
+                .bind(at.as_millis())
+                .bind(by.as_str())
+                .bind(note.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if found {
+                insert_audit!(tx, audit)?;
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok(found)
+        })
     }
 
     /// Every anomaly, newest first (by when it first happened).

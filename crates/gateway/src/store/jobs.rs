@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use crate::domain::{Job, JobKind, JobSubject, OrderId, SiteId, Timestamp, is_token};
+use crate::domain::{AuditEntry, Job, JobKind, JobSubject, OrderId, SiteId, Timestamp, is_token};
 
+use super::audit::insert_audit;
 use super::{Pool, Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// The `subject` column: the event id, or the order or refund id in decimal.
@@ -267,6 +268,46 @@ impl Store {
             self.wake_workers();
         }
         Ok(found)
+    }
+
+    /// [`Store::requeue_notification`] for every `failed` event of `site` at once, with the audit
+    /// entry `audit` makes of their number, in one transaction. Returns how many were requeued.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn requeue_failed_notifications(
+        &self,
+        site: &SiteId,
+        now: Timestamp,
+        audit: impl FnOnce(u64) -> AuditEntry,
+    ) -> Result<u64, StoreError> {
+        // `WHERE` before `ON CONFLICT`: SQLite needs it to read the upsert of an INSERT … SELECT.
+        let jobs = "INSERT INTO jobs (kind, subject, due_at, attempt) \
+                    SELECT $1, id, $2, 0 FROM notification_events \
+                    WHERE site_id = $3 AND status = 'failed' \
+                    ON CONFLICT (kind, subject) DO UPDATE SET due_at = excluded.due_at, attempt = 0";
+        let reset = "UPDATE notification_events SET status = 'pending' \
+                     WHERE site_id = $1 AND status = 'failed'";
+        let requeued = with_write_tx!(self, tx => {
+            sqlx::query(jobs)
+                .bind(JobKind::DeliverNotification.as_str())
+                .bind(now.as_millis())
+                .bind(site.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let requeued = sqlx::query(reset)
+                .bind(site.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            insert_audit!(tx, &audit(requeued))?;
+            tx.commit().await?;
+            requeued
+        });
+        if requeued > 0 {
+            self.wake_workers();
+        }
+        Ok(requeued)
     }
 
     /// Makes the order's check job due now, if it has one and it is due later (a callback failed

@@ -53,7 +53,7 @@ pub use error::StoreError;
 pub use nonces::NonceUse;
 pub use notifications::{NewAttempt, Settles};
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
-pub use queues::{ListedAnomaly, ListedEvent};
+pub use queues::{Acknowledgement, ListedAnomaly, ListedEvent};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };

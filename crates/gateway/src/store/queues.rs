@@ -32,6 +32,15 @@ pub struct ListedAnomaly {
     pub occurrences: i64,
     pub at: Timestamp,
     pub last_at: Timestamp,
+    /// When a person saw to it, who (their email) and their note; `None` while it is open.
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    pub at: Timestamp,
+    pub by: String,
+    pub note: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,24 +67,25 @@ struct AnomalyRow {
     occurrences: i64,
     at: i64,
     last_at: Option<i64>,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+    ack_note: Option<String>,
 }
 
 impl Store {
-    /// The latest `limit` notification events in `status` within `scope`, newest first.
+    /// The latest `limit` notification events in `status` within `scope` (of one site, with
+    /// `site`), newest first.
     ///
     /// # Errors
     /// `Database`, `Corrupt`.
     pub async fn list_events_in_scope(
         &self,
         scope: &Scope,
+        site: Option<&SiteId>,
         status: NotificationStatus,
         limit: u32,
     ) -> Result<Vec<ListedEvent>, StoreError> {
-        let mut c = Conditions::default();
-        c.scope(scope, "e.site_id");
-        c.add(Arg::Text(status.as_str().to_owned()), |n| {
-            format!("e.status = ${n}")
-        });
+        let c = event_conditions(scope, site, status, "e.");
         let sql = format!(
             "SELECT e.id, e.site_id, e.order_id, o.out_trade_no, e.event_type, e.status, \
              e.attempts, e.created_at, e.last_attempt_at \
@@ -107,21 +117,47 @@ impl Store {
             .collect()
     }
 
-    /// The latest `limit` anomalies within `scope` (by when they last happened), newest first. A
-    /// site sees only those about its orders; anomalies about no order are the operators'.
+    /// How many notification events are in `status` within `scope` (of one site, with `site`).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn count_events_in_scope(
+        &self,
+        scope: &Scope,
+        site: Option<&SiteId>,
+        status: NotificationStatus,
+    ) -> Result<i64, StoreError> {
+        let c = event_conditions(scope, site, status, "");
+        let sql = format!(
+            "SELECT COUNT(*) FROM notification_events{}",
+            c.where_clause()
+        );
+        Ok(with_pool!(self, pool => {
+            bind_all!(sqlx::query_scalar::<_, i64>(&sql), c).fetch_one(pool).await
+        })?)
+    }
+
+    /// The latest `limit` anomalies within `scope` (by when they last happened), newest first; the
+    /// open ones only with `open_only`. A site sees only those about its orders; anomalies about no
+    /// order are the operators'.
     ///
     /// # Errors
     /// `Database`.
     pub async fn list_anomalies_in_scope(
         &self,
         scope: &Scope,
+        open_only: bool,
         limit: u32,
     ) -> Result<Vec<ListedAnomaly>, StoreError> {
         let mut c = Conditions::default();
         c.scope(scope, "o.site_id");
+        if open_only {
+            c.add_fixed("a.acknowledged_at IS NULL");
+        }
         let sql = format!(
             "SELECT a.id, a.kind, a.channel, a.order_id, o.out_trade_no, a.detail, a.occurrences, \
-             a.at, a.last_at FROM anomalies a LEFT JOIN orders o ON o.id = a.order_id{} \
+             a.at, a.last_at, a.acknowledged_at, a.acknowledged_by, a.ack_note \
+             FROM anomalies a LEFT JOIN orders o ON o.id = a.order_id{} \
              ORDER BY COALESCE(a.last_at, a.at) DESC, a.id DESC LIMIT {}",
             c.where_clause(),
             limit.max(1)
@@ -143,7 +179,33 @@ impl Store {
                 occurrences: r.occurrences,
                 at: Timestamp::from_millis(r.at),
                 last_at: Timestamp::from_millis(r.last_at.unwrap_or(r.at)),
+                acknowledged: r.acknowledged_at.map(|at| Acknowledgement {
+                    at: Timestamp::from_millis(at),
+                    by: r.acknowledged_by.unwrap_or_default(),
+                    note: r.ack_note.unwrap_or_default(),
+                }),
             })
             .collect())
     }
+}
+
+/// Events in `status` within `scope`, of `site` when given; `prefix` is the table's alias and a
+/// dot (`e.`), or nothing.
+fn event_conditions(
+    scope: &Scope,
+    site: Option<&SiteId>,
+    status: NotificationStatus,
+    prefix: &str,
+) -> Conditions {
+    let mut c = Conditions::default();
+    c.scope(scope, &format!("{prefix}site_id"));
+    if let Some(site) = site {
+        c.add(Arg::Text(site.as_str().to_owned()), |n| {
+            format!("{prefix}site_id = ${n}")
+        });
+    }
+    c.add(Arg::Text(status.as_str().to_owned()), |n| {
+        format!("{prefix}status = ${n}")
+    });
+    c
 }

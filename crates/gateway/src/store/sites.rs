@@ -3,11 +3,13 @@
 use std::collections::BTreeSet;
 
 use crate::domain::{
-    AccessKey, NotifyUrl, PayMethod, SecretKey, Site, SiteId, SiteName, SiteStatus, Timestamp,
+    AccessKey, AuditEntry, NotifyUrl, PayMethod, SecretKey, Site, SiteId, SiteName, SiteStatus,
+    Timestamp,
 };
 
+use super::audit::insert_audit;
 use super::rows::flag;
-use super::{Store, StoreError, with_pool, with_write};
+use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// What the operator gives to create a site; the id, AK and SK are generated.
 #[derive(Debug, Clone)]
@@ -22,6 +24,7 @@ pub struct NewSite {
 /// What the operator changes on a site; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteUpdate {
+    pub name: Option<SiteName>,
     /// `Some(None)` removes the site's notify URL (orders may still carry their own).
     pub notify_url: Option<Option<NotifyUrl>>,
     pub enabled_methods: Option<BTreeSet<PayMethod>>,
@@ -58,6 +61,19 @@ fn sk_aad(site: &SiteId) -> Vec<u8> {
     format!("paygate/site-sk/{}", site.as_str()).into_bytes()
 }
 
+/// Inside a site change's transaction `$tx`: `NotFound` (rolled back) unless `$changed` is one
+/// row; else `$audit` written and the change committed.
+macro_rules! commit_site_change {
+    ($tx:ident, $changed:expr, $audit:expr) => {
+        if $changed != 1 {
+            $tx.rollback().await?;
+            return Err(StoreError::NotFound("site"));
+        }
+        insert_audit!($tx, $audit)?;
+        $tx.commit().await?;
+    };
+}
+
 fn methods_to_text(methods: &BTreeSet<PayMethod>) -> String {
     methods
         .iter()
@@ -67,14 +83,40 @@ fn methods_to_text(methods: &BTreeSet<PayMethod>) -> String {
 }
 
 impl Store {
-    /// Creates a site with a fresh id, AK and SK. The returned `Site` is the only time the SK is
-    /// handed out without a lookup: show it to the operator once.
+    /// Creates a site with a fresh id, AK and SK, for set-up that no person asked for (the
+    /// sandbox's demo site, tests); a person's goes through `SiteService::create`, audited
+    /// ([`Store::create_site_audited`]). The returned `Site` is the only time the SK is handed out
+    /// without a lookup: show it to the operator once.
     ///
     /// Its keys show the database's mode (`ak_test_…` in sandbox, `ak_live_…` live).
     ///
     /// # Errors
     /// `ModeNotRecorded`, `Database` (including the practically impossible AK collision), `Crypto`.
     pub async fn create_site(&self, new: NewSite, now: Timestamp) -> Result<Site, StoreError> {
+        self.insert_site(new, now, None::<fn(&SiteId) -> AuditEntry>)
+            .await
+    }
+
+    /// [`Store::create_site`], with the audit entry `audit` makes of the new site's id written in
+    /// the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::create_site`].
+    pub async fn create_site_audited(
+        &self,
+        new: NewSite,
+        now: Timestamp,
+        audit: impl FnOnce(&SiteId) -> AuditEntry,
+    ) -> Result<Site, StoreError> {
+        self.insert_site(new, now, Some(audit)).await
+    }
+
+    async fn insert_site(
+        &self,
+        new: NewSite,
+        now: Timestamp,
+        audit: Option<impl FnOnce(&SiteId) -> AuditEntry>,
+    ) -> Result<Site, StoreError> {
         let mode = self.mode().await?;
         let site = Site {
             id: SiteId::generate(),
@@ -91,22 +133,28 @@ impl Store {
         let sealed = self
             .secrets
             .seal(site.secret_key.expose().as_bytes(), &sk_aad(&site.id))?;
+        let audit = audit.map(|make| make(&site.id));
         let sql = "INSERT INTO sites (id, name, access_key, secret_key_sealed, notify_url, \
                    enabled_methods, allow_private_targets, status, created_at, updated_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
-        with_write!(self, pool => sqlx::query(sql)
-            .bind(site.id.as_str())
-            .bind(site.name.as_str())
-            .bind(site.access_key.as_str())
-            .bind(&sealed)
-            .bind(site.notify_url.as_ref().map(NotifyUrl::as_str))
-            .bind(methods_to_text(&site.enabled_methods))
-            .bind(i64::from(site.allow_private_targets))
-            .bind(site.status.as_str())
-            .bind(now.as_millis())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
+        with_write_tx!(self, tx => {
+            sqlx::query(sql)
+                .bind(site.id.as_str())
+                .bind(site.name.as_str())
+                .bind(site.access_key.as_str())
+                .bind(&sealed)
+                .bind(site.notify_url.as_ref().map(NotifyUrl::as_str))
+                .bind(methods_to_text(&site.enabled_methods))
+                .bind(i64::from(site.allow_private_targets))
+                .bind(site.status.as_str())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
+            if let Some(audit) = &audit {
+                insert_audit!(tx, audit)?;
+            }
+            tx.commit().await?;
+        });
         Ok(site)
     }
 
@@ -145,7 +193,8 @@ impl Store {
         rows.into_iter().map(|r| self.site_from_row(r)).collect()
     }
 
-    /// Replaces a site's SK with a fresh one and returns it; the old SK stops working at once.
+    /// Replaces a site's SK with a fresh one and returns it, with `audit`, in one transaction; the
+    /// old SK stops working at once.
     ///
     /// # Errors
     /// `NotFound` for an unknown site; `Database`, `Crypto`.
@@ -153,25 +202,25 @@ impl Store {
         &self,
         id: &SiteId,
         now: Timestamp,
+        audit: &AuditEntry,
     ) -> Result<SecretKey, StoreError> {
         let sk = SecretKey::generate(self.mode().await?);
         let sealed = self.secrets.seal(sk.expose().as_bytes(), &sk_aad(id))?;
         let sql = "UPDATE sites SET secret_key_sealed = $1, updated_at = $2 WHERE id = $3";
-        let affected = with_write!(self, pool => sqlx::query(sql)
-            .bind(&sealed)
-            .bind(now.as_millis())
-            .bind(id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        if affected == 1 {
-            Ok(sk)
-        } else {
-            Err(StoreError::NotFound("site"))
-        }
+        with_write_tx!(self, tx => {
+            let changed = sqlx::query(sql)
+                .bind(&sealed)
+                .bind(now.as_millis())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            commit_site_change!(tx, changed, audit);
+        });
+        Ok(sk)
     }
 
-    /// Enables or disables a site.
+    /// Enables or disables a site, with `audit`, in one transaction.
     ///
     /// # Errors
     /// `NotFound` for an unknown site; `Database`.
@@ -180,24 +229,24 @@ impl Store {
         id: &SiteId,
         status: SiteStatus,
         now: Timestamp,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE sites SET status = $1, updated_at = $2 WHERE id = $3";
-        let affected = with_write!(self, pool => sqlx::query(sql)
-            .bind(status.as_str())
-            .bind(now.as_millis())
-            .bind(id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        if affected == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound("site"))
-        }
+        with_write_tx!(self, tx => {
+            let changed = sqlx::query(sql)
+                .bind(status.as_str())
+                .bind(now.as_millis())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            commit_site_change!(tx, changed, audit);
+        });
+        Ok(())
     }
 
     /// Changes what `update` gives and leaves the rest, in one statement (two operators' updates
-    /// of different fields do not undo each other).
+    /// of different fields do not undo each other), with `audit`, in one transaction.
     ///
     /// # Errors
     /// `NotFound` for an unknown site; `Database`.
@@ -206,29 +255,31 @@ impl Store {
         id: &SiteId,
         update: &SiteUpdate,
         now: Timestamp,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE sites SET \
-                   notify_url = CASE WHEN $1 = 1 THEN $2 ELSE notify_url END, \
-                   enabled_methods = COALESCE($3, enabled_methods), \
-                   allow_private_targets = COALESCE($4, allow_private_targets), \
-                   updated_at = $5 \
-                   WHERE id = $6";
+                   name = COALESCE($1, name), \
+                   notify_url = CASE WHEN $2 = 1 THEN $3 ELSE notify_url END, \
+                   enabled_methods = COALESCE($4, enabled_methods), \
+                   allow_private_targets = COALESCE($5, allow_private_targets), \
+                   updated_at = $6 \
+                   WHERE id = $7";
         let notify_url = update.notify_url.as_ref();
-        let affected = with_write!(self, pool => sqlx::query(sql)
-            .bind(i64::from(notify_url.is_some()))
-            .bind(notify_url.and_then(|u| u.as_ref()).map(NotifyUrl::as_str))
-            .bind(update.enabled_methods.as_ref().map(methods_to_text))
-            .bind(update.allow_private_targets.map(i64::from))
-            .bind(now.as_millis())
-            .bind(id.as_str())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        if affected == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound("site"))
-        }
+        with_write_tx!(self, tx => {
+            let changed = sqlx::query(sql)
+                .bind(update.name.as_ref().map(SiteName::as_str))
+                .bind(i64::from(notify_url.is_some()))
+                .bind(notify_url.and_then(|u| u.as_ref()).map(NotifyUrl::as_str))
+                .bind(update.enabled_methods.as_ref().map(methods_to_text))
+                .bind(update.allow_private_targets.map(i64::from))
+                .bind(now.as_millis())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            commit_site_change!(tx, changed, audit);
+        });
+        Ok(())
     }
 
     fn site_from_row(&self, r: SiteRow) -> Result<Site, StoreError> {

@@ -42,7 +42,7 @@ pub struct PeriodFigures {
 /// What needs a person now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpenCounts {
-    /// Anomalies recorded (about the scope's orders, for a site).
+    /// Anomalies nobody has acknowledged yet (about the scope's orders, for a site).
     pub anomalies: i64,
     /// Notifications every retry of which failed.
     pub failed_notifications: i64,
@@ -203,6 +203,7 @@ impl Store {
         stuck_before: Timestamp,
     ) -> Result<OpenCounts, StoreError> {
         let mut anomalies = Conditions::default();
+        anomalies.add_fixed("acknowledged_at IS NULL");
         if let Some(site) = scope.site() {
             anomalies.add(Arg::Text(site.as_str().to_owned()), |n| {
                 format!("order_id IN (SELECT id FROM orders WHERE site_id = ${n})")

@@ -1,8 +1,10 @@
 //! Background workers: claim due jobs with a lease, run the handler for each job's kind, then
 //! complete or reschedule the job. Handlers live with their concern (`notify/`, `compensation/`);
 //! this module only knows the [`JobHandler`] trait. The loop itself is in `run.rs`; the periodic
-//! purge of expired API nonces in `nonce_purge.rs`.
+//! purges of expired API nonces in `nonce_purge.rs`, and of dead console sessions and ended
+//! login-failure windows in `account_purge.rs`.
 
+mod account_purge;
 mod nonce_purge;
 mod run;
 
@@ -10,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use account_purge::{ACCOUNT_PURGE_INTERVAL, purge_accounts};
 pub use nonce_purge::purge_nonces;
 pub use run::run;
 

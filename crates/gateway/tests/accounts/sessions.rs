@@ -1,9 +1,49 @@
-use gateway::domain::{Actor, Role, SessionToken};
+use std::time::Duration;
+
+use gateway::domain::{Actor, Role, SessionToken, Timestamp};
 
 use crate::support::TestDb;
 use crate::{PASSWORD, at, attempt, create, login, on_both_backends, service, signed_in};
 
+/// How many rows `table` has.
+async fn rows(db: &TestDb, table: &str) -> i64 {
+    db.count(&format!("SELECT COUNT(*) FROM {table}")).await
+}
+
 on_both_backends! {
+    async fn the_background_purge_deletes_dead_sessions_and_ended_failure_windows(db: TestDb) {
+        let accounts = service(&db.store);
+        create(&accounts, "ops@example.com", Role::Admin).await;
+        // A session and a failure window from long ago, dead by now; one of each from now.
+        login(&accounts, "ops@example.com", PASSWORD, at(0)).await.unwrap();
+        assert!(login(&accounts, "ops@example.com", "wrong password", at(0)).await.is_err());
+        let live = login(&accounts, "ops@example.com", PASSWORD, Timestamp::now()).await.unwrap().token;
+        let mut wrong_now = attempt("ops@example.com", "wrong password", Timestamp::now());
+        wrong_now.ip = Some("192.0.2.20");
+        assert!(accounts.login(wrong_now).await.is_err());
+        assert_eq!((rows(&db, "sessions").await, rows(&db, "login_failures").await), (2, 2));
+
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let purge = tokio::spawn(gateway::workers::purge_accounts(
+            accounts.clone(),
+            Duration::from_millis(20),
+            async { let _ = stopped.await; },
+        ));
+        let mut left = (0, 0);
+        for _ in 0..500 {
+            left = (rows(&db, "sessions").await, rows(&db, "login_failures").await);
+            if left == (1, 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(left, (1, 1), "the dead ones purged, the live ones kept");
+        assert!(signed_in(&accounts, &live, Timestamp::now()).await);
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(5), purge).await.unwrap().unwrap();
+        assert_eq!(accounts.purge_expired(Timestamp::now()).await.unwrap(), (0, 0));
+    }
+
     async fn a_session_ends_after_thirty_idle_minutes_or_twelve_hours(db: TestDb) {
         let accounts = service(&db.store);
         create(&accounts, "ops@example.com", Role::Admin).await;

@@ -221,7 +221,9 @@ api_tests! {
     }
 
     async fn a_disabled_site_is_forbidden(app: TestApp) {
-        app.db.store.set_site_status(&app.site.id, gateway::domain::SiteStatus::Disabled, gateway::domain::Timestamp::now()).await.unwrap();
+        let now = gateway::domain::Timestamp::now();
+        let audit = gateway::domain::AuditEntry::new(now, gateway::domain::Actor::Cli, gateway::domain::AuditAction::SiteDisable);
+        app.db.store.set_site_status(&app.site.id, gateway::domain::SiteStatus::Disabled, now, &audit).await.unwrap();
         let r = app.signed("POST", "/pay/wechat/native", &order("order_auth_12")).await;
         r.assert_error(403, "site_disabled");
     }

@@ -229,3 +229,97 @@ mod behind_an_https_public_url_cookies_are_secure_and_forms_come_from_it {
         super::behind_https(crate::support::Backend::Postgres).await;
     }
 }
+
+/// A paygate whose sessions end after `idle` unused or `absolute` after the login.
+async fn with_expiries(
+    backend: crate::support::Backend,
+    idle: std::time::Duration,
+    absolute: std::time::Duration,
+    test: impl FnOnce(TestApp) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    + Send
+    + 'static,
+) {
+    crate::support::run(backend, move |db| async move {
+        let policy = gateway::service::AccountPolicy {
+            idle,
+            absolute,
+            ..crate::support::app::light_account_policy()
+        };
+        test(TestApp::spawn_with_policy(db, policy).await).await;
+    })
+    .await;
+}
+
+/// A copy of a signed-in browser's session cookie, as a thief would hold it.
+fn thief_of(app: &TestApp, browser: &Browser) -> Browser {
+    let mut thief = Browser::new(app);
+    thief
+        .cookies
+        .insert("pg_session".into(), browser.cookies["pg_session"].clone());
+    thief
+}
+
+/// A stolen cookie stops working once its session has been idle for the policy's time: for the
+/// thief and the owner alike.
+async fn idle_expiry(backend: crate::support::Backend) {
+    let idle = std::time::Duration::from_millis(2500);
+    with_expiries(backend, idle, idle * 20, move |app| {
+        Box::pin(async move {
+            user(&app, "ops@example.com", Role::Admin).await;
+            let mut owner = Browser::signed_in(&app, "ops@example.com").await;
+            let mut thief = thief_of(&app, &owner);
+            thief.get("/console").await.assert_status(200);
+            tokio::time::sleep(idle + std::time::Duration::from_millis(300)).await;
+            let refused = thief.get("/console/orders").await;
+            refused.assert_status(303);
+            assert_eq!(refused.location(), Some("/console/login"));
+            owner.get("/console").await.assert_status(303);
+        })
+    })
+    .await;
+}
+
+/// A stolen cookie stops working at its session's absolute end, however busy the session is.
+async fn absolute_expiry(backend: crate::support::Backend) {
+    let absolute = std::time::Duration::from_secs(4);
+    with_expiries(backend, absolute * 10, absolute, move |app| {
+        Box::pin(async move {
+            user(&app, "ops@example.com", Role::Admin).await;
+            let owner = Browser::signed_in(&app, "ops@example.com").await;
+            let signed_in_at = std::time::Instant::now();
+            let mut thief = thief_of(&app, &owner);
+            // Used all along, it still ends.
+            while signed_in_at.elapsed() < absolute - std::time::Duration::from_millis(1500) {
+                thief.get("/console").await.assert_status(200);
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+            thief.get("/console").await.assert_status(303);
+        })
+    })
+    .await;
+}
+
+mod a_stolen_session_cookie_stops_working_once_the_session_is_idle_too_long {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::idle_expiry(crate::support::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::idle_expiry(crate::support::Backend::Postgres).await;
+    }
+}
+
+mod a_stolen_session_cookie_stops_working_at_the_sessions_absolute_end {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::absolute_expiry(crate::support::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::absolute_expiry(crate::support::Backend::Postgres).await;
+    }
+}

@@ -12,9 +12,13 @@
 mod support;
 
 mod actions;
+mod anomalies;
 mod attacks;
 mod login;
+mod notifications;
 mod orders;
+mod sites;
+mod users;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

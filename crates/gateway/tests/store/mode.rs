@@ -55,7 +55,7 @@ on_both_backends! {
         let site = new_site(&db.store, "test shop").await;
         assert!(site.access_key.as_str().starts_with("ak_test_"));
         assert!(site.secret_key.expose().starts_with("sk_test_"));
-        let rotated = db.store.rotate_secret_key(&site.id, Timestamp::now()).await.unwrap();
+        let rotated = db.store.rotate_secret_key(&site.id, Timestamp::now(), &gateway::domain::AuditEntry::new(Timestamp::now(), gateway::domain::Actor::Cli, gateway::domain::AuditAction::SiteRotateKey)).await.unwrap();
         assert!(rotated.expose().starts_with("sk_test_"));
     }
 }

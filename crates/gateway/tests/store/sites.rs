@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use gateway::crypto::MasterKey;
 use gateway::domain::{
-    AccessKey, Channel, Method, Mode, NotifyUrl, PayMethod, SiteId, SiteName, SiteStatus,
+    AccessKey, Actor, AuditAction, AuditEntry, Channel, Method, Mode, NotifyUrl, PayMethod, SiteId,
+    SiteName, SiteStatus,
 };
 use gateway::store::{NewSite, SiteUpdate, Store, StoreError};
 
@@ -14,6 +15,11 @@ use crate::support::{TestDb, new_site, now};
 
 fn url(s: &str) -> NotifyUrl {
     NotifyUrl::parse(s).unwrap()
+}
+
+/// An audit entry of the command line's, for the changes that record one.
+fn audit(action: AuditAction) -> AuditEntry {
+    AuditEntry::new(now(), Actor::Cli, action).on("site", "test")
 }
 
 fn method(channel: Channel, method: Method) -> PayMethod {
@@ -58,13 +64,16 @@ on_both_backends! {
     async fn rotating_the_sk_replaces_it(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
         let before = db.raw_sealed_sk(&site).await;
-        let new_sk = db.store.rotate_secret_key(&site.id, now()).await.unwrap();
+        let new_sk = db.store.rotate_secret_key(&site.id, now(), &audit(AuditAction::SiteRotateKey)).await.unwrap();
         assert_ne!(new_sk, site.secret_key);
         let found = db.store.find_site_by_ak(&site.access_key).await.unwrap().unwrap();
         assert_eq!(found.secret_key, new_sk);
         assert_ne!(db.raw_sealed_sk(&site).await, before);
-        let unknown = db.store.rotate_secret_key(&SiteId::generate(), now()).await;
+        let unknown = db.store.rotate_secret_key(&SiteId::generate(), now(), &audit(AuditAction::SiteRotateKey)).await;
         assert!(matches!(unknown, Err(StoreError::NotFound("site"))));
+        // The rotation is recorded with it; the one of no site is not.
+        let log = db.store.list_audit(10).await.unwrap();
+        assert_eq!(log.iter().filter(|e| e.action == "site.rotate_key").count(), 1);
     }
 
     async fn private_targets_are_off_unless_the_site_is_created_with_them(db: TestDb) {
@@ -88,7 +97,7 @@ on_both_backends! {
         db.store.update_site(&id, &SiteUpdate {
             notify_url: Some(Some(url("https://shop.example/notify"))),
             ..SiteUpdate::default()
-        }, now()).await.unwrap();
+        }, now(), &audit(AuditAction::SiteUpdate)).await.unwrap();
         let s = db.store.find_site(&id).await.unwrap().unwrap();
         assert_eq!(s.notify_url, Some(url("https://shop.example/notify")));
         assert_eq!(s.enabled_methods, before.enabled_methods);
@@ -99,7 +108,7 @@ on_both_backends! {
             enabled_methods: Some(alipay_only.clone()),
             allow_private_targets: Some(true),
             ..SiteUpdate::default()
-        }, now()).await.unwrap();
+        }, now(), &audit(AuditAction::SiteUpdate)).await.unwrap();
         let s = db.store.find_site(&id).await.unwrap().unwrap();
         assert_eq!(s.enabled_methods, alipay_only);
         assert!(s.allow_private_targets);
@@ -110,7 +119,7 @@ on_both_backends! {
             notify_url: Some(None),
             allow_private_targets: Some(false),
             ..SiteUpdate::default()
-        }, now()).await.unwrap();
+        }, now(), &audit(AuditAction::SiteUpdate)).await.unwrap();
         let s = db.store.find_site(&id).await.unwrap().unwrap();
         assert_eq!(s.notify_url, None);
         assert!(!s.allow_private_targets);
@@ -120,14 +129,24 @@ on_both_backends! {
         let unknown = db.store.update_site(&SiteId::generate(), &SiteUpdate {
             allow_private_targets: Some(true),
             ..SiteUpdate::default()
-        }, now()).await;
+        }, now(), &audit(AuditAction::SiteUpdate)).await;
         assert!(matches!(unknown, Err(StoreError::NotFound("site"))));
         assert!(SiteUpdate::default().is_empty());
+        let log = db.store.list_audit(10).await.unwrap();
+        assert_eq!(log.iter().filter(|e| e.action == "site.update").count(), 3, "one per change made");
+
+        db.store.update_site(&id, &SiteUpdate {
+            name: Some(SiteName::parse("shop, renamed").unwrap()),
+            ..SiteUpdate::default()
+        }, now(), &audit(AuditAction::SiteUpdate)).await.unwrap();
+        let s = db.store.find_site(&id).await.unwrap().unwrap();
+        assert_eq!(s.name.as_str(), "shop, renamed");
+        assert_eq!(s.enabled_methods, alipay_only, "kept");
     }
 
     async fn a_disabled_site_may_use_nothing(db: TestDb) {
         let site = new_site(&db.store, "shop").await;
-        db.store.set_site_status(&site.id, SiteStatus::Disabled, now()).await.unwrap();
+        db.store.set_site_status(&site.id, SiteStatus::Disabled, now(), &audit(AuditAction::SiteDisable)).await.unwrap();
         let found = db.store.find_site(&site.id).await.unwrap().unwrap();
         assert_eq!(found.status, SiteStatus::Disabled);
         assert!(!found.may_use(PayMethod::new(Channel::Wechat, Method::Native).unwrap()));

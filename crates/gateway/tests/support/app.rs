@@ -164,6 +164,27 @@ impl TestApp {
     /// A paygate on what `node` left, with its API settings changed by `tune` (a shorter signing
     /// window, a lower rate limit).
     pub async fn spawn_tuned(node: Node, tune: impl FnOnce(&mut ApiSettings)) -> Self {
+        Self::spawn_full(node, tune, light_account_policy()).await
+    }
+
+    /// A fresh paygate whose console signs in under `policy` (shorter session expiries).
+    pub async fn spawn_with_policy(db: TestDb, policy: AccountPolicy) -> Self {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = test_support::sim::start(Some(sim_dir.path()), 0.001).await;
+        let node = Node {
+            db,
+            sim,
+            sim_dir,
+            public_url: None,
+        };
+        Self::spawn_full(node, |_| {}, policy).await
+    }
+
+    async fn spawn_full(
+        node: Node,
+        tune: impl FnOnce(&mut ApiSettings),
+        policy: AccountPolicy,
+    ) -> Self {
         let Node {
             db,
             sim,
@@ -193,7 +214,7 @@ impl TestApp {
             channels.clone(),
             settings.service_settings(),
         );
-        services.accounts = AccountService::new(db.store.clone(), light_account_policy());
+        services.accounts = AccountService::new(db.store.clone(), policy);
         let accounts = services.accounts.clone();
         // As the app composes them: the callbacks and the console beside the merchant API.
         let unsigned = gateway::callbacks::routes(gateway::callbacks::State {

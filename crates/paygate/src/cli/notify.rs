@@ -5,7 +5,10 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use gateway::domain::{Attempt, NotificationEvent, NotificationStatus, SiteId, Timestamp};
+use gateway::domain::{
+    ActedBy, Actor, Attempt, NotificationEvent, NotificationStatus, SiteId, Timestamp,
+};
+use gateway::service::NotificationService;
 use serde_json::json;
 
 use super::common::DataArgs;
@@ -37,9 +40,18 @@ enum NotifyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Queues an event for delivery now (whatever its status), with the retry schedule restarted.
-    /// A running `paygate serve` on the same database delivers it.
-    Resend { event_id: String },
+    /// Queues an event for delivery now (whatever its status), with the retry schedule restarted;
+    /// or with `--failed --site SITE_ID`, every failed event of that site (recorded in the audit
+    /// log). A running `paygate serve` on the same database delivers them.
+    Resend {
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        event_id: Option<String>,
+        /// Every failed event of the site given by --site.
+        #[arg(long, requires = "site")]
+        failed: bool,
+        #[arg(long, value_name = "SITE_ID")]
+        site: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -127,14 +139,31 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
-            NotifyCommand::Resend { event_id } => {
-                let found = store
-                    .requeue_notification(None, &event_id, Timestamp::now())
-                    .await?;
-                if !found {
-                    bail!("no notification event {event_id}");
+            NotifyCommand::Resend { event_id, site, .. } => {
+                let notifications = NotificationService::new(store.clone());
+                let site = site
+                    .as_deref()
+                    .map(SiteId::parse)
+                    .transpose()
+                    .context("--site")?;
+                match (event_id, site) {
+                    (Some(event_id), _) => {
+                        if !notifications.resend_any(&event_id).await? {
+                            bail!("no notification event {event_id}");
+                        }
+                        println!("{event_id} queued for delivery");
+                    }
+                    (None, Some(site)) => {
+                        if store.find_site(&site).await?.is_none() {
+                            bail!("site {site}: no such site");
+                        }
+                        let n = notifications
+                            .resend_failed(&site, &ActedBy::from(Actor::Cli))
+                            .await?;
+                        println!("{n} failed notifications of {site} queued for delivery");
+                    }
+                    (None, None) => bail!("give an EVENT_ID, or --failed --site SITE_ID"),
                 }
-                println!("{event_id} queued for delivery");
                 Ok(())
             }
         }

@@ -1,13 +1,16 @@
 //! `paygate site …`: the operator's site commands. They open the same database as `serve` (SQLite
-//! in WAL mode lets them run beside it) and print to stdout; the SK only where showing it is the
-//! command's job (create, rotate-key). An unknown SITE_ID is an error (exit status 1).
+//! in WAL mode lets them run beside it), change sites through the same service as the console
+//! (`SiteService`, each change in the audit log as the command line's), and print to stdout; the
+//! SK only where showing it is the command's job (create, rotate-key). An unknown SITE_ID is an
+//! error (exit status 1).
 
 use std::collections::BTreeSet;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gateway::domain::{NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus, Timestamp};
-use gateway::store::{NewSite, SiteUpdate, Store};
+use gateway::domain::{ActedBy, Actor, NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus};
+use gateway::service::SiteService;
+use gateway::store::{NewSite, SiteUpdate};
 use serde_json::json;
 
 use super::common::DataArgs;
@@ -40,9 +43,11 @@ enum SiteCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Changes a site's notify URL, methods or private-target permission; leaves the rest.
+    /// Changes a site's name, notify URL, methods or private-target permission; leaves the rest.
     Update {
         site_id: String,
+        #[arg(long)]
+        name: Option<String>,
         /// Where paygate notifies the site of payments.
         #[arg(long, value_name = "URL", conflicts_with = "clear_notify_url")]
         notify_url: Option<String>,
@@ -87,6 +92,8 @@ enum SiteCommand {
 pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
     let settings = args.data.settings(None)?;
     let store = gateway::app::open_store(&settings).await?;
+    let sites = SiteService::new(store.clone());
+    let by = ActedBy::from(Actor::Cli);
     let result = match args.command {
         SiteCommand::Create {
             name,
@@ -105,7 +112,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 enabled_methods: parse_methods(&methods)?,
                 allow_private_targets,
             };
-            let site = store.create_site(new, Timestamp::now()).await?;
+            let site = sites.create(new, &by).await?;
             if json {
                 println!(
                     "{}",
@@ -126,12 +133,12 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
             Ok(())
         }
         SiteCommand::List { json } => {
-            let sites = store.list_sites().await?;
+            let list = store.list_sites().await?;
             if json {
-                let list: Vec<_> = sites.iter().map(site_json).collect();
+                let list: Vec<_> = list.iter().map(site_json).collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                for site in &sites {
+                for site in &list {
                     println!("{}", site_line(site));
                 }
             }
@@ -139,6 +146,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
         }
         SiteCommand::Update {
             site_id,
+            name,
             notify_url,
             clear_notify_url,
             methods,
@@ -152,34 +160,36 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 (None, false) => None,
             };
             let update = SiteUpdate {
+                name: name
+                    .as_deref()
+                    .map(SiteName::parse)
+                    .transpose()
+                    .context("--name")?,
                 notify_url,
                 enabled_methods: methods.as_deref().map(parse_methods).transpose()?,
                 allow_private_targets,
             };
             if update.is_empty() {
                 bail!(
-                    "nothing to update: give --notify-url, --clear-notify-url, --methods or \
-                     --allow-private-targets"
+                    "nothing to update: give --name, --notify-url, --clear-notify-url, --methods \
+                     or --allow-private-targets"
                 );
             }
-            store
-                .update_site(&id, &update, Timestamp::now())
-                .await
-                .with_context(|| format!("site {site_id}"))?;
-            show(&store, &id, json).await
+            let site = sites.update(&id, &update, &by).await?;
+            show(site, &site_id, json)
         }
         SiteCommand::Disable { site_id, json } => {
-            set_status(&store, &site_id, SiteStatus::Disabled, json).await
+            set_status(&sites, &by, &site_id, SiteStatus::Disabled, json).await
         }
         SiteCommand::Enable { site_id, json } => {
-            set_status(&store, &site_id, SiteStatus::Active, json).await
+            set_status(&sites, &by, &site_id, SiteStatus::Active, json).await
         }
         SiteCommand::RotateKey { site_id, json } => {
             let id = SiteId::parse(&site_id).context("SITE_ID")?;
-            let sk = store
-                .rotate_secret_key(&id, Timestamp::now())
-                .await
-                .with_context(|| format!("site {site_id}"))?;
+            let sk = sites
+                .rotate_key(&id, &by)
+                .await?
+                .with_context(|| format!("site {site_id}: no such site"))?;
             if json {
                 println!("{}", json!({ "site_id": id.as_str(), "sk": sk.expose() }));
             } else {
@@ -193,25 +203,20 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
 }
 
 async fn set_status(
-    store: &Store,
+    sites: &SiteService,
+    by: &ActedBy,
     site_id: &str,
     status: SiteStatus,
     json: bool,
 ) -> anyhow::Result<()> {
     let id = SiteId::parse(site_id).context("SITE_ID")?;
-    store
-        .set_site_status(&id, status, Timestamp::now())
-        .await
-        .with_context(|| format!("site {site_id}"))?;
-    show(store, &id, json).await
+    let site = sites.set_status(&id, status, by).await?;
+    show(site, site_id, json)
 }
 
-/// Prints the site as `site list` does (a line, or its JSON object).
-async fn show(store: &Store, id: &SiteId, json: bool) -> anyhow::Result<()> {
-    let site = store
-        .find_site(id)
-        .await?
-        .with_context(|| format!("site {id}: no such site"))?;
+/// Prints the site as `site list` does (a line, or its JSON object); an error for no site.
+fn show(site: Option<Site>, site_id: &str, json: bool) -> anyhow::Result<()> {
+    let site = site.with_context(|| format!("site {site_id}: no such site"))?;
     if json {
         println!("{}", site_json(&site));
     } else {

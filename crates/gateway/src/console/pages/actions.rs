@@ -8,7 +8,6 @@
 //! number is chosen at the first step and carried by the confirmation, so a confirmation sent twice
 //! is the same refund, not two.
 
-use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,10 +20,9 @@ use crate::service::{Acting as Actor, ChannelCheck, ConsoleError, ServiceError};
 use super::super::ConsoleState;
 use super::super::format::yuan;
 use super::super::lang::{Lang, Names};
-use super::super::page::{
-    Layout, Section, html, internal_error, not_found_page, refused, see_other,
-};
+use super::super::page::{Section, internal_error, not_found_page, refused, see_other};
 use super::super::session::Acting;
+use super::confirm::{Confirm, confirm_page};
 use super::order::{Notice, order_id, render};
 
 /// What an action's forms send. Missing fields are empty.
@@ -41,18 +39,6 @@ pub(in super::super) struct ActionForm {
     reason: String,
     #[serde(default)]
     out_refund_no: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/confirm.html")]
-struct ConfirmPage {
-    l: Layout,
-    question: String,
-    action: String,
-    back: String,
-    /// Hidden fields carried to the second step.
-    fields: Vec<(&'static str, String)>,
-    danger: bool,
 }
 
 /// The order actions the console knows.
@@ -259,7 +245,7 @@ async fn confirm(
     order: crate::domain::OrderId,
     question: &str,
     action: &str,
-    mut fields: Vec<(&'static str, String)>,
+    fields: Vec<(&'static str, String)>,
     danger: bool,
 ) -> Response {
     let lang = signed.lang;
@@ -273,26 +259,15 @@ async fn confirm(
         }
     };
     let id = order.as_i64();
-    fields.push(("confirm", "yes".to_owned()));
-    fields.push(("csrf", signed.session.csrf_token.clone()));
-    let question = question.replace("{order}", detail.listed.order.out_trade_no.as_str());
-    let t = lang.strings();
-    let back = format!("/console/orders/{id}");
-    let page = ConfirmPage {
-        l: Layout::signed(
-            signed,
-            state.settings.sandbox,
-            t.confirm_title,
-            Section::Orders,
-            &back,
-        ),
-        question,
+    let c = Confirm {
+        section: Section::Orders,
+        question: question.replace("{order}", detail.listed.order.out_trade_no.as_str()),
         action: format!("/console/orders/{id}/{action}"),
-        back,
+        back: format!("/console/orders/{id}"),
         fields,
         danger,
     };
-    html(StatusCode::OK, &page, lang, None)
+    confirm_page(state, signed, c)
 }
 
 /// The order page with why the action was not done.

@@ -75,7 +75,7 @@ struct EventRow {
 #[derive(Deserialize)]
 pub(in super::super) struct Done {
     #[serde(default)]
-    done: String,
+    pub done: String,
 }
 
 /// `GET /console/orders/{id}`.

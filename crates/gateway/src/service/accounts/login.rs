@@ -133,6 +133,22 @@ impl AccountService {
         Ok(self.store.end_session(token, &audit).await?)
     }
 
+    /// Deletes what the policy has made dead by `now`: sessions idle too long or past their
+    /// absolute expiry, and per-address failure counts whose window ended. Returns how many of
+    /// each. Neither would be honoured anyway; this keeps the tables small (the background purge,
+    /// `workers::purge_accounts`, runs it).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn purge_expired(&self, now: Timestamp) -> Result<(u64, u64), AccountError> {
+        let sessions = self.store.purge_sessions(now, self.policy.idle).await?;
+        let failures = self
+            .store
+            .purge_login_failures(now, self.policy.ip_window)
+            .await?;
+        Ok((sessions, failures))
+    }
+
     /// A wrong password (or code): counted against the address and, when known, the account.
     /// `Locked` if the account is now locked, else `BadCredentials`.
     async fn wrong_secret(

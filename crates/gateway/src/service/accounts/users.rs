@@ -2,7 +2,7 @@
 //! written with its audit entry.
 
 use crate::domain::{
-    Actor, AuditAction, AuditEntry, Email, Password, Role, Timestamp, TotpSecret, User,
+    ActedBy, AuditAction, AuditEntry, Email, Password, Role, Timestamp, TotpSecret, User, UserId,
 };
 use crate::store::{AuditRecord, NewUser};
 
@@ -18,15 +18,15 @@ impl AccountService {
         email: Email,
         role: Role,
         password: Password,
-        actor: Actor,
+        by: impl Into<ActedBy>,
         now: Timestamp,
     ) -> Result<User, AccountError> {
         let password_hash = self.hasher.hash(password).await?;
         let detail = match role.site() {
-            Some(site) => format!("role site of {site}"),
-            None => format!("role {}", role.name()),
+            Some(site) => format!("{email}: role site of {site}"),
+            None => format!("{email}: role {}", role.name()),
         };
-        let audit = AuditEntry::new(now, actor, AuditAction::UserCreate).detail(detail);
+        let audit = AuditEntry::by(now, &by.into(), AuditAction::UserCreate).detail(detail);
         let new = NewUser {
             email,
             role,
@@ -49,6 +49,12 @@ impl AccountService {
         Ok(self.store.find_user_by_email(email).await?)
     }
 
+    /// # Errors
+    /// `Store`.
+    pub async fn find_user_by_id(&self, id: &UserId) -> Result<Option<User>, AccountError> {
+        Ok(self.store.find_user(id).await?)
+    }
+
     /// Disables a user: they can no longer sign in, and their sessions end at once.
     ///
     /// # Errors
@@ -56,12 +62,13 @@ impl AccountService {
     pub async fn disable(
         &self,
         email: &Email,
-        actor: Actor,
+        by: impl Into<ActedBy>,
         now: Timestamp,
     ) -> Result<User, AccountError> {
         let user = self.user(email).await?;
-        let audit =
-            AuditEntry::new(now, actor, AuditAction::UserDisable).on("user", user.id.as_str());
+        let audit = AuditEntry::by(now, &by.into(), AuditAction::UserDisable)
+            .on("user", user.id.as_str())
+            .detail(user.email.as_str());
         self.store.disable_user(&user.id, now, &audit).await?;
         Ok(User {
             disabled: true,
@@ -78,13 +85,14 @@ impl AccountService {
         &self,
         email: &Email,
         password: Password,
-        actor: Actor,
+        by: impl Into<ActedBy>,
         now: Timestamp,
     ) -> Result<User, AccountError> {
         let user = self.user(email).await?;
         let hash = self.hasher.hash(password).await?;
-        let audit = AuditEntry::new(now, actor, AuditAction::UserResetPassword)
-            .on("user", user.id.as_str());
+        let audit = AuditEntry::by(now, &by.into(), AuditAction::UserResetPassword)
+            .on("user", user.id.as_str())
+            .detail(user.email.as_str());
         self.store
             .set_password(&user.id, &hash, now, &audit)
             .await?;

@@ -5,7 +5,7 @@
 //! returns, in a transaction of its own: the services write their changes in theirs.
 
 use crate::domain::{
-    Actor, AuditAction, AuditEntry, Order, OrderId, RefundRequest, Site, Timestamp, User,
+    ActedBy, Actor, AuditAction, AuditEntry, Order, OrderId, RefundRequest, Site, Timestamp, User,
 };
 
 use super::super::{ChannelCheck, RefundView, ServiceError};
@@ -16,6 +16,19 @@ use super::{ConsoleError, ConsoleService, acting_scope};
 pub struct Acting<'a> {
     pub user: &'a User,
     pub ip: Option<&'a str>,
+}
+
+impl Acting<'_> {
+    /// Who acts, as the audit log records them.
+    pub(super) fn acted_by(&self) -> ActedBy {
+        ActedBy {
+            actor: Actor::User {
+                id: self.user.id.clone(),
+                email: self.user.email.clone(),
+            },
+            ip: self.ip.map(str::to_owned),
+        }
+    }
 }
 
 impl ConsoleService {
@@ -149,13 +162,8 @@ impl ConsoleService {
         order: &Order,
         outcome: String,
     ) -> Result<(), ConsoleError> {
-        let actor = Actor::User {
-            id: acting.user.id.clone(),
-            email: acting.user.email.clone(),
-        };
-        let entry = AuditEntry::new(Timestamp::now(), actor, action)
+        let entry = AuditEntry::by(Timestamp::now(), &acting.acted_by(), action)
             .on("order", &order.id.as_i64().to_string())
-            .from_ip(acting.ip)
             .detail(format!(
                 "{} {}: {outcome}",
                 order.site_id,

@@ -9,11 +9,15 @@ mod actions;
 mod dashboard;
 mod days;
 mod detail;
+mod sites;
 
-use crate::domain::{NotificationStatus, Scope, Site, User};
+use crate::domain::{
+    AnomalyNote, AuditAction, AuditEntry, NotificationStatus, Role, Scope, Site, SiteId, Timestamp,
+    User,
+};
 use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, StoreError};
 
-use super::{NotificationService, OrderService, ServiceError};
+use super::{NotificationService, OrderService, ServiceError, SiteService};
 
 pub use actions::Acting;
 pub use dashboard::{Dashboard, DayPoint, PeriodView, STUCK_AFTER};
@@ -21,6 +25,7 @@ pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
 pub use detail::OrderDetail;
+pub use sites::{SiteChange, site_right};
 
 /// Why the console could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -48,15 +53,22 @@ pub struct ConsoleService {
     store: Store,
     orders: OrderService,
     notifications: NotificationService,
+    sites: SiteService,
 }
 
 impl ConsoleService {
     #[must_use]
-    pub fn new(store: Store, orders: OrderService, notifications: NotificationService) -> Self {
+    pub fn new(
+        store: Store,
+        orders: OrderService,
+        notifications: NotificationService,
+        sites: SiteService,
+    ) -> Self {
         Self {
             store,
             orders,
             notifications,
+            sites,
         }
     }
 
@@ -68,32 +80,94 @@ impl ConsoleService {
         Ok(self.store.search_orders(search).await?)
     }
 
-    /// The latest `limit` notifications in `status` within `scope`, newest first.
+    /// The latest `limit` notifications in `status` within `scope` (of one site, with `site`),
+    /// newest first, and how many there are in all.
     ///
     /// # Errors
     /// `Service(Store)`.
     pub async fn notifications(
         &self,
         scope: &Scope,
+        site: Option<&SiteId>,
         status: NotificationStatus,
         limit: u32,
-    ) -> Result<Vec<ListedEvent>, ConsoleError> {
-        Ok(self
+    ) -> Result<(Vec<ListedEvent>, i64), ConsoleError> {
+        let events = self
             .store
-            .list_events_in_scope(scope, status, limit)
+            .list_events_in_scope(scope, site, status, limit)
+            .await?;
+        let count = self
+            .store
+            .count_events_in_scope(scope, site, status)
+            .await?;
+        Ok((events, count))
+    }
+
+    /// Queues every failed notification of site `site` for delivery again
+    /// (`NotificationService::resend_failed`, as `paygate notify resend --failed` does; audited
+    /// there); how many.
+    ///
+    /// # Errors
+    /// `NotAllowed` for a viewer, `NotFound` for a site outside the user's scope,
+    /// `Service(Store)`.
+    pub async fn resend_failed(
+        &self,
+        acting: Acting<'_>,
+        site: &SiteId,
+    ) -> Result<u64, ConsoleError> {
+        let scope = acting_scope(acting.user)?;
+        let site = self.site(&scope, site).await?;
+        Ok(self
+            .notifications
+            .resend_failed(&site.id, &acting.acted_by())
             .await?)
     }
 
-    /// The latest `limit` anomalies within `scope`, newest first.
+    /// The latest `limit` anomalies within `scope` (the open ones only with `open_only`), newest
+    /// first.
     ///
     /// # Errors
     /// `Service(Store)`.
     pub async fn anomalies(
         &self,
         scope: &Scope,
+        open_only: bool,
         limit: u32,
     ) -> Result<Vec<ListedAnomaly>, ConsoleError> {
-        Ok(self.store.list_anomalies_in_scope(scope, limit).await?)
+        Ok(self
+            .store
+            .list_anomalies_in_scope(scope, open_only, limit)
+            .await?)
+    }
+
+    /// Marks anomaly `id` seen to, with `note` (admins only: an anomaly is the operator's to
+    /// settle with the channel, and an acknowledged one leaves the dashboard's count), written
+    /// with its audit entry.
+    ///
+    /// # Errors
+    /// `NotAllowed` for anyone but an admin, `NotFound`, `Service(Store)`.
+    pub async fn acknowledge_anomaly(
+        &self,
+        acting: Acting<'_>,
+        id: i64,
+        note: &AnomalyNote,
+    ) -> Result<(), ConsoleError> {
+        if acting.user.role != Role::Admin {
+            return Err(ConsoleError::NotAllowed);
+        }
+        let at = Timestamp::now();
+        let audit = AuditEntry::by(at, &acting.acted_by(), AuditAction::AnomalyAcknowledge)
+            .on("anomaly", &id.to_string())
+            .detail(note.as_str());
+        let found = self
+            .store
+            .acknowledge_anomaly(id, at, &acting.user.email, note, &audit)
+            .await?;
+        if found {
+            Ok(())
+        } else {
+            Err(ConsoleError::NotFound)
+        }
     }
 
     /// The sites within `scope`, oldest first (for names and the site filter).

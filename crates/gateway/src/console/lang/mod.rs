@@ -1,6 +1,12 @@
 //! The console's two languages: Chinese unless English is asked for with `?lang=en`, which a
 //! cookie (`pg_lang`) then remembers; `?lang=zh` goes back. Every string a page shows is in one
-//! table per language ([`Text`]); statuses are named here too, by exhaustive matches.
+//! table per language ([`Text`]), and those of the pages that manage sites, users, notifications
+//! and anomalies in another (`manage`: [`Manage`]); statuses are named here too, by exhaustive
+//! matches.
+
+mod manage;
+
+pub use manage::Manage;
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
 
@@ -32,6 +38,7 @@ pub(super) fn remember(uri: &Uri, secure: bool) -> Option<HeaderValue> {
 /// What a language names things.
 pub(super) trait Names {
     fn strings(self) -> &'static Text;
+    fn manage(self) -> &'static Manage;
     /// `zh` in Chinese, `en` in English.
     fn pick(self, zh: &'static str, en: &'static str) -> &'static str;
     fn order_status(self, s: OrderStatus) -> &'static str;
@@ -48,6 +55,13 @@ impl Names for Lang {
         match self {
             Lang::Zh => &ZH,
             Lang::En => &EN,
+        }
+    }
+
+    fn manage(self) -> &'static Manage {
+        match self {
+            Lang::Zh => &manage::ZH,
+            Lang::En => &manage::EN,
         }
     }
 

@@ -1,0 +1,302 @@
+//! One site: `GET /console/sites/{id}` shows it with the forms its viewer may use, and
+//! `POST /console/sites/{id}/{edit,disable,enable,rotate}` acts on it through `service::console`
+//! (the rules of who may do what are there: a site user edits their notify URL and rotates their
+//! SK, an admin everything, a viewer nothing; another site is a 404). Disabling and rotating the
+//! key are confirmed on a page of their own first; the new SK is shown once, on the answer to the
+//! confirmation.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+
+use crate::domain::{Role, SiteId, SiteStatus};
+use crate::service::{Acting as Actor, ConsoleError, SiteChange, site_right};
+use crate::store::SiteUpdate;
+
+use super::super::ConsoleState;
+use super::super::form::Fields;
+use super::super::format::time;
+use super::super::lang::{Names, remember};
+use super::super::page::{
+    Layout, Section, html, internal_error, not_found_page, refused, see_other,
+};
+use super::super::session::{Acting, Signed};
+use super::confirm::{Confirm, confirm_page};
+use super::order::{Done, Notice};
+use super::sites::{
+    BadSite, keys_page, method_boxes, methods_text, read_methods, read_name, read_notify_url,
+    status_text,
+};
+
+#[derive(Template)]
+#[template(path = "console/site.html")]
+struct SitePage {
+    l: Layout,
+    notice: Option<Notice>,
+    id: String,
+    name: String,
+    ak: String,
+    status: &'static str,
+    status_text: &'static str,
+    active: bool,
+    methods_text: String,
+    methods: Vec<(String, bool)>,
+    notify_url: String,
+    notify_url_text: String,
+    created: String,
+    orders_href: String,
+    failed_href: String,
+    /// A site user's own site: their portal.
+    portal: bool,
+    may_edit: bool,
+    may_edit_settings: bool,
+    may_rotate: bool,
+    may_switch: bool,
+}
+
+/// `GET /console/sites/{id}`.
+pub(in super::super) async fn show(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
+    uri: Uri,
+) -> Response {
+    let m = signed.lang.manage();
+    let notice = match done.done.as_str() {
+        "edit" => Some(m.done_edit),
+        "disable" => Some(m.done_disable),
+        "enable" => Some(m.done_enable),
+        _ => None,
+    }
+    .map(|text| Notice {
+        error: false,
+        text: text.to_owned(),
+    });
+    let mut response = render(&state, &signed, &id, notice, StatusCode::OK).await;
+    if let Some(cookie) = remember(&uri, state.settings.secure()) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The page of site `id` for `signed`, with `notice`, answered with `status`.
+async fn render(
+    state: &ConsoleState,
+    signed: &Signed,
+    id: &str,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    let lang = signed.lang;
+    let Ok(id) = SiteId::parse(id) else {
+        return not_found_page(lang);
+    };
+    let site = match state.console.site(&signed.user.role.scope(), &id).await {
+        Ok(site) => site,
+        Err(ConsoleError::NotFound) => return not_found_page(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "console: a site could not be read");
+            return internal_error(lang);
+        }
+    };
+    let role = &signed.user.role;
+    let may = |change| site_right(role, &site.id, change).is_ok();
+    let path = format!("/console/sites/{}", site.id);
+    let page = SitePage {
+        l: Layout::signed(
+            signed,
+            state.settings.sandbox,
+            site.name.as_str(),
+            Section::Sites,
+            &path,
+        ),
+        notice,
+        id: site.id.as_str().to_owned(),
+        name: site.name.as_str().to_owned(),
+        ak: site.access_key.as_str().to_owned(),
+        status: site.status.as_str(),
+        status_text: status_text(site.status, lang),
+        active: site.status == SiteStatus::Active,
+        methods_text: methods_text(&site.enabled_methods),
+        methods: method_boxes(&site.enabled_methods),
+        notify_url: site
+            .notify_url
+            .as_ref()
+            .map_or_else(String::new, |u| u.as_str().to_owned()),
+        notify_url_text: site.notify_url.as_ref().map_or_else(
+            || lang.manage().no_notify_url.to_owned(),
+            |u| u.as_str().to_owned(),
+        ),
+        created: time(site.created_at),
+        orders_href: format!("/console/orders?site={}", site.id),
+        failed_href: format!("/console/notifications?status=failed&site={}", site.id),
+        portal: matches!(role, Role::Site(_)),
+        may_edit: may(SiteChange::NotifyUrl),
+        may_edit_settings: may(SiteChange::Settings),
+        may_rotate: may(SiteChange::RotateKey),
+        may_switch: may(SiteChange::Status),
+    };
+    html(status, &page, lang, None)
+}
+
+/// What can be done to a site from its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Edit,
+    Disable,
+    Enable,
+    Rotate,
+}
+
+impl Action {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "edit" => Some(Self::Edit),
+            "disable" => Some(Self::Disable),
+            "enable" => Some(Self::Enable),
+            "rotate" => Some(Self::Rotate),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /console/sites/{id}/{edit,disable,enable,rotate}`.
+pub(in super::super) async fn act(
+    State(state): State<ConsoleState>,
+    Acting(signed): Acting,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f = Fields::parse(&body);
+    if !signed.csrf_ok(f.get("csrf")) {
+        return refused(&headers);
+    }
+    let lang = signed.lang;
+    let (Ok(site_id), Some(action)) = (SiteId::parse(&id), Action::parse(&action)) else {
+        return not_found_page(lang);
+    };
+    let acting = Actor {
+        user: &signed.user,
+        ip: signed.ip.as_deref(),
+    };
+    let back = format!("/console/sites/{site_id}");
+    let m = lang.manage();
+    let confirmed = f.get("confirm") == "yes";
+    let outcome = match action {
+        Action::Edit => {
+            let update = match edit_of(&f) {
+                Ok(update) => update,
+                Err(bad) => {
+                    let notice = Notice {
+                        error: true,
+                        text: bad.message(lang).to_owned(),
+                    };
+                    return render(&state, &signed, &id, Some(notice), StatusCode::BAD_REQUEST)
+                        .await;
+                }
+            };
+            state
+                .console
+                .edit_site(acting, &site_id, update)
+                .await
+                .map(|_| see_other(&format!("{back}?done=edit"), None))
+        }
+        Action::Disable | Action::Enable | Action::Rotate if !confirmed => {
+            let (change, question, danger) = match action {
+                Action::Disable => (SiteChange::Status, m.confirm_disable, true),
+                Action::Enable => (SiteChange::Status, m.confirm_enable, false),
+                _ => (SiteChange::RotateKey, m.confirm_rotate, true),
+            };
+            ask(&state, &signed, &site_id, change, question, action, danger).await
+        }
+        Action::Disable | Action::Enable => {
+            let (status, done) = if action == Action::Disable {
+                (SiteStatus::Disabled, "disable")
+            } else {
+                (SiteStatus::Active, "enable")
+            };
+            state
+                .console
+                .set_site_status(acting, &site_id, status)
+                .await
+                .map(|_| see_other(&format!("{back}?done={done}"), None))
+        }
+        Action::Rotate => state
+            .console
+            .rotate_site_key(acting, &site_id)
+            .await
+            .map(|(site, sk)| keys_page(&state, &signed, &site, &sk, m.rotated_title)),
+    };
+    match outcome {
+        Ok(response) => response,
+        Err(ConsoleError::NotFound) => not_found_page(lang),
+        Err(ConsoleError::NotAllowed) => refused(&headers),
+        Err(e) => {
+            tracing::error!(error = %e, "console: a site action failed");
+            internal_error(lang)
+        }
+    }
+}
+
+/// The confirmation page of `action` on `site`, if the user may make `change` to it (another
+/// site is not found, a change they may not make refused, before anything is asked).
+async fn ask(
+    state: &ConsoleState,
+    signed: &Signed,
+    site: &SiteId,
+    change: SiteChange,
+    question: &str,
+    action: Action,
+    danger: bool,
+) -> Result<Response, ConsoleError> {
+    site_right(&signed.user.role, site, change)?;
+    let site = state.console.site(&signed.user.role.scope(), site).await?;
+    let back = format!("/console/sites/{}", site.id);
+    let c = Confirm {
+        section: Section::Sites,
+        question: question.replace("{site}", site.name.as_str()),
+        action: format!("{back}/{}", action_name(action)),
+        back,
+        fields: Vec::new(),
+        danger,
+    };
+    Ok(confirm_page(state, signed, c))
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Edit => "edit",
+        Action::Disable => "disable",
+        Action::Enable => "enable",
+        Action::Rotate => "rotate",
+    }
+}
+
+/// The change an edit form asks for: the notify URL always (empty removes it); the name and the
+/// methods when the form has them (an admin's form; a site user's has the notify URL only).
+fn edit_of(f: &Fields) -> Result<SiteUpdate, BadSite> {
+    Ok(SiteUpdate {
+        name: if f.has("name") {
+            Some(read_name(f)?)
+        } else {
+            None
+        },
+        notify_url: if f.has("notify_url") {
+            Some(read_notify_url(f)?)
+        } else {
+            None
+        },
+        enabled_methods: if f.has("methods_shown") {
+            Some(read_methods(f)?)
+        } else {
+            None
+        },
+        allow_private_targets: None,
+    })
+}

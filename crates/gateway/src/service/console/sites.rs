@@ -1,0 +1,232 @@
+//! Sites in the console: who may do what to which site (decided by [`site_right`], a pure
+//! function), then the change through `SiteService`, the same code `paygate site` runs, which writes
+//! it with its audit entry.
+//!
+//! Admins do everything. Viewers look. A site user sees their own site only (any other is not
+//! found, as if it did not exist) and may change what the merchant portal is for — where their
+//! notifications go, and their SK — but not the operator's decisions: the site's name, its
+//! methods, whether it is enabled, and creating sites.
+
+use crate::domain::{Role, Scope, SecretKey, Site, SiteId, SiteStatus};
+use crate::store::{NewSite, SiteUpdate};
+
+use super::{Acting, ConsoleError, ConsoleService};
+
+/// A change to a site, as far as who may make it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteChange {
+    /// Name, methods, private-target permission: the operator's decisions.
+    Settings,
+    /// Where the site's notifications go.
+    NotifyUrl,
+    Status,
+    RotateKey,
+}
+
+/// Whether `role` may make `change` to site `site`: `NotFound` for another site's user (the site
+/// is not theirs to know of), `NotAllowed` for a change the role may not make.
+///
+/// # Errors
+/// As above.
+pub fn site_right(role: &Role, site: &SiteId, change: SiteChange) -> Result<(), ConsoleError> {
+    match role {
+        Role::Admin => Ok(()),
+        Role::Viewer => Err(ConsoleError::NotAllowed),
+        Role::Site(own) if own != site => Err(ConsoleError::NotFound),
+        Role::Site(_) => match change {
+            SiteChange::NotifyUrl | SiteChange::RotateKey => Ok(()),
+            SiteChange::Settings | SiteChange::Status => Err(ConsoleError::NotAllowed),
+        },
+    }
+}
+
+/// The changes `update` makes, as [`site_right`] weighs them.
+fn changes(update: &SiteUpdate) -> Vec<SiteChange> {
+    let mut changes = Vec::new();
+    if update.name.is_some()
+        || update.enabled_methods.is_some()
+        || update.allow_private_targets.is_some()
+    {
+        changes.push(SiteChange::Settings);
+    }
+    if update.notify_url.is_some() {
+        changes.push(SiteChange::NotifyUrl);
+    }
+    changes
+}
+
+/// `update` without what `site` already has.
+fn news(update: SiteUpdate, site: &Site) -> SiteUpdate {
+    SiteUpdate {
+        name: update.name.filter(|n| *n != site.name),
+        notify_url: update.notify_url.filter(|u| *u != site.notify_url),
+        enabled_methods: update
+            .enabled_methods
+            .filter(|m| *m != site.enabled_methods),
+        allow_private_targets: update
+            .allow_private_targets
+            .filter(|a| *a != site.allow_private_targets),
+    }
+}
+
+impl ConsoleService {
+    /// The site `id`, if it is within `scope` (`NotFound` otherwise).
+    ///
+    /// # Errors
+    /// `NotFound`, `Service(Store)`.
+    pub async fn site(&self, scope: &Scope, id: &SiteId) -> Result<Site, ConsoleError> {
+        if scope.site().is_some_and(|own| own != id) {
+            return Err(ConsoleError::NotFound);
+        }
+        self.store
+            .find_site(id)
+            .await?
+            .ok_or(ConsoleError::NotFound)
+    }
+
+    /// Creates a site (admins only); the returned site carries its SK, to be shown this once.
+    ///
+    /// # Errors
+    /// `NotAllowed` for anyone but an admin; `Service(Store)`.
+    pub async fn create_site(
+        &self,
+        acting: Acting<'_>,
+        new: NewSite,
+    ) -> Result<Site, ConsoleError> {
+        if acting.user.role != Role::Admin {
+            return Err(ConsoleError::NotAllowed);
+        }
+        Ok(self.sites.create(new, &acting.acted_by()).await?)
+    }
+
+    /// Changes on site `id` what `update` gives and the site does not have yet, if the user may
+    /// make each of those changes; a form that changes nothing changes nothing (and records
+    /// nothing).
+    ///
+    /// # Errors
+    /// `NotFound`, `NotAllowed` (see [`site_right`]; nothing is changed then), `Service(Store)`.
+    pub async fn edit_site(
+        &self,
+        acting: Acting<'_>,
+        id: &SiteId,
+        update: SiteUpdate,
+    ) -> Result<Site, ConsoleError> {
+        // The least an edit may be: whether the site is theirs at all is settled first (a viewer
+        // edits nothing, another site's user finds no site).
+        site_right(&acting.user.role, id, SiteChange::NotifyUrl)?;
+        let site = self.site(&acting.user.role.scope(), id).await?;
+        let update = news(update, &site);
+        if update.is_empty() {
+            return Ok(site);
+        }
+        for change in changes(&update) {
+            site_right(&acting.user.role, id, change)?;
+        }
+        self.sites
+            .update(id, &update, &acting.acted_by())
+            .await?
+            .ok_or(ConsoleError::NotFound)
+    }
+
+    /// Disables or enables site `id` (admins only).
+    ///
+    /// # Errors
+    /// `NotFound`, `NotAllowed`, `Service(Store)`.
+    pub async fn set_site_status(
+        &self,
+        acting: Acting<'_>,
+        id: &SiteId,
+        status: SiteStatus,
+    ) -> Result<Site, ConsoleError> {
+        site_right(&acting.user.role, id, SiteChange::Status)?;
+        self.sites
+            .set_status(id, status, &acting.acted_by())
+            .await?
+            .ok_or(ConsoleError::NotFound)
+    }
+
+    /// Replaces site `id`'s SK (admins, and the site's own users); the site and its new SK, to be
+    /// shown this once.
+    ///
+    /// # Errors
+    /// `NotFound`, `NotAllowed`, `Service(Store)`.
+    pub async fn rotate_site_key(
+        &self,
+        acting: Acting<'_>,
+        id: &SiteId,
+    ) -> Result<(Site, SecretKey), ConsoleError> {
+        site_right(&acting.user.role, id, SiteChange::RotateKey)?;
+        let sk = self
+            .sites
+            .rotate_key(id, &acting.acted_by())
+            .await?
+            .ok_or(ConsoleError::NotFound)?;
+        let site = self
+            .store
+            .find_site(id)
+            .await?
+            .ok_or(ConsoleError::NotFound)?;
+        Ok((site, sk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admins_do_everything_viewers_nothing_and_site_users_their_portals_part() {
+        let ours = SiteId::parse("site_ours").unwrap();
+        let theirs = SiteId::parse("site_theirs").unwrap();
+        let all = [
+            SiteChange::Settings,
+            SiteChange::NotifyUrl,
+            SiteChange::Status,
+            SiteChange::RotateKey,
+        ];
+        for change in all {
+            assert!(site_right(&Role::Admin, &theirs, change).is_ok());
+            assert!(matches!(
+                site_right(&Role::Viewer, &ours, change),
+                Err(ConsoleError::NotAllowed)
+            ));
+            // Another site is not found, whatever the change: not even refused.
+            assert!(matches!(
+                site_right(&Role::Site(ours.clone()), &theirs, change),
+                Err(ConsoleError::NotFound)
+            ));
+        }
+        let shop = Role::Site(ours.clone());
+        assert!(site_right(&shop, &ours, SiteChange::NotifyUrl).is_ok());
+        assert!(site_right(&shop, &ours, SiteChange::RotateKey).is_ok());
+        for change in [SiteChange::Settings, SiteChange::Status] {
+            assert!(matches!(
+                site_right(&shop, &ours, change),
+                Err(ConsoleError::NotAllowed)
+            ));
+        }
+    }
+
+    #[test]
+    fn an_update_is_weighed_by_every_field_it_changes() {
+        let url = crate::domain::NotifyUrl::parse("https://shop.example/notify").unwrap();
+        let only_url = SiteUpdate {
+            notify_url: Some(Some(url)),
+            ..SiteUpdate::default()
+        };
+        assert_eq!(changes(&only_url), [SiteChange::NotifyUrl]);
+        let renamed_too = SiteUpdate {
+            name: Some(crate::domain::SiteName::parse("x").unwrap()),
+            ..only_url
+        };
+        assert_eq!(
+            changes(&renamed_too),
+            [SiteChange::Settings, SiteChange::NotifyUrl]
+        );
+        let private = SiteUpdate {
+            allow_private_targets: Some(true),
+            ..SiteUpdate::default()
+        };
+        assert_eq!(changes(&private), [SiteChange::Settings]);
+    }
+}
