@@ -18,6 +18,9 @@
 //     {look: [testid…]}              the page now: url, title, each testid's text (the first)
 //                                    and how many there are, the main landmark's text
 //     {count: css}                   how many elements match → {count}
+//     {texts: testid}                the text of every element with this data-testid, in order
+//     {setAttribute: css, name, value}
+//                                    change an attribute (a form's action), as a tampered page would
 //     {cookies: true}                the browser's cookies for the console, with their attributes
 //     {crossSite: {action, fields, withCsrf}}
 //                                    open a page on another origin (http://attacker.test/) whose
@@ -86,13 +89,20 @@ try {
     });
   });
 
-  for (const step of plan.steps ?? []) {
-    found.steps.push(await run(page, context, step));
+  for (const [i, step] of (plan.steps ?? []).entries()) {
+    try {
+      found.steps.push(await run(page, context, step));
+    } catch (e) {
+      // What went wrong where, with the page it happened on; the findings so far still print.
+      found.failedStep = { index: i, step, url: page.url(), error: String(e && e.message ? e.message : e) };
+      break;
+    }
   }
 } finally {
   await browser.close();
 }
 console.log(JSON.stringify(found));
+if (found.failedStep) process.exit(1);
 
 /// One step; what it found.
 async function run(page, context, step) {
@@ -138,6 +148,14 @@ async function run(page, context, step) {
   }
   if (step.count !== undefined) {
     return { count: await page.locator(step.count).count(), css: step.count };
+  }
+  if (step.texts !== undefined) {
+    const texts = (await page.getByTestId(step.texts).allTextContents()).map((t) => t.trim());
+    return { texts, testid: step.texts };
+  }
+  if (step.setAttribute !== undefined) {
+    await page.$eval(step.setAttribute, (el, [name, value]) => el.setAttribute(name, value), [step.name, step.value]);
+    return { setAttribute: step.setAttribute };
   }
   if (step.cookies) {
     // Those the browser would send to the console's pages (Path=/console) and to its login form.

@@ -28,7 +28,7 @@
 //! origin of every POST and the CSRF tokens (`csrf`); the client address behind trusted proxies
 //! (`client`); the headers of every page (`assets`). What a user may see is decided by
 //! `service::console`, in its queries: another site's order is not found (404), and a viewer's
-//! POST is refused (403).
+//! POST is refused (403). A path that exists for another method only is a 404 too.
 
 mod assets;
 mod client;
@@ -123,6 +123,9 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/audit", get(pages::audit::show))
         .route("/console/assets/{file}", get(assets::stylesheet))
         .route("/console/{*rest}", any(page::not_found))
+        // An action's path opened in the browser (a GET of a POST-only route) is a page that does
+        // not exist, like another site's objects: the same 404, never a 405 that tells it apart.
+        .method_not_allowed_fallback(page::not_found)
         .route_layer(from_fn_with_state(origin, csrf::same_origin_posts))
         .with_state(state)
 }

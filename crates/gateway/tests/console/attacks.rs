@@ -86,6 +86,18 @@ console_tests! {
         }
         let event = app.db.store.notifications_for_order(&other.id, gateway::domain::OrderId::from_i64(theirs)).await.unwrap();
         let event = &event[0].id;
+        // Their actions' and event's paths opened in the browser: the same 404 as a missing page.
+        for path in [
+            format!("/console/orders/{theirs}/refund"),
+            format!("/console/orders/{ours}/refund"),
+            format!("/console/orders/{theirs}/notifications/{event}/resend"),
+            format!("/console/sites/{}/rotate", other.id),
+            "/console/notifications/resend-failed".to_owned(),
+        ] {
+            let page = browser.get(&path).await;
+            page.assert_status(404);
+            assert_eq!(page.body, missing.body, "{path}");
+        }
         // Their event through our order, and through theirs: not found either way.
         for order in [ours, theirs] {
             browser.post(
