@@ -24,6 +24,8 @@
 #[path = "support/machine.rs"]
 #[allow(dead_code)]
 mod machine;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -71,7 +73,7 @@ async fn run(orders: i64) {
     let mut sections = Vec::new();
     let mut notes = Vec::new();
     sections.push(backend("SQLite", ThrowawayDb::sqlite(), orders).await);
-    match postgres_admin_url().await {
+    match postgres::admin_url().await {
         Some(admin) => {
             let database = ThrowawayDb::postgres_on(&admin)
                 .await
@@ -90,20 +92,6 @@ async fn run(orders: i64) {
         notes,
     };
     report.write();
-}
-
-/// The admin URL when PostgreSQL answers there (and is not switched off).
-async fn postgres_admin_url() -> Option<String> {
-    if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
-        return None;
-    }
-    let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| test_support::db::DEFAULT_ADMIN_URL.to_owned());
-    let connect = sqlx::PgConnection::connect(&url);
-    let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
-        .await
-        .is_ok_and(|c| c.is_ok());
-    reachable.then_some(url)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@
 #[path = "support/machine.rs"]
 #[allow(dead_code)]
 mod machine;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -46,7 +48,6 @@ use gateway::store::{InsertOutcome, NewSite, NonceUse, Store, Transition};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::Connection as _;
 use test_support::db::ThrowawayDb;
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ async fn run(plan: Plan, quick: bool) {
     http.push(Row::new("create POST /pay/wechat/native", label, 1, fig));
     stand.down().await;
 
-    match postgres_admin_url().await {
+    match postgres::admin_url().await {
         Some(admin) => {
             let database = ThrowawayDb::postgres_on(&admin)
                 .await
@@ -176,21 +177,6 @@ async fn run(plan: Plan, quick: bool) {
 
 // ---------------------------------------------------------------------------------------------
 // Standing paygate up
-
-/// The admin URL when PostgreSQL answers there (and is not switched off); a throwaway database is
-/// created beside it.
-async fn postgres_admin_url() -> Option<String> {
-    if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
-        return None;
-    }
-    let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| test_support::db::DEFAULT_ADMIN_URL.to_owned());
-    let connect = sqlx::PgConnection::connect(&url);
-    let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
-        .await
-        .is_ok_and(|c| c.is_ok());
-    reachable.then_some(url)
-}
 
 /// A running paygate: simulator, store, router.
 struct Stand {

@@ -25,6 +25,8 @@
 #[path = "support/machine.rs"]
 #[allow(dead_code)]
 mod machine;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -42,7 +44,6 @@ use gateway::domain::{
 };
 use gateway::store::{InsertOutcome, NewSite, Store, Transition};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 use test_support::db::ThrowawayDb;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -83,7 +84,7 @@ async fn run(quick: bool, idle: Duration) {
     let load_start = machine::load_average();
     let mut rows = vec![measure("sqlite", ThrowawayDb::sqlite(), idle).await];
     let mut notes = Vec::new();
-    match postgres_admin_url().await {
+    match postgres::admin_url().await {
         Some(admin) => {
             let db = ThrowawayDb::postgres_on(&admin).await.expect("a database");
             rows.push(measure("postgres", db, idle).await);
@@ -411,19 +412,6 @@ fn cpu_time() -> Duration {
         .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .sum();
     Duration::from_nanos(nanos)
-}
-
-async fn postgres_admin_url() -> Option<String> {
-    if std::env::var("PAYGATE_BENCH_POSTGRES").is_ok_and(|v| v == "0") {
-        return None;
-    }
-    let url = std::env::var("PAYGATE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| test_support::db::DEFAULT_ADMIN_URL.to_owned());
-    let connect = sqlx::PgConnection::connect(&url);
-    let reachable = tokio::time::timeout(Duration::from_secs(3), connect)
-        .await
-        .is_ok_and(|c| c.is_ok());
-    reachable.then_some(url)
 }
 
 fn machine() -> Value {
