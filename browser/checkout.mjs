@@ -52,7 +52,7 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { createInterface } from "node:readline";
@@ -77,12 +77,7 @@ const found = {
   cspViolations: [],
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // Root in a container: Chromium's sandbox needs user namespaces it may not have.
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({
     viewport: plan.viewport ?? { width: 1280, height: 800 },

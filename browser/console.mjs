@@ -35,7 +35,7 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
 
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const plan = JSON.parse(process.argv[2] ?? "{}");
 if (!plan.base) {
@@ -53,12 +53,7 @@ const found = {
   foreignRequests: [],
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // Root in a container: Chromium's sandbox needs user namespaces it may not have.
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({
     viewport: plan.viewport ?? { width: 1280, height: 800 },
