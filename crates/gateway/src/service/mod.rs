@@ -37,8 +37,8 @@ pub use accounts::{
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use console::{
-    Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodView, SiteChange,
-    site_right,
+    Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodFigures,
+    PeriodView, SiteChange, site_right,
 };
 pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;

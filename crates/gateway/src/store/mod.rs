@@ -60,7 +60,7 @@ pub use refunds::{
 pub use search::{MethodFilter, OrderCursor, OrderPage, OrderSearch};
 pub use sessions::NewSession;
 pub use sites::{NewSite, SiteUpdate};
-pub use stats::{OpenCounts, Period, PeriodFigures, Tally};
+pub use stats::{CreatedDay, DailyFigures, OpenCounts, PaidGroup, Period, Tally};
 pub use transitions::{Transition, TransitionOutcome};
 
 use crate::crypto::{MasterKey, SecretBox};

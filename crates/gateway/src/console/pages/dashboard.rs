@@ -161,7 +161,7 @@ fn card(p: &PeriodView, lang: super::super::lang::Lang) -> PeriodCard {
 /// period's figures (zero where a period has none).
 fn breakdown(
     dashboard: &Dashboard,
-    which: impl Fn(&crate::store::PeriodFigures) -> &Vec<(String, Tally)>,
+    which: impl Fn(&crate::service::PeriodFigures) -> &Vec<(String, Tally)>,
     name: impl Fn(&str) -> String,
 ) -> Vec<BreakdownRow> {
     let mut keys: Vec<String> = Vec::new();

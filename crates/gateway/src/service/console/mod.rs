@@ -11,6 +11,8 @@ mod days;
 mod detail;
 mod sites;
 
+use std::sync::Arc;
+
 use crate::domain::{
     AnomalyNote, AuditAction, AuditEntry, NotificationStatus, Role, Scope, Site, SiteId, Timestamp,
     User,
@@ -20,7 +22,7 @@ use crate::store::{ListedAnomaly, ListedEvent, OrderPage, OrderSearch, Store, St
 use super::{NotificationService, OrderService, ServiceError, SiteService};
 
 pub use actions::Acting;
-pub use dashboard::{Dashboard, DayPoint, PeriodView, STUCK_AFTER};
+pub use dashboard::{Dashboard, DayPoint, PeriodFigures, PeriodView, STUCK_AFTER};
 pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
@@ -54,6 +56,8 @@ pub struct ConsoleService {
     orders: OrderService,
     notifications: NotificationService,
     sites: SiteService,
+    /// The dashboard's days before yesterday, as this node last summed them.
+    settled: Arc<dashboard::SettledDays>,
 }
 
 impl ConsoleService {
@@ -69,6 +73,7 @@ impl ConsoleService {
             orders,
             notifications,
             sites,
+            settled: Arc::default(),
         }
     }
 
