@@ -3,7 +3,7 @@
 //! about one channel in its folder), what it does with an order (`service`), the merchant HTTP API
 //! (`api`) and the signature it shares with notifications (`signing`), the hosted checkout page
 //! (`checkout`), the operator console and sites' portal (`console`), the channels' callbacks over HTTP (`callbacks`), notifications to sites
-//! (`notify`), the order-check job (`compensation`) and the job loop (`workers`), how it is
+//! (`notify`), reconciliation with the channels' bills (`reconcile`), the order-check job (`compensation`) and the job loop (`workers`), how it is
 //! configured (`config`), sandbox or live (`mode`), sandbox mode (`sandbox`), and startup (`app`).
 
 pub mod api;
@@ -20,6 +20,7 @@ pub mod live;
 mod log_gate;
 pub mod mode;
 pub mod notify;
+pub mod reconcile;
 pub mod sandbox;
 pub mod service;
 pub mod signing;

@@ -1,0 +1,12 @@
+//! Reconciliation: each day's channel bill set against paygate's orders and refunds, so that every
+//! fen is accounted for. A channel's bill is read into channel-neutral lines (`bill.rs`); each
+//! line is matched against what paygate recorded by pure decision functions (`matching.rs`).
+
+pub mod bill;
+pub mod matching;
+
+pub use bill::{BillDay, BillPayment, BillRefund};
+pub use matching::{
+    OurPayment, OurRefund, PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment,
+    match_refund, unbilled_payment,
+};
