@@ -24,6 +24,7 @@ mod password;
 mod pay_attempt;
 mod pay_method;
 mod payer;
+mod reconciliation;
 mod refund;
 mod return_url;
 mod session;
@@ -54,6 +55,10 @@ pub use password::{Password, PasswordHash};
 pub use pay_attempt::{PayAttempt, PayAttemptId};
 pub use pay_method::{Channel, Method, OrderMethod, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
+pub use reconciliation::{
+    BillDay, BillTotals, Discrepancy, DiscrepancyKind, OurPayment, OurRefund, Reconciliation,
+    ReconciliationStatus, Resolution,
+};
 pub use refund::{
     NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, RefundWindows,
     UpstreamRefundNo,

@@ -4,24 +4,11 @@
 //! news takes (`OrderService::apply_upstream`, after asking the channel), a contradiction becomes
 //! an anomaly for a person, and nothing is ever changed on the bill's word alone.
 
-use crate::domain::{OrderId, OrderStatus, RefundStatus};
+use crate::domain::{BillDay, OrderStatus, OurPayment, OurRefund, RefundStatus};
 
 use crate::channels::UpstreamStatus;
 
-use super::bill::{BillDay, BillPayment, BillRefund};
-
-/// paygate's side of an upstream order that a bill names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OurPayment {
-    pub order_id: OrderId,
-    pub status: OrderStatus,
-    pub amount_fen: i64,
-    /// The channel's number paygate recorded for the payment, once paid.
-    pub transaction_id: Option<String>,
-    /// Whether the order was paid through this upstream order. A channel-neutral order has one
-    /// upstream order per app it was opened in; only one of them pays it.
-    pub paid_through_this: bool,
-}
+use super::bill::{BillPayment, BillRefund};
 
 /// What a billed payment is, next to paygate's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,15 +91,6 @@ pub fn unbilled_payment(day: BillDay, asked: &UpstreamStatus) -> UnbilledVerdict
     }
 }
 
-/// paygate's side of a refund that a bill names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OurRefund {
-    pub refund_id: i64,
-    pub order_id: OrderId,
-    pub status: RefundStatus,
-    pub amount_fen: i64,
-}
-
 /// What a billed refund is, next to paygate's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundVerdict {
@@ -157,7 +135,7 @@ pub fn match_refund(line: &BillRefund, ours: Option<&OurRefund>) -> RefundVerdic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Timestamp;
+    use crate::domain::{OrderId, Timestamp};
 
     fn line(amount_fen: i64) -> BillPayment {
         BillPayment {
@@ -174,6 +152,7 @@ mod tests {
             status,
             amount_fen: 1000,
             transaction_id: transaction_id.map(str::to_owned),
+            attempt: None,
             paid_through_this: true,
         }
     }

@@ -5,8 +5,7 @@
 pub mod bill;
 pub mod matching;
 
-pub use bill::{BillDay, BillPayment, BillRefund};
+pub use bill::{BillPayment, BillRefund};
 pub use matching::{
-    OurPayment, OurRefund, PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment,
-    match_refund, unbilled_payment,
+    PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
 };

@@ -25,6 +25,7 @@ mod nonces;
 mod notifications;
 mod orders;
 mod queues;
+mod reconciliation;
 mod refunds;
 mod rows;
 mod search;
@@ -54,6 +55,7 @@ pub use nonces::NonceUse;
 pub use notifications::{NewAttempt, Settles};
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use queues::{Acknowledgement, ListedAnomaly, ListedEvent};
+pub use reconciliation::{LOOKUP_BATCH, NewDiscrepancy, PaidOrder};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };

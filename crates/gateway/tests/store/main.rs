@@ -14,6 +14,7 @@ mod notifications;
 mod orders;
 mod outbox;
 mod pool;
+mod reconciliation;
 mod refunds;
 mod sites;
 mod transitions;

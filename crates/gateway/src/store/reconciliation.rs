@@ -1,0 +1,404 @@
+//! Reconciliation's reads and records: paygate's side of the numbers a bill lists (orders, pay
+//! attempts and refunds, looked up a batch at a time), the payments paygate recorded on a day, and
+//! each run's row with its discrepancies.
+
+use std::collections::HashMap;
+
+use crate::domain::{
+    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, OrderId, OrderStatus, OurPayment,
+    OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus, RefundStatus, Resolution,
+    Timestamp,
+};
+
+use super::{Store, StoreError, with_pool, with_write};
+
+/// At most this many numbers per lookup statement (far below either database's limit on bound
+/// values).
+pub const LOOKUP_BATCH: usize = 500;
+
+/// A discrepancy to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDiscrepancy {
+    pub reconciliation_id: i64,
+    pub discrepancy: Discrepancy,
+}
+
+/// A payment paygate recorded on a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidOrder {
+    pub order_id: OrderId,
+    pub upstream_order_no: String,
+    pub amount_fen: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    no: String,
+    id: i64,
+    status: String,
+    amount_fen: i64,
+    transaction_id: Option<String>,
+    trade_no: Option<String>,
+    paid_through: String,
+    attempt_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    upstream_refund_no: String,
+    id: i64,
+    order_id: i64,
+    status: String,
+    amount_fen: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReconciliationRow {
+    id: i64,
+    channel: String,
+    account: String,
+    bill_date: String,
+    status: String,
+    started_at: i64,
+    finished_at: Option<i64>,
+    error: Option<String>,
+    payments: i64,
+    payments_fen: i64,
+    refunds: i64,
+    refunds_fen: i64,
+    fees_fen: i64,
+    matched: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DiscrepancyRow {
+    kind: String,
+    upstream_no: String,
+    order_id: Option<i64>,
+    refund_id: Option<i64>,
+    billed_fen: Option<i64>,
+    ours_fen: Option<i64>,
+    resolution: String,
+    detail: String,
+    at: i64,
+}
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// paygate's records of the upstream orders of `channel` numbered `numbers` (at most
+    /// [`LOOKUP_BATCH`]): orders sent upstream under that number, and channel-neutral orders one
+    /// of whose pay attempts has it. Numbers paygate never used are absent from the map.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn our_payments(
+        &self,
+        channel: Channel,
+        numbers: &[String],
+    ) -> Result<HashMap<String, OurPayment>, StoreError> {
+        if numbers.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = placeholders(2, numbers.len());
+        // An order's own number, then its attempts' (a paid channel-neutral order carries its
+        // paying attempt's number as its own: both rows say the same).
+        let sql = format!(
+            "SELECT o.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
+                    o.trade_no, o.upstream_order_no AS paid_through, NULL AS attempt_id \
+             FROM orders o WHERE o.channel = $1 AND o.upstream_order_no IN ({list}) \
+             UNION ALL \
+             SELECT a.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
+                    o.trade_no, o.upstream_order_no AS paid_through, a.id AS attempt_id \
+             FROM pay_attempts a JOIN orders o ON o.id = a.order_id \
+             WHERE a.channel = $1 AND a.upstream_order_no IN ({list})"
+        );
+        let rows = with_pool!(self, pool => {
+            let mut q = sqlx::query_as::<_, PaymentRow>(&sql).bind(channel.as_str());
+            for n in numbers {
+                q = q.bind(n.as_str());
+            }
+            q.fetch_all(pool).await
+        })?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let status = OrderStatus::parse(&r.status)
+                .map_err(|e| StoreError::corrupt("order", format!("{}: {e}", r.id)))?;
+            let transaction_id = match channel {
+                Channel::Wechat => r.transaction_id,
+                Channel::Alipay => r.trade_no,
+            };
+            let payment = OurPayment {
+                order_id: OrderId::from_i64(r.id),
+                status,
+                amount_fen: r.amount_fen,
+                transaction_id,
+                attempt: r.attempt_id.map(PayAttemptId::from_i64),
+                paid_through_this: r.paid_through == r.no,
+            };
+            // The attempt's row of a paid channel-neutral order says what its order row says,
+            // with the attempt named: keep that one.
+            match found.get(&r.no) {
+                Some(OurPayment {
+                    attempt: Some(_), ..
+                }) => {}
+                _ => {
+                    found.insert(r.no, payment);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// paygate's refunds of `channel` numbered `numbers` (at most [`LOOKUP_BATCH`]) upstream.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn our_refunds(
+        &self,
+        channel: Channel,
+        numbers: &[String],
+    ) -> Result<HashMap<String, OurRefund>, StoreError> {
+        if numbers.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT upstream_refund_no, id, order_id, status, amount_fen FROM refunds \
+             WHERE channel = $1 AND upstream_refund_no IN ({})",
+            placeholders(2, numbers.len())
+        );
+        let rows = with_pool!(self, pool => {
+            let mut q = sqlx::query_as::<_, RefundRow>(&sql).bind(channel.as_str());
+            for n in numbers {
+                q = q.bind(n.as_str());
+            }
+            q.fetch_all(pool).await
+        })?;
+        rows.into_iter()
+            .map(|r| {
+                let status = RefundStatus::parse(&r.status)
+                    .map_err(|e| StoreError::corrupt("refund", format!("{}: {e}", r.id)))?;
+                Ok((
+                    r.upstream_refund_no,
+                    OurRefund {
+                        refund_id: r.id,
+                        order_id: OrderId::from_i64(r.order_id),
+                        status,
+                        amount_fen: r.amount_fen,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Orders of `channel` that paygate recorded paid within `[from, to)`, by id after `after`,
+    /// at most `limit`: one page of a day's payments.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn paid_orders_between(
+        &self,
+        channel: Channel,
+        from: Timestamp,
+        to: Timestamp,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> Result<Vec<PaidOrder>, StoreError> {
+        let sql = "SELECT id, upstream_order_no, amount_fen FROM orders \
+                   WHERE paid_at IS NOT NULL AND paid_at >= $1 AND paid_at < $2 \
+                   AND channel = $3 AND id > $4 ORDER BY id LIMIT $5";
+        let rows: Vec<(i64, String, i64)> = with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .bind(channel.as_str())
+            .bind(after.map_or(0, OrderId::as_i64))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, no, amount_fen)| PaidOrder {
+                order_id: OrderId::from_i64(id),
+                upstream_order_no: no,
+                amount_fen,
+            })
+            .collect())
+    }
+
+    /// Starts (or starts again) the run of `day` for `channel`'s `account`: its row, `running`,
+    /// with the discrepancies an earlier run recorded kept. Returns the row's id.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn start_reconciliation(
+        &self,
+        channel: Channel,
+        account: &str,
+        day: BillDay,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let sql = "INSERT INTO reconciliations (channel, account, bill_date, status, started_at) \
+                   VALUES ($1, $2, $3, 'running', $4) \
+                   ON CONFLICT (channel, account, bill_date) DO UPDATE SET \
+                   status = 'running', started_at = excluded.started_at, finished_at = NULL, \
+                   error = NULL \
+                   RETURNING id";
+        Ok(with_write!(self, pool => sqlx::query_scalar::<_, i64>(sql)
+            .bind(channel.as_str())
+            .bind(account)
+            .bind(day.to_string())
+            .bind(now.as_millis())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    /// Records a discrepancy of a run. The same line of the same day again (a run repeated) keeps
+    /// what the first run did, unless that was to retry. Returns whether it was written.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_discrepancy(&self, new: &NewDiscrepancy) -> Result<bool, StoreError> {
+        let d = &new.discrepancy;
+        let sql = "INSERT INTO reconciliation_discrepancies \
+                   (reconciliation_id, kind, upstream_no, order_id, refund_id, billed_fen, \
+                    ours_fen, resolution, detail, at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                   ON CONFLICT (reconciliation_id, kind, upstream_no) DO UPDATE SET \
+                   resolution = excluded.resolution, detail = excluded.detail, at = excluded.at \
+                   WHERE reconciliation_discrepancies.resolution = 'retry'";
+        let affected = with_write!(self, pool => sqlx::query(sql)
+            .bind(new.reconciliation_id)
+            .bind(d.kind.as_str())
+            .bind(&d.upstream_no)
+            .bind(d.order_id.map(OrderId::as_i64))
+            .bind(d.refund_id)
+            .bind(d.billed_fen)
+            .bind(d.ours_fen)
+            .bind(d.resolution.as_str())
+            .bind(&d.detail)
+            .bind(d.at.as_millis())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Ends a run: `complete` with the bill's totals and the lines that matched, or `failed` with
+    /// why (the totals of a failed run are not a report and are left as they were).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn finish_reconciliation(
+        &self,
+        id: i64,
+        outcome: Result<(&BillTotals, i64), &str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        match outcome {
+            Ok((t, matched)) => {
+                let sql = "UPDATE reconciliations SET status = 'complete', finished_at = $1, \
+                           error = NULL, payments = $2, payments_fen = $3, refunds = $4, \
+                           refunds_fen = $5, fees_fen = $6, matched = $7 WHERE id = $8";
+                with_write!(self, pool => sqlx::query(sql)
+                    .bind(now.as_millis())
+                    .bind(t.payments)
+                    .bind(t.payments_fen)
+                    .bind(t.refunds)
+                    .bind(t.refunds_fen)
+                    .bind(t.fees_fen)
+                    .bind(matched)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()))?;
+            }
+            Err(error) => {
+                let sql = "UPDATE reconciliations SET status = 'failed', finished_at = $1, \
+                           error = $2 WHERE id = $3";
+                with_write!(self, pool => sqlx::query(sql)
+                    .bind(now.as_millis())
+                    .bind(error)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|_| ()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run of `day` for `channel`'s `account`, with its discrepancies (by kind, then number).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn reconciliation(
+        &self,
+        channel: Channel,
+        account: &str,
+        day: BillDay,
+    ) -> Result<Option<(Reconciliation, Vec<Discrepancy>)>, StoreError> {
+        let sql = "SELECT id, channel, account, bill_date, status, started_at, finished_at, error, \
+                   payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
+                   FROM reconciliations WHERE channel = $1 AND account = $2 AND bill_date = $3";
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(sql)
+            .bind(channel.as_str())
+            .bind(account)
+            .bind(day.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let corrupt =
+            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
+        let run = Reconciliation {
+            id: row.id,
+            channel: Channel::parse(&row.channel).map_err(|e| corrupt(&e.to_string()))?,
+            account: row.account.clone(),
+            day: BillDay::parse(&row.bill_date).ok_or_else(|| corrupt(&row.bill_date))?,
+            status: ReconciliationStatus::parse(&row.status).ok_or_else(|| corrupt(&row.status))?,
+            started_at: Timestamp::from_millis(row.started_at),
+            finished_at: row.finished_at.map(Timestamp::from_millis),
+            error: row.error.clone(),
+            totals: BillTotals {
+                payments: row.payments,
+                payments_fen: row.payments_fen,
+                refunds: row.refunds,
+                refunds_fen: row.refunds_fen,
+                fees_fen: row.fees_fen,
+            },
+            matched: row.matched,
+        };
+        let sql = "SELECT kind, upstream_no, order_id, refund_id, billed_fen, ours_fen, \
+                   resolution, detail, at FROM reconciliation_discrepancies \
+                   WHERE reconciliation_id = $1 ORDER BY kind, upstream_no";
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, DiscrepancyRow>(sql)
+            .bind(run.id)
+            .fetch_all(pool)
+            .await)?;
+        let discrepancies = rows
+            .into_iter()
+            .map(|r| {
+                Ok(Discrepancy {
+                    kind: DiscrepancyKind::parse(&r.kind).ok_or_else(|| corrupt(&r.kind))?,
+                    upstream_no: r.upstream_no,
+                    order_id: r.order_id.map(OrderId::from_i64),
+                    refund_id: r.refund_id,
+                    billed_fen: r.billed_fen,
+                    ours_fen: r.ours_fen,
+                    resolution: Resolution::parse(&r.resolution)
+                        .ok_or_else(|| corrupt(&r.resolution))?,
+                    detail: r.detail,
+                    at: Timestamp::from_millis(r.at),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some((run, discrepancies)))
+    }
+}
