@@ -31,6 +31,10 @@ pub enum AnomalyKind {
     /// through another (the payer paid twice before the other was closed). Never applied; a human
     /// refunds one.
     SecondPayment,
+    /// A channel's bill and paygate disagree where no other kind says how: a payment paygate
+    /// recorded that the channel does not have paid, or that its bill lacks; a refund of another
+    /// amount; a trade of paygate's under another transaction. Never applied; a person settles it.
+    BillMismatch,
 }
 
 impl AnomalyKind {
@@ -46,6 +50,7 @@ impl AnomalyKind {
             Self::UnconfirmedPayment => "unconfirmed_payment",
             Self::RefundOutcomeMismatch => "refund_outcome_mismatch",
             Self::SecondPayment => "second_payment",
+            Self::BillMismatch => "bill_mismatch",
         }
     }
 }

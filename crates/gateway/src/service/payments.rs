@@ -19,6 +19,8 @@ pub enum ResultSource {
     Callback,
     /// paygate asked the channel.
     Query,
+    /// paygate asked the channel because its bill lists a payment paygate did not know of.
+    Reconciliation,
 }
 
 impl ResultSource {
@@ -27,6 +29,7 @@ impl ResultSource {
         match self {
             Self::Callback => "callback",
             Self::Query => "query",
+            Self::Reconciliation => "reconciliation",
         }
     }
 }

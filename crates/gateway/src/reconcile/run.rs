@@ -1,0 +1,572 @@
+//! One run of one day of one channel account: the bill's lines, a batch at a time, matched against
+//! paygate's records; each line that does not match recorded with what was done about it; then the
+//! payments paygate recorded on the day that the bill did not list, each checked with the channel.
+//!
+//! Nothing is changed on the bill's word alone. A payment or refund the bill has and paygate lacks
+//! is confirmed by asking the channel, then recorded through the path all upstream news takes
+//! (`OrderService::apply_upstream`, `apply_refund_state`), which notifies the site; everything else
+//! is an anomaly for a person. A run is repeatable: a second run of the day records no line twice,
+//! repairs nothing twice (the first repair made the line match) and notifies nobody twice.
+
+use std::collections::HashSet;
+
+use tokio::sync::mpsc;
+
+use crate::domain::{
+    AnomalyKind, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, OrderId, OrderStatus,
+    Resolution, Timestamp, UpstreamOrderNo, UpstreamRefundNo,
+};
+use crate::service::{Applied, OrderService, RefundApplied, ResultSource, ServiceError};
+use crate::store::{LOOKUP_BATCH, NewDiscrepancy, Store};
+
+use super::bill::{BillPayment, BillRefund};
+use super::matching::{
+    PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
+};
+
+/// One line of a bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillLine {
+    Payment(BillPayment),
+    Refund(BillRefund),
+}
+
+/// What a channel adapter sends while it reads a bill: its lines in batches, then what the bill's
+/// own summary says it adds up to. A stream that ends without the summary was cut short.
+#[derive(Debug)]
+pub enum BillChunk {
+    Lines(Vec<BillLine>),
+    Summary(BillTotals),
+}
+
+/// Why a day could not be reconciled (now: a later run tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum BillError {
+    /// The channel has not published the day's bill yet.
+    #[error("the bill of {0} is not available yet")]
+    NotYetAvailable(BillDay),
+    /// The file is not the bill it should be: corrupt, truncated, a hash that does not match, a
+    /// summary that does not add up.
+    #[error("the bill is unusable: {0}")]
+    Unusable(String),
+    /// The channel could not be reached or refused the request.
+    #[error("the channel: {0}")]
+    Channel(String),
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Bill(#[from] BillError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<crate::store::StoreError> for ReconcileError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Service(ServiceError::Store(e))
+    }
+}
+
+/// What a run found, in numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub totals: BillTotals,
+    pub matched: i64,
+    /// Discrepancies this run recorded (not those an earlier run of the day had).
+    pub new_discrepancies: i64,
+}
+
+/// Runs days against bills.
+#[derive(Clone)]
+pub struct Reconciler {
+    store: Store,
+    orders: OrderService,
+}
+
+/// One account's day being run.
+struct Day<'a> {
+    reconciler: &'a Reconciler,
+    id: i64,
+    channel: Channel,
+    day: BillDay,
+    /// Orders the bill named, whatever became of them: the rest of the day's payments are
+    /// unbilled.
+    seen: HashSet<OrderId>,
+    summary: RunSummary,
+}
+
+impl Reconciler {
+    #[must_use]
+    pub fn new(store: Store, orders: OrderService) -> Self {
+        Self { store, orders }
+    }
+
+    /// Runs `day` of `channel`'s `account` over the bill `bill` streams. The run's row says
+    /// `complete` only when the whole bill was read and its summary agreed with its lines;
+    /// otherwise `failed`, with why, and the error is returned so the caller tries again later.
+    ///
+    /// # Errors
+    /// `Bill` for a bill that could not be read whole; `Service` when paygate's own database
+    /// failed.
+    pub async fn run(
+        &self,
+        channel: Channel,
+        account: &str,
+        day: BillDay,
+        bill: Result<mpsc::Receiver<Result<BillChunk, BillError>>, BillError>,
+    ) -> Result<RunSummary, ReconcileError> {
+        let id = self
+            .store
+            .start_reconciliation(channel, account, day, Timestamp::now())
+            .await?;
+        let mut run = Day {
+            reconciler: self,
+            id,
+            channel,
+            day,
+            seen: HashSet::new(),
+            summary: RunSummary::default(),
+        };
+        let outcome = match bill {
+            Ok(bill) => run.read(bill).await,
+            Err(e) => Err(e.into()),
+        };
+        let outcome = match outcome {
+            Ok(()) => run.unbilled().await,
+            Err(e) => Err(e),
+        };
+        let now = Timestamp::now();
+        match outcome {
+            Ok(()) => {
+                self.store
+                    .finish_reconciliation(id, Ok((&run.summary.totals, run.summary.matched)), now)
+                    .await?;
+                Ok(run.summary)
+            }
+            Err(e) => {
+                self.store
+                    .finish_reconciliation(id, Err(&e.to_string()), now)
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Day<'_> {
+    async fn read(
+        &mut self,
+        mut bill: mpsc::Receiver<Result<BillChunk, BillError>>,
+    ) -> Result<(), ReconcileError> {
+        let mut counted = BillTotals::default();
+        while let Some(chunk) = bill.recv().await {
+            match chunk? {
+                BillChunk::Lines(lines) => {
+                    for batch in lines.chunks(LOOKUP_BATCH) {
+                        self.batch(batch, &mut counted).await?;
+                    }
+                }
+                BillChunk::Summary(stated) => {
+                    if stated != counted {
+                        return Err(BillError::Unusable(format!(
+                            "its summary ({stated:?}) does not add up to its lines ({counted:?})"
+                        ))
+                        .into());
+                    }
+                    self.summary.totals = counted;
+                    return Ok(());
+                }
+            }
+        }
+        Err(BillError::Unusable("it ends before its summary".to_owned()).into())
+    }
+
+    async fn batch(
+        &mut self,
+        lines: &[BillLine],
+        counted: &mut BillTotals,
+    ) -> Result<(), ReconcileError> {
+        let store = &self.reconciler.store;
+        let mut payment_nos = Vec::new();
+        let mut refund_nos = Vec::new();
+        for line in lines {
+            match line {
+                BillLine::Payment(p) => payment_nos.push(p.upstream_order_no.clone()),
+                BillLine::Refund(r) => refund_nos.push(r.upstream_refund_no.clone()),
+            }
+        }
+        let payments = store.our_payments(self.channel, &payment_nos).await?;
+        let refunds = store.our_refunds(self.channel, &refund_nos).await?;
+        for line in lines {
+            match line {
+                BillLine::Payment(p) => {
+                    counted.payments += 1;
+                    counted.payments_fen += p.amount_fen;
+                    counted.fees_fen += p.fee_fen;
+                    let ours = payments.get(&p.upstream_order_no);
+                    if let Some(ours) = ours {
+                        self.seen.insert(ours.order_id);
+                    }
+                    let verdict = match_payment(p, ours);
+                    self.payment(
+                        p,
+                        ours.map(|o| o.order_id),
+                        ours.map(|o| o.amount_fen),
+                        verdict,
+                    )
+                    .await?;
+                }
+                BillLine::Refund(r) => {
+                    counted.refunds += 1;
+                    counted.refunds_fen += r.amount_fen;
+                    counted.fees_fen -= r.fee_returned_fen;
+                    let ours = refunds.get(&r.upstream_refund_no);
+                    let verdict = match_refund(r, ours);
+                    self.refund(
+                        r,
+                        ours.map(|o| (o.order_id, o.refund_id, o.amount_fen)),
+                        verdict,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn payment(
+        &mut self,
+        line: &BillPayment,
+        order: Option<OrderId>,
+        ours_fen: Option<i64>,
+        verdict: PaymentVerdict,
+    ) -> Result<(), ReconcileError> {
+        let no = &line.upstream_order_no;
+        let (kind, resolution, detail) = match verdict {
+            PaymentVerdict::Matched => {
+                self.summary.matched += 1;
+                return Ok(());
+            }
+            PaymentVerdict::NotOurs => (
+                DiscrepancyKind::NotOurs,
+                Resolution::Listed,
+                format!(
+                    "{} fen paid, transaction {}: not an order of paygate",
+                    line.amount_fen, line.transaction_id
+                ),
+            ),
+            PaymentVerdict::AmountMismatch {
+                ours_fen,
+                billed_fen,
+            } => (
+                DiscrepancyKind::AmountMismatch,
+                Resolution::Anomaly,
+                format!(
+                    "billed {billed_fen} fen paid for an order of {ours_fen} fen, transaction {}",
+                    line.transaction_id
+                ),
+            ),
+            PaymentVerdict::OtherPayment => (
+                DiscrepancyKind::OtherPayment,
+                Resolution::Anomaly,
+                format!(
+                    "billed paid by transaction {}; paygate has the order paid by another transaction or upstream order",
+                    line.transaction_id
+                ),
+            ),
+            PaymentVerdict::PaidUpstreamOnly => {
+                let (resolution, detail) = self.repair_payment(no).await?;
+                (DiscrepancyKind::PaidUpstreamOnly, resolution, detail)
+            }
+        };
+        let discrepancy = Discrepancy {
+            kind,
+            upstream_no: no.clone(),
+            order_id: order,
+            refund_id: None,
+            billed_fen: Some(line.amount_fen),
+            ours_fen,
+            resolution,
+            detail,
+            at: Timestamp::now(),
+        };
+        self.record(discrepancy).await
+    }
+
+    /// Asks the channel about a payment the bill has and paygate lacks, and records its answer
+    /// through the upstream-news path.
+    async fn repair_payment(&self, no: &str) -> Result<(Resolution, String), ReconcileError> {
+        let orders = &self.reconciler.orders;
+        let Ok(number) = UpstreamOrderNo::parse(no) else {
+            return Ok((
+                Resolution::Anomaly,
+                format!("{no} is not a number paygate uses"),
+            ));
+        };
+        let Some(order) = orders.order_by_upstream_no(&number).await? else {
+            return Ok((Resolution::Retry, format!("order {no} was not found again")));
+        };
+        let status = match orders.query_channel(&order).await {
+            Ok(status) => status,
+            Err(e) => {
+                return Ok((
+                    Resolution::Retry,
+                    format!("the channel could not be asked: {e}"),
+                ));
+            }
+        };
+        Ok(
+            match orders
+                .apply_upstream(&order, &status, ResultSource::Reconciliation)
+                .await?
+            {
+                Applied::Changed(now) if now.status == OrderStatus::Paid => (
+                    Resolution::Repaired,
+                    format!(
+                        "confirmed by the channel and recorded paid (was {}); the site is notified",
+                        order.status.as_str()
+                    ),
+                ),
+                Applied::Unchanged(now)
+                    if now.status == OrderStatus::Paid || now.status == OrderStatus::Refunded =>
+                {
+                    (Resolution::Repaired, "recorded paid meanwhile".to_owned())
+                }
+                Applied::Changed(now) | Applied::Unchanged(now) => (
+                    Resolution::Anomaly,
+                    format!(
+                        "the channel answers {status:?}; the order stays {} (a closed order is settled by a person)",
+                        now.status.as_str()
+                    ),
+                ),
+                Applied::Refused(kind) => (
+                    Resolution::Anomaly,
+                    format!("the channel's answer was refused as {}", kind.as_str()),
+                ),
+            },
+        )
+    }
+
+    async fn refund(
+        &mut self,
+        line: &BillRefund,
+        ours: Option<(OrderId, i64, i64)>,
+        verdict: RefundVerdict,
+    ) -> Result<(), ReconcileError> {
+        let (kind, resolution, detail) = match verdict {
+            RefundVerdict::Matched => {
+                self.summary.matched += 1;
+                return Ok(());
+            }
+            RefundVerdict::NotOurs => (
+                DiscrepancyKind::RefundNotOurs,
+                Resolution::Listed,
+                format!(
+                    "{} fen refunded of {}: not a refund of paygate",
+                    line.amount_fen, line.upstream_order_no
+                ),
+            ),
+            RefundVerdict::AmountMismatch {
+                ours_fen,
+                billed_fen,
+            } => (
+                DiscrepancyKind::RefundAmountMismatch,
+                Resolution::Anomaly,
+                format!("billed {billed_fen} fen refunded for a refund of {ours_fen} fen"),
+            ),
+            RefundVerdict::OutcomeMismatch { ours } => (
+                DiscrepancyKind::RefundOutcomeMismatch,
+                Resolution::Anomaly,
+                format!(
+                    "billed as refunded; paygate has the refund {}",
+                    ours.as_str()
+                ),
+            ),
+            RefundVerdict::SucceededUpstreamOnly => {
+                let (resolution, detail) = self.repair_refund(&line.upstream_refund_no).await?;
+                (
+                    DiscrepancyKind::RefundSucceededUpstreamOnly,
+                    resolution,
+                    detail,
+                )
+            }
+        };
+        let discrepancy = Discrepancy {
+            kind,
+            upstream_no: line.upstream_refund_no.clone(),
+            order_id: ours.map(|(order, _, _)| order),
+            refund_id: ours.map(|(_, refund, _)| refund),
+            billed_fen: Some(line.amount_fen),
+            ours_fen: ours.map(|(_, _, fen)| fen),
+            resolution,
+            detail,
+            at: Timestamp::now(),
+        };
+        self.record(discrepancy).await
+    }
+
+    /// Asks the channel about a refund the bill has as paid out and paygate still processes, and
+    /// records its answer through the refund-news path.
+    async fn repair_refund(&self, no: &str) -> Result<(Resolution, String), ReconcileError> {
+        let orders = &self.reconciler.orders;
+        let Ok(number) = UpstreamRefundNo::parse(no) else {
+            return Ok((
+                Resolution::Anomaly,
+                format!("{no} is not a number paygate uses"),
+            ));
+        };
+        let Some(refund) = orders.refund_by_upstream_no(&number).await? else {
+            return Ok((
+                Resolution::Retry,
+                format!("refund {no} was not found again"),
+            ));
+        };
+        let Some(order) = orders.order_by_id(refund.order_id).await? else {
+            return Ok((
+                Resolution::Retry,
+                format!("the order of refund {no} was not found"),
+            ));
+        };
+        let state = match orders.query_refund_channel(&order, &refund).await {
+            Ok(state) => state,
+            Err(e) => {
+                return Ok((
+                    Resolution::Retry,
+                    format!("the channel could not be asked: {e}"),
+                ));
+            }
+        };
+        Ok(match orders.apply_refund_state(&refund, &state).await? {
+            RefundApplied::Ended(now) | RefundApplied::Unchanged(now)
+                if now.status == crate::domain::RefundStatus::Succeeded =>
+            {
+                (
+                    Resolution::Repaired,
+                    "confirmed by the channel and recorded succeeded; the site is notified"
+                        .to_owned(),
+                )
+            }
+            RefundApplied::Ended(now) | RefundApplied::Unchanged(now) => (
+                Resolution::Anomaly,
+                format!(
+                    "the channel answers {state:?}; the refund stays {}",
+                    now.status.as_str()
+                ),
+            ),
+        })
+    }
+
+    /// The payments paygate recorded on the day that the bill did not name.
+    async fn unbilled(&mut self) -> Result<(), ReconcileError> {
+        let (from, to) = self.day.bounds();
+        let mut after = None;
+        loop {
+            let page = self
+                .reconciler
+                .store
+                .paid_orders_between(self.channel, from, to, after, 500)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(last.order_id);
+            for paid in page {
+                if self.seen.contains(&paid.order_id) {
+                    continue;
+                }
+                let (kind, resolution, detail) = self.unbilled_payment(paid.order_id).await?;
+                let Some(kind) = kind else { continue };
+                let discrepancy = Discrepancy {
+                    kind,
+                    upstream_no: paid.upstream_order_no,
+                    order_id: Some(paid.order_id),
+                    refund_id: None,
+                    billed_fen: None,
+                    ours_fen: Some(paid.amount_fen),
+                    resolution,
+                    detail,
+                    at: Timestamp::now(),
+                };
+                self.record(discrepancy).await?;
+            }
+        }
+    }
+
+    async fn unbilled_payment(
+        &self,
+        order: OrderId,
+    ) -> Result<(Option<DiscrepancyKind>, Resolution, String), ReconcileError> {
+        let orders = &self.reconciler.orders;
+        let Some(order) = orders.order_by_id(order).await? else {
+            return Ok((None, Resolution::Retry, String::new()));
+        };
+        let asked = match orders.query_channel(&order).await {
+            Ok(status) => status,
+            Err(e) => {
+                return Ok((
+                    Some(DiscrepancyKind::PaidHereOnly),
+                    Resolution::Retry,
+                    format!("absent from the bill; the channel could not be asked: {e}"),
+                ));
+            }
+        };
+        Ok(match unbilled_payment(self.day, &asked) {
+            UnbilledVerdict::BilledOnAnotherDay => (None, Resolution::Listed, String::new()),
+            UnbilledVerdict::MissingFromBill => (
+                Some(DiscrepancyKind::MissingFromBill),
+                Resolution::Anomaly,
+                format!("absent from the bill; the channel answers {asked:?}"),
+            ),
+            UnbilledVerdict::NotPaidUpstream => (
+                Some(DiscrepancyKind::PaidHereOnly),
+                Resolution::Anomaly,
+                format!("paid in paygate, absent from the bill; the channel answers {asked:?}"),
+            ),
+        })
+    }
+
+    /// Records a discrepancy, and, the first time it is left to a person, its anomaly.
+    async fn record(&mut self, discrepancy: Discrepancy) -> Result<(), ReconcileError> {
+        let new = self
+            .reconciler
+            .store
+            .record_discrepancy(&NewDiscrepancy {
+                reconciliation_id: self.id,
+                discrepancy: discrepancy.clone(),
+            })
+            .await?;
+        if !new {
+            return Ok(());
+        }
+        self.summary.new_discrepancies += 1;
+        if discrepancy.resolution == Resolution::Anomaly {
+            let kind = match discrepancy.kind {
+                DiscrepancyKind::AmountMismatch => AnomalyKind::AmountMismatch,
+                DiscrepancyKind::RefundOutcomeMismatch => AnomalyKind::RefundOutcomeMismatch,
+                _ => AnomalyKind::BillMismatch,
+            };
+            let detail = format!(
+                "{} bill of {}: {} {}: {}",
+                self.channel.as_str(),
+                self.day,
+                discrepancy.kind.as_str(),
+                discrepancy.upstream_no,
+                discrepancy.detail
+            );
+            let key = format!(
+                "{}:reconcile:{}:{}:{}",
+                kind.as_str(),
+                self.day,
+                discrepancy.kind.as_str(),
+                discrepancy.upstream_no
+            );
+            self.reconciler
+                .orders
+                .report_counted_anomaly(kind, self.channel, discrepancy.order_id, key, detail)
+                .await;
+        }
+        Ok(())
+    }
+}

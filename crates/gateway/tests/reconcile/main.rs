@@ -1,0 +1,231 @@
+//! A day reconciled end to end: a real paygate (SQLite and PostgreSQL) with the simulators as the
+//! channels, a bill whose lines the test writes from what the simulator holds, and the run that
+//! repairs what the channel confirms, lists others' trades, reports the rest, and does nothing a
+//! second time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use gateway::channels::UpstreamStatus;
+use gateway::domain::{
+    BillDay, BillTotals, Channel, DiscrepancyKind, Order, OrderStatus, ReconciliationStatus,
+    RefundStatus, Resolution, Site, Timestamp, UpstreamFields,
+};
+use gateway::reconcile::{
+    BillChunk, BillError, BillLine, BillPayment, BillRefund, ReconcileError, Reconciler,
+};
+use gateway::service::{OrderService, ServiceSettings};
+use gateway::store::Transition;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use support::app::TestApp;
+
+const ACCOUNT: &str = "1900000001";
+
+/// The fee the bill says the channel kept: 0.6 %, rounded to the fen.
+fn fee(fen: i64) -> i64 {
+    (fen * 6 + 500) / 1000
+}
+
+async fn created(app: &TestApp, site: &Site, no: &str, fen: i64) -> Order {
+    let body = json!({"out_trade_no": no, "channel": "wechat", "method": "native",
+        "description": "对账", "amount_total": fen});
+    app.create_order_as(site, &body).await.assert_ok();
+    app.stored(site, no).await
+}
+
+async fn until(app: &TestApp, site: &Site, no: &str, status: OrderStatus) -> Order {
+    for _ in 0..200 {
+        let order = app.stored(site, no).await;
+        if order.status == status {
+            return order;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("order {no} never became {status:?}");
+}
+
+/// The line the channel's bill has for `order`, with the transaction paygate recorded or, for a
+/// payment paygate missed, the one the simulator did.
+async fn billed(app: &TestApp, order: &Order, fen: i64) -> BillLine {
+    let transaction_id = match &order.upstream.transaction_id {
+        Some(t) => t.clone(),
+        None => match app.channels.query(order).await.unwrap() {
+            UpstreamStatus::Paid { transaction_id, .. } => transaction_id,
+            other => panic!(
+                "{} is {other:?} in the simulator",
+                order.out_trade_no.as_str()
+            ),
+        },
+    };
+    BillLine::Payment(BillPayment {
+        upstream_order_no: order.upstream_order_no.as_str().to_owned(),
+        transaction_id,
+        amount_fen: fen,
+        fee_fen: fee(fen),
+    })
+}
+
+fn totals(lines: &[BillLine]) -> BillTotals {
+    let mut t = BillTotals::default();
+    for line in lines {
+        match line {
+            BillLine::Payment(p) => {
+                t.payments += 1;
+                t.payments_fen += p.amount_fen;
+                t.fees_fen += p.fee_fen;
+            }
+            BillLine::Refund(r) => {
+                t.refunds += 1;
+                t.refunds_fen += r.amount_fen;
+                t.fees_fen -= r.fee_returned_fen;
+            }
+        }
+    }
+    t
+}
+
+/// The bill as an adapter would stream it: the lines in two batches, then the summary (unless
+/// `cut`, which ends the stream early as a truncated file would).
+fn stream(
+    lines: &[BillLine],
+    summary: Option<BillTotals>,
+) -> mpsc::Receiver<Result<BillChunk, BillError>> {
+    let (tx, rx) = mpsc::channel(2);
+    let lines = lines.to_vec();
+    tokio::spawn(async move {
+        let half = lines.len() / 2;
+        tx.send(Ok(BillChunk::Lines(lines[..half].to_vec())))
+            .await
+            .unwrap();
+        tx.send(Ok(BillChunk::Lines(lines[half..].to_vec())))
+            .await
+            .unwrap();
+        if let Some(summary) = summary {
+            tx.send(Ok(BillChunk::Summary(summary))).await.unwrap();
+        }
+    });
+    rx
+}
+
+async fn success_events(app: &TestApp, order: &Order) -> i64 {
+    app.db
+        .count(&format!(
+            "SELECT COUNT(*) FROM notification_events WHERE order_id = {} AND event_type = 'TRANSACTION.SUCCESS'",
+            order.id.as_i64()
+        ))
+        .await
+}
+
+api_tests! {
+    async fn a_day_is_matched_repaired_listed_and_reported_once(app: TestApp) {
+        let site = app.site.clone();
+        // Paid as usual, then partly refunded.
+        created(&app, &site, "o_paid_000000001", 10_000).await;
+        app.sim_wechat_pay(&site, "o_paid_000000001").await;
+        let paid = until(&app, &site, "o_paid_000000001", OrderStatus::Paid).await;
+        let body = json!({"out_refund_no": "r_paid_1", "amount": 2_500}).to_string();
+        app.signed("POST", "/v1/orders/o_paid_000000001/refunds", &body).await.assert_ok();
+        let mut refund = None;
+        for _ in 0..200 {
+            let r = app.db.store.refunds_for_order(&site.id, paid.id).await.unwrap();
+            if r.first().is_some_and(|r| r.status == RefundStatus::Succeeded) {
+                refund = r.into_iter().next();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let refund = refund.expect("the refund never succeeded");
+        // Paid upstream, its callback lost and its checks stopped: paygate still has it pending.
+        let lost = created(&app, &site, "o_lost_000000001", 2_990).await;
+        app.db.execute(&format!("DELETE FROM jobs WHERE kind = 'check_order' AND subject = '{}'", lost.id.as_i64())).await;
+        app.sim_faults(Some(json!({"drop_callbacks": true}))).await;
+        app.sim_wechat_pay(&site, "o_lost_000000001").await;
+        app.sim_faults(None).await;
+        // Paid, but the bill has another amount.
+        created(&app, &site, "o_diff_000000001", 500).await;
+        app.sim_wechat_pay(&site, "o_diff_000000001").await;
+        let diff = until(&app, &site, "o_diff_000000001", OrderStatus::Paid).await;
+        // Paid in paygate only (the channel never had the money).
+        let phantom = created(&app, &site, "o_here_000000001", 800).await;
+        let t = Transition {
+            order_id: phantom.id,
+            from: OrderStatus::Pending,
+            to: OrderStatus::Paid,
+            reason: "test".into(),
+            upstream: UpstreamFields::default(),
+            at: Timestamp::now(),
+        };
+        assert!(app.db.store.transition(&t).await.unwrap().won());
+
+        let mut lines = vec![
+            billed(&app, &paid, 10_000).await,
+            billed(&app, &lost, 2_990).await,
+            billed(&app, &diff, 501).await,
+            BillLine::Payment(BillPayment {
+                upstream_order_no: "another_system_0001".into(),
+                transaction_id: "4200000000000001".into(),
+                amount_fen: 1_234,
+                fee_fen: fee(1_234),
+            }),
+            BillLine::Refund(BillRefund {
+                upstream_order_no: paid.upstream_order_no.as_str().to_owned(),
+                upstream_refund_no: refund.upstream_refund_no.as_str().to_owned(),
+                amount_fen: 2_500,
+                fee_returned_fen: fee(2_500),
+            }),
+        ];
+        let summary = totals(&lines);
+        let orders = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let reconciler = Reconciler::new(app.db.store.clone(), orders);
+        let day = BillDay::of(Timestamp::now());
+
+        let first = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await.unwrap();
+        assert_eq!((first.totals, first.matched, first.new_discrepancies), (summary, 2, 4));
+        // The lost payment is paid, by reconciliation, and its site is told once.
+        let repaired = until(&app, &site, "o_lost_000000001", OrderStatus::Paid).await;
+        let history = app.db.store.order_events(&site.id, repaired.id).await.unwrap();
+        assert!(history.iter().any(|e| e.reason == "reconciliation paid"), "{history:?}");
+        assert_eq!(success_events(&app, &repaired).await, 1);
+        let (run, found) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
+        assert_eq!(run.totals.net_fen(), summary.payments_fen - summary.refunds_fen - summary.fees_fen);
+        let report: Vec<_> = found.iter().map(|d| (d.kind, d.upstream_no.clone(), d.resolution)).collect();
+        assert_eq!(report, [
+            (DiscrepancyKind::AmountMismatch, diff.upstream_order_no.as_str().to_owned(), Resolution::Anomaly),
+            (DiscrepancyKind::NotOurs, "another_system_0001".to_owned(), Resolution::Listed),
+            (DiscrepancyKind::PaidHereOnly, phantom.upstream_order_no.as_str().to_owned(), Resolution::Anomaly),
+            (DiscrepancyKind::PaidUpstreamOnly, lost.upstream_order_no.as_str().to_owned(), Resolution::Repaired),
+        ]);
+        let anomalies = app.db.count("SELECT COUNT(*) FROM anomalies").await;
+        assert_eq!(anomalies, 2);
+
+        // The same day again: the same report, nothing repaired or told twice, no new anomaly.
+        let second = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await.unwrap();
+        assert_eq!((second.totals, second.new_discrepancies), (summary, 0));
+        let (_, again) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
+        assert_eq!(again, found);
+        assert_eq!(success_events(&app, &repaired).await, 1);
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM anomalies").await, anomalies);
+        assert_eq!(app.db.count("SELECT CAST(SUM(occurrences) AS BIGINT) FROM anomalies").await, anomalies);
+
+        // A bill cut short, or whose summary does not add up, is no report.
+        let cut = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, None))).await;
+        assert!(matches!(cut, Err(ReconcileError::Bill(BillError::Unusable(_)))), "{cut:?}");
+        let (failed, _) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
+        assert_eq!(failed.status, ReconciliationStatus::Failed);
+        lines.pop();
+        let wrong = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await;
+        assert!(matches!(wrong, Err(ReconcileError::Bill(BillError::Unusable(_)))), "{wrong:?}");
+        let later = reconciler.run(Channel::Wechat, ACCOUNT, day, Err(BillError::NotYetAvailable(day))).await;
+        assert!(matches!(later, Err(ReconcileError::Bill(BillError::NotYetAvailable(_)))), "{later:?}");
+        let (failed, _) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
+        assert_eq!(failed.status, ReconciliationStatus::Failed);
+        assert!(failed.error.unwrap().contains("not available yet"));
+    }
+}
