@@ -51,3 +51,9 @@ CREATE TABLE reconciliation_discrepancies (
 
 CREATE INDEX reconciliation_discrepancies_order_id ON reconciliation_discrepancies (order_id)
     WHERE order_id IS NOT NULL;
+
+-- The channel's fee as its bill states it, once a bill has listed the payment (the fee the channel
+-- kept) or the refund (the part of the fee it gave back): what each site's statement attributes
+-- to its orders. NULL until a bill has listed it.
+ALTER TABLE orders ADD COLUMN channel_fee_fen BIGINT;
+ALTER TABLE refunds ADD COLUMN channel_fee_returned_fen BIGINT;

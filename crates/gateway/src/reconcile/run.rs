@@ -199,6 +199,9 @@ impl Day<'_> {
         }
         let payments = store.our_payments(self.channel, &payment_nos).await?;
         let refunds = store.our_refunds(self.channel, &refund_nos).await?;
+        // The fees of paygate's own payments and refunds, for its sites' statements.
+        let mut payment_fees = Vec::new();
+        let mut refund_fees = Vec::new();
         for line in lines {
             match line {
                 BillLine::Payment(p) => {
@@ -210,6 +213,13 @@ impl Day<'_> {
                         self.seen.insert(ours.order_id);
                     }
                     let verdict = match_payment(p, ours);
+                    if let (
+                        Some(ours),
+                        PaymentVerdict::Matched | PaymentVerdict::PaidUpstreamOnly,
+                    ) = (ours, &verdict)
+                    {
+                        payment_fees.push((ours.order_id, p.fee_fen));
+                    }
                     self.payment(
                         p,
                         ours.map(|o| o.order_id),
@@ -224,6 +234,13 @@ impl Day<'_> {
                     counted.fees_fen -= r.fee_returned_fen;
                     let ours = refunds.get(&r.upstream_refund_no);
                     let verdict = match_refund(r, ours);
+                    if let (
+                        Some(ours),
+                        RefundVerdict::Matched | RefundVerdict::SucceededUpstreamOnly,
+                    ) = (ours, &verdict)
+                    {
+                        refund_fees.push((ours.refund_id, r.fee_returned_fen));
+                    }
                     self.refund(
                         r,
                         ours.map(|o| (o.order_id, o.refund_id, o.amount_fen)),
@@ -233,6 +250,9 @@ impl Day<'_> {
                 }
             }
         }
+        store
+            .record_billed_fees(&payment_fees, &refund_fees)
+            .await?;
         Ok(())
     }
 
@@ -541,7 +561,10 @@ impl Day<'_> {
             return Ok(());
         }
         self.summary.new_discrepancies += 1;
-        if discrepancy.resolution == Resolution::Anomaly {
+        // A repair the upstream-news path declined has its anomaly from that path already (a
+        // payment of an order paygate closed, an amount it refused).
+        let reported = discrepancy.kind == DiscrepancyKind::PaidUpstreamOnly;
+        if discrepancy.resolution == Resolution::Anomaly && !reported {
             let kind = match discrepancy.kind {
                 DiscrepancyKind::AmountMismatch => AnomalyKind::AmountMismatch,
                 DiscrepancyKind::RefundOutcomeMismatch => AnomalyKind::RefundOutcomeMismatch,

@@ -10,7 +10,7 @@ use crate::domain::{
     Timestamp,
 };
 
-use super::{Store, StoreError, with_pool, with_write};
+use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// At most this many numbers per lookup statement (far below either database's limit on bound
 /// values).
@@ -229,6 +229,46 @@ impl Store {
                 amount_fen,
             })
             .collect())
+    }
+
+    /// Records the fees a bill states: for each payment `(order, fee kept)`, for each refund
+    /// `(refund id, fee given back)` (at most [`LOOKUP_BATCH`] of each). A later bill's word
+    /// replaces an earlier one's.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_billed_fees(
+        &self,
+        payments: &[(OrderId, i64)],
+        refunds: &[(i64, i64)],
+    ) -> Result<(), StoreError> {
+        let payments: Vec<(i64, i64)> = payments.iter().map(|(o, f)| (o.as_i64(), *f)).collect();
+        let statements = [
+            ("orders", "channel_fee_fen", payments.as_slice()),
+            ("refunds", "channel_fee_returned_fen", refunds),
+        ];
+        with_write_tx!(self, tx => {
+            for (table, column, rows) in statements {
+                if rows.is_empty() {
+                    continue;
+                }
+                let cases: String = (0..rows.len())
+                    .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+                    .collect();
+                let ids: Vec<String> = (0..rows.len()).map(|i| format!("${}", 2 * i + 1)).collect();
+                let sql = format!(
+                    "UPDATE {table} SET {column} = CASE id{cases} END WHERE id IN ({})",
+                    ids.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, fee) in rows {
+                    q = q.bind(*id).bind(*fee);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Starts (or starts again) the run of `day` for `channel`'s `account`: its row, `running`,

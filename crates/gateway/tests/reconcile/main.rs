@@ -202,6 +202,12 @@ api_tests! {
             (DiscrepancyKind::PaidHereOnly, phantom.upstream_order_no.as_str().to_owned(), Resolution::Anomaly),
             (DiscrepancyKind::PaidUpstreamOnly, lost.upstream_order_no.as_str().to_owned(), Resolution::Repaired),
         ]);
+        // The fees the bill states are attributed to paygate's own payments and refunds.
+        let fee_of = |table: &str, column: &str, id: i64| format!("SELECT COALESCE({column}, -1) FROM {table} WHERE id = {id}");
+        assert_eq!(app.db.count(&fee_of("orders", "channel_fee_fen", paid.id.as_i64())).await, fee(10_000));
+        assert_eq!(app.db.count(&fee_of("orders", "channel_fee_fen", lost.id.as_i64())).await, fee(2_990));
+        assert_eq!(app.db.count(&fee_of("orders", "channel_fee_fen", diff.id.as_i64())).await, -1);
+        assert_eq!(app.db.count(&fee_of("refunds", "channel_fee_returned_fen", refund.id)).await, fee(2_500));
         let anomalies = app.db.count("SELECT COUNT(*) FROM anomalies").await;
         assert_eq!(anomalies, 2);
 
