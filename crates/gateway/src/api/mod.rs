@@ -38,6 +38,7 @@ mod refunds;
 mod request;
 mod routes;
 mod server;
+mod statements;
 mod v1;
 mod views;
 

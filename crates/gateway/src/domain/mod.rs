@@ -29,6 +29,7 @@ mod refund;
 mod return_url;
 mod session;
 mod site;
+mod statement;
 mod status;
 mod text;
 mod time;
@@ -66,6 +67,7 @@ pub use refund::{
 pub use return_url::ReturnUrl;
 pub use session::{Session, SessionToken, new_csrf_token};
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
+pub use statement::{Statement, StatementPayment, StatementRefund, StatementTotals};
 pub use status::OrderStatus;
 pub use text::{Attach, Description};
 pub use time::Timestamp;

@@ -21,6 +21,18 @@ pub enum ChannelCheck {
 }
 
 impl OrderService {
+    /// `site`'s statement of `day` (see [`Statement`]).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn statement(
+        &self,
+        site: &crate::domain::SiteId,
+        day: crate::domain::BillDay,
+    ) -> Result<crate::domain::Statement, ServiceError> {
+        Ok(self.store.statement(site, day).await?)
+    }
+
     /// Asks the channel about one of the site's orders now, whatever its check schedule, and
     /// records the answer through [`OrderService::apply_upstream`] like the order check does (a
     /// payment is recorded and notified, a contradiction becomes an anomaly).

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::domain::{
     BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, OrderId, OrderStatus, OurPayment,
     OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus, RefundStatus, Resolution,
-    Timestamp,
+    SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
 };
 
 use super::{Store, StoreError, with_pool, with_write, with_write_tx};
@@ -440,5 +440,85 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some((run, discrepancies)))
+    }
+
+    /// The site's statement of `day`: its payments of the day (by when they were paid) and its
+    /// refunds that reached the payer on the day, in time order, with the fees bills stated.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn statement(&self, site: &SiteId, day: BillDay) -> Result<Statement, StoreError> {
+        let (from, to) = day.bounds();
+        let payments_sql = "SELECT out_trade_no, channel, transaction_id, trade_no, amount_fen, \
+                            channel_fee_fen, paid_at FROM orders \
+                            WHERE site_id = $1 AND paid_at IS NOT NULL AND paid_at >= $2 \
+                            AND paid_at < $3 ORDER BY paid_at, id";
+        let refunds_sql = "SELECT o.out_trade_no, r.out_refund_no, r.channel, r.amount_fen, \
+                           r.channel_fee_returned_fen, r.succeeded_at \
+                           FROM refunds r JOIN orders o ON o.id = r.order_id \
+                           WHERE r.site_id = $1 AND r.status = 'succeeded' \
+                           AND r.succeeded_at >= $2 AND r.succeeded_at < $3 \
+                           ORDER BY r.succeeded_at, r.id";
+        type PaymentLine = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<i64>,
+            i64,
+        );
+        type RefundLine = (String, String, String, i64, Option<i64>, i64);
+        let payments: Vec<PaymentLine> = with_pool!(self, pool => sqlx::query_as(payments_sql)
+            .bind(site.as_str())
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .fetch_all(pool)
+            .await)?;
+        let refunds: Vec<RefundLine> = with_pool!(self, pool => sqlx::query_as(refunds_sql)
+            .bind(site.as_str())
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .fetch_all(pool)
+            .await)?;
+        let channel = |s: &str| {
+            Channel::parse(s).map_err(|e| StoreError::corrupt("order", format!("channel {s}: {e}")))
+        };
+        Ok(Statement {
+            site_id: site.clone(),
+            day,
+            payments: payments
+                .into_iter()
+                .map(
+                    |(no, ch, transaction_id, trade_no, amount_fen, fee_fen, paid_at)| {
+                        let channel = channel(&ch)?;
+                        Ok(StatementPayment {
+                            out_trade_no: no,
+                            transaction_id: match channel {
+                                Channel::Wechat => transaction_id,
+                                Channel::Alipay => trade_no,
+                            },
+                            channel,
+                            amount_fen,
+                            fee_fen,
+                            paid_at: Timestamp::from_millis(paid_at),
+                        })
+                    },
+                )
+                .collect::<Result<_, StoreError>>()?,
+            refunds: refunds
+                .into_iter()
+                .map(|(no, refund_no, ch, amount_fen, fee, at)| {
+                    Ok(StatementRefund {
+                        out_trade_no: no,
+                        out_refund_no: refund_no,
+                        channel: channel(&ch)?,
+                        amount_fen,
+                        fee_returned_fen: fee,
+                        succeeded_at: Timestamp::from_millis(at),
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
     }
 }

@@ -210,6 +210,21 @@ api_tests! {
         assert_eq!(app.db.count(&fee_of("refunds", "channel_fee_returned_fen", refund.id)).await, fee(2_500));
         let anomalies = app.db.count("SELECT COUNT(*) FROM anomalies").await;
         assert_eq!(anomalies, 2);
+        // The site's statement of the day: its four payments and one refund, with the fees the
+        // bill stated for the lines it matched.
+        let statement = app.signed("GET", &format!("/v1/statements/{day}"), "").await;
+        statement.assert_ok();
+        assert_eq!(statement.json["totals"], json!({
+            "payments": 4, "paid": 14_290, "refunds": 1, "refunded": 2_500,
+            "fees": fee(10_000) + fee(2_990) - fee(2_500),
+            "net": 14_290 - 2_500 - (fee(10_000) + fee(2_990) - fee(2_500)),
+            "fees_pending": 2,
+        }));
+        let csv = app.signed("GET", &format!("/v1/statements/{day}?format=csv"), "").await;
+        csv.assert_ok();
+        assert!(csv.text.starts_with("kind,out_trade_no,out_refund_no,channel,transaction_id,at,amount,fee,net\n"), "{}", csv.text);
+        assert!(csv.text.contains("\nrefund,o_paid_000000001,r_paid_1,wechat,,"), "{}", csv.text);
+        assert!(csv.text.ends_with(&format!("\ntotal,,,,,,{},{},{}\n", 14_290 - 2_500, 63, 14_290 - 2_500 - 63)), "{}", csv.text);
 
         // The same day again: the same report, nothing repaired or told twice, no new anomaly.
         let second = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await.unwrap();
@@ -233,5 +248,38 @@ api_tests! {
         let (failed, _) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
         assert_eq!(failed.status, ReconciliationStatus::Failed);
         assert!(failed.error.unwrap().contains("not available yet"));
+    }
+
+    async fn a_site_reads_its_own_statement_and_no_other_sites(app: TestApp) {
+        let other = app.another_site("other shop").await;
+        for (site, no, fen) in [(&app.site, "o_mine_000000001", 1_000), (&other, "o_theirs_00000001", 7_000)] {
+            created(&app, site, no, fen).await;
+            app.sim_wechat_pay(site, no).await;
+            until(&app, site, no, OrderStatus::Paid).await;
+        }
+        let day = BillDay::of(Timestamp::now());
+        let mine = app.signed("GET", &format!("/v1/statements/{day}"), "").await;
+        mine.assert_ok();
+        assert_eq!(mine.json["site_id"], app.site.id.as_str());
+        assert_eq!(mine.json["totals"]["paid"], 1_000);
+        assert_eq!(mine.json["totals"]["fees_pending"], 1);
+        assert!(mine.json["payments"][0]["fee"].is_null());
+        assert!(!mine.text.contains("o_theirs"), "{}", mine.text);
+        let theirs = app.signed_as(&other, "GET", &format!("/v1/statements/{day}"), "", Default::default()).await;
+        assert_eq!(theirs.json["totals"]["paid"], 7_000);
+        assert!(!theirs.text.contains("o_mine"), "{}", theirs.text);
+        // Another day has nothing; a date that is not one, or an unknown format, is refused.
+        let before = app.signed("GET", &format!("/v1/statements/{}", day.previous()), "").await;
+        assert_eq!(before.json["totals"]["payments"], 0);
+        for bad in ["2026-02-30", "20261129", "today"] {
+            let r = app.signed("GET", &format!("/v1/statements/{bad}"), "").await;
+            r.assert_error(400, "invalid_field");
+            assert_eq!(r.json["field"], "date");
+        }
+        let r = app.signed("GET", &format!("/v1/statements/{day}?format=xml"), "").await;
+        r.assert_error(400, "invalid_field");
+        // Unsigned, it is no one's.
+        let unsigned = app.http.get(format!("{}/v1/statements/{day}", app.base)).send().await.unwrap();
+        assert_eq!(unsigned.status(), 401);
     }
 }
