@@ -375,10 +375,12 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         .collect();
     let mut run: Vec<&str> = actions.iter().map(String::as_str).collect();
     run.reverse();
-    // The command line's set-up first (`paygate site create`, `paygate user create`).
+    // The set-up first: the sandbox's demo site at paygate's first start, then the command line's
+    // (`paygate site create`, `paygate user create`).
     assert_eq!(
         run,
         [
+            "site.create",
             "site.create",
             "user.create",
             "login",
