@@ -376,7 +376,8 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
     let mut run: Vec<&str> = actions.iter().map(String::as_str).collect();
     run.reverse();
     // The set-up first: the sandbox's demo site at paygate's first start, then the command line's
-    // (`paygate site create`, `paygate user create`).
+    // (`paygate site create`, `paygate user create`). A refund goes to the channel: recorded as
+    // asked before the call, and again with its outcome.
     assert_eq!(
         run,
         [
@@ -384,6 +385,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
             "site.create",
             "user.create",
             "login",
+            "order.refund",
             "order.refund",
             "notification.resend",
             "site.update",
@@ -414,7 +416,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
             "SELECT COUNT(*) FROM audit_log WHERE action = 'order.refund' AND object_id = '{id}'"
         ))
         .await;
-    assert_eq!(on_order, 1);
+    assert_eq!(on_order, 2, "asked, then its outcome");
 
     // The site heard of the refund, and of the payment again; later news goes to its new URL.
     let notes = site.wait_for(3, Duration::from_secs(15)).await;

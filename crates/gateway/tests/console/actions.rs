@@ -150,3 +150,64 @@ console_tests! {
         ).await.assert_status(404);
     }
 }
+
+/// A node that dies while the channel answers a refund (the failpoint hangs it there, as the
+/// crash tests kill it there): the refund may be made upstream, so who asked for it is already in
+/// the audit log.
+async fn refund_asked_then_the_node_dies(backend: crate::support::Backend) {
+    crate::support::run(backend, |db| async move {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = test_support::sim::start(Some(sim_dir.path()), 0.001).await;
+        let node = crate::support::app::Node {
+            db,
+            sim,
+            sim_dir,
+            public_url: None,
+        };
+        let hang = gateway::service::Failpoint::HangAfterUpstreamRefund;
+        let app = TestApp::spawn_with(node, Some(hang)).await;
+        user(&app, "ops@example.com", Role::Admin).await;
+        let order = paid_order(&app, &app.site, "o_dies", 10_000).await;
+        let mut browser = Browser::signed_in(&app, "ops@example.com").await;
+        let action = format!("/console/orders/{order}/refund");
+        let csrf = browser.csrf().await;
+        let asked = browser
+            .post(&action, &[("csrf", &csrf), ("amount", "12.30")])
+            .await;
+        let number = asked.hidden("out_refund_no").unwrap();
+        let confirmed = [
+            ("csrf", csrf.as_str()),
+            ("amount", "12.30"),
+            ("out_refund_no", number.as_str()),
+            ("confirm", "yes"),
+        ];
+        let answer =
+            tokio::time::timeout(Duration::from_secs(3), browser.post(&action, &confirmed)).await;
+        assert!(answer.is_err(), "the node answered: {answer:?}");
+        let log = app.db.store.list_audit(20).await.unwrap();
+        let entry = log
+            .iter()
+            .find(|e| e.action == "order.refund" && e.detail.contains(&number))
+            .unwrap_or_else(|| panic!("no audit entry of refund {number}: {log:?}"));
+        assert_eq!(entry.actor_email.as_deref(), Some("ops@example.com"));
+        assert_eq!(entry.object_id.as_deref(), Some(order.to_string().as_str()));
+        assert!(
+            entry.detail.contains("12.30") && entry.detail.contains("asked"),
+            "{}",
+            entry.detail
+        );
+    })
+    .await;
+}
+
+mod a_refund_is_in_the_audit_log_before_the_channel_is_asked {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::refund_asked_then_the_node_dies(crate::support::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::refund_asked_then_the_node_dies(crate::support::Backend::Postgres).await;
+    }
+}
