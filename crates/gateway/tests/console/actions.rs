@@ -149,6 +149,36 @@ console_tests! {
             &[("csrf", &page.csrf()), ("confirm", "yes")],
         ).await.assert_status(404);
     }
+
+    async fn a_refused_action_is_explained_in_the_pages_language(app: TestApp) {
+        user(&app, "ops@example.com", Role::Admin).await;
+        let order = paid_order(&app, &app.site, "o_refused", 10_000).await;
+        let mut browser = Browser::signed_in(&app, "ops@example.com").await;
+        let csrf = browser.csrf().await;
+        let refund = format!("/console/orders/{order}/refund");
+        let close = format!("/console/orders/{order}/close");
+        let too_much = [("csrf", csrf.as_str()), ("amount", "100.01"), ("confirm", "yes")];
+        let closing = [("csrf", csrf.as_str()), ("confirm", "yes")];
+        // Chinese, all of it: not the service's English.
+        browser.post(&refund, &too_much).await
+            .assert_status(409)
+            .assert_contains("操作未完成：退款金额超过了可退金额：还可退 100.00 元。")
+            .assert_lacks("exceeds");
+        browser.post(&close, &closing).await
+            .assert_status(409)
+            .assert_contains("操作未完成：订单已经是“已支付”，不能关闭。")
+            .assert_lacks("already");
+        // English on the English page.
+        browser.get("/console?lang=en").await.assert_status(200);
+        browser.post(&refund, &too_much).await
+            .assert_status(409)
+            .assert_contains("Not done: The refund is more than what is left to refund: 100.00 yuan.")
+            .assert_lacks("退款金额");
+        browser.post(&close, &closing).await
+            .assert_status(409)
+            .assert_contains("status is Paid: it can no longer be closed.");
+        assert!(refunded_fen(&app, order).await.is_empty());
+    }
 }
 
 /// A node that dies while the channel answers a refund (the failpoint hangs it there, as the
