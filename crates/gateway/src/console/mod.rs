@@ -38,6 +38,7 @@ mod format;
 mod lang;
 mod page;
 mod pages;
+mod root;
 mod session;
 
 use axum::Router;
@@ -61,7 +62,9 @@ pub struct ConsoleState {
 #[derive(Debug, Clone)]
 pub struct ConsoleSettings {
     /// Where users reach paygate (`https://pay.example.com`): every form must be posted from its
-    /// origin, and the session cookie is `Secure` when it is https.
+    /// origin, and the session cookie is `Secure` when it is https. Its path, if any, is where a
+    /// proxy serves paygate (`https://pay.example.com/gw`, the proxy stripping `/gw`): the
+    /// console's links, redirects and cookies are under it (`root`).
     pub public_url: String,
     /// Sandbox mode: every page says so.
     pub sandbox: bool,
@@ -81,6 +84,7 @@ impl ConsoleSettings {
 /// The console's routes. Every request that is not a GET must come from `public_url`'s origin.
 pub fn router(state: ConsoleState) -> Router {
     let origin = csrf::SameOrigin::of(&state.settings.public_url);
+    let prefix = root::Prefix::of(&state.settings.public_url);
     Router::new()
         .route(
             "/console/login",
@@ -127,6 +131,8 @@ pub fn router(state: ConsoleState) -> Router {
         // not exist, like another site's objects: the same 404, never a 405 that tells it apart.
         .method_not_allowed_fallback(page::not_found)
         .route_layer(from_fn_with_state(origin, csrf::same_origin_posts))
+        // Outermost: the same-origin check's refusal names the prefixed paths too.
+        .route_layer(from_fn_with_state(prefix, root::with_prefix))
         .with_state(state)
 }
 

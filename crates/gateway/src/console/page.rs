@@ -13,6 +13,7 @@ use crate::domain::Role;
 use super::ConsoleState;
 use super::assets::{page_headers, stylesheet_href};
 use super::lang::{Lang, Manage, Names, Text, lang_of};
+use super::root::href;
 use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 
 /// The console's sections, for the navigation.
@@ -30,7 +31,7 @@ pub(super) enum Section {
 pub(super) struct NavItem {
     /// What tests find it by (`data-testid="nav-<key>"`).
     pub key: &'static str,
-    pub href: &'static str,
+    pub href: String,
     pub label: &'static str,
     pub current: bool,
 }
@@ -47,6 +48,9 @@ pub(super) struct Layout {
     /// The management pages' strings.
     pub m: &'static Manage,
     pub html_lang: &'static str,
+    /// `/console` as the browser reaches it (under `public_url`'s path): what the templates'
+    /// links and forms start with.
+    pub root: String,
     pub title: String,
     pub stylesheet: String,
     pub sandbox: bool,
@@ -73,45 +77,45 @@ impl Layout {
         let mut nav = vec![
             NavItem {
                 key: "dashboard",
-                href: "/console",
+                href: href("/console"),
                 label: t.nav_dashboard,
                 current: section == Section::Dashboard,
             },
             NavItem {
                 key: "orders",
-                href: "/console/orders",
+                href: href("/console/orders"),
                 label: t.nav_orders,
                 current: section == Section::Orders,
             },
             NavItem {
                 key: "sites",
-                href: "/console/sites",
+                href: href("/console/sites"),
                 label: lang.manage().nav_sites,
                 current: section == Section::Sites,
             },
         ];
         nav.push(NavItem {
             key: "notifications",
-            href: "/console/notifications",
+            href: href("/console/notifications"),
             label: t.nav_notifications,
             current: section == Section::Notifications,
         });
         nav.push(NavItem {
             key: "anomalies",
-            href: "/console/anomalies",
+            href: href("/console/anomalies"),
             label: t.nav_anomalies,
             current: section == Section::Anomalies,
         });
         if signed.user.role == Role::Admin {
             nav.push(NavItem {
                 key: "users",
-                href: "/console/users",
+                href: href("/console/users"),
                 label: lang.manage().nav_users,
                 current: section == Section::Users,
             });
             nav.push(NavItem {
                 key: "audit",
-                href: "/console/audit",
+                href: href("/console/audit"),
                 label: t.nav_audit,
                 current: section == Section::Audit,
             });
@@ -137,13 +141,14 @@ impl Layout {
             t: lang.strings(),
             m: lang.manage(),
             html_lang: lang.html_lang(),
+            root: href("/console"),
             title: title.to_owned(),
             stylesheet: stylesheet_href(),
             sandbox,
             user: None,
             nav: Vec::new(),
             csrf: String::new(),
-            switch_href: format!("{path}?lang={}", other.param()),
+            switch_href: format!("{}?lang={}", href(path), other.param()),
             switch_lang: other.html_lang(),
         }
     }
@@ -172,12 +177,12 @@ pub(super) fn html(
     }
 }
 
-/// `303 See Other` to `location` (after a form), with `cookies`.
+/// `303 See Other` to the console route `location` (after a form), with `cookies`.
 pub(super) fn see_other(
     location: &str,
     cookies: impl IntoIterator<Item = HeaderValue>,
 ) -> Response {
-    let Ok(location) = HeaderValue::from_str(location) else {
+    let Ok(location) = HeaderValue::from_str(&href(location)) else {
         return internal_error(Lang::Zh);
     };
     let mut response = (StatusCode::SEE_OTHER, page_headers()).into_response();

@@ -17,6 +17,7 @@ mod attacks;
 mod login;
 mod notifications;
 mod orders;
+mod paths;
 mod sites;
 mod users;
 

@@ -22,6 +22,7 @@ use super::super::lang::{Names, remember};
 use super::super::page::{
     Layout, Section, html, internal_error, not_found_page, refused, see_other,
 };
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 use super::confirm::{Confirm, confirm_page};
 use super::order::{Done, Notice};
@@ -133,8 +134,11 @@ async fn render(
             |u| u.as_str().to_owned(),
         ),
         created: time(site.created_at),
-        orders_href: format!("/console/orders?site={}", site.id),
-        failed_href: format!("/console/notifications?status=failed&site={}", site.id),
+        orders_href: href(&format!("/console/orders?site={}", site.id)),
+        failed_href: href(&format!(
+            "/console/notifications?status=failed&site={}",
+            site.id
+        )),
         portal: matches!(role, Role::Site(_)),
         may_edit: may(SiteChange::NotifyUrl),
         may_edit_settings: may(SiteChange::Settings),

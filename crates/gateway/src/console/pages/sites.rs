@@ -20,6 +20,7 @@ use super::super::form::Fields;
 use super::super::format::time;
 use super::super::lang::{Lang, Names, remember};
 use super::super::page::{Layout, Section, html, internal_error, refused};
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 
 #[derive(Template)]
@@ -99,7 +100,7 @@ pub(in super::super) async fn list(
 
 fn row(site: &Site, lang: Lang) -> Row {
     Row {
-        href: format!("/console/sites/{}", site.id),
+        href: href(&format!("/console/sites/{}", site.id)),
         name: site.name.as_str().to_owned(),
         id: site.id.as_str().to_owned(),
         ak: site.access_key.as_str().to_owned(),
@@ -294,7 +295,7 @@ pub(in super::super) fn keys_page(
         site_id: site.id.as_str().to_owned(),
         ak: site.access_key.as_str().to_owned(),
         sk: sk.expose().to_owned(),
-        back,
+        back: href(&back),
     };
     html(StatusCode::OK, &page, signed.lang, None)
 }
