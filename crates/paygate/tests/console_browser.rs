@@ -510,6 +510,16 @@ async fn an_outsider_can_neither_forge_a_form_nor_fix_a_session_nor_open_another
     let cross = step(&found, 14);
     assert_eq!(cross["status"], 403, "cross-site: {found}");
     assert_eq!(cross["sentCsrf"], true);
+    // The refusal says what happened and where the console is, in Chinese by default.
+    let said = cross["text"].as_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "这个表单是从 http://attacker.test 提交的，但控制台的地址是 {}",
+            pg.url
+        )),
+        "{said}"
+    );
+    assert!(said.contains(&format!("{}/console", pg.url)), "{said}");
     assert_eq!(step(&found, 16)["status"], 200, "still signed in: {found}");
     assert_eq!(step(&found, 17)["count"], 0, "nothing refunded: {found}");
     // The planted token signs nobody in.
@@ -700,6 +710,43 @@ async fn an_outsider_can_neither_forge_a_form_nor_fix_a_session_nor_open_another
             .unwrap()
             .ends_with("/console/login"),
         "{found}"
+    );
+
+    // The admin opens the console at another name of the same server (localhost, while
+    // public_url names 127.0.0.1): the sign-in is refused with a page that says why and links to
+    // the console's own address, in their language.
+    let port = pg.url.rsplit(':').next().unwrap();
+    let mut elsewhere = Plan::new(&pg);
+    elsewhere.base = format!("http://localhost:{port}");
+    elsewhere.step(json!({"goto": "/console/login"}));
+    let refused = elsewhere.sign_in("admin@example.com", PASSWORD);
+    let told = elsewhere.step(json!({"look": ["error-message", "go-to", "user"]}));
+    elsewhere.step(json!({"screenshot": png("wrong-origin")}));
+    elsewhere.step(json!({"goto": "/console/login?lang=en"}));
+    elsewhere.sign_in("admin@example.com", PASSWORD);
+    let told_en = elsewhere.step(json!({"look": ["error-message", "go-to"]}));
+    let found = elsewhere.run();
+    assert_eq!(found["pageErrors"], json!([]), "{found}");
+    assert_eq!(step(&found, refused)["status"], 403, "{found}");
+    let t = &step(&found, told)["testids"];
+    let message = t["error-message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "这个表单是从 http://localhost:{port} 提交的，但控制台的地址是 {}。",
+            pg.url
+        )),
+        "{message}"
+    );
+    assert_eq!(t["go-to"]["text"], format!("{}/console", pg.url).as_str());
+    assert_eq!(t["user"]["count"], 0, "not signed in");
+    let t = &step(&found, told_en)["testids"];
+    let message = t["error-message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "This form was sent from http://localhost:{port}, but the console's address is {}.",
+            pg.url
+        )),
+        "{message}"
     );
 
     // Ten wrong passwords lock the account: then even the right one is refused, and told why.

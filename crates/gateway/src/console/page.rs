@@ -197,7 +197,9 @@ pub(super) fn see_other(
 #[template(path = "console/error.html")]
 struct ErrorPage {
     l: Layout,
-    message: &'static str,
+    message: String,
+    /// Where to go instead (a whole URL), when the way back is elsewhere.
+    go: Option<String>,
 }
 
 fn error_page(
@@ -206,14 +208,25 @@ fn error_page(
     title: &'static str,
     message: &'static str,
 ) -> Response {
+    render_error(status, lang, title, message.to_owned(), None)
+}
+
+fn render_error(
+    status: StatusCode,
+    lang: Lang,
+    title: &'static str,
+    message: String,
+    go: Option<String>,
+) -> Response {
     let page = ErrorPage {
         l: Layout::anonymous(lang, false, title, "/console"),
         message,
+        go,
     };
     match page.render() {
         Ok(body) => (status, page_headers(), Html(body)).into_response(),
         // The error page itself failed: a plain answer, nothing more to try.
-        Err(_) => (status, page_headers(), message).into_response(),
+        Err(_) => (status, page_headers(), page.message).into_response(),
     }
 }
 
@@ -229,6 +242,25 @@ pub(super) fn refused(headers: &HeaderMap) -> Response {
     let lang = super::lang::lang_of(&Uri::from_static("/console"), headers);
     let t = lang.strings();
     error_page(StatusCode::FORBIDDEN, lang, t.forbidden_title, t.forbidden)
+}
+
+/// 403 for a form posted from `sent` (an origin, or `None` when the request named none) rather
+/// than from `ours`, `public_url`'s origin: what happened, and the console's address to use.
+pub(super) fn wrong_origin(lang: Lang, ours: &str, sent: Option<&str>) -> Response {
+    let t = lang.strings();
+    let message = match sent {
+        Some(sent) => t.wrong_origin.replace("{sent}", sent),
+        None => t.wrong_origin_unnamed.to_owned(),
+    }
+    .replace("{ours}", ours);
+    let console = format!("{ours}{}", href("/console"));
+    render_error(
+        StatusCode::FORBIDDEN,
+        lang,
+        t.wrong_origin_title,
+        message,
+        Some(console),
+    )
 }
 
 /// 500, the cause logged by the caller and never shown.

@@ -16,7 +16,8 @@ fn forwarded(path: &str) -> &str {
         .unwrap_or_else(|| panic!("{path} is not under the prefix"))
 }
 
-/// Every `href`, `action` and `src` of `page` is under the prefix (or an anchor on the page).
+/// Every `href`, `action` and `src` of `page` is under the prefix (or an anchor on the page, or
+/// the console's whole public URL).
 #[track_caller]
 fn all_links_under_the_prefix(page: &Page) {
     for attribute in ["href=\"", "action=\"", "src=\""] {
@@ -24,7 +25,9 @@ fn all_links_under_the_prefix(page: &Page) {
             let value = &page.body[at + attribute.len()..];
             let value = &value[..value.find('"').unwrap()];
             assert!(
-                value.starts_with("/gw/console") || value.starts_with('#'),
+                value.starts_with("/gw/console")
+                    || value.starts_with('#')
+                    || value.starts_with("http://pay.example.com/gw/console"),
                 "{attribute}{value} in: {}",
                 page.body
             );
@@ -118,7 +121,9 @@ async fn behind_a_prefix(backend: crate::support::Backend) {
                 Some("http://pay.example.com:8443"),
             )
             .await;
-        elsewhere.assert_status(403);
+        elsewhere
+            .assert_status(403)
+            .assert_contains("href=\"http://pay.example.com/gw/console\"");
         all_links_under_the_prefix(&elsewhere);
 
         // Signing out removes the cookie where it was set.
