@@ -233,6 +233,15 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
     plan.step(json!({"click": "save-site"}));
     let edited = plan.step(json!({"look": ["notice", "site-notify-url"]}));
     plan.step(json!({"screenshot": png("site-edited")}));
+    // A new site: its keys shown once, on the page the form leads to; a reload shows them no more.
+    plan.step(json!({"goto": "/console/sites/new"}));
+    plan.step(json!({"fill": "site-name", "value": "新商城"}));
+    let created = plan.step(json!({"click": "create-site"}));
+    let keys_once = plan.step(json!({"look": ["keys-once", "sk", "site-id"]}));
+    plan.step(json!({"screenshot": png("site-keys")}));
+    let reloaded = plan.step(json!({"reload": true}));
+    let keys_gone = plan.step(json!({"look": ["keys-shown", "sk", "keys-once", "site-id"]}));
+    plan.step(json!({"screenshot": png("site-keys-shown")}));
     plan.step(json!({"goto": "/console/users"}));
     let users = plan.step(json!({"look": ["user-row", "user-form"]}));
     plan.step(json!({"screenshot": png("users")}));
@@ -296,6 +305,26 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         "{d}"
     );
     assert_eq!(step(&found_all, bars)["count"], 30, "a bar per day");
+    // The new site's keys: after a redirect, shown once, gone on a reload (no second site).
+    assert!(url(created).ends_with("/keys"), "{found_all}");
+    let k = testids(keys_once);
+    assert_eq!(k["keys-once"]["count"], 1, "{k}");
+    let new_sk = k["sk"]["text"].as_str().unwrap().to_owned();
+    assert!(new_sk.starts_with("sk_test_"), "{k}");
+    assert_eq!(step(&found_all, reloaded)["status"], 200);
+    assert_eq!(url(reloaded), url(created));
+    let g = testids(keys_gone);
+    assert_eq!(g["sk"]["count"], 0, "{g}");
+    assert_eq!(g["keys-once"]["count"], 0, "{g}");
+    assert!(
+        g["keys-shown"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("已经显示过一次"),
+        "{g}"
+    );
+    assert_eq!(g["site-id"]["text"], k["site-id"]["text"]);
+    assert!(!url(created).contains(&new_sk), "never in a URL");
     let jar = step(&found_all, cookies)["cookies"]
         .as_array()
         .unwrap()
@@ -389,6 +418,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
             "order.refund",
             "notification.resend",
             "site.update",
+            "site.create",
             "anomaly.acknowledge",
             "logout",
             "login"
@@ -400,6 +430,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         "order.refund",
         "notification.resend",
         "site.update",
+        "site.create",
         "anomaly.acknowledge",
         "logout",
     ] {

@@ -12,9 +12,10 @@
 //! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
 //! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
 //! | `GET /console/sites`, `GET /console/sites/{id}` | signed in | the sites in the user's scope, one site (a site user's portal) |
-//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, its keys shown once |
+//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, then to its keys |
 //! | `POST /console/sites/{id}/edit` | admin; site (notify URL only) | a site's name, notify URL, methods |
-//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
+//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a rotation then to the keys |
+//! | `GET /console/sites/{id}/keys` | who made the SK, in that session | a new SK shown once (a reload says it was) |
 //! | `GET /console/notifications?status=&site=` | signed in | notifications to sites in one status (failed by default), of one site if asked |
 //! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
 //! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
@@ -108,6 +109,7 @@ pub fn router(state: ConsoleState) -> Router {
         )
         .route("/console/sites/new", get(pages::sites::new_form))
         .route("/console/sites/{id}", get(pages::site::show))
+        .route("/console/sites/{id}/keys", get(pages::sites::keys))
         .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
         .route(
