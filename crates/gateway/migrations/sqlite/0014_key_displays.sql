@@ -4,7 +4,7 @@
 -- the session that made it can take it, once (the row is deleted as it is read), and only until
 -- expires_at (a few minutes; the account purge deletes what was never taken). The SK is sealed under
 -- the master key like the sites' own column, bound to the session and the site.
--- Keep in step with migrations/postgres/0012_key_displays.sql.
+-- Keep in step with migrations/postgres/0014_key_displays.sql.
 
 CREATE TABLE key_displays (
     -- The SHA-256 of the session's token, as in sessions.token_hash (no foreign key: a session
