@@ -10,6 +10,7 @@
 //   cookies    [{name, value}] set for `base` before the first step (a planted session cookie)
 //   steps      in order; each step's findings are listed in `steps`:
 //     {goto: path}                   open a page → {status, url}
+//     {reload: true}                 reload the page, as a person pressing F5 → {status, url}
 //     {fill: testid, value}          type into the element with this data-testid
 //     {click: testid}                click it and wait for the page it leads to → {status, url}
 //     {setField: css, value}         change a (hidden) field's value, as a tampered form would
@@ -104,6 +105,10 @@ async function run(page, context, step) {
   if (step.goto !== undefined) {
     const response = await page.goto(plan.base + step.goto, { waitUntil: "load" });
     return { goto: step.goto, status: response ? response.status() : null, url: page.url() };
+  }
+  if (step.reload) {
+    const response = await page.reload({ waitUntil: "load" });
+    return { reload: true, status: response ? response.status() : null, url: page.url() };
   }
   if (step.fill !== undefined) {
     await page.getByTestId(step.fill).fill(step.value);

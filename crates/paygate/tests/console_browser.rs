@@ -233,6 +233,15 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
     plan.step(json!({"click": "save-site"}));
     let edited = plan.step(json!({"look": ["notice", "site-notify-url"]}));
     plan.step(json!({"screenshot": png("site-edited")}));
+    // A new site: its keys shown once, on the page the form leads to; a reload shows them no more.
+    plan.step(json!({"goto": "/console/sites/new"}));
+    plan.step(json!({"fill": "site-name", "value": "新商城"}));
+    let created = plan.step(json!({"click": "create-site"}));
+    let keys_once = plan.step(json!({"look": ["keys-once", "sk", "site-id"]}));
+    plan.step(json!({"screenshot": png("site-keys")}));
+    let reloaded = plan.step(json!({"reload": true}));
+    let keys_gone = plan.step(json!({"look": ["keys-shown", "sk", "keys-once", "site-id"]}));
+    plan.step(json!({"screenshot": png("site-keys-shown")}));
     plan.step(json!({"goto": "/console/users"}));
     let users = plan.step(json!({"look": ["user-row", "user-form"]}));
     plan.step(json!({"screenshot": png("users")}));
@@ -296,6 +305,26 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         "{d}"
     );
     assert_eq!(step(&found_all, bars)["count"], 30, "a bar per day");
+    // The new site's keys: after a redirect, shown once, gone on a reload (no second site).
+    assert!(url(created).ends_with("/keys"), "{found_all}");
+    let k = testids(keys_once);
+    assert_eq!(k["keys-once"]["count"], 1, "{k}");
+    let new_sk = k["sk"]["text"].as_str().unwrap().to_owned();
+    assert!(new_sk.starts_with("sk_test_"), "{k}");
+    assert_eq!(step(&found_all, reloaded)["status"], 200);
+    assert_eq!(url(reloaded), url(created));
+    let g = testids(keys_gone);
+    assert_eq!(g["sk"]["count"], 0, "{g}");
+    assert_eq!(g["keys-once"]["count"], 0, "{g}");
+    assert!(
+        g["keys-shown"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("已经显示过一次"),
+        "{g}"
+    );
+    assert_eq!(g["site-id"]["text"], k["site-id"]["text"]);
+    assert!(!url(created).contains(&new_sk), "never in a URL");
     let jar = step(&found_all, cookies)["cookies"]
         .as_array()
         .unwrap()
@@ -375,16 +404,21 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         .collect();
     let mut run: Vec<&str> = actions.iter().map(String::as_str).collect();
     run.reverse();
-    // The command line's set-up first (`paygate site create`, `paygate user create`).
+    // The set-up first: the sandbox's demo site at paygate's first start, then the command line's
+    // (`paygate site create`, `paygate user create`). A refund goes to the channel: recorded as
+    // asked before the call, and again with its outcome.
     assert_eq!(
         run,
         [
             "site.create",
+            "site.create",
             "user.create",
             "login",
             "order.refund",
+            "order.refund",
             "notification.resend",
             "site.update",
+            "site.create",
             "anomaly.acknowledge",
             "logout",
             "login"
@@ -396,6 +430,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         "order.refund",
         "notification.resend",
         "site.update",
+        "site.create",
         "anomaly.acknowledge",
         "logout",
     ] {
@@ -412,7 +447,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
             "SELECT COUNT(*) FROM audit_log WHERE action = 'order.refund' AND object_id = '{id}'"
         ))
         .await;
-    assert_eq!(on_order, 1);
+    assert_eq!(on_order, 2, "asked, then its outcome");
 
     // The site heard of the refund, and of the payment again; later news goes to its new URL.
     let notes = site.wait_for(3, Duration::from_secs(15)).await;
@@ -506,6 +541,16 @@ async fn an_outsider_can_neither_forge_a_form_nor_fix_a_session_nor_open_another
     let cross = step(&found, 14);
     assert_eq!(cross["status"], 403, "cross-site: {found}");
     assert_eq!(cross["sentCsrf"], true);
+    // The refusal says what happened and where the console is, in Chinese by default.
+    let said = cross["text"].as_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "这个表单是从 http://attacker.test 提交的，但控制台的地址是 {}",
+            pg.url
+        )),
+        "{said}"
+    );
+    assert!(said.contains(&format!("{}/console", pg.url)), "{said}");
     assert_eq!(step(&found, 16)["status"], 200, "still signed in: {found}");
     assert_eq!(step(&found, 17)["count"], 0, "nothing refunded: {found}");
     // The planted token signs nobody in.
@@ -696,6 +741,43 @@ async fn an_outsider_can_neither_forge_a_form_nor_fix_a_session_nor_open_another
             .unwrap()
             .ends_with("/console/login"),
         "{found}"
+    );
+
+    // The admin opens the console at another name of the same server (localhost, while
+    // public_url names 127.0.0.1): the sign-in is refused with a page that says why and links to
+    // the console's own address, in their language.
+    let port = pg.url.rsplit(':').next().unwrap();
+    let mut elsewhere = Plan::new(&pg);
+    elsewhere.base = format!("http://localhost:{port}");
+    elsewhere.step(json!({"goto": "/console/login"}));
+    let refused = elsewhere.sign_in("admin@example.com", PASSWORD);
+    let told = elsewhere.step(json!({"look": ["error-message", "go-to", "user"]}));
+    elsewhere.step(json!({"screenshot": png("wrong-origin")}));
+    elsewhere.step(json!({"goto": "/console/login?lang=en"}));
+    elsewhere.sign_in("admin@example.com", PASSWORD);
+    let told_en = elsewhere.step(json!({"look": ["error-message", "go-to"]}));
+    let found = elsewhere.run();
+    assert_eq!(found["pageErrors"], json!([]), "{found}");
+    assert_eq!(step(&found, refused)["status"], 403, "{found}");
+    let t = &step(&found, told)["testids"];
+    let message = t["error-message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "这个表单是从 http://localhost:{port} 提交的，但控制台的地址是 {}。",
+            pg.url
+        )),
+        "{message}"
+    );
+    assert_eq!(t["go-to"]["text"], format!("{}/console", pg.url).as_str());
+    assert_eq!(t["user"]["count"], 0, "not signed in");
+    let t = &step(&found, told_en)["testids"];
+    let message = t["error-message"]["text"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "This form was sent from http://localhost:{port}, but the console's address is {}.",
+            pg.url
+        )),
+        "{message}"
     );
 
     // Ten wrong passwords lock the account: then even the right one is refused, and told why.

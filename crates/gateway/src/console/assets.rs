@@ -20,7 +20,7 @@ static STYLE_FILE: LazyLock<String> = LazyLock::new(|| {
 
 /// Where pages link the stylesheet.
 pub(super) fn stylesheet_href() -> String {
-    format!("/console/assets/{}", *STYLE_FILE)
+    super::root::href(&format!("/console/assets/{}", *STYLE_FILE))
 }
 
 /// `GET /console/assets/{file}`: the stylesheet under its current name; anything else is a 404.

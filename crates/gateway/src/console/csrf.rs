@@ -16,12 +16,16 @@ use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq as _;
 
-use super::page::refused;
+use super::lang::lang_of;
+use super::page::wrong_origin;
 
 /// The origin every state-changing request must come from (`https://pay.example.com`,
 /// `http://127.0.0.1:8080`), from `public_url`.
 #[derive(Debug, Clone)]
 pub(super) struct SameOrigin(String);
+
+/// The longest origin a refusal repeats back: a header is the sender's to fill.
+const SHOWN_ORIGIN_MAX: usize = 200;
 
 impl SameOrigin {
     pub(super) fn of(public_url: &str) -> Self {
@@ -30,6 +34,20 @@ impl SameOrigin {
             // An unparsable URL was refused by the settings; match nothing rather than anything.
             .unwrap_or_else(|_| "null".to_owned());
         Self(origin)
+    }
+
+    /// Where `headers` say the request comes from: the `Origin`, else the `Referer`'s origin;
+    /// `None` when neither names one.
+    fn sender(headers: &HeaderMap) -> Option<String> {
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let origin = match text(header::ORIGIN) {
+            Some(origin) => origin.to_owned(),
+            None => url::Url::parse(text(header::REFERER)?)
+                .ok()?
+                .origin()
+                .ascii_serialization(),
+        };
+        Some(origin.chars().take(SHOWN_ORIGIN_MAX).collect())
     }
 
     /// Whether `headers` say the request comes from this origin.
@@ -46,7 +64,9 @@ impl SameOrigin {
     }
 }
 
-/// Middleware: refuses (403) a request other than GET or HEAD not sent from [`SameOrigin`].
+/// Middleware: refuses (403) a request other than GET or HEAD not sent from [`SameOrigin`], with
+/// a page that says so and names the address to open the console at: most often it is the
+/// operator's own browser on another name of the same server (`localhost` for `127.0.0.1`).
 pub(super) async fn same_origin_posts(
     State(origin): State<SameOrigin>,
     req: Request,
@@ -60,7 +80,9 @@ pub(super) async fn same_origin_posts(
             path = req.uri().path(),
             "console: a form from another origin refused"
         );
-        refused(req.headers())
+        let lang = lang_of(req.uri(), req.headers());
+        let sender = SameOrigin::sender(req.headers());
+        wrong_origin(lang, &origin.0, sender.as_deref())
     }
 }
 
@@ -112,6 +134,28 @@ mod tests {
             (header::ORIGIN, "https://evil.example"),
             (header::REFERER, "https://pay.example.com/console"),
         ])));
+    }
+
+    #[test]
+    fn the_sender_is_the_origin_else_the_referers_origin() {
+        let sender = |pairs: &[(header::HeaderName, &str)]| SameOrigin::sender(&headers(pairs));
+        assert_eq!(
+            sender(&[(header::ORIGIN, "http://localhost:8080")]).as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(
+            sender(&[(
+                header::REFERER,
+                "http://localhost:8080/console/orders/1?x=1"
+            )])
+            .as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(sender(&[(header::REFERER, "not a url")]), None);
+        assert_eq!(sender(&[]), None);
+        let long = format!("https://{}.example", "a".repeat(500));
+        let shown = sender(&[(header::ORIGIN, long.as_str())]).unwrap();
+        assert_eq!(shown.chars().count(), SHOWN_ORIGIN_MAX);
     }
 
     #[test]

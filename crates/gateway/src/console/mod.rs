@@ -12,9 +12,10 @@
 //! | `POST /console/orders/{id}/{refund,close,query}` | admin, site | an action: first a confirmation page, then (`confirm=yes`) the action |
 //! | `POST /console/orders/{id}/notifications/{event}/resend` | admin, site | likewise, a notification sent again |
 //! | `GET /console/sites`, `GET /console/sites/{id}` | signed in | the sites in the user's scope, one site (a site user's portal) |
-//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, its keys shown once |
+//! | `GET /console/sites/new`, `POST /console/sites` | admin | a new site, then to its keys |
 //! | `POST /console/sites/{id}/edit` | admin; site (notify URL only) | a site's name, notify URL, methods |
-//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a new SK shown once |
+//! | `POST /console/sites/{id}/{disable,enable,rotate}` | admin; site (rotate only) | confirmed first; a rotation then to the keys |
+//! | `GET /console/sites/{id}/keys` | who made the SK, in that session | a new SK shown once (a reload says it was) |
 //! | `GET /console/notifications?status=&site=` | signed in | notifications to sites in one status (failed by default), of one site if asked |
 //! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
 //! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
@@ -38,6 +39,7 @@ mod format;
 mod lang;
 mod page;
 mod pages;
+mod root;
 mod session;
 
 use axum::Router;
@@ -61,7 +63,9 @@ pub struct ConsoleState {
 #[derive(Debug, Clone)]
 pub struct ConsoleSettings {
     /// Where users reach paygate (`https://pay.example.com`): every form must be posted from its
-    /// origin, and the session cookie is `Secure` when it is https.
+    /// origin, and the session cookie is `Secure` when it is https. Its path, if any, is where a
+    /// proxy serves paygate (`https://pay.example.com/gw`, the proxy stripping `/gw`): the
+    /// console's links, redirects and cookies are under it (`root`).
     pub public_url: String,
     /// Sandbox mode: every page says so.
     pub sandbox: bool,
@@ -81,6 +85,7 @@ impl ConsoleSettings {
 /// The console's routes. Every request that is not a GET must come from `public_url`'s origin.
 pub fn router(state: ConsoleState) -> Router {
     let origin = csrf::SameOrigin::of(&state.settings.public_url);
+    let prefix = root::Prefix::of(&state.settings.public_url);
     Router::new()
         .route(
             "/console/login",
@@ -104,6 +109,7 @@ pub fn router(state: ConsoleState) -> Router {
         )
         .route("/console/sites/new", get(pages::sites::new_form))
         .route("/console/sites/{id}", get(pages::site::show))
+        .route("/console/sites/{id}/keys", get(pages::sites::keys))
         .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
         .route(
@@ -127,6 +133,8 @@ pub fn router(state: ConsoleState) -> Router {
         // not exist, like another site's objects: the same 404, never a 405 that tells it apart.
         .method_not_allowed_fallback(page::not_found)
         .route_layer(from_fn_with_state(origin, csrf::same_origin_posts))
+        // Outermost: the same-origin check's refusal names the prefixed paths too.
+        .route_layer(from_fn_with_state(prefix, root::with_prefix))
         .with_state(state)
 }
 

@@ -13,6 +13,7 @@ use crate::domain::Role;
 use super::ConsoleState;
 use super::assets::{page_headers, stylesheet_href};
 use super::lang::{Lang, Manage, Names, Text, lang_of};
+use super::root::href;
 use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 
 /// The console's sections, for the navigation.
@@ -30,7 +31,7 @@ pub(super) enum Section {
 pub(super) struct NavItem {
     /// What tests find it by (`data-testid="nav-<key>"`).
     pub key: &'static str,
-    pub href: &'static str,
+    pub href: String,
     pub label: &'static str,
     pub current: bool,
 }
@@ -47,6 +48,9 @@ pub(super) struct Layout {
     /// The management pages' strings.
     pub m: &'static Manage,
     pub html_lang: &'static str,
+    /// `/console` as the browser reaches it (under `public_url`'s path): what the templates'
+    /// links and forms start with.
+    pub root: String,
     pub title: String,
     pub stylesheet: String,
     pub sandbox: bool,
@@ -73,45 +77,45 @@ impl Layout {
         let mut nav = vec![
             NavItem {
                 key: "dashboard",
-                href: "/console",
+                href: href("/console"),
                 label: t.nav_dashboard,
                 current: section == Section::Dashboard,
             },
             NavItem {
                 key: "orders",
-                href: "/console/orders",
+                href: href("/console/orders"),
                 label: t.nav_orders,
                 current: section == Section::Orders,
             },
             NavItem {
                 key: "sites",
-                href: "/console/sites",
+                href: href("/console/sites"),
                 label: lang.manage().nav_sites,
                 current: section == Section::Sites,
             },
         ];
         nav.push(NavItem {
             key: "notifications",
-            href: "/console/notifications",
+            href: href("/console/notifications"),
             label: t.nav_notifications,
             current: section == Section::Notifications,
         });
         nav.push(NavItem {
             key: "anomalies",
-            href: "/console/anomalies",
+            href: href("/console/anomalies"),
             label: t.nav_anomalies,
             current: section == Section::Anomalies,
         });
         if signed.user.role == Role::Admin {
             nav.push(NavItem {
                 key: "users",
-                href: "/console/users",
+                href: href("/console/users"),
                 label: lang.manage().nav_users,
                 current: section == Section::Users,
             });
             nav.push(NavItem {
                 key: "audit",
-                href: "/console/audit",
+                href: href("/console/audit"),
                 label: t.nav_audit,
                 current: section == Section::Audit,
             });
@@ -137,13 +141,14 @@ impl Layout {
             t: lang.strings(),
             m: lang.manage(),
             html_lang: lang.html_lang(),
+            root: href("/console"),
             title: title.to_owned(),
             stylesheet: stylesheet_href(),
             sandbox,
             user: None,
             nav: Vec::new(),
             csrf: String::new(),
-            switch_href: format!("{path}?lang={}", other.param()),
+            switch_href: format!("{}?lang={}", href(path), other.param()),
             switch_lang: other.html_lang(),
         }
     }
@@ -172,12 +177,12 @@ pub(super) fn html(
     }
 }
 
-/// `303 See Other` to `location` (after a form), with `cookies`.
+/// `303 See Other` to the console route `location` (after a form), with `cookies`.
 pub(super) fn see_other(
     location: &str,
     cookies: impl IntoIterator<Item = HeaderValue>,
 ) -> Response {
-    let Ok(location) = HeaderValue::from_str(location) else {
+    let Ok(location) = HeaderValue::from_str(&href(location)) else {
         return internal_error(Lang::Zh);
     };
     let mut response = (StatusCode::SEE_OTHER, page_headers()).into_response();
@@ -192,7 +197,9 @@ pub(super) fn see_other(
 #[template(path = "console/error.html")]
 struct ErrorPage {
     l: Layout,
-    message: &'static str,
+    message: String,
+    /// Where to go instead (a whole URL), when the way back is elsewhere.
+    go: Option<String>,
 }
 
 fn error_page(
@@ -201,14 +208,25 @@ fn error_page(
     title: &'static str,
     message: &'static str,
 ) -> Response {
+    render_error(status, lang, title, message.to_owned(), None)
+}
+
+fn render_error(
+    status: StatusCode,
+    lang: Lang,
+    title: &'static str,
+    message: String,
+    go: Option<String>,
+) -> Response {
     let page = ErrorPage {
         l: Layout::anonymous(lang, false, title, "/console"),
         message,
+        go,
     };
     match page.render() {
         Ok(body) => (status, page_headers(), Html(body)).into_response(),
         // The error page itself failed: a plain answer, nothing more to try.
-        Err(_) => (status, page_headers(), message).into_response(),
+        Err(_) => (status, page_headers(), page.message).into_response(),
     }
 }
 
@@ -224,6 +242,25 @@ pub(super) fn refused(headers: &HeaderMap) -> Response {
     let lang = super::lang::lang_of(&Uri::from_static("/console"), headers);
     let t = lang.strings();
     error_page(StatusCode::FORBIDDEN, lang, t.forbidden_title, t.forbidden)
+}
+
+/// 403 for a form posted from `sent` (an origin, or `None` when the request named none) rather
+/// than from `ours`, `public_url`'s origin: what happened, and the console's address to use.
+pub(super) fn wrong_origin(lang: Lang, ours: &str, sent: Option<&str>) -> Response {
+    let t = lang.strings();
+    let message = match sent {
+        Some(sent) => t.wrong_origin.replace("{sent}", sent),
+        None => t.wrong_origin_unnamed.to_owned(),
+    }
+    .replace("{ours}", ours);
+    let console = format!("{ours}{}", href("/console"));
+    render_error(
+        StatusCode::FORBIDDEN,
+        lang,
+        t.wrong_origin_title,
+        message,
+        Some(console),
+    )
 }
 
 /// 500, the cause logged by the caller and never shown.

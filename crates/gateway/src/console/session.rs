@@ -2,7 +2,7 @@
 //!
 //! The cookie (`pg_session`) holds the session token and nothing else; it is `HttpOnly` (no script
 //! reads it), `SameSite=Strict` (no other site's page makes the browser send it), `Path=/console`
-//! (the merchant API and checkout pages never receive it) and `Secure` when `public_url` is https.
+//! (under `public_url`'s path, if it has one: the merchant API and checkout pages never receive it) and `Secure` when `public_url` is https.
 //! The server keeps only the token's hash, with the session's idle and absolute expiry; every
 //! login starts a new session and ends the one the browser still had (`AccountService::login`).
 
@@ -18,6 +18,7 @@ use super::client::client_ip;
 use super::csrf::token_matches;
 use super::lang::{Lang, lang_of};
 use super::page::{internal_error, refused, to_login};
+use super::root::href;
 
 pub(super) const SESSION_COOKIE: &str = "pg_session";
 /// The login form's own CSRF value, before there is a session.
@@ -36,8 +37,9 @@ pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.trim())
 }
 
-/// A `Set-Cookie` value: `name=value` with `Path`, `HttpOnly`, `SameSite=Strict`, `Secure` when
-/// asked, and `Max-Age` (0 removes it).
+/// A `Set-Cookie` value: `name=value` with `Path` (the console route `path` as the browser sees
+/// it: under `public_url`'s path), `HttpOnly`, `SameSite=Strict`, `Secure` when asked, and
+/// `Max-Age` (0 removes it).
 pub(super) fn set_cookie(
     name: &str,
     value: &str,
@@ -45,6 +47,7 @@ pub(super) fn set_cookie(
     max_age_secs: u64,
     secure: bool,
 ) -> HeaderValue {
+    let path = href(path);
     let secure = if secure { "; Secure" } else { "" };
     let text = format!(
         "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"

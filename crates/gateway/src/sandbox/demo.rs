@@ -1,7 +1,10 @@
 //! The demo site: created on the first start in sandbox mode (no site yet), with every method, so
-//! that seed 000's example can run at once.
+//! that seed 000's example can run at once. Like every site, its creation is in the audit log, as
+//! the command line's (the operator's `paygate serve` made it).
 
-use crate::domain::{PayMethod, SiteId, SiteName, Timestamp};
+use crate::domain::{
+    ActedBy, Actor, AuditAction, AuditEntry, PayMethod, SiteId, SiteName, Timestamp,
+};
 use crate::store::{NewSite, Store, StoreError};
 
 /// The demo site. Its SK is shown once, like `paygate site create` shows it; `Debug` leaves it out,
@@ -37,8 +40,18 @@ pub async fn create_if_first(store: &Store) -> Result<Option<DemoSite>, DemoSite
         return Ok(None);
     }
     let name = SiteName::parse("Sandbox demo site").map_err(|e| DemoSiteError(e.to_string()))?;
+    let now = Timestamp::now();
+    let detail = format!(
+        "{:?}, the sandbox's demo site, at its first start",
+        name.as_str()
+    );
+    let audit = |id: &SiteId| {
+        AuditEntry::by(now, &ActedBy::from(Actor::Cli), AuditAction::SiteCreate)
+            .on("site", id.as_str())
+            .detail(detail)
+    };
     let site = store
-        .create_site(
+        .create_site_audited(
             NewSite {
                 name,
                 notify_url: None,
@@ -46,7 +59,8 @@ pub async fn create_if_first(store: &Store) -> Result<Option<DemoSite>, DemoSite
                 // Sandbox mode already lets every site reach private targets.
                 allow_private_targets: false,
             },
-            Timestamp::now(),
+            now,
+            audit,
         )
         .await
         .map_err(store_err)?;

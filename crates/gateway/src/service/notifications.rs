@@ -63,6 +63,23 @@ impl NotificationService {
             .await?)
     }
 
+    /// [`Self::resend`] by a person, with `audit` written in the same transaction as the resend
+    /// (nothing is written when the site has no such event).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn resend_recorded(
+        &self,
+        site: &Site,
+        event_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .requeue_notification_audited(&site.id, event_id, audit.at, audit)
+            .await?)
+    }
+
     /// The operator's resend of any site's event (`paygate notify resend`): as [`Self::resend`],
     /// found whatever its site.
     ///

@@ -240,6 +240,31 @@ impl Store {
         event_id: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        self.requeue(site, event_id, now, None).await
+    }
+
+    /// [`Store::requeue_notification`] of one of `site`'s events, with `audit` written in the
+    /// same transaction when the event is found (nothing is written when it is not).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn requeue_notification_audited(
+        &self,
+        site: &SiteId,
+        event_id: &str,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.requeue(Some(site), event_id, now, Some(audit)).await
+    }
+
+    async fn requeue(
+        &self,
+        site: Option<&SiteId>,
+        event_id: &str,
+        now: Timestamp,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
         let reset = "UPDATE notification_events SET status = 'pending' \
                      WHERE id = $1 AND ($2 IS NULL OR site_id = $2)";
         let found = with_write_tx!(self, tx => {
@@ -258,6 +283,9 @@ impl Store {
                     .bind(now.as_millis())
                     .execute(&mut *tx)
                     .await?;
+                if let Some(audit) = audit {
+                    insert_audit!(tx, audit)?;
+                }
                 tx.commit().await?;
             } else {
                 tx.rollback().await?;

@@ -139,6 +139,11 @@ impl Store {
                 .rows_affected()
                 == 1;
             if ended {
+                // An SK waiting for this session's page is no one's to take any more.
+                sqlx::query("DELETE FROM key_displays WHERE session_hash = $1")
+                    .bind(token.hash())
+                    .execute(&mut *tx)
+                    .await?;
                 insert_audit!(tx, audit)?;
                 tx.commit().await?;
             }
@@ -146,19 +151,30 @@ impl Store {
         })
     }
 
-    /// Deletes sessions past their absolute expiry or idle for `idle`; returns how many. Run
-    /// periodically: a dead session is refused anyway, this only keeps the table small.
+    /// Deletes sessions past their absolute expiry or idle for `idle`, and the SKs waiting for a
+    /// page (`key_displays`) that expired or whose session is gone; returns how many sessions.
+    /// Run periodically: a dead session is refused anyway and an expired SK is never shown, this
+    /// keeps the tables small and no SK kept longer than its few minutes.
     ///
     /// # Errors
     /// `Database`.
     pub async fn purge_sessions(&self, now: Timestamp, idle: Duration) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
-        let affected = with_write!(self, pool => sqlx::query(sql)
-            .bind(now.as_millis())
-            .bind(now.minus(idle).as_millis())
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(affected)
+        let sessions = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
+        let displays = "DELETE FROM key_displays WHERE expires_at <= $1 OR NOT EXISTS \
+                        (SELECT 1 FROM sessions WHERE sessions.token_hash = key_displays.session_hash)";
+        with_write_tx!(self, tx => {
+            let affected = sqlx::query(sessions)
+                .bind(now.as_millis())
+                .bind(now.minus(idle).as_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(displays)
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(affected)
+        })
     }
 }

@@ -83,10 +83,11 @@ fn methods_to_text(methods: &BTreeSet<PayMethod>) -> String {
 }
 
 impl Store {
-    /// Creates a site with a fresh id, AK and SK, for set-up that no person asked for (the
-    /// sandbox's demo site, tests); a person's goes through `SiteService::create`, audited
-    /// ([`Store::create_site_audited`]). The returned `Site` is the only time the SK is handed out
-    /// without a lookup: show it to the operator once.
+    /// Creates a site with a fresh id, AK and SK and no audit entry: for tests and benchmarks
+    /// only. Every site paygate itself makes is in the audit log — the command line's and the
+    /// console's through `SiteService::create`, the sandbox's demo site with an entry of its own —
+    /// through [`Store::create_site_audited`]. The returned `Site` is the only time the SK is
+    /// handed out without a lookup: show it to the operator once.
     ///
     /// Its keys show the database's mode (`ak_test_…` in sandbox, `ak_live_…` live).
     ///

@@ -99,6 +99,29 @@ on_both_backends! {
         login(&accounts, "ops@example.com", PASSWORD, at(15)).await.unwrap();
     }
 
+    async fn ipv6_failures_count_against_their_whole_64(db: TestDb) {
+        let accounts = service(&db.store);
+        create(&accounts, "ops@example.com", Role::Admin).await;
+        // One guesser walking through the addresses of its /64, a new one for each try.
+        let addresses: Vec<String> = (0..50).map(|i| format!("2001:db8:7:1::{:x}", i + 1)).collect();
+        for (i, ip) in addresses.iter().enumerate() {
+            let email = format!("guess{i}@example.com");
+            let mut guess = attempt(&email, "wrong password", at(0));
+            guess.ip = Some(ip.as_str());
+            accounts.login(guess).await.unwrap_err();
+        }
+        let mut fresh = attempt("ops@example.com", PASSWORD, at(1));
+        fresh.ip = Some("2001:db8:7:1:abcd::99");
+        let err = accounts.login(fresh).await.unwrap_err();
+        assert!(matches!(err, AccountError::TooManyAttempts), "{err}");
+        // The next /64 is someone else, and the audit log keeps each full address.
+        let mut neighbour = attempt("ops@example.com", PASSWORD, at(1));
+        neighbour.ip = Some("2001:db8:7:2::1");
+        accounts.login(neighbour).await.unwrap();
+        let log = db.store.list_audit(200).await.unwrap();
+        assert!(log.iter().any(|e| e.ip.as_deref() == Some("2001:db8:7:1::32")));
+    }
+
     async fn a_disabled_user_cannot_sign_in_and_hears_only_bad_credentials(db: TestDb) {
         let accounts = service(&db.store);
         let ops = create(&accounts, "ops@example.com", Role::Admin).await;

@@ -149,4 +149,95 @@ console_tests! {
             &[("csrf", &page.csrf()), ("confirm", "yes")],
         ).await.assert_status(404);
     }
+
+    async fn a_refused_action_is_explained_in_the_pages_language(app: TestApp) {
+        user(&app, "ops@example.com", Role::Admin).await;
+        let order = paid_order(&app, &app.site, "o_refused", 10_000).await;
+        let mut browser = Browser::signed_in(&app, "ops@example.com").await;
+        let csrf = browser.csrf().await;
+        let refund = format!("/console/orders/{order}/refund");
+        let close = format!("/console/orders/{order}/close");
+        let too_much = [("csrf", csrf.as_str()), ("amount", "100.01"), ("confirm", "yes")];
+        let closing = [("csrf", csrf.as_str()), ("confirm", "yes")];
+        // Chinese, all of it: not the service's English.
+        browser.post(&refund, &too_much).await
+            .assert_status(409)
+            .assert_contains("操作未完成：退款金额超过了可退金额：还可退 100.00 元。")
+            .assert_lacks("exceeds");
+        browser.post(&close, &closing).await
+            .assert_status(409)
+            .assert_contains("操作未完成：订单已经是“已支付”，不能关闭。")
+            .assert_lacks("already");
+        // English on the English page.
+        browser.get("/console?lang=en").await.assert_status(200);
+        browser.post(&refund, &too_much).await
+            .assert_status(409)
+            .assert_contains("Not done: The refund is more than what is left to refund: 100.00 yuan.")
+            .assert_lacks("退款金额");
+        browser.post(&close, &closing).await
+            .assert_status(409)
+            .assert_contains("status is Paid: it can no longer be closed.");
+        assert!(refunded_fen(&app, order).await.is_empty());
+    }
+}
+
+/// A node that dies while the channel answers a refund (the failpoint hangs it there, as the
+/// crash tests kill it there): the refund may be made upstream, so who asked for it is already in
+/// the audit log.
+async fn refund_asked_then_the_node_dies(backend: crate::support::Backend) {
+    crate::support::run(backend, |db| async move {
+        let sim_dir = tempfile::tempdir().unwrap();
+        let sim = test_support::sim::start(Some(sim_dir.path()), 0.001).await;
+        let node = crate::support::app::Node {
+            db,
+            sim,
+            sim_dir,
+            public_url: None,
+        };
+        let hang = gateway::service::Failpoint::HangAfterUpstreamRefund;
+        let app = TestApp::spawn_with(node, Some(hang)).await;
+        user(&app, "ops@example.com", Role::Admin).await;
+        let order = paid_order(&app, &app.site, "o_dies", 10_000).await;
+        let mut browser = Browser::signed_in(&app, "ops@example.com").await;
+        let action = format!("/console/orders/{order}/refund");
+        let csrf = browser.csrf().await;
+        let asked = browser
+            .post(&action, &[("csrf", &csrf), ("amount", "12.30")])
+            .await;
+        let number = asked.hidden("out_refund_no").unwrap();
+        let confirmed = [
+            ("csrf", csrf.as_str()),
+            ("amount", "12.30"),
+            ("out_refund_no", number.as_str()),
+            ("confirm", "yes"),
+        ];
+        let answer =
+            tokio::time::timeout(Duration::from_secs(3), browser.post(&action, &confirmed)).await;
+        assert!(answer.is_err(), "the node answered: {answer:?}");
+        let log = app.db.store.list_audit(20).await.unwrap();
+        let entry = log
+            .iter()
+            .find(|e| e.action == "order.refund" && e.detail.contains(&number))
+            .unwrap_or_else(|| panic!("no audit entry of refund {number}: {log:?}"));
+        assert_eq!(entry.actor_email.as_deref(), Some("ops@example.com"));
+        assert_eq!(entry.object_id.as_deref(), Some(order.to_string().as_str()));
+        assert!(
+            entry.detail.contains("12.30") && entry.detail.contains("asked"),
+            "{}",
+            entry.detail
+        );
+    })
+    .await;
+}
+
+mod a_refund_is_in_the_audit_log_before_the_channel_is_asked {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::refund_asked_then_the_node_dies(crate::support::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::refund_asked_then_the_node_dies(crate::support::Backend::Postgres).await;
+    }
 }

@@ -60,6 +60,37 @@ console_tests! {
         assert_eq!(refunds_of(&app, order).await, 1);
     }
 
+    async fn a_form_from_another_name_of_the_server_is_refused_with_the_address_to_use(app: TestApp) {
+        user(&app, "ops@example.com", Role::Admin).await;
+        let port = app.addr.port();
+        // The operator opened the console at localhost while public_url names 127.0.0.1.
+        let localhost = format!("http://localhost:{port}");
+        let mut browser = Browser::new(&app);
+        browser.origin = localhost.clone();
+        let refused = browser.sign_in("ops@example.com", crate::PASSWORD).await;
+        refused
+            .assert_status(403)
+            .assert_contains("data-testid=\"go-to\"")
+            .assert_contains(&format!("这个表单是从 {localhost} 提交的，但控制台的地址是 {}。", app.base))
+            .assert_contains(&format!("href=\"{}/console\"", app.base));
+        refused.assert_contains("<html lang=\"zh-CN\">");
+        // In English when asked, naming the same addresses.
+        let csrf = browser.get("/console/login").await.csrf();
+        let english = browser
+            .post("/console/login?lang=en", &[("csrf", &csrf), ("email", "ops@example.com"), ("password", crate::PASSWORD)])
+            .await;
+        english
+            .assert_status(403)
+            .assert_contains(&format!("This form was sent from {localhost}, but the console"))
+            .assert_contains(&format!("address is {}. So that no other site", app.base))
+            .assert_lacks("这个表单");
+        // A request that names no origin at all is told where to go too.
+        let nowhere = browser.post_from("/console/logout", &[("csrf", "x")], None).await;
+        nowhere
+            .assert_status(403)
+            .assert_contains(&format!("只接受从 {} 提交的表单", app.base));
+    }
+
     async fn another_sites_order_is_not_found_by_direct_url(app: TestApp) {
         let other = app.another_site("other shop").await;
         site_user(&app, &app.site, "shop@example.com").await;

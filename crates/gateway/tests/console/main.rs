@@ -18,6 +18,7 @@ mod dashboard;
 mod login;
 mod notifications;
 mod orders;
+mod paths;
 mod sites;
 mod users;
 

@@ -83,10 +83,21 @@ console_tests! {
             ("csrf", &csrf), ("name", "新商城"), ("notify_url", "https://shop.example/notify"),
             ("methods_shown", "1"), ("method", "wechat.native"), ("method", "alipay.qr"),
         ]).await;
-        created.assert_status(200).assert_contains("data-testid=\"keys-once\"");
-        assert_eq!(created.headers.get("cache-control").unwrap(), "no-store");
-        let id = SiteId::parse(&testid_text(&created, "site-id")).unwrap();
-        let sk = testid_text(&created, "sk");
+        // The answer to the form is a redirect (reloading it would post the form again), to the
+        // page that shows the keys once.
+        created.assert_status(303);
+        let keys_path = created.location().unwrap().to_owned();
+        let id = keys_path
+            .strip_prefix("/console/sites/")
+            .and_then(|rest| rest.strip_suffix("/keys"))
+            .map(|id| SiteId::parse(id).unwrap())
+            .unwrap_or_else(|| panic!("{keys_path}"));
+        let keys = browser.get(&keys_path).await;
+        keys.assert_status(200).assert_contains("data-testid=\"keys-once\"");
+        assert_eq!(keys.headers.get("cache-control").unwrap(), "no-store");
+        assert_eq!(testid_text(&keys, "site-id"), id.as_str());
+        let sk = testid_text(&keys, "sk");
+        let created = keys;
         let site = stored(&app, &id).await;
         assert_eq!(site.secret_key.expose(), sk);
         assert_eq!(testid_text(&created, "ak"), site.access_key.as_str());
@@ -95,7 +106,13 @@ console_tests! {
         let methods: Vec<String> = site.enabled_methods.iter().map(ToString::to_string).collect();
         assert_eq!(methods, ["wechat.native", "alipay.qr"]);
         assert_eq!(api_accepts(&app, &site, &sk).await, 404, "the SK shown signs requests");
-        // Never again: not on its page, the list, the audit log.
+        // Never again: not on a reload of that page, nor another session's look at it, nor the
+        // site's page, the list, the audit log.
+        let reloaded = browser.get(&keys_path).await;
+        reloaded.assert_status(200).assert_contains("data-testid=\"keys-shown\"").assert_lacks(&sk).assert_lacks("data-testid=\"sk\"");
+        assert_eq!(testid_text(&reloaded, "ak"), site.access_key.as_str());
+        let mut elsewhere = Browser::signed_in(&app, "ops@example.com").await;
+        elsewhere.get(&keys_path).await.assert_status(200).assert_contains("data-testid=\"keys-shown\"").assert_lacks(&sk);
         for path in [format!("/console/sites/{id}"), "/console/sites".to_owned(), "/console/audit".to_owned()] {
             browser.get(&path).await.assert_status(200).assert_contains("新商城").assert_lacks(&sk);
         }
@@ -156,10 +173,16 @@ console_tests! {
         let rotate = format!("/console/sites/{id}/rotate");
         let asked = browser.post(&rotate, &[("csrf", &csrf)]).await;
         assert_eq!(stored(&app, &id).await.secret_key, app.site.secret_key, "not before the confirmation");
-        let rotated = confirm(&mut browser, &asked, &rotate).await;
+        let confirmed = confirm(&mut browser, &asked, &rotate).await;
+        confirmed.assert_status(303);
+        let keys_path = format!("/console/sites/{id}/keys");
+        assert_eq!(confirmed.location(), Some(keys_path.as_str()));
+        let rotated = browser.get(&keys_path).await;
         rotated.assert_status(200).assert_contains("data-testid=\"keys-once\"");
         assert_eq!(rotated.headers.get("cache-control").unwrap(), "no-store");
         let new_sk = testid_text(&rotated, "sk");
+        browser.get(&keys_path).await.assert_contains("data-testid=\"keys-shown\"").assert_lacks(&new_sk);
+        assert_eq!(audit_actions(&app).await.iter().filter(|(a, ..)| a == "site.rotate_key").count(), 1, "rotated once");
         assert_eq!(stored(&app, &id).await.secret_key, SecretKey::parse(&new_sk).unwrap());
         assert_eq!(api_accepts(&app, &app.site, app.site.secret_key.expose()).await, 401);
         assert_eq!(api_accepts(&app, &app.site, &new_sk).await, 404);
@@ -237,9 +260,12 @@ console_tests! {
         // Their key: theirs to rotate.
         let rotate = format!("/console/sites/{id}/rotate");
         let asked = browser.post(&rotate, &[("csrf", &csrf)]).await;
-        let rotated = confirm(&mut browser, &asked, &rotate).await;
+        confirm(&mut browser, &asked, &rotate).await.assert_status(303);
+        let rotated = browser.get(&format!("/console/sites/{id}/keys")).await;
         rotated.assert_status(200);
         assert_eq!(stored(&app, &id).await.secret_key.expose(), testid_text(&rotated, "sk"));
+        // Another site's keys page is not found, like the site.
+        browser.get(&format!("/console/sites/{}/keys", other.id)).await.assert_status(404);
     }
 
     async fn a_viewer_sees_the_sites_and_changes_none(app: TestApp) {

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use gateway::crypto::MasterKey;
 use gateway::domain::{
-    Actor, AuditAction, AuditEntry, Email, PasswordHash, Role, SessionToken, SiteId, Timestamp,
-    TotpSecret, User, UserId,
+    Actor, AuditAction, AuditEntry, Email, PasswordHash, Role, SecretKey, SessionToken, SiteId,
+    Timestamp, TotpSecret, User, UserId,
 };
-use gateway::store::{FailedLogin, NewSession, NewUser, Store, StoreError};
+use gateway::store::{FailedLogin, KeyShown, NewSession, NewUser, Store, StoreError};
 
 use crate::on_both_backends;
 use crate::support::{TestDb, new_site};
@@ -289,5 +289,42 @@ on_both_backends! {
         assert!(matches!(db.store.credentials(&viewer.email).await, Err(StoreError::Crypto(_))));
         db.store.set_totp_secret(&ops.id, None, at(2)).await.unwrap();
         assert!(db.store.credentials(&ops.email).await.unwrap().unwrap().totp.is_none());
+    }
+
+    async fn a_new_sk_kept_for_a_session_is_taken_once_by_that_session_before_it_expires(db: TestDb) {
+        let site = new_site(&db.store, "shop").await;
+        let ops = user(&db.store, "ops@example.com", Role::Admin).await;
+        let (mine, theirs) = (SessionToken::generate(), SessionToken::generate());
+        assert!(start(&db.store, &ops, &mine, at(0)).await);
+        assert!(start(&db.store, &ops, &theirs, at(0)).await);
+        let sk = SecretKey::generate(gateway::domain::Mode::Sandbox);
+        db.store.keep_key_display(&mine, &site.id, KeyShown::Rotated, &sk, at(5)).await.unwrap();
+        // Sealed in its table, like a site's SK.
+        let raw = db.bytes("SELECT secret_key_sealed FROM key_displays").await;
+        assert!(!raw.windows(sk.expose().len()).any(|w| w == sk.expose().as_bytes()), "plaintext SK in the table");
+        // Not another session's, nor another site's.
+        assert_eq!(db.store.take_key_display(&theirs, &site.id, at(1)).await.unwrap(), None);
+        assert_eq!(db.store.take_key_display(&mine, &SiteId::generate(), at(1)).await.unwrap(), None);
+        // Once.
+        assert_eq!(db.store.take_key_display(&mine, &site.id, at(1)).await.unwrap(), Some((KeyShown::Rotated, sk.clone())));
+        assert_eq!(db.store.take_key_display(&mine, &site.id, at(1)).await.unwrap(), None);
+        // A newer one replaces one not taken yet; past its end it is not shown, and gone.
+        db.store.keep_key_display(&mine, &site.id, KeyShown::Created, &sk, at(5)).await.unwrap();
+        let newer = SecretKey::generate(gateway::domain::Mode::Sandbox);
+        db.store.keep_key_display(&mine, &site.id, KeyShown::Rotated, &newer, at(6)).await.unwrap();
+        assert_eq!(db.count("SELECT COUNT(*) FROM key_displays").await, 1);
+        assert_eq!(db.store.take_key_display(&mine, &site.id, at(6)).await.unwrap(), None);
+        assert_eq!(db.count("SELECT COUNT(*) FROM key_displays").await, 0);
+        // The purge deletes the expired ones and those of ended sessions; a logout takes its own.
+        db.store.keep_key_display(&mine, &site.id, KeyShown::Created, &sk, at(5)).await.unwrap();
+        db.store.keep_key_display(&theirs, &site.id, KeyShown::Created, &sk, at(10)).await.unwrap();
+        db.store.purge_sessions(at(6), 30 * MINUTE).await.unwrap();
+        assert_eq!(db.count("SELECT COUNT(*) FROM key_displays").await, 1, "the expired one purged");
+        assert!(db.store.end_session(&theirs, &audit(AuditAction::Logout)).await.unwrap());
+        assert_eq!(db.count("SELECT COUNT(*) FROM key_displays").await, 0, "ended with its session");
+        let gone = SessionToken::generate();
+        db.store.keep_key_display(&gone, &site.id, KeyShown::Created, &sk, at(10)).await.unwrap();
+        db.store.purge_sessions(at(6), 30 * MINUTE).await.unwrap();
+        assert_eq!(db.count("SELECT COUNT(*) FROM key_displays").await, 0, "no session, no display");
     }
 }

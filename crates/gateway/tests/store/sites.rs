@@ -151,4 +151,16 @@ on_both_backends! {
         assert_eq!(found.status, SiteStatus::Disabled);
         assert!(!found.may_use(PayMethod::new(Channel::Wechat, Method::Native).unwrap()));
     }
+
+    async fn the_sandboxs_demo_site_is_created_once_and_in_the_audit_log(db: TestDb) {
+        let demo = gateway::sandbox::create_demo_site(&db.store).await.unwrap().unwrap();
+        assert!(gateway::sandbox::create_demo_site(&db.store).await.unwrap().is_none());
+        let log = db.store.list_audit(10).await.unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        let entry = &log[0];
+        assert_eq!(entry.action, "site.create");
+        assert_eq!(entry.object_id.as_deref(), Some(demo.site_id.as_str()));
+        assert_eq!(entry.actor_user_id, None, "the command line's");
+        assert!(!entry.detail.contains(&demo.sk), "never a key: {}", entry.detail);
+    }
 }

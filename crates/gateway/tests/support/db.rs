@@ -132,6 +132,11 @@ impl TestDb {
         self.raw.count(sql).await
     }
 
+    /// The bytes one raw query selects (a sealed column, to see it is sealed).
+    pub async fn bytes(&self, sql: &str) -> Vec<u8> {
+        self.raw.scalar(sql).await.unwrap()
+    }
+
     /// Runs one raw statement, bypassing the repository (to stage what a crash would leave).
     pub async fn execute(&self, sql: &str) {
         self.try_execute(sql).await.unwrap();

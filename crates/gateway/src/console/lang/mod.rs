@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 
 pub use crate::checkout::Lang;
 use crate::domain::{Channel, NotificationStatus, OrderStatus, RefundStatus, Role};
+use crate::service::ServiceError;
 
 use super::session::{LANG_COOKIE, cookie, set_cookie};
 
@@ -129,6 +130,56 @@ impl Names for Lang {
     }
 }
 
+/// Why the service did not do an action, in `lang`: every `ServiceError` has its sentence in both
+/// tables (the error's own `Display` is English, for logs). What a channel said in its refusal is
+/// quoted as it said it.
+pub(super) fn refusal(lang: Lang, e: &ServiceError) -> String {
+    let t = lang.strings();
+    let status = |text: &str, s: OrderStatus| text.replace("{status}", lang.order_status(s));
+    match e {
+        ServiceError::PaymentNotConfigured(method) => t
+            .svc_payment_not_configured
+            .replace("{method}", &method.to_string()),
+        ServiceError::UnsignableForAlipay { field } => {
+            t.svc_unsignable_for_alipay.replace("{field}", field)
+        }
+        ServiceError::NonceReused => t.svc_nonce_reused.to_owned(),
+        ServiceError::OutTradeNoConflict => t.svc_out_trade_no_conflict.to_owned(),
+        ServiceError::NotFound => t.svc_order_not_found.to_owned(),
+        ServiceError::AlreadyPaid(s) => status(t.svc_already_paid, *s),
+        ServiceError::NotClosable(s) => status(t.svc_not_closable, *s),
+        ServiceError::NotPayable(s) => status(t.svc_not_payable, *s),
+        ServiceError::NotYetClosable { expires_at } => t
+            .svc_not_yet_closable
+            .replace("{until}", &super::format::time(*expires_at)),
+        ServiceError::UpstreamRefused {
+            channel,
+            code,
+            message,
+            ..
+        } => t
+            .svc_upstream_refused
+            .replace("{channel}", lang.channel(*channel))
+            .replace("{code}", code)
+            .replace("{message}", message),
+        ServiceError::UpstreamUnknown { channel, .. } => t
+            .svc_upstream_unknown
+            .replace("{channel}", lang.channel(*channel)),
+        ServiceError::RefundNotFound => t.svc_refund_not_found.to_owned(),
+        ServiceError::NotRefundable(s) => status(t.svc_not_refundable, *s),
+        ServiceError::RefundExceedsPaid { refundable } => t
+            .svc_refund_exceeds_paid
+            .replace("{amount}", &super::format::yuan(*refundable)),
+        ServiceError::OutRefundNoConflict => t.svc_out_refund_no_conflict.to_owned(),
+        ServiceError::RefundWindowPassed { channel, ended_at } => t
+            .svc_refund_window_passed
+            .replace("{channel}", lang.channel(*channel))
+            .replace("{ended}", &super::format::time(*ended_at)),
+        ServiceError::Channel(_) => t.svc_channel.to_owned(),
+        ServiceError::Store(_) => t.internal.to_owned(),
+    }
+}
+
 /// Every string of the console in one language. `{…}` marks what a page fills in.
 #[derive(Debug)]
 pub struct Text {
@@ -243,6 +294,24 @@ pub struct Text {
     pub bad_amount: &'static str,
     pub bad_reason: &'static str,
     pub refused_action: &'static str,
+    // Why the service did not do an action (`refusal`)
+    pub svc_payment_not_configured: &'static str,
+    pub svc_unsignable_for_alipay: &'static str,
+    pub svc_nonce_reused: &'static str,
+    pub svc_out_trade_no_conflict: &'static str,
+    pub svc_order_not_found: &'static str,
+    pub svc_already_paid: &'static str,
+    pub svc_not_closable: &'static str,
+    pub svc_not_payable: &'static str,
+    pub svc_not_yet_closable: &'static str,
+    pub svc_upstream_refused: &'static str,
+    pub svc_upstream_unknown: &'static str,
+    pub svc_refund_not_found: &'static str,
+    pub svc_not_refundable: &'static str,
+    pub svc_refund_exceeds_paid: &'static str,
+    pub svc_out_refund_no_conflict: &'static str,
+    pub svc_refund_window_passed: &'static str,
+    pub svc_channel: &'static str,
     // Audit log
     pub audit_title: &'static str,
     pub notifications_title: &'static str,
@@ -266,6 +335,9 @@ pub struct Text {
     pub not_found: &'static str,
     pub forbidden_title: &'static str,
     pub forbidden: &'static str,
+    pub wrong_origin_title: &'static str,
+    pub wrong_origin: &'static str,
+    pub wrong_origin_unnamed: &'static str,
     pub error_title: &'static str,
     pub internal: &'static str,
     pub back_to_dashboard: &'static str,
@@ -378,6 +450,23 @@ pub static ZH: Text = Text {
     bad_reason: "退款原因最多 80 个字，且不能含控制字符或不可见字符。",
     bad_amount: "金额格式不对：请以元为单位填写，最多两位小数，例如 12 或 12.30。",
     refused_action: "操作未完成：",
+    svc_payment_not_configured: "站点没有开通支付方式 {method}，或 paygate 没有为它配置商户账号。",
+    svc_unsignable_for_alipay: "{field} 含有 & 或 =，支付宝无法对它签名。",
+    svc_nonce_reused: "这个请求的随机串已经用过（重放），什么也没有做。",
+    svc_out_trade_no_conflict: "这个商户订单号已被一笔内容不同的订单使用。",
+    svc_order_not_found: "找不到这笔订单。",
+    svc_already_paid: "订单已经是“{status}”，不能关闭。",
+    svc_not_closable: "“{status}”的订单不能关闭。",
+    svc_not_payable: "订单已不能支付（现在是“{status}”）。",
+    svc_not_yet_closable: "支付宝还没有见过这笔订单（付款人尚未打开），在 {until} 过期之前它仍可支付，所以现在不能关闭。",
+    svc_upstream_refused: "{channel}拒绝了这次请求：{code}：{message}",
+    svc_upstream_unknown: "{channel}没有给出明确答复：操作可能已生效，也可能没有。请稍后查看订单，或再试一次。",
+    svc_refund_not_found: "找不到这笔退款。",
+    svc_not_refundable: "“{status}”的订单不能退款。",
+    svc_refund_exceeds_paid: "退款金额超过了可退金额：还可退 {amount} 元。",
+    svc_out_refund_no_conflict: "这个退款单号已被一笔内容不同的退款使用。",
+    svc_refund_window_passed: "{channel}对这笔订单的退款期限已于 {ended}（北京时间）结束。",
+    svc_channel: "这笔订单无法按渠道的要求发出（配置或程序的问题），详情见服务器日志。",
     audit_title: "审计日志",
     notifications_title: "商户通知",
     anomalies_title: "异常",
@@ -399,6 +488,9 @@ pub static ZH: Text = Text {
     not_found: "页面不存在，或你无权查看。",
     forbidden_title: "无法完成操作",
     forbidden: "你的账户无权进行此操作，或表单已失效。请返回页面重试。",
+    wrong_origin_title: "请从控制台的地址操作",
+    wrong_origin: "这个表单是从 {sent} 提交的，但控制台的地址是 {ours}。为防止其他网站冒用你的登录，控制台只接受从它自己的地址提交的表单，所以这次操作没有执行。请打开下面的地址，登录后重新操作。",
+    wrong_origin_unnamed: "这个请求没有说明是从哪个地址提交的，而控制台只接受从 {ours} 提交的表单（为防止其他网站冒用你的登录），所以这次操作没有执行。请打开下面的地址，登录后重新操作。",
     error_title: "出错了",
     internal: "服务器暂时出错，请稍后重试。",
     back_to_dashboard: "返回概览",
@@ -511,6 +603,23 @@ pub static EN: Text = Text {
     bad_reason: "A reason is at most 80 characters, without control or invisible characters.",
     bad_amount: "That is not an amount in yuan: write at most two decimals, such as 12 or 12.30.",
     refused_action: "Not done: ",
+    svc_payment_not_configured: "The site may not use {method}, or paygate has no account configured for it.",
+    svc_unsignable_for_alipay: "{field} contains & or =, which Alipay cannot sign.",
+    svc_nonce_reused: "This request's nonce was already used (a replay); nothing was done.",
+    svc_out_trade_no_conflict: "This order number is already used by an order with different content.",
+    svc_order_not_found: "No such order.",
+    svc_already_paid: "The order's status is {status}: it can no longer be closed.",
+    svc_not_closable: "An order in status {status} cannot be closed.",
+    svc_not_payable: "The order can no longer be paid (its status is {status}).",
+    svc_not_yet_closable: "Alipay has not seen this order yet (the payer has not opened it), and it stays payable until it expires at {until}, so it cannot be closed now.",
+    svc_upstream_refused: "{channel} refused the request: {code}: {message}",
+    svc_upstream_unknown: "{channel} gave no clear answer: the action may or may not have taken effect. Look at the order again in a moment, or try again.",
+    svc_refund_not_found: "No such refund.",
+    svc_not_refundable: "An order in status {status} cannot be refunded.",
+    svc_refund_exceeds_paid: "The refund is more than what is left to refund: {amount} yuan.",
+    svc_out_refund_no_conflict: "This refund number is already used by a refund with different content.",
+    svc_refund_window_passed: "{channel}'s refund window for this order ended at {ended} (UTC+8).",
+    svc_channel: "The order could not be put to the channel (a configuration or program error); the server's log has the details.",
     audit_title: "Audit log",
     notifications_title: "Notifications to sites",
     anomalies_title: "Anomalies",
@@ -532,6 +641,9 @@ pub static EN: Text = Text {
     not_found: "This page does not exist, or you may not see it.",
     forbidden_title: "Not allowed",
     forbidden: "Your account may not do this, or the form expired. Go back and try again.",
+    wrong_origin_title: "Use the console's own address",
+    wrong_origin: "This form was sent from {sent}, but the console's address is {ours}. So that no other site can act with your sign-in, the console takes forms only from its own address, and nothing was done. Open the address below, sign in there and try again.",
+    wrong_origin_unnamed: "This request did not say which address it was sent from, and the console takes forms only from {ours} (so that no other site can act with your sign-in), so nothing was done. Open the address below, sign in there and try again.",
     error_title: "Something went wrong",
     internal: "The server failed; please try again in a moment.",
     back_to_dashboard: "Back to the dashboard",
@@ -540,6 +652,91 @@ pub static EN: Text = Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Channel as Ch, Timestamp};
+    use crate::service::UpstreamOp;
+
+    /// One of each `ServiceError` a console action can meet.
+    fn every_refusal() -> Vec<ServiceError> {
+        vec![
+            ServiceError::PaymentNotConfigured(
+                crate::domain::PayMethod::parse_dotted("wechat.native")
+                    .unwrap()
+                    .into(),
+            ),
+            ServiceError::UnsignableForAlipay {
+                field: "description",
+            },
+            ServiceError::NonceReused,
+            ServiceError::OutTradeNoConflict,
+            ServiceError::NotFound,
+            ServiceError::AlreadyPaid(OrderStatus::Paid),
+            ServiceError::NotClosable(OrderStatus::Failed),
+            ServiceError::NotPayable(OrderStatus::Closed),
+            ServiceError::NotYetClosable {
+                expires_at: Timestamp::from_millis(1_700_000_000_000),
+            },
+            ServiceError::UpstreamRefused {
+                op: UpstreamOp::Close,
+                channel: Ch::Wechat,
+                code: "ORDERPAID".to_owned(),
+                message: "订单已支付".to_owned(),
+            },
+            ServiceError::UpstreamUnknown {
+                channel: Ch::Alipay,
+                message: "timed out after 10s".to_owned(),
+            },
+            ServiceError::RefundNotFound,
+            ServiceError::NotRefundable(OrderStatus::Pending),
+            ServiceError::RefundExceedsPaid {
+                refundable: 123_456,
+            },
+            ServiceError::OutRefundNoConflict,
+            ServiceError::RefundWindowPassed {
+                channel: Ch::Alipay,
+                ended_at: Timestamp::from_millis(1_700_000_000_000),
+            },
+            ServiceError::Channel("amount overflows".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn a_refusal_is_said_in_chinese_on_the_chinese_page_and_in_english_on_the_english_one() {
+        // What may stay Latin in a Chinese sentence: the names and codes it quotes.
+        let quoted = ["wechat.native", "description", "ORDERPAID", "paygate"];
+        for e in every_refusal() {
+            let zh = refusal(Lang::Zh, &e);
+            let mut rest = zh.clone();
+            for q in quoted {
+                rest = rest.replace(q, "");
+            }
+            assert!(
+                !rest.chars().any(|c| c.is_ascii_alphabetic()),
+                "{e:?} in Chinese: {zh}"
+            );
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{zh}"
+            );
+            let en = refusal(Lang::En, &e);
+            assert!(
+                !en.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+                    || en.contains("订单已支付"),
+                "{e:?} in English: {en}"
+            );
+            assert!(!zh.contains('{') && !en.contains('{'), "{zh} / {en}");
+        }
+        let e = ServiceError::RefundExceedsPaid {
+            refundable: 123_456,
+        };
+        assert_eq!(
+            refusal(Lang::Zh, &e),
+            "退款金额超过了可退金额：还可退 1,234.56 元。"
+        );
+        assert_eq!(
+            refusal(Lang::En, &e),
+            "The refund is more than what is left to refund: 1,234.56 yuan."
+        );
+    }
 
     #[test]
     fn chinese_unless_asked_in_the_url_or_remembered() {

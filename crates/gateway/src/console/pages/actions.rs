@@ -19,7 +19,7 @@ use crate::service::{Acting as Actor, ChannelCheck, ConsoleError, ServiceError};
 
 use super::super::ConsoleState;
 use super::super::format::yuan;
-use super::super::lang::{Lang, Names};
+use super::super::lang::{Lang, Names, refusal};
 use super::super::page::{Section, internal_error, not_found_page, refused, see_other};
 use super::super::session::Acting;
 use super::confirm::{Confirm, confirm_page};
@@ -278,7 +278,7 @@ async fn failed(
     e: ConsoleError,
 ) -> Response {
     let lang = signed.lang;
-    let status = match &e {
+    let (status, why) = match &e {
         ConsoleError::NotFound => return not_found_page(lang),
         ConsoleError::NotAllowed => return refused(&HeaderMap::new()),
         ConsoleError::Service(ServiceError::Store(_)) => {
@@ -286,15 +286,17 @@ async fn failed(
             return internal_error(lang);
         }
         ConsoleError::Service(
-            ServiceError::UpstreamRefused { .. }
+            why @ (ServiceError::UpstreamRefused { .. }
             | ServiceError::UpstreamUnknown { .. }
-            | ServiceError::Channel(_),
-        ) => StatusCode::BAD_GATEWAY,
-        ConsoleError::Service(_) => StatusCode::CONFLICT,
+            | ServiceError::Channel(_)),
+        ) => (StatusCode::BAD_GATEWAY, why),
+        ConsoleError::Service(why) => (StatusCode::CONFLICT, why),
     };
+    // The page says it in the user's language; the log keeps the service's own words.
+    tracing::info!(error = %e, "console: an action was not done");
     let notice = Notice {
         error: true,
-        text: format!("{}{e}", lang.strings().refused_action),
+        text: format!("{}{}", lang.strings().refused_action, refusal(lang, why)),
     };
     render(state, signed, id, Some(notice), status).await
 }

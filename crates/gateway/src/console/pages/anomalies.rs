@@ -21,6 +21,7 @@ use super::super::lang::{Lang, Names, remember};
 use super::super::page::{
     Layout, Section, html, internal_error, not_found_page, refused, see_other,
 };
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 
 /// How many the page lists, newest first.
@@ -109,7 +110,7 @@ async fn render(
             kind: a.kind,
             order: a
                 .order
-                .map(|(id, no)| (format!("/console/orders/{}", id.as_i64()), no)),
+                .map(|(id, no)| (href(&format!("/console/orders/{}", id.as_i64())), no)),
             occurrences: a.occurrences,
             detail: a.detail,
             acknowledged: a.acknowledged.map(|ack| ack_line(lang, &ack)),

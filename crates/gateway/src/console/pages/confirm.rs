@@ -9,6 +9,7 @@ use axum::response::Response;
 use super::super::ConsoleState;
 use super::super::lang::Names;
 use super::super::page::{Layout, Section, html};
+use super::super::root::href;
 use super::super::session::Signed;
 
 #[derive(Template)]
@@ -55,8 +56,8 @@ pub(in super::super) fn confirm_page(
             &c.back,
         ),
         question: c.question,
-        action: c.action,
-        back: c.back,
+        action: href(&c.action),
+        back: href(&c.back),
         fields,
         danger: c.danger,
     };

@@ -18,6 +18,7 @@ use super::super::ConsoleState;
 use super::super::format::yuan;
 use super::super::lang::{Names, remember};
 use super::super::page::{Layout, Section, html, internal_error};
+use super::super::root::href;
 use super::super::session::Signed;
 use super::chart::daily_bars;
 
@@ -117,7 +118,7 @@ pub(in super::super) async fn show(
         anomalies: dashboard.open.anomalies,
         failed_notifications: dashboard.open.failed_notifications,
         stuck_orders: dashboard.open.stuck_orders,
-        stuck_href: "/console/orders?stuck=1".to_owned(),
+        stuck_href: href("/console/orders?stuck=1"),
         several_sites: scope.site().is_none(),
     };
     html(

@@ -24,6 +24,7 @@ use super::super::lang::{Names, remember};
 use super::super::page::{
     Layout, Section, html, internal_error, not_found_page, refused, see_other,
 };
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 use super::confirm::{Confirm, confirm_page};
 
@@ -123,12 +124,12 @@ pub(in super::super) async fn show(
             site: names
                 .get(e.site_id.as_str())
                 .map_or_else(|| e.site_id.as_str().to_owned(), |n| (*n).to_owned()),
-            order_href: format!("/console/orders/{}", e.order_id.as_i64()),
-            resend_action: format!(
+            order_href: href(&format!("/console/orders/{}", e.order_id.as_i64())),
+            resend_action: href(&format!(
                 "/console/orders/{}/notifications/{}/resend",
                 e.order_id.as_i64(),
                 e.id
-            ),
+            )),
             out_trade_no: e.out_trade_no,
             event_type: e.event_type.as_str(),
             status: e.status.as_str(),

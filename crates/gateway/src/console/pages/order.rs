@@ -16,6 +16,7 @@ use super::super::ConsoleState;
 use super::super::format::{plain_yuan, time, time_or_dash, yuan};
 use super::super::lang::{Lang, Names, remember};
 use super::super::page::{Layout, Section, html, internal_error, not_found_page};
+use super::super::root::href;
 use super::super::session::Signed;
 use super::orders::method_text;
 
@@ -202,7 +203,10 @@ fn page(
             .notifications
             .iter()
             .map(|h| EventRow {
-                resend_action: format!("/console/orders/{id}/notifications/{}/resend", h.event.id),
+                resend_action: href(&format!(
+                    "/console/orders/{id}/notifications/{}/resend",
+                    h.event.id
+                )),
                 id: h.event.id.clone(),
                 event_type: h.event.event_type.as_str(),
                 status: h.event.status.as_str(),

@@ -22,6 +22,7 @@ use super::super::ConsoleState;
 use super::super::format::{time, yuan};
 use super::super::lang::{Lang, Names, remember};
 use super::super::page::{Layout, Section, html, internal_error};
+use super::super::root::href;
 use super::super::session::Signed;
 
 /// Orders per page.
@@ -169,8 +170,10 @@ pub(in super::super) async fn search(
             .collect(),
         invalid,
         rows,
-        next_href: next.map(|cursor| format!("/console/orders?{}", query_of(&p, Some(cursor)))),
-        first_href: (!p.after.is_empty()).then(|| format!("/console/orders?{query_without_after}")),
+        next_href: next
+            .map(|cursor| href(&format!("/console/orders?{}", query_of(&p, Some(cursor))))),
+        first_href: (!p.after.is_empty())
+            .then(|| href(&format!("/console/orders?{query_without_after}"))),
         p,
     };
     html(
@@ -271,7 +274,7 @@ fn query_of(p: &Params, after: Option<OrderCursor>) -> String {
 fn row(listed: &ListedOrder, names: &HashMap<String, String>, lang: Lang) -> Row {
     let o = &listed.order;
     Row {
-        href: format!("/console/orders/{}", o.id.as_i64()),
+        href: href(&format!("/console/orders/{}", o.id.as_i64())),
         created: time(o.created_at),
         site: names
             .get(o.site_id.as_str())

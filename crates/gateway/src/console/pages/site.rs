@@ -2,8 +2,8 @@
 //! `POST /console/sites/{id}/{edit,disable,enable,rotate}` acts on it through `service::console`
 //! (the rules of who may do what are there: a site user edits their notify URL and rotates their
 //! SK, an admin everything, a viewer nothing; another site is a 404). Disabling and rotating the
-//! key are confirmed on a page of their own first; the new SK is shown once, on the answer to the
-//! confirmation.
+//! key are confirmed on a page of their own first; the confirmed rotation redirects to the page
+//! that shows the new SK once (`sites::keys`).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -22,11 +22,12 @@ use super::super::lang::{Names, remember};
 use super::super::page::{
     Layout, Section, html, internal_error, not_found_page, refused, see_other,
 };
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 use super::confirm::{Confirm, confirm_page};
 use super::order::{Done, Notice};
 use super::sites::{
-    BadSite, keys_page, method_boxes, methods_text, read_methods, read_name, read_notify_url,
+    BadSite, keys_path, method_boxes, methods_text, read_methods, read_name, read_notify_url,
     status_text,
 };
 
@@ -133,8 +134,11 @@ async fn render(
             |u| u.as_str().to_owned(),
         ),
         created: time(site.created_at),
-        orders_href: format!("/console/orders?site={}", site.id),
-        failed_href: format!("/console/notifications?status=failed&site={}", site.id),
+        orders_href: href(&format!("/console/orders?site={}", site.id)),
+        failed_href: href(&format!(
+            "/console/notifications?status=failed&site={}",
+            site.id
+        )),
         portal: matches!(role, Role::Site(_)),
         may_edit: may(SiteChange::NotifyUrl),
         may_edit_settings: may(SiteChange::Settings),
@@ -229,9 +233,9 @@ pub(in super::super) async fn act(
         }
         Action::Rotate => state
             .console
-            .rotate_site_key(acting, &site_id)
+            .rotate_site_key(acting, &signed.token, &site_id)
             .await
-            .map(|(site, sk)| keys_page(&state, &signed, &site, &sk, m.rotated_title)),
+            .map(|()| see_other(&keys_path(&site_id), None)),
     };
     match outcome {
         Ok(response) => response,

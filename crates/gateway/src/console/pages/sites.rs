@@ -1,25 +1,34 @@
 //! The sites: `GET /console/sites` lists those within the user's scope (a site user's own only),
-//! `GET /console/sites/new` and `POST /console/sites` create one (admins only). The keys of a new
-//! site are shown once, on the answer to the form itself (no redirect, `no-store` like every
-//! console page): nothing shows the SK again.
+//! `GET /console/sites/new` and `POST /console/sites` create one (admins only), and
+//! `GET /console/sites/{id}/keys` shows a new SK once.
+//!
+//! A new SK (a new site's, or a rotated one) is shown after a redirect, never on the answer to the
+//! form: reloading that answer would post the form again — a second site, another rotation. The
+//! POST makes the change and keeps the SK for the session (`ConsoleService::take_key`: in the
+//! database, so any node serves the next page; sealed; for a few minutes), and answers `303` to
+//! the keys page, whose first GET takes it; a reload finds it gone and says so. The SK is never in
+//! a URL or a log, and every console page is `no-store`.
 
 use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::domain::{NotifyUrl, PayMethod, Role, SecretKey, Site, SiteName, SiteStatus};
+use crate::domain::{NotifyUrl, PayMethod, Role, Site, SiteId, SiteName, SiteStatus};
 use crate::service::{Acting as Actor, ConsoleError};
-use crate::store::NewSite;
+use crate::store::{KeyShown, NewSite};
 
 use super::super::ConsoleState;
 use super::super::form::Fields;
 use super::super::format::time;
 use super::super::lang::{Lang, Names, remember};
-use super::super::page::{Layout, Section, html, internal_error, refused};
+use super::super::page::{
+    Layout, Section, html, internal_error, not_found_page, refused, see_other,
+};
+use super::super::root::href;
 use super::super::session::{Acting, Signed};
 
 #[derive(Template)]
@@ -60,7 +69,8 @@ struct KeysPage {
     name: String,
     site_id: String,
     ak: String,
-    sk: String,
+    /// `None` once it was shown.
+    sk: Option<String>,
     back: String,
 }
 
@@ -99,7 +109,7 @@ pub(in super::super) async fn list(
 
 fn row(site: &Site, lang: Lang) -> Row {
     Row {
-        href: format!("/console/sites/{}", site.id),
+        href: href(&format!("/console/sites/{}", site.id)),
         name: site.name.as_str().to_owned(),
         id: site.id.as_str().to_owned(),
         ak: site.access_key.as_str().to_owned(),
@@ -223,7 +233,7 @@ pub(in super::super) fn read_methods(f: &Fields) -> Result<BTreeSet<PayMethod>, 
     }
 }
 
-/// `POST /console/sites`: creates the site and answers with its keys, shown this once.
+/// `POST /console/sites`: creates the site and sends the browser to its keys, shown once there.
 pub(in super::super) async fn create(
     State(state): State<ConsoleState>,
     Acting(signed): Acting,
@@ -266,11 +276,8 @@ pub(in super::super) async fn create(
         user: &signed.user,
         ip: signed.ip.as_deref(),
     };
-    match state.console.create_site(acting, new).await {
-        Ok(site) => {
-            let sk = site.secret_key.clone();
-            keys_page(&state, &signed, &site, &sk, lang.manage().created_title)
-        }
+    match state.console.create_site(acting, &signed.token, new).await {
+        Ok(site) => see_other(&keys_path(&site.id), None),
         Err(ConsoleError::NotAllowed) => refused(&headers),
         Err(e) => {
             tracing::error!(error = %e, "console: a site could not be created");
@@ -279,22 +286,52 @@ pub(in super::super) async fn create(
     }
 }
 
-/// The page that shows `site`'s keys with `sk` — the only one that ever does.
-pub(in super::super) fn keys_page(
-    state: &ConsoleState,
-    signed: &Signed,
-    site: &Site,
-    sk: &SecretKey,
-    title: &str,
+/// Where a new SK of site `id` is shown once.
+pub(in super::super) fn keys_path(id: &SiteId) -> String {
+    format!("/console/sites/{id}/keys")
+}
+
+/// `GET /console/sites/{id}/keys`: the SK kept for this session by a creation or rotation, shown
+/// this once; afterwards (a reload, the back button) the page says it was shown and cannot be
+/// shown again.
+pub(in super::super) async fn keys(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path(id): Path<String>,
 ) -> Response {
+    let lang = signed.lang;
+    let Ok(id) = SiteId::parse(&id) else {
+        return not_found_page(lang);
+    };
+    let scope = signed.user.role.scope();
+    let (site, key) = match state.console.take_key(&scope, &signed.token, &id).await {
+        Ok(found) => found,
+        Err(ConsoleError::NotFound) => return not_found_page(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "console: a new SK could not be read");
+            return internal_error(lang);
+        }
+    };
+    let m = lang.manage();
+    let (title, sk) = match &key {
+        Some((KeyShown::Created, sk)) => (m.created_title, Some(sk)),
+        Some((KeyShown::Rotated, sk)) => (m.rotated_title, Some(sk)),
+        None => (m.keys_shown_title, None),
+    };
     let back = format!("/console/sites/{}", site.id);
     let page = KeysPage {
-        l: Layout::signed(signed, state.settings.sandbox, title, Section::Sites, &back),
+        l: Layout::signed(
+            &signed,
+            state.settings.sandbox,
+            title,
+            Section::Sites,
+            &keys_path(&site.id),
+        ),
         name: site.name.as_str().to_owned(),
         site_id: site.id.as_str().to_owned(),
         ak: site.access_key.as_str().to_owned(),
-        sk: sk.expose().to_owned(),
-        back,
+        sk: sk.map(|sk| sk.expose().to_owned()),
+        back: href(&back),
     };
-    html(StatusCode::OK, &page, signed.lang, None)
+    html(StatusCode::OK, &page, lang, None)
 }

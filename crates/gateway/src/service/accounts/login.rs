@@ -5,6 +5,8 @@
 //! not tell which addresses have accounts. A locked account and a blocked address get answers of
 //! their own: the user must know to wait.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use crate::domain::{
     Actor, AuditAction, AuditEntry, Email, Password, Session, SessionToken, Timestamp, User,
     new_csrf_token,
@@ -48,7 +50,7 @@ impl AccountService {
         if let Some(ip) = attempt.ip {
             let failures = self
                 .store
-                .ip_failures(ip, now, self.policy.ip_window)
+                .ip_failures(&limit_key(ip), now, self.policy.ip_window)
                 .await?;
             if failures >= self.policy.ip_limit {
                 return Err(AccountError::TooManyAttempts);
@@ -181,9 +183,10 @@ impl AccountService {
         if let Some(user) = about {
             audit = audit.on("user", user.id.as_str());
         }
+        let key = ip.map(limit_key);
         let failed = FailedLogin {
             user: counted.map(|u| &u.id),
-            ip,
+            ip: key.as_deref(),
             at: now,
             account_limit: self.policy.lock_after,
             lock_for: self.policy.lock_for,
@@ -261,9 +264,50 @@ impl AccountService {
     }
 }
 
+/// What the per-address failure limit counts `ip` under: an IPv4 address whole (an IPv4-mapped
+/// IPv6 one as the IPv4 address it is), an IPv6 address by its /64 — one subscriber or host is
+/// commonly handed a whole /64, so counting its addresses one by one would give a guesser 2^64
+/// fresh limits. Text that is no address (a proxy's odd header) is counted as it is.
+fn limit_key(ip: &str) -> String {
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", Ipv6Addr::from(network))
+            }
+        },
+        Err(_) => ip.to_owned(),
+    }
+}
+
 fn actor(user: &User) -> Actor {
     Actor::User {
         id: user.id.clone(),
         email: user.email.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_key;
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_and_ipv4_ones_whole() {
+        // Every address of one /64 is one key; the next /64 is another.
+        assert_eq!(limit_key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(limit_key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+        assert_eq!(limit_key("::1"), "::/64");
+        // IPv4 whole, also when it came IPv4-mapped.
+        assert_eq!(limit_key("198.51.100.7"), "198.51.100.7");
+        assert_eq!(limit_key("198.51.100.8"), "198.51.100.8");
+        assert_eq!(limit_key("::ffff:198.51.100.7"), "198.51.100.7");
+        // Not an address: kept as it is rather than merged with anything.
+        assert_eq!(limit_key("unknown"), "unknown");
     }
 }

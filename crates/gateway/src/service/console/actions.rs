@@ -1,8 +1,13 @@
 //! The actions on an order a console user may take — refund, close, ask the channel now, resend a
 //! notification — each through the same service call the API and the CLI use, each recorded in the
 //! audit log with who acted, from which address, on which order and what came of it (also when the
-//! service refused: an attempt is worth recording too). The entry is written once the service call
-//! returns, in a transaction of its own: the services write their changes in theirs.
+//! service refused: an attempt is worth recording too).
+//!
+//! A resend changes only the database: its entry is written in the resend's own transaction. A
+//! refund, a close and a query go to the channel, and a channel call cannot share a transaction:
+//! what was asked is recorded before the call, so that a node dying while the channel answers
+//! (the refund may be made upstream, the money moved) still leaves the record of who asked for it,
+//! and what came of it is recorded once the service returns.
 
 use crate::domain::{
     ActedBy, Actor, AuditAction, AuditEntry, Order, OrderId, RefundRequest, Site, Timestamp, User,
@@ -47,6 +52,9 @@ impl ConsoleService {
         let (order, site) = self.target(acting, id).await?;
         let amount = format!("{} yuan", request.amount.fen());
         let number = request.out_refund_no.as_str().to_owned();
+        let asked = format!("refund {number} of {amount} asked");
+        self.record(acting, AuditAction::OrderRefund, &order, asked)
+            .await?;
         let result = self
             .orders
             .refund(&site, &order.out_trade_no, request)
@@ -69,6 +77,8 @@ impl ConsoleService {
     /// `NotAllowed`, `NotFound`, `Service` (`AlreadyPaid`, `NotClosable`, an upstream failure…).
     pub async fn close(&self, acting: Acting<'_>, id: OrderId) -> Result<Order, ConsoleError> {
         let (order, site) = self.target(acting, id).await?;
+        self.record(acting, AuditAction::OrderClose, &order, "asked".to_owned())
+            .await?;
         let result = self.orders.close(&site, &order.out_trade_no).await;
         let detail = match &result {
             Ok(view) => format!("now {}", view.order.status.as_str()),
@@ -89,6 +99,8 @@ impl ConsoleService {
         id: OrderId,
     ) -> Result<ChannelCheck, ConsoleError> {
         let (order, site) = self.target(acting, id).await?;
+        self.record(acting, AuditAction::OrderQuery, &order, "asked".to_owned())
+            .await?;
         let result = self.orders.check_now(&site, &order.out_trade_no).await;
         let detail = match &result {
             Ok(ChannelCheck::Answered { said, order }) => {
@@ -104,7 +116,7 @@ impl ConsoleService {
     }
 
     /// Queues the order's notification `event_id` for delivery now, its retries restarted
-    /// (`NotificationService::resend`).
+    /// (`NotificationService::resend`), with its audit entry in the same transaction.
     ///
     /// # Errors
     /// `NotAllowed`, `NotFound` (also for an event of another order or site), `Service(Store)`.
@@ -123,18 +135,20 @@ impl ConsoleService {
         if !events.iter().any(|e| e.id == event_id) {
             return Err(ConsoleError::NotFound);
         }
-        let queued = self.notifications.resend(&site, event_id).await;
-        let detail = match &queued {
-            Ok(true) => format!("{event_id} queued"),
-            Ok(false) => format!("{event_id} not found"),
-            Err(e) => format!("{event_id} failed: {e}"),
-        };
-        self.record(acting, AuditAction::NotificationResend, &order, detail)
-            .await?;
-        match queued {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ConsoleError::NotFound),
-            Err(e) => Err(e.into()),
+        let entry = entry(
+            acting,
+            AuditAction::NotificationResend,
+            &order,
+            &format!("{event_id} queued"),
+        );
+        if self
+            .notifications
+            .resend_recorded(&site, event_id, &entry)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ConsoleError::NotFound)
         }
     }
 
@@ -155,6 +169,8 @@ impl ConsoleService {
         Ok((order, site))
     }
 
+    /// Writes [`entry`] on its own, for an action whose change is not (only) in this
+    /// database.
     async fn record(
         &self,
         acting: Acting<'_>,
@@ -162,16 +178,21 @@ impl ConsoleService {
         order: &Order,
         outcome: String,
     ) -> Result<(), ConsoleError> {
-        let entry = AuditEntry::by(Timestamp::now(), &acting.acted_by(), action)
-            .on("order", &order.id.as_i64().to_string())
-            .detail(format!(
-                "{} {}: {outcome}",
-                order.site_id,
-                order.out_trade_no.as_str()
-            ));
+        let entry = entry(acting, action, order, &outcome);
         self.store
             .record_audit(&entry)
             .await
             .map_err(|e| ConsoleError::Service(ServiceError::Store(e)))
     }
+}
+
+/// The audit entry of `action` on `order` by `acting`, saying `outcome`.
+fn entry(acting: Acting<'_>, action: AuditAction, order: &Order, outcome: &str) -> AuditEntry {
+    AuditEntry::by(Timestamp::now(), &acting.acted_by(), action)
+        .on("order", &order.id.as_i64().to_string())
+        .detail(format!(
+            "{} {}: {outcome}",
+            order.site_id,
+            order.out_trade_no.as_str()
+        ))
 }

@@ -7,10 +7,16 @@
 //! notifications go, and their SK — but not the operator's decisions: the site's name, its
 //! methods, whether it is enabled, and creating sites.
 
-use crate::domain::{Role, Scope, SecretKey, Site, SiteId, SiteStatus};
-use crate::store::{NewSite, SiteUpdate};
+use std::time::Duration;
+
+use crate::domain::{Role, Scope, SecretKey, SessionToken, Site, SiteId, SiteStatus, Timestamp};
+use crate::store::{KeyShown, NewSite, SiteUpdate};
 
 use super::{Acting, ConsoleError, ConsoleService};
+
+/// How long a new SK waits for the page that shows it: the browser is sent there at once, so a
+/// few minutes is plenty, and an SK not taken by then is never shown.
+pub const KEY_DISPLAY_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// A change to a site, as far as who may make it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,19 +90,25 @@ impl ConsoleService {
             .ok_or(ConsoleError::NotFound)
     }
 
-    /// Creates a site (admins only); the returned site carries its SK, to be shown this once.
+    /// Creates a site (admins only), its SK kept for session `shown_to` to take once
+    /// ([`Self::take_key`]).
     ///
     /// # Errors
-    /// `NotAllowed` for anyone but an admin; `Service(Store)`.
+    /// `NotAllowed` for anyone but an admin; `Service(Store)` (if keeping the SK fails, the site
+    /// exists but its SK was never shown: rotating it gives a new one).
     pub async fn create_site(
         &self,
         acting: Acting<'_>,
+        shown_to: &SessionToken,
         new: NewSite,
     ) -> Result<Site, ConsoleError> {
         if acting.user.role != Role::Admin {
             return Err(ConsoleError::NotAllowed);
         }
-        Ok(self.sites.create(new, &acting.acted_by()).await?)
+        let site = self.sites.create(new, &acting.acted_by()).await?;
+        self.keep_key(shown_to, &site.id, KeyShown::Created, &site.secret_key)
+            .await?;
+        Ok(site)
     }
 
     /// Changes on site `id` what `update` gives and the site does not have yet, if the user may
@@ -145,28 +157,59 @@ impl ConsoleService {
             .ok_or(ConsoleError::NotFound)
     }
 
-    /// Replaces site `id`'s SK (admins, and the site's own users); the site and its new SK, to be
-    /// shown this once.
+    /// Replaces site `id`'s SK (admins, and the site's own users), the new SK kept for session
+    /// `shown_to` to take once ([`Self::take_key`]).
     ///
     /// # Errors
-    /// `NotFound`, `NotAllowed`, `Service(Store)`.
+    /// `NotFound`, `NotAllowed`, `Service(Store)` (if keeping the SK fails, it was rotated but
+    /// never shown: rotating again gives a new one).
     pub async fn rotate_site_key(
         &self,
         acting: Acting<'_>,
+        shown_to: &SessionToken,
         id: &SiteId,
-    ) -> Result<(Site, SecretKey), ConsoleError> {
+    ) -> Result<(), ConsoleError> {
         site_right(&acting.user.role, id, SiteChange::RotateKey)?;
         let sk = self
             .sites
             .rotate_key(id, &acting.acted_by())
             .await?
             .ok_or(ConsoleError::NotFound)?;
-        let site = self
+        self.keep_key(shown_to, id, KeyShown::Rotated, &sk).await
+    }
+
+    /// The SK kept for session `session` and site `id` by [`Self::create_site`] or
+    /// [`Self::rotate_site_key`], with the site: handed out once (it is deleted as it is taken)
+    /// and within [`KEY_DISPLAY_TTL`]; `None` after that.
+    ///
+    /// # Errors
+    /// `NotFound` for a site outside `scope`, `Service(Store)`.
+    pub async fn take_key(
+        &self,
+        scope: &Scope,
+        session: &SessionToken,
+        id: &SiteId,
+    ) -> Result<(Site, Option<(KeyShown, SecretKey)>), ConsoleError> {
+        let site = self.site(scope, id).await?;
+        let key = self
             .store
-            .find_site(id)
-            .await?
-            .ok_or(ConsoleError::NotFound)?;
-        Ok((site, sk))
+            .take_key_display(session, id, Timestamp::now())
+            .await?;
+        Ok((site, key))
+    }
+
+    async fn keep_key(
+        &self,
+        session: &SessionToken,
+        id: &SiteId,
+        kind: KeyShown,
+        sk: &SecretKey,
+    ) -> Result<(), ConsoleError> {
+        let until = Timestamp::now().plus(KEY_DISPLAY_TTL);
+        Ok(self
+            .store
+            .keep_key_display(session, id, kind, sk, until)
+            .await?)
     }
 }
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use gateway::config::{Flags, Settings};
-use gateway::domain::{NotifyUrl, PayMethod, SiteName, Timestamp};
+use gateway::domain::{ActedBy, Actor, NotifyUrl, PayMethod, SiteName};
+use gateway::service::SiteService;
 use gateway::store::NewSite;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -85,7 +86,8 @@ impl Paygate {
     }
 
     /// A site that may use WeChat Native and Alipay QR and is notified at `notify_url`, made as
-    /// `paygate site create` makes one: in the store, beside the running server.
+    /// `paygate site create` makes one: in the store, beside the running server, through the site
+    /// service, with its audit entry as the command line's.
     pub async fn create_site(&self, notify_url: &str) -> anyhow::Result<NewKeys> {
         let settings = settings(&self.data_dir)?;
         let store = gateway::app::open_store(&settings).await?;
@@ -102,7 +104,8 @@ impl Paygate {
             // Not needed: in sandbox mode every site may notify loopback.
             allow_private_targets: false,
         };
-        let created = store.create_site(new, Timestamp::now()).await;
+        let by = ActedBy::from(Actor::Cli);
+        let created = SiteService::new(store.clone()).create(new, &by).await;
         store.close().await;
         let site = created?;
         Ok(NewKeys {
@@ -133,5 +136,38 @@ impl Drop for Paygate {
     /// Not stopped (the demo is unwinding an error): at least nothing keeps serving.
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_site_the_demo_makes_is_in_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let paygate = Paygate::start(dir.path()).await.unwrap();
+        let keys = paygate
+            .create_site("http://127.0.0.1:9/notify")
+            .await
+            .unwrap();
+        let store = gateway::app::open_store(&settings(dir.path()).unwrap())
+            .await
+            .unwrap();
+        let sites = store.list_sites().await.unwrap();
+        let log = store.list_audit(20).await.unwrap();
+        store.close().await;
+        paygate.stop(Duration::from_secs(10)).await.unwrap();
+        // The sandbox's own demo site at its first start, and the tour's site.
+        assert_eq!(sites.len(), 2);
+        for site in &sites {
+            let entry = log
+                .iter()
+                .find(|e| e.object_id.as_deref() == Some(site.id.as_str()))
+                .unwrap_or_else(|| panic!("no audit entry for {}: {log:?}", site.id));
+            assert_eq!(entry.action, "site.create");
+            assert_eq!(entry.actor_user_id, None, "the command line's");
+        }
+        assert!(log.iter().all(|e| !e.detail.contains(&keys.sk)));
     }
 }
