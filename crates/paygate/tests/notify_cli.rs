@@ -129,10 +129,27 @@ async fn the_operator_lists_shows_and_resends_notifications() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&event_id));
+    // The resend is in the audit log as the command line's; an unknown event leaves no entry.
+    let store = gateway::app::open_store(&settings(dir.path()))
+        .await
+        .unwrap();
+    let resent = |log: &[gateway::store::AuditRecord]| {
+        log.iter()
+            .filter(|e| e.action == "notification.resend")
+            .count()
+    };
+    let log = store.list_audit(10).await.unwrap();
+    let entry = log
+        .iter()
+        .find(|e| e.action == "notification.resend")
+        .unwrap();
+    assert_eq!(entry.object_id.as_deref(), Some(event_id.as_str()));
+    assert_eq!(entry.actor_user_id, None, "the command line");
 
     let out = notify(dir.path(), &["resend", "evt_unknown"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no notification event evt_unknown"));
+    assert_eq!(resent(&store.list_audit(10).await.unwrap()), 1);
 }
 
 #[tokio::test]

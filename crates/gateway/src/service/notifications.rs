@@ -76,19 +76,23 @@ impl NotificationService {
     ) -> Result<bool, ServiceError> {
         Ok(self
             .store
-            .requeue_notification_audited(&site.id, event_id, audit.at, audit)
+            .requeue_notification_audited(Some(&site.id), event_id, audit.at, audit)
             .await?)
     }
 
     /// The operator's resend of any site's event (`paygate notify resend`): as [`Self::resend`],
-    /// found whatever its site.
+    /// found whatever its site, and recorded (who, which event) in the same transaction.
     ///
     /// # Errors
     /// `Store`.
-    pub async fn resend_any(&self, event_id: &str) -> Result<bool, ServiceError> {
+    pub async fn resend_any(&self, event_id: &str, by: &ActedBy) -> Result<bool, ServiceError> {
+        let now = Timestamp::now();
+        let audit = AuditEntry::by(now, by, AuditAction::NotificationResend)
+            .on("notification", event_id)
+            .detail(format!("{event_id} queued"));
         Ok(self
             .store
-            .requeue_notification(None, event_id, Timestamp::now())
+            .requeue_notification_audited(None, event_id, now, &audit)
             .await?)
     }
 

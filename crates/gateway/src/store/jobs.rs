@@ -243,19 +243,19 @@ impl Store {
         self.requeue(site, event_id, now, None).await
     }
 
-    /// [`Store::requeue_notification`] of one of `site`'s events, with `audit` written in the
-    /// same transaction when the event is found (nothing is written when it is not).
+    /// [`Store::requeue_notification`], with `audit` written in the same transaction when the
+    /// event is found (nothing is written when it is not).
     ///
     /// # Errors
     /// `Database`.
     pub async fn requeue_notification_audited(
         &self,
-        site: &SiteId,
+        site: Option<&SiteId>,
         event_id: &str,
         now: Timestamp,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        self.requeue(Some(site), event_id, now, Some(audit)).await
+        self.requeue(site, event_id, now, Some(audit)).await
     }
 
     async fn requeue(

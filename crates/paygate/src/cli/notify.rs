@@ -148,7 +148,10 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<()> {
                     .context("--site")?;
                 match (event_id, site) {
                     (Some(event_id), _) => {
-                        if !notifications.resend_any(&event_id).await? {
+                        if !notifications
+                            .resend_any(&event_id, &ActedBy::from(Actor::Cli))
+                            .await?
+                        {
                             bail!("no notification event {event_id}");
                         }
                         println!("{event_id} queued for delivery");
