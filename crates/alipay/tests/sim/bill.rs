@@ -29,12 +29,12 @@ async fn todays_bill_lists_payments_and_refunds() {
         .bill_download_url(BillType::Trade, BillPeriod::Day(today_in_china()))
         .await
         .unwrap();
-    let file = app
-        .client
-        .download_bill(&url.bill_download_url)
+    let mut file = Vec::new();
+    app.client
+        .download_bill(&url.bill_download_url, &mut file)
         .await
         .unwrap();
-    let text = String::from_utf8(file.to_vec()).unwrap();
+    let text = String::from_utf8(file).unwrap();
     assert!(text.contains(&format!(",{no},交易,")), "{text}");
     assert!(text.contains("123.45"), "{text}");
     assert!(text.contains("-0.45") && text.contains("b-r1"), "{text}");
@@ -51,7 +51,7 @@ async fn todays_bill_lists_payments_and_refunds() {
         .unwrap();
     assert!(
         app.client
-            .download_bill(&url.bill_download_url)
+            .download_bill(&url.bill_download_url, &mut Vec::new())
             .await
             .is_ok()
     );
