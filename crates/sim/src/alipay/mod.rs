@@ -14,6 +14,9 @@
 //! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
 //!
+//! Bills (`bill/`): the download URL query and `GET /sim/alipay/bills/{token}`, a zip of GBK CSV
+//! files as Alipay serves them, with a 0.6% fee on every payment.
+//!
 //! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
 //! `alipay.json` and its journal `alipay.json.log` in the state dir.
 
