@@ -1,5 +1,5 @@
 //! Alipay simulator: bills in Alipay's format (a zip of GBK CSV files) consistent with the trades,
-//! fees included.
+//! fees included, and the controls that make the bill disagree with what the merchant saw.
 //!
 //! Calls are signed here as a merchant would sign them, and the files are read with a zip reader
 //! and a GBK decoder, not with the `alipay` crate's reader.
@@ -210,6 +210,16 @@ impl Merchant {
             .unwrap();
         Ok(unzip(&zip))
     }
+
+    fn callbacks_for(&self, out_trade_no: &str) -> usize {
+        self.sim
+            .ctx
+            .callbacks()
+            .records(Some("alipay"))
+            .iter()
+            .filter(|r| r.reference == out_trade_no)
+            .count()
+    }
 }
 
 fn unzip(bytes: &[u8]) -> Vec<BillFile> {
@@ -397,5 +407,128 @@ async fn a_day_without_trades_has_no_bill_and_neither_has_tomorrow() {
         Some("isp.bill_not_exist")
     );
     assert!(m.bill("trade", &today()).await.is_ok());
+    m.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_close_that_lost_the_race_leaves_a_paid_trade_without_a_notification() {
+    let m = Merchant::start().await;
+    m.precreate("raced", "20.00").await;
+    let closed = m
+        .call("alipay.trade.close", &json!({"out_trade_no": "raced"}))
+        .await;
+    assert_eq!(closed["code"], "10000", "{closed}");
+
+    let (status, t) = m
+        .control(&format!(
+            "/sim/alipay/trades/raced/pay-silently?app_id={APP_ID}"
+        ))
+        .await;
+    assert_eq!(
+        (status, t["trade_status"].as_str()),
+        (200, Some("TRADE_SUCCESS"))
+    );
+    let q = m
+        .call("alipay.trade.query", &json!({"out_trade_no": "raced"}))
+        .await;
+    assert_eq!(q["trade_status"], "TRADE_SUCCESS");
+
+    // A payment made the usual way is notified, so the log would show one.
+    m.paid("usual", "1.00").await;
+    assert_eq!(m.callbacks_for("usual"), 1);
+    assert_eq!(m.callbacks_for("raced"), 0);
+
+    let files = m.bill("trade", &today()).await.unwrap();
+    let detail = named(&files, "_业务明细.csv");
+    assert!(
+        detail
+            .pick(&TRADE_COLUMNS)
+            .contains(&"raced|交易|20.00|20.00||-0.12".to_owned())
+    );
+
+    let (status, again) = m
+        .control(&format!(
+            "/sim/alipay/trades/raced/pay-silently?app_id={APP_ID}"
+        ))
+        .await;
+    assert_eq!(
+        (status, again["sub_code"].as_str()),
+        (409, Some("ACQ.TRADE_HAS_SUCCESS"))
+    );
+    m.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trade_recorded_elsewhere_is_in_the_bill_but_was_never_announced() {
+    let m = Merchant::start().await;
+    let (status, t) = m
+        .control(&format!(
+            "/sim/alipay/trades/elsewhere-1/record?app_id={APP_ID}&amount=12.34"
+        ))
+        .await;
+    assert_eq!(
+        (status, t["trade_status"].as_str()),
+        (200, Some("TRADE_SUCCESS"))
+    );
+    assert_eq!(m.callbacks_for("elsewhere-1"), 0);
+    let q = m
+        .call(
+            "alipay.trade.query",
+            &json!({"out_trade_no": "elsewhere-1"}),
+        )
+        .await;
+    assert_eq!(q["total_amount"], "12.34");
+
+    let files = m.bill("trade", &today()).await.unwrap();
+    assert_eq!(
+        named(&files, "_业务明细.csv").pick(&TRADE_COLUMNS),
+        ["elsewhere-1|交易|12.34|12.34||-0.07"]
+    );
+
+    let (status, _) = m
+        .control(&format!(
+            "/sim/alipay/trades/elsewhere-1/record?app_id={APP_ID}&amount=1.00"
+        ))
+        .await;
+    assert_eq!(status, 409, "an out_trade_no is recorded once");
+    let (status, _) = m
+        .control(&format!(
+            "/sim/alipay/trades/elsewhere-2/record?app_id={APP_ID}&amount=1.234"
+        ))
+        .await;
+    assert_eq!(status, 400);
+    m.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_billed_amount_can_differ_from_the_amount_ordered() {
+    let m = Merchant::start().await;
+    m.paid("short", "50.00").await;
+    let (status, t) = m
+        .control(&format!(
+            "/sim/alipay/trades/short/billed-amount?app_id={APP_ID}&amount=49.00"
+        ))
+        .await;
+    assert_eq!((status, t["total_fen"].as_i64()), (200, Some(5000)));
+
+    let files = m.bill("trade", &today()).await.unwrap();
+    assert_eq!(
+        named(&files, "_业务明细.csv").pick(&TRADE_COLUMNS),
+        ["short|交易|49.00|49.00||-0.29"]
+    );
+    let q = m
+        .call("alipay.trade.query", &json!({"out_trade_no": "short"}))
+        .await;
+    assert_eq!(
+        q["total_amount"], "50.00",
+        "the API still says what was ordered"
+    );
+
+    let (status, _) = m
+        .control(&format!(
+            "/sim/alipay/trades/nobody/billed-amount?app_id={APP_ID}&amount=1.00"
+        ))
+        .await;
+    assert_eq!(status, 404);
     m.sim.shutdown().await.unwrap();
 }

@@ -26,6 +26,8 @@
 //! - Today's bill is served at once (Alipay makes a day's bill the next morning) so tests need not
 //!   wait a day; later dates are refused with `isp.bill_not_exist`, and so is a period without any
 //!   movement, as Alipay answers for a day without trades.
+//!
+//! A test can make the bill disagree with what the merchant saw through the API (`discrepancy.rs`).
 
 mod archive;
 mod render;

@@ -33,7 +33,7 @@ pub(crate) fn movements<'a>(trades: impl Iterator<Item = &'a Trade>) -> Vec<Move
     let mut out = Vec::new();
     for t in trades {
         let Some(paid) = t.paid_ms else { continue };
-        let billed = t.total_fen;
+        let billed = t.billed_fen();
         let fee = fee_on(billed);
         out.push(Movement {
             trade: t,
