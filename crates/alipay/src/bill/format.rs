@@ -6,18 +6,18 @@
 //! Facts, each with where it was read (`[n]` below). Where a fact is an inference it says so; the
 //! simulator writes the same and its module doc says the same.
 //!
-//! **The download.** `alipay.data.dataservice.bill.downloadurl.query` answers
-//! `bill_download_url`, valid for 30 seconds [1][2]. It points at
+//! **The download.** `alipay.data.dataservice.bill.downloadurl.query` (`bill_type`, `bill_date`)
+//! answers `bill_download_url` [8], valid for 30 seconds [1][2]. It points at
 //! `…/downloadBillFile.resource?bizType=trade|fnd&userId=<pid>0156&fileType=csv.zip&bizDates=<yyyyMMdd
 //! or yyyyMM>&downloadFileName=<pid>0156_<yyyyMMdd>.csv.zip&…` (`bizType=fnd` for `signcustomer`)
 //! [1][3]. A day's bill is made the next day (fetch after 10:00), a month's after the 3rd or 4th of
-//! the next month; asking for today or the current month is refused (`isp.bill_not_exist`, or an
-//! "invalid parameter" in older reports) [1][2][4].
+//! the next month; asking for today or the current month is refused (reported as "参数不合法")
+//! [1][2][4].
 //!
 //! **The file** is a zip of CSV files encoded in GBK ("ANSI" on a Chinese Windows) [1][5][6].
 //! The entry names are GBK too, without the zip UTF-8 flag [6][7]: a trade bill holds
 //! `<pid>0156_<yyyyMMdd>_业务明细.csv` (details) and `<pid>0156_<yyyyMMdd>_业务明细(汇总).csv`
-//! (summary) [5][7][8][9]; a `signcustomer` bill `…_账务明细.csv` and `…_账务明细(汇总).csv` [10][11];
+//! (summary) [5][7]; a `signcustomer` bill `…_账务明细.csv` and `…_账务明细(汇总).csv` [11][12];
 //! large monthly `signcustomer` bills come split as `…_账务明细_1.csv` [12] (this reader takes one
 //! detail entry and refuses an archive with several).
 //!
@@ -40,11 +40,12 @@
 //! takes a `"…"` field (with `""` for a quote) on one line, as CSV writers produce, and refuses an
 //! unclosed quote rather than join lines.
 //!
-//! **Trade detail columns** (`业务明细`), in this order [8][9][15]: 支付宝交易号, 商户订单号, 业务类型,
+//! **Trade detail columns** (`业务明细`), in this order [9][15][16]: 支付宝交易号, 商户订单号, 业务类型,
 //! 商品名称, 创建时间, 完成时间, 门店编号, 门店名称, 操作员, 终端号, 对方账户, 订单金额（元）, 商家实收（元）,
 //! 支付宝红包（元）, 集分宝（元）, 支付宝优惠（元）, 商家优惠（元）, 券核销金额（元）, 券名称,
 //! 商家红包消费金额（元）, 卡消费金额（元）, 退款批次号/请求号, 服务费（元）, 分润（元）, 备注 (25). Columns are
-//! found by name, not position, as Alipay's own guidance for bills asks [16]. 业务类型 is `交易` or
+//! found by name, not position, so that a column added or moved does not shift the others (bill
+//! documentation elsewhere warns that the order is not fixed [14]). 业务类型 is `交易` or
 //! `退款`. A refund row repeats the trade's 支付宝交易号, 商户订单号 and 创建时间, has the refund's time as
 //! 完成时间 and its `out_request_no` as 退款批次号/请求号, and **negative** 订单金额 and 商家实收 (`-0.01`)
 //! [9]. Amounts are yuan with two decimals. Times are `yyyy-MM-dd HH:mm:ss`, China time (UTC+8).
@@ -84,7 +85,8 @@
 //!    a detail sample with tab padding)
 //! 7. Java parsers naming `20886126836996110156_20160906.csv.zip` holding `…_业务明细.csv` and
 //!    `…_业务明细(汇总).csv`, read with `ZipInputStream(…, "GBK")` ("文件名中有中文")
-//! 8. <https://github.com/maxzhang/alipay/blob/master/bill_type.go> (the query, via smartwalle/alipay)
+//! 8. <https://github.com/maxzhang/alipay/blob/master/bill_type.go> (the query's parameters and
+//!    answer, from smartwalle/alipay)
 //! 9. a real bill of 2019-09-16 kept in a Java unit test (`AlipayGeneralPaymentHandlerTest.alipayBill`,
 //!    a qdingnet payment module): the whole detail file, refunds, tabs and footers
 //! 10. a real `signcustomer` detail of 2012-12-29 quoted in `CheckDataAliPayImp.java` (rongyifu mms)
@@ -92,8 +94,9 @@
 //! 12. a Java service reading `…0156_202006_账务明细_1.csv` and `…_账务明细(汇总)_1.csv`
 //! 13. a Python monthly fund-bill reader (`read_package`) checking `#支付宝账务明细查询` /
 //!     `#支付宝账务汇总查询`, the period line, the columns and `#收入合计`/`#支出合计` against the rows
-//! 14. <https://docs.ikudot.com/docs/product/bill/intro/trade-bill> (leading/trailing marks to keep
-//!     Excel from reformatting numbers; columns to be taken by header name)
+//! 14. <https://docs.ikudot.com/docs/product/bill/intro/trade-bill> (a payment aggregator's bill,
+//!     not Alipay's: marks added to keep Excel from reformatting numbers; "take the columns by the
+//!     header's names, their order is not fixed")
 //! 15. dromara/dax-pay `AlipayReconcileBillDetail.java`, `AlipayReconcileBillTotal.java`
 //! 16. Java bill parsers taking columns 0–24 in the order above (several independent projects)
 //! 17. a Java reader of the summary's seventh line (`合计`) with the twelve columns above
