@@ -35,7 +35,12 @@ mod serde_util;
 pub mod sign;
 mod trade;
 
-pub use bill::{BillPeriod, BillType, BillUrlResponse};
+pub use bill::{
+    AccountBill, AccountBillRow, AccountBillRows, AccountBillSummary, AccountBillTotal,
+    AccountBillTotals, AccountEntryKind, AccountSummaryRow, BillError, BillHeading, BillPeriod,
+    BillType, BillUrlResponse, LineProblem, TradeBill, TradeBillKind, TradeBillRow, TradeBillRows,
+    TradeBillSummary, TradeBillTotal, TradeBillTotals, TradeSummaryRow,
+};
 pub use channel_core::Fen;
 pub use client::{Client, verify_response};
 pub use config::{Config, DEFAULT_GATEWAY_URL};

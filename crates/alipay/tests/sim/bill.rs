@@ -1,6 +1,10 @@
-//! Bills: the signed URL query and the download.
+//! Bills: the signed URL query, the download streamed to a file, and the file read back — the
+//! simulator writes Alipay's format on its own, so this checks the reader against a second writer.
 
-use alipay::{BillPeriod, BillType, Fen, RefundRequest};
+use alipay::{
+    AccountBill, AccountEntryKind, BillPeriod, BillType, Fen, RefundRequest, TradeBill,
+    TradeBillKind,
+};
 use time::OffsetDateTime;
 
 use crate::helpers::{out, spawn, unique};
@@ -10,7 +14,7 @@ fn today_in_china() -> time::Date {
 }
 
 #[tokio::test]
-async fn todays_bill_lists_payments_and_refunds() {
+async fn todays_bills_list_payments_refunds_and_fees() {
     let app = spawn().await;
     let no = unique("bill");
     app.paid_trade(&no, 12_345).await;
@@ -23,21 +27,37 @@ async fn todays_bill_lists_payments_and_refunds() {
         })
         .await
         .unwrap();
+    let dir = tempfile::tempdir().unwrap();
 
     let url = app
         .client
         .bill_download_url(BillType::Trade, BillPeriod::Day(today_in_china()))
         .await
         .unwrap();
-    let file = app
+    let path = dir.path().join("trade.csv.zip");
+    let mut file = tokio::fs::File::create(&path).await.unwrap();
+    let written = app
         .client
-        .download_bill(&url.bill_download_url)
+        .download_bill(&url.bill_download_url, &mut file)
         .await
         .unwrap();
-    let text = String::from_utf8(file.to_vec()).unwrap();
-    assert!(text.contains(&format!(",{no},交易,")), "{text}");
-    assert!(text.contains("123.45"), "{text}");
-    assert!(text.contains("-0.45") && text.contains("b-r1"), "{text}");
+    assert_eq!(written, std::fs::metadata(&path).unwrap().len());
+
+    let mut bill = TradeBill::open(&path).unwrap();
+    assert_eq!(bill.summary().total.payment_count, 1);
+    assert_eq!(bill.summary().total.service_fee, Fen(-74));
+    let mut rows = bill.rows().unwrap();
+    let paid = rows.next().unwrap().unwrap();
+    assert_eq!(paid.out_trade_no, no);
+    assert_eq!(paid.kind, TradeBillKind::Payment);
+    assert_eq!(paid.merchant_received, Fen(12_345));
+    assert_eq!(paid.service_fee, Fen(-74));
+    let refund = rows.next().unwrap().unwrap();
+    assert_eq!(refund.kind, TradeBillKind::Refund);
+    assert_eq!(refund.out_request_no, "b-r1");
+    assert_eq!(refund.merchant_received, Fen(-45));
+    assert!(rows.next().is_none());
+    assert_eq!(rows.totals().unwrap().refunds.count, 1);
 
     let today = today_in_china();
     let month = BillPeriod::Month {
@@ -49,12 +69,27 @@ async fn todays_bill_lists_payments_and_refunds() {
         .bill_download_url(BillType::SignCustomer, month)
         .await
         .unwrap();
-    assert!(
-        app.client
-            .download_bill(&url.bill_download_url)
-            .await
-            .is_ok()
+    let path = dir.path().join("signcustomer.csv.zip");
+    let mut file = tokio::fs::File::create(&path).await.unwrap();
+    app.client
+        .download_bill(&url.bill_download_url, &mut file)
+        .await
+        .unwrap();
+    let mut bill = AccountBill::open(&path).unwrap();
+    let kinds: Vec<(AccountEntryKind, Fen, Fen)> = bill
+        .rows()
+        .unwrap()
+        .map(|r| r.map(|r| (r.kind, r.income, r.outgo)).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (AccountEntryKind::Payment, Fen(12_345), Fen(0)),
+            (AccountEntryKind::Fee, Fen(0), Fen(-74)),
+            (AccountEntryKind::Refund, Fen(0), Fen(-45)),
+        ]
     );
+    assert_eq!(bill.summary().total.income, Fen(12_345));
 }
 
 #[tokio::test]
@@ -67,4 +102,16 @@ async fn future_bill_does_not_exist() {
         .await
         .unwrap_err();
     assert_eq!(err.upstream_code(), Some("isp.bill_not_exist"));
+}
+
+#[tokio::test]
+async fn an_expired_bill_url_is_a_download_error() {
+    let app = spawn().await;
+    let url = format!("{}/sim/alipay/bills/unknown-token", app.base_url());
+    let e = app
+        .client
+        .download_bill(&url, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, alipay::BillError::Download(_)), "{e:?}");
 }

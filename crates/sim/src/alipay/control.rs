@@ -38,7 +38,7 @@ fn app_json(app: &App) -> serde_json::Value {
     json!({ "app_id": app.app_id, "alipay_public_key_pem": app.alipay_public_key_pem, "notify_url": app.notify_url, "seller_id": SELLER_ID })
 }
 
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -70,7 +70,7 @@ struct AppQuery {
     buyer_id: Option<String>,
 }
 
-fn trade_json(t: &Trade) -> serde_json::Value {
+pub(super) fn trade_json(t: &Trade) -> serde_json::Value {
     let mut v = serde_json::to_value(t).unwrap_or_default();
     if let Some(map) = v.as_object_mut() {
         map.insert("trade_status".into(), json!(t.status.as_str()));
@@ -138,7 +138,7 @@ async fn act(sim: &Sim, app_id: &str, out_trade_no: &str, what: Settle) -> Respo
     }
 }
 
-fn refusal(r: &Refusal) -> Response {
+pub(super) fn refusal(r: &Refusal) -> Response {
     let status = if r.sub_code == "ACQ.TRADE_NOT_EXIST" {
         StatusCode::NOT_FOUND
     } else {

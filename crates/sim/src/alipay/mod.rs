@@ -13,6 +13,12 @@
 //! - `GET /sim/alipay/trades/{out_trade_no}?app_id=` → the trade
 //! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
+//! - making Alipay's records disagree with the merchant's, for reconciliation tests
+//!   (`discrepancy.rs`): `POST /sim/alipay/trades/{out_trade_no}/pay-silently`, `…/record`,
+//!   `…/billed-amount`
+//!
+//! Bills (`bill/`): the download URL query and `GET /sim/alipay/bills/{token}`, a zip of GBK CSV
+//! files as Alipay serves them, with a 0.6% fee on every payment.
 //!
 //! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
 //! `alipay.json` and its journal `alipay.json.log` in the state dir.
@@ -20,6 +26,7 @@
 mod bill;
 mod cashier;
 mod control;
+mod discrepancy;
 mod gateway;
 mod notify;
 pub mod state;
@@ -52,6 +59,7 @@ pub fn router(ctx: SimContext) -> Result<Router, SimError> {
         .route("/sim/alipay/cashier/{trade_no}/pay", post(cashier::pay))
         .route("/sim/alipay/bills/{token}", get(bill::download))
         .merge(control::router())
+        .merge(discrepancy::router())
         .with_state(sim))
 }
 

@@ -73,6 +73,10 @@ pub struct Trade {
     pub paid_ms: Option<i64>,
     pub closed_ms: Option<i64>,
     pub refunds: Vec<Refund>,
+    /// What Alipay's bill shows as the trade's amount when a test made it differ from
+    /// `total_fen` (`POST /sim/alipay/trades/{no}/billed-amount`); `None`: the amount ordered.
+    #[serde(default)]
+    pub billed_fen: Option<i64>,
 }
 
 /// One successful refund (Alipay refunds synchronously: there is no pending state to keep).
@@ -85,6 +89,11 @@ pub struct Refund {
 }
 
 impl Trade {
+    /// The amount the bill shows for the payment.
+    pub fn billed_fen(&self) -> i64 {
+        self.billed_fen.unwrap_or(self.total_fen)
+    }
+
     pub fn refunded_fen(&self) -> i64 {
         self.refunds.iter().map(|r| r.amount_fen).sum()
     }

@@ -15,7 +15,7 @@ use super::state::{AlipayState, Trade, now_ms, trade_key};
 use super::wire::{Obj, Refusal};
 use super::{Sim, bill};
 
-pub(crate) use open::open_trade;
+pub(crate) use open::{new_trade_no, open_trade};
 
 pub(crate) async fn dispatch(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     match call.method.as_str() {

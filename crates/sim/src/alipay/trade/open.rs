@@ -58,6 +58,7 @@ pub(crate) async fn open_trade(
         paid_ms: None,
         closed_ms: None,
         refunds: Vec::new(),
+        billed_fen: None,
     };
     update(sim, |s| match s.trades.get_mut(&key) {
         None => {
@@ -155,7 +156,7 @@ fn parse_timeout_express(s: &str, now: i64) -> Option<i64> {
 }
 
 /// Alipay's 28-digit trade numbers start with the date.
-fn new_trade_no(now: i64) -> String {
+pub(crate) fn new_trade_no(now: i64) -> String {
     let date: String = china_time(now)
         .chars()
         .filter(char::is_ascii_digit)

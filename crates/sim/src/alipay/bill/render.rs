@@ -1,0 +1,376 @@
+//! The text of a bill's CSV files, from the simulator's trades: what moved, when, and the fee on it.
+
+use std::fmt::Write as _;
+
+use super::super::state::{SANDBOX_BUYER_LOGON_ID, SELLER_ID, Trade};
+use super::super::wire::{china_date, china_time, yuan};
+
+/// Alipay's fee: 0.6% of what the merchant received.
+const FEE_PER_MILLE: i64 = 6;
+
+/// One movement of money on a trade: its payment or one of its refunds.
+pub(crate) struct Movement<'a> {
+    pub trade: &'a Trade,
+    pub at_ms: i64,
+    /// The refund's `out_request_no`; `None` for the payment.
+    pub refund: Option<&'a str>,
+    /// Signed: positive for the payment, negative for a refund.
+    pub amount_fen: i64,
+    /// Signed from the merchant's side: negative when charged, positive when returned.
+    pub fee_fen: i64,
+}
+
+/// The fee on `fen`, rounded half up to the fen (so 0.01 yuan pays none, as in Alipay's bills).
+fn fee_on(fen: i64) -> i64 {
+    (fen.max(0) * FEE_PER_MILLE + 500) / 1000
+}
+
+/// Every movement of `trades`, in time order (a payment before its refunds at the same instant).
+/// A refund returns the fee on the amount refunded, never more than what is left of the fee
+/// charged, and the refund that pays back the whole bill returns all that is left, so a fully
+/// refunded trade costs no fee.
+pub(crate) fn movements<'a>(trades: impl Iterator<Item = &'a Trade>) -> Vec<Movement<'a>> {
+    let mut out = Vec::new();
+    for t in trades {
+        let Some(paid) = t.paid_ms else { continue };
+        let billed = t.billed_fen();
+        let fee = fee_on(billed);
+        out.push(Movement {
+            trade: t,
+            at_ms: paid,
+            refund: None,
+            amount_fen: billed,
+            fee_fen: -fee,
+        });
+        let mut refunded = 0;
+        let mut returned = 0;
+        for r in &t.refunds {
+            refunded += r.amount_fen;
+            let back = if refunded >= billed {
+                fee - returned
+            } else {
+                fee_on(r.amount_fen).min(fee - returned)
+            };
+            returned += back;
+            out.push(Movement {
+                trade: t,
+                at_ms: r.at_ms,
+                refund: Some(&r.out_request_no),
+                amount_fen: -r.amount_fen,
+                fee_fen: back,
+            });
+        }
+    }
+    out.sort_by_key(|m| (m.at_ms, m.refund.is_some()));
+    out
+}
+
+/// The period a bill covers, as its file names and preamble write it.
+pub(crate) struct Period<'a> {
+    /// `yyyy-MM-dd` or `yyyy-MM`: movements whose China date starts with it.
+    pub bill_date: &'a str,
+}
+
+impl Period<'_> {
+    pub fn contains(&self, ms: i64) -> bool {
+        china_date(ms).starts_with(self.bill_date)
+    }
+
+    /// `20240301` or `202403`.
+    pub fn compact(&self) -> String {
+        self.bill_date.replace('-', "")
+    }
+
+    /// `#起始日期：[…]   终止日期：[…]`: midnight at the start, midnight after the end.
+    fn range(&self) -> String {
+        let parts: Vec<i32> = self
+            .bill_date
+            .split('-')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let (start, end) = match parts.as_slice() {
+            [y, m, d] => {
+                let start = time::Date::from_calendar_date(*y, month(*m), day(*d)).ok();
+                (start, start.and_then(time::Date::next_day))
+            }
+            [y, m] => {
+                let start = time::Date::from_calendar_date(*y, month(*m), 1).ok();
+                let next = if *m == 12 { (*y + 1, 1) } else { (*y, *m + 1) };
+                (
+                    start,
+                    time::Date::from_calendar_date(next.0, month(next.1), 1).ok(),
+                )
+            }
+            _ => (None, None),
+        };
+        let show = |d: Option<time::Date>| {
+            d.map(|d| {
+                format!(
+                    "{:04}年{:02}月{:02}日 00:00:00",
+                    d.year(),
+                    u8::from(d.month()),
+                    d.day()
+                )
+            })
+            .unwrap_or_default()
+        };
+        format!("#起始日期：[{}]   终止日期：[{}]", show(start), show(end))
+    }
+}
+
+fn month(m: i32) -> time::Month {
+    u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .unwrap_or(time::Month::January)
+}
+
+fn day(d: i32) -> u8 {
+    u8::try_from(d).unwrap_or(1)
+}
+
+/// The account a bill names: the merchant's pid followed by `0156`.
+pub(crate) fn account() -> String {
+    format!("{SELLER_ID}0156")
+}
+
+fn preamble(title: &str, list: &str, period: &Period<'_>) -> String {
+    format!(
+        "#{title}\n#账号：[{}]\n{}\n#-----------------------------------------{list}----------------------------------------\n",
+        account(),
+        period.range()
+    )
+}
+
+fn end_of(list: &str) -> String {
+    format!(
+        "#-----------------------------------------{list}结束------------------------------------\n"
+    )
+}
+
+fn exported(now_ms: i64) -> String {
+    let t = china_time(now_ms);
+    format!(
+        "#导出时间：[{}年{}月{}日 {}]\n",
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[11..]
+    )
+}
+
+/// A field as a CSV writer would put it: quoted when it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `业务明细`: one row per payment (`交易`) and refund (`退款`), then the totals.
+pub(crate) fn trade_detail(moves: &[&Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
+    let mut s = preamble("支付宝业务明细查询", "业务明细列表", period);
+    s.push_str("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n");
+    let (mut paid, mut refunded) = ((0, 0), (0, 0));
+    for m in moves {
+        let t = m.trade;
+        let kind = if m.refund.is_some() {
+            "退款"
+        } else {
+            "交易"
+        };
+        let tally = if m.refund.is_some() {
+            &mut refunded
+        } else {
+            &mut paid
+        };
+        tally.0 += 1;
+        tally.1 += m.amount_fen;
+        // Identifiers and a few other fields carry a tab, as Alipay pads them for Excel.
+        let _ = writeln!(
+            s,
+            "{}\t,{}\t,{kind}\t,{},{},{},\t,\t,\t,\t,{SANDBOX_BUYER_LOGON_ID}\t,{amount},{amount},0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,{}\t,{},0.00,{}",
+            t.trade_no,
+            t.out_trade_no,
+            field(&t.subject),
+            china_time(t.created_ms),
+            china_time(m.at_ms),
+            m.refund.unwrap_or(""),
+            yuan(m.fee_fen),
+            field(t.body.as_deref().unwrap_or("")),
+            amount = yuan(m.amount_fen),
+        );
+    }
+    s.push_str(&end_of("业务明细列表"));
+    let _ = writeln!(
+        s,
+        "#交易合计：{}笔，商家实收共{}元，商家优惠共0.00元",
+        paid.0,
+        yuan(paid.1)
+    );
+    let _ = writeln!(
+        s,
+        "#退款合计：{}笔，商家实收退款共{}元，商家优惠退款共0.00元",
+        refunded.0,
+        yuan(refunded.1)
+    );
+    s.push_str(&exported(now_ms));
+    s
+}
+
+/// `业务明细(汇总)`: the period's sums, for the one (unnamed) store and in total.
+pub(crate) fn trade_summary(moves: &[&Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
+    let payments = moves.iter().filter(|m| m.refund.is_none()).count();
+    let refunds = moves.len() - payments;
+    let received: i64 = moves.iter().map(|m| m.amount_fen).sum();
+    let fees: i64 = moves.iter().map(|m| m.fee_fen).sum();
+    let sums = format!(
+        "{payments},{refunds},{r},{r},0.00,0.00,0.00,{},0.00,{}",
+        yuan(fees),
+        yuan(received + fees),
+        r = yuan(received),
+    );
+    let mut s = preamble("支付宝业务汇总查询", "业务汇总列表", period);
+    s.push_str("门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）\n");
+    let _ = writeln!(s, "\t,\t,{sums}");
+    let _ = writeln!(s, "合计,,{sums}");
+    s.push_str(&end_of("业务汇总列表"));
+    s.push_str(&exported(now_ms));
+    s
+}
+
+/// One line of the account: a movement's money or its fee.
+struct Entry<'a> {
+    m: &'a Movement<'a>,
+    fee: bool,
+    fen: i64,
+    balance: i64,
+    seq: usize,
+}
+
+/// Every balance movement of the app (money and fees), with the balance after each, from the
+/// first trade on: the simulator gives each app its own account that starts empty.
+fn entries<'a>(all: &'a [Movement<'a>]) -> Vec<Entry<'a>> {
+    let mut out = Vec::new();
+    let mut balance = 0;
+    for m in all {
+        for (fee, fen) in [(false, m.amount_fen), (true, m.fee_fen)] {
+            if fen == 0 {
+                continue;
+            }
+            balance += fen;
+            out.push(Entry {
+                m,
+                fee,
+                fen,
+                balance,
+                seq: out.len(),
+            });
+        }
+    }
+    out
+}
+
+/// `账务明细`: every movement of the balance in the period, then the totals.
+pub(crate) fn account_detail(all: &[Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
+    let mut s = preamble("支付宝账务明细查询", "账务明细列表", period);
+    s.push_str("账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n");
+    let (mut income, mut outgo) = ((0, 0), (0, 0));
+    for e in entries(all)
+        .into_iter()
+        .filter(|e| period.contains(e.m.at_ms))
+    {
+        let t = e.m.trade;
+        let (kind, remark) = match (e.fee, e.m.refund.is_some()) {
+            (false, false) => ("在线支付", String::new()),
+            (false, true) => ("交易退款", String::new()),
+            (true, false) => ("收费", format!("交易服务费[{}]", t.trade_no)),
+            (true, true) => ("收费", format!("交易服务费退回[{}]", t.trade_no)),
+        };
+        let (inc, out) = if e.fen > 0 { (e.fen, 0) } else { (0, e.fen) };
+        if inc != 0 {
+            income.0 += 1;
+            income.1 += inc;
+        } else {
+            outgo.0 += 1;
+            outgo.1 += out;
+        }
+        let counterparty = if e.fee { "" } else { SANDBOX_BUYER_LOGON_ID };
+        let _ = writeln!(
+            s,
+            "{}{:06}\t,{}\t,{}\t,{}\t,{},{counterparty}\t,{},{},{},支付宝,{kind},{remark}",
+            china_date(e.m.at_ms).replace('-', ""),
+            e.seq,
+            t.trade_no,
+            t.out_trade_no,
+            field(&t.subject),
+            china_time(e.m.at_ms),
+            yuan(inc),
+            yuan(out),
+            yuan(e.balance),
+        );
+    }
+    s.push_str(&end_of("账务明细列表"));
+    let _ = writeln!(s, "#支出合计：{}笔，共{}元", outgo.0, yuan(outgo.1));
+    let _ = writeln!(s, "#收入合计：{}笔，共{}元", income.0, yuan(income.1));
+    s.push_str(&exported(now_ms));
+    s
+}
+
+/// `账务明细(汇总)`: per 类型 and in total.
+pub(crate) fn account_summary(all: &[Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
+    // 在线支付, 交易退款, 收费: (income count, income, outgo count, outgo).
+    let mut kinds = [(0, 0, 0, 0); 3];
+    for e in entries(all)
+        .into_iter()
+        .filter(|e| period.contains(e.m.at_ms))
+    {
+        let k = match (e.fee, e.m.refund.is_some()) {
+            (false, false) => &mut kinds[0],
+            (false, true) => &mut kinds[1],
+            (true, _) => &mut kinds[2],
+        };
+        if e.fen > 0 {
+            k.0 += 1;
+            k.1 += e.fen;
+        } else {
+            k.2 += 1;
+            k.3 += e.fen;
+        }
+    }
+    let mut s = preamble("支付宝账务汇总查询", "账务汇总列表", period);
+    s.push_str("类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）\n");
+    let mut total = (0, 0, 0, 0);
+    for (name, k) in ["在线支付", "交易退款", "收费"].iter().zip(kinds) {
+        if k == (0, 0, 0, 0) {
+            continue;
+        }
+        let _ = writeln!(s, "{name},{},{},{},{}", k.0, yuan(k.1), k.2, yuan(k.3));
+        total = (total.0 + k.0, total.1 + k.1, total.2 + k.2, total.3 + k.3);
+    }
+    let _ = writeln!(
+        s,
+        "合计,{},{},{},{}",
+        total.0,
+        yuan(total.1),
+        total.2,
+        yuan(total.3)
+    );
+    s.push_str(&end_of("账务汇总列表"));
+    s.push_str(&exported(now_ms));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fees_round_half_up_to_the_fen() {
+        assert_eq!(fee_on(1), 0);
+        assert_eq!(fee_on(10_000), 60);
+        assert_eq!(fee_on(12_345), 74); // 74.07
+        assert_eq!(fee_on(9_250), 56); // 55.5 rounds up
+    }
+}
