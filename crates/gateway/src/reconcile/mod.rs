@@ -3,6 +3,7 @@
 //! line is matched against what paygate recorded by pure decision functions (`matching.rs`); a run
 //! of a day (`run.rs`) acts on the verdicts and records what it found.
 
+pub mod alipay;
 pub mod bill;
 pub mod matching;
 pub mod run;

@@ -282,4 +282,63 @@ api_tests! {
         let unsigned = app.http.get(format!("{}/v1/statements/{day}", app.base)).send().await.unwrap();
         assert_eq!(unsigned.status(), 401);
     }
+
+    async fn a_day_of_alipay_is_read_from_its_real_bill_and_repaired(app: TestApp) {
+        let site = app.site.clone();
+        let app_id = app.alipay.app_id.clone();
+        let sim = |path: String| {
+            let url = format!("{}{path}", app.sim.base_url);
+            let http = app.http.clone();
+            async move {
+                let r = http.post(url).send().await.unwrap();
+                assert!(r.status().is_success(), "{:?}", r.text().await);
+            }
+        };
+        let alipay_order = |no: &'static str, fen: i64| {
+            let body = json!({"out_trade_no": no, "channel": "alipay", "method": "qr",
+                "description": "对账", "amount_total": fen});
+            let app = &app;
+            let site = &site;
+            async move {
+                app.create_order_as(site, &body).await.assert_ok();
+                app.stored(site, no).await
+            }
+        };
+        let paid = alipay_order("a_paid_000000001", 10_000).await;
+        sim(format!("/sim/alipay/trades/{}/pay?app_id={app_id}", paid.upstream_order_no.as_str())).await;
+        let paid = until(&app, &site, "a_paid_000000001", OrderStatus::Paid).await;
+        let lost = alipay_order("a_lost_000000001", 2_990).await;
+        app.db.execute(&format!("DELETE FROM jobs WHERE kind = 'check_order' AND subject = '{}'", lost.id.as_i64())).await;
+        sim(format!("/sim/alipay/trades/{}/pay-silently?app_id={app_id}", lost.upstream_order_no.as_str())).await;
+        let diff = alipay_order("a_diff_000000001", 500).await;
+        sim(format!("/sim/alipay/trades/{}/pay?app_id={app_id}", diff.upstream_order_no.as_str())).await;
+        until(&app, &site, "a_diff_000000001", OrderStatus::Paid).await;
+        sim(format!("/sim/alipay/trades/{}/billed-amount?app_id={app_id}&amount=5.01", diff.upstream_order_no.as_str())).await;
+        sim(format!("/sim/alipay/trades/another_system_0002/record?app_id={app_id}&amount=12.34")).await;
+
+        let orders = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let reconciler = Reconciler::new(app.db.store.clone(), orders);
+        let day = BillDay::of(Timestamp::now());
+        let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
+        let summary = reconciler.run(Channel::Alipay, &app_id, day, bill).await.unwrap();
+        assert_eq!((summary.totals.payments, summary.totals.payments_fen), (4, 10_000 + 2_990 + 501 + 1_234));
+        assert_eq!(summary.matched, 1);
+        let (_, found) = app.db.store.reconciliation(Channel::Alipay, &app_id, day).await.unwrap().unwrap();
+        let report: Vec<_> = found.iter().map(|d| (d.kind, d.upstream_no.clone(), d.resolution)).collect();
+        assert_eq!(report, [
+            (DiscrepancyKind::AmountMismatch, diff.upstream_order_no.as_str().to_owned(), Resolution::Anomaly),
+            (DiscrepancyKind::NotOurs, "another_system_0002".to_owned(), Resolution::Listed),
+            (DiscrepancyKind::PaidUpstreamOnly, lost.upstream_order_no.as_str().to_owned(), Resolution::Repaired),
+        ]);
+        until(&app, &site, "a_lost_000000001", OrderStatus::Paid).await;
+        let fee = app.db.count(&format!("SELECT channel_fee_fen FROM orders WHERE id = {}", paid.id.as_i64())).await;
+        assert_eq!(fee, 60);
+        // Again: nothing new.
+        let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
+        assert_eq!(reconciler.run(Channel::Alipay, &app_id, day, bill).await.unwrap().new_discrepancies, 0);
+        // A day Alipay has no bill of is not a report yet.
+        let empty = day.previous();
+        let bill = gateway::reconcile::alipay::open(&app.alipay.client, empty).await;
+        assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
+    }
 }

@@ -1,0 +1,159 @@
+//! Alipay's trade bill of a day as bill lines: the download URL asked for with
+//! `alipay.data.dataservice.bill.downloadurl.query` (`bill_type=trade`), the zip streamed to a
+//! temporary file, its detail entry read row by row on a blocking thread. The reader checks the
+//! detail's own totals lines against its rows; the summary entry's counts and service fees are
+//! checked here against the lines. Only then does the stream end with its summary: a bill that
+//! could not be read whole never reaches the end of a run.
+
+use tokio::sync::mpsc;
+
+use super::bill::{BillPayment, BillRefund};
+use super::run::{BillChunk, BillError, BillLine};
+use crate::domain::{BillDay, BillTotals};
+
+/// Lines per chunk sent to the run.
+const CHUNK: usize = 1000;
+
+/// Opens `day`'s trade bill of the app `client` signs for.
+///
+/// # Errors
+/// `NotYetAvailable` while Alipay has no bill of the day (`isp.bill_not_exist`), `Channel` when
+/// Alipay cannot be reached or refuses, `Unusable` for a file that cannot be read.
+pub async fn open(
+    client: &::alipay::Client,
+    day: BillDay,
+) -> Result<mpsc::Receiver<Result<BillChunk, BillError>>, BillError> {
+    let period = ::alipay::BillPeriod::Day(day.date());
+    let url = match client
+        .bill_download_url(::alipay::BillType::Trade, period)
+        .await
+    {
+        Ok(r) => r.bill_download_url,
+        Err(::alipay::Error::Upstream { sub_code, .. })
+            if sub_code.as_deref() == Some("isp.bill_not_exist") =>
+        {
+            return Err(BillError::NotYetAvailable(day));
+        }
+        Err(e) => return Err(BillError::Channel(e.to_string())),
+    };
+    let file = tempfile::NamedTempFile::new()
+        .map_err(|e| BillError::Unusable(format!("no temporary file for the bill: {e}")))?;
+    let mut out = tokio::fs::File::from_std(
+        file.reopen()
+            .map_err(|e| BillError::Unusable(format!("the bill's temporary file: {e}")))?,
+    );
+    client
+        .download_bill(&url, &mut out)
+        .await
+        .map_err(|e| match e {
+            ::alipay::BillError::Download(e) => BillError::Channel(e.to_string()),
+            other => BillError::Unusable(other.to_string()),
+        })?;
+    drop(out);
+    let (tx, rx) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        // The temporary file lives until the reading is done.
+        let outcome = read(file.path(), &tx);
+        if let Err(e) = outcome {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    Ok(rx)
+}
+
+fn read(
+    path: &std::path::Path,
+    tx: &mpsc::Sender<Result<BillChunk, BillError>>,
+) -> Result<(), BillError> {
+    let unusable = |e: ::alipay::BillError| BillError::Unusable(e.to_string());
+    let mut bill = ::alipay::TradeBill::open(path).map_err(unusable)?;
+    let summary = bill.summary().total.clone();
+    let mut counted = BillTotals::default();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut rows = bill.rows().map_err(unusable)?;
+    for row in &mut rows {
+        let row = row.map_err(unusable)?;
+        let Some(line) = line(&row)? else { continue };
+        count(&mut counted, &line);
+        chunk.push(line);
+        if chunk.len() == CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if tx.blocking_send(Ok(BillChunk::Lines(full))).is_err() {
+                // The run stopped listening: nothing more to do.
+                return Ok(());
+            }
+        }
+    }
+    if rows.totals().is_none() {
+        return Err(BillError::Unusable(
+            "the detail ends before its totals".to_owned(),
+        ));
+    }
+    let stated_fees = -summary.service_fee.0;
+    if (summary.payment_count, summary.refund_count)
+        != (
+            u64::try_from(counted.payments).unwrap_or(u64::MAX),
+            u64::try_from(counted.refunds).unwrap_or(u64::MAX),
+        )
+        || stated_fees != counted.fees_fen
+    {
+        return Err(BillError::Unusable(format!(
+            "the summary ({} payments, {} refunds, {stated_fees} fen of fees) does not agree with \
+             the detail ({} payments, {} refunds, {} fen of fees)",
+            summary.payment_count,
+            summary.refund_count,
+            counted.payments,
+            counted.refunds,
+            counted.fees_fen
+        )));
+    }
+    if !chunk.is_empty() && tx.blocking_send(Ok(BillChunk::Lines(chunk))).is_err() {
+        return Ok(());
+    }
+    let _ = tx.blocking_send(Ok(BillChunk::Summary(counted)));
+    Ok(())
+}
+
+/// A row as a bill line: a 交易 row is a payment (its service fee written negative, as a charge),
+/// a 退款 row a refund (its amounts negative, the fee given back positive). Other business types
+/// are not payments or refunds of an order and are left out.
+fn line(row: &::alipay::TradeBillRow) -> Result<Option<BillLine>, BillError> {
+    Ok(match &row.kind {
+        ::alipay::TradeBillKind::Payment => Some(BillLine::Payment(BillPayment {
+            upstream_order_no: row.out_trade_no.clone(),
+            transaction_id: row.trade_no.clone(),
+            amount_fen: row.order_amount.0,
+            fee_fen: -row.service_fee.0,
+        })),
+        ::alipay::TradeBillKind::Refund => {
+            if row.out_request_no.is_empty() {
+                return Err(BillError::Unusable(format!(
+                    "line {}: a refund of {} without its request number",
+                    row.line, row.out_trade_no
+                )));
+            }
+            Some(BillLine::Refund(BillRefund {
+                upstream_order_no: row.out_trade_no.clone(),
+                upstream_refund_no: row.out_request_no.clone(),
+                amount_fen: -row.order_amount.0,
+                fee_returned_fen: row.service_fee.0,
+            }))
+        }
+        ::alipay::TradeBillKind::Other(_) => None,
+    })
+}
+
+fn count(t: &mut BillTotals, line: &BillLine) {
+    match line {
+        BillLine::Payment(p) => {
+            t.payments += 1;
+            t.payments_fen += p.amount_fen;
+            t.fees_fen += p.fee_fen;
+        }
+        BillLine::Refund(r) => {
+            t.refunds += 1;
+            t.refunds_fen += r.amount_fen;
+            t.fees_fen -= r.fee_returned_fen;
+        }
+    }
+}
