@@ -27,6 +27,7 @@
 
 pub mod aead;
 pub mod auth;
+pub mod bill_download;
 pub mod bill_file;
 pub mod bills;
 pub mod callback;
@@ -46,6 +47,7 @@ pub mod verify;
 #[cfg(test)]
 mod test_vectors;
 
+pub use bill_download::BillDownload;
 pub use bill_file::{
     BillFileError, BillProblem, BillRefundStatus, FundDirection, FundFlowBillReader, FundFlowRow,
     FundFlowSummary, TradeBillReader, TradeBillRefund, TradeBillRow, TradeBillStatus,
