@@ -144,6 +144,19 @@ impl Client {
         url: Url,
         body: Vec<u8>,
     ) -> Result<RawResponse> {
+        let response = self.send_for_response(method, url, body, None).await?;
+        read_raw(response).await
+    }
+
+    /// Signs and sends; answers as soon as the status and headers are in, the body still to be
+    /// read (a bill is streamed). `timeout` replaces the configured whole-request timeout.
+    pub(crate) async fn send_for_response(
+        &self,
+        method: Method,
+        url: Url,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response> {
         let timestamp = self.inner.clock.now();
         let nonce = nonce::alphanumeric(32);
         // An RSA-2048 signature takes about half a millisecond of CPU: on a blocking thread, so
@@ -179,19 +192,10 @@ impl Client {
         if let Some(id) = &self.inner.public_key_id {
             request = request.header(HEADER_SERIAL, id);
         }
-        let response = request.send().await.map_err(TransportError::from)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(TransportError::from)?
-            .to_vec();
-        Ok(RawResponse {
-            status,
-            headers,
-            body,
-        })
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        Ok(request.send().await.map_err(TransportError::from)?)
     }
 
     async fn verified_json<T: DeserializeOwned>(&self, raw: RawResponse) -> Result<T> {
@@ -228,6 +232,22 @@ impl Client {
         *last = Some(Instant::now());
         self.download_certificates_locked().await.map(|_| ())
     }
+}
+
+/// Reads a whole answer.
+pub(crate) async fn read_raw(response: reqwest::Response) -> Result<RawResponse> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(TransportError::from)?
+        .to_vec();
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Turns a non-2xx answer into [`Error::Upstream`]; passes a 2xx through. Error answers are not

@@ -27,6 +27,8 @@
 
 pub mod aead;
 pub mod auth;
+pub mod bill_download;
+pub mod bill_file;
 pub mod bills;
 pub mod callback;
 pub mod certificates;
@@ -45,6 +47,12 @@ pub mod verify;
 #[cfg(test)]
 mod test_vectors;
 
+pub use bill_download::BillDownload;
+pub use bill_file::{
+    BillFileError, BillProblem, BillRefundStatus, FundDirection, FundFlowBillReader, FundFlowRow,
+    FundFlowSummary, TradeBillReader, TradeBillRefund, TradeBillRow, TradeBillStatus,
+    TradeBillSummary,
+};
 pub use bills::{BillLocation, FundAccountType, TarType, TradeBillType};
 pub use callback::{
     Notification, NotificationEvent, RefundNotice, RefundNoticeAmount, verify_notification,

@@ -81,3 +81,54 @@ async fn no_bill_for_a_day_without_trades() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_bill_streams_into_a_file_and_a_wrong_hash_leaves_it_to_the_caller() {
+    let t = TestSim::start().await;
+    let m = t.register(Mode::PublicKey).await;
+    m.client
+        .create_native_order(&m.order("bill_00003", 2990, "https://shop.example.com/n"))
+        .await
+        .unwrap();
+    t.pay(&m.mchid, "bill_00003", None).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    for tar in [None, Some(TarType::Gzip)] {
+        let location = m
+            .client
+            .apply_trade_bill(china_today(), Some(TradeBillType::All), tar)
+            .await
+            .unwrap();
+        let path = dir.path().join("bill.csv");
+        let mut file = tokio::fs::File::create(&path).await.unwrap();
+        let written = m
+            .client
+            .download_bill_to(&location, tar, &mut file)
+            .await
+            .unwrap();
+        drop(file);
+        let text = std::fs::read(&path).unwrap();
+        assert_eq!(written.bytes, text.len() as u64);
+        assert!(written.sha1.eq_ignore_ascii_case(&location.hash_value));
+        assert_eq!(
+            m.client.download_bill(&location, tar).await.unwrap(),
+            text,
+            "the in-memory download is the same text"
+        );
+
+        let mut wrong = location.clone();
+        wrong.hash_value = "0".repeat(40);
+        let mut file = tokio::fs::File::create(&path).await.unwrap();
+        let e = m
+            .client
+            .download_bill_to(&wrong, tar, &mut file)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::BillHashMismatch { .. }), "{e:?}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            text,
+            "written, for the caller to discard"
+        );
+    }
+}
