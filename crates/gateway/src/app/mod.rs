@@ -30,6 +30,7 @@ use crate::crypto::SecretBox;
 use crate::domain::Mode;
 use crate::mode::Purpose;
 use crate::notify::Deliverer;
+use crate::reconcile::{ReconcileJob, ReconcileSettings, Reconciler};
 use crate::sandbox::{self, DemoSite, Sandbox, SandboxError};
 use crate::service::{DEFAULT_REFUND_CHECK_AFTER, ServiceSettings, Services};
 use crate::store::Store;
@@ -174,11 +175,32 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     .map_err(|e| AppError::Notify(e.to_string()))?;
     let checker = OrderChecker::new(services.orders.clone(), settings.compensation.clone());
     let refund_checker = RefundChecker::new(services.orders.clone(), &settings.compensation);
+    let reconcile_settings = ReconcileSettings::default();
+    let reconciler = Reconciler::new(store.clone(), services.orders.clone());
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(deliverer),
         Arc::new(checker),
         Arc::new(refund_checker),
+        Arc::new(ReconcileJob::new(
+            reconciler,
+            channels.clone(),
+            reconcile_settings,
+        )),
     ];
+    // A live gateway reconciles every day of its channels by itself, from the days it missed
+    // while down; a sandbox's simulated days are reconciled when asked (`paygate reconcile`).
+    if !sandbox_mode {
+        let planned = crate::reconcile::job::plan_recent_days(
+            &store,
+            &channels,
+            reconcile_settings,
+            crate::domain::Timestamp::now(),
+        )
+        .await;
+        if let Err(e) = planned {
+            tracing::error!(error = %e, "planning the days to reconcile failed; the next start tries again");
+        }
+    }
 
     let mut unsigned = callbacks::routes(callbacks::State {
         orders: services.orders.clone(),

@@ -122,6 +122,18 @@ impl Channels {
         self.target(method).is_ok()
     }
 
+    /// The WeChat Pay merchant, when configured.
+    #[must_use]
+    pub fn wechat_account(&self) -> Option<&WechatAccount> {
+        self.inner.wechat.as_ref()
+    }
+
+    /// The Alipay app, when configured.
+    #[must_use]
+    pub fn alipay_account(&self) -> Option<&AlipayAccount> {
+        self.inner.alipay.as_ref()
+    }
+
     /// WeChat web authorisation under the official account, when configured.
     #[must_use]
     pub fn wechat_oauth(&self) -> Option<&WechatOauth> {

@@ -1,6 +1,6 @@
 //! Background jobs: what a job does (its kind), to what (its subject), and when it is due.
 
-use super::{OrderId, Timestamp};
+use super::{BillDay, Channel, OrderId, Timestamp};
 
 /// What a job does; its subject says to what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12,6 +12,8 @@ pub enum JobKind {
     /// Find out (and, if the channel never got it, send) one `processing` refund; the subject is
     /// the refund.
     CheckRefund,
+    /// Reconcile one day of one channel against its bill; the subject is the channel and day.
+    ReconcileDay,
 }
 
 impl JobKind {
@@ -21,6 +23,7 @@ impl JobKind {
             Self::DeliverNotification => "deliver_notification",
             Self::CheckOrder => "check_order",
             Self::CheckRefund => "check_refund",
+            Self::ReconcileDay => "reconcile_day",
         }
     }
 
@@ -31,6 +34,7 @@ impl JobKind {
             "deliver_notification" => Some(Self::DeliverNotification),
             "check_order" => Some(Self::CheckOrder),
             "check_refund" => Some(Self::CheckRefund),
+            "reconcile_day" => Some(Self::ReconcileDay),
             _ => None,
         }
     }
@@ -46,6 +50,8 @@ pub enum JobSubject {
     Order(OrderId),
     /// A refund, by its row id.
     Refund(i64),
+    /// A channel's bill day.
+    Bill(Channel, BillDay),
 }
 
 impl JobSubject {
@@ -55,6 +61,7 @@ impl JobSubject {
             Self::Event(_) => JobKind::DeliverNotification,
             Self::Order(_) => JobKind::CheckOrder,
             Self::Refund(_) => JobKind::CheckRefund,
+            Self::Bill(..) => JobKind::ReconcileDay,
         }
     }
 }
@@ -66,6 +73,7 @@ impl std::fmt::Display for JobSubject {
             Self::Event(id) => f.write_str(id),
             Self::Order(id) => write!(f, "{}", id.as_i64()),
             Self::Refund(id) => write!(f, "refund {id}"),
+            Self::Bill(channel, day) => write!(f, "{} bill of {day}", channel.as_str()),
         }
     }
 }
@@ -97,6 +105,7 @@ mod tests {
             JobKind::DeliverNotification,
             JobKind::CheckOrder,
             JobKind::CheckRefund,
+            JobKind::ReconcileDay,
         ] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
         }

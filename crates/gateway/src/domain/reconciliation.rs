@@ -56,6 +56,11 @@ impl BillDay {
     pub fn previous(self) -> Self {
         Self(self.0.previous_day().unwrap_or(self.0))
     }
+
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self(self.0.next_day().unwrap_or(self.0))
+    }
 }
 
 impl std::fmt::Display for BillDay {

@@ -9,10 +9,8 @@ use tokio::sync::mpsc;
 
 use super::bill::{BillPayment, BillRefund};
 use super::run::{BillChunk, BillError, BillLine};
-use crate::domain::{BillDay, BillTotals};
-
-/// Lines per chunk sent to the run.
-const CHUNK: usize = 1000;
+use super::stream::LineSender;
+use crate::domain::BillDay;
 
 /// Opens `day`'s trade bill of the app `client` signs for.
 ///
@@ -50,38 +48,36 @@ pub async fn open(
             other => BillError::Unusable(other.to_string()),
         })?;
     drop(out);
-    let (tx, rx) = mpsc::channel(2);
+    let (lines, rx) = LineSender::new();
     tokio::task::spawn_blocking(move || {
         // The temporary file lives until the reading is done.
-        let outcome = read(file.path(), &tx);
-        if let Err(e) = outcome {
-            let _ = tx.blocking_send(Err(e));
-        }
+        read(file.path(), lines);
     });
     Ok(rx)
 }
 
-fn read(
-    path: &std::path::Path,
-    tx: &mpsc::Sender<Result<BillChunk, BillError>>,
-) -> Result<(), BillError> {
+/// Reads the bill at `path` into `lines`, ending with its totals or the reason it could not be
+/// read whole.
+fn read(path: &std::path::Path, mut lines: LineSender) {
+    match read_all(path, &mut lines) {
+        Ok(true) => lines.finish(),
+        // The run stopped listening: nothing more to do.
+        Ok(false) => {}
+        Err(e) => lines.fail(e),
+    }
+}
+
+/// Whether the whole bill was sent.
+fn read_all(path: &std::path::Path, lines: &mut LineSender) -> Result<bool, BillError> {
     let unusable = |e: ::alipay::BillError| BillError::Unusable(e.to_string());
     let mut bill = ::alipay::TradeBill::open(path).map_err(unusable)?;
     let summary = bill.summary().total.clone();
-    let mut counted = BillTotals::default();
-    let mut chunk = Vec::with_capacity(CHUNK);
     let mut rows = bill.rows().map_err(unusable)?;
     for row in &mut rows {
-        let row = row.map_err(unusable)?;
-        let Some(line) = line(&row)? else { continue };
-        count(&mut counted, &line);
-        chunk.push(line);
-        if chunk.len() == CHUNK {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-            if tx.blocking_send(Ok(BillChunk::Lines(full))).is_err() {
-                // The run stopped listening: nothing more to do.
-                return Ok(());
-            }
+        if let Some(line) = line(&row.map_err(unusable)?)?
+            && lines.push(line).is_err()
+        {
+            return Ok(false);
         }
     }
     if rows.totals().is_none() {
@@ -89,13 +85,15 @@ fn read(
             "the detail ends before its totals".to_owned(),
         ));
     }
+    let counted = lines.counted();
     let stated_fees = -summary.service_fee.0;
-    if (summary.payment_count, summary.refund_count)
+    let count = |n: i64| u64::try_from(n).unwrap_or(u64::MAX);
+    if (summary.payment_count, summary.refund_count, stated_fees)
         != (
-            u64::try_from(counted.payments).unwrap_or(u64::MAX),
-            u64::try_from(counted.refunds).unwrap_or(u64::MAX),
+            count(counted.payments),
+            count(counted.refunds),
+            counted.fees_fen,
         )
-        || stated_fees != counted.fees_fen
     {
         return Err(BillError::Unusable(format!(
             "the summary ({} payments, {} refunds, {stated_fees} fen of fees) does not agree with \
@@ -107,11 +105,7 @@ fn read(
             counted.fees_fen
         )));
     }
-    if !chunk.is_empty() && tx.blocking_send(Ok(BillChunk::Lines(chunk))).is_err() {
-        return Ok(());
-    }
-    let _ = tx.blocking_send(Ok(BillChunk::Summary(counted)));
-    Ok(())
+    Ok(true)
 }
 
 /// A row as a bill line: a 交易 row is a payment (its service fee written negative, as a charge),
@@ -141,19 +135,4 @@ fn line(row: &::alipay::TradeBillRow) -> Result<Option<BillLine>, BillError> {
         }
         ::alipay::TradeBillKind::Other(_) => None,
     })
-}
-
-fn count(t: &mut BillTotals, line: &BillLine) {
-    match line {
-        BillLine::Payment(p) => {
-            t.payments += 1;
-            t.payments_fen += p.amount_fen;
-            t.fees_fen += p.fee_fen;
-        }
-        BillLine::Refund(r) => {
-            t.refunds += 1;
-            t.refunds_fen += r.amount_fen;
-            t.fees_fen -= r.fee_returned_fen;
-        }
-    }
 }

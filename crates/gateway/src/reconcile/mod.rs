@@ -5,10 +5,14 @@
 
 pub mod alipay;
 pub mod bill;
+pub mod job;
 pub mod matching;
 pub mod run;
+mod stream;
+pub mod wechat;
 
 pub use bill::{BillPayment, BillRefund};
+pub use job::{ReconcileJob, ReconcileSettings};
 pub use matching::{
     PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
 };

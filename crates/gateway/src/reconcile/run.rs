@@ -31,6 +31,24 @@ pub enum BillLine {
     Refund(BillRefund),
 }
 
+impl BillLine {
+    /// Adds the line to what a bill adds up to.
+    pub fn add_to(&self, t: &mut BillTotals) {
+        match self {
+            Self::Payment(p) => {
+                t.payments += 1;
+                t.payments_fen += p.amount_fen;
+                t.fees_fen += p.fee_fen;
+            }
+            Self::Refund(r) => {
+                t.refunds += 1;
+                t.refunds_fen += r.amount_fen;
+                t.fees_fen -= r.fee_returned_fen;
+            }
+        }
+    }
+}
+
 /// What a channel adapter sends while it reads a bill: its lines in batches, then what the bill's
 /// own summary says it adds up to. A stream that ends without the summary was cut short.
 #[derive(Debug)]
@@ -101,6 +119,11 @@ impl Reconciler {
     #[must_use]
     pub fn new(store: Store, orders: OrderService) -> Self {
         Self { store, orders }
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Runs `day` of `channel`'s `account` over the bill `bill` streams. The run's row says
@@ -203,11 +226,9 @@ impl Day<'_> {
         let mut payment_fees = Vec::new();
         let mut refund_fees = Vec::new();
         for line in lines {
+            line.add_to(counted);
             match line {
                 BillLine::Payment(p) => {
-                    counted.payments += 1;
-                    counted.payments_fen += p.amount_fen;
-                    counted.fees_fen += p.fee_fen;
                     let ours = payments.get(&p.upstream_order_no);
                     if let Some(ours) = ours {
                         self.seen.insert(ours.order_id);
@@ -229,9 +250,6 @@ impl Day<'_> {
                     .await?;
                 }
                 BillLine::Refund(r) => {
-                    counted.refunds += 1;
-                    counted.refunds_fen += r.amount_fen;
-                    counted.fees_fen -= r.fee_returned_fen;
                     let ours = refunds.get(&r.upstream_refund_no);
                     let verdict = match_refund(r, ours);
                     if let (

@@ -17,6 +17,7 @@ pub(super) fn subject_column(subject: &JobSubject) -> String {
         JobSubject::Event(id) => id.clone(),
         JobSubject::Order(id) => id.as_i64().to_string(),
         JobSubject::Refund(id) => id.to_string(),
+        JobSubject::Bill(channel, day) => format!("{}:{day}", channel.as_str()),
     }
 }
 
@@ -32,6 +33,13 @@ fn subject_from_column(kind: JobKind, text: &str) -> Option<JobSubject> {
             .ok()
             .map(|id| JobSubject::Order(OrderId::from_i64(id))),
         JobKind::CheckRefund => text.parse().ok().map(JobSubject::Refund),
+        JobKind::ReconcileDay => {
+            let (channel, day) = text.split_once(':')?;
+            Some(JobSubject::Bill(
+                crate::domain::Channel::parse(channel).ok()?,
+                crate::domain::BillDay::parse(day)?,
+            ))
+        }
     }
 }
 
@@ -62,7 +70,7 @@ impl TryFrom<JobRow> for Job {
 
 /// Inserts a job, or makes the existing one of the same kind and subject due at `due_at` again with
 /// its schedule restarted (its lease, if any, is left to its holder).
-const UPSERT_JOB: &str = "INSERT INTO jobs (kind, subject, due_at, attempt) \
+pub(super) const UPSERT_JOB: &str = "INSERT INTO jobs (kind, subject, due_at, attempt) \
      VALUES ($1, $2, $3, 0) \
      ON CONFLICT (kind, subject) DO UPDATE SET due_at = excluded.due_at, attempt = 0";
 

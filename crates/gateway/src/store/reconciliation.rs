@@ -5,16 +5,21 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, OrderId, OrderStatus, OurPayment,
-    OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus, RefundStatus, Resolution,
-    SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
+    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, JobSubject, OrderId, OrderStatus,
+    OurPayment, OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus, RefundStatus,
+    Resolution, SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
 };
 
+use super::jobs::{UPSERT_JOB, subject_column};
 use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// At most this many numbers per lookup statement (far below either database's limit on bound
 /// values).
 pub const LOOKUP_BATCH: usize = 500;
+
+const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
+     finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
+     FROM reconciliations";
 
 /// A discrepancy to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,6 +276,58 @@ impl Store {
         Ok(())
     }
 
+    /// Asks for `day` of `channel` to be reconciled at `due_at` (now, for an operator's request):
+    /// its job, due then, with its retries restarted. A node's workers run it.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn request_reconciliation(
+        &self,
+        channel: Channel,
+        day: BillDay,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let subject = JobSubject::Bill(channel, day);
+        with_write!(self, pool => sqlx::query(UPSERT_JOB)
+            .bind(subject.kind().as_str())
+            .bind(subject_column(&subject))
+            .bind(due_at.as_millis())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    /// Plans `day` of `channel` for `due_at` unless it is planned already or was reconciled
+    /// completely: the daily schedule, which never moves a run already planned or retried.
+    /// Returns whether it planned it.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn plan_reconciliation(
+        &self,
+        channel: Channel,
+        day: BillDay,
+        due_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let subject = JobSubject::Bill(channel, day);
+        let sql = "INSERT INTO jobs (kind, subject, due_at, attempt) \
+                   SELECT $1, $2, $3, 0 WHERE NOT EXISTS (SELECT 1 FROM reconciliations \
+                   WHERE channel = $4 AND bill_date = $5 AND status = 'complete') \
+                   ON CONFLICT (kind, subject) DO NOTHING";
+        let affected = with_write!(self, pool => sqlx::query(sql)
+            .bind(subject.kind().as_str())
+            .bind(subject_column(&subject))
+            .bind(due_at.as_millis())
+            .bind(channel.as_str())
+            .bind(day.to_string())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
     /// Starts (or starts again) the run of `day` for `channel`'s `account`: its row, `running`,
     /// with the discrepancies an earlier run recorded kept. Returns the row's id.
     ///
@@ -383,18 +440,43 @@ impl Store {
         account: &str,
         day: BillDay,
     ) -> Result<Option<(Reconciliation, Vec<Discrepancy>)>, StoreError> {
-        let sql = "SELECT id, channel, account, bill_date, status, started_at, finished_at, error, \
-                   payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
-                   FROM reconciliations WHERE channel = $1 AND account = $2 AND bill_date = $3";
-        let row = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(sql)
+        let sql = format!("{SELECT_RUNS} WHERE channel = $1 AND account = $2 AND bill_date = $3");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(&sql)
             .bind(channel.as_str())
             .bind(account)
             .bind(day.to_string())
             .fetch_optional(pool)
             .await)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
+        match row {
+            Some(row) => Ok(Some(self.with_discrepancies(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every run of `day` (each channel and account), with its discrepancies.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn reconciliations_of(
+        &self,
+        day: BillDay,
+    ) -> Result<Vec<(Reconciliation, Vec<Discrepancy>)>, StoreError> {
+        let sql = format!("{SELECT_RUNS} WHERE bill_date = $1 ORDER BY channel, account");
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(&sql)
+            .bind(day.to_string())
+            .fetch_all(pool)
+            .await)?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for row in rows {
+            runs.push(self.with_discrepancies(row).await?);
+        }
+        Ok(runs)
+    }
+
+    async fn with_discrepancies(
+        &self,
+        row: ReconciliationRow,
+    ) -> Result<(Reconciliation, Vec<Discrepancy>), StoreError> {
         let corrupt =
             |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
         let run = Reconciliation {
@@ -439,7 +521,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some((run, discrepancies)))
+        Ok((run, discrepancies))
     }
 
     /// The site's statement of `day`: its payments of the day (by when they were paid) and its

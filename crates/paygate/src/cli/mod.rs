@@ -7,6 +7,7 @@ mod merchant;
 mod migrate;
 mod notify;
 mod order;
+mod reconcile;
 mod refund;
 mod serve;
 mod signal;
@@ -47,6 +48,8 @@ enum Command {
     Notify(notify::NotifyArgs),
     /// List orders and show one with its history, refunds, notifications and anomalies.
     Order(order::OrderArgs),
+    /// Reconcile a day against the channels' bills (run by `paygate serve`), and show its report.
+    Reconcile(reconcile::ReconcileArgs),
     /// Refund a paid order (sent by a running `paygate serve`), and list and show refunds.
     Refund(refund::RefundArgs),
     Sim(sim::SimArgs),
@@ -80,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(args) => user::run(args).await,
         Command::Notify(args) => notify::run(args).await,
         Command::Order(args) => order::run(args).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
         Command::Refund(args) => refund::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -1,0 +1,67 @@
+//! How a channel adapter hands a bill to a run: lines in chunks over a small bounded channel (so
+//! a bill of a million rows is never in memory at once, and a reader waits while the run looks
+//! lines up), then the totals once the whole file was read and checked.
+
+use tokio::sync::mpsc;
+
+use super::run::{BillChunk, BillError, BillLine};
+use crate::domain::BillTotals;
+
+/// Lines per chunk.
+const CHUNK: usize = 1000;
+
+/// The sending end, for a reader on a blocking thread.
+pub(super) struct LineSender {
+    tx: mpsc::Sender<Result<BillChunk, BillError>>,
+    chunk: Vec<BillLine>,
+    counted: BillTotals,
+}
+
+/// The run no longer listens: the reader stops.
+pub(super) struct Stopped;
+
+impl LineSender {
+    /// A sender and the receiver a run reads.
+    pub(super) fn new() -> (Self, mpsc::Receiver<Result<BillChunk, BillError>>) {
+        let (tx, rx) = mpsc::channel(2);
+        (
+            Self {
+                tx,
+                chunk: Vec::with_capacity(CHUNK),
+                counted: BillTotals::default(),
+            },
+            rx,
+        )
+    }
+
+    /// What the lines sent so far add up to.
+    pub(super) fn counted(&self) -> &BillTotals {
+        &self.counted
+    }
+
+    pub(super) fn push(&mut self, line: BillLine) -> Result<(), Stopped> {
+        line.add_to(&mut self.counted);
+        self.chunk.push(line);
+        if self.chunk.len() == CHUNK {
+            let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            self.tx
+                .blocking_send(Ok(BillChunk::Lines(full)))
+                .map_err(|_| Stopped)?;
+        }
+        Ok(())
+    }
+
+    /// The last lines, then the totals: the bill was read whole.
+    pub(super) fn finish(mut self) {
+        let chunk = std::mem::take(&mut self.chunk);
+        if !chunk.is_empty() && self.tx.blocking_send(Ok(BillChunk::Lines(chunk))).is_err() {
+            return;
+        }
+        let _ = self.tx.blocking_send(Ok(BillChunk::Summary(self.counted)));
+    }
+
+    /// The bill could not be read whole.
+    pub(super) fn fail(self, e: BillError) {
+        let _ = self.tx.blocking_send(Err(e));
+    }
+}
