@@ -19,6 +19,7 @@ mod combine;
 mod control;
 mod crypto;
 mod error;
+mod fees;
 mod h5;
 mod html;
 mod layer;
