@@ -1,4 +1,5 @@
-//! WeChat Pay v3 simulator: bills in WeChat's format with fees. The bills are read here with a few
+//! WeChat Pay v3 simulator: bills in WeChat's format with fees, and the controls that make its
+//! records differ from the merchant's for reconciliation tests. The bills are read here with a few
 //! lines of splitting, independent of the `wechatpay` crate's reader.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +9,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 const NOTIFY: &str = "https://merchant.example.com/notify";
@@ -108,6 +109,12 @@ impl TestSim {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("refund {refund_no} never succeeded");
+    }
+
+    async fn control_ok(&self, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.control("POST", path, body).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        v
     }
 }
 
@@ -286,5 +293,154 @@ async fn the_fund_flow_follows_the_same_trades() {
     assert_eq!(t.bill(&m, &path).await.unwrap_err(), "NO_STATEMENT_EXIST");
     let path = "/v3/bill/fundflowbill?bill_date=2020-01-01";
     assert_eq!(t.bill(&m, path).await.unwrap_err(), "NO_STATEMENT_EXIST");
+    t.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_payment_whose_close_lost_the_race_is_billed_without_a_callback() {
+    let t = TestSim::start().await;
+    let m = t.register("1900000603", "public_key").await;
+    let (raced, normal) = (no("raced"), no("normal"));
+    t.native_order(&m, &raced, 1500, NOTIFY).await;
+    t.native_order(&m, &normal, 100, NOTIFY).await;
+    assert_eq!(t.close_order(&m, &raced).await.status, 204);
+    assert_eq!(
+        t.query_order(&m, &raced).await.json()["trade_state"],
+        "CLOSED"
+    );
+
+    let path = format!("/sim/wechat/orders/{raced}/pay-silently?mchid={}", m.mchid);
+    let paid = t.control_ok(&path, None).await;
+    assert_eq!(paid["trade_state"], "SUCCESS");
+    assert_eq!(
+        t.query_order(&m, &raced).await.json()["trade_state"],
+        "SUCCESS"
+    );
+    // Paid once is paid.
+    let (status, _) = t.control("POST", &path, None).await;
+    assert_eq!(status, 409);
+
+    // An ordinary payment's callback shows up in the log; the silent one's never does.
+    t.pay(&m, &normal).await;
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = t.control("GET", "/sim/wechat/callbacks", None).await.1;
+        if log.to_string().contains(&normal) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(log.to_string().contains(&normal), "{log}");
+    assert!(!log.to_string().contains(&raced), "{log}");
+
+    let bill = t.trade_bill(&m, &china_today(), "ALL").await;
+    let row = bill.row("商户订单号", &raced);
+    assert_eq!(
+        (row["交易状态"].as_str(), row["订单金额"].as_str()),
+        ("SUCCESS", "15.00")
+    );
+    t.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trade_the_merchant_never_created_is_billed_on_its_china_day() {
+    let t = TestSim::start().await;
+    let m = t.register("1900000604", "public_key").await;
+    let n = no("elsewhere");
+    let trade = t
+        .control_ok(
+            "/sim/wechat/external-trades",
+            Some(json!({"mchid": m.mchid, "out_trade_no": n, "amount": 8800,
+                "description": "Counter sale, cash desk 2"})),
+        )
+        .await;
+    assert_eq!(trade["trade_state"], "SUCCESS");
+    let queried = t.query_order(&m, &n).await.json();
+    assert_eq!(
+        (queried["amount"]["total"].clone(), queried["appid"].clone()),
+        (json!(8800), json!(APPID))
+    );
+
+    let bill = t.trade_bill(&m, &china_today(), "ALL").await;
+    let row = bill.row("商户订单号", &n);
+    assert_eq!(
+        (row["订单金额"].as_str(), row["手续费"].as_str()),
+        ("88.00", "0.53000")
+    );
+    assert_eq!(row["微信订单号"], trade["transaction_id"].as_str().unwrap());
+    assert_eq!(
+        row["商品名称"], "Counter sale， cash desk 2",
+        "a comma cannot split the field"
+    );
+
+    let (status, v) = t
+        .control(
+            "POST",
+            "/sim/wechat/external-trades",
+            Some(json!({"mchid": m.mchid, "out_trade_no": n, "amount": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (409, Some("OUT_TRADE_NO_USED"))
+    );
+
+    // 16:30 UTC is half past midnight the next day in China: that day's bill has it.
+    let late = no("late");
+    t.control_ok(
+        "/sim/wechat/external-trades",
+        Some(
+            json!({"mchid": m.mchid, "out_trade_no": late, "amount": 100,
+            "success_time": "2024-03-05T16:30:00Z"}),
+        ),
+    )
+    .await;
+    let bill = t.trade_bill(&m, "2024-03-06", "ALL").await;
+    assert_eq!(
+        bill.row("商户订单号", &late)["交易时间"],
+        "2024-03-06 00:30:00"
+    );
+    let path = "/v3/bill/tradebill?bill_date=2024-03-05";
+    assert_eq!(t.bill(&m, path).await.unwrap_err(), "NO_STATEMENT_EXIST");
+    t.sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_billed_amount_of_an_order_can_differ_from_what_was_ordered() {
+    let t = TestSim::start().await;
+    let m = t.register("1900000605", "public_key").await;
+    let n = no("short");
+    t.native_order(&m, &n, 2990, NOTIFY).await;
+    t.pay(&m, &n).await;
+    let path = format!("/sim/wechat/orders/{n}/bill-amount?mchid={}", m.mchid);
+    let changed = t.control_ok(&path, Some(json!({"amount": 2900}))).await;
+    assert_eq!(
+        changed,
+        json!({"out_trade_no": n, "total": 2990, "bill_amount": 2900})
+    );
+
+    assert_eq!(t.query_order(&m, &n).await.json()["amount"]["total"], 2990);
+    let bill = t.trade_bill(&m, &china_today(), "ALL").await;
+    let row = bill.row("商户订单号", &n);
+    assert_eq!(
+        [&row["订单金额"], &row["应结订单金额"], &row["手续费"]],
+        ["29.00", "29.00", "0.17000"]
+    );
+    assert_eq!(bill.summary["订单总金额"], "29.00");
+    let path = format!("/v3/bill/fundflowbill?bill_date={}", china_today());
+    let flow = Bill::parse(&t.bill(&m, &path).await.unwrap());
+    assert_eq!(flow.row("业务类型", "交易")["收支金额(元)"], "29.00");
+
+    let undo = format!("/sim/wechat/orders/{n}/bill-amount?mchid={}", m.mchid);
+    t.control_ok(&undo, Some(json!({"amount": null}))).await;
+    let bill = t.trade_bill(&m, &china_today(), "ALL").await;
+    assert_eq!(bill.row("商户订单号", &n)["订单金额"], "29.90");
+    let missing = format!("/sim/wechat/orders/nope/bill-amount?mchid={}", m.mchid);
+    assert_eq!(
+        t.control("POST", &missing, Some(json!({"amount": 1})))
+            .await
+            .0,
+        404
+    );
     t.sim.shutdown().await.unwrap();
 }

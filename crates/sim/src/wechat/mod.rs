@@ -13,6 +13,7 @@
 //! dir.
 
 mod auth;
+mod bill_controls;
 mod bills;
 mod certificates;
 mod combine;
