@@ -133,6 +133,8 @@ pub async fn create(
             refunded: 0,
             combine: Some(combine_key(mchid, no)),
             created: now,
+            bill_total: None,
+            fee_returned: 0,
         });
     }
     let key = combine_key(mchid, no);

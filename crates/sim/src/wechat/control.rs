@@ -8,6 +8,11 @@
 //! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
 //!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
 //! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
+//! - `POST /sim/wechat/orders/{out_trade_no}/pay-silently?mchid=…[&sub_mchid=…][&openid=…]` → the
+//!   order, paid, but no TRANSACTION.SUCCESS is ever sent; an order the merchant already closed
+//!   is paid too (the close lost the race with the payer). Queries and the bill say SUCCESS.
+//! - Making WeChat Pay's records differ from the merchant's for reconciliation tests (a trade the
+//!   merchant never created, a billed amount that is not the ordered one): see `bill_controls`.
 //! - `POST /sim/wechat/jsapi/pay {prepay_id}` → the order, paid as the payer's WeChat does after
 //!   `getBrandWCPayRequest` (a browser test knows the prepay_id from `package`, not the order).
 //! - `POST /sim/wechat/h5/expire {prepay_id}` → `{prepay_id}`: the H5 order's current pay link
@@ -53,6 +58,7 @@ pub fn router() -> Router<Sim> {
         .route("/sim/wechat/jsapi/pay", post(jsapi_pay))
         .route("/sim/wechat/h5/expire", post(expire_h5_link))
         .route("/sim/wechat/callbacks", get(callbacks))
+        .merge(super::bill_controls::router())
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,11 +167,12 @@ async fn pay_or_fail(
     let outcome = match outcome.as_str() {
         "pay" => Outcome::Pay { openid: q.openid },
         "fail" => Outcome::Fail,
+        "pay-silently" => Outcome::PaySilently { openid: q.openid },
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
-                "use /pay or /fail",
+                "use /pay, /fail or /pay-silently",
             ));
         }
     };

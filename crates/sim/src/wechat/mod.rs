@@ -13,12 +13,14 @@
 //! dir.
 
 mod auth;
+mod bill_controls;
 mod bills;
 mod certificates;
 mod combine;
 mod control;
 mod crypto;
 mod error;
+mod fees;
 mod h5;
 mod html;
 mod layer;

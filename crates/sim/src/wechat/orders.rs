@@ -160,6 +160,8 @@ async fn create_in_scope(
         refunded: 0,
         combine: None,
         created: now,
+        bill_total: None,
+        fee_returned: 0,
     };
     let base_url = sim.ctx.base_url();
     if trade_type == TradeType::H5 {

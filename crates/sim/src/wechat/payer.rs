@@ -21,12 +21,17 @@ pub enum Outcome {
     Pay { openid: Option<String> },
     /// The payment failed (PAYERROR); the order stays payable.
     Fail,
+    /// Paid, but WeChat Pay never sends TRANSACTION.SUCCESS, and the payment may land on an order
+    /// the merchant already closed: the close lost the race with the payer. The order is SUCCESS
+    /// from then on, to a query and in the bill.
+    PaySilently { openid: Option<String> },
 }
 
 /// Settles the order stored under `key` and answers the transaction as the query would.
 ///
 /// # Errors
-/// `ORDER_NOT_EXIST` (404), or `ORDER_NOT_PAYABLE` (409) when it is paid, closed or expired.
+/// `ORDER_NOT_EXIST` (404), or `ORDER_NOT_PAYABLE` (409) when it is paid, or closed or expired
+/// (those two may still be paid silently).
 pub async fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value> {
     let now = now_unix();
     let order = sim
@@ -39,7 +44,12 @@ pub async fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value>
                 .get_mut(key)
                 .ok_or_else(ApiError::order_not_exist)?;
             expire_if_due(order, now);
-            if !matches!(order.state, TradeState::NotPay | TradeState::PayError) {
+            let payable = match (outcome, order.state) {
+                (_, TradeState::NotPay | TradeState::PayError) => true,
+                (Outcome::PaySilently { .. }, TradeState::Closed) => true,
+                (_, TradeState::Success | TradeState::Refund | TradeState::Closed) => false,
+            };
+            if !payable {
                 let msg = format!("order is {}, not payable", order.state.code());
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -48,7 +58,7 @@ pub async fn settle(sim: &Sim, key: &str, outcome: &Outcome) -> ApiResult<Value>
                 ));
             }
             match outcome {
-                Outcome::Pay { openid } => {
+                Outcome::Pay { openid } | Outcome::PaySilently { openid } => {
                     let openid = openid.clone().unwrap_or_else(|| {
                         format!("oSim{}", channel_core::nonce::alphanumeric(24))
                     });

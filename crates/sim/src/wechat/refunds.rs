@@ -19,7 +19,7 @@ use super::notify::{self, Event};
 use super::scope::{Scope, check_mchid, expire_if_due};
 use super::state::{Refund, RefundStatus, RequestDigest, TradeState, order_key};
 use super::transactions::{Lookup, find};
-use super::validate;
+use super::{fees, validate};
 
 /// How long a refund stays PROCESSING before it succeeds on its own (at time scale 1).
 const AUTO_SUCCESS_AFTER: Duration = Duration::from_secs(2);
@@ -120,6 +120,14 @@ pub async fn create(
             }
             order.refunded += refund;
             order.state = TradeState::Refund;
+            let fee_returned = fees::given_back(
+                order.billed_total(),
+                order.fee_returned,
+                refund,
+                order.refunded,
+                order.total,
+            );
+            order.fee_returned += fee_returned;
             let r = Refund {
                 order_key,
                 mchid: order.mchid.clone(),
@@ -138,6 +146,8 @@ pub async fn create(
                 created_unix: now,
                 success_time: None,
                 request: RequestDigest::of(&request),
+                fee_returned,
+                closed_time: None,
             };
             let answer = refund_json(&r);
             s.refunds.insert(refund_key.clone(), r);
@@ -214,14 +224,18 @@ pub async fn settle(sim: &Sim, refund_key: &str, status: RefundStatus) -> ApiRes
                 ));
             }
             r.status = status;
-            if status == RefundStatus::Success {
-                r.success_time = Some(china_time_unix(now));
+            match status {
+                RefundStatus::Success => r.success_time = Some(china_time_unix(now)),
+                RefundStatus::Closed => r.closed_time = Some(china_time_unix(now)),
+                RefundStatus::Processing | RefundStatus::Abnormal => {}
             }
             let r = r.clone();
             if status == RefundStatus::Closed {
-                // A closed refund gives the amount back to what may still be refunded.
+                // A closed refund gives the amount back to what may still be refunded, and takes
+                // back the fee it had given back.
                 if let Some(o) = s.orders.get_mut(&r.order_key) {
                     o.refunded -= r.refund;
+                    o.fee_returned -= r.fee_returned;
                     if o.refunded == 0 {
                         o.state = TradeState::Success;
                     }
@@ -263,7 +277,7 @@ fn refund_json(r: &Refund) -> Value {
         "amount": {
             "total": r.total, "refund": r.refund, "payer_total": r.total, "payer_refund": r.refund,
             "settlement_total": r.total, "settlement_refund": r.refund, "discount_refund": 0,
-            "currency": r.currency, "refund_fee": 0, "from": [],
+            "currency": r.currency, "refund_fee": r.fee_returned, "from": [],
         },
         "promotion_detail": [],
     });

@@ -213,6 +213,20 @@ pub struct Order {
     pub refunded: i64,
     pub combine: Option<String>,
     pub created: i64,
+    /// The amount the bill shows for this order when it is not `total` (set through the control
+    /// API, to test reconciliation); `None` in every ordinary order.
+    #[serde(default)]
+    pub bill_total: Option<i64>,
+    /// Fees given back by this order's refunds that are not CLOSED, fen.
+    #[serde(default)]
+    pub fee_returned: i64,
+}
+
+impl Order {
+    /// What the bill shows as paid: `total`, unless overridden.
+    pub fn billed_total(&self) -> i64 {
+        self.bill_total.unwrap_or(self.total)
+    }
 }
 
 /// An H5 order's pay link (`h5::link`).
@@ -279,6 +293,12 @@ pub struct Refund {
     pub created_unix: i64,
     pub success_time: Option<String>,
     pub request: RequestDigest,
+    /// The fee given back with this refund, fen (0 in state written before fees were kept).
+    #[serde(default)]
+    pub fee_returned: i64,
+    /// When the refund was closed, for a CLOSED refund.
+    #[serde(default)]
+    pub closed_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

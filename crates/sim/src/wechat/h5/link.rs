@@ -125,6 +125,8 @@ mod tests {
             refunded: 0,
             combine: None,
             created: 1000,
+            bill_total: None,
+            fee_returned: 0,
         }
     }
 
