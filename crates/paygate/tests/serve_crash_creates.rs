@@ -136,6 +136,11 @@ async fn sigkill_during_a_create_burst_loses_no_acknowledged_order() {
     };
     let log = Log::keeping(400);
     let node = Node::start(&spec, &log).await;
+    // The banner is on stderr, read beside the listening line on stdout: it may arrive just after.
+    let banner = Instant::now();
+    while !log.text().contains("SANDBOX MODE") && banner.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(
         log.text().contains("SANDBOX MODE"),
         "not in sandbox mode:\n{}",

@@ -341,4 +341,63 @@ api_tests! {
         let bill = gateway::reconcile::alipay::open(&app.alipay.client, empty).await;
         assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
     }
+
+    async fn a_day_of_wechat_pay_is_read_from_its_real_bill_and_repaired(app: TestApp) {
+        let site = app.site.clone();
+        let mchid = support::app::sandbox_keys().wechat_mchid.clone();
+        let post = |path: String, body: Option<serde_json::Value>| {
+            let url = format!("{}{path}", app.sim.base_url);
+            let http = app.http.clone();
+            async move {
+                let mut req = http.post(url);
+                if let Some(body) = body {
+                    req = req.json(&body);
+                }
+                let r = req.send().await.unwrap();
+                assert!(r.status().is_success(), "{:?}", r.text().await);
+            }
+        };
+        created(&app, &site, "w_paid_000000001", 10_000).await;
+        app.sim_wechat_pay(&site, "w_paid_000000001").await;
+        let paid = until(&app, &site, "w_paid_000000001", OrderStatus::Paid).await;
+        let body = json!({"out_refund_no": "r_w_paid_1", "amount": 2_500}).to_string();
+        app.signed("POST", "/v1/orders/w_paid_000000001/refunds", &body).await.assert_ok();
+        for _ in 0..200 {
+            let r = app.db.store.refunds_for_order(&site.id, paid.id).await.unwrap();
+            if r.first().is_some_and(|r| r.status == RefundStatus::Succeeded) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let lost = created(&app, &site, "w_lost_000000001", 2_990).await;
+        app.db.execute(&format!("DELETE FROM jobs WHERE kind = 'check_order' AND subject = '{}'", lost.id.as_i64())).await;
+        post(format!("/sim/wechat/orders/{}/pay-silently?mchid={mchid}", lost.upstream_order_no.as_str()), None).await;
+        created(&app, &site, "w_diff_000000001", 500).await;
+        app.sim_wechat_pay(&site, "w_diff_000000001").await;
+        let diff = until(&app, &site, "w_diff_000000001", OrderStatus::Paid).await;
+        post(format!("/sim/wechat/orders/{}/bill-amount?mchid={mchid}", diff.upstream_order_no.as_str()), Some(json!({"amount": 501}))).await;
+        post("/sim/wechat/external-trades".to_owned(), Some(json!({"mchid": mchid, "out_trade_no": "another_system_0003", "amount": 1_234}))).await;
+
+        let orders = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let reconciler = Reconciler::new(app.db.store.clone(), orders);
+        let day = BillDay::of(Timestamp::now());
+        let bill = gateway::reconcile::wechat::open(&app.wechat.client, day).await;
+        let summary = reconciler.run(Channel::Wechat, &mchid, day, bill).await.unwrap();
+        assert_eq!((summary.totals.payments, summary.totals.payments_fen), (4, 10_000 + 2_990 + 501 + 1_234));
+        assert_eq!((summary.totals.refunds, summary.totals.refunds_fen), (1, 2_500));
+        assert_eq!(summary.matched, 2, "the payment and its refund");
+        let (_, found) = app.db.store.reconciliation(Channel::Wechat, &mchid, day).await.unwrap().unwrap();
+        let report: Vec<_> = found.iter().map(|d| (d.kind, d.upstream_no.clone(), d.resolution)).collect();
+        assert_eq!(report, [
+            (DiscrepancyKind::AmountMismatch, diff.upstream_order_no.as_str().to_owned(), Resolution::Anomaly),
+            (DiscrepancyKind::NotOurs, "another_system_0003".to_owned(), Resolution::Listed),
+            (DiscrepancyKind::PaidUpstreamOnly, lost.upstream_order_no.as_str().to_owned(), Resolution::Repaired),
+        ]);
+        until(&app, &site, "w_lost_000000001", OrderStatus::Paid).await;
+        assert_eq!(app.db.count(&format!("SELECT channel_fee_fen FROM orders WHERE id = {}", paid.id.as_i64())).await, 60);
+        let bill = gateway::reconcile::wechat::open(&app.wechat.client, day).await;
+        assert_eq!(reconciler.run(Channel::Wechat, &mchid, day, bill).await.unwrap().new_discrepancies, 0);
+        let bill = gateway::reconcile::wechat::open(&app.wechat.client, day.previous()).await;
+        assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
+    }
 }
