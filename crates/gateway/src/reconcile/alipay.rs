@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::bill::{BillPayment, BillRefund};
 use super::run::{BillChunk, BillError, BillLine};
-use super::stream::LineSender;
+use super::stream::{BillFile, LineSender};
 use crate::domain::BillDay;
 
 /// Opens `day`'s trade bill of the app `client` signs for.
@@ -34,26 +34,15 @@ pub async fn open(
         }
         Err(e) => return Err(BillError::Channel(e.to_string())),
     };
-    let file = tempfile::NamedTempFile::new()
-        .map_err(|e| BillError::Unusable(format!("no temporary file for the bill: {e}")))?;
-    let mut out = tokio::fs::File::from_std(
-        file.reopen()
-            .map_err(|e| BillError::Unusable(format!("the bill's temporary file: {e}")))?,
-    );
+    let mut file = BillFile::new()?;
     client
-        .download_bill(&url, &mut out)
+        .download_bill(&url, &mut file.out)
         .await
         .map_err(|e| match e {
             ::alipay::BillError::Download(e) => BillError::Channel(e.to_string()),
             other => BillError::Unusable(other.to_string()),
         })?;
-    drop(out);
-    let (lines, rx) = LineSender::new();
-    tokio::task::spawn_blocking(move || {
-        // The temporary file lives until the reading is done.
-        read(file.path(), lines);
-    });
-    Ok(rx)
+    Ok(file.read_with(read))
 }
 
 /// Reads the bill at `path` into `lines`, ending with its totals or the reason it could not be

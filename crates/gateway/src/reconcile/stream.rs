@@ -2,6 +2,8 @@
 //! a bill of a million rows is never in memory at once, and a reader waits while the run looks
 //! lines up), then the totals once the whole file was read and checked.
 
+use std::path::Path;
+
 use tokio::sync::mpsc;
 
 use super::run::{BillChunk, BillError, BillLine};
@@ -63,5 +65,38 @@ impl LineSender {
     /// The bill could not be read whole.
     pub(super) fn fail(self, e: BillError) {
         let _ = self.tx.blocking_send(Err(e));
+    }
+}
+
+/// A bill downloaded to disk: the temporary file (removed when dropped) and where to write it.
+pub(super) struct BillFile {
+    file: tempfile::NamedTempFile,
+    pub(super) out: tokio::fs::File,
+}
+
+impl BillFile {
+    pub(super) fn new() -> Result<Self, BillError> {
+        let file = tempfile::NamedTempFile::new()
+            .map_err(|e| BillError::Unusable(format!("no temporary file for the bill: {e}")))?;
+        let out = file
+            .reopen()
+            .map_err(|e| BillError::Unusable(format!("the bill's temporary file: {e}")))?;
+        Ok(Self {
+            file,
+            out: tokio::fs::File::from_std(out),
+        })
+    }
+
+    /// Reads the downloaded file with `read` on a blocking thread (the readers are plain file
+    /// I/O); the run reads the lines it sends. The file is removed once `read` is done.
+    pub(super) fn read_with(
+        self,
+        read: fn(&Path, LineSender),
+    ) -> mpsc::Receiver<Result<BillChunk, BillError>> {
+        let Self { file, out } = self;
+        drop(out);
+        let (lines, rx) = LineSender::new();
+        tokio::task::spawn_blocking(move || read(file.path(), lines));
+        rx
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::bill::{BillPayment, BillRefund};
 use super::run::{BillChunk, BillError, BillLine};
-use super::stream::LineSender;
+use super::stream::{BillFile, LineSender};
 use crate::domain::BillDay;
 
 /// Opens `day`'s trade bill of the merchant `client` signs for.
@@ -38,14 +38,9 @@ pub async fn open(
             }
             other => BillError::Channel(other.to_string()),
         })?;
-    let file = tempfile::NamedTempFile::new()
-        .map_err(|e| BillError::Unusable(format!("no temporary file for the bill: {e}")))?;
-    let mut out = tokio::fs::File::from_std(
-        file.reopen()
-            .map_err(|e| BillError::Unusable(format!("the bill's temporary file: {e}")))?,
-    );
+    let mut file = BillFile::new()?;
     client
-        .download_bill_to(&location, gzip, &mut out)
+        .download_bill_to(&location, gzip, &mut file.out)
         .await
         .map_err(|e| match e {
             ::wechatpay::Error::BillHashMismatch { .. } | ::wechatpay::Error::Decode(_) => {
@@ -53,13 +48,7 @@ pub async fn open(
             }
             other => BillError::Channel(other.to_string()),
         })?;
-    drop(out);
-    let (lines, rx) = LineSender::new();
-    tokio::task::spawn_blocking(move || {
-        // The temporary file lives until the reading is done.
-        read(file.path(), lines);
-    });
-    Ok(rx)
+    Ok(file.read_with(read))
 }
 
 /// Reads the bill at `path` into `lines`, ending with its totals or the reason it could not be

@@ -75,18 +75,7 @@ async fn billed(app: &TestApp, order: &Order, fen: i64) -> BillLine {
 fn totals(lines: &[BillLine]) -> BillTotals {
     let mut t = BillTotals::default();
     for line in lines {
-        match line {
-            BillLine::Payment(p) => {
-                t.payments += 1;
-                t.payments_fen += p.amount_fen;
-                t.fees_fen += p.fee_fen;
-            }
-            BillLine::Refund(r) => {
-                t.refunds += 1;
-                t.refunds_fen += r.amount_fen;
-                t.fees_fen -= r.fee_returned_fen;
-            }
-        }
+        line.add_to(&mut t);
     }
     t
 }
