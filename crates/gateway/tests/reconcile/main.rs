@@ -375,6 +375,15 @@ api_tests! {
         assert_eq!((summary.totals.payments, summary.totals.payments_fen), (4, 10_000 + 2_990 + 501 + 1_234));
         assert_eq!((summary.totals.refunds, summary.totals.refunds_fen), (1, 2_500));
         assert_eq!(summary.matched, 2, "the payment and its refund");
+        // What the run counted is what the channel's own summary rows say, to the fen.
+        let text = app.wechat.client.trade_bill(day.date(), Some(wechatpay::TradeBillType::All), None).await.unwrap();
+        let mut reader = wechatpay::TradeBillReader::new(&text[..]).unwrap();
+        while reader.next_row().unwrap().is_some() {}
+        let stated = reader.summary().unwrap();
+        assert_eq!(stated.fee, summary.totals.fees_fen);
+        assert_eq!(stated.total, summary.totals.payments_fen);
+        assert_eq!(stated.requested_refund, Some(summary.totals.refunds_fen));
+        assert_eq!(stated.rows, 5, "four payments and a refund");
         let (_, found) = app.db.store.reconciliation(Channel::Wechat, &mchid, day).await.unwrap().unwrap();
         let report: Vec<_> = found.iter().map(|d| (d.kind, d.upstream_no.clone(), d.resolution)).collect();
         assert_eq!(report, [
