@@ -30,7 +30,7 @@ use crate::crypto::SecretBox;
 use crate::domain::Mode;
 use crate::mode::Purpose;
 use crate::notify::Deliverer;
-use crate::reconcile::{ReconcileJob, ReconcileSettings, Reconciler};
+use crate::reconcile::{ReconcileJob, Reconciler};
 use crate::sandbox::{self, DemoSite, Sandbox, SandboxError};
 use crate::service::{DEFAULT_REFUND_CHECK_AFTER, ServiceSettings, Services};
 use crate::store::Store;
@@ -175,7 +175,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     .map_err(|e| AppError::Notify(e.to_string()))?;
     let checker = OrderChecker::new(services.orders.clone(), settings.compensation.clone());
     let refund_checker = RefundChecker::new(services.orders.clone(), &settings.compensation);
-    let reconcile_settings = ReconcileSettings::default();
+    let reconcile_settings = settings.reconcile;
     let reconciler = Reconciler::new(store.clone(), services.orders.clone());
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(deliverer),

@@ -1,4 +1,4 @@
-//! `[notify]`, `[compensation]` and `[workers]`: the background work's schedules and knobs. The
+//! `[notify]`, `[compensation]`, `[reconcile]` and `[workers]`: the background work's schedules and knobs. The
 //! `schedule_scale` factors are applied here, once, so the rest of paygate only sees final
 //! schedules (tests run with `0.001`: 15 s becomes 15 ms).
 
@@ -6,6 +6,7 @@ use super::ConfigError;
 use super::raw::Raw;
 use crate::compensation::{CompensationSettings, InvalidSchedule};
 use crate::notify::NotifySettings;
+use crate::reconcile::ReconcileSettings;
 use crate::workers::WorkerSettings;
 
 /// `[notify]`. Whether every site may reach private targets is not a setting: the database's mode
@@ -32,6 +33,22 @@ pub(crate) fn notify(raw: &Raw) -> Result<NotifySettings, ConfigError> {
         excerpt_limit: defaults.excerpt_limit,
     }
     .scaled(scale))
+}
+
+/// `[reconcile]`: when each day's bills are asked for.
+pub(crate) fn reconcile(raw: &Raw) -> Result<ReconcileSettings, ConfigError> {
+    let defaults = ReconcileSettings::default();
+    let publish_after = raw
+        .duration("reconcile.publish_after")?
+        .unwrap_or(defaults.publish_after);
+    // Past two days the chain of days would ask for a bill more than a day late every day.
+    if publish_after > std::time::Duration::from_secs(48 * 3600) {
+        return Err(raw.invalid(
+            "reconcile.publish_after",
+            "must be at most 48h after the day's end",
+        ));
+    }
+    Ok(ReconcileSettings { publish_after })
 }
 
 /// `[compensation]`.

@@ -11,6 +11,7 @@ const SECTIONS: &[&str] = &[
     "alipay",
     "notify",
     "compensation",
+    "reconcile",
     "workers",
     "http",
     "metrics",

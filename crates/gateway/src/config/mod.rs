@@ -77,6 +77,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// `[compensation]`: order checks and expiry, schedule already scaled and checked.
     pub compensation: CompensationSettings,
+    /// `[reconcile]`: when each day's bills are asked for.
+    pub reconcile: crate::reconcile::ReconcileSettings,
     /// `[workers]`: the background job loop.
     pub workers: WorkerSettings,
     /// `[http]`: deadlines for slow clients, the per-client limit on unsigned routes.
@@ -165,6 +167,7 @@ impl Settings {
         }
         let notify = background::notify(&raw)?;
         let compensation = background::compensation(&raw)?;
+        let reconcile = background::reconcile(&raw)?;
         let workers = background::workers(&raw, &notify)?;
         let http = http::http(&raw)?;
         let metrics = http::metrics(&raw)?;
@@ -179,6 +182,7 @@ impl Settings {
             alipay,
             notify,
             compensation,
+            reconcile,
             workers,
             http,
             metrics,

@@ -76,6 +76,7 @@ pub(crate) const KEYS: &[Key] = &[
         "compensation.expiry_grace",
         "PAYGATE_COMPENSATION_EXPIRY_GRACE",
     ),
+    key("reconcile.publish_after", "PAYGATE_RECONCILE_PUBLISH_AFTER"),
     key("workers.poll_interval", "PAYGATE_WORKERS_POLL_INTERVAL"),
     key("workers.lease", "PAYGATE_WORKERS_LEASE"),
     key("workers.batch", "PAYGATE_WORKERS_BATCH"),

@@ -22,6 +22,11 @@ fn background_defaults_follow_the_issue_and_the_mode() {
         s.compensation,
         crate::compensation::CompensationSettings::default()
     );
+    assert_eq!(
+        s.reconcile.publish_after,
+        Duration::from_secs(10 * 3600),
+        "WeChat Pay's bills are out at 10:00"
+    );
     assert_eq!(s.workers.poll_interval, Duration::from_secs(1));
     assert_eq!(s.workers.lease, Duration::from_secs(60));
     assert_eq!(s.workers.batch, 16);
@@ -157,4 +162,26 @@ fn bad_background_settings_name_themselves() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("workers.leases"), "{err}");
+}
+
+#[test]
+fn the_hour_bills_are_asked_for_comes_from_file_or_environment_and_stays_within_two_days() {
+    let s = load(
+        Flags::default(),
+        &[("PAYGATE_RECONCILE_PUBLISH_AFTER", "12h")],
+    )
+    .unwrap();
+    assert_eq!(s.reconcile.publish_after, Duration::from_secs(12 * 3600));
+    let err = load(
+        Flags::default(),
+        &[("PAYGATE_RECONCILE_PUBLISH_AFTER", "3d")],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reconcile.publish_after"), "{err}");
+    let err = load(
+        Flags::default(),
+        &[("PAYGATE_RECONCILE_PUBLISH_AFTER", "soon")],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reconcile.publish_after"), "{err}");
 }

@@ -100,3 +100,20 @@ fn errors_name_the_setting_and_its_origin() {
     .to_string();
     assert!(err.contains("wechat.mchidd"), "{err}");
 }
+
+#[test]
+fn every_setting_of_the_example_config_is_one_paygate_knows() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../paygate.example.toml");
+    let flags = Flags {
+        config: Some(example),
+        ..Flags::default()
+    };
+    // Its key files are the operator's to provide; every key and section must still be known.
+    match load(flags, &[]) {
+        Ok(_) => {}
+        Err(e @ (ConfigError::UnknownKey { .. } | ConfigError::Syntax { .. })) => {
+            panic!("paygate.example.toml: {e}")
+        }
+        Err(_) => {}
+    }
+}
