@@ -398,4 +398,54 @@ api_tests! {
         let bill = gateway::reconcile::wechat::open(&app.wechat.client, day.previous()).await;
         assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
     }
+
+    async fn the_days_are_planned_and_each_run_plans_the_next(app: TestApp) {
+        use gateway::domain::{JobKind, JobSubject};
+        use gateway::reconcile::job::{CATCH_UP_DAYS, due_at, plan_recent_days};
+        use gateway::reconcile::{ReconcileJob, ReconcileSettings};
+        use gateway::workers::{JobHandler, JobOutcome};
+
+        let settings = ReconcileSettings::default();
+        let now = Timestamp::now();
+        let today = BillDay::of(now);
+        // Yesterday's Alipay day is reconciled already: a start plans every other recent day.
+        let yesterday = today.previous();
+        let store = &app.db.store;
+        let id = store.start_reconciliation(Channel::Alipay, &app.alipay.app_id, yesterday, now).await.unwrap();
+        store.finish_reconciliation(id, Ok((&BillTotals::default(), 0)), now).await.unwrap();
+        plan_recent_days(store, &app.channels, settings, now).await.unwrap();
+        let planned = |channel: &str| format!("SELECT COUNT(*) FROM jobs WHERE kind = 'reconcile_day' AND subject LIKE '{channel}:%'");
+        assert_eq!(app.db.count(&planned("wechat")).await, CATCH_UP_DAYS);
+        assert_eq!(app.db.count(&planned("alipay")).await, CATCH_UP_DAYS - 1);
+        // A second start plans nothing more.
+        plan_recent_days(store, &app.channels, settings, now).await.unwrap();
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM jobs WHERE kind = 'reconcile_day'").await, 2 * CATCH_UP_DAYS - 1);
+
+        // Today's Alipay day, asked for now, runs through the job and plans tomorrow's run.
+        store.request_reconciliation(Channel::Alipay, today, now).await.unwrap();
+        let jobs = store.claim_jobs(&[JobKind::ReconcileDay], "test", Timestamp::now(), Duration::from_secs(60), 100).await.unwrap();
+        let job = jobs.into_iter().find(|j| j.subject == JobSubject::Bill(Channel::Alipay, today)).expect("today's job is due");
+        let orders = OrderService::new(store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let handler = ReconcileJob::new(Reconciler::new(store.clone(), orders), app.channels.clone(), settings);
+        // No trade today yet: the simulator has no bill of the day, which is not yet due.
+        assert!(matches!(handler.handle(job.clone()).await, JobOutcome::RetryAt(_)));
+        let (failed, _) = store.reconciliation(Channel::Alipay, &app.alipay.app_id, today).await.unwrap().unwrap();
+        assert_eq!(failed.status, ReconciliationStatus::Failed);
+        // With a payment, the bill exists and the run completes.
+        let body = json!({"out_trade_no": "a_job_0000000001", "channel": "alipay", "method": "qr",
+            "description": "对账", "amount_total": 100});
+        app.create_order_as(&app.site, &body).await.assert_ok();
+        let order = app.stored(&app.site, "a_job_0000000001").await;
+        let url = format!("{}/sim/alipay/trades/{}/pay?app_id={}", app.sim.base_url, order.upstream_order_no.as_str(), app.alipay.app_id);
+        assert!(app.http.post(url).send().await.unwrap().status().is_success());
+        until(&app, &app.site, "a_job_0000000001", OrderStatus::Paid).await;
+        assert_eq!(handler.handle(job).await, JobOutcome::Done);
+        let (run, _) = store.reconciliation(Channel::Alipay, &app.alipay.app_id, today).await.unwrap().unwrap();
+        assert_eq!((run.status, run.matched), (ReconciliationStatus::Complete, 1));
+        let tomorrow = app.db.count(&format!(
+            "SELECT due_at FROM jobs WHERE kind = 'reconcile_day' AND subject = 'alipay:{}'",
+            today.next()
+        )).await;
+        assert_eq!(tomorrow, due_at(today.next(), settings).as_millis());
+    }
 }
