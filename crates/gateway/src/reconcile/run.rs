@@ -152,14 +152,11 @@ impl Reconciler {
             seen: HashSet::new(),
             summary: RunSummary::default(),
         };
-        let outcome = match bill {
-            Ok(bill) => run.read(bill).await,
-            Err(e) => Err(e.into()),
-        };
-        let outcome = match outcome {
-            Ok(()) => run.unbilled().await,
-            Err(e) => Err(e),
-        };
+        let outcome: Result<(), ReconcileError> = async {
+            run.read(bill?).await?;
+            run.unbilled().await
+        }
+        .await;
         let now = Timestamp::now();
         match outcome {
             Ok(()) => {
