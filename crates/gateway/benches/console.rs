@@ -332,20 +332,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn search(scope: Scope) -> OrderSearch {
-    OrderSearch {
-        scope,
-        out_trade_no: None,
-        transaction_id: None,
-        site: None,
-        status: None,
-        channel: None,
-        method: None,
-        created_from: None,
-        created_before: None,
-        stuck_before: None,
-        after: None,
-        limit: 50,
-    }
+    OrderSearch::every(scope, 50)
 }
 
 struct Section {

@@ -116,18 +116,14 @@ impl ReconcileJob {
             tracing::error!(job = job.id, subject = %job.subject, "reconcile_day job names no bill");
             return JobOutcome::Done;
         };
-        let Some(account) = Self::account(&self.channels, channel) else {
-            tracing::warn!(channel = channel.as_str(), %day, "reconciliation of a channel paygate does not use: dropped");
-            return JobOutcome::Done;
-        };
-        let bill = match channel {
+        let (account, bill) = match channel {
             Channel::Alipay => match self.channels.alipay_account() {
-                Some(a) => super::alipay::open(&a.client, day).await,
-                None => return JobOutcome::Done,
+                Some(a) => (a.app_id.clone(), super::alipay::open(&a.client, day).await),
+                None => return Self::unused(channel, day),
             },
             Channel::Wechat => match self.channels.wechat_account() {
-                Some(w) => super::wechat::open(&w.client, day).await,
-                None => return JobOutcome::Done,
+                Some(w) => (w.mchid.clone(), super::wechat::open(&w.client, day).await),
+                None => return Self::unused(channel, day),
             },
         };
         match self.reconciler.run(channel, &account, day, bill).await {
@@ -178,6 +174,11 @@ impl ReconcileJob {
 }
 
 impl ReconcileJob {
+    fn unused(channel: Channel, day: BillDay) -> JobOutcome {
+        tracing::warn!(channel = channel.as_str(), %day, "reconciliation of a channel paygate does not use: dropped");
+        JobOutcome::Done
+    }
+
     /// Reconciles `day` as a day without a bill when paygate has no payment of it on `channel`;
     /// whether it did.
     async fn empty_day(

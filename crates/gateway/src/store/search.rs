@@ -82,6 +82,27 @@ pub struct OrderSearch {
     pub limit: u32,
 }
 
+impl OrderSearch {
+    /// Every order in `scope`, `limit` a page: the search the filters narrow.
+    #[must_use]
+    pub fn every(scope: Scope, limit: u32) -> Self {
+        Self {
+            scope,
+            out_trade_no: None,
+            transaction_id: None,
+            site: None,
+            status: None,
+            channel: None,
+            method: None,
+            created_from: None,
+            created_before: None,
+            stuck_before: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
 /// One page of orders, and where the next one starts (when there is one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPage {

@@ -35,20 +35,7 @@ async fn orders_at(
 }
 
 fn search(scope: Scope) -> OrderSearch {
-    OrderSearch {
-        scope,
-        out_trade_no: None,
-        transaction_id: None,
-        site: None,
-        status: None,
-        channel: None,
-        method: None,
-        created_from: None,
-        created_before: None,
-        stuck_before: None,
-        after: None,
-        limit: 4,
-    }
+    OrderSearch::every(scope, 4)
 }
 
 /// The link to the next page in an orders page, if there is one.
