@@ -114,13 +114,17 @@ pub enum DiscrepancyKind {
     /// A trade of another system on the same merchant account.
     NotOurs,
     RefundSucceededUpstreamOnly,
+    /// Paid out in paygate, the channel does not have it paid out.
+    RefundHereOnly,
+    /// Paid out in paygate and by the channel, yet absent from the bill of its day.
+    RefundMissingFromBill,
     RefundOutcomeMismatch,
     RefundAmountMismatch,
     RefundNotOurs,
 }
 
 impl DiscrepancyKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::PaidUpstreamOnly,
         Self::PaidHereOnly,
         Self::MissingFromBill,
@@ -128,6 +132,8 @@ impl DiscrepancyKind {
         Self::OtherPayment,
         Self::NotOurs,
         Self::RefundSucceededUpstreamOnly,
+        Self::RefundHereOnly,
+        Self::RefundMissingFromBill,
         Self::RefundOutcomeMismatch,
         Self::RefundAmountMismatch,
         Self::RefundNotOurs,
@@ -143,6 +149,8 @@ impl DiscrepancyKind {
             Self::OtherPayment => "other_payment",
             Self::NotOurs => "not_ours",
             Self::RefundSucceededUpstreamOnly => "refund_succeeded_upstream_only",
+            Self::RefundHereOnly => "refund_here_only",
+            Self::RefundMissingFromBill => "refund_missing_from_bill",
             Self::RefundOutcomeMismatch => "refund_outcome_mismatch",
             Self::RefundAmountMismatch => "refund_amount_mismatch",
             Self::RefundNotOurs => "refund_not_ours",

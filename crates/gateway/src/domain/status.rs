@@ -32,8 +32,11 @@ impl OrderStatus {
             // The channel is the truth about money: a payment it reports after a failure is recorded.
             Failed => matches!(to, Paid),
             Paid => matches!(to, Refunded),
-            // Closed means closed upstream first, so nothing can be paid any more.
-            Closed | Refunded => false,
+            // Closed upstream first, so a payment after it is one that won a race with the close
+            // (or the channel's close failed unseen). The channel is the truth about money: once
+            // it confirms the payment the order is paid, and the site told so.
+            Closed => matches!(to, Paid),
+            Refunded => false,
         }
     }
 
@@ -42,8 +45,8 @@ impl OrderStatus {
     pub fn is_final(self) -> bool {
         use OrderStatus::{Closed, Created, Failed, Paid, Pending, Refunded};
         match self {
-            Closed | Refunded => true,
-            Created | Pending | Failed | Paid => false,
+            Refunded => true,
+            Created | Pending | Failed | Paid | Closed => false,
         }
     }
 
@@ -98,6 +101,7 @@ mod tests {
             (Pending, Failed),
             (Pending, Closed),
             (Failed, Paid),
+            (Closed, Paid),
             (Paid, Refunded),
         ];
         for from in OrderStatus::ALL {

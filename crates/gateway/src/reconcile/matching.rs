@@ -6,7 +6,7 @@
 
 use crate::domain::{BillDay, OrderStatus, OurPayment, OurRefund, RefundStatus};
 
-use crate::channels::UpstreamStatus;
+use crate::channels::{RefundState, UpstreamStatus};
 
 use super::bill::{BillPayment, BillRefund};
 
@@ -88,6 +88,22 @@ pub fn unbilled_payment(day: BillDay, asked: &UpstreamStatus) -> UnbilledVerdict
         | UpstreamStatus::Failed
         | UpstreamStatus::Closed
         | UpstreamStatus::NotFound => UnbilledVerdict::NotPaidUpstream,
+    }
+}
+
+/// The verdict on a refund paygate recorded as paid out on `day` that the day's bill lacks, from
+/// what the channel answers about it now.
+#[must_use]
+pub fn unbilled_refund(day: BillDay, asked: &RefundState) -> UnbilledVerdict {
+    match asked {
+        RefundState::Succeeded { at: Some(at), .. } if BillDay::of(*at) != day => {
+            UnbilledVerdict::BilledOnAnotherDay
+        }
+        RefundState::Succeeded { .. } => UnbilledVerdict::MissingFromBill,
+        RefundState::Processing { .. }
+        | RefundState::Closed
+        | RefundState::Abnormal { .. }
+        | RefundState::NotFound => UnbilledVerdict::NotPaidUpstream,
     }
 }
 
@@ -248,6 +264,44 @@ mod tests {
         ] {
             assert_eq!(
                 unbilled_payment(day, &asked),
+                UnbilledVerdict::NotPaidUpstream,
+                "{asked:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refund_missing_from_its_day_is_a_discrepancy_unless_the_channel_dates_it_elsewhere() {
+        let day = BillDay::parse("2026-11-29").unwrap();
+        let (start, end) = day.bounds();
+        let succeeded = |at| RefundState::Succeeded {
+            channel_refund_id: Some("50300001".to_owned()),
+            at,
+        };
+        assert_eq!(
+            unbilled_refund(day, &succeeded(Some(end))),
+            UnbilledVerdict::BilledOnAnotherDay
+        );
+        assert_eq!(
+            unbilled_refund(day, &succeeded(Some(start))),
+            UnbilledVerdict::MissingFromBill
+        );
+        assert_eq!(
+            unbilled_refund(day, &succeeded(None)),
+            UnbilledVerdict::MissingFromBill
+        );
+        for asked in [
+            RefundState::Processing {
+                channel_refund_id: None,
+            },
+            RefundState::Closed,
+            RefundState::Abnormal {
+                channel_refund_id: None,
+            },
+            RefundState::NotFound,
+        ] {
+            assert_eq!(
+                unbilled_refund(day, &asked),
                 UnbilledVerdict::NotPaidUpstream,
                 "{asked:?}"
             );

@@ -1,6 +1,7 @@
 //! One run of one day of one channel account: the bill's lines, a batch at a time, matched against
 //! paygate's records; each line that does not match recorded with what was done about it; then the
-//! payments paygate recorded on the day that the bill did not list, each checked with the channel.
+//! payments and refunds paygate recorded on the day that the bill did not list, each checked with
+//! the channel.
 //!
 //! Nothing is changed on the bill's word alone. A payment or refund the bill has and paygate lacks
 //! is confirmed by asking the channel, then recorded through the path all upstream news takes
@@ -17,11 +18,12 @@ use crate::domain::{
     Resolution, Timestamp, UpstreamOrderNo, UpstreamRefundNo,
 };
 use crate::service::{Applied, OrderService, RefundApplied, ResultSource, ServiceError};
-use crate::store::{LOOKUP_BATCH, NewDiscrepancy, Store};
+use crate::store::{LOOKUP_BATCH, NewDiscrepancy, Store, SucceededRefund};
 
 use super::bill::{BillPayment, BillRefund};
 use super::matching::{
     PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
+    unbilled_refund,
 };
 
 /// One line of a bill.
@@ -112,6 +114,8 @@ struct Day<'a> {
     /// Orders the bill named, whatever became of them: the rest of the day's payments are
     /// unbilled.
     seen: HashSet<OrderId>,
+    /// Refunds the bill named, likewise.
+    seen_refunds: HashSet<i64>,
     summary: RunSummary,
 }
 
@@ -150,11 +154,13 @@ impl Reconciler {
             channel,
             day,
             seen: HashSet::new(),
+            seen_refunds: HashSet::new(),
             summary: RunSummary::default(),
         };
         let outcome: Result<(), ReconcileError> = async {
             run.read(bill?).await?;
-            run.unbilled().await
+            run.unbilled().await?;
+            run.unbilled_refunds().await
         }
         .await;
         let now = Timestamp::now();
@@ -248,6 +254,9 @@ impl Day<'_> {
                 }
                 BillLine::Refund(r) => {
                     let ours = refunds.get(&r.upstream_refund_no);
+                    if let Some(ours) = ours {
+                        self.seen_refunds.insert(ours.refund_id);
+                    }
                     let verdict = match_refund(r, ours);
                     if let (
                         Some(ours),
@@ -372,7 +381,7 @@ impl Day<'_> {
                 Applied::Changed(now) | Applied::Unchanged(now) => (
                     Resolution::Anomaly,
                     format!(
-                        "the channel answers {status:?}; the order stays {} (a closed order is settled by a person)",
+                        "the channel answers {status:?}; the order stays {}",
                         now.status.as_str()
                     ),
                 ),
@@ -559,6 +568,79 @@ impl Day<'_> {
                 Resolution::Anomaly,
                 format!("paid in paygate, absent from the bill; the channel answers {asked:?}"),
             ),
+        })
+    }
+
+    /// The refunds paygate recorded as paid out on the day that the bill did not name.
+    async fn unbilled_refunds(&mut self) -> Result<(), ReconcileError> {
+        let (from, to) = self.day.bounds();
+        let mut after = None;
+        loop {
+            let page = self
+                .reconciler
+                .store
+                .succeeded_refunds_between(self.channel, from, to, after, 500)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(last.refund_id);
+            for refund in page {
+                if self.seen_refunds.contains(&refund.refund_id) {
+                    continue;
+                }
+                let Some((kind, resolution, detail)) = self.unbilled_refund(&refund).await? else {
+                    continue;
+                };
+                let discrepancy = Discrepancy {
+                    kind,
+                    upstream_no: refund.upstream_refund_no,
+                    order_id: Some(refund.order_id),
+                    refund_id: Some(refund.refund_id),
+                    billed_fen: None,
+                    ours_fen: Some(refund.amount_fen),
+                    resolution,
+                    detail,
+                    at: Timestamp::now(),
+                };
+                self.record(discrepancy).await?;
+            }
+        }
+    }
+
+    async fn unbilled_refund(
+        &self,
+        refund: &SucceededRefund,
+    ) -> Result<Option<(DiscrepancyKind, Resolution, String)>, ReconcileError> {
+        let orders = &self.reconciler.orders;
+        let (Some(stored), Some(order)) = (
+            orders.refund_by_id(refund.refund_id).await?,
+            orders.order_by_id(refund.order_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        let asked = match orders.query_refund_channel(&order, &stored).await {
+            Ok(state) => state,
+            Err(e) => {
+                return Ok(Some((
+                    DiscrepancyKind::RefundHereOnly,
+                    Resolution::Retry,
+                    format!("absent from the bill; the channel could not be asked: {e}"),
+                )));
+            }
+        };
+        Ok(match unbilled_refund(self.day, &asked) {
+            UnbilledVerdict::BilledOnAnotherDay => None,
+            UnbilledVerdict::MissingFromBill => Some((
+                DiscrepancyKind::RefundMissingFromBill,
+                Resolution::Anomaly,
+                format!("absent from the bill; the channel answers {asked:?}"),
+            )),
+            UnbilledVerdict::NotPaidUpstream => Some((
+                DiscrepancyKind::RefundHereOnly,
+                Resolution::Anomaly,
+                format!("paid out in paygate, absent from the bill; the channel answers {asked:?}"),
+            )),
         })
     }
 

@@ -56,7 +56,9 @@ impl OrderService {
     ///
     /// - `Paid`: the amount must be the order's, else `Refused(AmountMismatch)` (recorded, nothing
     ///   changed). Otherwise created/pending/failed → paid, with the transaction id (WeChat Pay's
-    ///   `transaction_id`, Alipay's `trade_no`) and the channel's payment time.
+    ///   `transaction_id`, Alipay's `trade_no`) and the channel's payment time. A closed order
+    ///   paid upstream is a `paid_while_closed` anomaly, and paid when the channel answered a
+    ///   query (a callback's word alone leaves it closed until the query it triggers).
     /// - `Closed` → closed (from created/pending); `Failed` → failed (from created/pending).
     /// - `NotPaid`, `Paying`, `NotFound`: nothing to record. `Refunded`: nothing either; refunds
     ///   are recorded from their own answers ([`OrderService::apply_refund_state`]), which keep
@@ -173,13 +175,16 @@ impl OrderService {
                 return Ok(Applied::Unchanged(current));
             }
             if to == OrderStatus::Paid && current.status == OrderStatus::Closed {
-                // Closed is final, so nothing changes; but this is money for an order the site
-                // was told is closed, which only a human can settle (refund or deliver). Named by
-                // the upstream order it was paid through, for the refund.
+                // Money for an order the site was told is closed: the operator sees it (named by
+                // the upstream order it was paid through), and once the channel itself answers
+                // that it is paid, the order is paid and the site told so, to deliver or refund.
+                // A callback alone does not reopen an order; the query it triggers does.
                 let paid_through = if through.is_some() { order } else { &current };
                 self.report_paid_while_closed(paid_through, &fields, source)
                     .await;
-                return Ok(Applied::Unchanged(current));
+                if source == ResultSource::Callback {
+                    return Ok(Applied::Unchanged(current));
+                }
             }
             if !current.status.can_become(to) {
                 // Already final or past it (paid, then closed news arrives late): nothing to do.

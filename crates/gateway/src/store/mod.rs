@@ -57,7 +57,7 @@ pub use nonces::NonceUse;
 pub use notifications::{NewAttempt, Settles};
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use queues::{Acknowledgement, ListedAnomaly, ListedEvent};
-pub use reconciliation::{LOOKUP_BATCH, NewDiscrepancy, PaidOrder};
+pub use reconciliation::{LOOKUP_BATCH, NewDiscrepancy, PaidOrder, SucceededRefund};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };

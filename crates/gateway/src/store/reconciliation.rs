@@ -36,6 +36,15 @@ pub struct PaidOrder {
     pub amount_fen: i64,
 }
 
+/// A refund paygate recorded as paid out on a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SucceededRefund {
+    pub refund_id: i64,
+    pub order_id: OrderId,
+    pub upstream_refund_no: String,
+    pub amount_fen: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct PaymentRow {
     no: String,
@@ -231,6 +240,49 @@ impl Store {
             .map(|(id, no, amount_fen)| PaidOrder {
                 order_id: OrderId::from_i64(id),
                 upstream_order_no: no,
+                amount_fen,
+            })
+            .collect())
+    }
+
+    /// Refunds of `channel` that paygate recorded succeeded and that the channel's bill of
+    /// `[from, to)` should list, by id after `after`, at most `limit`. WeChat Pay bills a refund
+    /// on the day it accepted it (paygate's `created_at`, moments before); Alipay on the day it
+    /// was made, which is when it succeeded (its refunds answer at once).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn succeeded_refunds_between(
+        &self,
+        channel: Channel,
+        from: Timestamp,
+        to: Timestamp,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<SucceededRefund>, StoreError> {
+        let billed_at = match channel {
+            Channel::Wechat => "created_at",
+            Channel::Alipay => "succeeded_at",
+        };
+        let sql = format!(
+            "SELECT id, order_id, upstream_refund_no, amount_fen FROM refunds \
+             WHERE status = 'succeeded' AND {billed_at} >= $1 AND {billed_at} < $2 \
+             AND channel = $3 AND id > $4 ORDER BY id LIMIT $5"
+        );
+        let rows: Vec<(i64, i64, String, i64)> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .bind(channel.as_str())
+            .bind(after.unwrap_or(0))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, order, no, amount_fen)| SucceededRefund {
+                refund_id: id,
+                order_id: OrderId::from_i64(order),
+                upstream_refund_no: no,
                 amount_fen,
             })
             .collect())

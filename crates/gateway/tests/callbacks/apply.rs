@@ -81,16 +81,27 @@ api_tests! {
             panic!("not closed");
         };
         assert_eq!(closed.status, OrderStatus::Closed);
-        // Closed is final: a payment reported afterwards is not recorded here, but is money for a
-        // closed order, kept for a human (once per order and source, however often it comes).
+        // A payment reported afterwards is money for an order the site was told is closed: kept
+        // for a human (once per order and source, however often it comes). A callback's word
+        // alone leaves the order closed.
         for _ in 0..3 {
-            assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap(), Applied::Unchanged(_)));
+            assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Callback).await.unwrap(), Applied::Unchanged(_)));
         }
         let recorded = anomalies(&app, "paid_while_closed").await;
         assert_eq!(recorded.len(), 1, "{recorded:?}");
         assert_eq!((recorded[0].order_id, recorded[0].occurrences), (Some(closed.id), 3));
         assert!(recorded[0].detail.contains("4200000004"), "{}", recorded[0].detail);
         assert_eq!(app.stored_status(&app.site, "ap_closed").await, OrderStatus::Closed);
+        assert_eq!(success_events(&app, &closed).await, 0);
+        // The channel's own answer to a query is the truth about money: the order is paid, once,
+        // and the site is told.
+        let Applied::Changed(now) = s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap() else {
+            panic!("not paid");
+        };
+        assert_eq!((now.status, now.upstream.transaction_id.as_deref()), (OrderStatus::Paid, Some("4200000004")));
+        assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap(), Applied::Unchanged(_)));
+        assert_eq!(success_events(&app, &closed).await, 1);
+        assert_eq!(anomalies(&app, "paid_while_closed").await.len(), 2, "one per source");
 
         let failing = wechat_order(&app, "ap_failed").await;
         let Applied::Changed(failed) = s.apply_upstream(&failing, &UpstreamStatus::Failed, ResultSource::Query).await.unwrap() else {

@@ -9,6 +9,8 @@
 #[allow(dead_code)]
 mod support;
 
+mod busy_day;
+
 use std::time::Duration;
 
 use gateway::channels::UpstreamStatus;

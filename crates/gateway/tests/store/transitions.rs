@@ -77,7 +77,7 @@ on_both_backends! {
         for (from, to) in [
             (OrderStatus::Created, OrderStatus::Refunded),
             (OrderStatus::Paid, OrderStatus::Closed),
-            (OrderStatus::Closed, OrderStatus::Paid),
+            (OrderStatus::Closed, OrderStatus::Pending),
             (OrderStatus::Created, OrderStatus::Created),
         ] {
             let refused = db.store.transition(&transition(&order, from, to, "bug")).await;
