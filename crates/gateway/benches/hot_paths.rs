@@ -64,6 +64,8 @@ struct Plan {
     create_persisting_sim: (usize, Duration),
     /// Status polling of orders whose pay parameters are signed (Alipay WAP).
     status_signed: (usize, Duration),
+    /// Callbacks replayed at once, after the orders they pay were made and paid in the simulator.
+    callbacks: usize,
     /// Per store call.
     store: (usize, Duration),
     cpu_time: Duration,
@@ -80,6 +82,7 @@ impl Plan {
             status_c16: (10_000, s(6)),
             create_persisting_sim: (300, s(6)),
             status_signed: (1_000, s(3)),
+            callbacks: 2_000,
             store: (300, Duration::from_millis(1_500)),
             cpu_time: Duration::from_millis(700),
         }
@@ -95,6 +98,7 @@ impl Plan {
             status_c16: (400, s(1)),
             create_persisting_sim: (30, s(2)),
             status_signed: (100, s(1)),
+            callbacks: 50,
             store: (20, Duration::from_millis(300)),
             cpu_time: Duration::from_millis(100),
         }
@@ -133,6 +137,7 @@ async fn run(plan: Plan, quick: bool) {
     let stand = Stand::up(ThrowawayDb::sqlite(), &keys, false).await;
     http.extend(http_scenarios(&stand, &client, plan, "sqlite").await);
     http.extend(signed_params_polling(&stand, &client, plan).await);
+    http.extend(callback_intake(&stand, &client, plan, "sqlite", &keys).await);
     let mut store_rows = store_pieces(&stand, plan, "sqlite").await;
     stand.down().await;
 
@@ -153,6 +158,7 @@ async fn run(plan: Plan, quick: bool) {
                 .expect("a throwaway PostgreSQL database");
             let stand = Stand::up(database, &keys, false).await;
             http.extend(http_scenarios(&stand, &client, plan, "postgres").await);
+            http.extend(callback_intake(&stand, &client, plan, "postgres", &keys).await);
             store_rows.extend(store_pieces(&stand, plan, "postgres").await);
             stand.down().await;
         }
@@ -491,6 +497,120 @@ async fn signed_params_polling(stand: &Stand, client: &reqwest::Client, plan: Pl
     let fig = measure(16, n * 2, t, op).await;
     rows.push(Row::new(scenario, "sqlite", 16, fig));
     rows
+}
+
+/// Callback intake without the simulator's sender: orders are made and paid in the simulator with
+/// its callbacks held back (logged, not sent), then the logged callbacks — signed and encrypted by
+/// the simulator as WeChat Pay does — are posted to paygate at once, each one order's payment.
+async fn callback_intake(
+    stand: &Stand,
+    client: &reqwest::Client,
+    plan: Plan,
+    backend: &str,
+    keys: &SandboxKeys,
+) -> Vec<Row> {
+    let sim_faults = format!("{}/sim/faults", stand.sim.base_url);
+    let held = client
+        .post(&sim_faults)
+        .json(&json!({"drop_callbacks": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(held.status().is_success(), "{:?}", held.text().await);
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let n = plan.callbacks;
+    let fig = measure(
+        16,
+        n,
+        Duration::from_secs(600),
+        creator(stand, client, "cb", &tokens),
+    )
+    .await;
+    assert_eq!(fig.errors, 0, "creating the orders: {:?}", fig.first_error);
+    let tokens = tokens.lock().unwrap().clone();
+    let mut references = std::collections::HashSet::new();
+    for token in &tokens {
+        let token = gateway::domain::CheckoutToken::parse(token).unwrap();
+        let order = stand
+            .store
+            .find_order_by_token(&token)
+            .await
+            .unwrap()
+            .unwrap();
+        let no = order.upstream_order_no.as_str().to_owned();
+        let url = format!(
+            "{}/sim/wechat/orders/{no}/pay?mchid={}",
+            stand.sim.base_url, keys.wechat_mchid
+        );
+        let paid = client.post(url).send().await.unwrap();
+        assert!(paid.status().is_success(), "{:?}", paid.text().await);
+        references.insert(no);
+    }
+    let log: Vec<Value> = client
+        .get(format!("{}/sim/wechat/callbacks", stand.sim.base_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let callbacks: Vec<(Vec<(String, String)>, String)> = log
+        .iter()
+        .filter(|r| {
+            r["reference"]
+                .as_str()
+                .is_some_and(|no| references.contains(no))
+        })
+        .map(|r| {
+            let headers = r["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    (
+                        h[0].as_str().unwrap().to_owned(),
+                        h[1].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            (headers, r["body"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(callbacks.len(), n, "one logged callback per payment");
+    let released = client.delete(&sim_faults).send().await.unwrap();
+    assert!(released.status().is_success());
+
+    let callbacks = Arc::new(callbacks);
+    let url = format!("{}/callbacks/wechat/{}", stand.base, keys.wechat_mchid);
+    let poster = {
+        let client = client.clone();
+        Arc::new(move |i: usize| {
+            let client = client.clone();
+            let callbacks = Arc::clone(&callbacks);
+            let url = url.clone();
+            Box::pin(async move {
+                let (headers, body) = &callbacks[i];
+                let mut req = client.post(url).body(body.clone());
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                let resp = req.send().await.map_err(|e| e.to_string())?;
+                let status = resp.status();
+                if status != 204 && status != 200 {
+                    return Err(format!("{status}: {:?}", resp.text().await));
+                }
+                Ok(())
+            }) as std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        }) as Op
+    };
+    let fig = measure(16, n, Duration::from_secs(600), poster).await;
+    let row = Row::new(
+        "callback POST /callbacks/wechat (TRANSACTION.SUCCESS → paid + outbox)",
+        backend,
+        16,
+        fig,
+    );
+    vec![row]
 }
 
 struct StoreRow {
@@ -1137,7 +1257,11 @@ impl Report {
             "Order creation is end to end: signed request, auth (site lookup, HMAC), the nonce \
              and the order inserted in one transaction, the RSA-signed upstream call to the in-process simulator (which verifies \
              it and signs its answer), verification of the answer, the `pending` transition. Status \
-             polling is one token lookup. The sandbox simulator keeps its state in memory unless \
+             polling is one token lookup. A callback is one of the simulator's signed, encrypted \
+             `TRANSACTION.SUCCESS` notifications, logged but held back while its order was paid, \
+             posted here by the load generator (not by the simulator's sender): verification, \
+             decryption, the order's lookup and its `paid` transition with its outbox event in one \
+             transaction. The sandbox simulator keeps its state in memory unless \
              the row says otherwise. SQLite runs with `synchronous=FULL` (every commit is fsynced). \
              No background workers run.\n"
         );
