@@ -16,7 +16,10 @@
 //!
 //! The log is readable with [`CallbackEngine::records`] and `GET /sim/callbacks?channel=…`; tests can
 //! await a condition on it with [`CallbackEngine::wait_for`]. The log and pending retries live in
-//! memory only: after a restart, pending callbacks are not resumed.
+//! memory only: after a restart, pending callbacks are not resumed. The log keeps the latest
+//! [`LOG_LIMIT`] callbacks, so a sandbox gateway that runs for months does not grow with it.
+
+use std::collections::VecDeque;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,6 +34,9 @@ use crate::faults::Faults;
 
 /// Callback posts under way at once, over all channels.
 pub const IN_FLIGHT: usize = 64;
+
+/// Callbacks the log keeps, the latest ones (a record is a few KB: its signed body and headers).
+pub const LOG_LIMIT: usize = 20_000;
 
 /// One HTTP POST, ready to send.
 #[derive(Debug, Clone)]
@@ -140,8 +146,33 @@ struct Inner {
     time_scale: f64,
     shutdown: tokio::sync::watch::Receiver<bool>,
     in_flight: tokio::sync::Semaphore,
-    log: Mutex<Vec<CallbackRecord>>,
+    log: Mutex<Log>,
     changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// The latest callbacks, each named by its place in the sequence of every callback logged.
+#[derive(Default)]
+struct Log {
+    /// The place of `records[0]`.
+    first: usize,
+    records: VecDeque<CallbackRecord>,
+}
+
+impl Log {
+    /// Appends `record`, forgetting the oldest past [`LOG_LIMIT`]; returns its place.
+    fn push(&mut self, record: CallbackRecord) -> usize {
+        if self.records.len() == LOG_LIMIT {
+            self.records.pop_front();
+            self.first += 1;
+        }
+        self.records.push_back(record);
+        self.first + self.records.len() - 1
+    }
+
+    fn get_mut(&mut self, place: usize) -> Option<&mut CallbackRecord> {
+        let index = place.checked_sub(self.first)?;
+        self.records.get_mut(index)
+    }
 }
 
 impl CallbackEngine {
@@ -160,7 +191,7 @@ impl CallbackEngine {
                 time_scale,
                 shutdown,
                 in_flight: tokio::sync::Semaphore::new(IN_FLIGHT),
-                log: Mutex::new(Vec::new()),
+                log: Mutex::new(Log::default()),
                 changed,
             }),
         }
@@ -188,11 +219,8 @@ impl CallbackEngine {
             },
             attempts: Vec::new(),
         };
-        // The log only grows, so a record's place in it names it for the attempts to come.
-        let index = self.with_log(|log| {
-            log.push(record);
-            log.len() - 1
-        });
+        // A record's place in the sequence names it for the attempts to come.
+        let index = self.with_log(|log| log.push(record));
         if faults.drop_callbacks {
             tracing::info!(%id, event = %delivery.event, "callback dropped by fault injection");
             return id;
@@ -296,7 +324,7 @@ impl CallbackEngine {
         }
     }
 
-    fn with_log<R>(&self, f: impl FnOnce(&mut Vec<CallbackRecord>) -> R) -> R {
+    fn with_log<R>(&self, f: impl FnOnce(&mut Log) -> R) -> R {
         let out = {
             let mut log = self
                 .inner
@@ -325,7 +353,8 @@ impl CallbackEngine {
             .log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        log.iter()
+        log.records
+            .iter()
             .filter(|r| channel.is_none_or(|c| r.channel == c))
             .cloned()
             .collect()
@@ -384,4 +413,46 @@ async fn list(
 /// Serves one channel's log; for `GET /sim/<channel>/callbacks` routes.
 pub async fn list_channel(ctx: &SimContext, channel: &str) -> Json<Vec<CallbackRecord>> {
     Json(ctx.callbacks().records(Some(channel)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(reference: usize) -> CallbackRecord {
+        CallbackRecord {
+            id: format!("cb_{reference}"),
+            channel: "wechat".into(),
+            event: "TRANSACTION.SUCCESS".into(),
+            reference: reference.to_string(),
+            merchant: "1900000001".into(),
+            url: "http://127.0.0.1/cb".into(),
+            headers: Vec::new(),
+            body: String::new(),
+            created_at: String::new(),
+            state: CallbackState::Pending,
+            attempts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_the_latest_callbacks_and_forgets_the_oldest() {
+        let mut log = Log::default();
+        for i in 0..LOG_LIMIT + 3 {
+            assert_eq!(log.push(record(i)), i);
+        }
+        assert_eq!(log.records.len(), LOG_LIMIT);
+        // An attempt on a forgotten callback changes nothing; one on a kept callback finds it.
+        assert!(log.get_mut(2).is_none());
+        assert_eq!(
+            log.get_mut(3).map(|r| r.reference.clone()),
+            Some("3".into())
+        );
+        let last = LOG_LIMIT + 2;
+        assert_eq!(
+            log.get_mut(last).map(|r| r.reference.clone()),
+            Some(last.to_string())
+        );
+        assert!(log.get_mut(last + 1).is_none());
+    }
 }

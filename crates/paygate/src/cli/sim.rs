@@ -32,7 +32,7 @@ Control API (same listener, JSON, not signed):
   POST /sim/faults  any of {\"drop_callbacks\":bool,\"callback_delay_ms\":n,\"api_error_rate\":0..1,
                     \"api_rate_limit_rate\":0..1,\"api_hang_rate\":0..1} → the current switches
   GET  /sim/faults   DELETE /sim/faults (all off)
-  GET  /sim/callbacks[?channel=wechat|alipay]   the callback log of every channel
+  GET  /sim/callbacks[?channel=wechat|alipay]   the callback log of every channel (the latest 20,000)
 
   Alipay: POST /sim/alipay/apps, POST /sim/alipay/trades/{out_trade_no}/pay?app_id=… (and /fail),
   GET /sim/alipay/callbacks.
