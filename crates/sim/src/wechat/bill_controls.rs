@@ -28,7 +28,7 @@ use time::format_description::well_known::Rfc3339;
 use super::crypto::{china_time, now_unix};
 use super::error::{ApiError, ApiResult, internal};
 use super::payer::transaction_id;
-use super::state::{Order, RequestDigest, TradeState, TradeType, order_key};
+use super::state::{Answer, Order, RequestDigest, TradeState, TradeType, order_key};
 use super::transactions::transaction_json;
 use super::{Sim, validate};
 
@@ -115,7 +115,7 @@ async fn external_trade(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiR
                         format!("oSim{}", channel_core::nonce::alphanumeric(24))
                     })),
                     sub_openid: false,
-                    prepay: Value::Null,
+                    prepay: Answer::none(),
                     prepay_id: None,
                     h5_link: None,
                     request: RequestDigest::of(&request),

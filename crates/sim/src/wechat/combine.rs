@@ -18,7 +18,9 @@ use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
 use super::orders::{new_prepay_id, order_paid, prepay};
 use super::scope::{check_appid, check_mchid, expire_if_due};
-use super::state::{Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
+use super::state::{
+    Answer, Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key,
+};
 use super::transactions::{close_order, mark_paid};
 use super::validate;
 
@@ -125,7 +127,7 @@ pub async fn create(
             time_expire,
             openid: openid.clone(),
             sub_openid: false,
-            prepay: Value::Null,
+            prepay: Answer::none(),
             prepay_id: None,
             h5_link: None,
             request: RequestDigest::of(&Value::Null),
@@ -150,7 +152,7 @@ pub async fn create(
             .collect(),
         openid,
         notify_url: notify_url.to_owned(),
-        prepay: answer,
+        prepay: Answer::of(&answer),
         request: RequestDigest::of(&request),
         scene_info: b.scene_info.clone(),
     };
@@ -172,7 +174,7 @@ fn insert(
         if existing.request != combine.request {
             return Err(used());
         }
-        return Ok(existing.prepay.clone());
+        return Ok(existing.prepay.to_value());
     }
     if combine.sub_orders.iter().any(|k| s.orders.contains_key(k)) {
         return Err(used());
@@ -180,7 +182,7 @@ fn insert(
     for (k, o) in combine.sub_orders.iter().zip(subs) {
         s.orders.insert(k.clone(), o);
     }
-    let answer = combine.prepay.clone();
+    let answer = combine.prepay.to_value();
     s.combines.insert(key, combine);
     Ok(answer)
 }

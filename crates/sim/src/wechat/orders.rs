@@ -15,7 +15,7 @@ use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::h5::link;
 use super::scope::{Scope, check_appid, check_mchid, expire_if_due};
-use super::state::{Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
+use super::state::{Answer, Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
 use super::validate;
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,7 +152,7 @@ async fn create_in_scope(
         time_expire,
         openid,
         sub_openid,
-        prepay: prepay(trade_type, &prepay_id),
+        prepay: Answer::of(&prepay(trade_type, &prepay_id)),
         prepay_id: (trade_type != TradeType::Native).then_some(prepay_id),
         h5_link: None,
         request: RequestDigest::of(&request),
@@ -197,13 +197,13 @@ fn insert_order(
                 if existing.trade_type == TradeType::H5 {
                     link::reissue(existing, base_url, now);
                 }
-                Ok(existing.prepay.clone())
+                Ok(existing.prepay.to_value())
             }
             TradeState::Success | TradeState::Refund => Err(order_paid()),
             TradeState::Closed => Err(order_closed()),
         };
     }
-    let answer = order.prepay.clone();
+    let answer = order.prepay.to_value();
     s.orders.insert(key, order);
     Ok(answer)
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::wechat::scope::expire_if_due;
-use crate::wechat::state::{H5Link, Order, TradeState};
+use crate::wechat::state::{Answer, H5Link, Order, TradeState};
 
 /// The pay page's path, WeChat's own.
 pub const PATH: &str = "/cgi-bin/mmpayweb-bin/checkmweb";
@@ -27,7 +27,7 @@ pub fn reissue(order: &mut Order, base_url: &str, now: i64) {
         package: new_package(),
         issued: now,
     };
-    order.prepay = json!({ "h5_url": url(base_url, &prepay_id, &link.package) });
+    order.prepay = Answer::of(&json!({ "h5_url": url(base_url, &prepay_id, &link.package) }));
     order.h5_link = Some(link);
 }
 
@@ -117,7 +117,7 @@ mod tests {
             time_expire: None,
             openid: None,
             sub_openid: false,
-            prepay: serde_json::Value::Null,
+            prepay: Answer::none(),
             prepay_id: Some("wx2024010112000012345678901234567890ab".into()),
             h5_link: None,
             request: crate::wechat::state::RequestDigest::of(&serde_json::Value::Null),
@@ -138,7 +138,8 @@ mod tests {
     fn a_link_opens_the_page_for_five_minutes() {
         let mut o = order();
         reissue(&mut o, "http://127.0.0.1:1", 1000);
-        let url = o.prepay["h5_url"].as_str().unwrap();
+        let answer = o.prepay.to_value();
+        let url = answer["h5_url"].as_str().unwrap();
         assert!(
             url.starts_with(
                 "http://127.0.0.1:1/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx2024010112"
@@ -182,6 +183,6 @@ mod tests {
         let mut legacy = order();
         legacy.prepay_id = None;
         reissue(&mut legacy, "http://sim", 1000);
-        assert!(legacy.h5_link.is_none() && legacy.prepay.is_null());
+        assert!(legacy.h5_link.is_none() && legacy.prepay.is_none());
     }
 }
