@@ -1262,7 +1262,7 @@ impl Report {
              posted here by the load generator (not by the simulator's sender): verification, \
              decryption, the order's lookup and its `paid` transition with its outbox event in one \
              transaction. The sandbox simulator keeps its state in memory unless \
-             the row says otherwise. SQLite runs with `synchronous=FULL` (every commit is fsynced). \
+             the row says otherwise. SQLite runs as shipped: every commit is on disk before it is answered (its WAL synced, one sync for the commits made while the previous one ran). \
              No background workers run.\n"
         );
         let _ = writeln!(

@@ -35,6 +35,10 @@ pub enum StoreError {
     /// records when it initialises the database.
     #[error("the database has no recorded mode (sandbox or live) yet: start `paygate serve` once")]
     ModeNotRecorded,
+    /// A commit was made but the sync that puts it on disk failed: whether it survives a power
+    /// loss is unknown.
+    #[error("syncing the database to disk failed: {0}")]
+    Durability(String),
 }
 
 impl StoreError {

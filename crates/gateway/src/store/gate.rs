@@ -16,19 +16,52 @@
 //! methods are leaf operations, each one statement or one transaction that calls no other method
 //! until it has committed, so the gate is never asked for twice by one task.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-/// The turn of one writer at a time; cheap to clone (all clones are the same gate).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WriteGate(Arc<Mutex<()>>);
+use super::StoreError;
+use super::group_commit::GroupCommit;
+
+/// The turn of one writer at a time, and the sync that makes its commit durable after its turn
+/// (`group_commit.rs`); cheap to clone (all clones are the same gate).
+#[derive(Debug, Clone)]
+pub(crate) struct WriteGate {
+    turn: Arc<Mutex<()>>,
+    commits: GroupCommit,
+}
 
 impl WriteGate {
+    /// The gate of the database file `database`.
+    pub(crate) fn for_file(database: &Path) -> Self {
+        Self {
+            turn: Arc::default(),
+            commits: GroupCommit::for_file(database),
+        }
+    }
+
     /// Waits for this writer's turn (tokio's mutex is fair: first come, first served); the turn
     /// ends when the guard is dropped, which must be after the commit or rollback.
     pub(crate) async fn turn(&self) -> MutexGuard<'_, ()> {
-        self.0.lock().await
+        self.turn.lock().await
+    }
+
+    /// After the turn: waits until this writer's commit is on disk. Nothing a write did may be
+    /// told to anyone before.
+    ///
+    /// # Errors
+    /// `Durability` when the sync failed.
+    pub(crate) async fn durable(&self) -> Result<(), StoreError> {
+        self.commits
+            .durable()
+            .await
+            .map_err(|e| StoreError::Durability(e.to_string()))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> &GroupCommit {
+        &self.commits
     }
 }
 
@@ -39,7 +72,6 @@ mod tests {
 
     use test_support::db::{Backend, ThrowawayDb};
 
-    use super::WriteGate;
     use crate::crypto::MasterKey;
     use crate::domain::{
         AccessKey, Amount, ApiNonce, Channel, Currency, Description, ExpireMinutes, JobKind,
@@ -73,13 +105,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_writers_of_one_store_never_meet_at_sqlites_lock() {
         let database = ThrowawayDb::create(Backend::Sqlite).await;
-        let pool = connect_sqlite(database.url(), Duration::ZERO)
+        let (pool, gate) = connect_sqlite(database.url(), Duration::ZERO)
             .await
             .unwrap();
-        let store = Store::on(
-            Pool::Sqlite(pool, WriteGate::default()),
-            &MasterKey::generate(),
-        );
+        let store = Store::on(Pool::Sqlite(pool, gate), &MasterKey::generate());
         store.migrate().await.unwrap();
         store
             .record_mode(Mode::Sandbox, Timestamp::now())
@@ -158,5 +187,18 @@ mod tests {
             limit: 100,
         };
         assert_eq!(store.list_orders(&filter).await.unwrap().len(), 32);
+        // SQLite does not sync at commit; every write waited for the group commit's sync instead,
+        // and none returned before one had covered it.
+        let Pool::Sqlite(pool, gate) = &store.pool else {
+            unreachable!()
+        };
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 1, "NORMAL");
+        let (issued, synced) = gate.commits().tickets();
+        assert!(issued >= 3 * 32 + 8, "one ticket per write: {issued}");
+        assert_eq!(synced, issued);
     }
 }

@@ -129,18 +129,23 @@ impl Store {
                            RETURNING id, kind, subject, due_at, attempt";
                 let kinds = serde_json::to_string(&kinds)
                     .map_err(|e| StoreError::corrupt("job kinds", e))?;
-                // As `with_write_tx!`: its turn at the write gate, then the write lock up front.
-                let _turn = gate.turn().await;
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let rows = sqlx::query_as(sql)
-                    .bind(owner)
-                    .bind(until)
-                    .bind(kinds)
-                    .bind(now.as_millis())
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
+                // As `with_write_tx!`: its turn at the write gate, then the write lock up front,
+                // and the claim durable before its jobs run.
+                let rows = {
+                    let _turn = gate.turn().await;
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                    let rows = sqlx::query_as(sql)
+                        .bind(owner)
+                        .bind(until)
+                        .bind(kinds)
+                        .bind(now.as_millis())
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    rows
+                };
+                gate.durable().await?;
                 rows
             }
         };

@@ -1,8 +1,8 @@
 //! What this machine allows at most, measured in the same run as the scenarios so each result can
 //! be read against it: RSA-2048 signatures per second on every core, with the signing code paygate
 //! and its simulator use (every sandbox order costs two: paygate signs the request, the simulator
-//! signs its answer), and fsyncs per second on the data dir's file system (every commit on SQLite
-//! with `synchronous=FULL`, and on PostgreSQL, waits for one unless several share it).
+//! signs its answer), and fsyncs per second on the data dir's file system (every commit, on SQLite
+//! and on PostgreSQL, waits for one, unless several share it).
 
 use std::io::Write;
 use std::path::Path;
