@@ -278,6 +278,43 @@ console_tests! {
         ops.get("/console/reconciliation?before=2000-01-01").await.assert_status(200).assert_contains("data-testid=\"no-days\"");
     }
 
+    async fn the_days_are_paged_a_month_at_a_time_newest_first_with_the_planned_ones(app: TestApp) {
+        user(&app, "viewer@example.com", Role::Viewer).await;
+        let today = BillDay::of(Timestamp::now());
+        let mchid = app.wechat.mchid.clone();
+        let mut day = today;
+        let mut days = Vec::new();
+        for _ in 0..33 {
+            day = day.previous();
+            days.push(day);
+            let id = app.db.store.start_reconciliation(Channel::Wechat, &mchid, day, Timestamp::now()).await.unwrap();
+            app.db.store.finish_reconciliation(id, Ok((&Default::default(), 0)), Timestamp::now()).await.unwrap();
+        }
+        // Planned, not run: today's, and an old day of Alipay's beyond the first page.
+        app.db.store.request_reconciliation(Channel::Wechat, today, Timestamp::now()).await.unwrap();
+        let old = days[31];
+        app.db.store.request_reconciliation(Channel::Alipay, old, Timestamp::now()).await.unwrap();
+        let mut viewer = Browser::signed_in(&app, "viewer@example.com").await;
+        let first = viewer.get("/console/reconciliation").await;
+        first.assert_status(200);
+        assert_eq!(count(&first, "day-row"), 30, "{}", first.body);
+        first.assert_contains(&format!("/console/reconciliation/wechat/{today}\""));
+        let last_shown = days[28];
+        first
+            .assert_contains(&format!("/console/reconciliation/wechat/{last_shown}\""))
+            .assert_lacks(&format!("/console/reconciliation/wechat/{}\"", days[29]))
+            .assert_contains(&format!("href=\"/console/reconciliation?before={last_shown}\" rel=\"next\""))
+            .assert_lacks("data-testid=\"first-page\"");
+        let second = viewer.get(&format!("/console/reconciliation?before={last_shown}")).await;
+        second.assert_status(200).assert_contains("data-testid=\"first-page\"").assert_lacks("data-testid=\"next-page\"");
+        // Days 30 to 33 back, and the old day's Alipay plan beside its WeChat Pay run.
+        assert_eq!(count(&second, "day-row"), 5, "{}", second.body);
+        second
+            .assert_contains(&format!("/console/reconciliation/alipay/{old}\""))
+            .assert_contains(&format!("/console/reconciliation/wechat/{}\"", days[32]))
+            .assert_lacks(&format!("/console/reconciliation/wechat/{last_shown}\""));
+    }
+
     async fn a_site_downloads_its_own_statement_as_the_api_gives_it_and_no_other_sites(app: TestApp) {
         let other = app.another_site("other shop").await;
         user(&app, "shop@example.com", Role::Site(app.site.id.clone())).await;
