@@ -272,6 +272,17 @@ console_tests! {
             ops.post(&path, &[("csrf", &csrf)]).await.assert_status(404);
         }
         assert_eq!(app.db.count("SELECT COUNT(*) FROM jobs WHERE kind = 'reconcile_day'").await, 0);
+        // Tomorrow, planned for when its bill is out: shown, but not to be run before it begins.
+        let tomorrow = day.next();
+        let due = Timestamp::now().plus(Duration::from_secs(86_400));
+        app.db.store.request_reconciliation(Channel::Wechat, tomorrow, due).await.unwrap();
+        let planned = ops.get(&format!("/console/reconciliation/wechat/{tomorrow}")).await;
+        planned.assert_status(200).assert_contains("data-testid=\"day-planned\"").assert_lacks("data-testid=\"rerun-form\"");
+        ops.post(&format!("/console/reconciliation/wechat/{tomorrow}/rerun"), &[("csrf", &csrf)]).await.assert_status(404);
+        let job = app.db.store.find_job(&JobSubject::Bill(Channel::Wechat, tomorrow)).await.unwrap().unwrap();
+        assert_eq!(job.due_at, due, "not moved");
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation.request'").await, 0);
+        app.db.execute("DELETE FROM jobs WHERE kind = 'reconcile_day'").await;
         // An empty day is a report too.
         let empty = ops.get(&format!("/console/reconciliation/wechat/{day}")).await;
         empty.assert_status(200).assert_contains("data-testid=\"no-discrepancies\"").assert_contains("data-testid=\"run-net\">¥0.00<");

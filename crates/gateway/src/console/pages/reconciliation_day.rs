@@ -2,8 +2,9 @@
 //! ran, what the bill adds up to, and every discrepancy with what was done about it, linking to
 //! the order it is about. `POST /console/reconciliation/{channel}/{date}/rerun` (admins) plans the
 //! day to be run again now, as `paygate reconcile --date` does; it is in the audit log before the
-//! day is planned. An unknown channel, or a day neither run nor planned, is the 404 page; a date
-//! that is not one is the 400 page. Operators only, as the list of days.
+//! day is planned. A day not begun yet has no bill: no button, and the 404 page. An unknown
+//! channel, or a day neither run nor planned, is the 404 page; a date that is not one, the 400
+//! page. Operators only, as the list of days.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -11,8 +12,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::domain::{BillDay, Channel, Discrepancy, Reconciliation, ReconciliationStatus, Role};
-use crate::service::console::DayReport;
+use crate::domain::{
+    BillDay, Channel, Discrepancy, Reconciliation, ReconciliationStatus, Role, Timestamp,
+};
+use crate::service::console::{DayReport, may_run};
 use crate::service::{Acting as Actor, ConsoleError};
 
 use super::super::ConsoleState;
@@ -63,7 +66,6 @@ struct Line {
     resolution: &'static str,
     resolution_text: &'static str,
     detail: String,
-    at: String,
 }
 
 /// The channel and day a path names, if it names both.
@@ -150,7 +152,8 @@ fn page(
         planned: report
             .planned
             .map(|at| b.planned_for.replace("{when}", &time(at))),
-        rerun_action: (signed.user.role == Role::Admin).then(|| href(&format!("{path}/rerun"))),
+        rerun_action: (signed.user.role == Role::Admin && may_run(report.day, Timestamp::now()))
+            .then(|| href(&format!("{path}/rerun"))),
         back_href: href("/console/reconciliation"),
         runs: report
             .runs
@@ -192,7 +195,6 @@ fn run_of(run: &Reconciliation, found: &[Discrepancy], report: &DayReport, lang:
                 resolution: d.resolution.as_str(),
                 resolution_text: resolution(lang, d.resolution),
                 detail: d.detail.clone(),
-                at: time(d.at),
             })
             .collect(),
     }

@@ -28,7 +28,7 @@ pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
 pub use detail::OrderDetail;
-pub use reconciliation::{DayLine, DayPage, DayReport};
+pub use reconciliation::{DayLine, DayPage, DayReport, may_run};
 pub use sites::{KEY_DISPLAY_TTL, SiteChange, site_right};
 
 /// Why the console could not do what was asked.

@@ -45,6 +45,12 @@ pub struct DayReport {
     pub order_numbers: HashMap<OrderId, String>,
 }
 
+/// Whether `day` may be run at `now`: it has begun, in China.
+#[must_use]
+pub fn may_run(day: BillDay, now: Timestamp) -> bool {
+    day <= BillDay::of(now)
+}
+
 /// Operators see reconciliation: admins and viewers.
 fn operator(role: &Role) -> Result<(), ConsoleError> {
     match role {
@@ -179,7 +185,8 @@ impl ConsoleService {
 
     /// Plans `channel`'s `day` to be reconciled again now (admins only): the entry in the audit
     /// log first, then the day's job, due at once, for a node's workers to run. `NotFound` for a
-    /// day the console does not show (neither run nor planned).
+    /// day the console does not show (neither run nor planned) and for a day not begun yet (the
+    /// next day is planned when its bill is due, and has no bill before).
     ///
     /// # Errors
     /// `NotAllowed` for anyone but an admin, `NotFound`, `Service(Store)`.
@@ -192,9 +199,12 @@ impl ConsoleService {
         if acting.user.role != Role::Admin {
             return Err(ConsoleError::NotAllowed);
         }
+        let now = Timestamp::now();
+        if !may_run(day, now) {
+            return Err(ConsoleError::NotFound);
+        }
         self.reconciliation_day(&acting.user.role, channel, day)
             .await?;
-        let now = Timestamp::now();
         let entry = AuditEntry::by(now, &acting.acted_by(), AuditAction::ReconciliationRequest)
             .on("reconciliation", &format!("{}:{day}", channel.as_str()))
             .detail(format!("{} {day}: run again", channel.as_str()));
