@@ -13,6 +13,7 @@
 //     {reload: true}                 reload the page, as a person pressing F5 → {status, url}
 //     {fill: testid, value}          type into the element with this data-testid
 //     {click: testid}                click it and wait for the page it leads to → {status, url}
+//     {download: testid}             click it and wait for the file it downloads → {filename, text}
 //     {setField: css, value}         change a (hidden) field's value, as a tampered form would
 //     {removeField: css}             remove a field from its form, as a forged form would
 //     {submit: css}                  submit the form matching css and wait → {status, url}
@@ -35,6 +36,8 @@
 // request to an origin other than `base` (the attacker's page excepted).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium).
+
+import { readFile } from "node:fs/promises";
 
 import { launch } from "./launch.mjs";
 
@@ -116,6 +119,16 @@ async function run(page, context, step) {
   }
   if (step.click !== undefined) {
     return { click: step.click, ...(await navigating(page, () => page.getByTestId(step.click).first().click())) };
+  }
+  if (step.download !== undefined) {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId(step.download).first().click(),
+    ]);
+    const failure = await download.failure();
+    if (failure) throw new Error(`download ${step.download} failed: ${failure}`);
+    const text = await readFile(await download.path(), "utf8");
+    return { download: step.download, filename: download.suggestedFilename(), url: download.url(), text };
   }
   if (step.setField !== undefined) {
     await page.$eval(step.setField, (el, value) => { el.value = value; }, step.value);

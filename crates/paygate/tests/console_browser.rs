@@ -7,7 +7,10 @@
 //! outsider's attempts — a forged or missing CSRF token, a form posted from another site, a planted
 //! session cookie — and a site user's — another site's order, action, notification or site by its
 //! URL, in a list or a count, a form pointed at another site's order, a session cookie copied
-//! before sign-out — each fail, and ten wrong passwords lock the account. Screenshots are kept in `target/test-output/console/`.
+//! before sign-out — each fail, and ten wrong passwords lock the account; and a day reconciled by
+//! `paygate reconcile` read in the console (the list of days, the day's report with its discrepancy
+//! linking to its order, reconcile again, audited), and a site user's statement downloaded from their
+//! portal, the API's bytes. Screenshots are kept in `target/test-output/console/`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,7 +26,7 @@ use serde_json::{Value, json};
 use support::browser::{console, output_dir};
 use support::serve::{
     Paygate, ServeOptions, SiteKeys, checkout_token, create_site, create_site_notifying, http,
-    paygate_command, signed_ok,
+    paygate_command, paygate_run, signed, signed_ok,
 };
 use test_support::db::Database;
 use test_support::receiver::Receiver;
@@ -809,4 +812,244 @@ async fn an_outsider_can_neither_forge_a_form_nor_fix_a_session_nor_open_another
         .count("SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed'")
         .await;
     assert!(log >= 10, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reads_a_reconciled_day_and_a_site_downloads_its_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Paygate::start(ServeOptions::new(dir.path()).fast_workers());
+    let ours = create_site(dir.path(), "Example Shop");
+    let theirs = create_site(dir.path(), "Other Shop");
+    create_user(dir.path(), "admin@example.com", "admin", None);
+    create_user(dir.path(), "shop@example.com", "site", Some(&ours.site_id));
+    paid_order(&pg, &ours, "recon_order_0001", 2990).await;
+    paid_order(&pg, &ours, "recon_order_0002", 10_000).await;
+    paid_order(&pg, &theirs, "recon_theirs_001", 5000).await;
+    // paygate's record of one payment no longer says what the channel billed: a discrepancy.
+    let db = sqlite(dir.path());
+    db.execute("UPDATE orders SET amount_fen = 10100 WHERE out_trade_no = 'recon_order_0002'")
+        .await
+        .unwrap();
+    let mismatched = console_id(dir.path(), "recon_order_0002").await;
+    let matched = console_id(dir.path(), "recon_order_0001").await;
+    let today = gateway::domain::BillDay::of(gateway::domain::Timestamp::now()).to_string();
+    let out = paygate_run(
+        &[
+            "reconcile",
+            "--date",
+            &today,
+            "--channel",
+            "wechat",
+            "--wait",
+            "60",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        pg.log()
+    );
+    let day_page = format!("/console/reconciliation/wechat/{today}");
+
+    let mut plan = Plan::new(&pg);
+    plan.step(json!({"goto": "/console/login"}));
+    plan.sign_in("admin@example.com", PASSWORD);
+    plan.step(json!({"click": "nav-reconciliation"}));
+    let list = plan.step(
+        json!({"look": ["day-row", "day-status", "day-payments", "day-paid",
+        "day-fees", "day-net", "day-matched", "day-discrepancies"]}),
+    );
+    plan.step(json!({"screenshot": png("reconciliation")}));
+    plan.step(json!({"goto": day_page}));
+    let day = plan.step(
+        json!({"look": ["day-heading", "run-status", "run-paid", "run-fees",
+        "run-net", "discrepancy-row", "discrepancy-order", "rerun"]}),
+    );
+    plan.step(json!({"screenshot": png("reconciliation-day")}));
+    let rerun = plan.step(json!({"click": "rerun"}));
+    let rerun_done = plan.step(json!({"look": ["notice", "run-status"]}));
+    plan.step(json!({"screenshot": png("reconciliation-day-rerun")}));
+    plan.step(json!({"click": "discrepancy-order"}));
+    let order = plan.step(json!({"look": ["out-trade-no", "summary"]}));
+    plan.step(json!({"goto": format!("/console/orders/{matched}")}));
+    let matched_order = plan.step(json!({"look": ["summary"]}));
+    plan.step(json!({"screenshot": png("order-billed-fee")}));
+    plan.step(json!({"goto": "/console/reconciliation?lang=en"}));
+    plan.step(json!({"screenshot": png("reconciliation-en")}));
+    plan.step(json!({"goto": format!("{day_page}?lang=zh")}));
+    plan.step(json!({"viewport": {"width": 390, "height": 844}}));
+    let phone_list = plan.step(json!({"goto": "/console/reconciliation"}));
+    let phone_list_look = plan.step(json!({"look": ["day-row"]}));
+    plan.step(json!({"screenshot": png("reconciliation-phone")}));
+    plan.step(json!({"goto": day_page}));
+    let phone_day = plan.step(json!({"look": ["discrepancy-row"]}));
+    plan.step(json!({"screenshot": png("reconciliation-day-phone")}));
+    plan.step(json!({"viewport": {"width": 1280, "height": 800}}));
+    plan.step(json!({"goto": "/console/audit"}));
+    let audit = plan.step(json!({"texts": "audit-action"}));
+    let found = plan.run();
+    clean(&found);
+    let testids = |i: usize| step(&found, i)["testids"].clone();
+
+    // Tomorrow, planned by the day's run for when its bill is out; then the day: WeChat Pay's
+    // account, complete, its three payments of 29.90, 100.00 and 50.00 (the bill lists every
+    // site's), one of them a discrepancy.
+    let l = testids(list);
+    assert_eq!(l["day-row"]["count"], 2, "{found}");
+    assert_eq!(l["day-status"]["text"], "已计划", "{l}");
+    let main = step(&found, list)["main"].as_str().unwrap().to_owned();
+    assert!(
+        main.contains(&format!("{today}\t微信支付")) && main.contains("已完成"),
+        "{main}"
+    );
+    assert_eq!(l["day-payments"]["text"], "3", "{l}");
+    assert_eq!(l["day-paid"]["text"], "179.90", "{l}");
+    assert_eq!(l["day-matched"]["text"], "2", "{l}");
+    assert_eq!(l["day-discrepancies"]["text"], "1", "{l}");
+    let fees = l["day-fees"]["text"].as_str().unwrap().to_owned();
+    assert_ne!(fees, "0.00", "the simulator's bill charges fees: {l}");
+    let d = testids(day);
+    assert!(
+        d["day-heading"]["text"].as_str().unwrap().contains(&today),
+        "{d}"
+    );
+    assert_eq!(d["run-paid"]["text"], "¥179.90", "{d}");
+    assert_eq!(d["run-fees"]["text"], format!("¥{fees}").as_str(), "{d}");
+    assert_eq!(d["discrepancy-row"]["count"], 1, "{d}");
+    assert_eq!(d["discrepancy-order"]["text"], "recon_order_0002", "{d}");
+    assert_eq!(d["rerun"]["count"], 1, "an admin may run it again");
+    assert!(
+        step(&found, rerun)["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{day_page}?done=rerun")),
+        "{found}"
+    );
+    assert_eq!(testids(rerun_done)["notice"]["count"], 1, "{found}");
+    let o = testids(order);
+    assert_eq!(o["out-trade-no"]["text"], "recon_order_0002", "{o}");
+    assert!(
+        step(&found, order)["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/console/orders/{mismatched}")),
+        "{found}"
+    );
+    // The bill's fee of a payment it matched is on the order's page; the mismatched one has none.
+    assert!(
+        !o["summary"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("渠道手续费"),
+        "{o}"
+    );
+    let summary = testids(matched_order)["summary"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        summary.contains("渠道手续费（账单，元）0.18"),
+        "0.6 % of 29.90: {summary}"
+    );
+    assert_eq!(step(&found, phone_list)["status"], 200);
+    for i in [phone_list_look, phone_day] {
+        assert_eq!(step(&found, i)["fitsWidth"], true, "step {i}: {found}");
+    }
+    let actions = step(&found, audit)["texts"].clone();
+    assert_eq!(actions[0], "reconciliation.request", "{actions}");
+    let asked = db
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation.request' \
+             AND actor_email = 'admin@example.com' AND ip = '127.0.0.1'",
+        )
+        .await;
+    assert_eq!(asked, 1);
+
+    // The site user: no reconciliation, and their own statement from their portal, the API's
+    // bytes; another site's by its URL is not found, a date that is not one is a 400 page.
+    let mut shop = Plan::new(&pg);
+    shop.step(json!({"goto": "/console/login"}));
+    shop.sign_in("shop@example.com", PASSWORD);
+    let nav = shop.step(json!({"look": ["nav-reconciliation", "nav-orders"]}));
+    let refused = shop.step(json!({"goto": "/console/reconciliation"}));
+    shop.step(json!({"goto": format!("/console/sites/{}", ours.site_id)}));
+    let portal = shop.step(
+        json!({"look": ["statement-form", "statement-date", "download-csv", "download-json"]}),
+    );
+    shop.step(json!({"screenshot": png("site-statement")}));
+    shop.step(json!({"fill": "statement-date", "value": today}));
+    let csv = shop.step(json!({"download": "download-csv"}));
+    let json_file = shop.step(json!({"download": "download-json"}));
+    let cross = shop.step(json!({"goto": format!(
+        "/console/sites/{}/statement?date={today}&format=csv",
+        theirs.site_id
+    )}));
+    let cross_look = shop.step(json!({"look": ["error"]}));
+    let bad = shop.step(json!({"goto": format!(
+        "/console/sites/{}/statement?date=2026-02-30&format=csv",
+        ours.site_id
+    )}));
+    let bad_look = shop.step(json!({"look": ["error-message"]}));
+    shop.step(json!({"screenshot": png("statement-bad-date")}));
+    let found = shop.run();
+    clean(&found);
+    let testids = |i: usize| step(&found, i)["testids"].clone();
+    assert_eq!(testids(nav)["nav-reconciliation"]["count"], 0, "{found}");
+    assert_eq!(testids(nav)["nav-orders"]["count"], 1);
+    assert_eq!(step(&found, refused)["status"], 403, "{found}");
+    let p = testids(portal);
+    for id in [
+        "statement-form",
+        "statement-date",
+        "download-csv",
+        "download-json",
+    ] {
+        assert_eq!(p[id]["count"], 1, "{id}: {p}");
+    }
+    for (i, format) in [(csv, "csv"), (json_file, "json")] {
+        let file = step(&found, i);
+        assert_eq!(
+            file["filename"],
+            format!("statement-{}-{today}.{format}", ours.site_id).as_str(),
+            "{file}"
+        );
+        let api = signed(
+            &http(),
+            &pg.url,
+            &ours,
+            Method::GET,
+            &format!("/v1/statements/{today}?format={format}"),
+            "",
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(api.status(), 200);
+        let api = api.text().await.unwrap();
+        assert_eq!(file["text"], api.as_str(), "{format}: the API's bytes");
+        assert!(
+            api.contains("recon_order_0002") && !api.contains("recon_theirs"),
+            "{api}"
+        );
+    }
+    assert_eq!(step(&found, cross)["status"], 404, "{found}");
+    let main = step(&found, cross_look)["main"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !main.contains("recon_theirs") && !main.contains("Other Shop"),
+        "{main}"
+    );
+    assert_eq!(step(&found, bad)["status"], 400, "{found}");
+    assert!(
+        testids(bad_look)["error-message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("YYYY-MM-DD"),
+        "{found}"
+    );
+    pg.stop();
 }

@@ -57,6 +57,7 @@ pub use error::{ApiError, AuthError};
 pub use metrics::{MetricsSettings, MetricsToken, router as metrics_router};
 pub use rate_limit::{RateLimit, TrustedProxies};
 pub use server::serve;
+pub use statements::{StatementFormat, statement_response};
 
 use crate::service::{
     Failpoint, NotificationService, OrderService, ServiceSettings, Services, SiteService,

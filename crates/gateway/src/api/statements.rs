@@ -94,27 +94,57 @@ pub async fn get(
     signed: Signed,
 ) -> Result<Response, ApiError> {
     let day = BillDay::parse(&date).ok_or(DomainError::Malformed { field: "date" })?;
-    let csv = match query.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(DomainError::Malformed { field: "format" }.into()),
-    };
+    let format = StatementFormat::parse(query.format.as_deref())
+        .ok_or(DomainError::Malformed { field: "format" })?;
     let statement = ctx.orders.statement(&signed.site.id, day).await?;
-    Ok(if csv {
-        (
+    Ok(statement_response(&statement, format))
+}
+
+/// How a statement is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementFormat {
+    Json,
+    Csv,
+}
+
+impl StatementFormat {
+    /// `?format=` as given: JSON when absent or `json`, CSV for `csv`; `None` for anything else.
+    #[must_use]
+    pub fn parse(s: Option<&str>) -> Option<Self> {
+        match s {
+            None | Some("json") => Some(Self::Json),
+            Some("csv") => Some(Self::Csv),
+            Some(_) => None,
+        }
+    }
+
+    /// The file name's extension.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
+        }
+    }
+}
+
+/// The statement as `GET /v1/statements/{date}` answers it, in `format`: the one renderer, which
+/// the console's download serves too, so that a site's file is the same whichever way it came.
+pub fn statement_response(statement: &Statement, format: StatementFormat) -> Response {
+    match format {
+        StatementFormat::Csv => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"statement-{day}.csv\""),
+                    format!("attachment; filename=\"statement-{}.csv\"", statement.day),
                 ),
             ],
-            to_csv(&statement),
+            to_csv(statement),
         )
-            .into_response()
-    } else {
-        Json(view(&statement)).into_response()
-    })
+            .into_response(),
+        StatementFormat::Json => Json(view(statement)).into_response(),
+    }
 }
 
 fn totals(t: StatementTotals) -> V1StatementTotals {

@@ -20,6 +20,10 @@
 //! | `POST /console/notifications/resend-failed` | admin, site | every failed notification of a site sent again, confirmed first |
 //! | `GET /console/anomalies[?show=all]` | signed in | open anomalies (or all), each with its order |
 //! | `POST /console/anomalies/{id}/acknowledge` | admin | an anomaly seen to, with a note |
+//! | `GET /console/sites/{id}/statement?date=&format=` | signed in | a site's statement of a day as a file (CSV or JSON, as the API's) |
+//! | `GET /console/reconciliation[?before=]` | admin, viewer | the days reconciled or planned, a month a page |
+//! | `GET /console/reconciliation/{channel}/{date}` | admin, viewer | one channel's day: its runs and discrepancies |
+//! | `POST /console/reconciliation/{channel}/{date}/rerun` | admin | the day planned to be reconciled again, audited |
 //! | `GET /console/users`, `POST /console/users` | admin | the console users; a new one |
 //! | `POST /console/users/{id}/{disable,reset}` | admin | disable one (confirmed first, never oneself), give one a new password |
 //! | `GET /console/audit` | admin | the audit log |
@@ -110,6 +114,10 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/sites/new", get(pages::sites::new_form))
         .route("/console/sites/{id}", get(pages::site::show))
         .route("/console/sites/{id}/keys", get(pages::sites::keys))
+        .route(
+            "/console/sites/{id}/statement",
+            get(pages::statement::download),
+        )
         .route("/console/sites/{id}/{action}", post(pages::site::act))
         .route("/console/notifications", get(pages::notifications::show))
         .route(
@@ -120,6 +128,15 @@ pub fn router(state: ConsoleState) -> Router {
         .route(
             "/console/anomalies/{id}/acknowledge",
             post(pages::anomalies::acknowledge),
+        )
+        .route("/console/reconciliation", get(pages::reconciliation::list))
+        .route(
+            "/console/reconciliation/{channel}/{date}",
+            get(pages::reconciliation_day::show),
+        )
+        .route(
+            "/console/reconciliation/{channel}/{date}/rerun",
+            post(pages::reconciliation_day::rerun),
         )
         .route(
             "/console/users",

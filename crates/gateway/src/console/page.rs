@@ -12,7 +12,7 @@ use crate::domain::Role;
 
 use super::ConsoleState;
 use super::assets::{page_headers, stylesheet_href};
-use super::lang::{Lang, Manage, Names, Text, lang_of};
+use super::lang::{Books, Lang, Manage, Names, Text, lang_of};
 use super::root::href;
 use super::session::{SESSION_COOKIE, Signed, cookie, set_cookie};
 
@@ -24,6 +24,7 @@ pub(super) enum Section {
     Sites,
     Notifications,
     Anomalies,
+    Reconciliation,
     Users,
     Audit,
 }
@@ -47,6 +48,8 @@ pub(super) struct Layout {
     pub t: &'static Text,
     /// The management pages' strings.
     pub m: &'static Manage,
+    /// The strings of reconciliation and statements.
+    pub b: &'static Books,
     pub html_lang: &'static str,
     /// `/console` as the browser reaches it (under `public_url`'s path): what the templates'
     /// links and forms start with.
@@ -106,6 +109,15 @@ impl Layout {
             label: t.nav_anomalies,
             current: section == Section::Anomalies,
         });
+        // A channel account's day covers every site: operators only.
+        if signed.user.role.site().is_none() {
+            nav.push(NavItem {
+                key: "reconciliation",
+                href: href("/console/reconciliation"),
+                label: lang.books().nav_reconciliation,
+                current: section == Section::Reconciliation,
+            });
+        }
         if signed.user.role == Role::Admin {
             nav.push(NavItem {
                 key: "users",
@@ -140,6 +152,7 @@ impl Layout {
         Self {
             t: lang.strings(),
             m: lang.manage(),
+            b: lang.books(),
             html_lang: lang.html_lang(),
             root: href("/console"),
             title: title.to_owned(),
@@ -235,6 +248,16 @@ fn render_error(
 pub(super) fn not_found_page(lang: Lang) -> Response {
     let t = lang.strings();
     error_page(StatusCode::NOT_FOUND, lang, t.not_found_title, t.not_found)
+}
+
+/// 400: a request whose `message` says what could not be read (a date that is not one).
+pub(super) fn bad_request(lang: Lang, message: &'static str) -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        lang,
+        lang.books().bad_request_title,
+        message,
+    )
 }
 
 /// 403: a viewer's action, a form without its token or from elsewhere.

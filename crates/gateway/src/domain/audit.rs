@@ -41,6 +41,8 @@ pub enum AuditAction {
     SiteRotateKey,
     /// An anomaly seen to by a person, with their note.
     AnomalyAcknowledge,
+    /// A day of a channel's bill asked to be reconciled again.
+    ReconciliationRequest,
 }
 
 impl AuditAction {
@@ -64,6 +66,7 @@ impl AuditAction {
             Self::SiteEnable => "site.enable",
             Self::SiteRotateKey => "site.rotate_key",
             Self::AnomalyAcknowledge => "anomaly.acknowledge",
+            Self::ReconciliationRequest => "reconciliation.request",
         }
     }
 }

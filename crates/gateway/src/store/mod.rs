@@ -28,6 +28,7 @@ mod notifications;
 mod orders;
 mod queues;
 mod reconciliation;
+mod reconciliation_reads;
 mod refunds;
 mod rows;
 mod search;
@@ -59,6 +60,7 @@ pub use notifications::{NewAttempt, Settles};
 pub use orders::{InsertOutcome, ListedOrder, OrderFilter};
 pub use queues::{Acknowledgement, ListedAnomaly, ListedEvent};
 pub use reconciliation::{LOOKUP_BATCH, NewDiscrepancy, PaidOrder, SucceededRefund};
+pub use reconciliation_reads::{ListedRun, PlannedRun};
 pub use refunds::{
     FinishOutcome, ListedRefund, RefundFilter, RefundFinish, RefundTotals, ReserveOutcome,
 };

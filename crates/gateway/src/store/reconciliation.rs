@@ -17,7 +17,7 @@ use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 /// values).
 pub const LOOKUP_BATCH: usize = 500;
 
-const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
+pub(super) const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
      finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
      FROM reconciliations";
 
@@ -67,7 +67,7 @@ struct RefundRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ReconciliationRow {
+pub(super) struct ReconciliationRow {
     id: i64,
     channel: String,
     account: String,
@@ -95,6 +95,33 @@ struct DiscrepancyRow {
     resolution: String,
     detail: String,
     at: i64,
+}
+
+impl ReconciliationRow {
+    /// The run the row records.
+    pub(super) fn run(&self) -> Result<Reconciliation, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", self.id));
+        Ok(Reconciliation {
+            id: self.id,
+            channel: Channel::parse(&self.channel).map_err(|e| corrupt(&e.to_string()))?,
+            account: self.account.clone(),
+            day: BillDay::parse(&self.bill_date).ok_or_else(|| corrupt(&self.bill_date))?,
+            status: ReconciliationStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(&self.status))?,
+            started_at: Timestamp::from_millis(self.started_at),
+            finished_at: self.finished_at.map(Timestamp::from_millis),
+            error: self.error.clone(),
+            totals: BillTotals {
+                payments: self.payments,
+                payments_fen: self.payments_fen,
+                refunds: self.refunds,
+                refunds_fen: self.refunds_fen,
+                fees_fen: self.fees_fen,
+            },
+            matched: self.matched,
+        })
+    }
 }
 
 /// `$first, $first+1, …` for `n` values.
@@ -531,24 +558,7 @@ impl Store {
     ) -> Result<(Reconciliation, Vec<Discrepancy>), StoreError> {
         let corrupt =
             |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
-        let run = Reconciliation {
-            id: row.id,
-            channel: Channel::parse(&row.channel).map_err(|e| corrupt(&e.to_string()))?,
-            account: row.account.clone(),
-            day: BillDay::parse(&row.bill_date).ok_or_else(|| corrupt(&row.bill_date))?,
-            status: ReconciliationStatus::parse(&row.status).ok_or_else(|| corrupt(&row.status))?,
-            started_at: Timestamp::from_millis(row.started_at),
-            finished_at: row.finished_at.map(Timestamp::from_millis),
-            error: row.error.clone(),
-            totals: BillTotals {
-                payments: row.payments,
-                payments_fen: row.payments_fen,
-                refunds: row.refunds,
-                refunds_fen: row.refunds_fen,
-                fees_fen: row.fees_fen,
-            },
-            matched: row.matched,
-        };
+        let run = row.run()?;
         let sql = "SELECT kind, upstream_no, order_id, refund_id, billed_fen, ours_fen, \
                    resolution, detail, at FROM reconciliation_discrepancies \
                    WHERE reconciliation_id = $1 ORDER BY kind, upstream_no";

@@ -19,6 +19,7 @@ mod login;
 mod notifications;
 mod orders;
 mod paths;
+mod reconciliation;
 mod sites;
 mod users;
 

@@ -3,7 +3,7 @@
 //! side, but every link, form, redirect and cookie the browser gets is under `/gw/console`, and
 //! forms still come from `public_url`'s origin.
 
-use gateway::domain::Role;
+use gateway::domain::{BillDay, Channel, Role, Timestamp};
 
 use crate::support::app::{Node, TestApp};
 use crate::{Browser, PASSWORD, Page, pending_order, user};
@@ -104,6 +104,41 @@ async fn behind_a_prefix(backend: crate::support::Backend) {
             "{location}"
         );
         browser.get(forwarded(&location)).await.assert_status(200);
+
+        // The days' reconciliation, a day's report and its run again, a site's statement form.
+        let day = BillDay::of(Timestamp::now());
+        let now = Timestamp::now();
+        let run = app
+            .db
+            .store
+            .start_reconciliation(Channel::Wechat, "1900000001", day, now)
+            .await
+            .unwrap();
+        app.db
+            .store
+            .finish_reconciliation(run, Ok((&Default::default(), 0)), now)
+            .await
+            .unwrap();
+        for path in [
+            "/console/reconciliation".to_owned(),
+            format!("/console/reconciliation/wechat/{day}"),
+            format!("/console/sites/{}", app.site.id),
+        ] {
+            let page = browser.get(&path).await;
+            page.assert_status(200);
+            all_links_under_the_prefix(&page);
+        }
+        let rerun = browser
+            .post(
+                &format!("/console/reconciliation/wechat/{day}/rerun"),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        rerun.assert_status(303);
+        assert_eq!(
+            rerun.location(),
+            Some(format!("/gw/console/reconciliation/wechat/{day}?done=rerun").as_str())
+        );
 
         // Error pages too: a page that does not exist, a POST-only path opened, a refusal.
         for path in [

@@ -1,11 +1,13 @@
 //! The console's two languages: Chinese unless English is asked for with `?lang=en`, which a
 //! cookie (`pg_lang`) then remembers; `?lang=zh` goes back. Every string a page shows is in one
-//! table per language ([`Text`]), and those of the pages that manage sites, users, notifications
-//! and anomalies in another (`manage`: [`Manage`]); statuses are named here too, by exhaustive
-//! matches.
+//! table per language ([`Text`]), those of the pages that manage sites, users, notifications and
+//! anomalies in another (`manage`: [`Manage`]), and those of reconciliation and statements in a
+//! third (`books`: [`Books`]); statuses are named here too, by exhaustive matches.
 
+pub(super) mod books;
 mod manage;
 
+pub use books::Books;
 pub use manage::Manage;
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
@@ -40,6 +42,7 @@ pub(super) fn remember(uri: &Uri, secure: bool) -> Option<HeaderValue> {
 pub(super) trait Names {
     fn strings(self) -> &'static Text;
     fn manage(self) -> &'static Manage;
+    fn books(self) -> &'static Books;
     /// `zh` in Chinese, `en` in English.
     fn pick(self, zh: &'static str, en: &'static str) -> &'static str;
     fn order_status(self, s: OrderStatus) -> &'static str;
@@ -63,6 +66,13 @@ impl Names for Lang {
         match self {
             Lang::Zh => &manage::ZH,
             Lang::En => &manage::EN,
+        }
+    }
+
+    fn books(self) -> &'static Books {
+        match self {
+            Lang::Zh => &books::ZH,
+            Lang::En => &books::EN,
         }
     }
 

@@ -150,7 +150,7 @@ fn page(
         .clone()
         .or_else(|| o.upstream.trade_no.clone())
         .unwrap_or_else(|| "—".to_owned());
-    let summary = vec![
+    let mut summary = vec![
         (t.site, format!("{} ({})", d.site.name.as_str(), d.site.id)),
         (t.amount, yuan(o.amount.as_i64())),
         (t.refunded, yuan(totals.refunded)),
@@ -164,6 +164,10 @@ fn page(
         (t.expires_at, time(o.expires_at)),
         (t.next_check, time_or_dash(d.next_check)),
     ];
+    if let Some(fee) = d.billed_fee {
+        // Beside what was refunded: what the payment cost, once the channel's bill said.
+        summary.insert(4, (lang.books().billed_fee, yuan(fee)));
+    }
     let may_act = signed.user.role.may_act();
     OrderPage {
         l: Layout::signed(

@@ -3,7 +3,8 @@
 //! (the rules of who may do what are there: a site user edits their notify URL and rotates their
 //! SK, an admin everything, a viewer nothing; another site is a 404). Disabling and rotating the
 //! key are confirmed on a page of their own first; the confirmed rotation redirects to the page
-//! that shows the new SK once (`sites::keys`).
+//! that shows the new SK once (`sites::keys`). The page's statement form downloads a day's
+//! statement of the site (`statement`).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -11,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::domain::{Role, SiteId, SiteStatus};
+use crate::domain::{BillDay, Role, SiteId, SiteStatus, Timestamp};
 use crate::service::{Acting as Actor, ConsoleError, SiteChange, site_right};
 use crate::store::SiteUpdate;
 
@@ -49,6 +50,11 @@ struct SitePage {
     created: String,
     orders_href: String,
     failed_href: String,
+    /// Where the statement form asks for the file, the day it offers first (yesterday, the
+    /// last whole day) and the latest it offers (today).
+    statement_action: String,
+    statement_day: String,
+    statement_max: String,
     /// A site user's own site: their portal.
     portal: bool,
     may_edit: bool,
@@ -108,6 +114,7 @@ async fn render(
     let role = &signed.user.role;
     let may = |change| site_right(role, &site.id, change).is_ok();
     let path = format!("/console/sites/{}", site.id);
+    let today = BillDay::of(Timestamp::now());
     let page = SitePage {
         l: Layout::signed(
             signed,
@@ -139,6 +146,9 @@ async fn render(
             "/console/notifications?status=failed&site={}",
             site.id
         )),
+        statement_action: href(&format!("/console/sites/{}/statement", site.id)),
+        statement_day: today.previous().to_string(),
+        statement_max: today.to_string(),
         portal: matches!(role, Role::Site(_)),
         may_edit: may(SiteChange::NotifyUrl),
         may_edit_settings: may(SiteChange::Settings),

@@ -23,6 +23,8 @@ pub struct OrderDetail {
     pub anomalies: Vec<Anomaly>,
     /// When the order check job next asks the channel; `None` once the order is settled.
     pub next_check: Option<Timestamp>,
+    /// The fee the channel kept, as its bill states it once the day is reconciled.
+    pub billed_fee: Option<i64>,
 }
 
 impl ConsoleService {
@@ -67,6 +69,7 @@ impl ConsoleService {
             .find_job(&JobSubject::Order(order.id))
             .await?
             .map(|job| job.due_at);
+        let billed_fee = self.store.billed_fee(order.id).await?;
         Ok(OrderDetail {
             listed,
             site,
@@ -76,6 +79,7 @@ impl ConsoleService {
             notifications,
             anomalies,
             next_check,
+            billed_fee,
         })
     }
 }

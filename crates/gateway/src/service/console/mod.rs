@@ -1,14 +1,15 @@
 //! What the console shows and does, for its signed-in users: the dashboard's figures, the order
-//! search, an order with everything that happened to it, and the actions on an order. Every read
-//! is scoped in its query by the user's role (`Scope`); every action checks that the role may act,
-//! goes through the same service call as the API and CLI (`OrderService::refund`, `close`,
-//! `NotificationService::resend`…) and is written to the audit log with who, what, on which order
-//! and from which address.
+//! search, an order with everything that happened to it, the actions on an order, the days'
+//! reconciliation and the sites' statements. Every read is scoped in its query by the user's role
+//! (`Scope`); every action checks that the role may act, goes through the same service call as the
+//! API and CLI (`OrderService::refund`, `close`, `NotificationService::resend`…) and is written to
+//! the audit log with who, what, on which order and from which address.
 
 mod actions;
 mod dashboard;
 mod days;
 mod detail;
+mod reconciliation;
 mod sites;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
 pub use detail::OrderDetail;
+pub use reconciliation::{DayLine, DayPage, DayReport, may_run};
 pub use sites::{KEY_DISPLAY_TTL, SiteChange, site_right};
 
 /// Why the console could not do what was asked.

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use crate::domain::{Role, Scope, SecretKey, SessionToken, Site, SiteId, SiteStatus, Timestamp};
+use crate::domain::{
+    BillDay, Role, Scope, SecretKey, SessionToken, Site, SiteId, SiteStatus, Statement, Timestamp,
+};
 use crate::store::{KeyShown, NewSite, SiteUpdate};
 
 use super::{Acting, ConsoleError, ConsoleService};
@@ -88,6 +90,21 @@ impl ConsoleService {
             .find_site(id)
             .await?
             .ok_or(ConsoleError::NotFound)
+    }
+
+    /// Site `id`'s statement of `day`, as `GET /v1/statements/{date}` gives it to the site, if
+    /// the site is within `scope` (`NotFound` otherwise: a site user's is their own only).
+    ///
+    /// # Errors
+    /// `NotFound`, `Service(Store)`.
+    pub async fn statement(
+        &self,
+        scope: &Scope,
+        id: &SiteId,
+        day: BillDay,
+    ) -> Result<Statement, ConsoleError> {
+        let site = self.site(scope, id).await?;
+        Ok(self.orders.statement(&site.id, day).await?)
     }
 
     /// Creates a site (admins only), its SK kept for session `shown_to` to take once
