@@ -29,8 +29,8 @@ struct Inner {
     database: PathBuf,
     wal: PathBuf,
     state: Mutex<State>,
-    /// The ticket up to which every commit is on disk.
-    synced: watch::Sender<u64>,
+    /// What the syncs so far have covered.
+    progress: watch::Sender<Progress>,
     /// The file synced last and its inode: reopened when SQLite has made a new one.
     open: Mutex<Option<(File, u64)>>,
 }
@@ -39,8 +39,17 @@ struct Inner {
 struct State {
     /// Tickets handed out: one per writer that asked, after its commit.
     issued: u64,
-    /// A sync is running (its leader will publish and hand over).
+    /// A sync is running (it publishes its outcome, then the next may start).
     syncing: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    /// Every commit up to this ticket is on disk.
+    synced: u64,
+    /// A sync that failed, the last ticket it was to cover, and why: those commits may not be on
+    /// disk, and no later sync says otherwise (a failed sync may have dropped their pages).
+    failed: Option<(u64, String)>,
 }
 
 impl GroupCommit {
@@ -52,16 +61,18 @@ impl GroupCommit {
             database: database.to_owned(),
             wal: PathBuf::from(wal),
             state: Mutex::new(State::default()),
-            synced: watch::Sender::new(0),
+            progress: watch::Sender::new(Progress::default()),
             open: Mutex::new(None),
         }))
     }
 
     /// Returns once everything committed before this call is on disk. The first writer to find
-    /// no sync running syncs for everyone who asked before it started; the others wait for it.
+    /// no sync running starts one for everyone who asked before it; the others wait for it, or
+    /// for the one after it. A sync runs in a task of its own, so a writer whose future is
+    /// dropped (its client went away) never leaves the others waiting for a sync nobody runs.
     ///
     /// # Errors
-    /// The sync's own error: whether the commit is on disk is then unknown.
+    /// The error of the sync that was to cover this commit: whether it is on disk is unknown.
     pub(crate) async fn durable(&self) -> io::Result<()> {
         let inner = &self.0;
         let ticket = {
@@ -69,28 +80,42 @@ impl GroupCommit {
             state.issued += 1;
             state.issued
         };
-        let mut synced = inner.synced.subscribe();
+        let mut progress = inner.progress.subscribe();
         loop {
-            if *synced.borrow_and_update() >= ticket {
-                return Ok(());
-            }
-            let lead = {
-                let mut state = inner.state.lock().unwrap_or_else(PoisonError::into_inner);
-                (!state.syncing).then(|| {
-                    state.syncing = true;
-                    state.issued
-                })
-            };
-            let Some(covered) = lead else {
-                // A sync is running; it, or the one after it, covers this ticket. A publish made
-                // after the look above wakes this at once.
-                if synced.changed().await.is_err() {
-                    return Err(io::Error::other("the group commit was dropped"));
+            {
+                let now = progress.borrow_and_update();
+                if let Some((through, why)) = &now.failed
+                    && ticket <= *through
+                {
+                    return Err(io::Error::other(why.clone()));
                 }
-                continue;
-            };
-            let this = Arc::clone(inner);
-            let result = tokio::task::spawn_blocking(move || this.sync())
+                if now.synced >= ticket {
+                    return Ok(());
+                }
+            }
+            self.start_sync();
+            // A sync is running; it, or the one after it, covers this ticket. A publish made
+            // after the look above wakes this at once.
+            if progress.changed().await.is_err() {
+                return Err(io::Error::other("the group commit was dropped"));
+            }
+        }
+    }
+
+    /// Starts a sync of every ticket issued so far, unless one is running.
+    fn start_sync(&self) {
+        let covered = {
+            let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if state.syncing {
+                return;
+            }
+            state.syncing = true;
+            state.issued
+        };
+        let inner = Arc::clone(&self.0);
+        tokio::spawn(async move {
+            let sync = Arc::clone(&inner);
+            let result = tokio::task::spawn_blocking(move || sync.sync())
                 .await
                 .unwrap_or_else(|e| Err(io::Error::other(e)));
             inner
@@ -98,15 +123,11 @@ impl GroupCommit {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .syncing = false;
-            match result {
-                Ok(()) => inner.synced.send_modify(|at| *at = (*at).max(covered)),
-                Err(e) => {
-                    // The waiters take their turn at leading (and meet the error themselves).
-                    inner.synced.send_modify(|_| {});
-                    return Err(e);
-                }
-            }
-        }
+            inner.progress.send_modify(|p| match result {
+                Ok(()) => p.synced = p.synced.max(covered),
+                Err(e) => p.failed = Some((covered, e.to_string())),
+            });
+        });
     }
 }
 
@@ -115,7 +136,7 @@ impl GroupCommit {
     /// Tickets issued, and the ticket up to which every commit is on disk.
     pub(crate) fn tickets(&self) -> (u64, u64) {
         let issued = self.0.state.lock().unwrap().issued;
-        (issued, *self.0.synced.borrow())
+        (issued, self.0.progress.borrow().synced)
     }
 }
 
@@ -147,6 +168,9 @@ impl Inner {
 mod tests {
     use std::io::Write as _;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use futures_util::FutureExt as _;
 
     use super::*;
 
@@ -171,7 +195,21 @@ mod tests {
             w.await.unwrap();
         }
         assert_eq!(done.load(Ordering::SeqCst), 64);
-        assert_eq!(*group.0.synced.borrow(), 64, "every ticket is covered");
+        assert_eq!(group.tickets(), (64, 64), "every ticket is covered");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_dropped_while_its_sync_runs_leaves_no_one_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("paygate.db");
+        File::create(dir.path().join("paygate.db-wal")).unwrap();
+        let group = GroupCommit::for_file(&database);
+        // Polled once (it starts the sync), then dropped, as a request whose client went away.
+        assert!(group.durable().now_or_never().is_none());
+        tokio::time::timeout(Duration::from_secs(10), group.durable())
+            .await
+            .expect("a later writer is not left waiting")
+            .unwrap();
     }
 
     #[tokio::test]
