@@ -10,7 +10,7 @@
 //! does not list (another app's trades on Alipay's merchant-wide account, a trade booked across
 //! midnight) and movements that are no trade's (withdrawals, transfers, a refund closed and its
 //! money back) are counted, not errors. Only the numbers and amounts of the trade bill's lines are
-//! kept in memory, never either file.
+//! kept in memory (see [`FundsCheck`]), never either file.
 
 use std::collections::HashMap;
 
@@ -103,6 +103,15 @@ impl Money {
         self.fees_returned += other.fees_returned;
     }
 
+    fn minus(&self, other: &Self) -> Self {
+        Self {
+            payments: self.payments - other.payments,
+            fees: self.fees - other.fees,
+            refunds: self.refunds - other.refunds,
+            fees_returned: self.fees_returned - other.fees_returned,
+        }
+    }
+
     /// What it does to the balance.
     #[must_use]
     pub fn net(&self) -> i64 {
@@ -127,19 +136,22 @@ impl Money {
     }
 }
 
-/// paygate's line, among those booked under one number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// paygate's line, among those booked under one number, and what the trade bill's lines under
+/// the number moved (kept for paygate's lines only, to say what disagrees).
+#[derive(Debug)]
 struct OurLine {
     upstream_no: String,
     order_id: OrderId,
     refund_id: Option<i64>,
+    billed: Money,
 }
 
-/// The trade bill's lines booked under one number, and the account bill's movements under it.
+/// One number's money: what the trade bill's lines booked under it moved, less what the account
+/// bill's movements under it moved.
 #[derive(Debug, Default)]
 struct Booked {
-    billed: Money,
-    moved: Money,
+    /// Zero when the two bills agree.
+    owed: Money,
     /// The first of paygate's lines under the number, which names a disagreement.
     ours: Option<Box<OurLine>>,
 }
@@ -193,11 +205,25 @@ pub struct FundsFound {
     pub mismatches: Vec<FundsMismatch>,
 }
 
-/// What the trade bill's lines moved, by the number the account bill books them under, and then
-/// what the account bill moved under each.
+/// What the trade bill's lines moved, by the number the account bill books them under, less what
+/// the account bill then moved under each. Measured, a bill of a million lines takes some 130 MB
+/// here, or 260 MB when every line is paygate's (which keeps its name and amounts).
 #[derive(Debug, Default)]
 pub struct FundsCheck {
-    booked: HashMap<String, Booked>,
+    /// By a number that is all digits, as the channels' are, kept as a number: no text per line.
+    by_digits: HashMap<u128, Booked>,
+    by_text: HashMap<Box<str>, Booked>,
+    /// What all the trade bill's lines moved.
+    billed: Money,
+}
+
+/// `no` as a number, when it is one that no other text reads as (no leading zero).
+fn digits(no: &str) -> Option<u128> {
+    let plain = !no.is_empty()
+        && no.len() <= 38
+        && !(no.len() > 1 && no.starts_with('0'))
+        && no.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| no.parse().ok()).flatten()
 }
 
 impl FundsCheck {
@@ -220,6 +246,7 @@ impl FundsCheck {
                     upstream_no: p.upstream_order_no.clone(),
                     order_id: o.order_id,
                     refund_id: None,
+                    billed: Money::default(),
                 }),
             ),
             BillLine::Refund(r) | BillLine::RefundAccepted(r) => (
@@ -233,13 +260,23 @@ impl FundsCheck {
                     upstream_no: r.upstream_refund_no.clone(),
                     order_id: o.order_id,
                     refund_id: Some(o.refund_id),
+                    billed: Money::default(),
                 }),
             ),
         };
-        let booked = self.booked.entry(no.clone()).or_default();
-        booked.billed.add(&money);
+        self.billed.add(&money);
+        let booked = match digits(no) {
+            Some(n) => self.by_digits.entry(n).or_default(),
+            None => self.by_text.entry(no.as_str().into()).or_default(),
+        };
+        booked.owed.add(&money);
         if booked.ours.is_none() {
             booked.ours = ours.map(Box::new);
+        }
+        // The account bill is read once the trade bill is done: until then, what is owed under
+        // the number is what the trade bill's lines under it moved.
+        if let Some(ours) = &mut booked.ours {
+            ours.billed = booked.owed;
         }
     }
 
@@ -265,46 +302,59 @@ impl FundsCheck {
             },
             MovementKind::Other => return,
         };
-        if let Some(booked) = self.booked.get_mut(&m.booked_under) {
-            booked.moved.add(&money);
+        let booked = match digits(&m.booked_under) {
+            Some(n) => self.by_digits.get_mut(&n),
+            None => self.by_text.get_mut(m.booked_under.as_str()),
+        };
+        if let Some(booked) = booked {
+            booked.owed = booked.owed.minus(&money);
         }
     }
 
     /// The account bill's figures, given what its movements added up to, and each disagreement.
     #[must_use]
     pub fn finish(self, counted: MovementTotals) -> FundsFound {
-        let mut listed = Money::default();
-        let (mut others_billed, mut others_moved) = (Money::default(), Money::default());
+        let (mut owed, mut others_owed, mut ours_billed) =
+            (Money::default(), Money::default(), Money::default());
         let mut mismatches = Vec::new();
-        for (no, booked) in self.booked {
-            listed.add(&booked.moved);
+        let numbers = self
+            .by_digits
+            .into_iter()
+            .map(|(n, b)| (Number::Digits(n), b));
+        let texts = self.by_text.into_iter().map(|(t, b)| (Number::Text(t), b));
+        for (no, booked) in numbers.chain(texts) {
+            owed.add(&booked.owed);
             match booked.ours {
-                Some(ours) if booked.billed != booked.moved => mismatches.push(FundsMismatch {
-                    upstream_no: ours.upstream_no,
-                    booked_under: Some(no),
-                    order_id: Some(ours.order_id),
-                    refund_id: ours.refund_id,
-                    billed: booked.billed,
-                    moved: booked.moved,
-                }),
-                Some(_) => {}
-                None => {
-                    others_billed.add(&booked.billed);
-                    others_moved.add(&booked.moved);
+                Some(ours) => {
+                    ours_billed.add(&ours.billed);
+                    if booked.owed != Money::default() {
+                        mismatches.push(FundsMismatch {
+                            upstream_no: ours.upstream_no,
+                            booked_under: Some(no.to_string()),
+                            order_id: Some(ours.order_id),
+                            refund_id: ours.refund_id,
+                            billed: ours.billed,
+                            moved: ours.billed.minus(&booked.owed),
+                        });
+                    }
                 }
+                None => others_owed.add(&booked.owed),
             }
         }
-        if others_billed != others_moved {
+        if others_owed != Money::default() {
+            let others_billed = self.billed.minus(&ours_billed);
             mismatches.push(FundsMismatch {
                 upstream_no: OTHERS.to_owned(),
                 booked_under: None,
                 order_id: None,
                 refund_id: None,
                 billed: others_billed,
-                moved: others_moved,
+                moved: others_billed.minus(&others_owed),
             });
         }
         mismatches.sort_by(|a, b| a.upstream_no.cmp(&b.upstream_no));
+        // What the account bill moved under the numbers the trade bill lists.
+        let listed = self.billed.minus(&owed);
         FundsFound {
             totals: FundsTotals {
                 movements: counted.movements,
@@ -315,6 +365,21 @@ impl FundsCheck {
                 fees_fen: listed.fees - listed.fees_returned,
             },
             mismatches,
+        }
+    }
+}
+
+/// A number as the check keeps it.
+enum Number {
+    Digits(u128),
+    Text(Box<str>),
+}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Digits(n) => write!(f, "{n}"),
+            Self::Text(t) => f.write_str(t),
         }
     }
 }
@@ -481,6 +546,33 @@ mod tests {
             "the trade bill's other trades: fees taken 7 fen in the trade bill, 0 fen in the \
              account bill"
         );
+    }
+
+    #[test]
+    fn numbers_that_are_not_plain_digits_are_kept_as_text_and_never_confused() {
+        assert_eq!(
+            digits("4200000263202403057700134212"),
+            Some(4_200_000_263_202_403_057_700_134_212)
+        );
+        for text in ["", "007", "12a", "１２", &"9".repeat(39)] {
+            assert_eq!(digits(text), None, "{text:?}");
+        }
+        let mut c = FundsCheck::default();
+        let none = HashMap::new();
+        for (no, transaction) in [("up_1", "007"), ("up_2", "7"), ("up_3", "T-9")] {
+            c.expect(
+                &payment(no, transaction, 100, 1),
+                &ours_paid(&[(no, 1)]),
+                &none,
+            );
+        }
+        for no in ["007", "7", "T-9"] {
+            c.moved(&moved(MovementKind::Payment, no, 100));
+            c.moved(&moved(MovementKind::Fee, no, -1));
+        }
+        let found = c.finish(MovementTotals::default());
+        assert_eq!(found.mismatches, []);
+        assert_eq!((found.totals.payments_fen, found.totals.fees_fen), (300, 3));
     }
 
     #[test]
