@@ -1,6 +1,7 @@
 //! `paygate reconcile --date D` and `paygate reconcile show --date D` beside a running `paygate
 //! serve` in sandbox mode: the command plans the day, the server's worker reads the simulator's
-//! bill and reconciles it, the command prints the report; a day never run is said to be so.
+//! bills and reconciles them, the command prints the report (the trade bill's totals and the
+//! account bill's figures); a day never run is said to be so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -69,12 +70,21 @@ async fn the_operator_reconciles_a_day_and_reads_its_report() {
     assert_eq!(run["fees_fen"], 60, "0.6 % of 100.00");
     assert_eq!(run["net_fen"], 10_000 - 60);
     assert_eq!(run["discrepancies"], json!([]));
+    // The account bill moved what the trade bill lists: the payment in, its fee out.
+    assert_eq!(
+        run["funds"],
+        json!({"movements": 2, "income_fen": 10_000, "expense_fen": 60, "net_fen": 10_000 - 60,
+            "payments_fen": 10_000, "refunds_fen": 0, "fees_fen": 60, "other_fen": 0})
+    );
 
     let shown = paygate_run(&["reconcile", "show", "--date", &today], dir.path());
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.status.success());
     assert!(
-        text.contains("alipay") && text.contains("complete") && text.contains("matched 1"),
+        text.contains("alipay")
+            && text.contains("complete")
+            && text.contains("matched 1")
+            && text.contains("account bill: 2 movements, in 10000 fen, out 60 fen, net 9940 fen"),
         "{text}"
     );
 

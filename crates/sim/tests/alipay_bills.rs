@@ -532,3 +532,66 @@ async fn a_billed_amount_can_differ_from_the_amount_ordered() {
     assert_eq!(status, 404);
     m.sim.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_account_bill_can_charge_another_fee_than_the_trade_bill() {
+    let m = Merchant::start().await;
+    m.paid("fee", "100.00").await;
+    let (status, _) = m
+        .control(&format!(
+            "/sim/alipay/trades/fee/account-fee?app_id={APP_ID}&amount=0.50"
+        ))
+        .await;
+    assert_eq!(status, 200);
+
+    let trade = m.bill("trade", &today()).await.unwrap();
+    assert_eq!(
+        named(&trade, "_业务明细.csv").pick(&TRADE_COLUMNS),
+        ["fee|交易|100.00|100.00||-0.60"],
+        "the trade bill keeps its fee"
+    );
+    let columns = [
+        "业务类型",
+        "收入金额（+元）",
+        "支出金额（-元）",
+        "账户余额（元）",
+    ];
+    let account = m.bill("signcustomer", &today()).await.unwrap();
+    assert_eq!(
+        named(&account, "_账务明细.csv").pick(&columns),
+        ["在线支付|100.00|0.00|100.00", "收费|0.00|-0.50|99.50"]
+    );
+    assert_eq!(
+        named(&account, "_账务明细(汇总).csv")
+            .rows
+            .last()
+            .unwrap()
+            .join(","),
+        "合计,1,100.00,1,-0.50"
+    );
+
+    // No fee at all: the movement is gone, and the totals follow.
+    m.control(&format!(
+        "/sim/alipay/trades/fee/account-fee?app_id={APP_ID}&amount=0"
+    ))
+    .await;
+    let account = m.bill("signcustomer", &today()).await.unwrap();
+    let detail = named(&account, "_账务明细.csv");
+    assert_eq!(detail.pick(&columns), ["在线支付|100.00|0.00|100.00"]);
+    assert_eq!(detail.comment("支出合计"), "支出合计：0笔，共0.00元");
+    for bad in ["-1.00", "abc"] {
+        let (status, _) = m
+            .control(&format!(
+                "/sim/alipay/trades/fee/account-fee?app_id={APP_ID}&amount={bad}"
+            ))
+            .await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let (status, _) = m
+        .control(&format!(
+            "/sim/alipay/trades/nobody/account-fee?app_id={APP_ID}&amount=1.00"
+        ))
+        .await;
+    assert_eq!(status, 404);
+    m.sim.shutdown().await.unwrap();
+}

@@ -444,3 +444,50 @@ async fn the_billed_amount_of_an_order_can_differ_from_what_was_ordered() {
     );
     t.sim.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_fund_flow_can_take_another_fee_than_the_trade_bill_shows() {
+    let t = TestSim::start().await;
+    let m = t.register("1900000606", "public_key").await;
+    let n = no("fee");
+    t.native_order(&m, &n, 10_000, NOTIFY).await;
+    t.pay(&m, &n).await;
+    let path = format!("/sim/wechat/orders/{n}/fund-flow-fee?mchid={}", m.mchid);
+    let changed = t.control_ok(&path, Some(json!({"fee": 50}))).await;
+    assert_eq!(
+        changed,
+        json!({"out_trade_no": n, "fee": 60, "fund_flow_fee": 50})
+    );
+
+    let bill = t.trade_bill(&m, &china_today(), "ALL").await;
+    assert_eq!(bill.row("商户订单号", &n)["手续费"], "0.60000");
+    let flow_path = format!("/v3/bill/fundflowbill?bill_date={}", china_today());
+    let flow = Bill::parse(&t.bill(&m, &flow_path).await.unwrap());
+    assert_eq!(
+        flow.row("业务类型", "扣除交易手续费")["收支金额(元)"],
+        "0.50"
+    );
+    assert_eq!(flow.summary["支出金额"], "0.50");
+
+    // No fee movement at all, then as it was.
+    t.control_ok(&path, Some(json!({"fee": 0}))).await;
+    let flow = Bill::parse(&t.bill(&m, &flow_path).await.unwrap());
+    assert_eq!(flow.rows.len(), 1);
+    assert_eq!(flow.summary["支出笔数"], "0");
+    t.control_ok(&path, Some(json!({"fee": null}))).await;
+    let flow = Bill::parse(&t.bill(&m, &flow_path).await.unwrap());
+    assert_eq!(
+        flow.row("业务类型", "扣除交易手续费")["收支金额(元)"],
+        "0.60"
+    );
+    assert_eq!(
+        t.control("POST", &path, Some(json!({"fee": -1}))).await.0,
+        400
+    );
+    let missing = format!("/sim/wechat/orders/nope/fund-flow-fee?mchid={}", m.mchid);
+    assert_eq!(
+        t.control("POST", &missing, Some(json!({"fee": 1}))).await.0,
+        404
+    );
+    t.sim.shutdown().await.unwrap();
+}

@@ -57,8 +57,8 @@ pub use pay_attempt::{PayAttempt, PayAttemptId};
 pub use pay_method::{Channel, Method, OrderMethod, PayMethod};
 pub use payer::{BuyerId, Openid, Payer, parse_client_ip};
 pub use reconciliation::{
-    BillDay, BillTotals, Discrepancy, DiscrepancyKind, OurPayment, OurRefund, Reconciliation,
-    ReconciliationStatus, Resolution,
+    BillDay, BillTotals, Discrepancy, DiscrepancyKind, FundsTotals, OurPayment, OurRefund,
+    Reconciliation, ReconciliationStatus, Resolution,
 };
 pub use refund::{
     NewRefund, OutRefundNo, Refund, RefundReason, RefundRequest, RefundStatus, RefundWindows,

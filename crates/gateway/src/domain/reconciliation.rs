@@ -121,10 +121,14 @@ pub enum DiscrepancyKind {
     RefundOutcomeMismatch,
     RefundAmountMismatch,
     RefundNotOurs,
+    /// The money the account bill moved for a trade disagrees with the trade bill (a payment's
+    /// income, a refund, a fee missing or of another amount), or, named `totals`, the account
+    /// bill's movements for the other trades the trade bill lists disagree with its totals.
+    FundsMismatch,
 }
 
 impl DiscrepancyKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::PaidUpstreamOnly,
         Self::PaidHereOnly,
         Self::MissingFromBill,
@@ -137,6 +141,7 @@ impl DiscrepancyKind {
         Self::RefundOutcomeMismatch,
         Self::RefundAmountMismatch,
         Self::RefundNotOurs,
+        Self::FundsMismatch,
     ];
 
     #[must_use]
@@ -154,6 +159,7 @@ impl DiscrepancyKind {
             Self::RefundOutcomeMismatch => "refund_outcome_mismatch",
             Self::RefundAmountMismatch => "refund_amount_mismatch",
             Self::RefundNotOurs => "refund_not_ours",
+            Self::FundsMismatch => "funds_mismatch",
         }
     }
 
@@ -254,6 +260,39 @@ impl BillTotals {
     }
 }
 
+/// What the day's account bill (WeChat Pay's fund-flow bill of the basic account, Alipay's
+/// `signcustomer` bill) says moved on the merchant's balance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FundsTotals {
+    /// Its movements.
+    pub movements: i64,
+    /// Into the balance, in all.
+    pub income_fen: i64,
+    /// Out of the balance, in all (zero or more).
+    pub expense_fen: i64,
+    /// Of those, the movements of the trades the trade bill lists: what their payments brought in,
+    pub payments_fen: i64,
+    /// what their refunds took out,
+    pub refunds_fen: i64,
+    /// and their fees taken less the fees given back.
+    pub fees_fen: i64,
+}
+
+impl FundsTotals {
+    /// How the balance moved over the day.
+    #[must_use]
+    pub fn net_fen(&self) -> i64 {
+        self.income_fen - self.expense_fen
+    }
+
+    /// What moved that is no movement of a trade the trade bill lists: withdrawals, transfers,
+    /// another app's trades, a refund closed and its money back.
+    #[must_use]
+    pub fn other_fen(&self) -> i64 {
+        self.net_fen() - (self.payments_fen - self.refunds_fen - self.fees_fen)
+    }
+}
+
 /// A day of one channel account, as its last run left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reconciliation {
@@ -268,6 +307,8 @@ pub struct Reconciliation {
     pub error: Option<String>,
     pub totals: BillTotals,
     pub matched: i64,
+    /// The account bill's figures; `None` for a report written before paygate read account bills.
+    pub funds: Option<FundsTotals>,
 }
 
 #[cfg(test)]

@@ -118,6 +118,7 @@ fn line(row: &::alipay::TradeBillRow) -> Result<Option<BillLine>, BillError> {
             Some(BillLine::Refund(BillRefund {
                 upstream_order_no: row.out_trade_no.clone(),
                 upstream_refund_no: row.out_request_no.clone(),
+                channel_no: row.trade_no.clone(),
                 amount_fen: -row.order_amount.0,
                 fee_returned_fen: row.service_fee.0,
             }))

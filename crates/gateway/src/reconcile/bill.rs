@@ -1,5 +1,5 @@
-//! A channel's bill as paygate reads it, whichever channel wrote it: the payments and refunds
-//! of one day of one merchant account, each with the channel's fee.
+//! A channel's trade bill as paygate reads it, whichever channel wrote it: the payments and
+//! refunds of one day of one merchant account, each with the channel's fee.
 
 /// A payment the bill lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,9 @@ pub struct BillRefund {
     pub upstream_order_no: String,
     /// The merchant's number of the refund: paygate's `upstream_refund_no`.
     pub upstream_refund_no: String,
+    /// The channel's number its money is booked under in the account bill: WeChat Pay's refund
+    /// id (微信退款单号); Alipay books a refund under its trade's number (支付宝交易号).
+    pub channel_no: String,
     /// The refunded amount, in fen, positive.
     pub amount_fen: i64,
     /// The part of the payment's fee the channel gave back with it, in fen (zero or more).

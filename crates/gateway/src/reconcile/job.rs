@@ -14,6 +14,7 @@ use crate::channels::Channels;
 use crate::domain::{BillDay, Channel, Job, JobKind, JobSubject, Timestamp};
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
+use super::funds::{FundsChunk, MovementTotals};
 use super::run::{BillError, ReconcileError, Reconciler};
 
 /// When each channel's bills are run.
@@ -126,7 +127,12 @@ impl ReconcileJob {
                 None => return Self::unused(channel, day),
             },
         };
-        match self.reconciler.run(channel, &account, day, bill).await {
+        let funds = self.open_account_bill(channel, day);
+        match self
+            .reconciler
+            .run(channel, &account, day, bill, funds)
+            .await
+        {
             Ok(summary) => {
                 tracing::info!(
                     channel = channel.as_str(), %day, matched = summary.matched,
@@ -179,6 +185,25 @@ impl ReconcileJob {
         JobOutcome::Done
     }
 
+    /// Opens `day`'s account bill of `channel`: what the run reads once the trade bill is done.
+    async fn open_account_bill(
+        &self,
+        channel: Channel,
+        day: BillDay,
+    ) -> Result<tokio::sync::mpsc::Receiver<Result<FundsChunk, BillError>>, BillError> {
+        let unused = || BillError::Channel(format!("{} is not configured", channel.as_str()));
+        match channel {
+            Channel::Alipay => {
+                let a = self.channels.alipay_account().ok_or_else(unused)?;
+                super::alipay_funds::open(&a.client, day).await
+            }
+            Channel::Wechat => {
+                let w = self.channels.wechat_account().ok_or_else(unused)?;
+                super::wechat_funds::open(&w.client, day).await
+            }
+        }
+    }
+
     /// Reconciles `day` as a day without a bill when paygate has no payment of it on `channel`;
     /// whether it did.
     async fn empty_day(
@@ -204,7 +229,23 @@ impl ReconcileJob {
             )))
             .await;
         drop(tx);
-        self.reconciler.run(channel, account, day, Ok(rx)).await?;
+        // A day without trades may still have moved the balance (a withdrawal): its account
+        // bill, if there is one, is read all the same.
+        let funds = async {
+            match self.open_account_bill(channel, day).await {
+                Err(BillError::NotYetAvailable(_)) => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(1);
+                    let _ = tx
+                        .send(Ok(FundsChunk::Summary(MovementTotals::default())))
+                        .await;
+                    Ok(rx)
+                }
+                opened => opened,
+            }
+        };
+        self.reconciler
+            .run(channel, account, day, Ok(rx), funds)
+            .await?;
         Ok(true)
     }
 }

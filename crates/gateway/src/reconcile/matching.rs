@@ -313,6 +313,7 @@ mod tests {
         let bill = BillRefund {
             upstream_order_no: "up_1".to_owned(),
             upstream_refund_no: "rf_1".to_owned(),
+            channel_no: "50300000000001".to_owned(),
             amount_fen: 300,
             fee_returned_fen: 2,
         };

@@ -1,7 +1,8 @@
 //! One run of one day of one channel account: the bill's lines, a batch at a time, matched against
 //! paygate's records; each line that does not match recorded with what was done about it; then the
 //! payments and refunds paygate recorded on the day that the bill did not list, each checked with
-//! the channel.
+//! the channel; last, the day's account bill, set against the money the trade bill's lines moved
+//! (`funds.rs`).
 //!
 //! Nothing is changed on the bill's word alone. A payment or refund the bill has and paygate lacks
 //! is confirmed by asking the channel, then recorded through the path all upstream news takes
@@ -14,13 +15,14 @@ use std::collections::HashSet;
 use tokio::sync::mpsc;
 
 use crate::domain::{
-    AnomalyKind, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, OrderId, OrderStatus,
-    Resolution, Timestamp, UpstreamOrderNo, UpstreamRefundNo,
+    AnomalyKind, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, FundsTotals, OrderId,
+    OrderStatus, Resolution, Timestamp, UpstreamOrderNo, UpstreamRefundNo,
 };
 use crate::service::{Applied, OrderService, RefundApplied, ResultSource, ServiceError};
 use crate::store::{LOOKUP_BATCH, NewDiscrepancy, Store, SucceededRefund};
 
 use super::bill::{BillPayment, BillRefund};
+use super::funds::{FundsCheck, FundsChunk, MovementTotals, account_bill};
 use super::matching::{
     PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
     unbilled_refund,
@@ -31,6 +33,10 @@ use super::matching::{
 pub enum BillLine {
     Payment(BillPayment),
     Refund(BillRefund),
+    /// A refund the channel accepted on the day, and so took from the balance, that had not
+    /// reached the payer when the bill was made (still processing, or closed or abnormal since).
+    /// Its outcome is the refund checks' business: it is set only against the account bill.
+    RefundAccepted(BillRefund),
 }
 
 impl BillLine {
@@ -47,6 +53,8 @@ impl BillLine {
                 t.refunds_fen += r.amount_fen;
                 t.fees_fen -= r.fee_returned_fen;
             }
+            // Not a refund that reached the payer: the trade bill's totals leave it out.
+            Self::RefundAccepted(_) => {}
         }
     }
 }
@@ -96,6 +104,8 @@ pub struct RunSummary {
     pub matched: i64,
     /// Discrepancies this run recorded (not those an earlier run of the day had).
     pub new_discrepancies: i64,
+    /// What the account bill says moved.
+    pub funds: FundsTotals,
 }
 
 /// Runs days against bills.
@@ -116,6 +126,8 @@ struct Day<'a> {
     seen: HashSet<OrderId>,
     /// Refunds the bill named, likewise.
     seen_refunds: HashSet<i64>,
+    /// What the trade bill's lines moved, for the account bill to be set against.
+    funds: FundsCheck,
     summary: RunSummary,
 }
 
@@ -130,9 +142,10 @@ impl Reconciler {
         &self.store
     }
 
-    /// Runs `day` of `channel`'s `account` over the bill `bill` streams. The run's row says
-    /// `complete` only when the whole bill was read and its summary agreed with its lines;
-    /// otherwise `failed`, with why, and the error is returned so the caller tries again later.
+    /// Runs `day` of `channel`'s `account` over the trade bill `bill` streams, then over the
+    /// account bill `funds` opens once the trade bill is done. The run's row says `complete` only
+    /// when both bills were read whole and each one's summary agreed with its lines; otherwise
+    /// `failed`, with why, and the error is returned so the caller tries again later.
     ///
     /// # Errors
     /// `Bill` for a bill that could not be read whole; `Service` when paygate's own database
@@ -143,6 +156,8 @@ impl Reconciler {
         account: &str,
         day: BillDay,
         bill: Result<mpsc::Receiver<Result<BillChunk, BillError>>, BillError>,
+        funds: impl Future<Output = Result<mpsc::Receiver<Result<FundsChunk, BillError>>, BillError>>
+        + Send,
     ) -> Result<RunSummary, ReconcileError> {
         let id = self
             .store
@@ -155,12 +170,14 @@ impl Reconciler {
             day,
             seen: HashSet::new(),
             seen_refunds: HashSet::new(),
+            funds: FundsCheck::default(),
             summary: RunSummary::default(),
         };
         let outcome: Result<(), ReconcileError> = async {
             run.read(bill?).await?;
             run.unbilled().await?;
-            run.unbilled_refunds().await
+            run.unbilled_refunds().await?;
+            run.read_funds(funds.await.map_err(account_bill)?).await
         }
         .await;
         let now = Timestamp::now();
@@ -220,11 +237,16 @@ impl Day<'_> {
         for line in lines {
             match line {
                 BillLine::Payment(p) => payment_nos.push(p.upstream_order_no.clone()),
-                BillLine::Refund(r) => refund_nos.push(r.upstream_refund_no.clone()),
+                BillLine::Refund(r) | BillLine::RefundAccepted(r) => {
+                    refund_nos.push(r.upstream_refund_no.clone());
+                }
             }
         }
         let payments = store.our_payments(self.channel, &payment_nos).await?;
         let refunds = store.our_refunds(self.channel, &refund_nos).await?;
+        for line in lines {
+            self.funds.expect(line, &payments, &refunds);
+        }
         // The fees of paygate's own payments and refunds, for its sites' statements.
         let mut payment_fees = Vec::new();
         let mut refund_fees = Vec::new();
@@ -271,6 +293,12 @@ impl Day<'_> {
                         verdict,
                     )
                     .await?;
+                }
+                // Listed on its day's bill all the same: not one the bill lacks.
+                BillLine::RefundAccepted(r) => {
+                    if let Some(ours) = refunds.get(&r.upstream_refund_no) {
+                        self.seen_refunds.insert(ours.refund_id);
+                    }
                 }
             }
         }
@@ -642,6 +670,46 @@ impl Day<'_> {
                 format!("paid out in paygate, absent from the bill; the channel answers {asked:?}"),
             )),
         })
+    }
+
+    /// Sets the account bill's movements against what the trade bill's lines moved, once the
+    /// whole account bill was read and its summary agreed with its movements; records each
+    /// disagreement and the account bill's figures.
+    async fn read_funds(
+        &mut self,
+        mut bill: mpsc::Receiver<Result<FundsChunk, BillError>>,
+    ) -> Result<(), ReconcileError> {
+        let mut counted = MovementTotals::default();
+        while let Some(chunk) = bill.recv().await {
+            match chunk.map_err(account_bill)? {
+                FundsChunk::Movements(movements) => {
+                    for m in &movements {
+                        m.add_to(&mut counted);
+                        self.funds.moved(m);
+                    }
+                }
+                FundsChunk::Summary(stated) => {
+                    if stated != counted {
+                        return Err(BillError::Unusable(format!(
+                            "the account bill's summary ({stated:?}) does not add up to its \
+                             movements ({counted:?})"
+                        ))
+                        .into());
+                    }
+                    let found = std::mem::take(&mut self.funds).finish(counted);
+                    for mismatch in found.mismatches {
+                        self.record(mismatch.discrepancy()).await?;
+                    }
+                    self.summary.funds = found.totals;
+                    self.reconciler
+                        .store
+                        .record_funds(self.id, &found.totals)
+                        .await?;
+                    return Ok(());
+                }
+            }
+        }
+        Err(BillError::Unusable("the account bill ends before its summary".to_owned()).into())
     }
 
     /// Records a discrepancy, and, the first time it is left to a person, its anomaly.

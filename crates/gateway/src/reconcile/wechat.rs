@@ -4,8 +4,10 @@
 //! with its summary only once the whole file was read.
 //!
 //! A `SUCCESS` row is a payment (its 手续费 the fee kept); a `REFUND` row whose refund status is
-//! `SUCCESS` is a refund (its negative 手续费 the fee given back). A refund still processing when
-//! the bill was made is left out: it has not reached the payer, and a later bill lists it.
+//! `SUCCESS` is a refund (its negative 手续费 the fee given back). A refund of another status
+//! (still processing when the bill was made, closed, abnormal) has not reached the payer: it is
+//! not set against paygate's refunds, only against the money the account bill moved, since WeChat
+//! Pay takes a refund from the balance the moment it accepts it (and bills it on that day).
 
 use std::io::BufReader;
 
@@ -91,13 +93,19 @@ fn line(row: &::wechatpay::bill_file::TradeBillRow) -> Option<BillLine> {
             amount_fen: row.total,
             fee_fen: row.fee,
         })),
-        (TradeBillStatus::Refund, Some(refund)) if refund.status == BillRefundStatus::Success => {
-            Some(BillLine::Refund(BillRefund {
+        (TradeBillStatus::Refund, Some(refund)) => {
+            let line = BillRefund {
                 upstream_order_no: row.out_trade_no.clone(),
                 upstream_refund_no: refund.out_refund_no.clone(),
+                channel_no: refund.refund_id.clone(),
                 amount_fen: refund.requested,
                 fee_returned_fen: -row.fee,
-            }))
+            };
+            Some(if refund.status == BillRefundStatus::Success {
+                BillLine::Refund(line)
+            } else {
+                BillLine::RefundAccepted(line)
+            })
         }
         _ => None,
     }

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, JobSubject, OrderId, OrderStatus,
-    OurPayment, OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus, RefundStatus,
-    Resolution, SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
+    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, FundsTotals, JobSubject, OrderId,
+    OrderStatus, OurPayment, OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus,
+    RefundStatus, Resolution, SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
 };
 
 use super::jobs::{UPSERT_JOB, subject_column};
@@ -18,8 +18,9 @@ use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 pub const LOOKUP_BATCH: usize = 500;
 
 pub(super) const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
-     finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
-     FROM reconciliations";
+     finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched, \
+     funds_movements, funds_income_fen, funds_expense_fen, funds_payments_fen, funds_refunds_fen, \
+     funds_fees_fen FROM reconciliations";
 
 /// A discrepancy to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,26 @@ pub(super) struct ReconciliationRow {
     refunds_fen: i64,
     fees_fen: i64,
     matched: i64,
+    funds_movements: Option<i64>,
+    funds_income_fen: Option<i64>,
+    funds_expense_fen: Option<i64>,
+    funds_payments_fen: Option<i64>,
+    funds_refunds_fen: Option<i64>,
+    funds_fees_fen: Option<i64>,
+}
+
+impl ReconciliationRow {
+    /// The account bill's figures, when a run recorded them.
+    fn funds(&self) -> Option<FundsTotals> {
+        Some(FundsTotals {
+            movements: self.funds_movements?,
+            income_fen: self.funds_income_fen?,
+            expense_fen: self.funds_expense_fen?,
+            payments_fen: self.funds_payments_fen?,
+            refunds_fen: self.funds_refunds_fen?,
+            fees_fen: self.funds_fees_fen?,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -120,6 +141,7 @@ impl ReconciliationRow {
                 fees_fen: self.fees_fen,
             },
             matched: self.matched,
+            funds: self.funds(),
         })
     }
 }
@@ -463,6 +485,29 @@ impl Store {
             .await
             .map(|done| done.rows_affected()))?;
         Ok(affected == 1)
+    }
+
+    /// Records what a run's account bill says moved, before the run ends (a run that then fails
+    /// leaves them, like its totals, as no report).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_funds(&self, id: i64, f: &FundsTotals) -> Result<(), StoreError> {
+        let sql = "UPDATE reconciliations SET funds_movements = $1, funds_income_fen = $2, \
+                   funds_expense_fen = $3, funds_payments_fen = $4, funds_refunds_fen = $5, \
+                   funds_fees_fen = $6 WHERE id = $7";
+        with_write!(self, pool => sqlx::query(sql)
+            .bind(f.movements)
+            .bind(f.income_fen)
+            .bind(f.expense_fen)
+            .bind(f.payments_fen)
+            .bind(f.refunds_fen)
+            .bind(f.fees_fen)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     /// Ends a run: `complete` with the bill's totals and the lines that matched, or `failed` with

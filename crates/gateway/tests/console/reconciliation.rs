@@ -99,8 +99,9 @@ async fn reconciled_alipay_day(app: &TestApp, day: BillDay) -> (Reconciliation, 
     );
     let reconciler = Reconciler::new(app.db.store.clone(), orders);
     let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
+    let funds = gateway::reconcile::alipay_funds::open(&app.alipay.client, day);
     reconciler
-        .run(Channel::Alipay, &app_id, day, bill)
+        .run(Channel::Alipay, &app_id, day, bill, funds)
         .await
         .unwrap();
     let (run, found) = app

@@ -1,7 +1,7 @@
 //! A day reconciled end to end: a real paygate (SQLite and PostgreSQL) with the simulators as the
 //! channels, a bill whose lines the test writes from what the simulator holds, and the run that
 //! repairs what the channel confirms, lists others' trades, reports the rest, and does nothing a
-//! second time.
+//! second time. The account bills' check is in `funds.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +10,7 @@
 mod support;
 
 mod busy_day;
+mod funds;
 
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ use gateway::domain::{
     RefundStatus, Resolution, Site, Timestamp, UpstreamFields,
 };
 use gateway::reconcile::{
-    BillChunk, BillError, BillLine, BillPayment, BillRefund, ReconcileError, Reconciler,
+    BillChunk, BillError, BillLine, BillPayment, BillRefund, FundsChunk, FundsMovement,
+    MovementKind, MovementTotals, ReconcileError, Reconciler,
 };
 use gateway::service::{OrderService, ServiceSettings};
 use gateway::store::Transition;
@@ -105,6 +107,60 @@ fn stream(
     rx
 }
 
+/// The account bill's movements that agree with `lines`: each payment's money in and its fee out,
+/// each refund's money out and the fee it gives back, booked under the channel's numbers.
+fn agreeing_funds(lines: &[BillLine]) -> Vec<FundsMovement> {
+    let mut out = Vec::new();
+    let mut add = |kind, no: &str, fen: i64| {
+        if fen != 0 {
+            out.push(FundsMovement {
+                kind,
+                booked_under: no.to_owned(),
+                fen,
+            });
+        }
+    };
+    for line in lines {
+        match line {
+            BillLine::Payment(p) => {
+                add(MovementKind::Payment, &p.transaction_id, p.amount_fen);
+                add(MovementKind::Fee, &p.transaction_id, -p.fee_fen);
+            }
+            BillLine::Refund(r) | BillLine::RefundAccepted(r) => {
+                add(MovementKind::Refund, &r.channel_no, -r.amount_fen);
+                add(MovementKind::FeeReturned, &r.channel_no, r.fee_returned_fen);
+            }
+        }
+    }
+    out
+}
+
+/// An account bill as an adapter would stream it: its movements, then their totals (unless
+/// `cut`).
+fn funds_stream(
+    movements: &[FundsMovement],
+    cut: bool,
+) -> mpsc::Receiver<Result<FundsChunk, BillError>> {
+    let (tx, rx) = mpsc::channel(2);
+    let mut counted = MovementTotals::default();
+    for m in movements {
+        m.add_to(&mut counted);
+    }
+    tx.try_send(Ok(FundsChunk::Movements(movements.to_vec())))
+        .unwrap();
+    if !cut {
+        tx.try_send(Ok(FundsChunk::Summary(counted))).unwrap();
+    }
+    rx
+}
+
+/// The account bill that agrees with `lines`, opened.
+fn funds_of(
+    lines: &[BillLine],
+) -> std::future::Ready<Result<mpsc::Receiver<Result<FundsChunk, BillError>>, BillError>> {
+    std::future::ready(Ok(funds_stream(&agreeing_funds(lines), false)))
+}
+
 async fn success_events(app: &TestApp, order: &Order) -> i64 {
     app.db
         .count(&format!(
@@ -168,6 +224,7 @@ api_tests! {
             BillLine::Refund(BillRefund {
                 upstream_order_no: paid.upstream_order_no.as_str().to_owned(),
                 upstream_refund_no: refund.upstream_refund_no.as_str().to_owned(),
+                channel_no: "50300000000000000001".into(),
                 amount_fen: 2_500,
                 fee_returned_fen: fee(2_500),
             }),
@@ -177,8 +234,12 @@ api_tests! {
         let reconciler = Reconciler::new(app.db.store.clone(), orders);
         let day = BillDay::of(Timestamp::now());
 
-        let first = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await.unwrap();
+        let first = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary))), funds_of(&lines)).await.unwrap();
         assert_eq!((first.totals, first.matched, first.new_discrepancies), (summary, 2, 4));
+        // The account bill agrees: it moved what the trade bill lists, to the fen.
+        let f = first.funds;
+        assert_eq!((f.payments_fen, f.refunds_fen, f.fees_fen, f.other_fen()), (summary.payments_fen, summary.refunds_fen, summary.fees_fen, 0));
+        assert_eq!(f.net_fen(), summary.net_fen());
         // The lost payment is paid, by reconciliation, and its site is told once.
         let repaired = until(&app, &site, "o_lost_000000001", OrderStatus::Paid).await;
         let history = app.db.store.order_events(&site.id, repaired.id).await.unwrap();
@@ -218,7 +279,7 @@ api_tests! {
         assert!(csv.text.ends_with(&format!("\ntotal,,,,,,{},{},{}\n", 14_290 - 2_500, 63, 14_290 - 2_500 - 63)), "{}", csv.text);
 
         // The same day again: the same report, nothing repaired or told twice, no new anomaly.
-        let second = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await.unwrap();
+        let second = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary))), funds_of(&lines)).await.unwrap();
         assert_eq!((second.totals, second.new_discrepancies), (summary, 0));
         let (_, again) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
         assert_eq!(again, found);
@@ -227,14 +288,14 @@ api_tests! {
         assert_eq!(app.db.count("SELECT CAST(SUM(occurrences) AS BIGINT) FROM anomalies").await, anomalies);
 
         // A bill cut short, or whose summary does not add up, is no report.
-        let cut = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, None))).await;
+        let cut = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, None)), funds_of(&lines)).await;
         assert!(matches!(cut, Err(ReconcileError::Bill(BillError::Unusable(_)))), "{cut:?}");
         let (failed, _) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
         assert_eq!(failed.status, ReconciliationStatus::Failed);
         lines.pop();
-        let wrong = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary)))).await;
+        let wrong = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary))), funds_of(&lines)).await;
         assert!(matches!(wrong, Err(ReconcileError::Bill(BillError::Unusable(_)))), "{wrong:?}");
-        let later = reconciler.run(Channel::Wechat, ACCOUNT, day, Err(BillError::NotYetAvailable(day))).await;
+        let later = reconciler.run(Channel::Wechat, ACCOUNT, day, Err(BillError::NotYetAvailable(day)), funds_of(&lines)).await;
         assert!(matches!(later, Err(ReconcileError::Bill(BillError::NotYetAvailable(_)))), "{later:?}");
         let (failed, _) = app.db.store.reconciliation(Channel::Wechat, ACCOUNT, day).await.unwrap().unwrap();
         assert_eq!(failed.status, ReconciliationStatus::Failed);
@@ -311,7 +372,8 @@ api_tests! {
         let reconciler = Reconciler::new(app.db.store.clone(), orders);
         let day = BillDay::of(Timestamp::now());
         let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
-        let summary = reconciler.run(Channel::Alipay, &app_id, day, bill).await.unwrap();
+        let funds = gateway::reconcile::alipay_funds::open(&app.alipay.client, day);
+        let summary = reconciler.run(Channel::Alipay, &app_id, day, bill, funds).await.unwrap();
         assert_eq!((summary.totals.payments, summary.totals.payments_fen), (4, 10_000 + 2_990 + 501 + 1_234));
         assert_eq!(summary.matched, 1);
         let (_, found) = app.db.store.reconciliation(Channel::Alipay, &app_id, day).await.unwrap().unwrap();
@@ -326,7 +388,8 @@ api_tests! {
         assert_eq!(fee, 60);
         // Again: nothing new.
         let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
-        assert_eq!(reconciler.run(Channel::Alipay, &app_id, day, bill).await.unwrap().new_discrepancies, 0);
+        let funds = gateway::reconcile::alipay_funds::open(&app.alipay.client, day);
+        assert_eq!(reconciler.run(Channel::Alipay, &app_id, day, bill, funds).await.unwrap().new_discrepancies, 0);
         // A day Alipay has no bill of is not a report yet.
         let empty = day.previous();
         let bill = gateway::reconcile::alipay::open(&app.alipay.client, empty).await;
@@ -373,7 +436,8 @@ api_tests! {
         let reconciler = Reconciler::new(app.db.store.clone(), orders);
         let day = BillDay::of(Timestamp::now());
         let bill = gateway::reconcile::wechat::open(&app.wechat.client, day).await;
-        let summary = reconciler.run(Channel::Wechat, &mchid, day, bill).await.unwrap();
+        let funds = gateway::reconcile::wechat_funds::open(&app.wechat.client, day);
+        let summary = reconciler.run(Channel::Wechat, &mchid, day, bill, funds).await.unwrap();
         assert_eq!((summary.totals.payments, summary.totals.payments_fen), (4, 10_000 + 2_990 + 501 + 1_234));
         assert_eq!((summary.totals.refunds, summary.totals.refunds_fen), (1, 2_500));
         assert_eq!(summary.matched, 2, "the payment and its refund");
@@ -396,7 +460,8 @@ api_tests! {
         until(&app, &site, "w_lost_000000001", OrderStatus::Paid).await;
         assert_eq!(app.db.count(&format!("SELECT channel_fee_fen FROM orders WHERE id = {}", paid.id.as_i64())).await, 60);
         let bill = gateway::reconcile::wechat::open(&app.wechat.client, day).await;
-        assert_eq!(reconciler.run(Channel::Wechat, &mchid, day, bill).await.unwrap().new_discrepancies, 0);
+        let funds = gateway::reconcile::wechat_funds::open(&app.wechat.client, day);
+        assert_eq!(reconciler.run(Channel::Wechat, &mchid, day, bill, funds).await.unwrap().new_discrepancies, 0);
         let bill = gateway::reconcile::wechat::open(&app.wechat.client, day.previous()).await;
         assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
     }

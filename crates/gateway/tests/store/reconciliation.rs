@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed set-up step is a failing test
 
 use gateway::domain::{
-    Amount, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, Method, NewRefund, Order,
-    OrderRequest, OrderStatus, OutRefundNo, PayMethod, Payer, ReconciliationStatus, RefundRequest,
-    RefundStatus, Resolution, Site, Timestamp, UpstreamFields,
+    Amount, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, FundsTotals, Method,
+    NewRefund, Order, OrderRequest, OrderStatus, OutRefundNo, PayMethod, Payer,
+    ReconciliationStatus, RefundRequest, RefundStatus, Resolution, Site, Timestamp, UpstreamFields,
 };
 use gateway::store::{InsertOutcome, NewDiscrepancy, ReserveOutcome, Store, Transition};
 
@@ -174,5 +174,25 @@ on_both_backends! {
         assert!(db.store.reconciliation(Channel::Alipay, "1900000001", day).await.unwrap().is_none());
         assert!(db.store.reconciliation(Channel::Wechat, "1900000002", day).await.unwrap().is_none());
         assert!(db.store.reconciliation(Channel::Wechat, "1900000001", day.previous()).await.unwrap().is_none());
+    }
+
+    async fn an_account_bills_figures_are_kept_beside_the_trade_bills_totals(db: TestDb) {
+        let day = BillDay::parse("2026-11-30").unwrap();
+        let totals = BillTotals { payments: 2, payments_fen: 300, refunds: 1, refunds_fen: 50, fees_fen: 2 };
+        // A report from before paygate read account bills has none.
+        let id = db.store.start_reconciliation(Channel::Alipay, "2021000000000001", day, now()).await.unwrap();
+        db.store.finish_reconciliation(id, Ok((&totals, 2)), now()).await.unwrap();
+        let (run, _) = db.store.reconciliation(Channel::Alipay, "2021000000000001", day).await.unwrap().unwrap();
+        assert_eq!(run.funds, None);
+
+        let funds = FundsTotals { movements: 6, income_fen: 10_302, expense_fen: 10_052, payments_fen: 300, refunds_fen: 50, fees_fen: 2 };
+        db.store.start_reconciliation(Channel::Alipay, "2021000000000001", day, now()).await.unwrap();
+        db.store.record_funds(id, &funds).await.unwrap();
+        db.store.finish_reconciliation(id, Ok((&totals, 2)), now()).await.unwrap();
+        let (run, _) = db.store.reconciliation(Channel::Alipay, "2021000000000001", day).await.unwrap().unwrap();
+        assert_eq!((run.status, run.funds), (ReconciliationStatus::Complete, Some(funds)));
+        let f = run.funds.unwrap();
+        assert_eq!((f.net_fen(), f.other_fen()), (250, 250 - 248));
+        assert_eq!(db.count("SELECT funds_expense_fen FROM reconciliations").await, 10_052);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use gateway::domain::{
-    BillDay, Channel, Discrepancy, Reconciliation, ReconciliationStatus, Timestamp,
+    BillDay, Channel, Discrepancy, FundsTotals, Reconciliation, ReconciliationStatus, Timestamp,
 };
 use gateway::store::Store;
 use serde_json::json;
@@ -41,7 +41,8 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, Subcommand)]
 enum ReconcileCommand {
-    /// The report of a day: per channel account its totals and its discrepancies.
+    /// The report of a day: per channel account its trade bill's totals, its account bill's
+    /// figures and its discrepancies.
     Show {
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: String,
@@ -206,6 +207,7 @@ async fn show(store: &Store, day: BillDay, channels: &[Channel], json: bool) -> 
             run.matched,
             discrepancies.len()
         );
+        println!("  {}", funds_line(run.funds.as_ref()));
         for d in discrepancies {
             println!(
                 "  {}\t{}\t{}\torder {}\t{}",
@@ -219,6 +221,40 @@ async fn show(store: &Store, day: BillDay, channels: &[Channel], json: bool) -> 
         }
     }
     Ok(())
+}
+
+/// The account bill's figures, as the report's second line.
+fn funds_line(funds: Option<&FundsTotals>) -> String {
+    match funds {
+        Some(f) => format!(
+            "account bill: {} movements, in {} fen, out {} fen, net {} fen; payments {} fen, \
+             refunds {} fen, fees {} fen, other {} fen",
+            f.movements,
+            f.income_fen,
+            f.expense_fen,
+            f.net_fen(),
+            f.payments_fen,
+            f.refunds_fen,
+            f.fees_fen,
+            f.other_fen()
+        ),
+        None => {
+            "account bill: not read (a report from before paygate read account bills)".to_owned()
+        }
+    }
+}
+
+fn funds_json(f: &FundsTotals) -> serde_json::Value {
+    json!({
+        "movements": f.movements,
+        "income_fen": f.income_fen,
+        "expense_fen": f.expense_fen,
+        "net_fen": f.net_fen(),
+        "payments_fen": f.payments_fen,
+        "refunds_fen": f.refunds_fen,
+        "fees_fen": f.fees_fen,
+        "other_fen": f.other_fen(),
+    })
 }
 
 fn run_json(r: &Reconciliation, discrepancies: &[Discrepancy]) -> serde_json::Value {
@@ -237,6 +273,7 @@ fn run_json(r: &Reconciliation, discrepancies: &[Discrepancy]) -> serde_json::Va
         "fees_fen": r.totals.fees_fen,
         "net_fen": r.totals.net_fen(),
         "matched": r.matched,
+        "funds": r.funds.as_ref().map(funds_json),
         "discrepancies": discrepancies.iter().map(|d| json!({
             "kind": d.kind.as_str(),
             "upstream_no": d.upstream_no,

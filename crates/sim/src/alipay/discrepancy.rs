@@ -9,6 +9,9 @@
 //!   a paid trade the merchant never created through the API (another system on the same app).
 //! - `POST /sim/alipay/trades/{out_trade_no}/billed-amount?app_id=&amount=12.34`: the bill shows
 //!   this amount (and the fee on it) for the trade's payment instead of the amount ordered.
+//! - `POST /sim/alipay/trades/{out_trade_no}/account-fee?app_id=&amount=0.50`: the `signcustomer`
+//!   bill charges this fee for the trade's payment (`0` or `0.00`: no fee movement at all) while
+//!   the trade bill keeps its own, so the two bills disagree.
 //!
 //! Each answers the trade as `GET /sim/alipay/trades/{out_trade_no}` does, `404` for an unknown
 //! trade or app, `409` when the trade's state does not allow it, `400` for a bad amount.
@@ -38,6 +41,10 @@ pub(crate) fn router() -> Router<Sim> {
         .route(
             "/sim/alipay/trades/{out_trade_no}/billed-amount",
             post(billed_amount),
+        )
+        .route(
+            "/sim/alipay/trades/{out_trade_no}/account-fee",
+            post(account_fee),
         )
 }
 
@@ -123,6 +130,7 @@ async fn record(
         closed_ms: None,
         refunds: Vec::new(),
         billed_fen: None,
+        account_fee_fen: None,
     };
     let recorded = update(&sim, |s| {
         if s.trades.get(&key).is_some() {
@@ -156,6 +164,28 @@ async fn billed_amount(
     let changed = update(&sim, |s| {
         let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
         t.billed_fen = Some(fen);
+        Ok(t.clone())
+    })
+    .await;
+    answer(changed)
+}
+
+async fn account_fee(
+    State(sim): State<Sim>,
+    Path(no): Path<String>,
+    Query(q): Query<AmountQuery>,
+) -> Response {
+    let Some(fen) = Fen::parse_yuan(&q.amount)
+        .ok()
+        .map(|f| f.0)
+        .filter(|f| *f >= 0)
+    else {
+        return problem(StatusCode::BAD_REQUEST, format!("amount {:?}", q.amount));
+    };
+    let key = trade_key(&q.app_id, &no);
+    let changed = update(&sim, |s| {
+        let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
+        t.account_fee_fen = Some(fen);
         Ok(t.clone())
     })
     .await;

@@ -15,7 +15,7 @@
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
 //! - making Alipay's records disagree with the merchant's, for reconciliation tests
 //!   (`discrepancy.rs`): `POST /sim/alipay/trades/{out_trade_no}/pay-silently`, `…/record`,
-//!   `…/billed-amount`
+//!   `…/billed-amount`, `…/account-fee`
 //!
 //! Bills (`bill/`): the download URL query and `GET /sim/alipay/bills/{token}`, a zip of GBK CSV
 //! files as Alipay serves them, with a 0.6% fee on every payment.

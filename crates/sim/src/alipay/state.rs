@@ -77,6 +77,11 @@ pub struct Trade {
     /// `total_fen` (`POST /sim/alipay/trades/{no}/billed-amount`); `None`: the amount ordered.
     #[serde(default)]
     pub billed_fen: Option<i64>,
+    /// The fee the `signcustomer` bill charges for the payment when a test made it differ from
+    /// the trade bill's (`POST /sim/alipay/trades/{no}/account-fee`; `Some(0)`: no fee movement);
+    /// `None`: the same fee.
+    #[serde(default)]
+    pub account_fee_fen: Option<i64>,
 }
 
 /// One successful refund (Alipay refunds synchronously: there is no pending state to keep).

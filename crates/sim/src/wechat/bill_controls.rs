@@ -12,6 +12,10 @@
 //!   `{out_trade_no, total, bill_amount}`. The bill shows `amount` for this order (订单金额,
 //!   应结订单金额, its fee, and the fund-flow income) instead of what was ordered and queried;
 //!   `{"amount": null}` undoes it.
+//! - `POST /sim/wechat/orders/{out_trade_no}/fund-flow-fee?mchid=…[&sub_mchid=…]` `{fee}` →
+//!   `{out_trade_no, fee, fund_flow_fee}`. The fund-flow bill takes `fee` fen (0: no fee movement
+//!   at all) as this payment's 扣除交易手续费 instead of the fee the trade bill shows (`fee` in the
+//!   answer), so the two bills disagree; `{"fee": null}` undoes it.
 //!
 //! Paying without a callback, even after the merchant closed the order, is
 //! `POST /sim/wechat/orders/{out_trade_no}/pay-silently` (see `control`).
@@ -38,6 +42,10 @@ pub fn router() -> Router<Sim> {
         .route(
             "/sim/wechat/orders/{out_trade_no}/bill-amount",
             post(bill_amount),
+        )
+        .route(
+            "/sim/wechat/orders/{out_trade_no}/fund-flow-fee",
+            post(fund_flow_fee),
         )
 }
 
@@ -124,6 +132,7 @@ async fn external_trade(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiR
                     combine: None,
                     created: now,
                     bill_total: None,
+                    fund_flow_fee: None,
                     fee_returned: 0,
                 };
                 s.orders.insert(key.clone(), order.clone());
@@ -172,5 +181,40 @@ async fn bill_amount(
         .map_err(internal)??;
     Ok(Json(
         json!({ "out_trade_no": no, "total": total, "bill_amount": billed }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FundFlowFee {
+    fee: Option<i64>,
+}
+
+async fn fund_flow_fee(
+    State(sim): State<Sim>,
+    Path(no): Path<String>,
+    Query(q): Query<OrderOf>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let f: FundFlowFee = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    if f.fee.is_some_and(|a| a < 0) {
+        return Err(bad("fee must not be negative"));
+    }
+    let key = order_key(&q.mchid, q.sub_mchid.as_deref(), &no);
+    let (charged, taken) = sim
+        .store
+        .update(|s| {
+            let order = s
+                .orders
+                .get_mut(&key)
+                .ok_or_else(ApiError::order_not_exist)?;
+            order.fund_flow_fee = f.fee;
+            let charged = super::fees::charged(order.billed_total());
+            Ok((charged, order.fund_flow_fee.unwrap_or(charged)))
+        })
+        .await
+        .map_err(internal)??;
+    Ok(Json(
+        json!({ "out_trade_no": no, "fee": charged, "fund_flow_fee": taken }),
     ))
 }

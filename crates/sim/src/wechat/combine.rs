@@ -136,6 +136,7 @@ pub async fn create(
             combine: Some(combine_key(mchid, no)),
             created: now,
             bill_total: None,
+            fund_flow_fee: None,
             fee_returned: 0,
         });
     }

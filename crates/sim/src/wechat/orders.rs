@@ -161,6 +161,7 @@ async fn create_in_scope(
         combine: None,
         created: now,
         bill_total: None,
+        fund_flow_fee: None,
         fee_returned: 0,
     };
     let base_url = sim.ctx.base_url();

@@ -217,6 +217,11 @@ pub struct Order {
     /// API, to test reconciliation); `None` in every ordinary order.
     #[serde(default)]
     pub bill_total: Option<i64>,
+    /// The fee the fund-flow bill takes for this payment when it is not the fee the trade bill
+    /// shows (set through the control API, to test reconciliation; `Some(0)`: no fee movement);
+    /// `None` in every ordinary order.
+    #[serde(default)]
+    pub fund_flow_fee: Option<i64>,
     /// Fees given back by this order's refunds that are not CLOSED, fen.
     #[serde(default)]
     pub fee_returned: i64,

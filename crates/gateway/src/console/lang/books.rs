@@ -201,6 +201,9 @@ pub(in super::super) fn discrepancy_kind(lang: Lang, k: DiscrepancyKind) -> &'st
             lang.pick("退款金额不一致", "refund amount mismatch")
         }
         DiscrepancyKind::RefundNotOurs => lang.pick("非 paygate 的退款", "refund not paygate's"),
+        DiscrepancyKind::FundsMismatch => {
+            lang.pick("资金账单与交易账单不一致", "account bill disagrees")
+        }
     }
 }
 

@@ -250,12 +250,17 @@ struct Entry<'a> {
 }
 
 /// Every balance movement of the app (money and fees), with the balance after each, from the
-/// first trade on: the simulator gives each app its own account that starts empty.
+/// first trade on: the simulator gives each app its own account that starts empty. A payment's fee
+/// is the trade bill's unless a test made it differ.
 fn entries<'a>(all: &'a [Movement<'a>]) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
     let mut balance = 0;
     for m in all {
-        for (fee, fen) in [(false, m.amount_fen), (true, m.fee_fen)] {
+        let fee_fen = match (m.refund, m.trade.account_fee_fen) {
+            (None, Some(charged)) => -charged,
+            _ => m.fee_fen,
+        };
+        for (fee, fen) in [(false, m.amount_fen), (true, fee_fen)] {
             if fen == 0 {
                 continue;
             }

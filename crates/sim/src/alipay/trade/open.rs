@@ -59,6 +59,7 @@ pub(crate) async fn open_trade(
         closed_ms: None,
         refunds: Vec::new(),
         billed_fen: None,
+        account_fee_fen: None,
     };
     update(sim, |s| match s.trades.get_mut(&key) {
         None => {

@@ -2,7 +2,8 @@
 //! brings its billed amount in and takes its fee out; an accepted refund takes the refund out and
 //! gives its fee back; a refund closed afterwards brings the refund back and takes that fee again.
 //! Only a direct merchant's own orders move its account (a sub-merchant's money is the
-//! sub-merchant's). The balance runs from the first movement the simulator knows of.
+//! sub-merchant's). The balance runs from the first movement the simulator knows of. A test can
+//! make a payment's fee movement differ from the trade bill (`bill_controls`).
 
 use super::super::fees;
 use super::super::state::{RefundStatus, WechatState};
@@ -49,7 +50,8 @@ fn movements(s: &WechatState, mchid: &str) -> Vec<Movement> {
             });
         };
         push("交易", true, billed);
-        push("扣除交易手续费", false, fees::charged(billed));
+        let fee = o.fund_flow_fee.unwrap_or_else(|| fees::charged(billed));
+        push("扣除交易手续费", false, fee);
     }
     for r in s.refunds.values() {
         if r.mchid != mchid || r.sub_mchid.is_some() {

@@ -126,6 +126,7 @@ mod tests {
             combine: None,
             created: 1000,
             bill_total: None,
+            fund_flow_fee: None,
             fee_returned: 0,
         }
     }
