@@ -260,6 +260,10 @@ pub struct Reconciliation {
     pub error: Option<String>,
     pub totals: BillTotals,
     pub matched: i64,
+    /// The bill's lines (payments and refunds) read so far, as last recorded.
+    pub lines_read: i64,
+    /// How many lines the bill holds, once known (before its end for Alipay's bills).
+    pub lines_total: Option<i64>,
 }
 
 #[cfg(test)]

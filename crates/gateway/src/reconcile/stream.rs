@@ -41,6 +41,13 @@ impl LineSender {
         &self.counted
     }
 
+    /// Says how many lines the bill holds, before sending them.
+    pub(super) fn announce(&mut self, lines: i64) -> Result<(), Stopped> {
+        self.tx
+            .blocking_send(Ok(BillChunk::Total(lines)))
+            .map_err(|_| Stopped)
+    }
+
     pub(super) fn push(&mut self, line: BillLine) -> Result<(), Stopped> {
         line.add_to(&mut self.counted);
         self.chunk.push(line);

@@ -18,8 +18,8 @@ use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 pub const LOOKUP_BATCH: usize = 500;
 
 const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
-     finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched \
-     FROM reconciliations";
+     finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched, \
+     lines_read, lines_total FROM reconciliations";
 
 /// A discrepancy to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,8 @@ struct ReconciliationRow {
     refunds_fen: i64,
     fees_fen: i64,
     matched: i64,
+    lines_read: i64,
+    lines_total: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -86,6 +88,30 @@ struct DiscrepancyRow {
     resolution: String,
     detail: String,
     at: i64,
+}
+
+fn run_of(row: ReconciliationRow) -> Result<Reconciliation, StoreError> {
+    let corrupt = |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
+    Ok(Reconciliation {
+        id: row.id,
+        channel: Channel::parse(&row.channel).map_err(|e| corrupt(&e.to_string()))?,
+        account: row.account.clone(),
+        day: BillDay::parse(&row.bill_date).ok_or_else(|| corrupt(&row.bill_date))?,
+        status: ReconciliationStatus::parse(&row.status).ok_or_else(|| corrupt(&row.status))?,
+        started_at: Timestamp::from_millis(row.started_at),
+        finished_at: row.finished_at.map(Timestamp::from_millis),
+        error: row.error.clone(),
+        totals: BillTotals {
+            payments: row.payments,
+            payments_fen: row.payments_fen,
+            refunds: row.refunds,
+            refunds_fen: row.refunds_fen,
+            fees_fen: row.fees_fen,
+        },
+        matched: row.matched,
+        lines_read: row.lines_read,
+        lines_total: row.lines_total,
+    })
 }
 
 /// `$first, $first+1, …` for `n` values.
@@ -344,7 +370,7 @@ impl Store {
                    VALUES ($1, $2, $3, 'running', $4) \
                    ON CONFLICT (channel, account, bill_date) DO UPDATE SET \
                    status = 'running', started_at = excluded.started_at, finished_at = NULL, \
-                   error = NULL \
+                   error = NULL, lines_read = 0, lines_total = NULL \
                    RETURNING id";
         Ok(with_write!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(channel.as_str())
@@ -353,6 +379,30 @@ impl Store {
             .bind(now.as_millis())
             .fetch_one(pool)
             .await)?)
+    }
+
+    /// Records how far a running run has read its bill: `lines_read` lines so far, of
+    /// `lines_total` when the bill has said (an unknown total leaves one said before). Written
+    /// every few thousand lines, for `paygate reconcile` to show.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_reconciliation_progress(
+        &self,
+        id: i64,
+        lines_read: i64,
+        lines_total: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE reconciliations SET lines_read = $1, \
+                   lines_total = COALESCE($2, lines_total) WHERE id = $3 AND status = 'running'";
+        with_write!(self, pool => sqlx::query(sql)
+            .bind(lines_read)
+            .bind(lines_total)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     /// Records a discrepancy of a run. The same line of the same day again (a run repeated) keeps
@@ -401,7 +451,8 @@ impl Store {
             Ok((t, matched)) => {
                 let sql = "UPDATE reconciliations SET status = 'complete', finished_at = $1, \
                            error = NULL, payments = $2, payments_fen = $3, refunds = $4, \
-                           refunds_fen = $5, fees_fen = $6, matched = $7 WHERE id = $8";
+                           refunds_fen = $5, fees_fen = $6, matched = $7, lines_read = $8, \
+                           lines_total = $8 WHERE id = $9";
                 with_write!(self, pool => sqlx::query(sql)
                     .bind(now.as_millis())
                     .bind(t.payments)
@@ -410,6 +461,7 @@ impl Store {
                     .bind(t.refunds_fen)
                     .bind(t.fees_fen)
                     .bind(matched)
+                    .bind(t.payments + t.refunds)
                     .bind(id)
                     .execute(pool)
                     .await
@@ -453,6 +505,23 @@ impl Store {
         }
     }
 
+    /// Every run of `day` (each channel and account), without its discrepancies: what a command
+    /// waiting for the runs polls.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn reconciliation_runs(
+        &self,
+        day: BillDay,
+    ) -> Result<Vec<Reconciliation>, StoreError> {
+        let sql = format!("{SELECT_RUNS} WHERE bill_date = $1 ORDER BY channel, account");
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(&sql)
+            .bind(day.to_string())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(run_of).collect()
+    }
+
     /// Every run of `day` (each channel and account), with its discrepancies.
     ///
     /// # Errors
@@ -477,26 +546,9 @@ impl Store {
         &self,
         row: ReconciliationRow,
     ) -> Result<(Reconciliation, Vec<Discrepancy>), StoreError> {
+        let run = run_of(row)?;
         let corrupt =
-            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
-        let run = Reconciliation {
-            id: row.id,
-            channel: Channel::parse(&row.channel).map_err(|e| corrupt(&e.to_string()))?,
-            account: row.account.clone(),
-            day: BillDay::parse(&row.bill_date).ok_or_else(|| corrupt(&row.bill_date))?,
-            status: ReconciliationStatus::parse(&row.status).ok_or_else(|| corrupt(&row.status))?,
-            started_at: Timestamp::from_millis(row.started_at),
-            finished_at: row.finished_at.map(Timestamp::from_millis),
-            error: row.error.clone(),
-            totals: BillTotals {
-                payments: row.payments,
-                payments_fen: row.payments_fen,
-                refunds: row.refunds,
-                refunds_fen: row.refunds_fen,
-                fees_fen: row.fees_fen,
-            },
-            matched: row.matched,
-        };
+            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", run.id));
         let sql = "SELECT kind, upstream_no, order_id, refund_id, billed_fen, ours_fen, \
                    resolution, detail, at FROM reconciliation_discrepancies \
                    WHERE reconciliation_id = $1 ORDER BY kind, upstream_no";
