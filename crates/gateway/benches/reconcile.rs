@@ -17,7 +17,7 @@
 //!   seeding's nor the simulator's. Wall time counts from asking for the bill to the run's row
 //!   marked complete.
 //!
-//! Run: `cargo bench -p gateway --bench reconcile` (about ten minutes). It writes its figures with
+//! Run: `cargo bench -p gateway --bench reconcile` (about four minutes). It writes its figures with
 //! the machine between the markers of `bench/reconcile.md` (or `PAYGATE_BENCH_OUT`), keeping what
 //! is written around them. `PAYGATE_BENCH_ROWS` seeds another number of payments per channel (a
 //! smoke run: 20000); `PAYGATE_BENCH_POSTGRES=0` skips PostgreSQL.
