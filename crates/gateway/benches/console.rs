@@ -27,10 +27,11 @@
 mod machine;
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/report.rs"]
+mod report;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use gateway::channels::Channels;
@@ -492,27 +493,14 @@ struct Report {
     notes: Vec<String>,
 }
 
-const BEGIN: &str = "<!-- console bench: begin -->";
-const END: &str = "<!-- console bench: end -->";
-
 impl Report {
     fn write(&self) {
-        let dir = std::env::var_os("PAYGATE_BENCH_OUT").map_or_else(
-            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench")),
-            PathBuf::from,
+        let path = report::write_between_markers(
+            "console.md",
+            "console",
+            "The console's reads on a million orders",
+            &self.markdown(),
         );
-        std::fs::create_dir_all(&dir).expect("bench output folder");
-        let path = dir.canonicalize().unwrap_or(dir).join("console.md");
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let figures = format!("{BEGIN}\n{}{END}", self.markdown());
-        // What is written around the markers (the analysis) is kept.
-        let text = match (old.find(BEGIN), old.find(END)) {
-            (Some(b), Some(e)) if b < e => {
-                format!("{}{figures}{}", &old[..b], &old[e + END.len()..])
-            }
-            _ => format!("# The console's reads on a million orders\n\n{figures}\n"),
-        };
-        std::fs::write(&path, text).expect("console.md");
         eprintln!(
             "console: done in {:.0} s; wrote {}",
             self.wall.as_secs_f64(),
@@ -527,26 +515,7 @@ impl Report {
             "Written by `cargo bench -p gateway --bench console` \
              (`crates/gateway/benches/console.rs`) between these markers.\n"
         );
-        let profile = if cfg!(debug_assertions) {
-            "debug (assertions on): not representative"
-        } else {
-            "bench (release: opt-level 3, no debug assertions)"
-        };
-        let _ = writeln!(s, "| | |\n|---|---|");
-        for (k, v) in [
-            ("date (UTC)", machine::now_rfc3339()),
-            ("git commit", machine::git_commit()),
-            (
-                "cores (`nproc`)",
-                std::thread::available_parallelism()
-                    .map_or(0, usize::from)
-                    .to_string(),
-            ),
-            ("CPU", machine::cpu()),
-            ("memory", machine::memory()),
-            ("OS", machine::os()),
-            ("rustc", machine::command("rustc", &["--version"])),
-            ("build profile", profile.to_owned()),
+        s.push_str(&report::machine_table(&[
             ("orders seeded", self.orders.to_string()),
             (
                 "load average at start (1/5/15 min)",
@@ -554,9 +523,7 @@ impl Report {
             ),
             ("load average at end", self.load_end.clone()),
             ("run time", format!("{:.0} s", self.wall.as_secs_f64())),
-        ] {
-            let _ = writeln!(s, "| {k} | {v} |");
-        }
+        ]));
         for section in &self.sections {
             let _ = writeln!(
                 s,

@@ -1,7 +1,8 @@
 //! `paygate reconcile --date D` and `paygate reconcile show --date D` beside a running `paygate
 //! serve` in sandbox mode: the command plans the day, the server's worker reads the simulator's
-//! bills and reconciles them, the command prints the report (the trade bill's totals and the
-//! account bill's figures); a day never run is said to be so.
+//! bills and reconciles them, the command shows its progress (plain lines on stderr when not on a
+//! terminal) and prints the report (the trade bill's totals and the account bill's figures); a day
+//! never run is said to be so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -75,6 +76,49 @@ async fn the_operator_reconciles_a_day_and_reads_its_report() {
         run["funds"],
         json!({"movements": 2, "income_fen": 10_000, "expense_fen": 60, "net_fen": 10_000 - 60,
             "payments_fen": 10_000, "refunds_fen": 0, "fees_fen": 60, "other_fen": 0})
+    );
+    assert_eq!(
+        (run["lines_read"].clone(), run["lines_total"].clone()),
+        (json!(1), json!(1))
+    );
+    // Not a terminal: no bar, but plain progress lines on stderr, ending with the run's own; stdout
+    // is the report alone (parsed above).
+    let account = run["account"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!("\nalipay {account}: complete, 1 line read\n")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+
+    // Without --json the report is text, and the progress still goes to stderr.
+    let again = paygate_run(
+        &[
+            "reconcile",
+            "--date",
+            &today,
+            "--channel",
+            "alipay",
+            "--wait",
+            "60",
+        ],
+        dir.path(),
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr),
+    );
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("alipay {account}: complete, 1 line read")),
+        "{err}"
+    );
+    assert!(!out.contains("line read"), "{out}");
+    assert!(
+        out.contains("complete") && out.contains("matched 1"),
+        "{out}"
     );
 
     let shown = paygate_run(&["reconcile", "show", "--date", &today], dir.path());

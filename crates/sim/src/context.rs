@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::SimError;
 use crate::callbacks::CallbackEngine;
 use crate::faults::Faults;
+use crate::prepared::{PreparedBill, PreparedBills};
 
 /// How to run the simulator.
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ struct Inner {
     faults: Faults,
     callbacks: CallbackEngine,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    prepared: PreparedBills,
 }
 
 impl SimContext {
@@ -97,6 +99,7 @@ impl SimContext {
                 faults,
                 callbacks,
                 shutdown,
+                prepared: PreparedBills::default(),
             }),
         })
     }
@@ -132,6 +135,15 @@ impl SimContext {
     #[must_use]
     pub fn callbacks(&self) -> &CallbackEngine {
         &self.inner.callbacks
+    }
+
+    /// Serves `bill` for its day instead of the bill made from the simulator's own trades.
+    pub fn prepare_bill(&self, bill: PreparedBill) {
+        self.inner.prepared.add(bill);
+    }
+
+    pub(crate) fn prepared(&self) -> &PreparedBills {
+        &self.inner.prepared
     }
 
     /// Resolves when the server is shutting down; for anything that would otherwise wait forever.

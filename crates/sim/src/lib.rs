@@ -11,6 +11,7 @@
 //! - [`persist`]: the state store: a JSON snapshot plus a journal of changes, each change on disk
 //!   before its update returns.
 //! - [`faults`]: fault injection shared by both channels (`POST /sim/faults`).
+//! - [`prepared`]: bill files a process running the simulator prepared, served for their day.
 //! - [`callbacks`]: the delivery engine for asynchronous notifications, with retry schedules.
 //! - [`server`]: starts everything in-process ([`start`]) or until a shutdown signal ([`serve`]).
 //! - [`wechat`] and [`alipay`]: the channels.
@@ -20,10 +21,12 @@ pub mod callbacks;
 pub mod context;
 pub mod faults;
 pub mod persist;
+pub mod prepared;
 pub mod server;
 pub mod wechat;
 
 pub use context::{SimConfig, SimContext};
+pub use prepared::PreparedBill;
 pub use server::{RunningSim, serve, start};
 
 /// What can stop the simulator from starting or keeping its state.

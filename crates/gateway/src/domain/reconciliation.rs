@@ -309,6 +309,10 @@ pub struct Reconciliation {
     pub matched: i64,
     /// The account bill's figures; `None` for a report written before paygate read account bills.
     pub funds: Option<FundsTotals>,
+    /// The bill's lines (payments and refunds) read so far, as last recorded.
+    pub lines_read: i64,
+    /// How many lines the bill holds, once known (before its end for Alipay's bills).
+    pub lines_total: Option<i64>,
 }
 
 #[cfg(test)]

@@ -61,6 +61,13 @@ fn read_all(path: &std::path::Path, lines: &mut LineSender) -> Result<bool, Bill
     let unusable = |e: ::alipay::BillError| BillError::Unusable(e.to_string());
     let mut bill = ::alipay::TradeBill::open(path).map_err(unusable)?;
     let summary = bill.summary().total.clone();
+    // The summary entry comes first: the lines to expect are known before the first is read (and
+    // checked against them at the end).
+    let expected = i64::try_from(summary.payment_count.saturating_add(summary.refund_count))
+        .unwrap_or(i64::MAX);
+    if lines.announce(expected).is_err() {
+        return Ok(false);
+    }
     let mut rows = bill.rows().map_err(unusable)?;
     for row in &mut rows {
         if let Some(line) = line(&row.map_err(unusable)?)?

@@ -59,13 +59,19 @@ impl BillLine {
     }
 }
 
-/// What a channel adapter sends while it reads a bill: its lines in batches, then what the bill's
-/// own summary says it adds up to. A stream that ends without the summary was cut short.
+/// What a channel adapter sends while it reads a bill: how many lines it holds when the bill says
+/// so up front, its lines in batches, then what the bill's own summary says it adds up to. A
+/// stream that ends without the summary was cut short.
 #[derive(Debug)]
 pub enum BillChunk {
+    Total(i64),
     Lines(Vec<BillLine>),
     Summary(BillTotals),
 }
+
+/// A run records how far it has read every this many lines (for `paygate reconcile` to show):
+/// a write per few batches, never one per line.
+const PROGRESS_EVERY: i64 = 5_000;
 
 /// Why a day could not be reconciled (now: a later run tries again).
 #[derive(Debug, thiserror::Error)]
@@ -204,11 +210,21 @@ impl Day<'_> {
         mut bill: mpsc::Receiver<Result<BillChunk, BillError>>,
     ) -> Result<(), ReconcileError> {
         let mut counted = BillTotals::default();
+        let (mut total, mut recorded) = (None, 0);
         while let Some(chunk) = bill.recv().await {
             match chunk? {
+                BillChunk::Total(lines) => total = Some(lines),
                 BillChunk::Lines(lines) => {
                     for batch in lines.chunks(LOOKUP_BATCH) {
                         self.batch(batch, &mut counted).await?;
+                    }
+                    let read = counted.payments + counted.refunds;
+                    if read - recorded >= PROGRESS_EVERY {
+                        recorded = read;
+                        self.reconciler
+                            .store
+                            .record_reconciliation_progress(self.id, read, total)
+                            .await?;
                     }
                 }
                 BillChunk::Summary(stated) => {

@@ -61,6 +61,15 @@ pub(super) struct LineSender<L: Line = BillLine> {
 /// The run no longer listens: the reader stops.
 pub(super) struct Stopped;
 
+impl LineSender<BillLine> {
+    /// Says how many lines the bill holds, before sending them.
+    pub(super) fn announce(&mut self, lines: i64) -> Result<(), Stopped> {
+        self.tx
+            .blocking_send(Ok(BillChunk::Total(lines)))
+            .map_err(|_| Stopped)
+    }
+}
+
 impl<L: Line> LineSender<L> {
     /// A sender and the receiver a run reads.
     pub(super) fn new() -> (Self, mpsc::Receiver<Result<L::Chunk, BillError>>) {

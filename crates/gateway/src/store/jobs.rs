@@ -222,6 +222,38 @@ impl Store {
         Ok(affected == 1)
     }
 
+    /// Extends `owner`'s leases on `jobs` (the ones it is running) to `now + lease`, so that a job
+    /// running longer than one lease is not taken over while its node lives. A lease another owner
+    /// took meanwhile, or of a job that is gone, is left alone. Returns how many were extended.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn renew_leases(
+        &self,
+        owner: &str,
+        jobs: &[i64],
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = (0..jobs.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 AND id IN ({})",
+            ids.join(", ")
+        );
+        let until = now.plus(lease).as_millis();
+        let affected = with_write!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(until).bind(owner);
+            for id in jobs {
+                q = q.bind(*id);
+            }
+            q.execute(pool).await.map(|done| done.rows_affected())
+        })?;
+        Ok(affected)
+    }
+
     /// Frees every lease `owner` holds (graceful shutdown), so other nodes need not wait for them to
     /// expire. Returns how many were freed.
     ///

@@ -20,7 +20,7 @@ pub const LOOKUP_BATCH: usize = 500;
 pub(super) const SELECT_RUNS: &str = "SELECT id, channel, account, bill_date, status, started_at, \
      finished_at, error, payments, payments_fen, refunds, refunds_fen, fees_fen, matched, \
      funds_movements, funds_income_fen, funds_expense_fen, funds_payments_fen, funds_refunds_fen, \
-     funds_fees_fen FROM reconciliations";
+     funds_fees_fen, lines_read, lines_total FROM reconciliations";
 
 /// A discrepancy to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +89,8 @@ pub(super) struct ReconciliationRow {
     funds_payments_fen: Option<i64>,
     funds_refunds_fen: Option<i64>,
     funds_fees_fen: Option<i64>,
+    lines_read: i64,
+    lines_total: Option<i64>,
 }
 
 impl ReconciliationRow {
@@ -142,6 +144,8 @@ impl ReconciliationRow {
             },
             matched: self.matched,
             funds: self.funds(),
+            lines_read: self.lines_read,
+            lines_total: self.lines_total,
         })
     }
 }
@@ -445,7 +449,7 @@ impl Store {
                    VALUES ($1, $2, $3, 'running', $4) \
                    ON CONFLICT (channel, account, bill_date) DO UPDATE SET \
                    status = 'running', started_at = excluded.started_at, finished_at = NULL, \
-                   error = NULL \
+                   error = NULL, lines_read = 0, lines_total = NULL \
                    RETURNING id";
         Ok(with_write!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(channel.as_str())
@@ -454,6 +458,30 @@ impl Store {
             .bind(now.as_millis())
             .fetch_one(pool)
             .await)?)
+    }
+
+    /// Records how far a running run has read its bill: `lines_read` lines so far, of
+    /// `lines_total` when the bill has said (an unknown total leaves one said before). Written
+    /// every few thousand lines, for `paygate reconcile` to show.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn record_reconciliation_progress(
+        &self,
+        id: i64,
+        lines_read: i64,
+        lines_total: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE reconciliations SET lines_read = $1, \
+                   lines_total = COALESCE($2, lines_total) WHERE id = $3 AND status = 'running'";
+        with_write!(self, pool => sqlx::query(sql)
+            .bind(lines_read)
+            .bind(lines_total)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     /// Records a discrepancy of a run. The same line of the same day again (a run repeated) keeps
@@ -525,7 +553,8 @@ impl Store {
             Ok((t, matched)) => {
                 let sql = "UPDATE reconciliations SET status = 'complete', finished_at = $1, \
                            error = NULL, payments = $2, payments_fen = $3, refunds = $4, \
-                           refunds_fen = $5, fees_fen = $6, matched = $7 WHERE id = $8";
+                           refunds_fen = $5, fees_fen = $6, matched = $7, lines_read = $8, \
+                           lines_total = $8 WHERE id = $9";
                 with_write!(self, pool => sqlx::query(sql)
                     .bind(now.as_millis())
                     .bind(t.payments)
@@ -534,6 +563,7 @@ impl Store {
                     .bind(t.refunds_fen)
                     .bind(t.fees_fen)
                     .bind(matched)
+                    .bind(t.payments + t.refunds)
                     .bind(id)
                     .execute(pool)
                     .await
@@ -577,6 +607,20 @@ impl Store {
         }
     }
 
+    /// Every run of `day` (each channel and account), without its discrepancies: what a command
+    /// waiting for the runs polls.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn runs_of_day(&self, day: BillDay) -> Result<Vec<Reconciliation>, StoreError> {
+        let sql = format!("{SELECT_RUNS} WHERE bill_date = $1 ORDER BY channel, account");
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, ReconciliationRow>(&sql)
+            .bind(day.to_string())
+            .fetch_all(pool)
+            .await)?;
+        rows.iter().map(ReconciliationRow::run).collect()
+    }
+
     /// Every run of `day` (each channel and account), with its discrepancies.
     ///
     /// # Errors
@@ -601,9 +645,9 @@ impl Store {
         &self,
         row: ReconciliationRow,
     ) -> Result<(Reconciliation, Vec<Discrepancy>), StoreError> {
-        let corrupt =
-            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", row.id));
         let run = row.run()?;
+        let corrupt =
+            |what: &str| StoreError::corrupt("reconciliation", format!("{}: {what}", run.id));
         let sql = "SELECT kind, upstream_no, order_id, refund_id, billed_fen, ours_fen, \
                    resolution, detail, at FROM reconciliation_discrepancies \
                    WHERE reconciliation_id = $1 ORDER BY kind, upstream_no";

@@ -22,8 +22,9 @@ use crate::domain::{Job, JobKind, Timestamp};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs the jobs of one kind. A job may run more than once (a node can die after the work but
-/// before completing the job), so `handle` must be idempotent. It should finish well within the
-/// lease ([`WorkerSettings::lease`]): past it another node may take the job over.
+/// before completing the job), so `handle` must be idempotent. However long it runs, its node
+/// renews its lease ([`WorkerSettings::lease`]) every third of it: another node takes the job over
+/// only once the node running it has died (or lost the database for a whole lease).
 pub trait JobHandler: Send + Sync {
     fn kind(&self) -> JobKind;
     fn handle(&self, job: Job) -> BoxFuture<'_, JobOutcome>;
@@ -44,7 +45,8 @@ pub enum JobOutcome {
 pub struct WorkerSettings {
     /// How often to look for due jobs when nothing woke the worker sooner.
     pub poll_interval: Duration,
-    /// How long a claimed job is this node's; longer than any handler runs.
+    /// How long a claimed job is this node's without word from it; renewed every third of it while
+    /// the job runs, so it bounds how long a dead node's jobs wait, not how long a job may take.
     pub lease: Duration,
     /// How many jobs of each kind run at once (and the most claimed in one go): deliveries,
     /// order checks and refund checks each have this many slots of their own.
@@ -57,8 +59,8 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_secs(1),
-            // A notification attempt times out after 10 s and a channel query is a few seconds:
-            // a minute leaves room, and a dead node's jobs wait at most that long.
+            // Renewed every 20 s while a job runs (a day's reconciliation can take minutes): a dead
+            // node's jobs wait at most a minute.
             lease: Duration::from_secs(60),
             batch: 16,
             node_id: default_node_id(),

@@ -3,6 +3,8 @@
 //! that answers slowly. Within a lane, one task per job, which also records the job's outcome (so
 //! that the lane's throughput is its slots', not one commit at a time); completions, the poll
 //! timer, wake-ups and shutdown are awaited together so that a slow job never holds up the others.
+//! While a lane has jobs in flight it renews their leases every third of the lease, so that a job
+//! longer than one lease (a big day's reconciliation) is never taken over while this node lives.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -77,7 +79,13 @@ async fn run_lane(
     // a time rather than one claim per finished job. The poll still claims any free slot, so a
     // lane whose other slots are held by slow jobs waits at most one poll interval longer.
     let claim_from = (batch / 4).max(1);
+    let renew_every = settings.lease / 3;
+    let mut next_renewal = Instant::now() + renew_every;
     loop {
+        if running.is_empty() {
+            // The first job to start is renewed a third of a lease after its claim.
+            next_renewal = Instant::now() + renew_every;
+        }
         let free = batch.saturating_sub(running.len());
         let poll_due = Instant::now() >= next_poll;
         let worth = free >= claim_from || (free > 0 && poll_due);
@@ -116,6 +124,10 @@ async fn run_lane(
                 stopping = true;
             }
             Some(done) = running.set.join_next_with_id() => running.finished(done),
+            () = sleep_until(next_renewal), if !running.is_empty() => {
+                next_renewal = Instant::now() + renew_every;
+                running.renew(store, node, settings.lease).await;
+            }
             () = sleep_until(next_poll), if can_claim => {}
             Ok(()) = woken.changed(), if can_claim => more_due = true,
         }
@@ -161,6 +173,31 @@ impl Running {
         });
         self.ids.insert(job_id);
         self.jobs.insert(task.id(), job_id);
+    }
+
+    /// Extends the leases of the jobs in flight. Fewer leases renewed than jobs in flight is
+    /// logged: a lease lost (this node could not renew it for a whole lease and another took the
+    /// job over, which may now run twice), or a job that ended while its task was finishing.
+    async fn renew(&self, store: &Store, node: &str, lease: Duration) {
+        let ids: Vec<i64> = self.ids.iter().copied().collect();
+        match store
+            .renew_leases(node, &ids, Timestamp::now(), lease)
+            .await
+        {
+            Ok(renewed) if renewed < ids.len() as u64 => {
+                tracing::warn!(
+                    node,
+                    running = ids.len(),
+                    renewed,
+                    "fewer leases renewed than jobs in flight: lost, or the jobs just ended"
+                );
+            }
+            Ok(_) => {}
+            // The next renewal tries again; the leases last two more of its intervals.
+            Err(e) => {
+                tracing::error!(node, error = %e, "renewing the leases of running jobs failed")
+            }
+        }
     }
 
     /// A job's task ended: its slot is free.

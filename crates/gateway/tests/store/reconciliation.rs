@@ -195,4 +195,28 @@ on_both_backends! {
         assert_eq!((f.net_fen(), f.other_fen()), (250, 250 - 248));
         assert_eq!(db.count("SELECT funds_expense_fen FROM reconciliations").await, 10_052);
     }
+
+    async fn a_running_day_records_how_far_it_has_read_and_a_new_run_starts_again_from_nothing(db: TestDb) {
+        let day = BillDay::parse("2026-11-29").unwrap();
+        let id = db.store.start_reconciliation(Channel::Alipay, "2021000000000001", day, now()).await.unwrap();
+        let progress = |r: &gateway::domain::Reconciliation| (r.status, r.lines_read, r.lines_total);
+        let runs = db.store.runs_of_day(day).await.unwrap();
+        assert_eq!(runs.iter().map(progress).collect::<Vec<_>>(), [(ReconciliationStatus::Running, 0, None)]);
+        // The total, once the bill has said it, stays when later records do not know it.
+        db.store.record_reconciliation_progress(id, 5_000, Some(12_000)).await.unwrap();
+        db.store.record_reconciliation_progress(id, 10_000, None).await.unwrap();
+        let runs = db.store.runs_of_day(day).await.unwrap();
+        assert_eq!(progress(&runs[0]), (ReconciliationStatus::Running, 10_000, Some(12_000)));
+        // Complete: the bill's own count, read in full.
+        let totals = BillTotals { payments: 11_000, payments_fen: 1_100_000, refunds: 1_000, refunds_fen: 50_000, fees_fen: 6_300 };
+        db.store.finish_reconciliation(id, Ok((&totals, 11_990)), now()).await.unwrap();
+        let (run, _) = db.store.reconciliation(Channel::Alipay, "2021000000000001", day).await.unwrap().unwrap();
+        assert_eq!(progress(&run), (ReconciliationStatus::Complete, 12_000, Some(12_000)));
+        // An ended run's progress is not written over; a new run of the day starts from nothing.
+        db.store.record_reconciliation_progress(id, 3, Some(4)).await.unwrap();
+        assert_eq!(progress(&db.store.runs_of_day(day).await.unwrap()[0]), (ReconciliationStatus::Complete, 12_000, Some(12_000)));
+        db.store.start_reconciliation(Channel::Alipay, "2021000000000001", day, now()).await.unwrap();
+        assert_eq!(progress(&db.store.runs_of_day(day).await.unwrap()[0]), (ReconciliationStatus::Running, 0, None));
+        assert!(db.store.runs_of_day(day.previous()).await.unwrap().is_empty());
+    }
 }

@@ -150,6 +150,19 @@ impl Worker {
             .unwrap();
     }
 
+    /// Ends the loop as a crash would: its jobs stop where they are, nothing is recorded or
+    /// released, and no lease is renewed again.
+    pub async fn kill(self) {
+        self.task.abort();
+        let ended = tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("worker did not end");
+        assert!(
+            ended.is_err_and(|e| e.is_cancelled()),
+            "the worker ended before it was killed"
+        );
+    }
+
     /// Signals shutdown without waiting.
     pub fn signal_stop(self) -> Stopping {
         self.stop.send(()).unwrap();

@@ -208,4 +208,32 @@ on_both_backends! {
         assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 0);
         assert!(by_node.len() >= 2, "the work was shared: {by_node:?}");
     }
+
+    async fn a_job_longer_than_its_lease_is_taken_over_only_once_its_node_is_dead(db: TestDb) {
+        db.stage_job("reconcile_day", "wechat:2026-11-29", 0).await;
+        // Both nodes' runs of the day wait at the gate: the first for ever, the second until let go.
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut ran) = reports();
+        let short = |node: &str| {
+            let mut s = settings(node);
+            s.lease = Duration::from_secs(1);
+            s
+        };
+        let day = |node: &str| handler(JobKind::ReconcileDay, node, &tx, Some(gate.clone()), |_| JobOutcome::Done);
+        let first = Worker::start(&db.store, vec![day("n1")], short("n1"));
+        assert_eq!(ran.next().await.0, "n1");
+        let second = Worker::start(&db.store, vec![day("n2")], short("n2"));
+        // Four leases long, and the first node's renewals keep the job its own.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(ran.nothing_more(), "the job was taken over while its node was alive");
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs WHERE lease_owner = 'n1'").await, 1);
+        // The first node dies: once its last lease runs out, the second takes the job over.
+        first.kill().await;
+        let (node, job) = ran.next().await;
+        assert_eq!((node.as_str(), job.attempt), ("n2", 0));
+        gate.add_permits(1);
+        second.stop().await;
+        assert!(ran.nothing_more());
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 0, "completed by the second node");
+    }
 }

@@ -8,6 +8,7 @@ mod migrate;
 mod notify;
 mod order;
 mod reconcile;
+mod reconcile_progress;
 mod refund;
 mod serve;
 mod signal;

@@ -2,7 +2,8 @@
 //! channels' bills now, and waits for it; `paygate reconcile show --date D`: the report of a day.
 //! The run itself is the `reconcile_day` job of a running `paygate serve` (the node that holds the
 //! channels, and in sandbox mode the simulators), as refunds from the command line are: the
-//! command line plans it due now and reads the report the run writes.
+//! command line plans it due now and reads the report the run writes. While it waits it shows how
+//! far each run has read its bill (`reconcile_progress.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use gateway::store::Store;
 use serde_json::json;
 
 use super::common::DataArgs;
+use super::reconcile_progress::Progress;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -124,35 +126,36 @@ async fn request(
     }
     let started = Instant::now();
     let deadline = Duration::from_secs(args.wait);
+    let mut progress = Progress::new(args.json);
     let mut said = Vec::new();
     loop {
-        let runs = store.reconciliations_of(day).await?;
-        let ended: Vec<_> = runs
-            .iter()
-            .filter(|(r, _)| channels.contains(&r.channel))
-            .filter(|(r, _)| r.status != ReconciliationStatus::Running)
-            .filter(|(r, _)| r.finished_at.is_some_and(|at| at >= asked))
+        let runs: Vec<Reconciliation> = store
+            .runs_of_day(day)
+            .await?
+            .into_iter()
+            .filter(|r| channels.contains(&r.channel))
             .collect();
-        for (run, _) in &ended {
-            if !said.contains(&run.id) {
-                said.push(run.id);
-                eprintln!(
-                    "{} {}: {}",
-                    run.channel.as_str(),
-                    run.account,
-                    run.status.as_str()
-                );
+        let mut ended = Vec::new();
+        for run in &runs {
+            if run.status == ReconciliationStatus::Running {
+                progress.running(run);
+            } else if run.finished_at.is_some_and(|at| at >= asked) {
+                if !said.contains(&run.id) {
+                    said.push(run.id);
+                    progress.ended(run);
+                }
+                ended.push(run);
             }
         }
         // Done once every channel that has run has ended; a channel paygate does not use never
         // runs, so after a while the ones that did are the answer.
         let all = ended.len() == channels.len();
         if all || (started.elapsed() > Duration::from_secs(30) && !ended.is_empty()) {
-            let shown: Vec<Channel> = ended.iter().map(|(r, _)| r.channel).collect();
+            let shown: Vec<Channel> = ended.iter().map(|r| r.channel).collect();
             show(store, day, &shown, args.json).await?;
             if ended
                 .iter()
-                .any(|(r, _)| r.status == ReconciliationStatus::Failed)
+                .any(|r| r.status == ReconciliationStatus::Failed)
             {
                 bail!("the run of {day} failed (see above); it is tried again later");
             }
@@ -187,8 +190,15 @@ async fn show(store: &Store, day: BillDay, channels: &[Channel], json: bool) -> 
     }
     for (run, discrepancies) in &runs {
         let t = &run.totals;
+        let reading = match (run.status, run.lines_total) {
+            (ReconciliationStatus::Running, Some(total)) => {
+                format!(" ({} of {total} lines read)", run.lines_read)
+            }
+            (ReconciliationStatus::Running, None) => format!(" ({} lines read)", run.lines_read),
+            _ => String::new(),
+        };
         println!(
-            "{day} {} {}: {}{}",
+            "{day} {} {}: {}{reading}{}",
             run.channel.as_str(),
             run.account,
             run.status.as_str(),
@@ -274,6 +284,8 @@ fn run_json(r: &Reconciliation, discrepancies: &[Discrepancy]) -> serde_json::Va
         "net_fen": r.totals.net_fen(),
         "matched": r.matched,
         "funds": r.funds.as_ref().map(funds_json),
+        "lines_read": r.lines_read,
+        "lines_total": r.lines_total,
         "discrepancies": discrepancies.iter().map(|d| json!({
             "kind": d.kind.as_str(),
             "upstream_no": d.upstream_no,

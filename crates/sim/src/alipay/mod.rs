@@ -18,7 +18,10 @@
 //!   `…/billed-amount`, `…/account-fee`
 //!
 //! Bills (`bill/`): the download URL query and `GET /sim/alipay/bills/{token}`, a zip of GBK CSV
-//! files as Alipay serves them, with a 0.6% fee on every payment.
+//! files as Alipay serves them, with a 0.6% fee on every payment. Its writers
+//! ([`TradeDetailWriter`], [`trade_summary`], [`trade_zip`]) are public so that a benchmark writes
+//! a bill of a million rows in the same format, row by row, and serves it
+//! ([`crate::SimContext::prepare_bill`]).
 //!
 //! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
 //! `alipay.json` and its journal `alipay.json.log` in the state dir.
@@ -32,6 +35,10 @@ mod notify;
 pub mod state;
 mod trade;
 mod wire;
+
+pub use bill::{
+    Period, TradeDetailRow, TradeDetailWriter, TradeTotals, fee_on, trade_summary, trade_zip,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

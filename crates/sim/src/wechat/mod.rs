@@ -20,7 +20,7 @@ mod combine;
 mod control;
 mod crypto;
 mod error;
-mod fees;
+pub mod fees;
 mod h5;
 mod html;
 mod layer;
@@ -32,6 +32,8 @@ mod refunds;
 mod scope;
 pub mod state;
 mod transactions;
+
+pub use bills::{BillOrder, BillRefund, BillType, TradeBillRow, TradeBillWriter};
 mod validate;
 
 use std::collections::HashMap;

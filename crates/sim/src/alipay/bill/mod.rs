@@ -32,6 +32,8 @@
 mod archive;
 mod render;
 
+pub use render::{Period, TradeDetailRow, TradeDetailWriter, TradeTotals, fee_on, trade_summary};
+
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +43,7 @@ use super::gateway::Call;
 use super::state::now_ms;
 use super::trade::text;
 use super::wire::{Obj, Refusal, china_date};
-use render::{Movement, Period, account, movements};
+use render::{Movement, account, movements};
 
 /// A download URL handed out.
 #[derive(Debug, Clone)]
@@ -90,7 +92,13 @@ pub(crate) fn url(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
                 .any(|m| period.contains(m.at_ms))
         })
     };
-    if future || empty() {
+    let prepared = bill_type == "trade"
+        && sim
+            .ctx
+            .prepared()
+            .alipay_trade(&call.app_id, &bill_date)
+            .is_some();
+    if future || (!prepared && empty()) {
         return Err(Refusal::business("isp.bill_not_exist", "账单不存在"));
     }
     let token = channel_core::nonce::alphanumeric(24);
@@ -134,41 +142,7 @@ pub(crate) async fn download(State(sim): State<Sim>, Path(token): Path<String>) 
     let period = Period {
         bill_date: &ticket.bill_date,
     };
-    let now = now_ms();
-    let files = sim.store.read(|s| {
-        let all = movements(s.trades.values().filter(|t| t.app_id == ticket.app_id));
-        let prefix = format!("{}_{}_", account(), period.compact());
-        if ticket.bill_type == "trade" {
-            let moves: Vec<&Movement<'_>> =
-                all.iter().filter(|m| period.contains(m.at_ms)).collect();
-            [
-                (
-                    format!("{prefix}业务明细(汇总).csv"),
-                    render::trade_summary(&moves, &period, now),
-                ),
-                (
-                    format!("{prefix}业务明细.csv"),
-                    render::trade_detail(&moves, &period, now),
-                ),
-            ]
-        } else {
-            [
-                (
-                    format!("{prefix}账务明细(汇总).csv"),
-                    render::account_summary(&all, &period, now),
-                ),
-                (
-                    format!("{prefix}账务明细.csv"),
-                    render::account_detail(&all, &period, now),
-                ),
-            ]
-        }
-    });
-    let files: Vec<(String, Vec<u8>)> = files
-        .into_iter()
-        .map(|(name, text)| (name, archive::gbk(&text)))
-        .collect();
-    let body = match archive::zip(&files) {
+    let body = match bill(&sim, &ticket, &period).await {
         Ok(body) => body,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
@@ -187,4 +161,63 @@ pub(crate) async fn download(State(sim): State<Sim>, Path(token): Path<String>) 
         body,
     )
         .into_response()
+}
+
+/// The zip of the bill `ticket` is for: a prepared one as it is on disk, else made from the
+/// simulator's trades.
+async fn bill(sim: &Sim, ticket: &Ticket, period: &Period<'_>) -> std::io::Result<Vec<u8>> {
+    if ticket.bill_type == "trade"
+        && let Some(path) = sim
+            .ctx
+            .prepared()
+            .alipay_trade(&ticket.app_id, &ticket.bill_date)
+    {
+        return tokio::fs::read(path).await;
+    }
+    let now = now_ms();
+    let files = sim.store.read(|s| -> std::io::Result<_> {
+        let all = movements(s.trades.values().filter(|t| t.app_id == ticket.app_id));
+        if ticket.bill_type == "trade" {
+            let moves: Vec<&Movement<'_>> =
+                all.iter().filter(|m| period.contains(m.at_ms)).collect();
+            let (detail, totals) = render::trade_detail(&moves, period, now)?;
+            Ok((trade_summary(&totals, period, now), detail, true))
+        } else {
+            Ok((
+                render::account_summary(&all, period, now),
+                archive::gbk(&render::account_detail(&all, period, now)),
+                false,
+            ))
+        }
+    });
+    let (summary, detail, trade) = files?;
+    zip_of(period, trade, &summary, detail)
+}
+
+/// A trade bill's zip, as Alipay serves it, of its detail (GBK, from [`TradeDetailWriter`]) and
+/// its summary (from [`trade_summary`]).
+///
+/// # Errors
+/// The detail is too large for a plain zip (4 GiB).
+pub fn trade_zip(period: &Period<'_>, summary: &str, detail: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    zip_of(period, true, summary, detail)
+}
+
+/// The zip of a trade (`trade`) or account bill: the summary entry first, then the detail.
+fn zip_of(
+    period: &Period<'_>,
+    trade: bool,
+    summary: &str,
+    detail: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    let prefix = format!("{}_{}_", account(), period.compact());
+    let what = if trade {
+        "业务明细"
+    } else {
+        "账务明细"
+    };
+    archive::zip(&[
+        (format!("{prefix}{what}(汇总).csv"), archive::gbk(summary)),
+        (format!("{prefix}{what}.csv"), detail),
+    ])
 }

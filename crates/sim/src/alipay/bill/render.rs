@@ -1,6 +1,9 @@
 //! The text of a bill's CSV files, from the simulator's trades: what moved, when, and the fee on it.
 
 use std::fmt::Write as _;
+use std::io::Write;
+
+use super::archive::gbk;
 
 use super::super::state::{SANDBOX_BUYER_LOGON_ID, SELLER_ID, Trade};
 use super::super::wire::{china_date, china_time, yuan};
@@ -21,7 +24,8 @@ pub(crate) struct Movement<'a> {
 }
 
 /// The fee on `fen`, rounded half up to the fen (so 0.01 yuan pays none, as in Alipay's bills).
-fn fee_on(fen: i64) -> i64 {
+#[must_use]
+pub fn fee_on(fen: i64) -> i64 {
     (fen.max(0) * FEE_PER_MILLE + 500) / 1000
 }
 
@@ -66,17 +70,19 @@ pub(crate) fn movements<'a>(trades: impl Iterator<Item = &'a Trade>) -> Vec<Move
 }
 
 /// The period a bill covers, as its file names and preamble write it.
-pub(crate) struct Period<'a> {
+pub struct Period<'a> {
     /// `yyyy-MM-dd` or `yyyy-MM`: movements whose China date starts with it.
     pub bill_date: &'a str,
 }
 
 impl Period<'_> {
+    #[must_use]
     pub fn contains(&self, ms: i64) -> bool {
         china_date(ms).starts_with(self.bill_date)
     }
 
     /// `20240301` or `202403`.
+    #[must_use]
     pub fn compact(&self) -> String {
         self.bill_date.replace('-', "")
     }
@@ -168,67 +174,158 @@ fn field(s: &str) -> String {
     }
 }
 
-/// `业务明细`: one row per payment (`交易`) and refund (`退款`), then the totals.
-pub(crate) fn trade_detail(moves: &[&Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
-    let mut s = preamble("支付宝业务明细查询", "业务明细列表", period);
-    s.push_str("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n");
-    let (mut paid, mut refunded) = ((0, 0), (0, 0));
-    for m in moves {
+/// One row of the trade detail: a payment (`交易`) or, with `refund`, a refund (`退款`).
+#[derive(Debug, Clone, Copy)]
+pub struct TradeDetailRow<'a> {
+    pub trade_no: &'a str,
+    pub out_trade_no: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub created_ms: i64,
+    /// When the payment or refund was made.
+    pub at_ms: i64,
+    /// The refund's `out_request_no`.
+    pub refund: Option<&'a str>,
+    /// Signed: positive for the payment, negative for a refund.
+    pub amount_fen: i64,
+    /// Signed from the merchant's side: negative when charged, positive when returned.
+    pub fee_fen: i64,
+}
+
+impl<'a> TradeDetailRow<'a> {
+    fn of(m: &Movement<'a>) -> Self {
         let t = m.trade;
-        let kind = if m.refund.is_some() {
+        Self {
+            trade_no: &t.trade_no,
+            out_trade_no: &t.out_trade_no,
+            subject: &t.subject,
+            body: t.body.as_deref().unwrap_or(""),
+            created_ms: t.created_ms,
+            at_ms: m.at_ms,
+            refund: m.refund,
+            amount_fen: m.amount_fen,
+            fee_fen: m.fee_fen,
+        }
+    }
+}
+
+/// What a trade detail adds up to: its summary entry is made from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TradeTotals {
+    pub payments: i64,
+    pub paid_fen: i64,
+    pub refunds: i64,
+    /// Negative, as the refund rows are.
+    pub refunded_fen: i64,
+    pub fees_fen: i64,
+}
+
+/// Writes `业务明细` row by row into `out`, GBK-encoded as served, keeping only its totals: the
+/// simulator's own bills and a benchmark's million-row bill are the same text.
+pub struct TradeDetailWriter<W: Write> {
+    out: W,
+    totals: TradeTotals,
+    line: String,
+}
+
+impl<W: Write> TradeDetailWriter<W> {
+    /// Writes the preamble and the header of `period`'s detail.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn new(mut out: W, period: &Period<'_>) -> std::io::Result<Self> {
+        let mut s = preamble("支付宝业务明细查询", "业务明细列表", period);
+        s.push_str("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n");
+        out.write_all(&gbk(&s))?;
+        Ok(Self {
+            out,
+            totals: TradeTotals::default(),
+            line: String::new(),
+        })
+    }
+
+    /// Writes one row (rows go in time order).
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn row(&mut self, r: &TradeDetailRow<'_>) -> std::io::Result<()> {
+        let kind = if r.refund.is_some() {
+            self.totals.refunds += 1;
+            self.totals.refunded_fen += r.amount_fen;
             "退款"
         } else {
+            self.totals.payments += 1;
+            self.totals.paid_fen += r.amount_fen;
             "交易"
         };
-        let tally = if m.refund.is_some() {
-            &mut refunded
-        } else {
-            &mut paid
-        };
-        tally.0 += 1;
-        tally.1 += m.amount_fen;
+        self.totals.fees_fen += r.fee_fen;
+        self.line.clear();
         // Identifiers and a few other fields carry a tab, as Alipay pads them for Excel.
         let _ = writeln!(
-            s,
+            self.line,
             "{}\t,{}\t,{kind}\t,{},{},{},\t,\t,\t,\t,{SANDBOX_BUYER_LOGON_ID}\t,{amount},{amount},0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,{}\t,{},0.00,{}",
-            t.trade_no,
-            t.out_trade_no,
-            field(&t.subject),
-            china_time(t.created_ms),
-            china_time(m.at_ms),
-            m.refund.unwrap_or(""),
-            yuan(m.fee_fen),
-            field(t.body.as_deref().unwrap_or("")),
-            amount = yuan(m.amount_fen),
+            r.trade_no,
+            r.out_trade_no,
+            field(r.subject),
+            china_time(r.created_ms),
+            china_time(r.at_ms),
+            r.refund.unwrap_or(""),
+            yuan(r.fee_fen),
+            field(r.body),
+            amount = yuan(r.amount_fen),
         );
+        self.out.write_all(&gbk(&self.line))
     }
-    s.push_str(&end_of("业务明细列表"));
-    let _ = writeln!(
-        s,
-        "#交易合计：{}笔，商家实收共{}元，商家优惠共0.00元",
-        paid.0,
-        yuan(paid.1)
-    );
-    let _ = writeln!(
-        s,
-        "#退款合计：{}笔，商家实收退款共{}元，商家优惠退款共0.00元",
-        refunded.0,
-        yuan(refunded.1)
-    );
-    s.push_str(&exported(now_ms));
-    s
+
+    /// Writes the end marker, the totals lines and the export time; hands back `out` and the
+    /// totals.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn finish(mut self, now_ms: i64) -> std::io::Result<(W, TradeTotals)> {
+        let t = self.totals;
+        let mut s = end_of("业务明细列表");
+        let _ = writeln!(
+            s,
+            "#交易合计：{}笔，商家实收共{}元，商家优惠共0.00元",
+            t.payments,
+            yuan(t.paid_fen)
+        );
+        let _ = writeln!(
+            s,
+            "#退款合计：{}笔，商家实收退款共{}元，商家优惠退款共0.00元",
+            t.refunds,
+            yuan(t.refunded_fen)
+        );
+        s.push_str(&exported(now_ms));
+        self.out.write_all(&gbk(&s))?;
+        Ok((self.out, t))
+    }
+}
+
+/// `业务明细`: one row per payment (`交易`) and refund (`退款`), then the totals; GBK.
+pub(crate) fn trade_detail(
+    moves: &[&Movement<'_>],
+    period: &Period<'_>,
+    now_ms: i64,
+) -> std::io::Result<(Vec<u8>, TradeTotals)> {
+    let mut detail = TradeDetailWriter::new(Vec::new(), period)?;
+    for m in moves {
+        detail.row(&TradeDetailRow::of(m))?;
+    }
+    detail.finish(now_ms)
 }
 
 /// `业务明细(汇总)`: the period's sums, for the one (unnamed) store and in total.
-pub(crate) fn trade_summary(moves: &[&Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
-    let payments = moves.iter().filter(|m| m.refund.is_none()).count();
-    let refunds = moves.len() - payments;
-    let received: i64 = moves.iter().map(|m| m.amount_fen).sum();
-    let fees: i64 = moves.iter().map(|m| m.fee_fen).sum();
+#[must_use]
+pub fn trade_summary(t: &TradeTotals, period: &Period<'_>, now_ms: i64) -> String {
+    let received = t.paid_fen + t.refunded_fen;
     let sums = format!(
-        "{payments},{refunds},{r},{r},0.00,0.00,0.00,{},0.00,{}",
-        yuan(fees),
-        yuan(received + fees),
+        "{},{},{r},{r},0.00,0.00,0.00,{},0.00,{}",
+        t.payments,
+        t.refunds,
+        yuan(t.fees_fen),
+        yuan(received + t.fees_fen),
         r = yuan(received),
     );
     let mut s = preamble("支付宝业务汇总查询", "业务汇总列表", period);

@@ -13,10 +13,14 @@
 //! A day with nothing in it has no file: `NO_STATEMENT_EXIST`, as WeChat answers; the operating
 //! and fees accounts never move here, so they never have one. Unlike WeChat Pay, which makes a
 //! day's bill the next morning, today's bill is made at once from what is known now (tests should
-//! not wait for tomorrow); asking again later gives a newer file.
+//! not wait for tomorrow); asking again later gives a newer file. The trade bill's writer
+//! ([`TradeBillWriter`]) is public so that a benchmark writes a bill of a million rows in the same
+//! format and serves it ([`crate::SimContext::prepare_bill`]).
 
 mod fund_flow;
 mod trade;
+
+pub use trade::{BillOrder, BillRefund, BillType, TradeBillRow, TradeBillWriter};
 
 use std::io::Write;
 
@@ -62,6 +66,13 @@ pub async fn trade_bill(
         "REFUND" => trade::BillType::Refund,
         _ => return Err(ApiError::param("字段“bill_type”只能是ALL、SUCCESS、REFUND")),
     };
+    let prepared = match (bill_type, &q.sub_mchid) {
+        (trade::BillType::All, None) => sim.ctx.prepared().wechat_trade(&caller.mchid, &date),
+        _ => None,
+    };
+    if let Some((gzip, sha1)) = prepared {
+        return publish_prepared(&sim, &caller, &gzip, sha1, q.tar_type.as_deref()).await;
+    }
     let file = sim
         .store
         .read(|s| trade::csv(s, &caller.mchid, q.sub_mchid.as_deref(), &date, bill_type));
@@ -94,6 +105,15 @@ fn bill_date(value: Option<&String>) -> ApiResult<String> {
     Ok(d.clone())
 }
 
+/// Whether the bill is to be served gzip-compressed (`tar_type=GZIP`).
+fn gzip_asked(tar_type: Option<&str>) -> ApiResult<bool> {
+    match tar_type {
+        None => Ok(false),
+        Some("GZIP") => Ok(true),
+        Some(_) => Err(ApiError::param("字段“tar_type”只能是GZIP")),
+    }
+}
+
 /// Keeps the file under a new token and answers its hash and download URL.
 fn publish(
     sim: &Sim,
@@ -101,11 +121,7 @@ fn publish(
     file: Option<String>,
     tar_type: Option<&str>,
 ) -> ApiResult<Json<Value>> {
-    let gzip = match tar_type {
-        None => false,
-        Some("GZIP") => true,
-        Some(_) => return Err(ApiError::param("字段“tar_type”只能是GZIP")),
-    };
+    let gzip = gzip_asked(tar_type)?;
     let text = file.ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -121,6 +137,31 @@ fn publish(
     } else {
         text.into_bytes()
     };
+    Ok(keep(sim, caller, hash_value, bytes, gzip))
+}
+
+/// [`publish`] for a bill prepared on disk, already compressed and hashed.
+async fn publish_prepared(
+    sim: &Sim,
+    caller: &Caller,
+    path: &std::path::Path,
+    sha1: String,
+    tar_type: Option<&str>,
+) -> ApiResult<Json<Value>> {
+    let gzip = gzip_asked(tar_type)?;
+    let packed = tokio::fs::read(path).await.map_err(internal)?;
+    let bytes = if gzip {
+        packed
+    } else {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut text)
+            .map_err(internal)?;
+        text
+    };
+    Ok(keep(sim, caller, sha1, bytes, gzip))
+}
+
+fn keep(sim: &Sim, caller: &Caller, hash_value: String, bytes: Vec<u8>, gzip: bool) -> Json<Value> {
     let token = channel_core::nonce::alphanumeric(40);
     sim.bill_files
         .lock()
@@ -137,9 +178,7 @@ fn publish(
     if gzip {
         download_url.push_str("&tartype=gzip");
     }
-    Ok(Json(
-        json!({ "hash_type": "SHA1", "hash_value": hash_value, "download_url": download_url }),
-    ))
+    Json(json!({ "hash_type": "SHA1", "hash_value": hash_value, "download_url": download_url }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,8 @@
 //! the totals. Payments show the billed amount and the fee charged on it; refunds the fee given
 //! back, as a negative fee.
 
+use std::io::Write;
+
 use super::super::fees;
 use super::super::state::{Order, Refund, RefundStatus, WechatState};
 use super::{day_and_time, field_text, line, yuan};
@@ -92,74 +94,209 @@ impl BillType {
     }
 }
 
-/// One detail row: a payment, or a refund of `order`.
-struct Entry<'a> {
-    time: String,
-    order: &'a Order,
-    refund: Option<&'a Refund>,
+/// What a detail row says about the order it belongs to: the order's own fields, whichever of
+/// its payment or refunds the row is.
+#[derive(Debug, Clone, Copy)]
+pub struct BillOrder<'a> {
+    pub appid: &'a str,
+    pub mchid: &'a str,
+    pub sub_mchid: Option<&'a str>,
+    pub transaction_id: &'a str,
+    pub out_trade_no: &'a str,
+    pub openid: &'a str,
+    /// 交易类型 as the bill writes it (`NATIVE`, `JSAPI`, …).
+    pub trade_type: &'a str,
+    pub currency: &'a str,
+    pub description: &'a str,
+    pub attach: &'a str,
+    /// What the bill shows as paid, in fen (the fee is charged on it).
+    pub billed_fen: i64,
 }
 
-impl Entry<'_> {
+impl<'a> BillOrder<'a> {
+    fn of(o: &'a Order) -> Self {
+        Self {
+            appid: &o.appid,
+            mchid: &o.mchid,
+            sub_mchid: o.sub_mchid.as_deref(),
+            transaction_id: o.transaction_id.as_deref().unwrap_or_default(),
+            out_trade_no: &o.out_trade_no,
+            openid: o.openid.as_deref().unwrap_or_default(),
+            trade_type: o.trade_type.code(),
+            currency: &o.currency,
+            description: &o.description,
+            attach: o.attach.as_deref().unwrap_or_default(),
+            billed_fen: o.billed_total(),
+        }
+    }
+}
+
+/// What a refund's row says about the refund.
+#[derive(Debug, Clone, Copy)]
+pub struct BillRefund<'a> {
+    pub refund_id: &'a str,
+    pub out_refund_no: &'a str,
+    pub refund_fen: i64,
+    /// The part of the payment's fee given back, in fen (written negative).
+    pub fee_returned_fen: i64,
+    pub status: RefundStatus,
+    /// When the refund was accepted and when it succeeded (if it did), RFC 3339 in China time.
+    pub create_time: &'a str,
+    pub success_time: Option<&'a str>,
+}
+
+impl<'a> BillRefund<'a> {
+    fn of(r: &'a Refund) -> Self {
+        Self {
+            refund_id: &r.refund_id,
+            out_refund_no: &r.out_refund_no,
+            refund_fen: r.refund,
+            fee_returned_fen: r.fee_returned,
+            status: r.status,
+            create_time: &r.create_time,
+            success_time: r.success_time.as_deref(),
+        }
+    }
+}
+
+/// One detail row: a payment, or a refund of `order`, at `time` (`yyyy-MM-dd HH:mm:ss`).
+#[derive(Debug, Clone)]
+pub struct TradeBillRow<'a> {
+    pub time: String,
+    pub order: BillOrder<'a>,
+    pub refund: Option<BillRefund<'a>>,
+}
+
+impl TradeBillRow<'_> {
     fn settled(&self) -> i64 {
         if self.refund.is_some() {
             0
         } else {
-            self.order.billed_total()
+            self.order.billed_fen
         }
     }
 
     fn refunded(&self) -> i64 {
-        self.refund.map_or(0, |r| r.refund)
+        self.refund.map_or(0, |r| r.refund_fen)
     }
 
     fn fee(&self) -> i64 {
         match self.refund {
-            Some(r) => -r.fee_returned,
-            None => fees::charged(self.order.billed_total()),
+            Some(r) => -r.fee_returned_fen,
+            None => fees::charged(self.order.billed_fen),
         }
     }
 
     fn cell(&self, column: &str) -> String {
-        let o = self.order;
+        let o = &self.order;
         let r = self.refund;
-        let refund_text = |f: fn(&Refund) -> String, none: &str| r.map_or_else(|| none.into(), f);
+        let refund_text = |f: fn(&BillRefund<'_>) -> String, none: &str| {
+            r.as_ref().map_or_else(|| none.into(), f)
+        };
         match column {
             "交易时间" => self.time.clone(),
-            "公众账号ID" => o.appid.clone(),
-            "商户号" => o.mchid.clone(),
-            "特约商户号" => o.sub_mchid.clone().unwrap_or_else(|| "0".into()),
-            "微信订单号" => o.transaction_id.clone().unwrap_or_default(),
-            "商户订单号" => o.out_trade_no.clone(),
-            "用户标识" => o.openid.clone().unwrap_or_default(),
-            "交易类型" => o.trade_type.code().into(),
+            "公众账号ID" => o.appid.into(),
+            "商户号" => o.mchid.into(),
+            "特约商户号" => o.sub_mchid.unwrap_or("0").into(),
+            "微信订单号" => o.transaction_id.into(),
+            "商户订单号" => o.out_trade_no.into(),
+            "用户标识" => o.openid.into(),
+            "交易类型" => o.trade_type.into(),
             "交易状态" => if r.is_some() { "REFUND" } else { "SUCCESS" }.into(),
             "付款银行" => "OTHERS".into(),
-            "货币种类" => o.currency.clone(),
+            "货币种类" => o.currency.into(),
             "应结订单金额" => yuan(self.settled()),
             "订单金额" => yuan(self.settled()),
-            "退款申请时间" => refund_text(|r| day_and_time(&r.create_time).1, ""),
+            "退款申请时间" => refund_text(|r| day_and_time(r.create_time).1, ""),
             "退款成功时间" => refund_text(
                 |r| {
                     r.success_time
-                        .as_deref()
                         .map(|t| day_and_time(t).1)
                         .unwrap_or_default()
                 },
                 "",
             ),
-            "微信退款单号" => refund_text(|r| r.refund_id.clone(), "0"),
-            "商户退款单号" => refund_text(|r| r.out_refund_no.clone(), "0"),
+            "微信退款单号" => refund_text(|r| r.refund_id.into(), "0"),
+            "商户退款单号" => refund_text(|r| r.out_refund_no.into(), "0"),
             "退款金额" | "申请退款金额" => yuan(self.refunded()),
             "退款类型" => refund_text(|_| "ORIGINAL".into(), ""),
             "退款状态" => refund_text(|r| refund_status(r.status).into(), ""),
-            "商品名称" => field_text(&o.description),
-            "商户数据包" => field_text(o.attach.as_deref().unwrap_or_default()),
+            "商品名称" => field_text(o.description),
+            "商户数据包" => field_text(o.attach),
             "手续费" => fees::text(self.fee()),
             "费率" => fees::RATE_TEXT.into(),
             "代金券金额" | "充值券退款金额" => yuan(0),
             // 设备号 (never given through API v3 orders), 费率备注.
             _ => String::new(),
         }
+    }
+}
+
+/// Writes a trade bill row by row into `out` (a file, a buffer), keeping only the totals its
+/// summary needs: the simulator's own bills and a benchmark's million-row bill are the same text.
+pub struct TradeBillWriter<W: Write> {
+    out: W,
+    bill_type: BillType,
+    columns: Vec<&'static str>,
+    rows: u64,
+    settled: i64,
+    refunded: i64,
+    fee: i64,
+}
+
+impl<W: Write> TradeBillWriter<W> {
+    /// Writes the header of a bill of `bill_type`.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn new(mut out: W, bill_type: BillType) -> std::io::Result<Self> {
+        let columns = bill_type.columns();
+        out.write_all(columns.join(",").as_bytes())?;
+        out.write_all(b"\r\n")?;
+        Ok(Self {
+            out,
+            bill_type,
+            columns,
+            rows: 0,
+            settled: 0,
+            refunded: 0,
+            fee: 0,
+        })
+    }
+
+    /// Writes one detail row (rows go in time order).
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn row(&mut self, row: &TradeBillRow<'_>) -> std::io::Result<()> {
+        self.rows += 1;
+        self.settled += row.settled();
+        self.refunded += row.refunded();
+        self.fee += row.fee();
+        let cells: Vec<String> = self.columns.iter().map(|c| row.cell(c)).collect();
+        self.out.write_all(line(&cells).as_bytes())
+    }
+
+    /// Writes the summary and hands back `out`.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let summary = self.bill_type.summary_columns();
+        let values: Vec<String> = summary
+            .iter()
+            .map(|c| match *c {
+                "总交易单数" => self.rows.to_string(),
+                "应结订单总金额" | "订单总金额" => yuan(self.settled),
+                "退款总金额" | "申请退款总金额" => yuan(self.refunded),
+                "手续费总金额" => fees::text(self.fee),
+                _ => yuan(0),
+            })
+            .collect();
+        self.out.write_all(summary.join(",").as_bytes())?;
+        self.out.write_all(b"\r\n")?;
+        self.out.write_all(line(&values).as_bytes())?;
+        Ok(self.out)
     }
 }
 
@@ -185,7 +322,7 @@ pub fn csv(
     bill_type: BillType,
 ) -> Option<String> {
     let mine = |m: &str, sm: Option<&str>| m == mchid && (sub.is_none() || sm == sub);
-    let mut entries: Vec<Entry<'_>> = Vec::new();
+    let mut entries: Vec<TradeBillRow<'_>> = Vec::new();
     if bill_type != BillType::Refund {
         for o in s.orders.values() {
             let Some(t) = o.success_time.as_deref() else {
@@ -193,9 +330,9 @@ pub fn csv(
             };
             let (day, time) = day_and_time(t);
             if day == date && o.state.is_paid() && mine(&o.mchid, o.sub_mchid.as_deref()) {
-                entries.push(Entry {
+                entries.push(TradeBillRow {
                     time,
-                    order: o,
+                    order: BillOrder::of(o),
                     refund: None,
                 });
             }
@@ -219,10 +356,10 @@ pub fn csv(
                     .map_or(accepted, |t| day_and_time(t).1),
                 BillType::All | BillType::Success => accepted,
             };
-            entries.push(Entry {
+            entries.push(TradeBillRow {
                 time,
-                order: o,
-                refund: Some(r),
+                order: BillOrder::of(o),
+                refund: Some(BillRefund::of(r)),
             });
         }
     }
@@ -230,42 +367,21 @@ pub fn csv(
         return None;
     }
     entries.sort_by(|a, b| {
-        let key = |e: &Entry<'_>| {
-            (
-                e.time.clone(),
-                e.order.transaction_id.clone(),
-                e.refund.map(|r| r.refund_id.clone()),
-            )
-        };
-        key(a).cmp(&key(b))
+        a.time
+            .cmp(&b.time)
+            .then_with(|| a.order.transaction_id.cmp(b.order.transaction_id))
+            .then_with(|| {
+                let refund_id = |e: &TradeBillRow<'_>| e.refund.map(|r| r.refund_id.to_owned());
+                refund_id(a).cmp(&refund_id(b))
+            })
     });
-
-    let columns = bill_type.columns();
-    let mut out = columns.join(",");
-    out.push_str("\r\n");
-    let (mut settled, mut refunded, mut fee, mut total) = (0i64, 0i64, 0i64, 0i64);
-    for e in &entries {
-        settled += e.settled();
-        total += e.settled();
-        refunded += e.refunded();
-        fee += e.fee();
-        let cells: Vec<String> = columns.iter().map(|c| e.cell(c)).collect();
-        out.push_str(&line(&cells));
-    }
-    let summary = bill_type.summary_columns();
-    out.push_str(&summary.join(","));
-    out.push_str("\r\n");
-    let values: Vec<String> = summary
-        .iter()
-        .map(|c| match *c {
-            "总交易单数" => entries.len().to_string(),
-            "应结订单总金额" => yuan(settled),
-            "退款总金额" | "申请退款总金额" => yuan(refunded),
-            "手续费总金额" => fees::text(fee),
-            "订单总金额" => yuan(total),
-            _ => yuan(0),
-        })
-        .collect();
-    out.push_str(&line(&values));
-    Some(out)
+    let written = (|| {
+        let mut bill = TradeBillWriter::new(Vec::new(), bill_type)?;
+        for e in &entries {
+            bill.row(e)?;
+        }
+        bill.finish()
+    })();
+    // Writing into memory cannot fail, and the cells are text.
+    written.ok().and_then(|bytes| String::from_utf8(bytes).ok())
 }
