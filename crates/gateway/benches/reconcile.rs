@@ -9,13 +9,16 @@
 //!   CSV files, the summary entry first). Beside paygate's payments and refunds each bill lists a
 //!   trade of another system per thousand, ten payments at another amount, and lacks ten payments
 //!   paygate has: every kind of line the run meets, at a realistic rate;
+//! * writes each channel's account bill that agrees with its trade bill (each payment's money in
+//!   and its fee out, each refund's money out and its fee back) with the simulator's writers:
+//!   WeChat Pay's fund-flow bill (gzip) and Alipay's `signcustomer` zip;
 //! * serves them from the in-process simulator (`SimContext::prepare_bill`), so that the run asks
 //!   for the bill, downloads it (WeChat Pay's SHA1 checked), and streams it through the channel
 //!   adapters exactly as a live run does;
 //! * runs each channel's day in a child process of its own (this executable again), which does
 //!   nothing else: what it reports as its peak RSS (`VmHWM`) is the reconciliation's, not the
 //!   seeding's nor the simulator's. Wall time counts from asking for the bill to the run's row
-//!   marked complete.
+//!   marked complete, both bills read.
 //!
 //! Run: `cargo bench -p gateway --bench reconcile` (about four minutes). It writes its figures with
 //! the machine between the markers of `bench/reconcile.md` (or `PAYGATE_BENCH_OUT`), keeping what
@@ -448,6 +451,151 @@ fn write_alipay_bill(path: &Path, day: Day, date: &str) -> BillWritten {
     }
 }
 
+/// WeChat Pay's fund-flow bill of `day` for `keys`' merchant, agreeing with its trade bill: each
+/// payment's money in and its fee out, each refund's money out and its fee back; gzip-compressed
+/// into `path`. Returns the text's SHA1 with what was written.
+fn write_wechat_funds(
+    path: &Path,
+    day: Day,
+    date: &str,
+    keys: &SandboxKeys,
+) -> (String, BillWritten) {
+    use sim::wechat::fees::charged;
+    use sim::wechat::{FundFlowRow, FundFlowWriter};
+    let started = Instant::now();
+    let file = BufWriter::new(std::fs::File::create(path).unwrap());
+    let gzip = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let text = Hashing {
+        inner: gzip,
+        sha1: sha1::Sha1::new(),
+    };
+    let mut bill = FundFlowWriter::new(text, &keys.wechat_mchid, date, 0).unwrap();
+    let refund_applicant = format!("{}API", keys.wechat_mchid);
+    let mut both = |time: &str, id: &str, voucher: &str, refund: bool, fen: i64, fee: i64| {
+        let (name, kind, fee_kind, applicant) = if refund {
+            ("退款", "退款", "退还交易手续费", refund_applicant.as_str())
+        } else {
+            ("交易", "交易", "扣除交易手续费", "system")
+        };
+        let money = FundFlowRow {
+            time,
+            business_id: id,
+            name,
+            kind,
+            income: !refund,
+            amount_fen: fen,
+            applicant,
+            voucher,
+        };
+        bill.row(&money).unwrap();
+        bill.row(&FundFlowRow {
+            kind: fee_kind,
+            income: refund,
+            amount_fen: fee,
+            ..money
+        })
+        .unwrap();
+    };
+    for i in 1..=day.n {
+        let time = format!("{date} {}", clock(day.paid_at(i) - day.from_ms));
+        if Day::foreign_beside(i) {
+            let (no, transaction) = (format!("other_system_{i}"), format!("4300{i}"));
+            both(&time, &transaction, &no, false, 990, charged(990));
+        }
+        if day.unbilled(i) {
+            continue;
+        }
+        let (no, transaction) = numbers(Channel::Wechat, i);
+        let amount = Day::amount(i);
+        let billed = if day.billed_otherwise(i) {
+            amount + 1
+        } else {
+            amount
+        };
+        both(&time, &transaction, &no, false, billed, charged(billed));
+        if Day::refunded(i) {
+            let (refund_no, refund_id) = (format!("r{no}"), format!("5030{i}"));
+            both(&time, &refund_id, &refund_no, true, amount, charged(billed));
+        }
+    }
+    let rows = i64::try_from(bill.rows()).unwrap();
+    let text = bill.finish().unwrap();
+    let sha1 = hex::encode(text.sha1.finalize());
+    let mut file = text.inner.finish().unwrap();
+    file.flush().unwrap();
+    let bytes = std::fs::metadata(path).unwrap().len();
+    (
+        sha1,
+        BillWritten {
+            bytes,
+            rows,
+            took: started.elapsed(),
+        },
+    )
+}
+
+/// Alipay's account bill (`signcustomer`) zip of `day` into `path`, agreeing with its trade bill
+/// as WeChat Pay's fund-flow bill does.
+fn write_alipay_funds(path: &Path, day: Day, date: &str) -> BillWritten {
+    use sim::alipay::{
+        AccountDetailRow, AccountDetailWriter, Period, account_summary, account_zip, fee_on,
+    };
+    let started = Instant::now();
+    let period = Period { bill_date: date };
+    let mut detail = AccountDetailWriter::new(Vec::new(), &period, 0, 0).unwrap();
+    let mut rows = 0;
+    let mut both = |trade_no: &str, out_trade_no: &str, at_ms: i64, refund: bool, fen: i64, fee| {
+        let money = AccountDetailRow {
+            trade_no,
+            out_trade_no,
+            subject: "bench order",
+            at_ms,
+            refund,
+            fee: false,
+            fen,
+        };
+        detail.row(&money).unwrap();
+        detail
+            .row(&AccountDetailRow {
+                fee: true,
+                fen: fee,
+                ..money
+            })
+            .unwrap();
+        rows += 1 + i64::from(fee != 0);
+    };
+    for i in 1..=day.n {
+        let at = day.paid_at(i);
+        if Day::foreign_beside(i) {
+            let (no, trade_no) = (format!("other_system_{i}"), format!("2025{i}"));
+            both(&trade_no, &no, at, false, 990, -fee_on(990));
+        }
+        if day.unbilled(i) {
+            continue;
+        }
+        let (no, trade_no) = numbers(Channel::Alipay, i);
+        let amount = Day::amount(i);
+        let billed = if day.billed_otherwise(i) {
+            amount + 1
+        } else {
+            amount
+        };
+        both(&trade_no, &no, at, false, billed, -fee_on(billed));
+        if Day::refunded(i) {
+            both(&trade_no, &no, at, true, -amount, fee_on(billed));
+        }
+    }
+    let now = Timestamp::now().as_millis();
+    let (detail, totals) = detail.finish(now).unwrap();
+    let zip = account_zip(&period, &account_summary(&totals, &period, now), detail).unwrap();
+    std::fs::write(path, &zip).unwrap();
+    BillWritten {
+        bytes: zip.len() as u64,
+        rows,
+        took: started.elapsed(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run, in a child process
 
@@ -469,6 +617,8 @@ struct ChildResult {
     /// Asking for the bill and downloading it to a temporary file (WeChat Pay: with its SHA1).
     download_ms: u64,
     lines: i64,
+    /// The account bill's movements the run read.
+    movements: i64,
     matched: i64,
     new_discrepancies: i64,
     /// Peak resident memory of the whole process (`VmHWM`), and its RSS before the run.
@@ -541,6 +691,7 @@ async fn run_day(spec: ChildSpec) -> ChildResult {
         wall_ms: u64::try_from(wall.as_millis()).unwrap(),
         download_ms: u64::try_from(download.as_millis()).unwrap(),
         lines: summary.totals.payments + summary.totals.refunds,
+        movements: summary.funds.movements,
         matched: summary.matched,
         new_discrepancies: summary.new_discrepancies,
         peak_rss_kib: status_kib("VmHWM"),
@@ -610,6 +761,8 @@ struct Bills {
     _dir: tempfile::TempDir,
     wechat: BillWritten,
     alipay: BillWritten,
+    wechat_funds: BillWritten,
+    alipay_funds: BillWritten,
 }
 
 async fn run(n: i64) {
@@ -687,10 +840,39 @@ fn write_bills(sim: &sim::RunningSim, keys: &SandboxKeys, day: Day, date: &str) 
         bill_date: date.to_owned(),
         zip,
     });
+    let gzip = dir.path().join("wechat-fund-flow-bill.csv.gz");
+    let (sha1, wechat_funds) = write_wechat_funds(&gzip, day, date, keys);
+    eprintln!(
+        "reconcile: wrote WeChat Pay's fund-flow bill ({} rows, {} MB gzip) in {:.1} s",
+        wechat_funds.rows,
+        wechat_funds.bytes / 1_000_000,
+        wechat_funds.took.as_secs_f64()
+    );
+    sim.ctx.prepare_bill(sim::PreparedBill::WechatFundFlow {
+        mchid: keys.wechat_mchid.clone(),
+        bill_date: date.to_owned(),
+        gzip,
+        sha1,
+    });
+    let zip = dir.path().join("alipay-account-bill.csv.zip");
+    let alipay_funds = write_alipay_funds(&zip, day, date);
+    eprintln!(
+        "reconcile: wrote Alipay's account bill ({} rows, {} MB zip) in {:.1} s",
+        alipay_funds.rows,
+        alipay_funds.bytes / 1_000_000,
+        alipay_funds.took.as_secs_f64()
+    );
+    sim.ctx.prepare_bill(sim::PreparedBill::AlipayAccount {
+        app_id: keys.alipay_app_id.clone(),
+        bill_date: date.to_owned(),
+        zip,
+    });
     Bills {
         _dir: dir,
         wechat,
         alipay,
+        wechat_funds,
+        alipay_funds,
     }
 }
 
@@ -806,6 +988,14 @@ impl Report {
             ("WeChat Pay's bill", bill(&self.bills.wechat, "gzip")),
             ("Alipay's bill", bill(&self.bills.alipay, "zip")),
             (
+                "WeChat Pay's fund-flow bill",
+                bill(&self.bills.wechat_funds, "gzip"),
+            ),
+            (
+                "Alipay's account bill",
+                bill(&self.bills.alipay_funds, "zip"),
+            ),
+            (
                 "load average at start (1/5/15 min)",
                 self.load_start.clone(),
             ),
@@ -814,18 +1004,19 @@ impl Report {
         ]));
         let _ = writeln!(
             s,
-            "\n| database | channel | bill lines | wall s | download s | lines/s | peak RSS MiB | RSS before MiB | CPU user s | CPU sys s | queries | matched | discrepancies |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "\n| database | channel | bill lines | account movements | wall s | download s | lines/s | peak RSS MiB | RSS before MiB | CPU user s | CPU sys s | queries | matched | discrepancies |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for section in &self.sections {
             for (channel, r) in &section.runs {
                 let wall = r.wall_ms as f64 / 1000.0;
                 let _ = writeln!(
                     s,
-                    "| {} (seeded in {:.0} s) | {} | {} | {wall:.1} | {:.1} | {:.0} | {} | {} | {:.1} | {:.1} | {} | {} | {} |",
+                    "| {} (seeded in {:.0} s) | {} | {} | {} | {wall:.1} | {:.1} | {:.0} | {} | {} | {:.1} | {:.1} | {} | {} | {} |",
                     section.backend,
                     section.seeding.as_secs_f64(),
                     channel.as_str(),
                     r.lines,
+                    r.movements,
                     r.download_ms as f64 / 1000.0,
                     r.lines as f64 / wall,
                     r.peak_rss_kib / 1024,

@@ -595,3 +595,88 @@ async fn the_account_bill_can_charge_another_fee_than_the_trade_bill() {
     assert_eq!(status, 404);
     m.sim.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_account_bill_prepared_on_disk_is_served_for_its_day() {
+    use sim::alipay::{
+        AccountDetailRow, AccountDetailWriter, Period, account_summary, account_zip,
+    };
+
+    let m = Merchant::start().await;
+    // Yesterday: a past day the simulator has no movement of.
+    let yesterday = (china_now() - time::Duration::days(1)).date().to_string();
+    let period = Period {
+        bill_date: &yesterday,
+    };
+    let at = time::PrimitiveDateTime::new(
+        time::Date::parse(&yesterday, format_description!("[year]-[month]-[day]")).unwrap(),
+        time::Time::from_hms(10, 0, 0).unwrap(),
+    )
+    .assume_offset(offset!(+8))
+    .unix_timestamp()
+        * 1000;
+    let mut detail = AccountDetailWriter::new(Vec::new(), &period, 0, 0).unwrap();
+    let paid = AccountDetailRow {
+        trade_no: "2024000000000001",
+        out_trade_no: "prepared-1",
+        subject: "prepared",
+        at_ms: at,
+        refund: false,
+        fee: false,
+        fen: 10_000,
+    };
+    detail.row(&paid).unwrap();
+    detail
+        .row(&AccountDetailRow {
+            fee: true,
+            fen: -60,
+            ..paid
+        })
+        .unwrap();
+    let now = at + 86_400_000;
+    let (detail, totals) = detail.finish(now).unwrap();
+    let zip = account_zip(&period, &account_summary(&totals, &period, now), detail).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("account.csv.zip");
+    std::fs::write(&path, zip).unwrap();
+
+    assert_eq!(
+        m.bill("signcustomer", &yesterday).await.err().as_deref(),
+        Some("isp.bill_not_exist")
+    );
+    m.sim.ctx.prepare_bill(sim::PreparedBill::AlipayAccount {
+        app_id: APP_ID.to_owned(),
+        bill_date: yesterday.clone(),
+        zip: path,
+    });
+    let account = m.bill("signcustomer", &yesterday).await.unwrap();
+    let columns = [
+        "商户订单号",
+        "业务类型",
+        "收入金额（+元）",
+        "支出金额（-元）",
+        "账户余额（元）",
+        "备注",
+    ];
+    assert_eq!(
+        named(&account, "_账务明细.csv").pick(&columns),
+        [
+            "prepared-1|在线支付|100.00|0.00|100.00|",
+            "prepared-1|收费|0.00|-0.60|99.40|交易服务费[2024000000000001]"
+        ]
+    );
+    assert_eq!(
+        named(&account, "_账务明细(汇总).csv")
+            .rows
+            .last()
+            .unwrap()
+            .join(","),
+        "合计,1,100.00,1,-0.60"
+    );
+    // The trade bill of the day is not the prepared account bill.
+    assert_eq!(
+        m.bill("trade", &yesterday).await.err().as_deref(),
+        Some("isp.bill_not_exist")
+    );
+    m.sim.shutdown().await.unwrap();
+}

@@ -491,3 +491,88 @@ async fn the_fund_flow_can_take_another_fee_than_the_trade_bill_shows() {
     );
     t.sim.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_fund_flow_bill_prepared_on_disk_is_served_for_its_day() {
+    use sha1::Digest as _;
+    use sim::wechat::{FundFlowRow, FundFlowWriter};
+    use std::io::Write as _;
+
+    let t = TestSim::start().await;
+    let m = t.register("1900000609", "public_key").await;
+    let day = "2024-03-05";
+    let mut bill = FundFlowWriter::new(Vec::new(), &m.mchid, day, 1_000).unwrap();
+    let row = FundFlowRow {
+        time: "2024-03-05 10:00:00",
+        business_id: "4200000001",
+        name: "交易",
+        kind: "交易",
+        income: true,
+        amount_fen: 2_990,
+        applicant: "system",
+        voucher: "prepared-1",
+    };
+    bill.row(&row).unwrap();
+    bill.row(&FundFlowRow {
+        kind: "扣除交易手续费",
+        income: false,
+        amount_fen: 18,
+        ..row.clone()
+    })
+    .unwrap();
+    // A zero fee moves nothing.
+    bill.row(&FundFlowRow {
+        amount_fen: 0,
+        ..row.clone()
+    })
+    .unwrap();
+    let text = String::from_utf8(bill.finish().unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gzip = dir.path().join("fund-flow.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&gzip, enc.finish().unwrap()).unwrap();
+    let sha1 = hex::encode(sha1::Sha1::digest(text.as_bytes()));
+    t.sim.ctx.prepare_bill(sim::PreparedBill::WechatFundFlow {
+        mchid: m.mchid.clone(),
+        bill_date: day.to_owned(),
+        gzip,
+        sha1: sha1.clone(),
+    });
+
+    let path = format!("/v3/bill/fundflowbill?bill_date={day}&account_type=BASIC");
+    let applied = t.call(&m, "GET", &path, None).await;
+    assert_eq!(applied.json()["hash_value"], sha1.as_str());
+    let served = t.bill(&m, &path).await.unwrap();
+    assert_eq!(served, text);
+    let flow = Bill::parse(&served);
+    let moves: Vec<(&str, &str, &str)> = flow
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["资金流水单号"].as_str(),
+                r["收支金额(元)"].as_str(),
+                r["账户结余(元)"].as_str(),
+            )
+        })
+        .collect();
+    let flow_no = |n: u32| format!("{}20240305{n:08}", m.mchid);
+    assert_eq!(
+        moves,
+        [
+            (flow_no(1).as_str(), "29.90", "39.90"),
+            (flow_no(2).as_str(), "0.18", "39.72")
+        ]
+    );
+    assert_eq!(flow.summary["资金流水总笔数"], "2");
+    // Only the basic account's bill of that day is the file; other days are the simulator's own.
+    let other = "/v3/bill/fundflowbill?bill_date=2024-03-06";
+    assert_eq!(t.bill(&m, other).await.unwrap_err(), "NO_STATEMENT_EXIST");
+    let operation = format!("/v3/bill/fundflowbill?bill_date={day}&account_type=OPERATION");
+    assert_eq!(
+        t.bill(&m, &operation).await.unwrap_err(),
+        "NO_STATEMENT_EXIST"
+    );
+    t.sim.shutdown().await.unwrap();
+}

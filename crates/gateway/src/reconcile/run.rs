@@ -22,7 +22,7 @@ use crate::service::{Applied, OrderService, RefundApplied, ResultSource, Service
 use crate::store::{LOOKUP_BATCH, NewDiscrepancy, Store, SucceededRefund};
 
 use super::bill::{BillPayment, BillRefund};
-use super::funds::{FundsCheck, FundsChunk, MovementTotals, account_bill};
+use super::funds::{FundsCheck, FundsChunk, MovementTotals, Named, account_bill};
 use super::matching::{
     PaymentVerdict, RefundVerdict, UnbilledVerdict, match_payment, match_refund, unbilled_payment,
     unbilled_refund,
@@ -714,7 +714,11 @@ impl Day<'_> {
                     }
                     let found = std::mem::take(&mut self.funds).finish(counted);
                     for mismatch in found.mismatches {
-                        self.record(mismatch.discrepancy()).await?;
+                        let upstream_no = match &mismatch.named {
+                            Named::No(no) => no.clone(),
+                            Named::Order(order) => self.order_no(*order).await?,
+                        };
+                        self.record(mismatch.discrepancy(&upstream_no)).await?;
                     }
                     self.summary.funds = found.totals;
                     self.reconciler
@@ -726,6 +730,15 @@ impl Day<'_> {
             }
         }
         Err(BillError::Unusable("the account bill ends before its summary".to_owned()).into())
+    }
+
+    /// The upstream number of `order`, which names a disagreement about its payment.
+    async fn order_no(&self, order: OrderId) -> Result<String, ReconcileError> {
+        let found = self.reconciler.orders.order_by_id(order).await?;
+        Ok(found.map_or_else(
+            || format!("order {}", order.as_i64()),
+            |o| o.upstream_order_no.as_str().to_owned(),
+        ))
     }
 
     /// Records a discrepancy, and, the first time it is left to a person, its anomaly.

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 use super::jobs::{UPSERT_JOB, subject_column};
-use super::{Store, StoreError, with_pool, with_write, with_write_tx};
+use super::{Pool, Store, StoreError, with_pool, with_write, with_write_tx};
 
 /// At most this many numbers per lookup statement (far below either database's limit on bound
 /// values).
@@ -173,26 +173,40 @@ impl Store {
         if numbers.is_empty() {
             return Ok(HashMap::new());
         }
-        let list = placeholders(2, numbers.len());
         // An order's own number, then its attempts' (a paid channel-neutral order carries its
         // paying attempt's number as its own: both rows say the same).
-        let sql = format!(
-            "SELECT o.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
-                    o.trade_no, o.upstream_order_no AS paid_through, NULL AS attempt_id \
-             FROM orders o WHERE o.channel = $1 AND o.upstream_order_no IN ({list}) \
-             UNION ALL \
-             SELECT a.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
-                    o.trade_no, o.upstream_order_no AS paid_through, a.id AS attempt_id \
-             FROM pay_attempts a JOIN orders o ON o.id = a.order_id \
-             WHERE a.channel = $1 AND a.upstream_order_no IN ({list})"
-        );
-        let rows = with_pool!(self, pool => {
-            let mut q = sqlx::query_as::<_, PaymentRow>(&sql).bind(channel.as_str());
-            for n in numbers {
-                q = q.bind(n.as_str());
+        let select = |list: &str| {
+            format!(
+                "SELECT o.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
+                        o.trade_no, o.upstream_order_no AS paid_through, NULL AS attempt_id \
+                 FROM orders o WHERE o.channel = $1 AND o.upstream_order_no {list} \
+                 UNION ALL \
+                 SELECT a.upstream_order_no AS no, o.id, o.status, o.amount_fen, o.transaction_id, \
+                        o.trade_no, o.upstream_order_no AS paid_through, a.id AS attempt_id \
+                 FROM pay_attempts a JOIN orders o ON o.id = a.order_id \
+                 WHERE a.channel = $1 AND a.upstream_order_no {list}"
+            )
+        };
+        let rows = match &self.pool {
+            // One array parameter: the same statement, prepared once, for every batch.
+            Pool::Postgres(pool) => {
+                self.count_query();
+                sqlx::query_as::<_, PaymentRow>(&select("= ANY($2)"))
+                    .bind(channel.as_str())
+                    .bind(numbers)
+                    .fetch_all(pool)
+                    .await
             }
-            q.fetch_all(pool).await
-        })?;
+            Pool::Sqlite(pool, _) => {
+                self.count_query();
+                let sql = select(&format!("IN ({})", placeholders(2, numbers.len())));
+                let mut q = sqlx::query_as::<_, PaymentRow>(&sql).bind(channel.as_str());
+                for n in numbers {
+                    q = q.bind(n.as_str());
+                }
+                q.fetch_all(pool).await
+            }
+        }?;
         let mut found = HashMap::with_capacity(rows.len());
         for r in rows {
             let status = OrderStatus::parse(&r.status)
@@ -235,18 +249,27 @@ impl Store {
         if numbers.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT upstream_refund_no, id, order_id, status, amount_fen FROM refunds \
-             WHERE channel = $1 AND upstream_refund_no IN ({})",
-            placeholders(2, numbers.len())
-        );
-        let rows = with_pool!(self, pool => {
-            let mut q = sqlx::query_as::<_, RefundRow>(&sql).bind(channel.as_str());
-            for n in numbers {
-                q = q.bind(n.as_str());
+        let select = "SELECT upstream_refund_no, id, order_id, status, amount_fen FROM refunds \
+                      WHERE channel = $1 AND upstream_refund_no";
+        let rows = match &self.pool {
+            Pool::Postgres(pool) => {
+                self.count_query();
+                sqlx::query_as::<_, RefundRow>(&format!("{select} = ANY($2)"))
+                    .bind(channel.as_str())
+                    .bind(numbers)
+                    .fetch_all(pool)
+                    .await
             }
-            q.fetch_all(pool).await
-        })?;
+            Pool::Sqlite(pool, _) => {
+                self.count_query();
+                let sql = format!("{select} IN ({})", placeholders(2, numbers.len()));
+                let mut q = sqlx::query_as::<_, RefundRow>(&sql).bind(channel.as_str());
+                for n in numbers {
+                    q = q.bind(n.as_str());
+                }
+                q.fetch_all(pool).await
+            }
+        }?;
         rows.into_iter()
             .map(|r| {
                 let status = RefundStatus::parse(&r.status)
@@ -357,6 +380,28 @@ impl Store {
             ("orders", "channel_fee_fen", payments.as_slice()),
             ("refunds", "channel_fee_returned_fen", refunds),
         ];
+        if let Pool::Postgres(pool) = &self.pool {
+            self.count_query();
+            let mut tx = pool.begin().await?;
+            for (table, column, rows) in statements {
+                if rows.is_empty() {
+                    continue;
+                }
+                // Two array parameters: one statement, prepared once, whatever the batch.
+                let (ids, fees): (Vec<i64>, Vec<i64>) = rows.iter().copied().unzip();
+                let sql = format!(
+                    "UPDATE {table} SET {column} = v.fee \
+                     FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS v(id, fee) WHERE {table}.id = v.id"
+                );
+                sqlx::query(&sql)
+                    .bind(ids)
+                    .bind(fees)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
         with_write_tx!(self, tx => {
             for (table, column, rows) in statements {
                 if rows.is_empty() {

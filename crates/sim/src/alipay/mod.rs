@@ -37,7 +37,8 @@ mod trade;
 mod wire;
 
 pub use bill::{
-    Period, TradeDetailRow, TradeDetailWriter, TradeTotals, fee_on, trade_summary, trade_zip,
+    AccountDetailRow, AccountDetailWriter, AccountTotals, Period, TradeDetailRow,
+    TradeDetailWriter, TradeTotals, account_summary, account_zip, fee_on, trade_summary, trade_zip,
 };
 
 use std::collections::HashMap;

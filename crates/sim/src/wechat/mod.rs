@@ -33,7 +33,9 @@ mod scope;
 pub mod state;
 mod transactions;
 
-pub use bills::{BillOrder, BillRefund, BillType, TradeBillRow, TradeBillWriter};
+pub use bills::{
+    BillOrder, BillRefund, BillType, FundFlowRow, FundFlowWriter, TradeBillRow, TradeBillWriter,
+};
 mod validate;
 
 use std::collections::HashMap;

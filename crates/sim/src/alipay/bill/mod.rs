@@ -32,7 +32,10 @@
 mod archive;
 mod render;
 
-pub use render::{Period, TradeDetailRow, TradeDetailWriter, TradeTotals, fee_on, trade_summary};
+pub use render::{
+    AccountDetailRow, AccountDetailWriter, AccountTotals, Period, TradeDetailRow,
+    TradeDetailWriter, TradeTotals, account_summary, fee_on, trade_summary,
+};
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -92,12 +95,11 @@ pub(crate) fn url(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
                 .any(|m| period.contains(m.at_ms))
         })
     };
-    let prepared = bill_type == "trade"
-        && sim
-            .ctx
-            .prepared()
-            .alipay_trade(&call.app_id, &bill_date)
-            .is_some();
+    let prepared = sim
+        .ctx
+        .prepared()
+        .alipay(&bill_type, &call.app_id, &bill_date)
+        .is_some();
     if future || (!prepared && empty()) {
         return Err(Refusal::business("isp.bill_not_exist", "账单不存在"));
     }
@@ -166,11 +168,10 @@ pub(crate) async fn download(State(sim): State<Sim>, Path(token): Path<String>) 
 /// The zip of the bill `ticket` is for: a prepared one as it is on disk, else made from the
 /// simulator's trades.
 async fn bill(sim: &Sim, ticket: &Ticket, period: &Period<'_>) -> std::io::Result<Vec<u8>> {
-    if ticket.bill_type == "trade"
-        && let Some(path) = sim
-            .ctx
+    if let Some(path) =
+        sim.ctx
             .prepared()
-            .alipay_trade(&ticket.app_id, &ticket.bill_date)
+            .alipay(&ticket.bill_type, &ticket.app_id, &ticket.bill_date)
     {
         return tokio::fs::read(path).await;
     }
@@ -183,11 +184,8 @@ async fn bill(sim: &Sim, ticket: &Ticket, period: &Period<'_>) -> std::io::Resul
             let (detail, totals) = render::trade_detail(&moves, period, now)?;
             Ok((trade_summary(&totals, period, now), detail, true))
         } else {
-            Ok((
-                render::account_summary(&all, period, now),
-                archive::gbk(&render::account_detail(&all, period, now)),
-                false,
-            ))
+            let (detail, totals) = render::account_detail(&all, period, now)?;
+            Ok((account_summary(&totals, period, now), detail, false))
         }
     });
     let (summary, detail, trade) = files?;
@@ -201,6 +199,19 @@ async fn bill(sim: &Sim, ticket: &Ticket, period: &Period<'_>) -> std::io::Resul
 /// The detail is too large for a plain zip (4 GiB).
 pub fn trade_zip(period: &Period<'_>, summary: &str, detail: Vec<u8>) -> std::io::Result<Vec<u8>> {
     zip_of(period, true, summary, detail)
+}
+
+/// An account bill's (`signcustomer`) zip, as Alipay serves it, of its detail (GBK, from
+/// [`AccountDetailWriter`]) and its summary (from [`account_summary`]).
+///
+/// # Errors
+/// The detail is too large for a plain zip (4 GiB).
+pub fn account_zip(
+    period: &Period<'_>,
+    summary: &str,
+    detail: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    zip_of(period, false, summary, detail)
 }
 
 /// The zip of a trade (`trade`) or account bill: the summary entry first, then the detail.

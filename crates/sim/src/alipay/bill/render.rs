@@ -342,109 +342,192 @@ struct Entry<'a> {
     m: &'a Movement<'a>,
     fee: bool,
     fen: i64,
-    balance: i64,
-    seq: usize,
 }
 
-/// Every balance movement of the app (money and fees), with the balance after each, from the
-/// first trade on: the simulator gives each app its own account that starts empty. A payment's fee
-/// is the trade bill's unless a test made it differ.
+/// Every balance movement of the app (money and fees), from the first trade on: the simulator
+/// gives each app its own account that starts empty. A payment's fee is the trade bill's unless a
+/// test made it differ.
 fn entries<'a>(all: &'a [Movement<'a>]) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
-    let mut balance = 0;
     for m in all {
         let fee_fen = match (m.refund, m.trade.account_fee_fen) {
             (None, Some(charged)) => -charged,
             _ => m.fee_fen,
         };
         for (fee, fen) in [(false, m.amount_fen), (true, fee_fen)] {
-            if fen == 0 {
-                continue;
+            if fen != 0 {
+                out.push(Entry { m, fee, fen });
             }
-            balance += fen;
-            out.push(Entry {
-                m,
-                fee,
-                fen,
-                balance,
-                seq: out.len(),
-            });
         }
     }
     out
 }
 
-/// `账务明细`: every movement of the balance in the period, then the totals.
-pub(crate) fn account_detail(all: &[Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
-    let mut s = preamble("支付宝账务明细查询", "账务明细列表", period);
-    s.push_str("账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n");
-    let (mut income, mut outgo) = ((0, 0), (0, 0));
-    for e in entries(all)
-        .into_iter()
-        .filter(|e| period.contains(e.m.at_ms))
-    {
-        let t = e.m.trade;
-        let (kind, remark) = match (e.fee, e.m.refund.is_some()) {
-            (false, false) => ("在线支付", String::new()),
-            (false, true) => ("交易退款", String::new()),
-            (true, false) => ("收费", format!("交易服务费[{}]", t.trade_no)),
-            (true, true) => ("收费", format!("交易服务费退回[{}]", t.trade_no)),
-        };
-        let (inc, out) = if e.fen > 0 { (e.fen, 0) } else { (0, e.fen) };
-        if inc != 0 {
-            income.0 += 1;
-            income.1 += inc;
-        } else {
-            outgo.0 += 1;
-            outgo.1 += out;
+/// One row of the account detail (`账务明细`): a trade's money, or the fee on it.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountDetailRow<'a> {
+    pub trade_no: &'a str,
+    pub out_trade_no: &'a str,
+    pub subject: &'a str,
+    /// When it moved.
+    pub at_ms: i64,
+    /// A refund's money or the fee it gives back, rather than a payment's.
+    pub refund: bool,
+    /// The fee (`收费`) rather than the money.
+    pub fee: bool,
+    /// Into the balance positive, out of it negative; a zero moves nothing and is no row.
+    pub fen: i64,
+}
+
+/// What an account detail adds up to, by 类型 (在线支付, 交易退款, 收费): (income count, income,
+/// outgo count, outgo); its summary entry is made from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountTotals {
+    pub kinds: [(i64, i64, i64, i64); 3],
+}
+
+/// Writes `账务明细` row by row into `out`, GBK-encoded as served, keeping only the balance and
+/// the totals: the simulator's own bills and a benchmark's million-row bill are the same text.
+pub struct AccountDetailWriter<W: Write> {
+    out: W,
+    totals: AccountTotals,
+    balance: i64,
+    /// The account's line number, counted from its first movement (a part of 账务流水号).
+    seq: u64,
+    line: String,
+}
+
+impl<W: Write> AccountDetailWriter<W> {
+    /// Writes the preamble and the header of `period`'s detail, of an account whose balance was
+    /// `opening_fen` after `lines_before` movements before the period.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn new(
+        mut out: W,
+        period: &Period<'_>,
+        opening_fen: i64,
+        lines_before: u64,
+    ) -> std::io::Result<Self> {
+        let mut s = preamble("支付宝账务明细查询", "账务明细列表", period);
+        s.push_str("账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注\n");
+        out.write_all(&gbk(&s))?;
+        Ok(Self {
+            out,
+            totals: AccountTotals::default(),
+            balance: opening_fen,
+            seq: lines_before,
+            line: String::new(),
+        })
+    }
+
+    /// Writes one row (rows go in time order); a zero amount writes nothing.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn row(&mut self, r: &AccountDetailRow<'_>) -> std::io::Result<()> {
+        if r.fen == 0 {
+            return Ok(());
         }
-        let counterparty = if e.fee { "" } else { SANDBOX_BUYER_LOGON_ID };
-        let _ = writeln!(
-            s,
-            "{}{:06}\t,{}\t,{}\t,{}\t,{},{counterparty}\t,{},{},{},支付宝,{kind},{remark}",
-            china_date(e.m.at_ms).replace('-', ""),
-            e.seq,
-            t.trade_no,
-            t.out_trade_no,
-            field(&t.subject),
-            china_time(e.m.at_ms),
+        let seq = self.seq;
+        self.seq += 1;
+        self.balance += r.fen;
+        let (kind, remark, k) = match (r.fee, r.refund) {
+            (false, false) => ("在线支付", "", 0),
+            (false, true) => ("交易退款", "", 1),
+            (true, false) => ("收费", "交易服务费", 2),
+            (true, true) => ("收费", "交易服务费退回", 2),
+        };
+        let k = &mut self.totals.kinds[k];
+        let (inc, out) = if r.fen > 0 {
+            k.0 += 1;
+            k.1 += r.fen;
+            (r.fen, 0)
+        } else {
+            k.2 += 1;
+            k.3 += r.fen;
+            (0, r.fen)
+        };
+        let counterparty = if r.fee { "" } else { SANDBOX_BUYER_LOGON_ID };
+        self.line.clear();
+        let _ = write!(
+            self.line,
+            "{}{seq:06}\t,{}\t,{}\t,{}\t,{},{counterparty}\t,{},{},{},支付宝,{kind},",
+            china_date(r.at_ms).replace('-', ""),
+            r.trade_no,
+            r.out_trade_no,
+            field(r.subject),
+            china_time(r.at_ms),
             yuan(inc),
             yuan(out),
-            yuan(e.balance),
+            yuan(self.balance),
         );
+        if !remark.is_empty() {
+            let _ = write!(self.line, "{remark}[{}]", r.trade_no);
+        }
+        self.line.push('\n');
+        self.out.write_all(&gbk(&self.line))
     }
-    s.push_str(&end_of("账务明细列表"));
-    let _ = writeln!(s, "#支出合计：{}笔，共{}元", outgo.0, yuan(outgo.1));
-    let _ = writeln!(s, "#收入合计：{}笔，共{}元", income.0, yuan(income.1));
-    s.push_str(&exported(now_ms));
-    s
+
+    /// Writes the end marker, the totals lines and the export time; hands back `out` and the
+    /// totals.
+    ///
+    /// # Errors
+    /// Writing to `out` failed.
+    pub fn finish(mut self, now_ms: i64) -> std::io::Result<(W, AccountTotals)> {
+        let (mut income, mut outgo) = ((0, 0), (0, 0));
+        for k in self.totals.kinds {
+            income = (income.0 + k.0, income.1 + k.1);
+            outgo = (outgo.0 + k.2, outgo.1 + k.3);
+        }
+        let mut s = end_of("账务明细列表");
+        let _ = writeln!(s, "#支出合计：{}笔，共{}元", outgo.0, yuan(outgo.1));
+        let _ = writeln!(s, "#收入合计：{}笔，共{}元", income.0, yuan(income.1));
+        s.push_str(&exported(now_ms));
+        self.out.write_all(&gbk(&s))?;
+        Ok((self.out, self.totals))
+    }
+}
+
+/// `账务明细`: every movement of the balance in the period, then the totals; GBK.
+pub(crate) fn account_detail(
+    all: &[Movement<'_>],
+    period: &Period<'_>,
+    now_ms: i64,
+) -> std::io::Result<(Vec<u8>, AccountTotals)> {
+    let entries = entries(all);
+    // Dates of a shape compare like the days they are; a day of the period is not before it.
+    let (mut opening, mut lines_before) = (0, 0);
+    for e in entries
+        .iter()
+        .take_while(|e| china_date(e.m.at_ms).as_str() < period.bill_date)
+    {
+        opening += e.fen;
+        lines_before += 1;
+    }
+    let mut detail = AccountDetailWriter::new(Vec::new(), period, opening, lines_before)?;
+    for e in entries.iter().filter(|e| period.contains(e.m.at_ms)) {
+        let t = e.m.trade;
+        detail.row(&AccountDetailRow {
+            trade_no: &t.trade_no,
+            out_trade_no: &t.out_trade_no,
+            subject: &t.subject,
+            at_ms: e.m.at_ms,
+            refund: e.m.refund.is_some(),
+            fee: e.fee,
+            fen: e.fen,
+        })?;
+    }
+    detail.finish(now_ms)
 }
 
 /// `账务明细(汇总)`: per 类型 and in total.
-pub(crate) fn account_summary(all: &[Movement<'_>], period: &Period<'_>, now_ms: i64) -> String {
-    // 在线支付, 交易退款, 收费: (income count, income, outgo count, outgo).
-    let mut kinds = [(0, 0, 0, 0); 3];
-    for e in entries(all)
-        .into_iter()
-        .filter(|e| period.contains(e.m.at_ms))
-    {
-        let k = match (e.fee, e.m.refund.is_some()) {
-            (false, false) => &mut kinds[0],
-            (false, true) => &mut kinds[1],
-            (true, _) => &mut kinds[2],
-        };
-        if e.fen > 0 {
-            k.0 += 1;
-            k.1 += e.fen;
-        } else {
-            k.2 += 1;
-            k.3 += e.fen;
-        }
-    }
+#[must_use]
+pub fn account_summary(t: &AccountTotals, period: &Period<'_>, now_ms: i64) -> String {
     let mut s = preamble("支付宝账务汇总查询", "账务汇总列表", period);
     s.push_str("类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）\n");
     let mut total = (0, 0, 0, 0);
-    for (name, k) in ["在线支付", "交易退款", "收费"].iter().zip(kinds) {
+    for (name, k) in ["在线支付", "交易退款", "收费"].iter().zip(t.kinds) {
         if k == (0, 0, 0, 0) {
             continue;
         }

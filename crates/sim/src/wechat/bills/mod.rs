@@ -14,12 +14,14 @@
 //! and fees accounts never move here, so they never have one. Unlike WeChat Pay, which makes a
 //! day's bill the next morning, today's bill is made at once from what is known now (tests should
 //! not wait for tomorrow); asking again later gives a newer file. The trade bill's writer
-//! ([`TradeBillWriter`]) is public so that a benchmark writes a bill of a million rows in the same
-//! format and serves it ([`crate::SimContext::prepare_bill`]).
+//! ([`TradeBillWriter`]) and the fund-flow bill's ([`FundFlowWriter`]) are public so that a
+//! benchmark writes bills of a million rows in the same format and serves them
+//! ([`crate::SimContext::prepare_bill`]).
 
 mod fund_flow;
 mod trade;
 
+pub use fund_flow::{FundFlowRow, FundFlowWriter};
 pub use trade::{BillOrder, BillRefund, BillType, TradeBillRow, TradeBillWriter};
 
 use std::io::Write;
@@ -86,7 +88,12 @@ pub async fn fund_flow_bill(
 ) -> ApiResult<Json<Value>> {
     let date = bill_date(q.bill_date.as_ref())?;
     let file = match q.account_type.as_deref().unwrap_or("BASIC") {
-        "BASIC" => sim.store.read(|s| fund_flow::csv(s, &caller.mchid, &date)),
+        "BASIC" => {
+            if let Some((gzip, sha1)) = sim.ctx.prepared().wechat_fund_flow(&caller.mchid, &date) {
+                return publish_prepared(&sim, &caller, &gzip, sha1, q.tar_type.as_deref()).await;
+            }
+            sim.store.read(|s| fund_flow::csv(s, &caller.mchid, &date))
+        }
         "OPERATION" | "FEES" => None,
         _ => {
             return Err(ApiError::param(
