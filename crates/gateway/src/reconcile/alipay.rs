@@ -21,11 +21,20 @@ pub async fn open(
     client: &::alipay::Client,
     day: BillDay,
 ) -> Result<mpsc::Receiver<Result<BillChunk, BillError>>, BillError> {
+    Ok(download(client, day, ::alipay::BillType::Trade)
+        .await?
+        .read_with(read))
+}
+
+/// Asks Alipay for the download URL of `day`'s bill of type `bill_type` and downloads the zip to
+/// a temporary file: the trade bill's and the `signcustomer` bill's answers and files are alike.
+pub(super) async fn download(
+    client: &::alipay::Client,
+    day: BillDay,
+    bill_type: ::alipay::BillType,
+) -> Result<BillFile, BillError> {
     let period = ::alipay::BillPeriod::Day(day.date());
-    let url = match client
-        .bill_download_url(::alipay::BillType::Trade, period)
-        .await
-    {
+    let url = match client.bill_download_url(bill_type, period).await {
         Ok(r) => r.bill_download_url,
         Err(::alipay::Error::Upstream { sub_code, .. })
             if sub_code.as_deref() == Some("isp.bill_not_exist") =>
@@ -42,7 +51,7 @@ pub async fn open(
             ::alipay::BillError::Download(e) => BillError::Channel(e.to_string()),
             other => BillError::Unusable(other.to_string()),
         })?;
-    Ok(file.read_with(read))
+    Ok(file)
 }
 
 /// Reads the bill at `path` into `lines`, ending with its totals or the reason it could not be

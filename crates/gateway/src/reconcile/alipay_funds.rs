@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::funds::{FundsChunk, FundsMovement, MovementKind};
 use super::run::BillError;
-use super::stream::{BillFile, LineSender, read_path};
+use super::stream::{LineSender, read_path};
 use crate::domain::BillDay;
 
 /// Opens `day`'s `signcustomer` bill of the merchant account of the app `client` signs for.
@@ -27,28 +27,11 @@ pub async fn open(
     client: &::alipay::Client,
     day: BillDay,
 ) -> Result<mpsc::Receiver<Result<FundsChunk, BillError>>, BillError> {
-    let period = ::alipay::BillPeriod::Day(day.date());
-    let url = match client
-        .bill_download_url(::alipay::BillType::SignCustomer, period)
-        .await
-    {
-        Ok(r) => r.bill_download_url,
-        Err(::alipay::Error::Upstream { sub_code, .. })
-            if sub_code.as_deref() == Some("isp.bill_not_exist") =>
-        {
-            return Err(BillError::NotYetAvailable(day));
-        }
-        Err(e) => return Err(BillError::Channel(e.to_string())),
-    };
-    let mut file = BillFile::new()?;
-    client
-        .download_bill(&url, &mut file.out)
-        .await
-        .map_err(|e| match e {
-            ::alipay::BillError::Download(e) => BillError::Channel(e.to_string()),
-            other => BillError::Unusable(other.to_string()),
-        })?;
-    Ok(file.read_with(read))
+    Ok(
+        super::alipay::download(client, day, ::alipay::BillType::SignCustomer)
+            .await?
+            .read_with(read),
+    )
 }
 
 /// Reads a `signcustomer` bill already on disk, as [`open`] reads the one it downloads.

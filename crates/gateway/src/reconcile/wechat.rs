@@ -29,20 +29,30 @@ pub async fn open(
     day: BillDay,
 ) -> Result<mpsc::Receiver<Result<BillChunk, BillError>>, BillError> {
     let gzip = Some(::wechatpay::TarType::Gzip);
-    let location = client
+    let applied = client
         .apply_trade_bill(day.date(), Some(::wechatpay::TradeBillType::All), gzip)
-        .await
-        .map_err(|e| match e {
-            ::wechatpay::Error::Upstream { ref code, .. }
-                if code == "NO_STATEMENT_EXIST" || code == "STATEMENT_CREATING" =>
-            {
-                BillError::NotYetAvailable(day)
-            }
-            other => BillError::Channel(other.to_string()),
-        })?;
+        .await;
+    Ok(download(client, day, applied).await?.read_with(read))
+}
+
+/// Downloads the bill WeChat Pay's application for it answered with (gzip, its SHA1 checked) to
+/// a temporary file: the trade bill's and the fund-flow bill's answers and files are alike.
+pub(super) async fn download(
+    client: &::wechatpay::Client,
+    day: BillDay,
+    applied: Result<::wechatpay::BillLocation, ::wechatpay::Error>,
+) -> Result<BillFile, BillError> {
+    let location = applied.map_err(|e| match e {
+        ::wechatpay::Error::Upstream { ref code, .. }
+            if code == "NO_STATEMENT_EXIST" || code == "STATEMENT_CREATING" =>
+        {
+            BillError::NotYetAvailable(day)
+        }
+        other => BillError::Channel(other.to_string()),
+    })?;
     let mut file = BillFile::new()?;
     client
-        .download_bill_to(&location, gzip, &mut file.out)
+        .download_bill_to(&location, Some(::wechatpay::TarType::Gzip), &mut file.out)
         .await
         .map_err(|e| match e {
             ::wechatpay::Error::BillHashMismatch { .. } | ::wechatpay::Error::Decode(_) => {
@@ -50,7 +60,7 @@ pub async fn open(
             }
             other => BillError::Channel(other.to_string()),
         })?;
-    Ok(file.read_with(read))
+    Ok(file)
 }
 
 /// Reads the bill at `path` into `lines`, ending with its totals or the reason it could not be

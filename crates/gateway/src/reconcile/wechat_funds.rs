@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::funds::{FundsChunk, FundsMovement, MovementKind};
 use super::run::BillError;
-use super::stream::{BillFile, LineSender, read_path};
+use super::stream::{LineSender, read_path};
 use crate::domain::BillDay;
 
 /// Opens `day`'s fund-flow bill of the basic account of the merchant `client` signs for.
@@ -29,29 +29,16 @@ pub async fn open(
     client: &::wechatpay::Client,
     day: BillDay,
 ) -> Result<mpsc::Receiver<Result<FundsChunk, BillError>>, BillError> {
-    let gzip = Some(::wechatpay::TarType::Gzip);
-    let location = client
-        .apply_fund_flow_bill(day.date(), Some(::wechatpay::FundAccountType::Basic), gzip)
-        .await
-        .map_err(|e| match e {
-            ::wechatpay::Error::Upstream { ref code, .. }
-                if code == "NO_STATEMENT_EXIST" || code == "STATEMENT_CREATING" =>
-            {
-                BillError::NotYetAvailable(day)
-            }
-            other => BillError::Channel(other.to_string()),
-        })?;
-    let mut file = BillFile::new()?;
-    client
-        .download_bill_to(&location, gzip, &mut file.out)
-        .await
-        .map_err(|e| match e {
-            ::wechatpay::Error::BillHashMismatch { .. } | ::wechatpay::Error::Decode(_) => {
-                BillError::Unusable(e.to_string())
-            }
-            other => BillError::Channel(other.to_string()),
-        })?;
-    Ok(file.read_with(read))
+    let applied = client
+        .apply_fund_flow_bill(
+            day.date(),
+            Some(::wechatpay::FundAccountType::Basic),
+            Some(::wechatpay::TarType::Gzip),
+        )
+        .await;
+    Ok(super::wechat::download(client, day, applied)
+        .await?
+        .read_with(read))
 }
 
 /// Reads a fund-flow bill already on disk (uncompressed), as [`open`] reads the one it downloads.
