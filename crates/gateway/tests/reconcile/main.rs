@@ -302,6 +302,38 @@ api_tests! {
         assert!(failed.error.unwrap().contains("not available yet"));
     }
 
+    async fn a_bill_whose_hash_does_not_match_fails_the_run_for_a_retry(app: TestApp) {
+        use std::io::Write as _;
+        // The whole app is the test's (its fields alone would be, and the simulator dropped).
+        let app = &app;
+
+        // WeChat Pay answers the application with a SHA1 that is not the file's.
+        let day = BillDay::of(Timestamp::now());
+        let mchid = support::app::sandbox_keys().wechat_mchid.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let gzip = dir.path().join("bill.gz");
+        let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gzip).unwrap(), flate2::Compression::default());
+        encoder.write_all("交易时间,公众账号ID\n".as_bytes()).unwrap();
+        encoder.finish().unwrap();
+        app.sim.ctx.prepare_bill(sim::PreparedBill::WechatTrade {
+            mchid: mchid.clone(),
+            bill_date: day.to_string(),
+            gzip,
+            sha1: "0".repeat(40),
+        });
+        let bill = gateway::reconcile::wechat::open(&app.wechat.client, day).await;
+        assert!(matches!(&bill, Err(BillError::Unusable(why)) if why.contains("SHA1")), "{bill:?}");
+
+        let orders = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let reconciler = Reconciler::new(app.db.store.clone(), orders);
+        let funds = gateway::reconcile::wechat_funds::open(&app.wechat.client, day);
+        let run = reconciler.run(Channel::Wechat, &mchid, day, bill, funds).await;
+        assert!(matches!(run, Err(ReconcileError::Bill(BillError::Unusable(_)))), "{run:?}");
+        let (failed, found) = app.db.store.reconciliation(Channel::Wechat, &mchid, day).await.unwrap().unwrap();
+        assert_eq!((failed.status, found.len()), (ReconciliationStatus::Failed, 0));
+        assert!(failed.error.unwrap().contains("does not match"));
+    }
+
     async fn a_site_reads_its_own_statement_and_no_other_sites(app: TestApp) {
         let other = app.another_site("other shop").await;
         for (site, no, fen) in [(&app.site, "o_mine_000000001", 1_000), (&other, "o_theirs_00000001", 7_000)] {
