@@ -166,6 +166,11 @@ console_tests! {
         let report = ops.get(&format!("/console/reconciliation/alipay/{day}")).await;
         report.assert_status(200);
         assert_eq!(count(&report, "discrepancy-row"), 3, "{}", report.body);
+        // The account bill's figures beside the trade bill's.
+        let funds = run.funds.expect("the account bill was read");
+        report
+            .assert_contains(&format!("data-testid=\"funds-movements\">{}<", funds.movements))
+            .assert_contains(&format!("data-testid=\"funds-net\">¥{}<", yuan(funds.net_fen())));
         report
             .assert_contains(&format!("data-testid=\"run-paid\">¥{}<", yuan(t.payments_fen)))
             .assert_contains(&format!("data-testid=\"run-net\">¥{}<", yuan(t.net_fen())))

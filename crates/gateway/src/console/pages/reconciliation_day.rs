@@ -52,7 +52,17 @@ struct Run {
     finished: String,
     error: Option<String>,
     figures: Option<Figures>,
+    /// The account bill's figures, once a run has read it.
+    funds: Option<Funds>,
     discrepancies: Vec<Line>,
+}
+
+struct Funds {
+    movements: i64,
+    income: String,
+    expense: String,
+    net: String,
+    other: String,
 }
 
 struct Line {
@@ -176,6 +186,16 @@ fn run_of(run: &Reconciliation, found: &[Discrepancy], report: &DayReport, lang:
             .clone()
             .filter(|_| run.status == ReconciliationStatus::Failed),
         figures: Figures::of(run, found.len()),
+        funds: run
+            .funds
+            .filter(|_| run.status == ReconciliationStatus::Complete)
+            .map(|f| Funds {
+                movements: f.movements,
+                income: yuan(f.income_fen),
+                expense: yuan(f.expense_fen),
+                net: yuan(f.net_fen()),
+                other: yuan(f.other_fen()),
+            }),
         discrepancies: found
             .iter()
             .map(|d| Line {
