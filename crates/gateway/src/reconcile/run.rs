@@ -564,8 +564,10 @@ impl Day<'_> {
                 if self.seen.contains(&paid.order_id) {
                     continue;
                 }
-                let (kind, resolution, detail) = self.unbilled_payment(paid.order_id).await?;
-                let Some(kind) = kind else { continue };
+                let Some((kind, resolution, detail)) = self.unbilled_payment(paid.order_id).await?
+                else {
+                    continue;
+                };
                 let discrepancy = Discrepancy {
                     kind,
                     upstream_no: paid.upstream_order_no,
@@ -582,37 +584,24 @@ impl Day<'_> {
         }
     }
 
-    async fn unbilled_payment(
-        &self,
-        order: OrderId,
-    ) -> Result<(Option<DiscrepancyKind>, Resolution, String), ReconcileError> {
+    async fn unbilled_payment(&self, order: OrderId) -> Result<Option<Unbilled>, ReconcileError> {
         let orders = &self.reconciler.orders;
         let Some(order) = orders.order_by_id(order).await? else {
-            return Ok((None, Resolution::Retry, String::new()));
+            return Ok(None);
         };
         let asked = match orders.query_channel(&order).await {
-            Ok(status) => status,
-            Err(e) => {
-                return Ok((
-                    Some(DiscrepancyKind::PaidHereOnly),
-                    Resolution::Retry,
-                    format!("absent from the bill; the channel could not be asked: {e}"),
-                ));
-            }
+            Ok(asked) => asked,
+            Err(e) => return Ok(Some(not_asked(DiscrepancyKind::PaidHereOnly, &e))),
         };
-        Ok(match unbilled_payment(self.day, &asked) {
-            UnbilledVerdict::BilledOnAnotherDay => (None, Resolution::Listed, String::new()),
-            UnbilledVerdict::MissingFromBill => (
-                Some(DiscrepancyKind::MissingFromBill),
-                Resolution::Anomaly,
-                format!("absent from the bill; the channel answers {asked:?}"),
+        Ok(unbilled(
+            unbilled_payment(self.day, &asked),
+            (
+                DiscrepancyKind::MissingFromBill,
+                DiscrepancyKind::PaidHereOnly,
             ),
-            UnbilledVerdict::NotPaidUpstream => (
-                Some(DiscrepancyKind::PaidHereOnly),
-                Resolution::Anomaly,
-                format!("paid in paygate, absent from the bill; the channel answers {asked:?}"),
-            ),
-        })
+            "paid in paygate",
+            &asked,
+        ))
     }
 
     /// The refunds paygate recorded as paid out on the day that the bill did not name.
@@ -655,7 +644,7 @@ impl Day<'_> {
     async fn unbilled_refund(
         &self,
         refund: &SucceededRefund,
-    ) -> Result<Option<(DiscrepancyKind, Resolution, String)>, ReconcileError> {
+    ) -> Result<Option<Unbilled>, ReconcileError> {
         let orders = &self.reconciler.orders;
         let (Some(stored), Some(order)) = (
             orders.refund_by_id(refund.refund_id).await?,
@@ -664,28 +653,18 @@ impl Day<'_> {
             return Ok(None);
         };
         let asked = match orders.query_refund_channel(&order, &stored).await {
-            Ok(state) => state,
-            Err(e) => {
-                return Ok(Some((
-                    DiscrepancyKind::RefundHereOnly,
-                    Resolution::Retry,
-                    format!("absent from the bill; the channel could not be asked: {e}"),
-                )));
-            }
+            Ok(asked) => asked,
+            Err(e) => return Ok(Some(not_asked(DiscrepancyKind::RefundHereOnly, &e))),
         };
-        Ok(match unbilled_refund(self.day, &asked) {
-            UnbilledVerdict::BilledOnAnotherDay => None,
-            UnbilledVerdict::MissingFromBill => Some((
+        Ok(unbilled(
+            unbilled_refund(self.day, &asked),
+            (
                 DiscrepancyKind::RefundMissingFromBill,
-                Resolution::Anomaly,
-                format!("absent from the bill; the channel answers {asked:?}"),
-            )),
-            UnbilledVerdict::NotPaidUpstream => Some((
                 DiscrepancyKind::RefundHereOnly,
-                Resolution::Anomaly,
-                format!("paid out in paygate, absent from the bill; the channel answers {asked:?}"),
-            )),
-        })
+            ),
+            "paid out in paygate",
+            &asked,
+        ))
     }
 
     /// Sets the account bill's movements against what the trade bill's lines moved, once the
@@ -786,4 +765,41 @@ impl Day<'_> {
         }
         Ok(())
     }
+}
+
+/// What a payment or refund paygate has and its bill lacks is: its kind, what was done, why.
+type Unbilled = (DiscrepancyKind, Resolution, String);
+
+/// The discrepancy of a line paygate has and its bill lacks, once the channel was asked: none
+/// when the channel dates it on another day; `kinds.0` when the channel has it paid and the bill
+/// still lacks it, `kinds.1` when the channel does not have it paid.
+fn unbilled(
+    verdict: UnbilledVerdict,
+    kinds: (DiscrepancyKind, DiscrepancyKind),
+    here: &str,
+    asked: &dyn std::fmt::Debug,
+) -> Option<Unbilled> {
+    match verdict {
+        UnbilledVerdict::BilledOnAnotherDay => None,
+        UnbilledVerdict::MissingFromBill => Some((
+            kinds.0,
+            Resolution::Anomaly,
+            format!("absent from the bill; the channel answers {asked:?}"),
+        )),
+        UnbilledVerdict::NotPaidUpstream => Some((
+            kinds.1,
+            Resolution::Anomaly,
+            format!("{here}, absent from the bill; the channel answers {asked:?}"),
+        )),
+    }
+}
+
+/// A line paygate has and its bill lacks, which the channel could not be asked about: the next
+/// run asks again.
+fn not_asked(kind: DiscrepancyKind, error: &dyn std::fmt::Display) -> Unbilled {
+    (
+        kind,
+        Resolution::Retry,
+        format!("absent from the bill; the channel could not be asked: {error}"),
+    )
 }

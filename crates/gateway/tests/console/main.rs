@@ -44,12 +44,12 @@ macro_rules! console_tests {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() {
-                    $crate::support::app::with_app($crate::support::Backend::Sqlite, |$app: TestApp| async move $body).await;
+                    $crate::support::app::with_app($crate::support::Backend::Sqlite, |$app: TestApp| async move { let $app = $app; $body }).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
-                    $crate::support::app::with_app($crate::support::Backend::Postgres, |$app: TestApp| async move $body).await;
+                    $crate::support::app::with_app($crate::support::Backend::Postgres, |$app: TestApp| async move { let $app = $app; $body }).await;
                 }
             }
         )*

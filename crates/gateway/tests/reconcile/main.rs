@@ -304,8 +304,6 @@ api_tests! {
 
     async fn a_bill_whose_hash_does_not_match_fails_the_run_for_a_retry(app: TestApp) {
         use std::io::Write as _;
-        // The whole app is the test's (its fields alone would be, and the simulator dropped).
-        let app = &app;
 
         // WeChat Pay answers the application with a SHA1 that is not the file's.
         let day = BillDay::of(Timestamp::now());

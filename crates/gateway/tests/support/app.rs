@@ -507,6 +507,8 @@ where
 }
 
 /// One `mod $name { sqlite, postgres }` pair of tests per scenario, each with its own paygate.
+/// The body takes the whole app (`let app = app;`): one touching only some of its fields would
+/// otherwise capture those alone and drop the rest, the simulator with it.
 #[macro_export]
 macro_rules! api_tests {
     ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
@@ -516,12 +518,12 @@ macro_rules! api_tests {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() {
-                    $crate::support::app::with_app($crate::support::Backend::Sqlite, |$app: TestApp| async move $body).await;
+                    $crate::support::app::with_app($crate::support::Backend::Sqlite, |$app: TestApp| async move { let $app = $app; $body }).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
-                    $crate::support::app::with_app($crate::support::Backend::Postgres, |$app: TestApp| async move $body).await;
+                    $crate::support::app::with_app($crate::support::Backend::Postgres, |$app: TestApp| async move { let $app = $app; $body }).await;
                 }
             }
         )*

@@ -69,12 +69,12 @@ macro_rules! on_both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() {
-                    $crate::support::run($crate::support::Backend::Sqlite, |$db: TestDb| async move $body).await;
+                    $crate::support::run($crate::support::Backend::Sqlite, |$db: TestDb| async move { let $db = $db; $body }).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
-                    $crate::support::run($crate::support::Backend::Postgres, |$db: TestDb| async move $body).await;
+                    $crate::support::run($crate::support::Backend::Postgres, |$db: TestDb| async move { let $db = $db; $body }).await;
                 }
             }
         )*
