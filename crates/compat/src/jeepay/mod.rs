@@ -6,14 +6,18 @@
 //! - requests ([`UnifiedOrder`], [`PayQuery`], [`PayClose`], [`RefundOrder`], [`RefundQuery`]) read
 //!   from [`crate::Params`] into an [`Unverified`] value whose signature the gateway checks with the
 //!   app's secret;
-//! - [`JeepayError`]: why a request is refused, as Jeepay's own `code` and `msg`.
+//! - answers ([`ok_with_sign`], [`fail`]) with the `data` of each endpoint;
+//! - a pay order's notification ([`PayNotice`]).
 //!
 //! Where paygate departs from Jeepay, on purpose: a number must be a plain integer (Jeepay would
 //! truncate `1.5` fen to one); only `cny` is taken; a request's own fields are all checked before
 //! its signature (Jeepay checks the signature before the way, `channelExtra` and order numbers),
 //! which tells an unsigned caller nothing about any merchant.
 
+mod answer;
+mod data;
 mod error;
+mod notice;
 mod order;
 mod refund;
 mod request;
@@ -21,7 +25,13 @@ pub mod sign;
 mod state;
 mod way;
 
+pub use answer::{AnswerData, FieldValue, Fields, fail, ok_with_sign};
+pub use data::{
+    CURRENCY, PayData, PayDataType, PayOrderClosed, PayOrderCreated, PayOrderView, RefundCreated,
+    RefundView,
+};
 pub use error::{CUSTOM_FAIL, JeepayError, PARAMS_ERROR, SYSTEM_ERROR};
+pub use notice::PayNotice;
 pub use order::{PayClose, PayOrderRef, PayQuery, UnifiedOrder};
 pub use refund::{RefundOrder, RefundOrderRef, RefundQuery};
 pub use request::{Head, Unverified, Verified};
