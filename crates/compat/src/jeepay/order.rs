@@ -176,7 +176,7 @@ pub(super) fn read_pay_order_ref(fields: &mut Reader<'_>) -> Result<PayOrderRef,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jeepay::request::tests::params;
+    use crate::jeepay::request::tests::{params, with, without};
 
     // Signatures below were computed outside this code, over the sorted string written by hand:
     // python3 -c "import hashlib; print(hashlib.md5('amount=100&appId=app1&...&key=SECRET'.encode()).hexdigest().upper())"
@@ -200,17 +200,6 @@ mod tests {
             ("somethingElse", "not a field of the request"),
             ("sign", "BA6F75001703959119CB2956F227993B"),
         ])
-    }
-
-    fn with(mut given: Params, name: &str, value: &str) -> Params {
-        given.retain(|(key, _)| key != name);
-        given.push((name.to_owned(), value.to_owned()));
-        given
-    }
-
-    fn without(mut given: Params, name: &str) -> Params {
-        given.retain(|(key, _)| key != name);
-        given
     }
 
     fn refusal<T: std::fmt::Debug>(parsed: Result<Unverified<T>, JeepayError>) -> JeepayError {

@@ -226,6 +226,19 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// `given` with `name` set to `value` alone.
+    pub(crate) fn with(mut given: Params, name: &str, value: &str) -> Params {
+        given.retain(|(key, _)| key != name);
+        given.push((name.to_owned(), value.to_owned()));
+        given
+    }
+
+    /// `given` without `name`.
+    pub(crate) fn without(mut given: Params, name: &str) -> Params {
+        given.retain(|(key, _)| key != name);
+        given
+    }
+
     #[test]
     fn the_last_of_repeated_parameters_counts_and_empty_is_absent() {
         let given = params(&[("subject", "first"), ("subject", "last"), ("body", "")]);
