@@ -1,5 +1,6 @@
 //! weidoufu (open.weidoufu.com): JSON pay requests signed with uppercase MD5 and a `secret_key`.
 
+pub mod answer;
 mod error;
 mod fields;
 mod ledger;
