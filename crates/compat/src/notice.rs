@@ -33,8 +33,12 @@ pub enum Ack {
     BodyContains(&'static str),
     /// The body, without surrounding whitespace, is this word in any case (Jeepay: `SUCCESS`).
     BodyIs(&'static str),
-    /// A 2xx status whose JSON or text body says this word in any case (weidoufu: `success`).
+    /// A 2xx status whose JSON or text body says this word in any case.
     SuccessStatusAnd(&'static str),
+    /// A 2xx status whose body is this word alone in any case, or a JSON object whose member of
+    /// this name is `true` (weidoufu: `success`). A site answering `{"success":false,…}` with
+    /// HTTP 200, as the MyDotnet client does when it refuses a notification, has not received it.
+    SuccessStatusAndTrue(&'static str),
 }
 
 impl Ack {
@@ -47,8 +51,17 @@ impl Ack {
             Self::SuccessStatusAnd(word) => {
                 (200..300).contains(&status) && contains_ignoring_case(body, word)
             }
+            Self::SuccessStatusAndTrue(word) => {
+                (200..300).contains(&status)
+                    && (body.trim().eq_ignore_ascii_case(word) || json_member_is_true(body, word))
+            }
         }
     }
+}
+
+fn json_member_is_true(body: &str, name: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|value| value.get(name) == Some(&serde_json::Value::Bool(true)))
 }
 
 fn contains_ignoring_case(body: &str, word: &str) -> bool {
@@ -83,5 +96,14 @@ mod tests {
         let status_and = Ack::SuccessStatusAnd("success");
         assert!(status_and.accepts(200, r#"{"code":"SUCCESS"}"#));
         assert!(!status_and.accepts(500, "success"));
+        let status_and_true = Ack::SuccessStatusAndTrue("success");
+        let received = r#"{"status":200,"success":true,"msg":"处理成功","response":null}"#;
+        assert!(status_and_true.accepts(200, received));
+        assert!(status_and_true.accepts(204, " SUCCESS\n"));
+        let refused = r#"{"status":200,"success":false,"msg":"验签失败","response":null}"#;
+        assert!(!status_and_true.accepts(200, refused));
+        assert!(!status_and_true.accepts(200, r#"{"success":"true"}"#));
+        assert!(!status_and_true.accepts(200, "success!"));
+        assert!(!status_and_true.accepts(500, received));
     }
 }
