@@ -30,6 +30,7 @@ mod queues;
 mod reconciliation;
 mod reconciliation_reads;
 mod refunds;
+mod release;
 mod rows;
 mod search;
 mod sessions;
@@ -337,6 +338,7 @@ async fn connect_sqlite(
         // every use is one more round trip to the connection's thread: for a write, while it holds
         // the write gate.
         .test_before_acquire(false)
+        .after_release(|conn, _| release::outside_transaction(conn))
         .connect_with(options)
         .await?;
     for path in [file.clone(), sidecar(&file, "-wal"), sidecar(&file, "-shm")] {
@@ -397,6 +399,7 @@ async fn connect_postgres(url: &str) -> Result<PgPool, sqlx::Error> {
             })
         })
         .acquire_timeout(Duration::from_secs(10))
+        .after_release(|conn, _| release::outside_transaction(conn))
         .connect(url)
         .await
 }
