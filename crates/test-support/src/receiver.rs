@@ -60,6 +60,8 @@ impl Answer {
 pub struct Received {
     pub method: String,
     pub path: String,
+    /// The query, as sent (empty without one).
+    pub query: String,
     /// Names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -273,6 +275,7 @@ async fn receive(
     let received = Received {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
+        query: uri.query().unwrap_or_default().to_owned(),
         headers: headers
             .iter()
             .map(|(k, v)| {

@@ -11,7 +11,10 @@
 //! | `POST /v1/orders/{no}/refunds`, `GET /v1/refunds/{out_refund_no}` | signed | the refund |
 //! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
 //!
-//! Every route is listed once, in `routes.rs`. The app merges two more sets of unsigned routes into
+//! The other protocols' routes (EPay's `submit.php`, `mapi.php`, `api.php`…) are adapters in
+//! `compat`, outside the OpenAPI document: their clients follow those protocols' own documents.
+//!
+//! Every route of paygate's own API is listed once, in `routes.rs`. The app merges two more sets of unsigned routes into
 //! this router ([`router`]'s `unsigned`): the channel callbacks (`crate::callbacks`, checked by the
 //! channel's own signature) and, in sandbox mode, `/sandbox/*`.
 //!
@@ -25,6 +28,7 @@ mod auth;
 mod body;
 mod checkout;
 mod checkout_apps;
+mod compat;
 pub mod error;
 mod events;
 mod health;
@@ -60,7 +64,8 @@ pub use server::serve;
 pub use statements::{StatementFormat, statement_response};
 
 use crate::service::{
-    Failpoint, NotificationService, OrderService, ServiceSettings, Services, SiteService,
+    CompatKeyService, Failpoint, NotificationService, OrderService, ServiceSettings, Services,
+    SiteService,
 };
 
 /// What the API needs: the services (built once, by the app) and its settings.
@@ -154,6 +159,7 @@ pub(crate) struct CtxInner {
     orders: OrderService,
     sites: SiteService,
     notifications: NotificationService,
+    compat: CompatKeyService,
     settings: ApiSettings,
 }
 
@@ -179,6 +185,7 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
         orders,
         sites,
         notifications,
+        compat,
         // The console's: not the merchant API's business.
         accounts: _,
         console: _,
@@ -187,6 +194,7 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
         orders,
         sites,
         notifications,
+        compat,
         settings: state.settings,
     }));
     let request_id = HeaderName::from_static("x-request-id");
@@ -199,10 +207,19 @@ pub fn router(state: ApiState, unsigned: Router) -> Router {
             rate_limit::limit_failures,
         ));
     }
+    // The other protocols' routes: signed in their own ways, so limited like the signed routes.
+    let mut compat = compat::routes().route_layer(from_fn_with_state(body_rules, body::read_whole));
+    if let Some(rate) = http.rate_limit {
+        compat = compat.route_layer(from_fn_with_state(
+            rate_limit::Limiter::new(rate, http.trusted_proxies.clone()),
+            rate_limit::limit_failures,
+        ));
+    }
     let open = routes::add(Router::new(), routes::open());
     // The app's unsigned routes share the API's unsigned limiter.
     let open = open.with_state(ctx.clone()).merge(unsigned);
     Router::new()
+        .merge(compat.with_state(ctx.clone()))
         .merge(signed.with_state(ctx))
         .merge(guard_unsigned(open, body_rules, &http))
         .fallback(not_found)

@@ -20,6 +20,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         notify_url: None,
         return_url: None,
         payer: Payer::default(),
+        origin: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,
         checkout_token: CheckoutToken::generate(),

@@ -39,6 +39,12 @@ pub enum AuditAction {
     SiteEnable,
     /// A site's SK replaced.
     SiteRotateKey,
+    /// Another protocol (EPay, weidoufu, Jeepay) turned on for a site, with fresh keys.
+    CompatEnable,
+    /// A site's key for another protocol replaced.
+    CompatRotate,
+    /// Another protocol turned off for a site; its keys are gone.
+    CompatDisable,
     /// An anomaly seen to by a person, with their note.
     AnomalyAcknowledge,
     /// A day of a channel's bill asked to be reconciled again.
@@ -65,6 +71,9 @@ impl AuditAction {
             Self::SiteDisable => "site.disable",
             Self::SiteEnable => "site.enable",
             Self::SiteRotateKey => "site.rotate_key",
+            Self::CompatEnable => "compat.enable",
+            Self::CompatRotate => "compat.rotate",
+            Self::CompatDisable => "compat.disable",
             Self::AnomalyAcknowledge => "anomaly.acknowledge",
             Self::ReconciliationRequest => "reconciliation.request",
         }

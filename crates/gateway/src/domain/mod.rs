@@ -12,6 +12,7 @@ mod anomaly;
 mod api_nonce;
 mod audit;
 mod checkout_token;
+mod compat;
 mod error;
 mod expire;
 mod job;
@@ -43,6 +44,9 @@ pub use anomaly::{Anomaly, AnomalyKind, AnomalyNote};
 pub use api_nonce::ApiNonce;
 pub use audit::{ActedBy, Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
+pub use compat::{
+    CompatKey, CompatSecret, Origin, Protocol, compat_trade_no, order_of_compat_trade_no,
+};
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
 pub use job::{Job, JobKind, JobSubject};

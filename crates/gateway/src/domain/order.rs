@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderMethod,
-    OrderStatus, OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId,
+    OrderStatus, Origin, OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId,
     Timestamp, UpstreamOrderNo,
 };
 
@@ -52,6 +52,10 @@ impl OrderRequest {
     /// and its retries still match.
     #[must_use]
     pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of("v1", self.fingerprint_fields())
+    }
+
+    fn fingerprint_fields(&self) -> Vec<(&'static str, String)> {
         let opt = |v: Option<&str>| v.map_or_else(String::new, |s| format!("={s}"));
         let mut fields: Vec<(&str, String)> = vec![
             ("out_trade_no", self.out_trade_no.as_str().to_owned()),
@@ -82,7 +86,7 @@ impl OrderRequest {
         if let Some(url) = &self.return_url {
             fields.push(("return_url", url.as_str().to_owned()));
         }
-        Fingerprint::of("v1", fields)
+        fields
     }
 }
 
@@ -126,6 +130,7 @@ impl Fingerprint {
 pub struct NewOrder {
     site_id: SiteId,
     request: OrderRequest,
+    origin: Option<Origin>,
     fingerprint: Fingerprint,
     upstream_order_no: UpstreamOrderNo,
     checkout_token: CheckoutToken,
@@ -146,12 +151,27 @@ impl NewOrder {
             site_id,
             fingerprint: request.fingerprint(),
             request,
+            origin: None,
             upstream_order_no: UpstreamOrderNo::generate(now),
             checkout_token: CheckoutToken::generate(),
             created_at: now,
             expires_at,
             first_check_at: now,
         }
+    }
+
+    /// Made through another protocol, which its fingerprint includes: a retry through the same
+    /// protocol must repeat what it remembers too.
+    #[must_use]
+    pub fn made_through(mut self, origin: Origin) -> Self {
+        let fields = self.request.fingerprint_fields();
+        let fields = fields
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .chain(origin.fingerprint_fields());
+        self.fingerprint = Fingerprint::of("v1", fields);
+        self.origin = Some(origin);
+        self
     }
 
     /// The order's check job due `delay` after creation instead of at once, but never after the
@@ -175,6 +195,11 @@ impl NewOrder {
     #[must_use]
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
+    }
+
+    #[must_use]
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
     }
 
     #[must_use]
@@ -248,6 +273,8 @@ pub struct Order {
     pub notify_url: Option<NotifyUrl>,
     pub return_url: Option<ReturnUrl>,
     pub payer: Payer,
+    /// The protocol it was made through, when not paygate's own API.
+    pub origin: Option<Origin>,
     pub fingerprint: Fingerprint,
     pub status: OrderStatus,
     pub checkout_token: CheckoutToken,

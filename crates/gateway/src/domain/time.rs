@@ -53,6 +53,24 @@ impl Timestamp {
             .map(Self)
     }
 
+    /// China time, `YYYY-MM-DD HH:MM:SS`: how the Chinese gateways' protocols (EPay) show an
+    /// instant. Empty outside years 0000–9999.
+    #[must_use]
+    pub fn to_china_time(self) -> String {
+        const CHINA_OFFSET_MS: i64 = 8 * 3600 * 1000;
+        ::time::OffsetDateTime::from_unix_timestamp(
+            self.0.saturating_add(CHINA_OFFSET_MS).div_euclid(1000),
+        )
+        .ok()
+        .and_then(|at| {
+            at.format(::time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+    }
+
     /// RFC 3339 in UTC with whole seconds (`2024-01-30T08:00:00Z`): how the API, notifications and
     /// the CLI show an instant. Empty outside years 0000–9999, which no clock or stored row that
     /// paygate wrote reaches.
@@ -96,5 +114,11 @@ mod tests {
         for bad in ["", "2024-01-30", "24h", "2024-01-30 07:53:54"] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn china_time_is_eight_hours_ahead_of_utc() {
+        let at = Timestamp::from_millis(1_706_601_234_567);
+        assert_eq!(at.to_china_time(), "2024-01-30 15:53:54");
     }
 }

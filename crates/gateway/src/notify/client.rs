@@ -79,12 +79,13 @@ impl NotifyClient {
         })
     }
 
-    /// POSTs `body` to `url` with `headers`, after checking where `url` leads.
+    /// Sends `body` to `url` with `method` and `headers`, after checking where `url` leads.
     ///
     /// The result's error is `Refused` before any connection; `Timeout`, `Connect`, `Request` from
     /// the attempt itself.
-    pub async fn post(
+    pub async fn send(
         &self,
+        method: reqwest::Method,
         url: &Url,
         headers: &[(&'static str, String)],
         body: Vec<u8>,
@@ -103,7 +104,10 @@ impl NotifyClient {
             Targets::PublicOnly => &self.guarded,
             Targets::AnyAddress => &self.permissive,
         };
-        let mut request = http.post(url.clone()).body(body);
+        let mut request = http.request(method, url.clone());
+        if !body.is_empty() {
+            request = request.body(body);
+        }
         for (name, value) in headers {
             request = request.header(*name, value);
         }

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::NotifySettings;
 use super::client::{Attempted, DeliveryError, NotifyClient};
+use super::compat;
 use super::guard::Targets;
 use super::payload;
 use super::sign::{HEADER_EVENT_ID, HEADER_NONCE, HEADER_SIGN, HEADER_TS, sign_notification};
@@ -44,6 +45,30 @@ struct Outcome {
     kind: OutcomeKind,
 }
 
+impl Outcome {
+    /// An outcome without a request: nothing was sent.
+    fn unsent(kind: OutcomeKind, error: String) -> Self {
+        Self {
+            http_status: None,
+            latency: Duration::ZERO,
+            error: Some(error),
+            excerpt: None,
+            private_target: false,
+            kind,
+        }
+    }
+}
+
+/// One notification request, ready to send.
+struct Request {
+    method: reqwest::Method,
+    url: Url,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    /// The protocol's acknowledgement rule; `None` for paygate's own (any 2xx).
+    ack: Option<::compat::Ack>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OutcomeKind {
     Delivered,
@@ -55,6 +80,8 @@ enum OutcomeKind {
     Refused,
     RequestError,
     NoNotifyUrl,
+    /// The order's protocol has no notification for this event: settled with nothing sent.
+    NotInProtocol,
 }
 
 impl OutcomeKind {
@@ -68,6 +95,7 @@ impl OutcomeKind {
             Self::Refused => "refused",
             Self::RequestError => "request_error",
             Self::NoNotifyUrl => "no_notify_url",
+            Self::NotInProtocol => "not_in_protocol",
         }
     }
 }
@@ -127,13 +155,15 @@ impl Deliverer {
         };
         let retry = match outcome.kind {
             // Without a URL there is nothing to retry against: the operator sets one and re-sends.
-            OutcomeKind::Delivered | OutcomeKind::NoNotifyUrl => None,
+            OutcomeKind::Delivered | OutcomeKind::NoNotifyUrl | OutcomeKind::NotInProtocol => None,
             _ => u32::try_from(job.attempt)
                 .ok()
                 .and_then(|n| self.settings.retry_after(n)),
         };
         let settles = match (outcome.kind, retry) {
-            (OutcomeKind::Delivered, _) => Some(NotificationStatus::Delivered),
+            (OutcomeKind::Delivered | OutcomeKind::NotInProtocol, _) => {
+                Some(NotificationStatus::Delivered)
+            }
             (_, None) => Some(NotificationStatus::Failed),
             (_, Some(_)) => None,
         };
@@ -144,9 +174,13 @@ impl Deliverer {
             // Settled with a lease lost meanwhile, or not settled: the loop does the rest.
             JobOutcome::Done
         };
-        if outcome.kind == OutcomeKind::Delivered {
-            tracing::info!(event_id = %event.id, attempt = event.attempts + 1, "notification delivered");
-            return Ok(over);
+        match outcome.kind {
+            OutcomeKind::Delivered => {
+                tracing::info!(event_id = %event.id, attempt = event.attempts + 1, "notification delivered");
+                return Ok(over);
+            }
+            OutcomeKind::NotInProtocol => return Ok(over),
+            _ => {}
         }
         match retry {
             Some(wait) => {
@@ -175,37 +209,49 @@ impl Deliverer {
     }
 
     async fn attempt(&self, event: &NotificationEvent, url: &Url, mode: Mode) -> Outcome {
-        let body = payload::body(event, mode);
-        let signed = sign_notification(&event.site.secret_key, &body, Timestamp::now());
-        let headers = [
-            ("Content-Type", "application/json".to_owned()),
-            (HEADER_TS, signed.ts),
-            (HEADER_NONCE, signed.nonce),
-            (HEADER_SIGN, signed.sign),
-            (HEADER_EVENT_ID, event.id.clone()),
-        ];
+        let request = match self.request(event, url, mode).await {
+            Ok(request) => request,
+            Err(outcome) => return outcome,
+        };
         let started = Instant::now();
         let Attempted {
             private_target,
             result,
         } = self
             .client
-            .post(url, &headers, body, self.targets(event))
+            .send(
+                request.method,
+                &request.url,
+                &request.headers,
+                request.body,
+                self.targets(event),
+            )
             .await;
         let elapsed = started.elapsed();
         let outcome = match result {
-            Ok(response) => Outcome {
-                http_status: Some(response.status),
-                latency: response.latency,
-                error: (!response.is_success()).then(|| format!("HTTP {}", response.status)),
-                excerpt: Some(response.excerpt.clone()).filter(|e| !e.is_empty()),
-                private_target,
-                kind: if response.is_success() {
-                    OutcomeKind::Delivered
-                } else {
-                    OutcomeKind::HttpError
-                },
-            },
+            Ok(response) => {
+                let acknowledged = match request.ack {
+                    None => response.is_success(),
+                    Some(ack) => ack.accepts(response.status, &response.excerpt),
+                };
+                Outcome {
+                    http_status: Some(response.status),
+                    latency: response.latency,
+                    error: (!acknowledged).then(|| match request.ack {
+                        Some(_) if response.is_success() => {
+                            format!("HTTP {}: not acknowledged", response.status)
+                        }
+                        _ => format!("HTTP {}", response.status),
+                    }),
+                    excerpt: Some(response.excerpt.clone()).filter(|e| !e.is_empty()),
+                    private_target,
+                    kind: if acknowledged {
+                        OutcomeKind::Delivered
+                    } else {
+                        OutcomeKind::HttpError
+                    },
+                }
+            }
             Err(e) => Outcome {
                 http_status: None,
                 latency: elapsed,
@@ -227,6 +273,68 @@ impl Deliverer {
         metrics::histogram!("paygate_notification_delivery_duration_seconds")
             .record(outcome.latency.as_secs_f64());
         outcome
+    }
+
+    /// The request that tells the site of `event`: paygate's own signed JSON, or for an order made
+    /// through another protocol, that protocol's notice. An outcome instead when there is nothing
+    /// to send (the protocol has no such notification, or no key to sign it with now).
+    async fn request(
+        &self,
+        event: &NotificationEvent,
+        url: &Url,
+        mode: Mode,
+    ) -> Result<Request, Outcome> {
+        let Some(origin) = &event.order.origin else {
+            let body = payload::body(event, mode);
+            let signed = sign_notification(&event.site.secret_key, &body, Timestamp::now());
+            return Ok(Request {
+                method: reqwest::Method::POST,
+                url: url.clone(),
+                headers: vec![
+                    ("Content-Type", "application/json".to_owned()),
+                    (HEADER_TS, signed.ts),
+                    (HEADER_NONCE, signed.nonce),
+                    (HEADER_SIGN, signed.sign),
+                    (HEADER_EVENT_ID, event.id.clone()),
+                ],
+                body,
+                ack: None,
+            });
+        };
+        let key = self
+            .store
+            .compat_key_of_site(&event.site.id, origin.protocol)
+            .await
+            .map_err(|e| Outcome::unsent(OutcomeKind::RequestError, format!("store: {e}")))?;
+        match compat::render(event, origin, key.as_ref(), url) {
+            compat::Rendered::Send(notice) => Ok(Request {
+                method: match notice.method {
+                    ::compat::NoticeMethod::Get => reqwest::Method::GET,
+                    ::compat::NoticeMethod::PostForm | ::compat::NoticeMethod::PostJson => {
+                        reqwest::Method::POST
+                    }
+                },
+                headers: notice
+                    .method
+                    .content_type()
+                    .map(|t| ("Content-Type", t.to_owned()))
+                    .into_iter()
+                    .collect(),
+                url: notice.url,
+                body: notice.body,
+                ack: Some(notice.ack),
+            }),
+            compat::Rendered::NotInProtocol => Err(Outcome::unsent(
+                OutcomeKind::NotInProtocol,
+                format!(
+                    "not sent: {} tells its sites of payments only",
+                    origin.protocol.as_str()
+                ),
+            )),
+            compat::Rendered::Unsignable(why) => {
+                Err(Outcome::unsent(OutcomeKind::RequestError, why))
+            }
+        }
     }
 
     /// Private targets are for sandbox mode, or for a site the operator allowed them: a site on the

@@ -10,6 +10,7 @@
 //!   client's resolver (unless the site may reach private targets).
 //! - `client`: the one HTTP client, which connects through that resolver, follows no redirect and
 //!   reads a bounded excerpt.
+//! - `compat`: the notifications of orders made through another protocol (EPay…), in its format.
 //! - `deliver`: the [`Deliverer`] job handler: one attempt per job run, recorded, then done or
 //!   retried on the schedule.
 //!
@@ -18,6 +19,7 @@
 
 mod address;
 mod client;
+mod compat;
 mod deliver;
 mod guard;
 mod payload;
@@ -26,6 +28,7 @@ mod sign;
 use std::time::Duration;
 
 pub use client::{Attempted, DeliveryError, NotifyClient, Response};
+pub use compat::{epay_paid_order, epay_type_name};
 pub use deliver::Deliverer;
 pub use guard::{TargetRefused, Targets};
 pub use payload::{Payload, RefundPayload, body, trade_state};

@@ -1,7 +1,8 @@
 //! Creating an order: stored first, then sent upstream, then recorded as `pending`.
 
 use crate::domain::{
-    NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Site, Timestamp, UpstreamFields,
+    NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Origin, Site, Timestamp,
+    UpstreamFields,
 };
 use crate::store::{InsertOutcome, NonceUse, Transition};
 
@@ -28,26 +29,61 @@ impl OrderService {
         request: OrderRequest,
         nonce: &NonceUse,
     ) -> Result<OrderView, ServiceError> {
+        self.create_once(site, request, None, Some(nonce)).await
+    }
+
+    /// [`OrderService::create`] for a request of another protocol (EPay, weidoufu, Jeepay), which
+    /// `origin` names with what the order must remember of it. Those protocols have no nonce: a
+    /// replayed request answers the same order, as any retry does.
+    ///
+    /// # Errors
+    /// As [`OrderService::create`], but never `NonceReused`.
+    pub async fn create_through(
+        &self,
+        site: &Site,
+        request: OrderRequest,
+        origin: Origin,
+    ) -> Result<OrderView, ServiceError> {
+        self.create_once(site, request, Some(origin), None).await
+    }
+
+    async fn create_once(
+        &self,
+        site: &Site,
+        request: OrderRequest,
+        origin: Option<Origin>,
+        nonce: Option<&NonceUse>,
+    ) -> Result<OrderView, ServiceError> {
+        let refused = |e: ServiceError| async move {
+            if let Some(nonce) = nonce {
+                self.use_nonce(nonce).await?;
+            }
+            Err(e)
+        };
         let method = request.pay_method;
         if let Some(field) = crate::channels::alipay_unsignable_field(&request) {
-            self.use_nonce(nonce).await?;
-            return Err(ServiceError::UnsignableForAlipay { field });
+            return refused(ServiceError::UnsignableForAlipay { field }).await;
         }
         let usable = match method {
             OrderMethod::Fixed(m) => site.may_use(m) && self.channels.supports(m),
             OrderMethod::Any => !self.neutral_methods(site).is_empty(),
         };
         if !usable {
-            self.use_nonce(nonce).await?;
-            return Err(ServiceError::PaymentNotConfigured(method));
+            return refused(ServiceError::PaymentNotConfigured(method)).await;
         }
-        let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
+        let mut new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
             .first_checked_after(self.settings.order_check_after);
-        let inserted = self.store.insert_order_with_nonce(&new, nonce).await?;
+        if let Some(origin) = origin {
+            new = new.made_through(origin);
+        }
+        let inserted = match nonce {
+            Some(nonce) => self.store.insert_order_with_nonce(&new, nonce).await?,
+            None => Some(self.store.insert_order_if_absent(&new).await?),
+        };
         let (order, seen) = match inserted.ok_or(ServiceError::NonceReused)? {
             // This call made it: nobody else has sent it upstream yet.
             InsertOutcome::Inserted(order) => (order, Seen::JustInserted),
-            InsertOutcome::Existing(order) if order.was_created_from(new.request()) => {
+            InsertOutcome::Existing(order) if order.fingerprint == *new.fingerprint() => {
                 (order, Seen::Earlier)
             }
             InsertOutcome::Existing(_) => return Err(ServiceError::OutTradeNoConflict),

@@ -15,6 +15,7 @@ mod anomalies;
 mod attempts;
 mod callback_queries;
 mod close;
+mod compat_keys;
 pub mod console;
 mod create;
 mod error;
@@ -36,6 +37,7 @@ pub use accounts::{
 };
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
+pub use compat_keys::{CompatKeyService, KeyChange};
 pub use console::{
     Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodFigures,
     PeriodView, SiteChange, site_right,
@@ -102,6 +104,7 @@ pub struct Services {
     pub notifications: NotificationService,
     pub accounts: AccountService,
     pub console: ConsoleService,
+    pub compat: CompatKeyService,
 }
 
 impl Services {
@@ -120,6 +123,7 @@ impl Services {
             orders,
             sites,
             notifications,
+            compat: CompatKeyService::new(store.clone()),
             accounts: AccountService::new(store, AccountPolicy::default()),
         }
     }

@@ -17,6 +17,7 @@ mod accounts;
 mod anomalies;
 mod attempts;
 mod audit;
+mod compat_keys;
 mod deployment;
 mod error;
 mod gate;

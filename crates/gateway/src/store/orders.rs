@@ -4,7 +4,8 @@
 
 use crate::domain::{
     Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent, OrderId,
-    OrderMethod, OrderStatus, OutTradeNo, PayMethod, ReturnUrl, SiteId, Timestamp, UpstreamOrderNo,
+    OrderMethod, OrderStatus, Origin, OutTradeNo, PayMethod, ReturnUrl, SiteId, Timestamp,
+    UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
@@ -122,9 +123,10 @@ impl Store {
             "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
                    amount_fen, currency, description, attach, notify_url, payer_openid, \
                    payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
-                   created_at, updated_at, expires_at, version, return_url, neutral) \
+                   created_at, updated_at, expires_at, version, return_url, neutral, protocol, \
+                   protocol_data) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $17, $18, 0, $19, $20) \
+                   $17, $17, $18, 0, $19, $20, $21, $22) \
                    ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
             "RETURNING ",
             order_columns!()
@@ -176,6 +178,8 @@ impl Store {
                 .bind(new.expires_at().as_millis())
                 .bind(r.return_url.as_ref().map(ReturnUrl::as_str))
                 .bind(neutral)
+                .bind(new.origin().map(|o| o.protocol.as_str()))
+                .bind(new.origin().map(Origin::data_json))
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = &inserted {

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
-    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo, PayAttempt,
+    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, Origin, OutTradeNo, PayAttempt,
     PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
     parse_client_ip,
 };
@@ -27,7 +27,7 @@ macro_rules! order_columns {
             " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
-            " expires_at, paid_at, closed_at, version, return_url, neutral"
+            " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data"
         )
     };
 }
@@ -80,6 +80,8 @@ pub(crate) struct OrderRow {
     version: i64,
     return_url: Option<String>,
     neutral: i64,
+    protocol: Option<String>,
+    protocol_data: Option<String>,
 }
 
 impl OrderRow {
@@ -132,6 +134,12 @@ impl TryFrom<OrderRow> for Order {
                 r.payer_client_ip.as_deref(),
             )
             .map_err(bad)?,
+            origin: r
+                .protocol
+                .as_deref()
+                .map(|p| Origin::from_stored(p, r.protocol_data.as_deref()))
+                .transpose()
+                .map_err(bad)?,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,

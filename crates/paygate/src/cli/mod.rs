@@ -14,6 +14,7 @@ mod serve;
 mod signal;
 mod sim;
 mod site;
+mod site_compat;
 mod user;
 
 use clap::{Parser, Subcommand};

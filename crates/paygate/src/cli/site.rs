@@ -9,11 +9,12 @@ use std::collections::BTreeSet;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gateway::domain::{ActedBy, Actor, NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus};
-use gateway::service::SiteService;
+use gateway::service::{CompatKeyService, SiteService};
 use gateway::store::{NewSite, SiteUpdate};
 use serde_json::json;
 
 use super::common::DataArgs;
+use super::site_compat::{self, CompatCommand};
 
 #[derive(Debug, Args)]
 pub struct SiteArgs {
@@ -86,6 +87,11 @@ enum SiteCommand {
         site_id: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Another protocol for the site (EPay, weidoufu, Jeepay): enable, rotate, disable, show.
+    Compat {
+        #[command(subcommand)]
+        command: CompatCommand,
     },
 }
 
@@ -183,6 +189,9 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
         }
         SiteCommand::Enable { site_id, json } => {
             set_status(&sites, &by, &site_id, SiteStatus::Active, json).await
+        }
+        SiteCommand::Compat { command } => {
+            site_compat::run(&CompatKeyService::new(store.clone()), &by, command).await
         }
         SiteCommand::RotateKey { site_id, json } => {
             let id = SiteId::parse(&site_id).context("SITE_ID")?;
