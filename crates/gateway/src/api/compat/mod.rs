@@ -7,6 +7,8 @@
 //! with keys of its own, separate from the site's AK/SK.
 
 mod epay;
+mod jeepay;
+mod weidoufu;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,6 +20,8 @@ use super::Ctx;
 /// whole within the deadline, and a client's failed requests limited.
 pub(super) fn routes() -> Router<Ctx> {
     epay::routes()
+        .merge(weidoufu::routes())
+        .merge(jeepay::routes())
 }
 
 /// A request's parameters: its query's, or, when `from_body`, its form body's. Keys and values are

@@ -1,0 +1,9 @@
+//! jeepay on paygate: not served yet.
+
+use axum::Router;
+
+use super::Ctx;
+
+pub(super) fn routes() -> Router<Ctx> {
+    Router::new()
+}
