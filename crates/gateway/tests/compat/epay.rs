@@ -156,6 +156,16 @@ api_tests! {
         let (status, r) = json_of(post_form(&app, "/api.php?act=refund", &refund("6")).await).await;
         assert_eq!((status, r["code"].as_i64()), (400, Some(-1)), "{r}");
         assert!(r["msg"].as_str().unwrap().contains("5.50"), "{r}");
+
+        // EPay tells its sites of payments only: the refund's event is settled with nothing sent.
+        let refund_settled = "SELECT COUNT(*) FROM notification_events WHERE event_type = 'REFUND.SUCCESS' AND status = 'delivered'";
+        eventually(Duration::from_secs(30), "the refund's event settled", || async {
+            (app.db.count(refund_settled).await == 1).then_some(())
+        })
+        .await;
+        let not_sent = "SELECT COUNT(*) FROM delivery_attempts WHERE http_status IS NULL AND error LIKE 'not sent:%'";
+        assert_eq!(app.db.count(not_sent).await, 1);
+        assert_eq!(receiver.seen().len(), 1, "only the payment was told");
     }
 
     async fn a_redirecting_client_with_yuan_as_php_prints_it_and_empty_values_pays_at_the_checkout(app: TestApp) {
