@@ -236,6 +236,14 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
     plan.step(json!({"click": "save-site"}));
     let edited = plan.step(json!({"look": ["notice", "site-notify-url"]}));
     plan.step(json!({"screenshot": png("site-edited")}));
+    // EPay turned on from the site's page: its pid and key shown once, on the answer itself.
+    plan.step(json!({"click": "enable-epay"}));
+    let epay_keys = plan.step(json!({"look": ["keys-once", "key-pid", "key-key"]}));
+    plan.step(json!({"screenshot": png("protocol-keys")}));
+    plan.step(json!({"goto": format!("/console/sites/{}", keys.site_id)}));
+    let protocols =
+        plan.step(json!({"look": ["protocols", "protocol-ids", "rotate-epay", "enable-jeepay"]}));
+    plan.step(json!({"screenshot": png("site-protocols")}));
     // A new site: its keys shown once, on the page the form leads to; a reload shows them no more.
     plan.step(json!({"goto": "/console/sites/new"}));
     plan.step(json!({"fill": "site-name", "value": "新商城"}));
@@ -370,6 +378,21 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         site.url("/notify-moved"),
         "{e}"
     );
+    let k = testids(epay_keys);
+    assert_eq!(k["keys-once"]["count"], 1, "{k}");
+    let pid = k["key-pid"]["text"].as_str().unwrap().to_owned();
+    assert!(pid.parse::<u64>().is_ok(), "{k}");
+    assert_eq!(k["key-key"]["text"].as_str().unwrap().len(), 32, "{k}");
+    let p = testids(protocols);
+    assert_eq!(p["protocol-ids"]["text"], format!("pid {pid}"), "{p}");
+    assert_eq!(
+        (
+            p["rotate-epay"]["count"].as_i64(),
+            p["enable-jeepay"]["count"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{p}"
+    );
     assert_eq!(testids(open)["anomaly-row"]["count"], 1);
     assert_eq!(testids(open)["ack-form"]["count"], 1);
     let a = testids(acknowledged);
@@ -421,6 +444,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
             "order.refund",
             "notification.resend",
             "site.update",
+            "compat.enable",
             "site.create",
             "anomaly.acknowledge",
             "logout",

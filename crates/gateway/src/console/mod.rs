@@ -119,6 +119,10 @@ pub fn router(state: ConsoleState) -> Router {
             get(pages::statement::download),
         )
         .route("/console/sites/{id}/{action}", post(pages::site::act))
+        .route(
+            "/console/sites/{id}/protocols/{protocol}/{action}",
+            post(pages::site_protocols::act),
+        )
         .route("/console/notifications", get(pages::notifications::show))
         .route(
             "/console/notifications/resend-failed",

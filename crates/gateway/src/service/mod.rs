@@ -40,7 +40,7 @@ pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
 pub use compat_keys::{CompatKeyService, KeyChange};
 pub use console::{
     Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodFigures,
-    PeriodView, SiteChange, site_right,
+    PeriodView, ProtocolChange, SiteChange, site_right,
 };
 pub use error::{ServiceError, UpstreamOp};
 pub use failpoint::Failpoint;

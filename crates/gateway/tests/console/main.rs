@@ -19,6 +19,7 @@ mod login;
 mod notifications;
 mod orders;
 mod paths;
+mod protocols;
 mod reconciliation;
 mod sites;
 mod users;
@@ -109,6 +110,18 @@ impl Page {
     }
 
     #[track_caller]
+    /// The value of the element with `data-testid="{testid}"` (its text up to the next tag).
+    pub fn testid_text(&self, testid: &str) -> String {
+        let marker = format!("data-testid=\"{testid}\">");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {testid} in: {}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('<').unwrap() + start;
+        self.body[start..end].to_owned()
+    }
+
     pub fn assert_status(&self, status: u16) -> &Self {
         assert_eq!(self.status, status, "{}", self.body);
         self

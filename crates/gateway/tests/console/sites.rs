@@ -13,18 +13,6 @@ async fn stored(app: &TestApp, id: &SiteId) -> Site {
     app.db.store.find_site(id).await.unwrap().unwrap()
 }
 
-/// The value of the element with `data-testid="{testid}"` (its text up to the next tag).
-fn testid_text(page: &Page, testid: &str) -> String {
-    let marker = format!("data-testid=\"{testid}\">");
-    let start = page
-        .body
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {testid} in: {}", page.body))
-        + marker.len();
-    let end = page.body[start..].find('<').unwrap() + start;
-    page.body[start..end].to_owned()
-}
-
 /// A signed API request as `site` with `sk`: whether the API took the key.
 async fn api_accepts(app: &TestApp, site: &Site, sk: &str) -> u16 {
     let signing = Signing {
@@ -95,12 +83,12 @@ console_tests! {
         let keys = browser.get(&keys_path).await;
         keys.assert_status(200).assert_contains("data-testid=\"keys-once\"");
         assert_eq!(keys.headers.get("cache-control").unwrap(), "no-store");
-        assert_eq!(testid_text(&keys, "site-id"), id.as_str());
-        let sk = testid_text(&keys, "sk");
+        assert_eq!(keys.testid_text("site-id"), id.as_str());
+        let sk = keys.testid_text("sk");
         let created = keys;
         let site = stored(&app, &id).await;
         assert_eq!(site.secret_key.expose(), sk);
-        assert_eq!(testid_text(&created, "ak"), site.access_key.as_str());
+        assert_eq!(created.testid_text("ak"), site.access_key.as_str());
         assert_eq!(site.name.as_str(), "新商城");
         assert_eq!(site.notify_url, Some(NotifyUrl::parse("https://shop.example/notify").unwrap()));
         let methods: Vec<String> = site.enabled_methods.iter().map(ToString::to_string).collect();
@@ -110,7 +98,7 @@ console_tests! {
         // site's page, the list, the audit log.
         let reloaded = browser.get(&keys_path).await;
         reloaded.assert_status(200).assert_contains("data-testid=\"keys-shown\"").assert_lacks(&sk).assert_lacks("data-testid=\"sk\"");
-        assert_eq!(testid_text(&reloaded, "ak"), site.access_key.as_str());
+        assert_eq!(reloaded.testid_text("ak"), site.access_key.as_str());
         let mut elsewhere = Browser::signed_in(&app, "ops@example.com").await;
         elsewhere.get(&keys_path).await.assert_status(200).assert_contains("data-testid=\"keys-shown\"").assert_lacks(&sk);
         for path in [format!("/console/sites/{id}"), "/console/sites".to_owned(), "/console/audit".to_owned()] {
@@ -180,7 +168,7 @@ console_tests! {
         let rotated = browser.get(&keys_path).await;
         rotated.assert_status(200).assert_contains("data-testid=\"keys-once\"");
         assert_eq!(rotated.headers.get("cache-control").unwrap(), "no-store");
-        let new_sk = testid_text(&rotated, "sk");
+        let new_sk = rotated.testid_text("sk");
         browser.get(&keys_path).await.assert_contains("data-testid=\"keys-shown\"").assert_lacks(&new_sk);
         assert_eq!(audit_actions(&app).await.iter().filter(|(a, ..)| a == "site.rotate_key").count(), 1, "rotated once");
         assert_eq!(stored(&app, &id).await.secret_key, SecretKey::parse(&new_sk).unwrap());
@@ -263,7 +251,7 @@ console_tests! {
         confirm(&mut browser, &asked, &rotate).await.assert_status(303);
         let rotated = browser.get(&format!("/console/sites/{id}/keys")).await;
         rotated.assert_status(200);
-        assert_eq!(stored(&app, &id).await.secret_key.expose(), testid_text(&rotated, "sk"));
+        assert_eq!(stored(&app, &id).await.secret_key.expose(), rotated.testid_text("sk"));
         // Another site's keys page is not found, like the site.
         browser.get(&format!("/console/sites/{}/keys", other.id)).await.assert_status(404);
     }

@@ -18,6 +18,7 @@ pub(super) mod orders;
 pub(super) mod reconciliation;
 pub(super) mod reconciliation_day;
 pub(super) mod site;
+pub(super) mod site_protocols;
 pub(super) mod sites;
 pub(super) mod statement;
 pub(super) mod users;

@@ -27,6 +27,7 @@ use super::super::root::href;
 use super::super::session::{Acting, Signed};
 use super::confirm::{Confirm, confirm_page};
 use super::order::{Done, Notice};
+use super::site_protocols::{ProtocolRow, rows};
 use super::sites::{
     BadSite, keys_path, method_boxes, methods_text, read_methods, read_name, read_notify_url,
     status_text,
@@ -61,6 +62,9 @@ struct SitePage {
     may_edit_settings: bool,
     may_rotate: bool,
     may_switch: bool,
+    protocols: Vec<ProtocolRow>,
+    /// Turning other protocols on and off: the operator's decision.
+    may_switch_protocols: bool,
 }
 
 /// `GET /console/sites/{id}`.
@@ -76,6 +80,8 @@ pub(in super::super) async fn show(
         "edit" => Some(m.done_edit),
         "disable" => Some(m.done_disable),
         "enable" => Some(m.done_enable),
+        "protocol-off" => Some(m.done_protocol_off),
+        "protocol-unchanged" => Some(m.protocol_unchanged),
         _ => None,
     }
     .map(|text| Notice {
@@ -108,6 +114,17 @@ async fn render(
         Err(ConsoleError::NotFound) => return not_found_page(lang),
         Err(e) => {
             tracing::error!(error = %e, "console: a site could not be read");
+            return internal_error(lang);
+        }
+    };
+    let protocols = match state
+        .console
+        .site_protocols(&signed.user.role.scope(), &site.id)
+        .await
+    {
+        Ok(on) => rows(&on),
+        Err(e) => {
+            tracing::error!(error = %e, "console: a site's protocols could not be read");
             return internal_error(lang);
         }
     };
@@ -154,6 +171,8 @@ async fn render(
         may_edit_settings: may(SiteChange::Settings),
         may_rotate: may(SiteChange::RotateKey),
         may_switch: may(SiteChange::Status),
+        protocols,
+        may_switch_protocols: may(SiteChange::Settings),
     };
     html(status, &page, lang, None)
 }

@@ -9,6 +9,7 @@ mod actions;
 mod dashboard;
 mod days;
 mod detail;
+mod protocols;
 mod reconciliation;
 mod sites;
 
@@ -28,6 +29,7 @@ pub use days::{
     CONSOLE_UTC_OFFSET, local_date, local_day, local_day_start, local_time, parse_local_date,
 };
 pub use detail::OrderDetail;
+pub use protocols::ProtocolChange;
 pub use reconciliation::{DayLine, DayPage, DayReport, may_run};
 pub use sites::{KEY_DISPLAY_TTL, SiteChange, site_right};
 

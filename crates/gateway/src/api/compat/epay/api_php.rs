@@ -12,7 +12,7 @@ use compat::epay::{
 };
 
 use super::super::form_params;
-use super::{Ctx, Failure, merchant, store_trouble};
+use super::{Ctx, Failure, merchant, trouble};
 use crate::domain::{
     CompatKey, Order, OrderStatus, OutRefundNo, OutTradeNo, Site, compat_trade_no,
     order_of_compat_trade_no,
@@ -59,7 +59,7 @@ async fn find(ctx: &Ctx, site: &Site, reference: &OrderRef) -> Result<OrderView,
                 .orders
                 .order_by_id(id)
                 .await
-                .map_err(|e| store_trouble(&e))?
+                .map_err(|e| trouble(&e))?
                 .filter(|o| o.site_id == site.id && compat_trade_no(o.id, o.created_at) == *no)
                 .map(|o| o.out_trade_no),
             None => None,
@@ -70,7 +70,7 @@ async fn find(ctx: &Ctx, site: &Site, reference: &OrderRef) -> Result<OrderView,
     match ctx.orders.get(site, &no).await {
         Ok(view) => Ok(view),
         Err(ServiceError::NotFound) => Err(not_found()),
-        Err(e) => Err(store_trouble(&e)),
+        Err(e) => Err(trouble(&e)),
     }
 }
 
@@ -178,6 +178,6 @@ fn refused(e: &ServiceError) -> Failure {
             error: EpayError::channel("支付通道暂无应答，请稍后查询"),
             status: StatusCode::SERVICE_UNAVAILABLE,
         },
-        other => store_trouble(other),
+        other => trouble(other),
     }
 }

@@ -106,7 +106,7 @@ async fn merchant(
         .compat
         .lookup(Protocol::Epay, &pid.to_string())
         .await
-        .map_err(|e| store_trouble(&e))?;
+        .map_err(|e| trouble(&e))?;
     let (key, site) = found.ok_or_else(|| Failure::client(unknown()))?;
     if site.status != SiteStatus::Active {
         return Err(Failure::client(EpayError::invalid(
@@ -116,7 +116,9 @@ async fn merchant(
     Ok((key, site))
 }
 
-fn store_trouble(e: &ServiceError) -> Failure {
-    tracing::error!(error = %e, "epay: store error");
+/// What paygate could not do for a reason of its own (the store, an order's unexpected state): the
+/// merchant may retry; the reason is logged, never shown.
+fn trouble(e: &ServiceError) -> Failure {
+    tracing::error!(error = %e, "epay: the request could not be served");
     Failure::unavailable()
 }

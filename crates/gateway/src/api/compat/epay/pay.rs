@@ -10,7 +10,7 @@ use compat::epay::{
 };
 
 use super::super::{form_params, in_wechat, is_mobile};
-use super::{Ctx, Failure, back, merchant, store_trouble};
+use super::{Ctx, Failure, back, merchant, trouble};
 use crate::channels::PayParams;
 use crate::domain::{
     Amount, Attach, Channel, Currency, Description, ExpireMinutes, Method, NotifyUrl, OrderMethod,
@@ -234,6 +234,6 @@ fn refused(e: &ServiceError, out_trade_no: &str) -> Failure {
             error: EpayError::channel("支付通道暂无应答，请用同一订单号重试"),
             status: StatusCode::SERVICE_UNAVAILABLE,
         },
-        other => store_trouble(other),
+        other => trouble(other),
     }
 }
