@@ -54,9 +54,11 @@ fn signed_query(order: &PaidOrder, key: &str) -> String {
     query.finish()
 }
 
-/// `base` with `query` appended after `?`, or after `&` when it has a query already.
+/// `base` with `query` appended after `?`, or after `&` when it has a query already, as the EPay
+/// server appends it: to the whole string, so that a single-page app's route in the fragment
+/// (`https://panel.example/#/order/1`) gets it there. A request's fragment is never sent, so a
+/// notification's URL is first cut before its fragment.
 fn with_query(base: &str, query: &str) -> Result<Url, url::ParseError> {
-    let base = base.split('#').next().unwrap_or(base);
     let separator = if base.contains('?') { '&' } else { '?' };
     Url::parse(&format!("{base}{separator}{query}"))
 }
@@ -68,7 +70,10 @@ fn with_query(base: &str, query: &str) -> Result<Url, url::ParseError> {
 pub fn notice(order: &PaidOrder, key: &str, notify_url: &str) -> Result<Notice, url::ParseError> {
     Ok(Notice {
         method: NoticeMethod::Get,
-        url: with_query(notify_url, &signed_query(order, key))?,
+        url: with_query(
+            notify_url.split('#').next().unwrap_or(notify_url),
+            &signed_query(order, key),
+        )?,
         body: Vec::new(),
         ack: Ack::BodyContains("success"),
     })
@@ -134,6 +139,19 @@ mod tests {
         assert_eq!(sign, "295088f31df5806df7faa47652d4f68a");
         assert!(n.ack.accepts(200, "success"));
         assert!(!n.ack.accepts(200, "fail"));
+    }
+
+    #[test]
+    fn a_single_page_apps_return_route_gets_the_query_in_its_fragment() {
+        let back = return_url(&order(None), "k", "https://panel.example/#/order/1").unwrap();
+        assert_eq!(back.query(), None);
+        assert!(
+            back.fragment().unwrap().starts_with("/order/1?pid=1001&"),
+            "{back}"
+        );
+        let n = notice(&order(None), "k", "https://shop.example/notify#x").unwrap();
+        assert_eq!(n.url.fragment(), None);
+        assert!(n.url.query().unwrap().starts_with("pid=1001&"));
     }
 
     #[test]

@@ -206,6 +206,12 @@ api_tests! {
         assert_eq!(field(&notice, "type"), Some("wxpay"));
         assert_eq!(field(&notice, "param"), None, "an empty param is not sent");
         assert_eq!(app.stored_status(&app.site, no).await, OrderStatus::Paid);
+        // Back to the panel's own route, the signed query after it, as the EPay server appends it.
+        let back = location(&browser().get(format!("{}/epay/return/{}/{no}", app.base, pid(&key))).send().await.unwrap());
+        let route = format!("https://panel.example/#/order/{no}?");
+        assert!(back.starts_with(&route), "{back}");
+        let returned: Vec<(String, String)> = url::form_urlencoded::parse(back[route.len()..].as_bytes()).into_owned().collect();
+        assert!(epay_client::verify(&returned, key.secret.expose()), "{returned:?}");
     }
 
     async fn every_mistake_gets_epays_own_answer_and_never_a_server_error(app: TestApp) {
@@ -235,6 +241,7 @@ api_tests! {
             ("notify_url", "", "通知地址(notify_url)不能为空"),
             ("clientip", "not-an-ip", "用户IP地址不合法"),
             ("out_trade_no", "bad no!", "订单号(out_trade_no)格式不正确"),
+            ("return_url", "javascript:alert(1)", "回调地址(return_url)格式不正确"),
         ] {
             let changed: Vec<(&str, &str)> = request
                 .iter()

@@ -173,6 +173,10 @@ fn order_request(
     let invalid_no = || EpayError::invalid("订单号(out_trade_no)格式不正确");
     let out_trade_no = OutTradeNo::parse(&request.out_trade_no).map_err(|_| invalid_no())?;
     let return_url = match &request.return_url {
+        // The merchant's own is where the payer's browser is sent back: an http(s) URL only.
+        Some(theirs) if !is_web_url(theirs) => {
+            return Err(EpayError::invalid("回调地址(return_url)格式不正确"));
+        }
         Some(_) => Some(
             ReturnUrl::parse(&back::route_of(public_url, request.pid, &out_trade_no))
                 .map_err(|_| EpayError::invalid("回调地址(return_url)格式不正确"))?,
@@ -206,6 +210,12 @@ fn order_request(
         },
         expire_minutes: ExpireMinutes::default(),
     })
+}
+
+/// Whether `url` is an http(s) URL with a host: where a browser may be sent back to (a fragment, a
+/// single-page app's route, is allowed here, unlike in paygate's own `return_url`).
+fn is_web_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// A service refusal in EPay's words. The channel's own refusal is `-2`, as EPay's.
