@@ -210,7 +210,7 @@ api_tests! {
         let back = location(&browser().get(format!("{}/epay/return/{}/{no}", app.base, pid(&key))).send().await.unwrap());
         let route = format!("https://panel.example/#/order/{no}?");
         assert!(back.starts_with(&route), "{back}");
-        let returned: Vec<(String, String)> = url::form_urlencoded::parse(back[route.len()..].as_bytes()).into_owned().collect();
+        let returned: Vec<(String, String)> = url::form_urlencoded::parse(&back.as_bytes()[route.len()..]).into_owned().collect();
         assert!(epay_client::verify(&returned, key.secret.expose()), "{returned:?}");
     }
 
