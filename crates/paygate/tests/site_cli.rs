@@ -1,4 +1,4 @@
-//! The operator's site commands (`paygate site create | list | update | disable | enable`) from a
+//! The operator's site commands (`paygate site create | list | update | disable | enable | compat`) from a
 //! clean data dir, a disabled site refused by a running server, and the modes of the files paygate
 //! keeps in its data dir.
 
@@ -255,4 +255,70 @@ async fn the_data_dir_and_its_secrets_are_owner_only() {
     }
     assert!(states >= 1, "the simulator wrote its state");
     pg.stop();
+}
+
+#[test]
+fn another_protocol_is_turned_on_rotated_listed_and_turned_off_from_a_clean_data_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let created = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
+    let id = created["site_id"].as_str().unwrap();
+    let compat = |args: &[&str]| {
+        let mut all = vec!["compat"];
+        all.extend_from_slice(args);
+        site(&data, &all)
+    };
+    assert_eq!(ok_json(&compat(&["show", id, "--json"])), json!([]));
+
+    let on = ok_json(&compat(&["enable", id, "--epay", "--json"]));
+    let pid = on["pid"].as_str().unwrap().to_owned();
+    let key = on["key"].as_str().unwrap().to_owned();
+    assert!(pid.len() == 8 && pid.parse::<u64>().is_ok(), "{on}");
+    assert_eq!(key.len(), 32, "{on}");
+    fails_with(&compat(&["enable", id, "--epay"]), "is on already");
+
+    let rotated = ok_json(&compat(&["rotate", id, "--epay", "--json"]));
+    assert_eq!(rotated["pid"], pid.as_str(), "the pid stays");
+    assert_ne!(rotated["key"].as_str().unwrap(), key);
+
+    let jeepay = ok_json(&compat(&["enable", id, "--jeepay", "--json"]));
+    assert!(
+        jeepay["mchNo"].as_str().unwrap().starts_with('M'),
+        "{jeepay}"
+    );
+    assert_eq!(jeepay["appSecret"].as_str().unwrap().len(), 128);
+    // The list names identifiers, never a key.
+    let shown = compat(&["show", id, "--json"]);
+    let listed = ok_json(&shown);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        !text.contains(rotated["key"].as_str().unwrap()) && !text.contains("appSecret"),
+        "{text}"
+    );
+
+    let off = compat(&["disable", id, "--epay"]);
+    assert!(
+        off.status.success(),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    fails_with(&compat(&["disable", id, "--epay"]), "is not on");
+    fails_with(&compat(&["rotate", id, "--epay"]), "is not on");
+    assert_eq!(
+        ok_json(&compat(&["show", id, "--json"]))[0]["protocol"],
+        "jeepay"
+    );
+
+    // Exactly one protocol, of a site that exists.
+    assert!(!compat(&["enable", id]).status.success());
+    assert!(
+        !compat(&["enable", id, "--epay", "--jeepay"])
+            .status
+            .success()
+    );
+    fails_with(
+        &compat(&["enable", "site_doesnotexist00", "--weidoufu"]),
+        "no such site",
+    );
 }
