@@ -120,4 +120,17 @@ console_tests! {
         assert_eq!(epay_key(&app).await, None);
         assert_eq!(audited(&app, "compat.enable").await, 0);
     }
+
+    async fn an_order_made_through_another_protocol_says_so_with_the_number_its_client_knows(app: TestApp) {
+        user(&app, "ops@example.com", Role::Admin).await;
+        let new = gateway::domain::NewOrder::prepare(app.site.id.clone(), crate::support::seed_request("epay_made_000001"), gateway::domain::Timestamp::now())
+            .made_through(gateway::domain::Origin::new(Protocol::Epay));
+        let gateway::store::InsertOutcome::Inserted(order) = app.db.store.insert_order_if_absent(&new).await.unwrap() else {
+            panic!("inserted");
+        };
+        let mut browser = Browser::signed_in(&app, "ops@example.com").await;
+        let page = browser.get(&format!("/console/orders/{}", order.id.as_i64())).await;
+        let number = gateway::domain::compat_trade_no(order.id, order.created_at);
+        page.assert_status(200).assert_contains(&format!("epay · {number}"));
+    }
 }

@@ -164,6 +164,14 @@ fn page(
         (t.expires_at, time(o.expires_at)),
         (t.next_check, time_or_dash(d.next_check)),
     ];
+    if let Some(origin) = &o.origin {
+        // The number that protocol's client knows the order by (EPay's trade_no…).
+        let number = crate::domain::compat_trade_no(o.id, o.created_at);
+        summary.push((
+            t.made_through,
+            format!("{} · {number}", origin.protocol.as_str()),
+        ));
+    }
     if let Some(fee) = d.billed_fee {
         // Beside what was refunded: what the payment cost, once the channel's bill said.
         summary.insert(4, (lang.books().billed_fee, yuan(fee)));
