@@ -55,7 +55,16 @@ where
                   Path(account): Path<String>,
                   headers: HeaderMap,
                   body: Bytes| async move {
-                receive(&state, channel, &account, &headers, &body).await
+                // In a task of its own: a channel that hangs up before the answer (its own
+                // timeout, under load) does not cancel the change half-way; its retry finds it
+                // made.
+                let work = tokio::spawn(async move {
+                    receive(&state, channel, &account, &headers, &body).await
+                });
+                work.await.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "callback: the handling task failed");
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                })
             },
         )
     };
