@@ -21,6 +21,8 @@ pub enum RequestError {
     MissingBuyerId,
     #[error("参数 {0} 应为 http 或 https 地址")]
     BadUrl(&'static str),
+    #[error("用户 IP 地址 client_ip 格式不正确")]
+    BadClientIp,
     #[error("订单过期时间 expire 应为 1 到 60 分钟")]
     BadExpire,
     #[error("分账参数 ledger 格式错误：{0}")]

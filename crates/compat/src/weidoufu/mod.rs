@@ -13,18 +13,24 @@
 //! 3. [`MiniappRequest::parse`], [`NativeRequest::parse`] or [`MobileRequest::parse`];
 //! 4. answer with [`answer`]'s success or failure shapes, the failure's `message` being the
 //!    [`RequestError`]'s text.
+//!
+//! A query ([`QueryRequest`]) goes the same way, its sign made over the URL's query fields.
 
 pub mod answer;
 mod error;
 mod fields;
 mod ledger;
 mod notice;
+mod query;
 mod request;
 mod sign;
 
 pub use error::RequestError;
 pub use ledger::LedgerEntry;
 pub use notice::{PaidOrder, TradeType, notice_sign, paid_notice};
+pub use query::{
+    NotifyStatus, OrderRef, PayStatus, QueryData, QueryRequest, query_failure, query_success,
+};
 pub use request::{
     MiniappRequest, MobileRequest, NativeRequest, Order, OutOrderNo, PayType, Payer, access_key,
 };

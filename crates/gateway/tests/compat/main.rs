@@ -12,3 +12,5 @@ mod support;
 mod epay;
 mod epay_client;
 mod harness;
+mod weidoufu;
+mod weidoufu_client;

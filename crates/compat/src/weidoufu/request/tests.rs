@@ -299,10 +299,26 @@ fn a_mobile_request_keeps_its_return_and_quit_addresses() {
         parsed.quit_url.map(String::from).as_deref(),
         Some("https://shop.example.com/cart")
     );
+    assert_eq!(parsed.client_ip, None);
     assert_eq!(
         MobileRequest::parse(&with(mobile, "quit_url", json!("javascript:alert(1)"))),
         Err(RequestError::BadUrl("quit_url"))
     );
+}
+
+#[test]
+fn a_mobile_request_may_name_the_payers_address_for_wechat_h5() {
+    let mobile = with(wechat_miniapp(), "client_ip", json!("203.0.113.7"));
+    let parsed = MobileRequest::parse(&mobile).unwrap();
+    assert_eq!(parsed.client_ip, Some("203.0.113.7".parse().unwrap()));
+    let v6 = with(wechat_miniapp(), "client_ip", json!("2001:db8::1"));
+    assert!(MobileRequest::parse(&v6).unwrap().client_ip.is_some());
+    for bad in [json!("203.0.113"), json!("localhost"), json!(7)] {
+        assert!(
+            MobileRequest::parse(&with(wechat_miniapp(), "client_ip", bad.clone())).is_err(),
+            "{bad} was accepted"
+        );
+    }
 }
 
 #[test]
