@@ -12,3 +12,5 @@ mod support;
 mod epay;
 mod epay_client;
 mod harness;
+mod jeepay;
+mod jeepay_client;
