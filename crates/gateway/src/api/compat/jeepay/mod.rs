@@ -79,6 +79,18 @@ impl IntoResponse for Failure {
     }
 }
 
+/// The channel's refusal (of what `refused` names) or silence, or paygate's own trouble, in
+/// Jeepay's words.
+fn upstream_or_store(e: &ServiceError, refused: &str, unclear: &str) -> Failure {
+    match e {
+        ServiceError::UpstreamRefused { code, message, .. } => {
+            Failure::business(format!("{refused}：{code} {message}"))
+        }
+        ServiceError::UpstreamUnknown { .. } => Failure::channel_unclear(unclear),
+        other => store_trouble(other),
+    }
+}
+
 fn store_trouble(e: &ServiceError) -> Failure {
     tracing::error!(error = %e, "jeepay: store error");
     Failure::unavailable()

@@ -4,11 +4,11 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use compat::jeepay::{PayOrderCreated, UnifiedOrder, WayCode};
 
 use super::pay_data::{method_of, pay_data};
-use super::{Ctx, Failure, authorise, params, store_trouble};
+use super::{Ctx, Failure, authorise, params, upstream_or_store};
 use crate::domain::{
     Amount, BuyerId, Currency, Description, ExpireMinutes, NotifyUrl, Openid, OrderRequest, Origin,
     OutTradeNo, Payer, Protocol, ReturnUrl, compat_trade_no, parse_client_ip,
@@ -27,22 +27,10 @@ pub(super) async fn unified_order(
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
-) -> Response {
-    match create(&ctx, &headers, &uri, &body).await {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
-    }
-}
-
-async fn create(
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    body: &Bytes,
 ) -> Result<Response, Failure> {
-    let params = params::read(headers, uri, body)?;
+    let params = params::read(&headers, &uri, &body)?;
     let unverified = UnifiedOrder::parse(&params)?;
-    let authorised = authorise(ctx, unverified).await?;
+    let authorised = authorise(&ctx, unverified).await?;
     let request = &authorised.request.request;
     let order = order_request(request)?;
     let origin = origin_of(request)?;
@@ -179,13 +167,11 @@ fn refused(e: &ServiceError, mch_order_no: &str) -> Failure {
         ServiceError::UnsignableForAlipay { .. } => {
             Failure::business("支付宝订单的商品标题不能包含 & 或 =")
         }
-        ServiceError::UpstreamRefused { code, message, .. } => {
-            Failure::business(format!("支付通道拒绝：{code} {message}"))
-        }
-        ServiceError::UpstreamUnknown { .. } => {
-            Failure::channel_unclear("支付通道暂无应答，请用同一商户订单号重试")
-        }
-        other => store_trouble(other),
+        other => upstream_or_store(
+            other,
+            "支付通道拒绝",
+            "支付通道暂无应答，请用同一商户订单号重试",
+        ),
     }
 }
 

@@ -5,42 +5,20 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use channel_core::Fen;
 use compat::jeepay::{
     RefundCreated, RefundOrder, RefundOrderRef, RefundQuery, RefundState, RefundView,
 };
 
-use super::{Ctx, Failure, authorise, find_order, is_jeepays, params, store_trouble};
+use super::{
+    Ctx, Failure, authorise, find_order, is_jeepays, params, store_trouble, upstream_or_store,
+};
 use crate::domain::{
     Amount, CompatKey, Order, OrderId, OutRefundNo, Refund, RefundReason, RefundRequest,
     RefundStatus, Site, compat_trade_no, order_of_compat_trade_no,
 };
 use crate::service::ServiceError;
-
-pub(super) async fn refund_order(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    match refund(&ctx, &headers, &uri, &body).await {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
-    }
-}
-
-pub(super) async fn refund_query(
-    State(ctx): State<Ctx>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    match query(&ctx, &headers, &uri, &body).await {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
-    }
-}
 
 /// `refundOrderId`: `R` and the refund's creation day and row id, as a pay order's number is made
 /// of the order's; it reads back to the refund without a column of its own.
@@ -56,16 +34,16 @@ fn refund_of_id(id: &str) -> Option<i64> {
     order_of_compat_trade_no(id.strip_prefix('R')?).map(OrderId::as_i64)
 }
 
-async fn refund(
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    body: &Bytes,
+pub(super) async fn refund_order(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
 ) -> Result<Response, Failure> {
-    let params = params::read(headers, uri, body)?;
-    let authorised = authorise(ctx, RefundOrder::parse(&params)?).await?;
+    let params = params::read(&headers, &uri, &body)?;
+    let authorised = authorise(&ctx, RefundOrder::parse(&params)?).await?;
     let asked = &authorised.request.request;
-    let view = find_order(ctx, &authorised.site, &asked.order).await?;
+    let view = find_order(&ctx, &authorised.site, &asked.order).await?;
     let request = RefundRequest {
         out_refund_no: OutRefundNo::parse(&asked.mch_refund_no).map_err(|_| {
             Failure::business("商户退款单号格式不正确：须为1到64位字母、数字、_或-")
@@ -99,16 +77,16 @@ async fn refund(
     Ok(authorised.answer(&created))
 }
 
-async fn query(
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    body: &Bytes,
+pub(super) async fn refund_query(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
 ) -> Result<Response, Failure> {
-    let params = params::read(headers, uri, body)?;
-    let authorised = authorise(ctx, RefundQuery::parse(&params)?).await?;
+    let params = params::read(&headers, &uri, &body)?;
+    let authorised = authorise(&ctx, RefundQuery::parse(&params)?).await?;
     let (refund, order) =
-        find_refund(ctx, &authorised.site, &authorised.request.request.refund).await?;
+        find_refund(&ctx, &authorised.site, &authorised.request.request.refund).await?;
     Ok(authorised.answer(&shown(&refund, &order, &authorised.key)))
 }
 
@@ -202,13 +180,7 @@ fn refused(e: &ServiceError, mch_refund_no: &str) -> Failure {
             Failure::business(format!("商户退款订单号[{mch_refund_no}]已存在"))
         }
         ServiceError::RefundWindowPassed { .. } => Failure::business("订单已超过可退款期限"),
-        ServiceError::UpstreamRefused { code, message, .. } => {
-            Failure::business(format!("支付通道拒绝退款：{code} {message}"))
-        }
-        ServiceError::UpstreamUnknown { .. } => {
-            Failure::channel_unclear("支付通道暂无应答，请稍后查询")
-        }
-        other => store_trouble(other),
+        other => upstream_or_store(other, "支付通道拒绝退款", "支付通道暂无应答，请稍后查询"),
     }
 }
 
