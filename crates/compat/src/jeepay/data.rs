@@ -86,8 +86,9 @@ pub struct PayOrderView {
     pub mch_no: String,
     pub app_id: String,
     pub mch_order_no: String,
-    /// The channel interface, in Jeepay's words (`wxpay`, `alipay`).
-    pub if_code: String,
+    /// The channel interface, in Jeepay's words (`wxpay`, `alipay`); none while a cashier order
+    /// (`QR_CASHIER`) waits for the payer to pick one, as Jeepay leaves it `null` then.
+    pub if_code: Option<String>,
     pub way_code: WayCode,
     pub amount: Fen,
     pub state: PayState,
@@ -111,7 +112,7 @@ impl AnswerData for PayOrderView {
             .text("mchNo", &self.mch_no)
             .text("appId", &self.app_id)
             .text("mchOrderNo", &self.mch_order_no)
-            .text("ifCode", &self.if_code)
+            .maybe_text("ifCode", self.if_code.as_deref())
             .text("wayCode", self.way_code.as_str())
             .number("amount", self.amount.0)
             .text("currency", CURRENCY)
@@ -222,7 +223,7 @@ pub(super) mod tests {
             mch_no: "M1".into(),
             app_id: "app1".into(),
             mch_order_no: "mo1".into(),
-            if_code: "wxpay".into(),
+            if_code: Some("wxpay".into()),
             way_code: WayCode::WxNative,
             amount: Fen(2990),
             state: PayState::Succeeded,
@@ -249,6 +250,22 @@ pub(super) mod tests {
         assert_eq!(answer["data"]["state"], 2);
         assert_eq!(answer["data"]["currency"], "cny");
         assert!(answer["data"].get("clientIp").is_none());
+    }
+
+    #[test]
+    fn a_cashier_order_without_a_channel_yet_has_no_if_code_in_data_or_signature() {
+        let waiting = PayOrderView {
+            if_code: None,
+            way_code: WayCode::QrCashier,
+            state: PayState::Created,
+            channel_order_no: None,
+            success_time: None,
+            ..paid_order()
+        };
+        let answer = ok_with_sign(&waiting, "SECRET");
+        assert!(answer["data"].get("ifCode").is_none());
+        // amount=2990&appId=app1&body=一个月&createdAt=1700000000000&currency=cny&mchNo=M1&mchOrderNo=mo1&payOrderId=P202401010001&state=0&subject=VIP月卡&wayCode=QR_CASHIER
+        assert_eq!(answer["sign"], "7FD78E75F8DE9BDA73234E676779DF32");
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod sign;
 use std::time::Duration;
 
 pub use client::{Attempted, DeliveryError, NotifyClient, Response};
-pub use compat::{epay_paid_order, epay_type_name};
+pub use compat::{epay_paid_order, epay_type_name, jeepay_origin, jeepay_pay_order, jeepay_state};
 pub use deliver::Deliverer;
 pub use guard::{TargetRefused, Targets};
 pub use payload::{Payload, RefundPayload, body, trade_state};

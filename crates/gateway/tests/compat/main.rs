@@ -12,5 +12,7 @@ mod support;
 mod epay;
 mod epay_client;
 mod harness;
+mod jeepay;
+mod jeepay_client;
 mod weidoufu;
 mod weidoufu_client;

@@ -12,6 +12,7 @@ use url::Url;
 use crate::domain::{CompatKey, EventType, NotificationEvent, Origin, Protocol};
 
 pub use epay::{epay_paid_order, epay_type_name};
+pub use jeepay::{jeepay_pay_order, jeepay_state, origin_keys as jeepay_origin};
 
 /// What a compat order's event comes to.
 #[derive(Debug)]
