@@ -143,6 +143,14 @@ impl Deliverer {
         let mode = self.store.mode().await?;
         let now = Timestamp::now();
         let outcome = match notify_url(&event) {
+            // The site's own notify URL takes paygate's format: an order made through another
+            // protocol is told only at the URL it gave, as that protocol's server does.
+            _ if event.order.origin.is_some() && event.order.notify_url.is_none() => {
+                Outcome::unsent(
+                    OutcomeKind::NotInProtocol,
+                    "not sent: the order named no notify URL".to_owned(),
+                )
+            }
             Some(url) => self.attempt(&event, &url, mode).await,
             None => Outcome {
                 http_status: None,

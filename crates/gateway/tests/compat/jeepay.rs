@@ -337,4 +337,29 @@ api_tests! {
         assert!(keys.disable(&app.site.id, Protocol::Jeepay, &by).await.unwrap());
         assert_refused(&post_json(&app, "/api/pay/query", &signed(&own, &[("mchOrderNo", no)])).await, 9999, "商户不存在或商户状态不可用");
     }
+
+    async fn an_order_that_named_no_notify_url_is_not_announced_at_the_sites_own(app: TestApp) {
+        let key = enable(&app, &app.site, Protocol::Jeepay).await;
+        let receiver = Receiver::start(vec![]);
+        // The site's own notify URL takes paygate's format, not Jeepay's.
+        let update = gateway::store::SiteUpdate {
+            notify_url: Some(Some(gateway::domain::NotifyUrl::parse(&receiver.url("/v1-notify")).unwrap())),
+            ..gateway::store::SiteUpdate::default()
+        };
+        let audit = gateway::domain::AuditEntry::new(gateway::domain::Timestamp::now(), gateway::domain::Actor::Cli, gateway::domain::AuditAction::SiteUpdate);
+        app.db.store.update_site(&app.site.id, &update, gateway::domain::Timestamp::now(), &audit).await.unwrap();
+        let _workers = Delivering::start(&app);
+        let no = "jeepay_silent_0001";
+        let fields = without(order_fields(no, "WX_NATIVE", "100", ""), "notifyUrl");
+        assert_ok(&post_json(&app, "/api/pay/unifiedOrder", &signed(&key, &fields)).await, &key);
+        app.sim_wechat_pay(&app.site, no).await;
+        let settled = "SELECT COUNT(*) FROM notification_events WHERE status = 'delivered'";
+        test_support::wait::eventually(Duration::from_secs(30), "the payment's event settled", || async {
+            (app.db.count(settled).await == 1).then_some(())
+        })
+        .await;
+        let not_sent = "SELECT COUNT(*) FROM delivery_attempts WHERE error = 'not sent: the order named no notify URL'";
+        assert_eq!(app.db.count(not_sent).await, 1);
+        assert!(receiver.seen().is_empty(), "{:?}", receiver.seen());
+    }
 }
