@@ -1,5 +1,5 @@
 //! Notifications in the other protocols' formats survive SIGKILL like paygate's own: orders made
-//! through EPay's `mapi.php` and weidoufu's `/pay/native`, paid in the simulator while paygate is
+//! through EPay's `mapi.php`, weidoufu's `/pay/native` and Jeepay's `unifiedOrder`, paid in the simulator while paygate is
 //! killed and restarted, with the merchant failing its first answers so that deliveries are pending
 //! across the kills. After the run every paid order's notice has been acknowledged, signed as that
 //! protocol's clients verify it, and no unpaid order was announced.
@@ -23,7 +23,7 @@ use support::serve::paygate_command;
 use test_support::process::Log;
 use test_support::receiver::{Answer, Receiver};
 
-const ORDERS: usize = 40;
+const ORDERS: usize = 45;
 /// The merchant answers these first notices with a failure: they are retried across the kills.
 const FAILED_ANSWERS: usize = 30;
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,6 +45,7 @@ fn epay_sign(fields: &BTreeMap<String, String>, key: &str) -> String {
 enum Protocol {
     Epay,
     Weidoufu,
+    Jeepay,
 }
 
 impl Protocol {
@@ -52,21 +53,25 @@ impl Protocol {
         match self {
             Self::Epay => "--epay",
             Self::Weidoufu => "--weidoufu",
+            Self::Jeepay => "--jeepay",
         }
     }
 
-    /// The identifier's and the key's names in `paygate site compat enable --json`.
-    fn key_names(self) -> (&'static str, &'static str) {
-        match self {
+    /// The identifier and the key in what `paygate site compat enable --json` printed.
+    fn id_and_key(self, keys: &Value) -> (&str, &str) {
+        let (id, key) = match self {
             Self::Epay => ("pid", "key"),
             Self::Weidoufu => ("access_key", "secret_key"),
-        }
+            Self::Jeepay => ("mchNo", "appSecret"),
+        };
+        (keys[id].as_str().unwrap(), keys[key].as_str().unwrap())
     }
 
     fn notify_path(self) -> &'static str {
         match self {
             Self::Epay => "/epay/notify",
             Self::Weidoufu => "/weidoufu/notify",
+            Self::Jeepay => "/jeepay/notify",
         }
     }
 
@@ -75,6 +80,7 @@ impl Protocol {
             Self::Epay => format!("epay_crash_{i:04}"),
             // weidoufu's numbers are 18 or more letters and digits.
             Self::Weidoufu => format!("wdfcrash{i:012}"),
+            Self::Jeepay => format!("jeepay_crash_{i:04}"),
         }
     }
 }
@@ -119,14 +125,77 @@ fn weidoufu_notice(body: &[u8], secret: &str) -> Option<(String, i64)> {
     })
 }
 
-/// `paygate site compat enable SITE --PROTOCOL --json`: the identifier and key.
+/// Jeepay's sign (COMPAT.md §3): the non-empty fields but `sign` as `k=v&` strings sorted without
+/// regard to case, then `key=SECRET`, uppercase MD5.
+fn jeepay_sign(fields: &BTreeMap<String, String>, secret: &str) -> String {
+    let mut entries: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| *k != "sign" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={v}&"))
+        .collect();
+    entries.sort_by_key(|e| e.to_lowercase());
+    hex::encode_upper(Md5::digest(
+        format!("{}key={secret}", entries.concat()).as_bytes(),
+    ))
+}
+
+/// Jeepay's `/api/pay/unifiedOrder` for order `no`, retried while paygate is down.
+async fn create_jeepay(base: &str, keys: &Value, no: &str, notify_url: &str) {
+    let req_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let mut fields: BTreeMap<String, String> = [
+        ("mchNo", keys["mchNo"].as_str().unwrap()),
+        ("appId", keys["appId"].as_str().unwrap()),
+        ("mchOrderNo", no),
+        ("wayCode", "WX_NATIVE"),
+        ("amount", "123"),
+        ("currency", "cny"),
+        ("subject", "crash"),
+        ("body", "crash test"),
+        ("notifyUrl", notify_url),
+        ("reqTime", req_time.as_str()),
+        ("version", "1.0"),
+        ("signType", "MD5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let sign = jeepay_sign(&fields, keys["appSecret"].as_str().unwrap());
+    fields.insert("sign".into(), sign);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sent = http()
+            .post(format!("{base}/api/pay/unifiedOrder"))
+            .json(&fields)
+            .send()
+            .await;
+        if let Ok(r) = sent {
+            let status = r.status();
+            let answer: Value = r.json().await.unwrap_or_default();
+            if status.is_success() && answer["code"] == 0 {
+                return;
+            }
+            assert!(
+                status.is_server_error() || answer["code"] == 10,
+                "{no}: {status} {answer}"
+            );
+        }
+        assert!(Instant::now() < deadline, "{no} not created in 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `paygate site compat enable SITE --PROTOCOL --json`: what it printed.
 async fn enable(
     protocol: Protocol,
     data_dir: &std::path::Path,
     database_url: &str,
     config: &std::path::Path,
     site: &str,
-) -> (String, String) {
+) -> Value {
     let mut cmd = tokio::process::Command::from(paygate_command());
     cmd.args(["site", "compat", "enable", site, protocol.flag(), "--json"])
         .arg("--config")
@@ -143,25 +212,16 @@ async fn enable(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, key) = protocol.key_names();
-    (
-        v[id].as_str().unwrap().to_owned(),
-        v[key].as_str().unwrap().to_owned(),
-    )
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Order `no` through `protocol`'s API, retried while paygate is down.
-async fn create(
-    protocol: Protocol,
-    base: &str,
-    (id, key): &(String, String),
-    no: &str,
-    notify_url: &str,
-) {
+async fn create(protocol: Protocol, base: &str, keys: &Value, no: &str, notify_url: &str) {
+    let (id, key) = protocol.id_and_key(keys);
     match protocol {
         Protocol::Epay => create_epay(base, id, key, no, notify_url).await,
         Protocol::Weidoufu => create_weidoufu(base, id, key, no, notify_url).await,
+        Protocol::Jeepay => create_jeepay(base, keys, no, notify_url).await,
     }
 }
 
@@ -242,7 +302,7 @@ async fn create_epay(base: &str, pid: &str, key: &str, no: &str, notify_url: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn notices_of_other_protocols_pending_at_a_sigkill_are_delivered_after_the_restart() {
-    const PROTOCOLS: [Protocol; 2] = [Protocol::Epay, Protocol::Weidoufu];
+    const PROTOCOLS: [Protocol; 3] = [Protocol::Epay, Protocol::Weidoufu, Protocol::Jeepay];
     let pg = ClusterDb::create().await;
     let sim = start_sim(0.001);
     let dir = tempfile::tempdir().unwrap();
@@ -327,16 +387,31 @@ async fn notices_of_other_protocols_pending_at_a_sigkill_are_delivered_after_the
             let fields: BTreeMap<String, String> = url::form_urlencoded::parse(r.query.as_bytes())
                 .into_owned()
                 .collect();
-            let good = fields.get("sign") == Some(&epay_sign(&fields, &credentials[0].1))
+            let good = fields.get("sign")
+                == Some(&epay_sign(
+                    &fields,
+                    Protocol::Epay.id_and_key(&credentials[0]).1,
+                ))
                 && fields.get("money").map(String::as_str) == Some("1.23")
                 && fields.get("trade_status").map(String::as_str) == Some("TRADE_SUCCESS");
             Some((fields.get("out_trade_no")?.clone(), good))
         } else if r.path == Protocol::Weidoufu.notify_path() {
             assert_eq!(r.method, "POST");
-            match weidoufu_notice(&r.body, &credentials[1].1) {
+            match weidoufu_notice(&r.body, Protocol::Weidoufu.id_and_key(&credentials[1]).1) {
                 Some((no, fee)) => Some((no, fee == 123)),
                 None => Some((String::from_utf8_lossy(&r.body).into_owned(), false)),
             }
+        } else if r.path == Protocol::Jeepay.notify_path() {
+            assert_eq!(r.method, "POST");
+            let fields: BTreeMap<String, String> =
+                url::form_urlencoded::parse(&r.body).into_owned().collect();
+            let secret = Protocol::Jeepay.id_and_key(&credentials[2]).1;
+            let good = fields
+                .get("sign")
+                .is_some_and(|s| s.eq_ignore_ascii_case(&jeepay_sign(&fields, secret)))
+                && fields.get("amount").map(String::as_str) == Some("123")
+                && fields.get("state").map(String::as_str) == Some("2");
+            Some((fields.get("mchOrderNo")?.clone(), good))
         } else {
             None
         }
