@@ -23,6 +23,19 @@ const SELECT_KEYS: &str = "SELECT site_id, protocol, key_id, app_id, secret_seal
 /// How many fresh identifiers are tried before giving up: each is a collision only by chance.
 const ID_ATTEMPTS: usize = 5;
 
+/// Inside a key change's transaction `$tx`: `NotFound` (rolled back) unless `$changed` is one
+/// row; else `$audit` written and the change committed.
+macro_rules! commit_key_change {
+    ($tx:ident, $changed:expr, $audit:expr) => {
+        if $changed != 1 {
+            $tx.rollback().await?;
+            return Err(StoreError::NotFound("protocol key"));
+        }
+        insert_audit!($tx, $audit)?;
+        $tx.commit().await?;
+    };
+}
+
 /// A sealed key copied onto another site's or protocol's row would not open.
 fn secret_aad(site: &SiteId, protocol: Protocol) -> Vec<u8> {
     format!("paygate/compat-key/{}/{}", site.as_str(), protocol.as_str()).into_bytes()
@@ -120,12 +133,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if changed != 1 {
-                tx.rollback().await?;
-                return Err(StoreError::NotFound("protocol key"));
-            }
-            insert_audit!(tx, audit)?;
-            tx.commit().await?;
+            commit_key_change!(tx, changed, audit);
         });
         let key = self
             .compat_key_of_site(site, protocol)
@@ -153,12 +161,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if changed != 1 {
-                tx.rollback().await?;
-                return Err(StoreError::NotFound("protocol key"));
-            }
-            insert_audit!(tx, audit)?;
-            tx.commit().await?;
+            commit_key_change!(tx, changed, audit);
         });
         Ok(())
     }

@@ -50,11 +50,11 @@ impl ConsoleService {
         protocol: Protocol,
     ) -> Result<ProtocolChange, ConsoleError> {
         site_right(&acting.user.role, id, SiteChange::Settings)?;
-        let change = self
-            .compat_keys()
-            .enable(id, protocol, &acting.acted_by())
-            .await?;
-        outcome(change)
+        outcome(
+            self.compat_keys()
+                .enable(id, protocol, &acting.acted_by())
+                .await?,
+        )
     }
 
     /// Replaces site `id`'s key for `protocol` (admins, and the site's own users).
@@ -68,11 +68,11 @@ impl ConsoleService {
         protocol: Protocol,
     ) -> Result<ProtocolChange, ConsoleError> {
         site_right(&acting.user.role, id, SiteChange::RotateKey)?;
-        let change = self
-            .compat_keys()
-            .rotate(id, protocol, &acting.acted_by())
-            .await?;
-        outcome(change)
+        outcome(
+            self.compat_keys()
+                .rotate(id, protocol, &acting.acted_by())
+                .await?,
+        )
     }
 
     /// Turns `protocol` off for site `id` (admins only).
