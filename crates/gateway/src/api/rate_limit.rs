@@ -232,6 +232,12 @@ pub(crate) async fn limit(State(limiter): State<Limiter>, req: Request, next: Ne
 /// its client, and a client out of such failures is answered 429 until its bucket refills. Each
 /// failure costs paygate a key lookup and a hash of the body, so guessing and junk are slowed down,
 /// while a site that signs correctly is never counted, however fast it sends.
+/// Set on a response that refused a request's credentials while answering with another status than
+/// 401: the other protocols answer a bad signature or an unknown merchant in their own way (EPay
+/// with 400, Jeepay with 200), and the limit on failures counts them all the same.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CredentialsRefused;
+
 pub(crate) async fn limit_failures(
     State(limiter): State<Limiter>,
     req: Request,
@@ -242,7 +248,9 @@ pub(crate) async fn limit_failures(
         return ApiError::RateLimited(wait).into_response();
     }
     let response = next.run(req).await;
-    if response.status() == StatusCode::UNAUTHORIZED {
+    if response.status() == StatusCode::UNAUTHORIZED
+        || response.extensions().get::<CredentialsRefused>().is_some()
+    {
         let _ = limiter.take(client, Instant::now());
     }
     response

@@ -14,5 +14,6 @@ mod epay_client;
 mod harness;
 mod jeepay;
 mod jeepay_client;
+mod limits;
 mod weidoufu;
 mod weidoufu_client;

@@ -45,7 +45,7 @@ pub(super) async fn api(
 async fn authorised(ctx: &Ctx, pid: i64, key: &str) -> Result<(CompatKey, Site), Failure> {
     let (keys, site) = merchant(ctx, pid, EpayError::unknown_merchant).await?;
     if !compat::same_text(key, keys.secret.expose()) {
-        return Err(EpayError::wrong_key().into());
+        return Err(Failure::credentials(EpayError::wrong_key()));
     }
     Ok((keys, site))
 }
@@ -144,10 +144,10 @@ async fn refund(ctx: &Ctx, fields: &Fields) -> Result<serde_json::Value, Failure
         .await
         .map_err(|e| refused(&e))?;
     if done.refund.status == crate::domain::RefundStatus::Failed {
-        return Err(Failure {
-            error: EpayError::channel("退款失败"),
-            status: StatusCode::BAD_GATEWAY,
-        });
+        return Err(Failure::answered(
+            EpayError::channel("退款失败"),
+            StatusCode::BAD_GATEWAY,
+        ));
     }
     Ok(RefundAnswer {
         trade_no: compat_trade_no(view.order.id, view.order.created_at),
@@ -170,14 +170,14 @@ fn refused(e: &ServiceError) -> Failure {
             client("退款单号(out_refund_no)已被另一笔退款使用".to_owned())
         }
         ServiceError::RefundWindowPassed { .. } => client("订单已超过可退款期限".to_owned()),
-        ServiceError::UpstreamRefused { code, message, .. } => Failure {
-            error: EpayError::channel(format!("支付通道拒绝退款：{code} {message}")),
-            status: StatusCode::BAD_GATEWAY,
-        },
-        ServiceError::UpstreamUnknown { .. } => Failure {
-            error: EpayError::channel("支付通道暂无应答，请稍后查询"),
-            status: StatusCode::SERVICE_UNAVAILABLE,
-        },
+        ServiceError::UpstreamRefused { code, message, .. } => Failure::answered(
+            EpayError::channel(format!("支付通道拒绝退款：{code} {message}")),
+            StatusCode::BAD_GATEWAY,
+        ),
+        ServiceError::UpstreamUnknown { .. } => Failure::answered(
+            EpayError::channel("支付通道暂无应答，请稍后查询"),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
         other => trouble(other),
     }
 }

@@ -17,6 +17,7 @@ use axum::routing::get;
 use compat::epay::EpayError;
 
 use super::Ctx;
+use crate::api::rate_limit::CredentialsRefused;
 use crate::domain::{CompatKey, Protocol, Site, SiteStatus};
 use crate::service::ServiceError;
 
@@ -45,6 +46,9 @@ pub(super) fn routes() -> Router<Ctx> {
 struct Failure {
     error: EpayError,
     status: StatusCode,
+    /// It refuses the request's credentials (an unknown merchant, a bad signature, a wrong key):
+    /// the per-client limit on failures counts it.
+    credentials: bool,
 }
 
 impl Failure {
@@ -53,25 +57,49 @@ impl Failure {
         Self {
             error,
             status: StatusCode::BAD_REQUEST,
+            credentials: false,
+        }
+    }
+
+    /// `error`, answered with `status`.
+    fn answered(error: EpayError, status: StatusCode) -> Self {
+        Self {
+            status,
+            ..Self::client(error)
+        }
+    }
+
+    /// The request's credentials do not hold.
+    fn credentials(error: EpayError) -> Self {
+        Self {
+            credentials: true,
+            ..Self::client(error)
         }
     }
 
     /// paygate's own trouble: nothing the merchant did, worth a retry.
     fn unavailable() -> Self {
-        Self {
-            error: EpayError::invalid("系统繁忙，请稍后重试"),
-            status: StatusCode::SERVICE_UNAVAILABLE,
-        }
+        Self::answered(
+            EpayError::invalid("系统繁忙，请稍后重试"),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
     }
 
     /// As JSON, with its status: what `mapi.php` and `api.php` answer.
     fn json(&self) -> Response {
-        (self.status, axum::Json(self.error.to_json())).into_response()
+        self.marked((self.status, axum::Json(self.error.to_json())).into_response())
     }
 
     /// As the page the payer's browser shows: what `submit.php` answers.
     fn page(&self) -> Response {
-        message_page(self.status, &self.error.msg)
+        self.marked(message_page(self.status, &self.error.msg))
+    }
+
+    fn marked(&self, mut response: Response) -> Response {
+        if self.credentials {
+            response.extensions_mut().insert(CredentialsRefused);
+        }
+        response
     }
 }
 
@@ -107,7 +135,7 @@ async fn merchant(
         .lookup(Protocol::Epay, &pid.to_string())
         .await
         .map_err(|e| trouble(&e))?;
-    let (key, site) = found.ok_or_else(|| Failure::client(unknown()))?;
+    let (key, site) = found.ok_or_else(|| Failure::credentials(unknown()))?;
     if site.status != SiteStatus::Active {
         return Err(Failure::client(EpayError::invalid(
             "商户已被封禁，无法支付！",

@@ -96,7 +96,7 @@ async fn start(
     let pid = fields.pid()?;
     let (key, site) = merchant(ctx, pid, || EpayError::invalid("商户不存在！")).await?;
     if !compat::epay::verify(fields.all(), key.secret.expose()) {
-        return Err(EpayError::bad_signature().into());
+        return Err(Failure::credentials(EpayError::bad_signature()));
     }
     let request = PayRequest::parse(fields, entry)?;
     let wanted = method_for(&request, entry, agent);
@@ -236,14 +236,14 @@ fn refused(e: &ServiceError, out_trade_no: &str) -> Failure {
             };
             client(format!("支付宝订单的{field}不能包含 & 或 ="))
         }
-        ServiceError::UpstreamRefused { code, message, .. } => Failure {
-            error: EpayError::channel(format!("支付通道拒绝：{code} {message}")),
-            status: StatusCode::BAD_GATEWAY,
-        },
-        ServiceError::UpstreamUnknown { .. } => Failure {
-            error: EpayError::channel("支付通道暂无应答，请用同一订单号重试"),
-            status: StatusCode::SERVICE_UNAVAILABLE,
-        },
+        ServiceError::UpstreamRefused { code, message, .. } => Failure::answered(
+            EpayError::channel(format!("支付通道拒绝：{code} {message}")),
+            StatusCode::BAD_GATEWAY,
+        ),
+        ServiceError::UpstreamUnknown { .. } => Failure::answered(
+            EpayError::channel("支付通道暂无应答，请用同一订单号重试"),
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
         other => trouble(other),
     }
 }

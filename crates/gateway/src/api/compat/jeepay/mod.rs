@@ -19,6 +19,7 @@ use axum::routing::post;
 use compat::jeepay::{AnswerData, Head, JeepayError, Unverified, Verified, fail, ok_with_sign};
 
 use super::Ctx;
+use crate::api::rate_limit::CredentialsRefused;
 use crate::domain::{
     CompatKey, Order, OutTradeNo, Protocol, Site, SiteStatus, compat_trade_no,
     order_of_compat_trade_no,
@@ -40,6 +41,8 @@ pub(super) fn routes() -> Router<Ctx> {
 struct Failure {
     error: JeepayError,
     status: StatusCode,
+    /// It refuses the request's credentials: the per-client limit on failures counts it.
+    credentials: bool,
 }
 
 impl Failure {
@@ -52,6 +55,7 @@ impl Failure {
         Self {
             error: JeepayError::System("系统繁忙，请稍后重试".to_owned()),
             status: StatusCode::SERVICE_UNAVAILABLE,
+            credentials: false,
         }
     }
 
@@ -60,6 +64,7 @@ impl Failure {
         Self {
             error: JeepayError::Business(msg.to_owned()),
             status: StatusCode::SERVICE_UNAVAILABLE,
+            credentials: false,
         }
     }
 }
@@ -67,6 +72,7 @@ impl Failure {
 impl From<JeepayError> for Failure {
     fn from(error: JeepayError) -> Self {
         Self {
+            credentials: matches!(error, JeepayError::Signature),
             error,
             status: StatusCode::OK,
         }
@@ -75,7 +81,11 @@ impl From<JeepayError> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.status, Json(fail(&self.error))).into_response()
+        let mut response = (self.status, Json(fail(&self.error))).into_response();
+        if self.credentials {
+            response.extensions_mut().insert(CredentialsRefused);
+        }
+        response
     }
 }
 
@@ -126,7 +136,10 @@ async fn authorise<T>(ctx: &Ctx, unverified: Unverified<T>) -> Result<Authorised
         .filter(|(key, site)| {
             key.app_id.as_deref() == Some(app_id.as_str()) && site.status == SiteStatus::Active
         })
-        .ok_or_else(|| Failure::business("商户不存在或商户状态不可用"))?;
+        .ok_or_else(|| Failure {
+            credentials: true,
+            ..Failure::business("商户不存在或商户状态不可用")
+        })?;
     let request = unverified.verify(key.secret.expose())?;
     Ok(Authorised { key, site, request })
 }
