@@ -31,6 +31,7 @@ mod order;
 mod page;
 mod raw;
 mod refund;
+mod royalty;
 mod serde_util;
 pub mod sign;
 mod trade;
@@ -50,6 +51,11 @@ pub use order::{Buyer, Order, TradeRef, TradeStatus};
 pub use page::{PagePayRequest, PaymentPage, WapPayRequest};
 pub use refund::{
     RefundQueryRequest, RefundQueryResponse, RefundRequest, RefundResponse, RefundStatus,
+};
+pub use royalty::{
+    AccountType, Receiver, RelationPage, RelationQuery, RelationRequest, RelationResult,
+    RelationResultCode, RoyaltyDetail, RoyaltyOperation, RoyaltySplit, RoyaltyState, RoyaltyType,
+    SettleQuery, SettleQueryResponse, SettleRequest, SettleResponse,
 };
 pub use trade::{CloseResponse, CreateRequest, CreateResponse, PrecreateResponse, QueryResponse};
 
