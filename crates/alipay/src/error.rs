@@ -67,14 +67,19 @@ impl Error {
     /// query before deciding (never treat it as a failure, never retry a payment blindly).
     ///
     /// Besides transport failures this covers Alipay's own "system busy" answers (`20000`,
-    /// `ACQ.SYSTEM_ERROR`), which its documentation says to resolve by query or retry, and answers
+    /// `ACQ.SYSTEM_ERROR`, and for a settlement `ACQ.TRADE_SETTLE_ERROR`), which its documentation
+    /// says to resolve by query or by retrying with the same parameters, and answers
     /// that arrived but could not be read or trusted.
     #[must_use]
     pub fn is_outcome_unknown(&self) -> bool {
         match self {
             Self::Transport(_) | Self::Decode(_) | Self::Signature(_) => true,
             Self::Upstream { code, sub_code, .. } => {
-                code == "20000" || sub_code.as_deref() == Some("ACQ.SYSTEM_ERROR")
+                code == "20000"
+                    || matches!(
+                        sub_code.as_deref(),
+                        Some("ACQ.SYSTEM_ERROR" | "ACQ.TRADE_SETTLE_ERROR")
+                    )
             }
             Self::Config(_) => false,
         }

@@ -10,6 +10,10 @@
 //! `query_refund`, `verify_notification` into a [`Notification`]. Paying keeps Alipay's own
 //! methods (`precreate`, `create`, `wap_pay`, `page_pay`, `app_pay`): they differ in kind.
 //!
+//! Royalty (分账) keeps Alipay's vocabulary too: receivers are bound
+//! (`bind_royalty_receivers`, `unbind_royalty_receivers`, `query_royalty_receivers`), a trade
+//! opened with [`Order::royalty_freeze`] is split by `settle` and read back by `query_settle`.
+//!
 //! ```no_run
 //! # async fn demo() -> alipay::Result<()> {
 //! use alipay::{Client, Config, Fen, Order, TradeRef};
@@ -31,6 +35,7 @@ mod order;
 mod page;
 mod raw;
 mod refund;
+mod royalty;
 mod serde_util;
 pub mod sign;
 mod trade;
@@ -50,6 +55,11 @@ pub use order::{Buyer, Order, TradeRef, TradeStatus};
 pub use page::{PagePayRequest, PaymentPage, WapPayRequest};
 pub use refund::{
     RefundQueryRequest, RefundQueryResponse, RefundRequest, RefundResponse, RefundStatus,
+};
+pub use royalty::{
+    AccountType, Receiver, RelationPage, RelationQuery, RelationRequest, RelationResult,
+    RelationResultCode, RoyaltyDetail, RoyaltyOperation, RoyaltySplit, RoyaltyState, RoyaltyType,
+    SettleQuery, SettleQueryResponse, SettleRequest, SettleResponse,
 };
 pub use trade::{CloseResponse, CreateRequest, CreateResponse, PrecreateResponse, QueryResponse};
 

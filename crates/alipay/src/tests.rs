@@ -325,6 +325,7 @@ fn outcome_unknown_only_when_unknown() {
     assert!(Error::Transport(channel_core::TransportError::Timeout).is_outcome_unknown());
     assert!(upstream("20000", "isp.unknow-error").is_outcome_unknown());
     assert!(upstream("40004", "ACQ.SYSTEM_ERROR").is_outcome_unknown());
+    assert!(upstream("40004", "ACQ.TRADE_SETTLE_ERROR").is_outcome_unknown());
     assert!(!upstream("40004", "ACQ.TRADE_NOT_EXIST").is_outcome_unknown());
     assert!(!Error::Config("x".into()).is_outcome_unknown());
 }

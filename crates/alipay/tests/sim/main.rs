@@ -10,3 +10,4 @@ mod notify;
 mod pages;
 mod pay;
 mod refund;
+mod royalty;

@@ -75,6 +75,7 @@ pub(super) fn trade_json(t: &Trade) -> serde_json::Value {
     if let Some(map) = v.as_object_mut() {
         map.insert("trade_status".into(), json!(t.status.as_str()));
         map.insert("refunded_fen".into(), json!(t.refunded_fen()));
+        map.insert("settled_fen".into(), json!(t.settled_fen()));
     }
     v
 }

@@ -131,6 +131,9 @@ async fn record(
         refunds: Vec::new(),
         billed_fen: None,
         account_fee_fen: None,
+        royalty_freeze: false,
+        royalty_finished: false,
+        settlements: Vec::new(),
     };
     let recorded = update(&sim, |s| {
         if s.trades.get(&key).is_some() {

@@ -6,6 +6,10 @@
 //! a browser (`alipay.trade.wap.pay`, `page.pay`, `app.pay`) land on a cashier page whose button
 //! pays as the sandbox buyer (`cashier.rs`). Paying, closing and refunding send
 //! `trade_status_sync` notifications through the shared callback engine (`notify.rs`).
+//! Royalty (`trade/relation.rs`, `trade/settle.rs`): receivers bound per app; settlements
+//! succeed synchronously, only to bound receivers, idempotently per `out_request_no`, and never
+//! beyond what was paid less refunds and earlier splits (refunds likewise never take back what was
+//! split); `royalty_finish` releases the rest, after which nothing more can be split.
 //!
 //! Control API (unauthenticated, `control.rs`):
 //! - `POST /sim/alipay/apps` `{app_id, app_public_key_pem, notify_url?}` → `{app_id, alipay_public_key_pem, notify_url}`
@@ -23,7 +27,7 @@
 //! a bill of a million rows in the same format, row by row, and serves it
 //! ([`crate::SimContext::prepare_bill`]).
 //!
-//! State (apps with their Alipay keys, trades, refunds) is one [`crate::persist::Store`]:
+//! State (apps with their Alipay keys, trades with refunds and settlements, royalty receivers) is one [`crate::persist::Store`]:
 //! `alipay.json` and its journal `alipay.json.log` in the state dir.
 
 mod bill;

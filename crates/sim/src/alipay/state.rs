@@ -1,5 +1,6 @@
 //! What the Alipay simulator remembers across restarts: registered apps (with the Alipay key made
-//! for each) and trades with their refunds. `alipay.json` and its journal in the state dir.
+//! for each), trades with their refunds and royalty settlements, and the royalty receivers bound
+//! to each app. `alipay.json` and its journal in the state dir.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +12,16 @@ pub struct AlipayState {
     pub apps: TrackedMap<String, App>,
     /// Keyed by [`trade_key`] (`app_id/out_trade_no`): out_trade_no is unique per app.
     pub trades: TrackedMap<String, Trade>,
+    /// Keyed by [`relation_key`]: a receiver is bound once per app.
+    #[serde(default)]
+    pub relations: TrackedMap<String, Relation>,
 }
 
-journaled!(AlipayState { apps, trades });
+journaled!(AlipayState {
+    apps,
+    trades,
+    relations
+});
 
 /// A registered app: its public key (to verify requests) and the Alipay key pair made for it (to
 /// sign answers), kept so the Alipay public key a merchant configured stays valid after restarts.
@@ -82,6 +90,50 @@ pub struct Trade {
     /// `None`: the same fee.
     #[serde(default)]
     pub account_fee_fen: Option<i64>,
+    /// Created with `extend_params.royalty_freeze`: the money waits for its settlements.
+    #[serde(default)]
+    pub royalty_freeze: bool,
+    /// A settlement said `royalty_finish`: nothing is left to split.
+    #[serde(default)]
+    pub royalty_finished: bool,
+    #[serde(default)]
+    pub settlements: Vec<Settlement>,
+}
+
+/// One accepted `alipay.trade.order.settle`; the simulator settles synchronously, so every split
+/// in it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub out_request_no: String,
+    pub settle_no: String,
+    pub splits: Vec<Split>,
+    pub royalty_finish: bool,
+    pub at_ms: i64,
+}
+
+/// One transfer of a settlement, as the merchant asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Split {
+    pub trans_out: String,
+    pub trans_in_type: String,
+    pub trans_in: String,
+    pub amount_fen: i64,
+    pub desc: Option<String>,
+}
+
+/// A royalty receiver bound to an app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Relation {
+    pub app_id: String,
+    pub account_type: String,
+    pub account: String,
+    pub name: Option<String>,
+    pub memo: Option<String>,
+    pub bound_ms: i64,
+}
+
+pub fn relation_key(app_id: &str, account_type: &str, account: &str) -> String {
+    format!("{app_id}/{account_type}/{account}")
 }
 
 /// One successful refund (Alipay refunds synchronously: there is no pending state to keep).
@@ -101,6 +153,28 @@ impl Trade {
 
     pub fn refunded_fen(&self) -> i64 {
         self.refunds.iter().map(|r| r.amount_fen).sum()
+    }
+
+    pub fn settled_fen(&self) -> i64 {
+        self.settlements
+            .iter()
+            .flat_map(|s| &s.splits)
+            .map(|s| s.amount_fen)
+            .sum()
+    }
+
+    /// What a refund may still take back: money split to receivers has left the merchant.
+    pub fn refundable_fen(&self) -> i64 {
+        self.total_fen - self.refunded_fen() - self.settled_fen()
+    }
+
+    /// What a settlement may still split: nothing once a settlement finished the trade's royalty.
+    pub fn splittable_fen(&self) -> i64 {
+        if self.royalty_finished {
+            0
+        } else {
+            self.refundable_fen()
+        }
     }
 
     /// Closes an unpaid trade whose time is up. Expiry is applied lazily, whenever the trade is

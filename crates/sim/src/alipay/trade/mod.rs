@@ -1,11 +1,14 @@
 //! The trade business rules behind the gateway, one file per concern: opening trades
 //! (precreate, create, and the page methods via [`open_trade`]) in `open.rs`, reading and closing
-//! them in `lookup.rs`, refunds in `refund.rs`; bill URLs in [`super::bill`]. This file routes a
+//! them in `lookup.rs`, refunds in `refund.rs`, royalty receivers in `relation.rs` and royalty
+//! settlements in `settle.rs`; bill URLs in [`super::bill`]. This file routes a
 //! call to its method and holds what they all use: parameter readers and the state update.
 
 mod lookup;
 mod open;
 mod refund;
+mod relation;
+mod settle;
 
 use channel_core::Fen;
 use serde_json::Value;
@@ -25,6 +28,11 @@ pub(crate) async fn dispatch(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
         "alipay.trade.close" => lookup::close(sim, call).await,
         "alipay.trade.refund" => refund::refund(sim, call).await,
         "alipay.trade.fastpay.refund.query" => refund::refund_query(sim, call).await,
+        "alipay.trade.royalty.relation.bind" => relation::bind(sim, call).await,
+        "alipay.trade.royalty.relation.unbind" => relation::unbind(sim, call).await,
+        "alipay.trade.royalty.relation.batchquery" => relation::batchquery(sim, call).await,
+        "alipay.trade.order.settle" => settle::settle(sim, call).await,
+        "alipay.trade.order.settle.query" => settle::settle_query(sim, call).await,
         "alipay.data.dataservice.bill.downloadurl.query" => bill::url(sim, call),
         _ => Err(Refusal::invalid("isv.invalid-method", "不存在的方法名")),
     }

@@ -60,6 +60,9 @@ pub(crate) async fn open_trade(
         refunds: Vec::new(),
         billed_fen: None,
         account_fee_fen: None,
+        royalty_freeze: royalty_freeze(call),
+        royalty_finished: false,
+        settlements: Vec::new(),
     };
     update(sim, |s| match s.trades.get_mut(&key) {
         None => {
@@ -103,6 +106,19 @@ pub(crate) async fn open_trade(
         }
     })
     .await
+}
+
+/// `extend_params.royalty_freeze`, which SDKs send as the string `"true"` or as a JSON boolean.
+fn royalty_freeze(call: &Call) -> bool {
+    match call
+        .biz
+        .get("extend_params")
+        .and_then(|p| p.get("royalty_freeze"))
+    {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s == "true",
+        _ => false,
+    }
 }
 
 /// When an unpaid trade closes: `time_expire` (absolute, China time), else `timeout_express`

@@ -44,7 +44,8 @@ pub(super) async fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
                 ));
             }
         }
-        if t.refunded_fen() + amount_fen > t.total_fen {
+        // Money already split to royalty receivers is no longer the merchant's to refund.
+        if amount_fen > t.refundable_fen() {
             return Err(Refusal::business(
                 "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
                 "退款金额超限",
