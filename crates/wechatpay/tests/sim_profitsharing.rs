@@ -1,5 +1,9 @@
 //! Profit sharing against the simulator: receivers, splits and their limits, unfreezing, returns.
 
+// The helpers below are not tests, so allow-unwrap-in-tests does not reach them; a panic is the
+// right failure in them too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Merchant, Mode, TestSim, out};
