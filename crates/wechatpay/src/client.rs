@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use channel_core::{RsaPrivateKey, TransportError, nonce};
+use channel_core::{RsaPrivateKey, RsaPublicKey, TransportError, nonce};
 use http::{HeaderMap, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,6 +125,22 @@ impl Client {
         self.verified_json(raw).await
     }
 
+    /// A POST whose body carries a field encrypted with the WeChat Pay key named `serial`: WeChat
+    /// Pay reads `Wechatpay-Serial` to know which of its keys decrypts it.
+    pub(crate) async fn post_encrypted<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: Url,
+        body: &B,
+        serial: &str,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let response = self
+            .send_signed(Method::POST, url, body, None, Some(serial))
+            .await?;
+        let raw = read_raw(response).await?;
+        self.verified_json(raw).await
+    }
+
     /// A POST answered with 204 (close): nothing to decode, but the answer is still verified.
     pub(crate) async fn post_no_content<B: Serialize + ?Sized>(
         &self,
@@ -156,6 +172,18 @@ impl Client {
         url: Url,
         body: Vec<u8>,
         timeout: Option<Duration>,
+    ) -> Result<reqwest::Response> {
+        self.send_signed(method, url, body, timeout, None).await
+    }
+
+    /// As [`Self::send_for_response`]; `serial` replaces the configured `Wechatpay-Serial`.
+    async fn send_signed(
+        &self,
+        method: Method,
+        url: Url,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+        serial: Option<&str>,
     ) -> Result<reqwest::Response> {
         let timestamp = self.inner.clock.now();
         let nonce = nonce::alphanumeric(32);
@@ -189,7 +217,7 @@ impl Client {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
-        if let Some(id) = &self.inner.public_key_id {
+        if let Some(id) = serial.or(self.inner.public_key_id.as_deref()) {
             request = request.header(HEADER_SERIAL, id);
         }
         if let Some(timeout) = timeout {
@@ -218,6 +246,26 @@ impl Client {
             }
             other => Ok(other?),
         }
+    }
+
+    /// The WeChat Pay key that encrypts sensitive fields, and the serial that names it: the public
+    /// key in public-key mode, else a platform certificate (downloaded first if none is known).
+    pub(crate) async fn encryption_key(&self) -> Result<(String, RsaPublicKey)> {
+        if let Some(id) = &self.inner.public_key_id {
+            if let Some(key) = self.inner.keys.get(id) {
+                return Ok((id.clone(), key));
+            }
+        }
+        if self.inner.keys.serials().is_empty() && self.inner.download_certificates {
+            self.refresh_certificates_if_due().await?;
+        }
+        let mut serials = self.inner.keys.serials();
+        serials.sort();
+        serials
+            .into_iter()
+            .rev()
+            .find_map(|s| self.inner.keys.get(&s).map(|k| (s, k)))
+            .ok_or_else(|| Error::Config("no WeChat Pay key to encrypt with".into()))
     }
 
     fn may_download_for(&self, serial: &str) -> bool {

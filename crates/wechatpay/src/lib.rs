@@ -39,6 +39,7 @@ pub mod error;
 pub mod invoke;
 pub mod model;
 pub mod partner;
+pub mod profitsharing;
 pub mod refunds;
 pub mod timefmt;
 pub mod transactions;
@@ -72,6 +73,11 @@ pub use model::{
     TradeType, Transaction, TransactionAmount, TransactionFor, TransactionMerchant,
 };
 pub use partner::{PartnerMerchant, PartnerNewOrder, PartnerPayerId};
+pub use profitsharing::{
+    NewReceiver, NewSplit, NewSplitReturn, NewUnfreeze, Receiver, ReceiverResult, ReceiverType,
+    RelationType, RemovedReceiver, ReturnResult, Split, SplitReceiver, SplitReceiverResult,
+    SplitReturn, SplitState, UnsplitAmount,
+};
 pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus};
 pub use transactions::{DirectMerchant, NewOrder, NewOrderFor};
 pub use verify::{KeyRing, SignedHeaders};

@@ -28,6 +28,7 @@ mod notify;
 mod oauth;
 mod orders;
 mod payer;
+pub(crate) mod profitsharing;
 mod refunds;
 mod scope;
 pub mod state;
@@ -114,6 +115,7 @@ pub fn router(ctx: SimContext) -> Result<Router, SimError> {
             post(combine::close),
         )
         .route("/v3/certificates", get(certificates::list))
+        .merge(profitsharing::routes())
         .route_layer(axum::middleware::from_fn_with_state(sim.clone(), layer::v3));
     Ok(api
         .merge(control::router())

@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::h5::link;
+use super::profitsharing::model::Ledger;
 use super::scope::{Scope, check_appid, check_mchid, expire_if_due};
 use super::state::{Answer, Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
 use super::validate;
@@ -34,6 +35,12 @@ pub struct OrderBody {
     pub amount: Option<AmountIn>,
     pub payer: Option<PayerIn>,
     pub scene_info: Option<Value>,
+    pub settle_info: Option<SettleIn>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SettleIn {
+    pub profit_sharing: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,8 +175,20 @@ async fn create_in_scope(
     if trade_type == TradeType::H5 {
         link::reissue(&mut order, base_url, now);
     }
+    let profit_sharing = body
+        .settle_info
+        .as_ref()
+        .and_then(|s| s.profit_sharing)
+        .unwrap_or(false);
     sim.store
-        .update(|s| insert_order(s, key, order, base_url, now))
+        .update(|s| {
+            let fresh = !s.orders.contains_key(&key);
+            let answer = insert_order(s, key.clone(), order, base_url, now)?;
+            if fresh && profit_sharing {
+                s.sharing_ledgers.insert(key, Ledger::default());
+            }
+            Ok(answer)
+        })
         .await
         .map_err(internal)?
 }

@@ -19,7 +19,7 @@ use super::notify::{self, Event};
 use super::scope::{Scope, check_mchid, expire_if_due};
 use super::state::{Refund, RefundStatus, RequestDigest, TradeState, order_key};
 use super::transactions::{Lookup, find};
-use super::{fees, validate};
+use super::{fees, profitsharing, validate};
 
 /// How long a refund stays PROCESSING before it succeeds on its own (at time scale 1).
 const AUTO_SUCCESS_AFTER: Duration = Duration::from_secs(2);
@@ -95,6 +95,8 @@ pub async fn create(
             }
             let order_key = find(s, &scope, &lookup)
                 .ok_or_else(|| ApiError::resource_not_exists("订单不存在"))?;
+            // Money split to receivers is theirs: a refund comes only from what stayed.
+            let shared = profitsharing::shared_out(s, &order_key);
             *s.seq += 1;
             let seq = *s.seq;
             let order = s
@@ -115,7 +117,7 @@ pub async fn create(
             if total != order.total {
                 return Err(ApiError::param("amount.total与原订单金额不一致"));
             }
-            if refund > order.total - order.refunded {
+            if refund > order.total - order.refunded - shared {
                 return Err(ApiError::param("申请退款金额超过订单可退金额"));
             }
             order.refunded += refund;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::profitsharing::model as sharing;
 use crate::persist::{TrackedMap, TrackedValue, journaled};
 
 /// The whole persisted state.
@@ -22,6 +23,18 @@ pub struct WechatState {
     /// Official accounts' AppSecrets for web authorisation, by appid (`POST /sim/wechat/oauth/apps`).
     #[serde(default)]
     pub oauth_apps: TrackedMap<String, OAuthApp>,
+    /// Profit sharing receivers, by `profitsharing::model::receiver_key`.
+    #[serde(default)]
+    pub sharing_receivers: TrackedMap<String, sharing::Receiver>,
+    /// By [`order_key`]: only orders paid with `settle_info.profit_sharing` have one.
+    #[serde(default)]
+    pub sharing_ledgers: TrackedMap<String, sharing::Ledger>,
+    /// Splits and unfreezes, by `profitsharing::model::split_key`.
+    #[serde(default)]
+    pub splits: TrackedMap<String, sharing::Split>,
+    /// Returns of splits, by `profitsharing::model::return_key`.
+    #[serde(default)]
+    pub split_returns: TrackedMap<String, sharing::Return>,
 }
 
 journaled!(WechatState {
@@ -32,6 +45,10 @@ journaled!(WechatState {
     combines,
     seq,
     oauth_apps,
+    sharing_receivers,
+    sharing_ledgers,
+    splits,
+    split_returns,
 });
 
 impl WechatState {

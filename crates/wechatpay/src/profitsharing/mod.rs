@@ -1,0 +1,19 @@
+//! Profit sharing (分账) for a direct merchant: receivers are added first, then a paid order whose
+//! payment asked for `settle_info.profit_sharing` is split among them, the rest unfrozen to the
+//! merchant, and a split to a merchant can be returned.
+//!
+//! WeChat Pay settles splits asynchronously: a split answers `PROCESSING` and is followed with
+//! [`crate::Client::query_profit_sharing`] until `FINISHED`, each receiver then `SUCCESS` or
+//! `CLOSED`.
+
+mod orders;
+mod receivers;
+mod returns;
+mod sensitive;
+
+pub use orders::{
+    NewSplit, NewUnfreeze, ReceiverResult, Split, SplitReceiver, SplitReceiverResult, SplitState,
+    UnsplitAmount,
+};
+pub use receivers::{NewReceiver, Receiver, ReceiverType, RelationType, RemovedReceiver};
+pub use returns::{NewSplitReturn, ReturnResult, SplitReturn};
