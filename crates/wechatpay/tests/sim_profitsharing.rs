@@ -57,6 +57,22 @@ async fn add_partner(m: &Merchant) {
     );
 }
 
+/// A simulator with a merchant in public-key mode whose partner receiver is added.
+async fn with_partner() -> (TestSim, Merchant) {
+    let t = TestSim::start().await;
+    let m = t.register(Mode::PublicKey).await;
+    add_partner(&m).await;
+    (t, m)
+}
+
+/// The refusal of a split of `amount` to the partner under `no`.
+async fn refused_split(m: &Merchant, transaction_id: &str, no: &str, amount: i64) -> Error {
+    m.client
+        .share_profit(&split(m, transaction_id, no, amount))
+        .await
+        .unwrap_err()
+}
+
 fn split(m: &Merchant, transaction_id: &str, no: &str, amount: i64) -> NewSplit {
     NewSplit {
         appid: m.appid.clone(),
@@ -74,9 +90,7 @@ fn split(m: &Merchant, transaction_id: &str, no: &str, amount: i64) -> NewSplit 
 
 #[tokio::test]
 async fn split_finishes_returns_and_unfreezes() {
-    let t = TestSim::start().await;
-    let m = t.register(Mode::PublicKey).await;
-    add_partner(&m).await;
+    let (t, m) = with_partner().await;
     let tx = paid(&t, &m, "share_0001", 1000, true).await;
 
     let made = m
@@ -152,25 +166,15 @@ async fn split_finishes_returns_and_unfreezes() {
             .unsplit_amount,
         0
     );
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S2", 1))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S2", 1).await;
     assert_eq!(refusal(&e), (400, "INVALID_REQUEST", "分账金额不足"));
 }
 
 #[tokio::test]
 async fn splits_to_others_stop_at_thirty_percent() {
-    let t = TestSim::start().await;
-    let m = t.register(Mode::PublicKey).await;
-    add_partner(&m).await;
+    let (t, m) = with_partner().await;
     let tx = paid(&t, &m, "share_0002", 1000, true).await;
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S1", 301))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S1", 301).await;
     assert_eq!(
         refusal(&e),
         (400, "INVALID_REQUEST", "分账金额超出最大分账比例")
@@ -179,11 +183,7 @@ async fn splits_to_others_stop_at_thirty_percent() {
         .share_profit(&split(&m, &tx, "S2", 200))
         .await
         .unwrap();
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S3", 101))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S3", 101).await;
     assert_eq!(refusal(&e).2, "分账金额超出最大分账比例");
     m.client
         .share_profit(&split(&m, &tx, "S4", 100))
@@ -193,9 +193,7 @@ async fn splits_to_others_stop_at_thirty_percent() {
 
 #[tokio::test]
 async fn a_split_never_exceeds_what_is_left_after_refunds() {
-    let t = TestSim::start().await;
-    let m = t.register(Mode::PublicKey).await;
-    add_partner(&m).await;
+    let (t, m) = with_partner().await;
     let tx = paid(&t, &m, "share_0003", 1000, true).await;
     let by_id = TradeRef::TransactionId(tx.clone());
     m.client
@@ -206,11 +204,7 @@ async fn a_split_never_exceeds_what_is_left_after_refunds() {
         ))
         .await
         .unwrap();
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S1", 101))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S1", 101).await;
     assert_eq!(refusal(&e), (400, "INVALID_REQUEST", "分账金额不足"));
     m.client
         .share_profit(&split(&m, &tx, "S2", 100))
@@ -220,9 +214,7 @@ async fn a_split_never_exceeds_what_is_left_after_refunds() {
 
 #[tokio::test]
 async fn a_split_racing_a_refund_never_moves_more_than_was_paid() {
-    let t = TestSim::start().await;
-    let m = t.register(Mode::PublicKey).await;
-    add_partner(&m).await;
+    let (t, m) = with_partner().await;
     for i in 0..5 {
         let no = format!("share_race_{i}");
         let tx = paid(&t, &m, &no, 1000, true).await;
@@ -247,11 +239,7 @@ async fn an_unknown_receiver_is_refused_and_a_deleted_one_closes() {
     let t = TestSim::start().await;
     let m = t.register(Mode::PublicKey).await;
     let tx = paid(&t, &m, "share_0004", 1000, true).await;
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S1", 100))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S1", 100).await;
     let (status, code, message) = refusal(&e);
     assert_eq!((status, code), (400, "INVALID_REQUEST"));
     assert!(message.contains("分账接收方关系不存在"), "{message}");
@@ -284,15 +272,9 @@ async fn an_unknown_receiver_is_refused_and_a_deleted_one_closes() {
 
 #[tokio::test]
 async fn an_order_paid_without_profit_sharing_cannot_be_split() {
-    let t = TestSim::start().await;
-    let m = t.register(Mode::PublicKey).await;
-    add_partner(&m).await;
+    let (t, m) = with_partner().await;
     let tx = paid(&t, &m, "share_0005", 1000, false).await;
-    let e = m
-        .client
-        .share_profit(&split(&m, &tx, "S1", 100))
-        .await
-        .unwrap_err();
+    let e = refused_split(&m, &tx, "S1", 100).await;
     assert_eq!(
         refusal(&e),
         (400, "INVALID_REQUEST", "非分账订单不支持分账")
