@@ -34,15 +34,3 @@ fn form_params(uri: &Uri, body: &Bytes, from_body: bool) -> compat::Params {
     };
     url::form_urlencoded::parse(raw).into_owned().collect()
 }
-
-/// Whether the payer's browser says it is a phone's.
-fn is_mobile(user_agent: &str) -> bool {
-    ["Mobile", "Android", "iPhone", "iPad"]
-        .iter()
-        .any(|m| user_agent.contains(m))
-}
-
-/// Whether the payer's browser is WeChat's.
-fn in_wechat(user_agent: &str) -> bool {
-    user_agent.contains("MicroMessenger")
-}

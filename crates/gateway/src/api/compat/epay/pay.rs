@@ -9,9 +9,10 @@ use compat::epay::{
     Device, EpayError, Fields, PayAnswer, PayEntry, PayRequest, PayTarget, PayType,
 };
 
-use super::super::{form_params, in_wechat, is_mobile};
+use super::super::form_params;
 use super::{Ctx, Failure, back, merchant, trouble};
 use crate::channels::PayParams;
+use crate::checkout::Agent;
 use crate::domain::{
     Amount, Attach, Channel, Currency, Description, ExpireMinutes, Method, NotifyUrl, OrderMethod,
     OrderRequest, OrderStatus, Origin, OutTradeNo, PayMethod, Payer, Protocol, ReturnUrl,
@@ -138,11 +139,13 @@ async fn start(
 /// is; the checkout page (any method) without a type, or inside WeChat, where paying needs the
 /// payer's openid, which the checkout page obtains.
 fn method_for(request: &PayRequest, entry: PayEntry, agent: &str) -> OrderMethod {
-    let device = match entry {
-        PayEntry::Mapi => request.device,
-        PayEntry::Submit if in_wechat(agent) => Device::Wechat,
-        PayEntry::Submit if is_mobile(agent) => Device::Mobile,
-        PayEntry::Submit => Device::Jump,
+    // A browser says where it is as the checkout page reads it.
+    let device = match (entry, Agent::of(Some(agent))) {
+        (PayEntry::Mapi, _) => request.device,
+        (PayEntry::Submit, Agent::WechatApp) => Device::Wechat,
+        (PayEntry::Submit, Agent::AlipayApp) => Device::Alipay,
+        (PayEntry::Submit, Agent::PhoneBrowser) => Device::Mobile,
+        (PayEntry::Submit, Agent::Desktop) => Device::Jump,
     };
     let fixed = |channel, method| {
         PayMethod::new(channel, method).map_or(OrderMethod::Any, OrderMethod::Fixed)
