@@ -389,7 +389,9 @@ api_tests! {
         use gateway::workers::{JobHandler, JobOutcome};
 
         let store = &app.db.store;
-        let day = BillDay::of(Timestamp::now()).previous().previous();
+        // Three days back: the day after it has ended, and its bill fell due, at any hour of today
+        // in China (two days back is not past that before the morning's publication).
+        let day = BillDay::of(Timestamp::now()).previous().previous().previous();
         store.request_reconciliation(Channel::Wechat, day, Timestamp::now()).await.unwrap();
         let jobs = store.claim_jobs(&[JobKind::ReconcileDay], "test", Timestamp::now(), Duration::from_secs(60), 10).await.unwrap();
         let handler = ReconcileJob::new(reconciler(&app), app.channels.clone(), ReconcileSettings::default());
