@@ -233,8 +233,10 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
     plan.step(json!({"screenshot": png("sites")}));
     plan.step(json!({"goto": format!("/console/sites/{}", keys.site_id)}));
     plan.step(json!({"fill": "notify-url", "value": site.url("/notify-moved")}));
+    // And served as a WeChat Pay sub-merchant of the sandbox's service provider.
+    plan.step(json!({"fill": "sub-mchid", "value": "1900000109"}));
     plan.step(json!({"click": "save-site"}));
-    let edited = plan.step(json!({"look": ["notice", "site-notify-url"]}));
+    let edited = plan.step(json!({"look": ["notice", "site-notify-url", "site-sub-merchant"]}));
     plan.step(json!({"screenshot": png("site-edited")}));
     // EPay turned on from the site's page: its pid and key shown once, on the answer itself.
     plan.step(json!({"click": "enable-epay"}));
@@ -378,6 +380,7 @@ async fn an_admin_refunds_resends_edits_a_site_signs_out_and_finds_each_action_i
         site.url("/notify-moved"),
         "{e}"
     );
+    assert_eq!(e["site-sub-merchant"]["text"], "1900000109", "{e}");
     let k = testids(epay_keys);
     assert_eq!(k["keys-once"]["count"], 1, "{k}");
     let pid = k["key-pid"]["text"].as_str().unwrap().to_owned();

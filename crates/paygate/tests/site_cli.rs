@@ -61,7 +61,8 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     );
     let text = String::from_utf8(site(&data, &["list"]).stdout).unwrap();
     let line = text.lines().find(|l| l.starts_with(&id)).unwrap();
-    assert!(line.ends_with("\tprivate-targets"), "{line}");
+    // The last two columns: the private-target permission, and no WeChat Pay sub-merchant.
+    assert!(line.ends_with("\tprivate-targets\t-"), "{line}");
 
     let updated = ok_json(&site(
         &data,
@@ -103,6 +104,33 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     assert_eq!(renamed["name"], "内网商店");
     assert_eq!(renamed["notify_url"], Value::Null, "kept");
 
+    // Served as a WeChat Pay sub-merchant, then paid to the operator's merchant again.
+    let served = ok_json(&site(
+        &data,
+        &[
+            "update",
+            &id,
+            "--wechat-sub-mchid",
+            "1900000109",
+            "--wechat-sub-appid",
+            "wxd678efh567hg6999",
+            "--json",
+        ],
+    ));
+    assert_eq!(served["wechat_sub_mchid"], "1900000109");
+    assert_eq!(served["wechat_sub_appid"], "wxd678efh567hg6999");
+    let listed = String::from_utf8_lossy(&site(&data, &["list"]).stdout).into_owned();
+    assert!(
+        listed.contains("wechat-sub:1900000109/wxd678efh567hg6999"),
+        "{listed}"
+    );
+    let cleared = ok_json(&site(
+        &data,
+        &["update", &id, "--clear-wechat-sub-merchant", "--json"],
+    ));
+    assert_eq!(cleared["wechat_sub_mchid"], Value::Null);
+    assert_eq!(cleared["name"], "内网商店", "kept");
+
     let disabled = ok_json(&site(&data, &["disable", &id, "--json"]));
     assert_eq!(disabled["status"], "disabled");
     let enabled = ok_json(&site(&data, &["enable", &id, "--json"]));
@@ -129,7 +157,7 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         assert_eq!(count("site.create").await, 2);
-        assert_eq!(count("site.update").await, 4);
+        assert_eq!(count("site.update").await, 6);
         assert_eq!(count("site.disable").await, 2);
         assert_eq!(count("site.enable").await, 1);
         let keys = db
@@ -159,6 +187,30 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     fails_with(
         &site(&data, &["update", &id, "--allow-private-targets", "maybe"]),
         "invalid value",
+    );
+    fails_with(
+        &site(&data, &["update", &id, "--wechat-sub-mchid", "19000001O9"]),
+        "--wechat-sub-mchid",
+    );
+    fails_with(
+        &site(
+            &data,
+            &["update", &id, "--wechat-sub-appid", "wxd678efh567hg6999"],
+        ),
+        "--wechat-sub-mchid",
+    );
+    fails_with(
+        &site(
+            &data,
+            &[
+                "update",
+                &id,
+                "--wechat-sub-mchid",
+                "1900000109",
+                "--clear-wechat-sub-merchant",
+            ],
+        ),
+        "cannot be used with",
     );
     for command in ["disable", "enable"] {
         fails_with(

@@ -31,6 +31,8 @@ pub struct TradeNews {
 #[derive(Debug)]
 pub(super) enum NewsPayload {
     Wechat(Box<wechatpay::Transaction>),
+    /// A sub-merchant's order, as the service provider is told of it.
+    WechatPartner(Box<wechatpay::PartnerTransaction>),
     Alipay(Box<::alipay::Notification>),
 }
 
@@ -46,7 +48,7 @@ impl TradeNews {
     pub fn confirm(&self) -> Confirm {
         match self.payload {
             // The resource is encrypted and signed as a whole: it says what it says.
-            NewsPayload::Wechat(_) => Confirm::PaidWhileClosed,
+            NewsPayload::Wechat(_) | NewsPayload::WechatPartner(_) => Confirm::PaidWhileClosed,
             // Alipay signs raw `k=v&k=v` text, whose values may re-split into other fields.
             NewsPayload::Alipay(_) => Confirm::Changes,
         }

@@ -30,13 +30,13 @@ pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
 pub use refund::RefundState;
 pub use status::UpstreamStatus;
-pub use wechat::{OauthError, WechatAccount, WechatAppIds, WechatOauth};
+pub use wechat::{OauthError, WechatAccount, WechatAppIds, WechatOauth, WechatPartner};
 
 use callback::{NewsPayload, RefundNewsPayload};
 
 use crate::domain::{
     Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, Refund, RefundWindows,
-    UpstreamFields,
+    UpstreamFields, WechatSubMerchant,
 };
 
 /// The configured channel accounts. Cheap to clone.
@@ -119,7 +119,18 @@ impl Channels {
     /// mini-program and App, the matching appid is.
     #[must_use]
     pub fn supports(&self, method: PayMethod) -> bool {
-        self.target(method).is_ok()
+        self.target(method, None).is_ok()
+    }
+
+    /// Whether orders of `method` can be made for a site paid to `sub_merchant` (its own
+    /// WeChat Pay sub-merchant, or the operator's merchant when `None`).
+    #[must_use]
+    pub fn supports_for(
+        &self,
+        method: PayMethod,
+        sub_merchant: Option<&WechatSubMerchant>,
+    ) -> bool {
+        self.target(method, sub_merchant).is_ok()
     }
 
     /// The WeChat Pay merchant, when configured.
@@ -149,15 +160,24 @@ impl Channels {
             .collect()
     }
 
-    fn target(&self, method: PayMethod) -> Result<Target<'_>, ChannelError> {
+    /// The account and call for `method`, for an order paid to `sub_merchant` (WeChat Pay's
+    /// service provider then makes it) or to the operator's own merchant.
+    fn target(
+        &self,
+        method: PayMethod,
+        sub_merchant: Option<&WechatSubMerchant>,
+    ) -> Result<Target<'_>, ChannelError> {
         let not_configured = || ChannelError::NotConfigured(method);
         match Route::of(method)? {
             Route::Wechat(kind) => {
                 let account = self.inner.wechat.as_ref().ok_or_else(not_configured)?;
-                account
-                    .appids
-                    .for_method(method.method())
-                    .ok_or_else(not_configured)?;
+                let offered = match sub_merchant {
+                    Some(sub) => wechat::partner::offers(account, sub, kind),
+                    None => account.appids.for_method(method.method()).is_some(),
+                };
+                if !offered {
+                    return Err(not_configured());
+                }
                 Ok(Target::Wechat(account, kind))
             }
             Route::Alipay(kind) => {
@@ -165,6 +185,15 @@ impl Channels {
                 Ok(Target::Alipay(account, kind))
             }
         }
+    }
+
+    /// [`Channels::target`] for `order`, by its method and the sub-merchant it was stored for.
+    fn target_of(&self, order: &Order) -> Result<Target<'_>, ChannelError> {
+        let sub_merchant = match order.pay_method.channel() {
+            Channel::Wechat => order.sub_merchant.as_ref(),
+            Channel::Alipay => None,
+        };
+        self.target(order.pay_method, sub_merchant)
     }
 
     /// Creates the order upstream and returns what the channel answered (`code_url`, `prepay_id`,
@@ -179,7 +208,7 @@ impl Channels {
     /// `NotConfigured`, `Invalid` (a payer field the method needs is missing), `Refused`, `Unknown`
     /// (resolve with [`Channels::query`]).
     pub async fn create(&self, order: &Order) -> Result<UpstreamFields, ChannelError> {
-        match self.target(order.pay_method)? {
+        match self.target_of(order)? {
             Target::Wechat(account, kind) => wechat::create(account, kind, order).await,
             Target::Alipay(account, kind) => alipay::create(account, kind, order).await,
         }
@@ -193,7 +222,7 @@ impl Channels {
     /// `NotConfigured`; `Invalid` when the upstream field the method needs is not stored yet
     /// (the order was never created upstream).
     pub fn pay_params(&self, order: &Order) -> Result<PayParams, ChannelError> {
-        match self.target(order.pay_method)? {
+        match self.target_of(order)? {
             Target::Wechat(account, kind) => wechat::pay_params(account, kind, order),
             Target::Alipay(account, kind) => alipay::pay_params(account, kind, order),
         }
@@ -208,7 +237,7 @@ impl Channels {
     /// # Errors
     /// `NotConfigured`, `Refused`, `Unknown`.
     pub async fn query(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
-        match self.target(order.pay_method)? {
+        match self.target_of(order)? {
             Target::Wechat(account, _) => wechat::query(account, order).await,
             Target::Alipay(account, _) => alipay::query(account, order).await,
         }
@@ -226,7 +255,7 @@ impl Channels {
     /// # Errors
     /// `NotConfigured`, `Refused`, `Unknown`.
     pub async fn close(&self, order: &Order) -> Result<(), ChannelError> {
-        match self.target(order.pay_method)? {
+        match self.target_of(order)? {
             Target::Wechat(account, _) => wechat::close(account, order).await,
             Target::Alipay(account, _) => alipay::close(account, order).await,
         }
@@ -244,7 +273,7 @@ impl Channels {
         order: &Order,
         refund: &Refund,
     ) -> Result<RefundState, ChannelError> {
-        match self.target(order.pay_method)? {
+        match self.target_of(order)? {
             Target::Wechat(account, _) => wechat::refunds::refund(account, order, refund).await,
             Target::Alipay(account, _) => alipay::refunds::refund(account, order, refund).await,
         }
@@ -259,8 +288,10 @@ impl Channels {
         order: &Order,
         refund: &Refund,
     ) -> Result<RefundState, ChannelError> {
-        match self.target(order.pay_method)? {
-            Target::Wechat(account, _) => wechat::refunds::query_refund(account, refund).await,
+        match self.target_of(order)? {
+            Target::Wechat(account, _) => {
+                wechat::refunds::query_refund(account, order, refund).await
+            }
             Target::Alipay(account, _) => {
                 alipay::refunds::query_refund(account, order, refund).await
             }
@@ -281,7 +312,7 @@ impl Channels {
             Channel::Wechat => {
                 let account = self.inner.wechat.as_ref();
                 let account = account
-                    .filter(|a| a.mchid == received.account)
+                    .filter(|a| a.receives_for(received.account))
                     .ok_or(Rejection::NotOurs)?;
                 wechat::callback::decode(account, received).await
             }
@@ -312,6 +343,12 @@ impl Channels {
                 // Decoded by an account that is gone: cannot be.
                 None => Err(NewsRefusal::Mismatch(
                     "WeChat Pay news, and no WeChat Pay merchant".to_owned(),
+                )),
+            },
+            NewsPayload::WechatPartner(t) => match &self.inner.wechat {
+                Some(account) => wechat::callback::read_partner(account, t, order),
+                None => Err(NewsRefusal::Mismatch(
+                    "WeChat Pay partner news, and no WeChat Pay merchant".to_owned(),
                 )),
             },
             NewsPayload::Alipay(n) => alipay::callback::read(n, order),

@@ -21,6 +21,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         return_url: None,
         payer: Payer::default(),
         origin: None,
+        sub_merchant: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,
         checkout_token: CheckoutToken::generate(),

@@ -24,7 +24,7 @@ pub use alipay::AlipaySettings;
 pub use database_url::DatabaseUrl;
 pub use error::ConfigError;
 pub use master_key::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKeySource};
-pub use wechat::WechatSettings;
+pub use wechat::{ServiceProviderSettings, WechatSettings};
 
 /// A duration as the config file takes one (`100ms`, `15s`, `3m`, `6h`, `7d`, `1m30s`), for the
 /// command line to read its own durations the same way. The error is the reason, without the text.

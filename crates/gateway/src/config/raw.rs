@@ -31,6 +31,8 @@ pub(crate) const KEYS: &[Key] = &[
     key("wechat.appid", "PAYGATE_WECHAT_APPID"),
     key("wechat.miniapp_appid", "PAYGATE_WECHAT_MINIAPP_APPID"),
     key("wechat.app_appid", "PAYGATE_WECHAT_APP_APPID"),
+    key("wechat.sp_mchid", "PAYGATE_WECHAT_SP_MCHID"),
+    key("wechat.sp_appid", "PAYGATE_WECHAT_SP_APPID"),
     key("wechat.merchant_serial", "PAYGATE_WECHAT_MERCHANT_SERIAL"),
     key(
         "wechat.merchant_key_file",

@@ -1,4 +1,5 @@
-//! `[wechat]`: a direct WeChat Pay merchant, parsed into a ready `wechatpay::Config`.
+//! `[wechat]`: a direct WeChat Pay merchant and, optionally, the service provider it also is,
+//! parsed into ready `wechatpay::Config`s.
 
 use channel_core::RsaPrivateKey;
 use channel_core::rsa::Certificate;
@@ -19,6 +20,20 @@ pub struct WechatSettings {
     /// Web authorisation under the official account (`wechat.appsecret`), for JSAPI payments of
     /// channel-neutral orders inside WeChat.
     pub oauth: Option<crate::channels::WechatOauth>,
+    /// The operator as a service provider (`wechat.sp_mchid`, `wechat.sp_appid`).
+    pub service_provider: Option<ServiceProviderSettings>,
+}
+
+/// A service provider (服务商) that serves sites as its sub-merchants. It signs with the
+/// `[wechat]` key material: an operator that is only a service provider gives its number as both
+/// `mchid` and `sp_mchid`.
+#[derive(Debug)]
+pub struct ServiceProviderSettings {
+    pub sp_mchid: String,
+    pub sp_appid: String,
+    /// The client configuration signing as `sp_mchid`; `None` when it is `mchid`'s (one number,
+    /// one client).
+    pub client: Option<wechatpay::Config>,
 }
 
 fn required(raw: &Raw, name: &'static str) -> Result<String, ConfigError> {
@@ -44,22 +59,8 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<WechatSettings>, ConfigError> {
     let appid = required(raw, "wechat.appid")?;
     let miniapp_appid = raw.text("wechat.miniapp_appid")?;
     let app_appid = raw.text("wechat.app_appid")?;
-    let serial = required(raw, "wechat.merchant_serial")?;
-    let key_path = raw
-        .path("wechat.merchant_key_file")?
-        .ok_or_else(|| missing("wechat.merchant_key_file"))?;
-    let key_pem = raw.read_file("wechat.merchant_key_file", &key_path)?;
-    let private_key = RsaPrivateKey::from_pem(&key_pem)
-        .map_err(|e| raw.invalid("wechat.merchant_key_file", e.to_string()))?;
-    let apiv3_key = apiv3_key(raw)?;
-    let verification = verification(raw)?;
-    let mut client = wechatpay::Config::new(&mchid, &serial, private_key, apiv3_key, verification)
-        .map_err(|e| raw.invalid("wechat.merchant_serial", e.to_string()))?;
-    if let Some(url) = raw.text("wechat.api_base_url")? {
-        client = client
-            .with_base_url(&url)
-            .map_err(|e| raw.invalid("wechat.api_base_url", e.to_string()))?;
-    }
+    let client = client_config(raw, &mchid)?;
+    let service_provider = service_provider(raw, &mchid)?;
     let oauth = match raw.text("wechat.appsecret")? {
         Some(secret) => {
             let authorize = raw
@@ -80,6 +81,57 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<WechatSettings>, ConfigError> {
         appid,
         miniapp_appid,
         app_appid,
+        client,
+        service_provider,
+    }))
+}
+
+/// The client configuration of merchant `mchid`, signing with the `[wechat]` key material. Read
+/// once per client at start-up.
+fn client_config(raw: &Raw, mchid: &str) -> Result<wechatpay::Config, ConfigError> {
+    let serial = required(raw, "wechat.merchant_serial")?;
+    let key_path = raw
+        .path("wechat.merchant_key_file")?
+        .ok_or_else(|| missing("wechat.merchant_key_file"))?;
+    let key_pem = raw.read_file("wechat.merchant_key_file", &key_path)?;
+    let private_key = RsaPrivateKey::from_pem(&key_pem)
+        .map_err(|e| raw.invalid("wechat.merchant_key_file", e.to_string()))?;
+    let apiv3_key = apiv3_key(raw)?;
+    let verification = verification(raw)?;
+    let mut client = wechatpay::Config::new(mchid, &serial, private_key, apiv3_key, verification)
+        .map_err(|e| raw.invalid("wechat.merchant_serial", e.to_string()))?;
+    if let Some(url) = raw.text("wechat.api_base_url")? {
+        client = client
+            .with_base_url(&url)
+            .map_err(|e| raw.invalid("wechat.api_base_url", e.to_string()))?;
+    }
+    Ok(client)
+}
+
+/// `wechat.sp_mchid` and `wechat.sp_appid`, both or neither.
+fn service_provider(
+    raw: &Raw,
+    mchid: &str,
+) -> Result<Option<ServiceProviderSettings>, ConfigError> {
+    let sp_mchid = raw.text("wechat.sp_mchid")?;
+    let sp_appid = raw.text("wechat.sp_appid")?;
+    let (sp_mchid, sp_appid) = match (sp_mchid, sp_appid) {
+        (None, None) => return Ok(None),
+        (Some(m), Some(a)) => (m, a),
+        (Some(_), None) => return Err(missing("wechat.sp_appid")),
+        (None, Some(_)) => return Err(missing("wechat.sp_mchid")),
+    };
+    if !sp_mchid.bytes().all(|b| b.is_ascii_digit()) || sp_mchid.is_empty() {
+        return Err(raw.invalid("wechat.sp_mchid", "must be digits"));
+    }
+    let client = if sp_mchid == mchid {
+        None
+    } else {
+        Some(client_config(raw, &sp_mchid)?)
+    };
+    Ok(Some(ServiceProviderSettings {
+        sp_mchid,
+        sp_appid,
         client,
     }))
 }

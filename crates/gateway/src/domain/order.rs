@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::{
     Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderMethod,
     OrderStatus, Origin, OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId,
-    Timestamp, UpstreamOrderNo,
+    Timestamp, UpstreamOrderNo, WechatSubMerchant,
 };
 
 /// paygate's row id of an order. Internal: sites name orders by their `out_trade_no`.
@@ -131,6 +131,7 @@ pub struct NewOrder {
     site_id: SiteId,
     request: OrderRequest,
     origin: Option<Origin>,
+    sub_merchant: Option<WechatSubMerchant>,
     fingerprint: Fingerprint,
     upstream_order_no: UpstreamOrderNo,
     checkout_token: CheckoutToken,
@@ -152,6 +153,7 @@ impl NewOrder {
             fingerprint: request.fingerprint(),
             request,
             origin: None,
+            sub_merchant: None,
             upstream_order_no: UpstreamOrderNo::generate(now),
             checkout_token: CheckoutToken::generate(),
             created_at: now,
@@ -171,6 +173,15 @@ impl NewOrder {
             .chain(origin.fingerprint_fields());
         self.fingerprint = Fingerprint::of("v1", fields);
         self.origin = Some(origin);
+        self
+    }
+
+    /// Paid to `sub_merchant` (the site's, when the operator serves it as one) instead of the
+    /// operator's own merchant. Not part of the fingerprint: it is the site's setting, not the
+    /// request's content.
+    #[must_use]
+    pub fn for_sub_merchant(mut self, sub_merchant: Option<WechatSubMerchant>) -> Self {
+        self.sub_merchant = sub_merchant;
         self
     }
 
@@ -200,6 +211,11 @@ impl NewOrder {
     #[must_use]
     pub fn origin(&self) -> Option<&Origin> {
         self.origin.as_ref()
+    }
+
+    #[must_use]
+    pub fn sub_merchant(&self) -> Option<&WechatSubMerchant> {
+        self.sub_merchant.as_ref()
     }
 
     #[must_use]
@@ -275,6 +291,8 @@ pub struct Order {
     pub payer: Payer,
     /// The protocol it was made through, when not paygate's own API.
     pub origin: Option<Origin>,
+    /// The WeChat Pay sub-merchant it is paid to, when its site was served as one at creation.
+    pub sub_merchant: Option<WechatSubMerchant>,
     pub fingerprint: Fingerprint,
     pub status: OrderStatus,
     pub checkout_token: CheckoutToken,

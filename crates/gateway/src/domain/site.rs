@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::token::{is_token, random_with_prefix};
-use super::{DomainError, Mode, NotifyUrl, PayMethod, Timestamp};
+use super::{DomainError, Mode, NotifyUrl, PayMethod, Timestamp, WechatSubMerchant};
 
 /// A site with its keys in clear (in memory only). `SecretKey`'s `Debug` keeps it out of logs.
 #[derive(Debug, Clone)]
@@ -17,6 +17,9 @@ pub struct Site {
     /// Its notify URLs may lead to loopback, private, link-local and other non-public addresses:
     /// the operator's choice for a site on its own network. Off by default.
     pub allow_private_targets: bool,
+    /// The WeChat Pay sub-merchant the operator serves the site as, when the operator is a service
+    /// provider; `None`: the site is paid to the operator's own merchant.
+    pub wechat_sub_merchant: Option<WechatSubMerchant>,
     pub status: SiteStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -8,7 +8,7 @@ use channel_core::{RsaPrivateKey, nonce};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds, WechatOauth};
+use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds, WechatOauth, WechatPartner};
 
 /// The sandbox's own credentials: what a real operator would get from WeChat Pay and Alipay.
 /// Generated once and kept (by the caller) so that orders in the simulator's state stay valid
@@ -253,7 +253,17 @@ async fn wechat_account(
         keys.wechat_appids.clone(),
         public,
     )
-    .map(|account| account.with_oauth(oauth))
+    .map(|account| {
+        // The sandbox merchant is a service provider too, under its own number and official
+        // account, so that a site can be tried as a sub-merchant.
+        let partner = WechatPartner::new(
+            account.client.clone(),
+            keys.wechat_mchid.clone(),
+            keys.wechat_appids.mp.clone(),
+            public,
+        );
+        account.with_oauth(oauth).with_partner(partner)
+    })
     .map_err(|e| ProvisionError::Client {
         channel: "WeChat Pay",
         message: e.to_string(),

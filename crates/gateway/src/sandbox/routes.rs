@@ -196,10 +196,18 @@ async fn pay_in_sim(ctx: &Ctx, order: &Order) -> Response {
     let channel = order.pay_method.channel();
     let upstream_no = order.upstream_order_no.as_str();
     let url = match channel {
-        Channel::Wechat => format!(
-            "{}/sim/wechat/orders/{upstream_no}/pay?mchid={}",
-            ctx.sim_url, ctx.wechat_mchid
-        ),
+        // A sub-merchant's order is the service provider's (the sandbox merchant) for that
+        // sub-merchant.
+        Channel::Wechat => match &order.sub_merchant {
+            None => format!(
+                "{}/sim/wechat/orders/{upstream_no}/pay?mchid={}",
+                ctx.sim_url, ctx.wechat_mchid
+            ),
+            Some(sub) => format!(
+                "{}/sim/wechat/orders/{upstream_no}/pay?mchid={}&sub_mchid={}",
+                ctx.sim_url, ctx.wechat_mchid, sub.sub_mchid
+            ),
+        },
         Channel::Alipay => format!(
             "{}/sim/alipay/trades/{upstream_no}/pay?app_id={}",
             ctx.sim_url, ctx.alipay_app_id

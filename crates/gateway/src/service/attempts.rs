@@ -32,7 +32,12 @@ impl OrderService {
         NEUTRAL_METHODS
             .iter()
             .filter_map(|(c, m)| PayMethod::new(*c, *m).ok())
-            .filter(|m| site.may_use(*m) && self.channels.supports(*m))
+            .filter(|m| {
+                site.may_use(*m)
+                    && self
+                        .channels
+                        .supports_for(*m, site.wechat_sub_merchant.as_ref())
+            })
             // Inside WeChat a JSAPI payment needs the payer's openid, which only web
             // authorisation under the official account gives.
             .filter(|m| m.method() != Method::Jsapi || self.channels.wechat_oauth().is_some())

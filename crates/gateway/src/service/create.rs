@@ -65,14 +65,20 @@ impl OrderService {
             return refused(ServiceError::UnsignableForAlipay { field }).await;
         }
         let usable = match method {
-            OrderMethod::Fixed(m) => site.may_use(m) && self.channels.supports(m),
+            OrderMethod::Fixed(m) => {
+                site.may_use(m)
+                    && self
+                        .channels
+                        .supports_for(m, site.wechat_sub_merchant.as_ref())
+            }
             OrderMethod::Any => !self.neutral_methods(site).is_empty(),
         };
         if !usable {
             return refused(ServiceError::PaymentNotConfigured(method)).await;
         }
         let mut new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
-            .first_checked_after(self.settings.order_check_after);
+            .first_checked_after(self.settings.order_check_after)
+            .for_sub_merchant(site.wechat_sub_merchant.clone());
         if let Some(origin) = origin {
             new = new.made_through(origin);
         }

@@ -163,5 +163,13 @@ fn update_detail(update: &SiteUpdate) -> String {
     if let Some(allow) = update.allow_private_targets {
         parts.push(format!("allow_private_targets {allow}"));
     }
+    match &update.wechat_sub_merchant {
+        Some(Some(m)) => parts.push(match &m.sub_appid {
+            Some(appid) => format!("wechat_sub_mchid {} sub_appid {appid}", m.sub_mchid),
+            None => format!("wechat_sub_mchid {}", m.sub_mchid),
+        }),
+        Some(None) => parts.push("wechat_sub_mchid removed".to_owned()),
+        None => {}
+    }
     parts.join("; ")
 }

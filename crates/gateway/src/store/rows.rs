@@ -5,7 +5,7 @@ use crate::domain::{
     Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
     NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, Origin, OutTradeNo, PayAttempt,
     PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
-    parse_client_ip,
+    WechatSubMerchant, parse_client_ip,
 };
 
 use super::StoreError;
@@ -27,7 +27,8 @@ macro_rules! order_columns {
             " currency, description, attach, notify_url, payer_openid, payer_buyer_id,",
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
-            " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data"
+            " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data,",
+            " wechat_sub_mchid, wechat_sub_appid"
         )
     };
 }
@@ -82,6 +83,8 @@ pub(crate) struct OrderRow {
     neutral: i64,
     protocol: Option<String>,
     protocol_data: Option<String>,
+    wechat_sub_mchid: Option<String>,
+    wechat_sub_appid: Option<String>,
 }
 
 impl OrderRow {
@@ -140,6 +143,11 @@ impl TryFrom<OrderRow> for Order {
                 .map(|p| Origin::from_stored(p, r.protocol_data.as_deref()))
                 .transpose()
                 .map_err(bad)?,
+            sub_merchant: WechatSubMerchant::from_columns(
+                r.wechat_sub_mchid.as_deref(),
+                r.wechat_sub_appid.as_deref(),
+            )
+            .map_err(bad)?,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::domain::{
     AccessKey, AuditEntry, NotifyUrl, PayMethod, SecretKey, Site, SiteId, SiteName, SiteStatus,
-    Timestamp,
+    Timestamp, WechatSubMerchant,
 };
 
 use super::audit::insert_audit;
@@ -29,6 +29,8 @@ pub struct SiteUpdate {
     pub notify_url: Option<Option<NotifyUrl>>,
     pub enabled_methods: Option<BTreeSet<PayMethod>>,
     pub allow_private_targets: Option<bool>,
+    /// `Some(None)` serves the site by the operator's direct merchant again.
+    pub wechat_sub_merchant: Option<Option<WechatSubMerchant>>,
 }
 
 impl SiteUpdate {
@@ -48,13 +50,16 @@ struct SiteRow {
     notify_url: Option<String>,
     enabled_methods: String,
     allow_private_targets: i64,
+    wechat_sub_mchid: Option<String>,
+    wechat_sub_appid: Option<String>,
     status: String,
     created_at: i64,
     updated_at: i64,
 }
 
 const SELECT_SITES: &str = "SELECT id, name, access_key, secret_key_sealed, notify_url, \
-     enabled_methods, allow_private_targets, status, created_at, updated_at FROM sites";
+     enabled_methods, allow_private_targets, wechat_sub_mchid, wechat_sub_appid, status, \
+     created_at, updated_at FROM sites";
 
 /// The sealed SK is bound to its site: copied onto another site's row it would not open.
 fn sk_aad(site: &SiteId) -> Vec<u8> {
@@ -127,6 +132,7 @@ impl Store {
             notify_url: new.notify_url,
             enabled_methods: new.enabled_methods,
             allow_private_targets: new.allow_private_targets,
+            wechat_sub_merchant: None,
             status: SiteStatus::Active,
             created_at: now,
             updated_at: now,
@@ -263,9 +269,13 @@ impl Store {
                    notify_url = CASE WHEN $2 = 1 THEN $3 ELSE notify_url END, \
                    enabled_methods = COALESCE($4, enabled_methods), \
                    allow_private_targets = COALESCE($5, allow_private_targets), \
-                   updated_at = $6 \
+                   updated_at = $6, \
+                   wechat_sub_mchid = CASE WHEN $8 = 1 THEN $9 ELSE wechat_sub_mchid END, \
+                   wechat_sub_appid = CASE WHEN $8 = 1 THEN $10 ELSE wechat_sub_appid END \
                    WHERE id = $7";
         let notify_url = update.notify_url.as_ref();
+        let sub_merchant = update.wechat_sub_merchant.as_ref();
+        let sub = sub_merchant.and_then(Option::as_ref);
         with_write_tx!(self, tx => {
             let changed = sqlx::query(sql)
                 .bind(update.name.as_ref().map(SiteName::as_str))
@@ -275,6 +285,9 @@ impl Store {
                 .bind(update.allow_private_targets.map(i64::from))
                 .bind(now.as_millis())
                 .bind(id.as_str())
+                .bind(i64::from(sub_merchant.is_some()))
+                .bind(sub.map(|m| m.sub_mchid.as_str()))
+                .bind(sub.and_then(|m| m.sub_appid.as_ref()).map(|a| a.as_str()))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -311,6 +324,11 @@ impl Store {
             allow_private_targets: flag(r.allow_private_targets).ok_or_else(|| {
                 StoreError::corrupt("site", format!("{}: allow_private_targets", r.id))
             })?,
+            wechat_sub_merchant: WechatSubMerchant::from_columns(
+                r.wechat_sub_mchid.as_deref(),
+                r.wechat_sub_appid.as_deref(),
+            )
+            .map_err(bad)?,
             status: SiteStatus::parse(&r.status).map_err(bad)?,
             created_at: Timestamp::from_millis(r.created_at),
             updated_at: Timestamp::from_millis(r.updated_at),

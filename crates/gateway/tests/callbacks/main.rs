@@ -13,4 +13,5 @@ mod apply;
 mod flood;
 mod helpers;
 mod recut;
+mod sub_merchant;
 mod wechat;

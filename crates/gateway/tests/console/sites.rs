@@ -143,6 +143,27 @@ console_tests! {
         // Removing the notify URL.
         browser.post(&edit, &[("csrf", &csrf), ("notify_url", "")]).await.assert_status(303);
         assert_eq!(stored(&app, &id).await.notify_url, None);
+        // Serving the site as a WeChat Pay sub-merchant, shown on its page and audited; a bad
+        // number is refused with the form's message and changes nothing; emptied, the site is
+        // paid to the operator's own merchant again.
+        let sub = [("csrf", csrf.as_str()), ("notify_url", ""), ("sub_merchant_shown", "1"),
+            ("wechat_sub_mchid", "1900000109"), ("wechat_sub_appid", "wxd678efh567hg6999")];
+        browser.post(&edit, &sub).await.assert_status(303);
+        let served = stored(&app, &id).await.wechat_sub_merchant.unwrap();
+        assert_eq!((served.sub_mchid.as_str(), served.sub_appid.unwrap().as_str()), ("1900000109", "wxd678efh567hg6999"));
+        let page = browser.get(&format!("/console/sites/{id}?lang=en")).await;
+        assert_eq!(page.testid_text("site-sub-merchant"), "1900000109 · wxd678efh567hg6999");
+        let entry = app.db.store.list_audit(1).await.unwrap().remove(0);
+        assert!(entry.detail.contains("wechat_sub_mchid 1900000109"), "{}", entry.detail);
+        for (mchid, appid) in [("19000001x9", ""), ("", "wxd678efh567hg6999"), ("1900000109", "wx1")] {
+            let bad = browser.post(&edit, &[("csrf", &csrf), ("notify_url", ""), ("sub_merchant_shown", "1"),
+                ("wechat_sub_mchid", mchid), ("wechat_sub_appid", appid)]).await;
+            bad.assert_status(400).assert_contains("8–32");
+        }
+        assert_eq!(stored(&app, &id).await.wechat_sub_merchant.unwrap().sub_mchid.as_str(), "1900000109");
+        browser.post(&edit, &[("csrf", &csrf), ("notify_url", ""), ("sub_merchant_shown", "1"),
+            ("wechat_sub_mchid", ""), ("wechat_sub_appid", "")]).await.assert_status(303);
+        assert_eq!(stored(&app, &id).await.wechat_sub_merchant, None);
 
         // Disabling is confirmed first, then the API refuses the site.
         let disable = format!("/console/sites/{id}/disable");
@@ -227,12 +248,15 @@ console_tests! {
         for fields in [
             vec![("name", "mine now")],
             vec![("methods_shown", "1"), ("method", "wechat.native")],
+            // Where the site's money settles is the operator's decision.
+            vec![("sub_merchant_shown", "1"), ("wechat_sub_mchid", "1900000109")],
         ] {
             let mut all = vec![("csrf", csrf.as_str()), ("notify_url", "https://shop.example/other")];
             all.extend(fields);
             browser.post(&edit, &all).await.assert_status(403);
         }
         let site = stored(&app, &id).await;
+        assert_eq!(site.wechat_sub_merchant, None);
         assert_eq!(site.name.as_str(), "demo");
         assert_eq!(site.notify_url.unwrap().as_str(), "https://shop.example/notify");
         assert!(site.enabled_methods.len() > 1);

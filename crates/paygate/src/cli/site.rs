@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use gateway::domain::{ActedBy, Actor, NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus};
+use gateway::domain::{
+    ActedBy, Actor, NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus, SubMchid,
+    WechatAppId, WechatSubMerchant,
+};
 use gateway::service::{CompatKeyService, SiteService};
 use gateway::store::{NewSite, SiteUpdate};
 use serde_json::json;
@@ -44,7 +47,8 @@ enum SiteCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Changes a site's name, notify URL, methods or private-target permission; leaves the rest.
+    /// Changes a site's name, notify URL, methods, private-target permission or WeChat Pay
+    /// sub-merchant; leaves the rest.
     Update {
         site_id: String,
         #[arg(long)]
@@ -61,6 +65,21 @@ enum SiteCommand {
         /// Whether its notify URLs may lead to loopback, private and link-local addresses.
         #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
         allow_private_targets: Option<bool>,
+        /// Serve the site as this sub-merchant (特约商户) of the service provider `wechat.sp_mchid`:
+        /// its WeChat Pay payments settle to the sub-merchant's account.
+        #[arg(
+            long,
+            value_name = "SUB_MCHID",
+            conflicts_with = "clear_wechat_sub_merchant"
+        )]
+        wechat_sub_mchid: Option<String>,
+        /// The sub-merchant's own appid (its mini-program), with --wechat-sub-mchid.
+        #[arg(long, value_name = "APPID", requires = "wechat_sub_mchid")]
+        wechat_sub_appid: Option<String>,
+        /// Pays the site's WeChat Pay orders to the operator's own merchant again (orders made
+        /// before keep their sub-merchant).
+        #[arg(long)]
+        clear_wechat_sub_merchant: bool,
         /// Print the site as `site list --json` does.
         #[arg(long)]
         json: bool,
@@ -157,9 +176,24 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
             clear_notify_url,
             methods,
             allow_private_targets,
+            wechat_sub_mchid,
+            wechat_sub_appid,
+            clear_wechat_sub_merchant,
             json,
         } => {
             let id = SiteId::parse(&site_id).context("SITE_ID")?;
+            let wechat_sub_merchant = match (wechat_sub_mchid, clear_wechat_sub_merchant) {
+                (Some(mchid), _) => Some(Some(WechatSubMerchant {
+                    sub_mchid: SubMchid::parse(&mchid).context("--wechat-sub-mchid")?,
+                    sub_appid: wechat_sub_appid
+                        .as_deref()
+                        .map(WechatAppId::parse)
+                        .transpose()
+                        .context("--wechat-sub-appid")?,
+                })),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
             let notify_url = match (notify_url, clear_notify_url) {
                 (Some(url), _) => Some(Some(NotifyUrl::parse(&url).context("--notify-url")?)),
                 (None, true) => Some(None),
@@ -174,11 +208,12 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 notify_url,
                 enabled_methods: methods.as_deref().map(parse_methods).transpose()?,
                 allow_private_targets,
+                wechat_sub_merchant,
             };
             if update.is_empty() {
                 bail!(
-                    "nothing to update: give --name, --notify-url, --clear-notify-url, --methods \
-                     or --allow-private-targets"
+                    "nothing to update: give --name, --notify-url, --clear-notify-url, --methods, \
+                     --allow-private-targets, --wechat-sub-mchid or --clear-wechat-sub-merchant"
                 );
             }
             let site = sites.update(&id, &update, &by).await?;
@@ -255,10 +290,11 @@ fn methods_text(site: &Site) -> String {
         .join(",")
 }
 
-/// id, AK, status, name, methods, notify URL, and `private-targets` when the site may reach them.
+/// id, AK, status, name, methods, notify URL, `private-targets` when the site may reach them, and
+/// `wechat-sub:SUB_MCHID[/SUB_APPID]` when the site is served as a WeChat Pay sub-merchant.
 fn site_line(site: &Site) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         site.id,
         site.access_key.as_str(),
         site.status.as_str(),
@@ -270,6 +306,13 @@ fn site_line(site: &Site) -> String {
         } else {
             "-"
         },
+        site.wechat_sub_merchant.as_ref().map_or_else(
+            || "-".to_owned(),
+            |m| match &m.sub_appid {
+                Some(appid) => format!("wechat-sub:{}/{appid}", m.sub_mchid),
+                None => format!("wechat-sub:{}", m.sub_mchid),
+            }
+        ),
     )
 }
 
@@ -282,5 +325,11 @@ fn site_json(site: &Site) -> serde_json::Value {
         "methods": site.enabled_methods.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "notify_url": site.notify_url.as_ref().map(NotifyUrl::as_str),
         "allow_private_targets": site.allow_private_targets,
+        "wechat_sub_mchid": site.wechat_sub_merchant.as_ref().map(|m| m.sub_mchid.as_str()),
+        "wechat_sub_appid": site
+            .wechat_sub_merchant
+            .as_ref()
+            .and_then(|m| m.sub_appid.as_ref())
+            .map(|a| a.as_str()),
     })
 }

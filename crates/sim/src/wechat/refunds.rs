@@ -289,10 +289,10 @@ fn refund_json(r: &Refund) -> Value {
     v
 }
 
-/// The refund as REFUND.* notifications carry it.
+/// The refund as REFUND.* notifications carry it: a direct merchant's names `mchid`, a
+/// sub-merchant's names `sp_mchid` and `sub_mchid` instead.
 fn refund_notification(r: &Refund) -> Value {
     let mut v = json!({
-        "mchid": r.mchid,
         "transaction_id": r.transaction_id,
         "out_trade_no": r.out_trade_no,
         "refund_id": r.refund_id,
@@ -304,6 +304,8 @@ fn refund_notification(r: &Refund) -> Value {
     if let Some(sub) = &r.sub_mchid {
         v["sp_mchid"] = json!(r.mchid);
         v["sub_mchid"] = json!(sub);
+    } else {
+        v["mchid"] = json!(r.mchid);
     }
     if let Some(t) = &r.success_time {
         v["success_time"] = json!(t);

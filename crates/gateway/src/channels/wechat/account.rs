@@ -18,6 +18,50 @@ pub struct WechatAccount {
     /// The official account's web authorisation, when its AppSecret is configured: what lets a
     /// channel-neutral order's checkout pay by JSAPI inside WeChat.
     pub oauth: Option<std::sync::Arc<super::WechatOauth>>,
+    /// The operator as a service provider, when configured: what orders of sites served as
+    /// sub-merchants are made through.
+    pub partner: Option<WechatPartner>,
+}
+
+/// The operator as a WeChat Pay service provider (服务商): its client (signing as `sp_mchid`),
+/// and the official account its sub-merchants' payers pay under.
+#[derive(Clone)]
+pub struct WechatPartner {
+    pub client: wechatpay::Client,
+    pub sp_mchid: String,
+    /// The service provider's official account: Native, JSAPI (`sp_openid`) and H5 orders.
+    pub sp_appid: String,
+    /// `{public_url}/callbacks/wechat/{sp_mchid}`.
+    pub notify_url: String,
+}
+
+impl WechatPartner {
+    /// The service provider `sp_mchid` with `client` (which signs as `sp_mchid`), notified at
+    /// this paygate's `public_url`.
+    #[must_use]
+    pub fn new(
+        client: wechatpay::Client,
+        sp_mchid: String,
+        sp_appid: String,
+        public_url: &str,
+    ) -> Self {
+        Self {
+            client,
+            notify_url: notify_url(public_url, &sp_mchid),
+            sp_mchid,
+            sp_appid,
+        }
+    }
+}
+
+impl std::fmt::Debug for WechatPartner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatPartner")
+            .field("sp_mchid", &self.sp_mchid)
+            .field("sp_appid", &self.sp_appid)
+            .field("notify_url", &self.notify_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The appids bound to the merchant. Each method pays under one of them, and a JSAPI openid is only
@@ -66,7 +110,22 @@ impl WechatAccount {
             mchid,
             appids,
             oauth: None,
+            partner: None,
         })
+    }
+
+    /// The merchant, also serving sub-merchants as the service provider `partner`.
+    #[must_use]
+    pub fn with_partner(mut self, partner: WechatPartner) -> Self {
+        self.partner = Some(partner);
+        self
+    }
+
+    /// Whether a callback to `mchid` is one of this account's: the direct merchant's or the
+    /// service provider's.
+    #[must_use]
+    pub fn receives_for(&self, mchid: &str) -> bool {
+        self.mchid == mchid || self.partner.as_ref().is_some_and(|p| p.sp_mchid == mchid)
     }
 
     /// The merchant, with web authorisation under its official account.
@@ -87,11 +146,28 @@ impl WechatAccount {
             app: settings.app_appid,
         };
         let oauth = settings.oauth;
-        let account = Self::new(settings.client, settings.mchid, appids, public_url)?;
-        Ok(match oauth {
-            Some(oauth) => account.with_oauth(oauth),
-            None => account,
-        })
+        let service_provider = settings.service_provider;
+        let mut account = Self::new(settings.client, settings.mchid, appids, public_url)?;
+        if let Some(oauth) = oauth {
+            account = account.with_oauth(oauth);
+        }
+        if let Some(sp) = service_provider {
+            // One merchant number is one client: an operator that is only a service provider
+            // configures the same number twice.
+            let client = match sp.client {
+                None => account.client.clone(),
+                Some(config) => wechatpay::Client::new(config).map_err(|e| {
+                    ChannelError::Invalid(format!("WeChat Pay service provider client: {e}"))
+                })?,
+            };
+            account = account.with_partner(WechatPartner::new(
+                client,
+                sp.sp_mchid,
+                sp.sp_appid,
+                public_url,
+            ));
+        }
+        Ok(account)
     }
 }
 
@@ -111,6 +187,7 @@ impl std::fmt::Debug for WechatAccount {
             .field("appids", &self.appids)
             .field("notify_url", &self.notify_url)
             .field("oauth", &self.oauth)
+            .field("partner", &self.partner)
             .finish_non_exhaustive()
     }
 }

@@ -6,40 +6,46 @@
 //! order's merchant and app. Answered 204 when received, else `{"code":"FAIL","message":…}`,
 //! which WeChat Pay retries (15 times over a day).
 
-use wechatpay::{NotificationEvent, Transaction};
+use wechatpay::{NotificationEvent, PartnerTransaction, Transaction};
 
 use super::super::callback::{
     Callback, NewsPayload, NewsRefusal, Received, RefundNews, RefundNewsPayload, Rejection, Reply,
     ReplyBody, TradeNews,
 };
 use super::super::{RefundState, UpstreamStatus, WechatAccount};
-use super::transformers;
+use super::{partner, transformers};
 use crate::domain::{Order, Refund};
 
-/// Verifies and decodes a notification to `account`.
+/// Verifies and decodes a notification to `account`: to its direct merchant's route, or to its
+/// service provider's, whose client verifies it.
 pub(in crate::channels) async fn decode(
     account: &WechatAccount,
     received: Received<'_>,
 ) -> Result<Callback, Rejection> {
-    let notification = account
-        .client
+    let client = match &account.partner {
+        Some(p) if p.sp_mchid == received.account && account.mchid != received.account => &p.client,
+        _ => &account.client,
+    };
+    let notification = client
         .verify_notification(received.headers, received.body)
         .await
-        .map_err(|e| rejection(&account.mchid, &e))?;
+        .map_err(|e| rejection(received.account, &e))?;
     match notification.event {
         NotificationEvent::TransactionSuccess(t) => Ok(Callback::Trade(TradeNews {
             out_trade_no: t.out_trade_no.clone(),
             payload: NewsPayload::Wechat(Box::new(t)),
         })),
+        NotificationEvent::PartnerTransactionSuccess(t) => Ok(Callback::Trade(TradeNews {
+            out_trade_no: t.out_trade_no.clone(),
+            payload: NewsPayload::WechatPartner(Box::new(t)),
+        })),
         NotificationEvent::Refund(r) => Ok(Callback::Refund(RefundNews {
             out_refund_no: r.out_refund_no.clone(),
             payload: RefundNewsPayload::Wechat(Box::new(r)),
         })),
-        // paygate never creates service-provider or combined orders, so these cannot be about one
-        // of its orders; retrying would not change that.
-        NotificationEvent::PartnerTransactionSuccess(_)
-        | NotificationEvent::CombineTransactionSuccess(_)
-        | NotificationEvent::Unmodelled => {
+        // paygate never creates combined orders, so these cannot be about one of its orders;
+        // retrying would not change that.
+        NotificationEvent::CombineTransactionSuccess(_) | NotificationEvent::Unmodelled => {
             tracing::warn!(event = %notification.event_type, id = %notification.id, "WeChat Pay notification paygate does not handle");
             Ok(Callback::Ignored)
         }
@@ -78,6 +84,14 @@ pub(in crate::channels) fn read(
     t: &Transaction,
     order: &Order,
 ) -> Result<UpstreamStatus, NewsRefusal> {
+    if order.sub_merchant.is_some() {
+        return Err(NewsRefusal::Mismatch(format!(
+            "verified TRANSACTION.SUCCESS for order {} names the direct merchant {}; the order is \
+             a sub-merchant's",
+            order.id.as_i64(),
+            t.merchant.mchid,
+        )));
+    }
     let expected_appid = account.appids.for_method(order.pay_method.method());
     if t.merchant.mchid != account.mchid || expected_appid != Some(t.merchant.appid.as_str()) {
         return Err(NewsRefusal::Mismatch(format!(
@@ -92,6 +106,25 @@ pub(in crate::channels) fn read(
     transformers::status(t, order).map_err(|e| NewsRefusal::Malformed(e.to_string()))
 }
 
+/// What a verified partner transaction means for `order`: it must be a sub-merchant's order and
+/// name its service provider, sub-merchant and appids; then it reads like a query's answer.
+pub(in crate::channels) fn read_partner(
+    account: &WechatAccount,
+    t: &PartnerTransaction,
+    order: &Order,
+) -> Result<UpstreamStatus, NewsRefusal> {
+    let (Some(partner), Some(sub)) = (&account.partner, &order.sub_merchant) else {
+        return Err(NewsRefusal::Mismatch(format!(
+            "verified partner TRANSACTION.SUCCESS for order {} names sub-merchant {}; the order is \
+             the direct merchant's",
+            order.id.as_i64(),
+            t.merchant.sub_mchid,
+        )));
+    };
+    partner::check_merchant(partner, sub, t, order).map_err(NewsRefusal::Mismatch)?;
+    transformers::status(t, order).map_err(|e| NewsRefusal::Malformed(e.to_string()))
+}
+
 /// What a verified refund notification means for `refund` of `order`: it must name the order's
 /// merchant, the order and refund by paygate's numbers, and their amounts; then it reads like a
 /// refund query's answer.
@@ -101,15 +134,29 @@ pub(in crate::channels) fn read_refund(
     order: &Order,
     refund: &Refund,
 ) -> Result<RefundState, NewsRefusal> {
+    // A direct merchant's notice names `mchid`; a sub-merchant's, `sp_mchid` and `sub_mchid`.
     let named = (
         notice.mchid.as_deref(),
+        notice.sp_mchid.as_deref(),
+        notice.sub_mchid.as_deref(),
         notice.out_trade_no.as_str(),
         notice.out_refund_no.as_str(),
         notice.amount.refund,
         notice.amount.total,
     );
+    let (mchid, sp_mchid, sub_mchid) = match (&order.sub_merchant, &account.partner) {
+        (None, _) => (Some(account.mchid.as_str()), None, None),
+        (Some(sub), partner) => (
+            None,
+            // No service provider configured any more: nothing can match.
+            Some(partner.as_ref().map_or("-", |p| p.sp_mchid.as_str())),
+            Some(sub.sub_mchid.as_str()),
+        ),
+    };
     let expected = (
-        Some(account.mchid.as_str()),
+        mchid,
+        sp_mchid,
+        sub_mchid,
         order.upstream_order_no.as_str(),
         refund.upstream_refund_no.as_str(),
         refund.amount.as_i64(),
@@ -117,7 +164,7 @@ pub(in crate::channels) fn read_refund(
     );
     if named != expected {
         return Err(NewsRefusal::Mismatch(format!(
-            "verified REFUND notification names (mchid, out_trade_no, out_refund_no, refund, total) {named:?}; refund {} is {expected:?}",
+            "verified REFUND notification names (mchid, sp_mchid, sub_mchid, out_trade_no, out_refund_no, refund, total) {named:?}; refund {} is {expected:?}",
             refund.id
         )));
     }

@@ -1,14 +1,16 @@
 //! WeChat Pay v3: everything paygate does with a direct merchant. Native, JSAPI, mini-program, H5
 //! and App orders, query and close here; the account in `account`, the request/response
-//! transformers in `transformers`, refunds in `refunds`, notifications in `callback`.
+//! transformers in `transformers`, refunds in `refunds`, notifications in `callback`. An order
+//! stored for a sub-merchant goes through the service provider instead (`partner`).
 
 mod account;
 pub(super) mod callback;
 pub(super) mod oauth;
+pub(super) mod partner;
 pub(super) mod refunds;
 mod transformers;
 
-pub use account::{WechatAccount, WechatAppIds};
+pub use account::{WechatAccount, WechatAppIds, WechatPartner};
 pub use oauth::{OauthError, WechatOauth};
 
 use wechatpay::TradeRef;
@@ -40,8 +42,11 @@ pub(super) async fn create(
     kind: Kind,
     order: &Order,
 ) -> Result<UpstreamFields, ChannelError> {
+    if let Some(sub) = &order.sub_merchant {
+        return partner::create(account, sub, kind, order).await;
+    }
     let appid = appid(account, order)?;
-    let mut request = transformers::new_order(account, &appid, order)?;
+    let mut request = transformers::new_order(&account.notify_url, &appid, order)?;
     let client = &account.client;
     match kind {
         Kind::Native => {
@@ -87,6 +92,9 @@ pub(super) fn pay_params(
     kind: Kind,
     order: &Order,
 ) -> Result<PayParams, ChannelError> {
+    if let Some(sub) = &order.sub_merchant {
+        return partner::pay_params(account, sub, kind, order);
+    }
     let stored = |field: Option<&String>, name: &str| super::stored(order, field, name);
     let upstream = &order.upstream;
     let client = &account.client;
@@ -120,6 +128,9 @@ pub(super) async fn query(
     account: &WechatAccount,
     order: &Order,
 ) -> Result<UpstreamStatus, ChannelError> {
+    if let Some(sub) = &order.sub_merchant {
+        return partner::query(account, sub, order).await;
+    }
     let no = order.upstream_order_no.as_str();
     match account
         .client
@@ -136,6 +147,9 @@ pub(super) async fn query(
 
 /// WeChat Pay answers a close of an already closed order with 204, like the first one.
 pub(super) async fn close(account: &WechatAccount, order: &Order) -> Result<(), ChannelError> {
+    if let Some(sub) = &order.sub_merchant {
+        return partner::close(account, sub, order).await;
+    }
     account
         .client
         .close_order(order.upstream_order_no.as_str())

@@ -1,8 +1,9 @@
 //! WeChat Pay refunds: `POST /v3/refund/domestic/refunds` and its query. The outcome comes later,
-//! by `REFUND.*` notification or query, unless WeChat Pay answers with it at once.
+//! by `REFUND.*` notification or query, unless WeChat Pay answers with it at once. A
+//! sub-merchant's refunds go through the service provider (`partner`).
 
 use super::super::{ChannelError, RefundState, WechatAccount};
-use super::transformers;
+use super::{partner, transformers};
 use crate::domain::{Order, Refund};
 
 /// Sends the refund. Safe to repeat: WeChat Pay answers a repeat of the same number with the same
@@ -12,15 +13,22 @@ pub(in crate::channels) async fn refund(
     order: &Order,
     refund: &Refund,
 ) -> Result<RefundState, ChannelError> {
-    let request = transformers::new_refund(account, order, refund);
+    if let Some(sub) = &order.sub_merchant {
+        return partner::refund(account, sub, order, refund).await;
+    }
+    let request = transformers::new_refund(&account.notify_url, order, refund);
     let answer = account.client.refund(&request).await?;
     transformers::refund_state(&answer, refund)
 }
 
 pub(in crate::channels) async fn query_refund(
     account: &WechatAccount,
+    order: &Order,
     refund: &Refund,
 ) -> Result<RefundState, ChannelError> {
+    if let Some(sub) = &order.sub_merchant {
+        return partner::query_refund(account, sub, order, refund).await;
+    }
     match account
         .client
         .query_refund(refund.upstream_refund_no.as_str(), None)

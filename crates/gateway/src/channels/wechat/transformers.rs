@@ -3,11 +3,11 @@
 use channel_core::Fen;
 use wechatpay::{
     H5Info, NewOrder, NewRefund, OrderAmount, RefundRequestAmount, SceneInfo, TradeRef, TradeState,
-    Transaction,
+    TransactionFor,
 };
 
 use super::super::status::{expiry_of, timestamp_of};
-use super::super::{ChannelError, RefundState, UpstreamStatus, WechatAccount};
+use super::super::{ChannelError, RefundState, UpstreamStatus};
 use crate::domain::{Channel, Order, Refund};
 
 /// WeChat Pay's code for an order it does not have.
@@ -17,7 +17,7 @@ pub(super) const ORDER_NOT_EXIST: &str = "ORDER_NOT_EXIST";
 /// account's fixed settings), nothing from the clock: a retried create must be byte-identical so
 /// that WeChat Pay answers it with the first prepay instead of `OUT_TRADE_NO_USED`.
 pub(super) fn new_order(
-    account: &WechatAccount,
+    notify_url: &str,
     appid: &str,
     order: &Order,
 ) -> Result<NewOrder, ChannelError> {
@@ -25,7 +25,7 @@ pub(super) fn new_order(
         appid,
         order.description.as_str(),
         order.upstream_order_no.as_str(),
-        &account.notify_url,
+        notify_url,
         OrderAmount::cny(order.amount.as_i64()),
     );
     request.time_expire = Some(expiry_of(order.expires_at)?);
@@ -55,7 +55,10 @@ pub(super) fn h5_scene(order: &Order) -> Result<SceneInfo, ChannelError> {
 
 /// A queried transaction as paygate sees it. A paid answer without the fields a payment must carry
 /// is not trusted: the outcome is unknown until a later query brings them.
-pub(super) fn status(t: &Transaction, order: &Order) -> Result<UpstreamStatus, ChannelError> {
+pub(super) fn status<M, P>(
+    t: &TransactionFor<M, P>,
+    order: &Order,
+) -> Result<UpstreamStatus, ChannelError> {
     let unknown = |message: &str| ChannelError::Unknown {
         channel: Channel::Wechat,
         message: message.to_owned(),
@@ -91,7 +94,7 @@ pub(super) const RESOURCE_NOT_EXISTS: &str = "RESOURCE_NOT_EXISTS";
 
 /// The refund as WeChat Pay gets it, from stored fields only: a re-sent refund carries the same
 /// number and content, and WeChat Pay answers it as the same refund.
-pub(super) fn new_refund(account: &WechatAccount, order: &Order, refund: &Refund) -> NewRefund {
+pub(super) fn new_refund(notify_url: &str, order: &Order, refund: &Refund) -> NewRefund {
     let mut request = NewRefund::new(
         TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned()),
         refund.upstream_refund_no.as_str(),
@@ -99,7 +102,7 @@ pub(super) fn new_refund(account: &WechatAccount, order: &Order, refund: &Refund
     );
     request.reason = refund.reason.as_ref().map(|r| r.as_str().to_owned());
     // Refund notifications come to the merchant's callback route, beside payment ones.
-    request.notify_url = Some(account.notify_url.clone());
+    request.notify_url = Some(notify_url.to_owned());
     request
 }
 
@@ -149,6 +152,7 @@ mod tests {
     use super::*;
     use crate::channels::test_order::order;
     use crate::domain::{OrderStatus, Timestamp};
+    use wechatpay::Transaction;
 
     fn transaction(state: &str, paid: bool) -> Transaction {
         let mut t = serde_json::json!({

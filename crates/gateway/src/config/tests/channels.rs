@@ -122,3 +122,66 @@ fn alipay_needs_the_merchant_account_its_notifications_must_name() {
         Some("2088621955000001")
     );
 }
+
+#[test]
+fn a_service_provider_needs_its_number_and_official_account_and_signs_with_the_merchants_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = super::wechat_env(dir.path());
+    base.push(("PAYGATE_PUBLIC_URL", "https://pay.example.com".to_owned()));
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut env = base.clone();
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        super::load_owned(Flags::default(), &env)
+    };
+    let direct = with(&[]).unwrap().wechat.unwrap();
+    assert!(direct.service_provider.is_none());
+
+    let err = with(&[("PAYGATE_WECHAT_SP_MCHID", "1900000100")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("wechat.sp_appid") && err.contains("PAYGATE_WECHAT_SP_APPID"),
+        "{err}"
+    );
+    let err = with(&[("PAYGATE_WECHAT_SP_APPID", "wxsp")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("wechat.sp_mchid"), "{err}");
+    let err = with(&[
+        ("PAYGATE_WECHAT_SP_MCHID", "19000001OO"),
+        ("PAYGATE_WECHAT_SP_APPID", "wxsp"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("wechat.sp_mchid") && err.contains("digits"),
+        "{err}"
+    );
+
+    // Its own number: a client of its own, signing as the service provider.
+    let other = with(&[
+        ("PAYGATE_WECHAT_SP_MCHID", "1900000100"),
+        ("PAYGATE_WECHAT_SP_APPID", "wxsp"),
+    ])
+    .unwrap()
+    .wechat
+    .unwrap()
+    .service_provider
+    .unwrap();
+    assert_eq!(
+        (other.sp_mchid.as_str(), other.sp_appid.as_str()),
+        ("1900000100", "wxsp")
+    );
+    assert_eq!(other.client.unwrap().mchid, "1900000100");
+    // The merchant's own number: one number, one client.
+    let same = with(&[
+        ("PAYGATE_WECHAT_SP_MCHID", "1900000001"),
+        ("PAYGATE_WECHAT_SP_APPID", "wxsp"),
+    ])
+    .unwrap()
+    .wechat
+    .unwrap()
+    .service_provider
+    .unwrap();
+    assert!(same.client.is_none());
+}

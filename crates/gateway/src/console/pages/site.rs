@@ -30,7 +30,7 @@ use super::order::{Done, Notice};
 use super::site_protocols::{ProtocolRow, rows};
 use super::sites::{
     BadSite, keys_path, method_boxes, methods_text, read_methods, read_name, read_notify_url,
-    status_text,
+    read_sub_merchant, status_text,
 };
 
 #[derive(Template)]
@@ -48,6 +48,10 @@ struct SitePage {
     methods: Vec<(String, bool)>,
     notify_url: String,
     notify_url_text: String,
+    /// The WeChat Pay sub-merchant as the summary shows it, and the form's two fields.
+    sub_merchant_text: String,
+    sub_mchid: String,
+    sub_appid: String,
     created: String,
     orders_href: String,
     failed_href: String,
@@ -157,6 +161,22 @@ async fn render(
             || lang.manage().no_notify_url.to_owned(),
             |u| u.as_str().to_owned(),
         ),
+        sub_merchant_text: site.wechat_sub_merchant.as_ref().map_or_else(
+            || lang.manage().sub_merchant_none.to_owned(),
+            |m| match &m.sub_appid {
+                Some(appid) => format!("{} · {appid}", m.sub_mchid),
+                None => m.sub_mchid.to_string(),
+            },
+        ),
+        sub_mchid: site
+            .wechat_sub_merchant
+            .as_ref()
+            .map_or_else(String::new, |m| m.sub_mchid.to_string()),
+        sub_appid: site
+            .wechat_sub_merchant
+            .as_ref()
+            .and_then(|m| m.sub_appid.as_ref())
+            .map_or_else(String::new, ToString::to_string),
         created: time(site.created_at),
         orders_href: href(&format!("/console/orders?site={}", site.id)),
         failed_href: href(&format!(
@@ -311,8 +331,9 @@ fn action_name(action: Action) -> &'static str {
     }
 }
 
-/// The change an edit form asks for: the notify URL always (empty removes it); the name and the
-/// methods when the form has them (an admin's form; a site user's has the notify URL only).
+/// The change an edit form asks for: the notify URL always (empty removes it); the name, the
+/// methods and the WeChat Pay sub-merchant when the form has them (an admin's form; a site user's
+/// has the notify URL only).
 fn edit_of(f: &Fields) -> Result<SiteUpdate, BadSite> {
     Ok(SiteUpdate {
         name: if f.has("name") {
@@ -331,5 +352,10 @@ fn edit_of(f: &Fields) -> Result<SiteUpdate, BadSite> {
             None
         },
         allow_private_targets: None,
+        wechat_sub_merchant: if f.has("sub_merchant_shown") {
+            Some(read_sub_merchant(f)?)
+        } else {
+            None
+        },
     })
 }

@@ -17,7 +17,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::domain::{NotifyUrl, PayMethod, Role, Site, SiteId, SiteName, SiteStatus};
+use crate::domain::{
+    NotifyUrl, PayMethod, Role, Site, SiteId, SiteName, SiteStatus, WechatSubMerchant,
+};
 use crate::service::{Acting as Actor, ConsoleError};
 use crate::store::{KeyShown, NewSite};
 
@@ -191,6 +193,7 @@ pub(in super::super) enum BadSite {
     Name,
     NotifyUrl,
     NoMethods,
+    SubMerchant,
 }
 
 impl BadSite {
@@ -199,6 +202,7 @@ impl BadSite {
             Self::Name => lang.manage().bad_name,
             Self::NotifyUrl => lang.manage().bad_notify_url,
             Self::NoMethods => lang.manage().no_methods,
+            Self::SubMerchant => lang.manage().bad_sub_merchant,
         }
     }
 }
@@ -216,6 +220,19 @@ pub(in super::super) fn read_notify_url(f: &Fields) -> Result<Option<NotifyUrl>,
             .map(Some)
             .map_err(|_| BadSite::NotifyUrl),
     }
+}
+
+/// The form's WeChat Pay sub-merchant: `None` when its number is left empty.
+pub(in super::super) fn read_sub_merchant(
+    f: &Fields,
+) -> Result<Option<WechatSubMerchant>, BadSite> {
+    let mchid = f.get("wechat_sub_mchid").trim();
+    let appid = f.get("wechat_sub_appid").trim();
+    WechatSubMerchant::from_columns(
+        Some(mchid).filter(|m| !m.is_empty()),
+        Some(appid).filter(|a| !a.is_empty()),
+    )
+    .map_err(|_| BadSite::SubMerchant)
 }
 
 /// The ticked methods (unknown names are a tampered form: refused like none at all).

@@ -23,7 +23,7 @@ pub const KEY_DISPLAY_TTL: Duration = Duration::from_secs(5 * 60);
 /// A change to a site, as far as who may make it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SiteChange {
-    /// Name, methods, private-target permission: the operator's decisions.
+    /// Name, methods, private-target permission, the sub-merchant paid: the operator's decisions.
     Settings,
     /// Where the site's notifications go.
     NotifyUrl,
@@ -54,6 +54,7 @@ fn changes(update: &SiteUpdate) -> Vec<SiteChange> {
     if update.name.is_some()
         || update.enabled_methods.is_some()
         || update.allow_private_targets.is_some()
+        || update.wechat_sub_merchant.is_some()
     {
         changes.push(SiteChange::Settings);
     }
@@ -74,6 +75,9 @@ fn news(update: SiteUpdate, site: &Site) -> SiteUpdate {
         allow_private_targets: update
             .allow_private_targets
             .filter(|a| *a != site.allow_private_targets),
+        wechat_sub_merchant: update
+            .wechat_sub_merchant
+            .filter(|m| *m != site.wechat_sub_merchant),
     }
 }
 
@@ -288,5 +292,11 @@ mod tests {
             ..SiteUpdate::default()
         };
         assert_eq!(changes(&private), [SiteChange::Settings]);
+        // Where a site's money settles is never the site user's to change.
+        let paid_elsewhere = SiteUpdate {
+            wechat_sub_merchant: Some(None),
+            ..SiteUpdate::default()
+        };
+        assert_eq!(changes(&paid_elsewhere), [SiteChange::Settings]);
     }
 }
