@@ -35,6 +35,9 @@ pub struct WechatState {
     /// Returns of splits, by `profitsharing::model::return_key`.
     #[serde(default)]
     pub split_returns: TrackedMap<String, sharing::Return>,
+    /// Service providers' sub-merchants (受理关系), by [`sub_merchant_key`].
+    #[serde(default)]
+    pub sub_merchants: TrackedMap<String, SubMerchant>,
 }
 
 journaled!(WechatState {
@@ -49,16 +52,22 @@ journaled!(WechatState {
     sharing_ledgers,
     splits,
     split_returns,
+    sub_merchants,
 });
 
 impl WechatState {
-    /// An appid the simulator knows: bound to a merchant, or an official account with a secret.
+    /// An appid the simulator knows: bound to a merchant or a sub-merchant, or an official account
+    /// with a secret.
     pub fn knows_appid(&self, appid: &str) -> bool {
         self.oauth_apps.contains_key(appid)
             || self
                 .merchants
                 .values()
                 .any(|m| m.appids.iter().any(|a| a == appid))
+            || self
+                .sub_merchants
+                .values()
+                .any(|m| m.sub_appids.iter().any(|a| a == appid))
     }
 
     /// The key of the order of `trade_type` whose create call answered `prepay_id`.
@@ -68,6 +77,19 @@ impl WechatState {
             .find(|(_, o)| o.trade_type == trade_type && o.prepay_id.as_deref() == Some(prepay_id))
             .map(|(k, _)| k.clone())
     }
+}
+
+/// A sub-merchant (特约商户) bound to a service provider: the provider may order, refund and
+/// split for it, under the provider's `sp_appid` or one of the sub-merchant's own `sub_appids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubMerchant {
+    pub sp_mchid: String,
+    pub sub_mchid: String,
+    pub sub_appids: Vec<String>,
+}
+
+pub fn sub_merchant_key(sp_mchid: &str, sub_mchid: &str) -> String {
+    format!("{sp_mchid}|{sub_mchid}")
 }
 
 /// An official account (公众号) as web authorisation knows it.

@@ -109,6 +109,17 @@ impl TestSim {
         }
     }
 
+    /// Binds a sub-merchant (and its appids) to the service provider `sp_mchid`.
+    pub async fn bind_sub_merchant(&self, sp_mchid: &str, sub_mchid: &str, sub_appids: &[&str]) {
+        let (status, body) = self
+            .control(
+                "/sim/wechat/sub-merchants",
+                &json!({"sp_mchid": sp_mchid, "sub_mchid": sub_mchid, "sub_appids": sub_appids}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// The payer pays: `POST /sim/wechat/orders/{no}/pay`.
     pub async fn pay(&self, mchid: &str, out_trade_no: &str, sub_mchid: Option<&str>) -> Value {
         let mut path = format!("/sim/wechat/orders/{out_trade_no}/pay?mchid={mchid}");
