@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{Merchant, Mode, TestSim, out};
+use common::{Merchant, Mode, TestSim, out, receiver};
 use wechatpay::{
-    Error, NewReceiver, NewRefund, NewSplit, NewSplitReturn, NewUnfreeze, ReceiverResult,
-    ReceiverType, RefundRequestAmount, RelationType, SettleInfo, SplitReceiver, SplitState,
-    TradeRef,
+    Error, NewReceiver, NewRefund, NewSplit, NewSplitReturn, NewUnfreeze, NotificationEvent,
+    ProfitSharingNoticeReceiver, ReceiverResult, ReceiverType, RefundRequestAmount, RelationType,
+    SettleInfo, SplitReceiver, SplitState, TradeRef,
 };
 
 const PARTNER_MCHID: &str = "1900099999";
@@ -287,4 +287,72 @@ async fn a_receiver_name_is_encrypted_for_the_platform_certificate_too() {
     let t = TestSim::start().await;
     let m = t.register(Mode::Certificate).await;
     add_partner(&m).await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_listens_hears_of_its_split_and_of_the_return() {
+    let t = TestSim::start().await;
+    let m = t.register(Mode::PublicKey).await;
+    let site = t.register(Mode::PublicKey).await;
+    let mut rx = receiver(site.client.clone()).await;
+    t.listen_for_profit_sharing(&site, &rx.url).await;
+    let mut r = NewReceiver::new(
+        &m.appid,
+        ReceiverType::MerchantId,
+        &site.mchid,
+        RelationType::Partner,
+    );
+    r.name = Some("某某站点".into());
+    m.client.add_profit_sharing_receiver(&r).await.unwrap();
+    let tx = paid(&t, &m, "heard_0001", 1000, true).await;
+    let mut to_site = split(&m, &tx, "H1", 0);
+    to_site.receivers = vec![SplitReceiver::new(
+        ReceiverType::MerchantId,
+        &site.mchid,
+        250,
+        "站点分成",
+    )];
+    m.client.share_profit(&to_site).await.unwrap();
+
+    // The split ends on its own; the site hears of it without anyone querying.
+    let n = rx.next().await.unwrap();
+    assert_eq!(n.event_type, "PROFITSHARING.SUCCESS");
+    let NotificationEvent::ProfitSharingSuccess(paid_notice) = n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(
+        (
+            paid_notice.mchid.as_deref(),
+            paid_notice.sub_mchid.as_deref(),
+            paid_notice.transaction_id.as_str(),
+            paid_notice.out_order_no.as_str()
+        ),
+        (Some(m.mchid.as_str()), None, tx.as_str(), "H1")
+    );
+    assert_eq!(
+        paid_notice.receiver,
+        ProfitSharingNoticeReceiver {
+            receiver_type: ReceiverType::MerchantId,
+            account: site.mchid.clone(),
+            amount: 250,
+            description: "站点分成".into(),
+        }
+    );
+
+    let back = NewSplitReturn {
+        out_order_no: "H1".into(),
+        out_return_no: "HR1".into(),
+        return_mchid: site.mchid.clone(),
+        amount: 40,
+        description: "用户退款".into(),
+    };
+    m.client.return_profit_sharing(&back).await.unwrap();
+    let n = rx.next().await.unwrap();
+    let NotificationEvent::ProfitSharingReturn(returned) = n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(
+        (returned.out_order_no.as_str(), returned.receiver.amount),
+        ("HR1", 40)
+    );
 }

@@ -6,7 +6,9 @@
 //!   public_key_pem, platform_serial_no, platform_certificate_pem}`. Registering a mchid again
 //!   updates it and keeps its platform key. A service provider may bring its sub-merchants along:
 //!   `sub_merchants: [{sub_mchid, sub_appids?}]` binds each (as `POST /sim/wechat/sub-merchants`
-//!   does, see `sub_merchants`), and the answer lists them as `sub_merchants`.
+//!   does, see `sub_merchants`), and the answer lists them as `sub_merchants`. A merchant that
+//!   receives profit-sharing splits names where it wants to hear of them with
+//!   `profit_sharing_notify_url` (see `profitsharing::notices`).
 //! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
 //!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
 //! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
@@ -81,6 +83,7 @@ struct Registration {
     /// Sub-merchants to bind to this merchant as a service provider.
     #[serde(default)]
     sub_merchants: Vec<SubMerchantIn>,
+    profit_sharing_notify_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -130,6 +133,7 @@ async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<
         mode: r.mode,
         auto_refund: r.auto_refund,
         platform,
+        profit_sharing_notify_url: r.profit_sharing_notify_url,
     };
     let subs = r.sub_merchants;
     let (p, bound) = sim

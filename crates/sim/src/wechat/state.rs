@@ -122,6 +122,10 @@ pub struct Merchant {
     /// Refunds turn SUCCESS on their own shortly after they are made (else: control API only).
     pub auto_refund: bool,
     pub platform: Platform,
+    /// Where this merchant, as a profit-sharing receiver, wants `PROFITSHARING.*` notifications
+    /// (a merchant platform setting at WeChat Pay); `None`: it gets none.
+    #[serde(default)]
+    pub profit_sharing_notify_url: Option<String>,
 }
 
 /// The simulator's side of a merchant: its signing key and the two ways to name it.

@@ -6,11 +6,13 @@
 //! [`crate::Client::query_profit_sharing`] until `FINISHED`, each receiver then `SUCCESS` or
 //! `CLOSED`.
 
+mod notice;
 mod orders;
 mod receivers;
 mod returns;
 mod sensitive;
 
+pub use notice::{ProfitSharingNotice, ProfitSharingNoticeReceiver};
 pub use orders::{
     NewSplit, NewUnfreeze, ReceiverResult, Split, SplitReceiver, SplitReceiverResult, SplitState,
     UnsplitAmount,

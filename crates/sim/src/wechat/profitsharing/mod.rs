@@ -5,6 +5,7 @@
 //! earlier splits (nothing once unfrozen); a refund may take only what was not split out.
 
 pub mod model;
+mod notices;
 mod receivers;
 mod returns;
 mod splits;

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::invalid;
 use super::model::{ReceiverResult, Return, return_key, split_key};
+use super::notices::{self, Notice};
 use super::splits::{finish_if_due, finish_wait};
 use crate::wechat::Sim;
 use crate::wechat::auth::Caller;
@@ -40,8 +41,9 @@ pub async fn create(
     let now = now_unix();
     let wait = finish_wait(&sim);
     let mchid = caller.mchid.clone();
-    sim.store
-        .update(|s| -> ApiResult<Value> {
+    let (answer, sent) = sim
+        .store
+        .update(|s| -> ApiResult<(Value, Vec<Notice>)> {
             let key = return_key(&mchid, &out_return_no);
             if let Some(existing) = s.split_returns.get(&key) {
                 if existing.request != RequestDigest::of(&request) {
@@ -49,10 +51,10 @@ pub async fn create(
                         "out_return_no已使用，且请求参数与原回退不一致",
                     ));
                 }
-                return Ok(return_json(existing));
+                return Ok((return_json(existing), Vec::new()));
             }
             let skey = split_key(&mchid, &out_order_no);
-            finish_if_due(s, &skey, wait, now);
+            let mut sent = finish_if_due(s, &skey, wait, now);
             *s.seq += 1;
             let seq = *s.seq;
             let split = s
@@ -88,12 +90,16 @@ pub async fn create(
                 request: RequestDigest::of(&request),
             };
             let answer = return_json(&r);
+            if let Some(split) = s.splits.get(&skey) {
+                sent.extend(notices::for_return(s, split, &r));
+            }
             s.split_returns.insert(key, r);
-            Ok(answer)
+            Ok((answer, sent))
         })
         .await
-        .map_err(internal)?
-        .map(Json)
+        .map_err(internal)??;
+    notices::send(&sim, &sent);
+    Ok(Json(answer))
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{ReceiverResult, Split, SplitPart, SplitState, receiver_key, split_key};
+use super::notices::{self, Notice};
 use super::receivers::{check_encrypted, receiver_type};
 use super::{MAX_RATIO_PERCENT, invalid, unsplit};
 use crate::wechat::Sim;
@@ -23,8 +24,12 @@ use crate::wechat::state::{RequestDigest, WechatState};
 use crate::wechat::transactions::{Lookup, find};
 use crate::wechat::validate;
 
-/// How long a split stays PROCESSING (at time scale 1).
+/// How long a split stays PROCESSING (at time scale 1): looked at after this, it is finished.
 const FINISH_AFTER: Duration = Duration::from_secs(2);
+/// When a split nobody looks at is finished anyway (at time scale 1), and its receivers notified:
+/// WeChat Pay's own settlement run. Later than [`FINISH_AFTER`], so that what a query finds
+/// (a receiver deleted meanwhile closes its part) is not decided by a timer racing it.
+const FINISH_UNASKED_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
 struct SplitBody {
@@ -154,6 +159,7 @@ pub async fn create(
         })
         .await
         .map_err(internal)??;
+    finish_later(&sim, split_key(&mchid, &out_order_no));
     Ok(Json(answer))
 }
 
@@ -269,13 +275,15 @@ fn new_split(
 }
 
 /// Finishes a split whose time has come: each part SUCCESS, or CLOSED when its receiver is gone.
-pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) {
+/// Returns the notifications the receivers paid are owed; send them once the state is saved.
+#[must_use]
+pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) -> Vec<Notice> {
     let due = s.splits.get(key).is_some_and(|sp| {
         sp.state == SplitState::Processing
             && u64::try_from(now - sp.created_unix).unwrap_or(0) >= wait.as_secs()
     });
     if !due {
-        return;
+        return Vec::new();
     }
     let present: Vec<bool> = s
         .splits
@@ -315,6 +323,36 @@ pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) {
             l.split -= closed;
         }
     }
+    let Some(split) = s.splits.get(key) else {
+        return Vec::new();
+    };
+    // What an unfreeze gives back to the splitting merchant is not a receiver's income.
+    let paid: Vec<SplitPart> = split
+        .parts
+        .iter()
+        .filter(|p| p.result == ReceiverResult::Success && p.account != split.mchid)
+        .cloned()
+        .collect();
+    notices::for_paid_parts(s, split, &paid)
+}
+
+/// Finishes the split under `key` when its time comes, without anyone looking: WeChat Pay
+/// settles splits on its own, and receivers hear of it then.
+pub fn finish_later(sim: &Sim, key: String) {
+    let sim = sim.clone();
+    let wait = finish_wait(&sim);
+    let unasked = FINISH_UNASKED_AFTER.mul_f64(sim.ctx.config().time_scale.max(0.0));
+    tokio::spawn(async move {
+        tokio::time::sleep(unasked).await;
+        match sim
+            .store
+            .update(|s| finish_if_due(s, &key, wait, now_unix()))
+            .await
+        {
+            Ok(sent) => notices::send(&sim, &sent),
+            Err(e) => tracing::error!(error = %e, "split not finished"),
+        }
+    });
 }
 
 pub fn finish_wait(sim: &Sim) -> Duration {
@@ -336,18 +374,22 @@ pub async fn query(
         validate::required(q.transaction_id.as_ref(), "transaction_id")?.to_owned();
     let key = split_key(&caller.mchid, &out_order_no);
     let wait = finish_wait(&sim);
-    sim.store
-        .update(|s| -> ApiResult<Value> {
-            finish_if_due(s, &key, wait, now_unix());
-            s.splits
+    let (answer, sent) = sim
+        .store
+        .update(|s| {
+            let sent = finish_if_due(s, &key, wait, now_unix());
+            let answer = s
+                .splits
                 .get(&key)
                 .filter(|sp| sp.transaction_id == transaction_id)
                 .map(split_json)
-                .ok_or_else(|| ApiError::resource_not_exists("记录不存在"))
+                .ok_or_else(|| ApiError::resource_not_exists("记录不存在"));
+            (answer, sent)
         })
         .await
-        .map_err(internal)?
-        .map(Json)
+        .map_err(internal)?;
+    notices::send(&sim, &sent);
+    answer.map(Json)
 }
 
 pub async fn amounts(
