@@ -117,8 +117,8 @@ async fn a_service_provider_registers_with_its_sub_merchants_in_one_call() {
     assert_eq!(
         v["sub_merchants"],
         json!([
-            {"sp_mchid": "1900007200", "sub_mchid": SUB, "sub_appids": [SUB_APPID]},
-            {"sp_mchid": "1900007200", "sub_mchid": "1900007002", "sub_appids": []},
+            {"sp_mchid": "1900007200", "sub_mchid": SUB, "sub_appids": [SUB_APPID], "max_ratio": 3000},
+            {"sp_mchid": "1900007200", "sub_mchid": "1900007002", "sub_appids": [], "max_ratio": 3000},
         ])
     );
     // Registering again keeps the bindings.

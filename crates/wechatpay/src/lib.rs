@@ -77,7 +77,7 @@ pub use profitsharing::{
     NewReceiver, NewSplit, NewSplitReturn, NewUnfreeze, ProfitSharingNotice,
     ProfitSharingNoticeReceiver, Receiver, ReceiverResult, ReceiverType, RelationType,
     RemovedReceiver, ReturnResult, Split, SplitReceiver, SplitReceiverResult, SplitReturn,
-    SplitState, UnsplitAmount,
+    SplitState, SubMerchantRatio, UnsplitAmount,
 };
 pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus};
 pub use transactions::{DirectMerchant, NewOrder, NewOrderFor};

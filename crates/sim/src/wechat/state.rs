@@ -86,6 +86,19 @@ pub struct SubMerchant {
     pub sp_mchid: String,
     pub sub_mchid: String,
     pub sub_appids: Vec<String>,
+    /// The most of a payment the provider may split away from the sub-merchant, in
+    /// ten-thousandths (万分比, as `/v3/profitsharing/merchant-configs` answers it): the ratio the
+    /// sub-merchant authorised.
+    #[serde(default = "default_max_ratio")]
+    pub max_ratio: i64,
+}
+
+/// 30%: what WeChat Pay allows a direct merchant, and the simulator's sub-merchants by default
+/// (a real sub-merchant authorises its own ratio; 30% is the usual ceiling).
+pub const DEFAULT_MAX_RATIO: i64 = 3000;
+
+fn default_max_ratio() -> i64 {
+    DEFAULT_MAX_RATIO
 }
 
 pub fn sub_merchant_key(sp_mchid: &str, sub_mchid: &str) -> String {

@@ -1,10 +1,12 @@
 //! Binding sub-merchants (特约商户) to a service provider (受理关系), through the control API:
 //!
-//! - `POST /sim/wechat/sub-merchants {sp_mchid, sub_mchid, sub_appids?: [..]}` →
-//!   `{sp_mchid, sub_mchid, sub_appids}`. Binding again is harmless: the sub-merchant keeps the
-//!   appids it had and gains the new ones (a binding is never undone by this call).
-//! - `POST /sim/wechat/merchants` accepts `sub_merchants: [{sub_mchid, sub_appids?}]` to register a
-//!   service provider with its sub-merchants in one call (see `control`).
+//! - `POST /sim/wechat/sub-merchants {sp_mchid, sub_mchid, sub_appids?: [..], max_ratio?}` →
+//!   `{sp_mchid, sub_mchid, sub_appids, max_ratio}`. Binding again is harmless: the sub-merchant
+//!   keeps the appids it had and gains the new ones (a binding is never undone by this call).
+//!   `max_ratio` (ten-thousandths, default 3000 = 30%) is the share of a payment the sub-merchant
+//!   lets the provider split away; given again, it replaces the earlier one.
+//! - `POST /sim/wechat/merchants` accepts `sub_merchants: [{sub_mchid, sub_appids?, max_ratio?}]`
+//!   to register a service provider with its sub-merchants in one call (see `control`).
 //!
 //! Every partner call checks the binding (`scope::check_sub_merchant`).
 
@@ -17,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::Sim;
 use super::error::{ApiError, ApiResult, internal};
-use super::state::{SubMerchant, WechatState, sub_merchant_key};
+use super::state::{DEFAULT_MAX_RATIO, SubMerchant, WechatState, sub_merchant_key};
 
 pub fn router() -> Router<Sim> {
     Router::new().route("/sim/wechat/sub-merchants", post(bind_route))
@@ -30,6 +32,7 @@ pub struct SubMerchantIn {
     pub sub_mchid: String,
     #[serde(default)]
     pub sub_appids: Vec<String>,
+    pub max_ratio: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +42,7 @@ struct Binding {
     sub_mchid: String,
     #[serde(default)]
     sub_appids: Vec<String>,
+    max_ratio: Option<i64>,
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -53,6 +57,9 @@ pub fn check(sub: &SubMerchantIn) -> ApiResult<()> {
     if sub.sub_appids.iter().any(String::is_empty) {
         return Err(bad("sub_appids must not be empty strings"));
     }
+    if sub.max_ratio.is_some_and(|r| !(0..=10_000).contains(&r)) {
+        return Err(bad("max_ratio is in ten-thousandths: 0 to 10000"));
+    }
     Ok(())
 }
 
@@ -63,7 +70,11 @@ pub fn bind(s: &mut WechatState, sp_mchid: &str, sub: &SubMerchantIn) -> SubMerc
         sp_mchid: sp_mchid.to_owned(),
         sub_mchid: sub.sub_mchid.clone(),
         sub_appids: Vec::new(),
+        max_ratio: DEFAULT_MAX_RATIO,
     });
+    if let Some(r) = sub.max_ratio {
+        bound.max_ratio = r;
+    }
     for appid in &sub.sub_appids {
         if !bound.sub_appids.contains(appid) {
             bound.sub_appids.push(appid.clone());
@@ -76,7 +87,10 @@ pub fn bind(s: &mut WechatState, sp_mchid: &str, sub: &SubMerchantIn) -> SubMerc
 }
 
 pub fn binding_json(b: &SubMerchant) -> Value {
-    json!({ "sp_mchid": b.sp_mchid, "sub_mchid": b.sub_mchid, "sub_appids": b.sub_appids })
+    json!({
+        "sp_mchid": b.sp_mchid, "sub_mchid": b.sub_mchid, "sub_appids": b.sub_appids,
+        "max_ratio": b.max_ratio,
+    })
 }
 
 async fn bind_route(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
@@ -84,6 +98,7 @@ async fn bind_route(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResul
     let sub = SubMerchantIn {
         sub_mchid: b.sub_mchid,
         sub_appids: b.sub_appids,
+        max_ratio: b.max_ratio,
     };
     check(&sub)?;
     let bound = sim

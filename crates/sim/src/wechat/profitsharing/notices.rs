@@ -34,12 +34,8 @@ fn url_of(s: &WechatState, receiver_type: &str, account: &str) -> Option<String>
 }
 
 /// Who split: `{mchid}`, or `{sp_mchid, sub_mchid}` for a service provider's split.
-fn splitter(s: &WechatState, split: &Split) -> Value {
-    match s
-        .orders
-        .get(&split.order_key)
-        .and_then(|o| o.sub_mchid.clone())
-    {
+fn splitter(split: &Split) -> Value {
+    match &split.sub_mchid {
         Some(sub) => json!({ "sp_mchid": split.mchid, "sub_mchid": sub }),
         None => json!({ "mchid": split.mchid }),
     }
@@ -51,7 +47,7 @@ pub fn for_paid_parts(s: &WechatState, split: &Split, parts: &[SplitPart]) -> Ve
         .iter()
         .filter_map(|p| {
             let url = url_of(s, &p.receiver_type, &p.account)?;
-            let mut resource = splitter(s, split);
+            let mut resource = splitter(split);
             resource["transaction_id"] = json!(split.transaction_id);
             resource["order_id"] = json!(split.order_id);
             resource["out_order_no"] = json!(split.out_order_no);
@@ -75,7 +71,7 @@ pub fn for_paid_parts(s: &WechatState, split: &Split, parts: &[SplitPart]) -> Ve
 /// `PROFITSHARING.RETURN` for a return, if its merchant receiver listens.
 pub fn for_return(s: &WechatState, split: &Split, r: &Return) -> Option<Notice> {
     let url = url_of(s, "MERCHANT_ID", &r.return_mchid)?;
-    let mut resource = splitter(s, split);
+    let mut resource = splitter(split);
     resource["transaction_id"] = json!(split.transaction_id);
     resource["order_id"] = json!(r.return_id);
     resource["out_order_no"] = json!(r.out_return_no);
