@@ -10,21 +10,50 @@ use crate::sign::{SignTypeIn, sign_content};
 use crate::{Config, Error, SignatureFailure, china_time, raw};
 
 /// An Alipay OpenAPI client for one app. Cheap to clone; clones share keys and connections.
-#[derive(Clone, Debug)]
+///
+/// A service provider's app (ISV) calls for the merchants that authorised it: [`Client::acting_for`]
+/// gives a view of the same client that sends one merchant's `app_auth_token` on every call, for
+/// the price of a clone.
+#[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// The merchant this view calls for, if any.
+    app_auth_token: Option<AppAuthToken>,
+    /// The merchant account notifications must name, for this view.
+    seller_id: Option<Arc<str>>,
 }
 
-#[derive(Debug)]
 struct Inner {
     app_id: String,
     app_private_key: RsaPrivateKey,
     alipay_public_key: RsaPublicKey,
     gateway_url: url::Url,
     notify_url: Option<String>,
-    app_auth_token: Option<String>,
-    seller_id: Option<String>,
     http: reqwest::Client,
+}
+
+/// A merchant's authorisation of a service provider's app (`app_auth_token`). A secret: whoever
+/// holds it and the app's key acts as the merchant, so it is never printed.
+#[derive(Clone, PartialEq, Eq)]
+struct AppAuthToken(Arc<str>);
+
+impl std::fmt::Debug for AppAuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppAuthToken(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys and the auth token stay out: only what tells clients apart.
+        f.debug_struct("Client")
+            .field("app_id", &self.inner.app_id)
+            .field("gateway_url", &self.inner.gateway_url.as_str())
+            .field("notify_url", &self.inner.notify_url)
+            .field("app_auth_token", &self.app_auth_token)
+            .field("seller_id", &self.seller_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Common parameters a call may set besides `biz_content`.
@@ -68,11 +97,42 @@ impl Client {
                 alipay_public_key,
                 gateway_url,
                 notify_url: config.notify_url,
-                app_auth_token: config.app_auth_token,
-                seller_id: config.seller_id.filter(|s| !s.is_empty()),
                 http,
             }),
+            app_auth_token: config
+                .app_auth_token
+                .filter(|t| !t.is_empty())
+                .map(|t| AppAuthToken(t.into())),
+            seller_id: config.seller_id.filter(|s| !s.is_empty()).map(Into::into),
         })
+    }
+
+    /// The same app calling for the merchant that authorised it with `app_auth_token`: every call
+    /// of the returned client (payments, queries, closes, refunds, bills, royalty) carries the
+    /// token. Keys, settings and the HTTP connections are shared with `self`; nothing is parsed.
+    ///
+    /// The view expects no particular `seller_id` in notifications (the merchant's account is not
+    /// the app's); name it with [`Client::with_seller_id`].
+    #[must_use]
+    pub fn acting_for(&self, app_auth_token: &str) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            app_auth_token: Some(AppAuthToken(app_auth_token.into())),
+            seller_id: None,
+        }
+    }
+
+    /// This client, requiring notifications to name `seller_id` (the merchant account, `2088…`).
+    #[must_use]
+    pub fn with_seller_id(mut self, seller_id: &str) -> Self {
+        self.seller_id = (!seller_id.is_empty()).then(|| seller_id.into());
+        self
+    }
+
+    /// Whether this client calls for a merchant (with an `app_auth_token`).
+    #[must_use]
+    pub fn is_acting_for_a_merchant(&self) -> bool {
+        self.app_auth_token.is_some()
     }
 
     #[must_use]
@@ -83,7 +143,7 @@ impl Client {
     /// The merchant account notifications must name, if configured.
     #[must_use]
     pub fn seller_id(&self) -> Option<&str> {
-        self.inner.seller_id.as_deref()
+        self.seller_id.as_deref()
     }
 
     pub(crate) fn gateway_url(&self) -> &url::Url {
@@ -123,7 +183,10 @@ impl Client {
         for (k, v) in [
             ("notify_url", notify_url),
             ("return_url", optional(extra.return_url)),
-            ("app_auth_token", inner.app_auth_token.clone()),
+            (
+                "app_auth_token",
+                self.app_auth_token.as_ref().map(|t| t.0.to_string()),
+            ),
         ] {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
                 params.push((k, v));
@@ -182,7 +245,31 @@ impl Client {
         let body = std::str::from_utf8(&body)
             .map_err(|e| Error::Decode(format!("response is not UTF-8: {e}")))?;
         let raw = verify_response(&self.inner.alipay_public_key, method, body)?;
-        decode_success(raw)
+        decode_success(raw).map_err(|e| self.without_token(e))
+    }
+
+    /// The error with this view's `app_auth_token` blotted out: Alipay's refusal of a bad
+    /// signature quotes the whole signed text, token included, and errors end up in logs.
+    fn without_token(&self, e: Error) -> Error {
+        let Some(token) = &self.app_auth_token else {
+            return e;
+        };
+        let blot = |s: String| s.replace(&*token.0, "<app_auth_token>");
+        match e {
+            Error::Upstream {
+                code,
+                msg,
+                sub_code,
+                sub_msg,
+            } => Error::Upstream {
+                code,
+                msg: blot(msg),
+                sub_code,
+                sub_msg: sub_msg.map(blot),
+            },
+            Error::Decode(m) => Error::Decode(blot(m)),
+            other => other,
+        }
     }
 }
 

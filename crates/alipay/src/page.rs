@@ -29,10 +29,23 @@ pub struct PagePayRequest {
 
 /// A signed payment to hand to the buyer's browser: either redirect to `url` (GET) or serve
 /// `form_html`, which POSTs the same parameters to the gateway by itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// For a client [acting for a merchant](Client::acting_for) both carry the merchant's
+/// `app_auth_token`, as Alipay requires of every signed call; `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PaymentPage {
     pub url: String,
     pub form_html: String,
+}
+
+impl std::fmt::Debug for PaymentPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let gateway = self.url.split('?').next().unwrap_or_default();
+        f.debug_struct("PaymentPage")
+            .field("gateway", &gateway)
+            .field("form_html_bytes", &self.form_html.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// `application/x-www-form-urlencoded` escaping: everything but unreserved characters; space as `%20`

@@ -335,3 +335,72 @@ fn bad_keys_are_config_errors() {
     let e = Client::new(Config::new("1", "not a key", "also not")).unwrap_err();
     assert!(matches!(e, Error::Config(_)));
 }
+
+#[test]
+fn a_view_acting_for_a_merchant_signs_its_token_into_every_call_and_never_prints_it() {
+    let (isv, _, app_public) = test_client();
+    let token = "201509BBeff9351ad1874306903e96b91d248A36";
+    let merchant = isv.acting_for(token).with_seller_id("2088102150527498");
+    let params_of = |c: &Client| {
+        c.signed_params(
+            "alipay.trade.query",
+            &serde_json::json!({"out_trade_no": "o-1"}),
+            Default::default(),
+        )
+        .unwrap()
+    };
+    let token_of = |params: &[(&str, String)]| {
+        params
+            .iter()
+            .find(|(k, _)| *k == "app_auth_token")
+            .map(|(_, v)| v.clone())
+    };
+    let params = params_of(&merchant);
+    assert_eq!(token_of(&params).as_deref(), Some(token));
+    let signed = sign_content(
+        params.iter().map(|(k, v)| (*k, v.as_str())),
+        SignTypeIn::Included,
+    );
+    assert!(signed.contains(&format!("app_auth_token={token}")));
+    let sign = &params.iter().find(|(k, _)| *k == "sign").unwrap().1;
+    app_public.verify_base64(signed.as_bytes(), sign).unwrap();
+
+    // The app itself is untouched: no token, its own seller (none here).
+    assert_eq!(token_of(&params_of(&isv)), None);
+    assert!(!isv.is_acting_for_a_merchant() && merchant.is_acting_for_a_merchant());
+    assert_eq!(
+        (isv.seller_id(), merchant.seller_id()),
+        (None, Some("2088102150527498"))
+    );
+    assert_eq!(merchant.app_id(), isv.app_id());
+
+    let printed = format!("{merchant:?} {:?}", isv.acting_for(token));
+    assert!(!printed.contains(token), "{printed}");
+    assert!(printed.contains("<redacted>"), "{printed}");
+}
+
+#[test]
+fn a_token_given_in_the_config_is_sent_and_kept_out_of_debug() {
+    let app = RsaPrivateKey::generate().unwrap();
+    let alipay = RsaPrivateKey::generate().unwrap();
+    let mut config = Config::new(
+        "2021000000000001",
+        app.to_pkcs8_pem().unwrap(),
+        alipay.public_key().unwrap().to_pem(),
+    );
+    config.app_auth_token = Some("201509BBsecret".into());
+    let client = Client::new(config).unwrap();
+    let params = client
+        .signed_params(
+            "alipay.trade.query",
+            &serde_json::json!({}),
+            Default::default(),
+        )
+        .unwrap();
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| *k == "app_auth_token" && v == "201509BBsecret")
+    );
+    assert!(!format!("{client:?}").contains("201509BBsecret"));
+}

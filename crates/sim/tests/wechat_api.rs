@@ -399,6 +399,8 @@ async fn trade_bill_hash_matches_the_gzip_download() {
 async fn partner_orders_live_under_the_sub_merchant() {
     let t = TestSim::start().await;
     let sp = t.register("1900000109", "public_key").await;
+    t.bind_sub_merchant(&sp, "1900000999", &[]).await;
+    t.bind_sub_merchant(&sp, "1900000998", &[]).await;
     let n = no("sp");
     let body = json!({
         "sp_appid": APPID, "sp_mchid": sp.mchid, "sub_mchid": "1900000999", "description": "d",

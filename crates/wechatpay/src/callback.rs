@@ -11,6 +11,7 @@ use crate::combine::CombineTransaction;
 use crate::config::ApiV3Key;
 use crate::error::{Error, Result};
 use crate::model::{PartnerTransaction, TradeState, Transaction};
+use crate::profitsharing::ProfitSharingNotice;
 use crate::refunds::RefundStatus;
 use crate::verify::{KeyRing, SignedHeaders};
 
@@ -52,6 +53,10 @@ pub enum NotificationEvent {
     CombineTransactionSuccess(CombineTransaction),
     /// REFUND.SUCCESS, REFUND.ABNORMAL or REFUND.CLOSED; `refund_status` matches the event.
     Refund(RefundNotice),
+    /// PROFITSHARING.SUCCESS: a split paid this receiver.
+    ProfitSharingSuccess(ProfitSharingNotice),
+    /// PROFITSHARING.RETURN: money went back from this receiver to the merchant that split.
+    ProfitSharingReturn(ProfitSharingNotice),
     /// An event this crate does not model (payscore, complaints, …): see `event_type` and `plaintext`.
     Unmodelled,
 }
@@ -176,6 +181,12 @@ fn decode_event(event_type: &str, plaintext: &str) -> Result<NotificationEvent> 
             }
             Ok(NotificationEvent::Refund(r))
         }
+        "PROFITSHARING.SUCCESS" => Ok(NotificationEvent::ProfitSharingSuccess(
+            serde_json::from_value(value).map_err(decode)?,
+        )),
+        "PROFITSHARING.RETURN" => Ok(NotificationEvent::ProfitSharingReturn(
+            serde_json::from_value(value).map_err(decode)?,
+        )),
         _ => Ok(NotificationEvent::Unmodelled),
     }
 }

@@ -229,3 +229,28 @@ fn an_undocumented_trade_state_is_not_misfiled() {
         Err(Error::Decode(_))
     ));
 }
+
+#[test]
+fn a_profit_sharing_notice_names_the_splitter_directly_or_as_provider_and_sub_merchant() {
+    let partner = r#"{"sp_mchid":"1900000100","sub_mchid":"1900000109","transaction_id":"4200000000000000000000000000","order_id":"3008450740201411110007820472","out_order_no":"P20150806125346","receiver":{"type":"MERCHANT_ID","account":"1900000110","amount":888,"description":"分给商户1900000110"},"success_time":"2018-06-08T10:34:56+08:00"}"#;
+    let NotificationEvent::ProfitSharingSuccess(n) =
+        decode_event("PROFITSHARING.SUCCESS", partner).unwrap()
+    else {
+        panic!("not a profit-sharing success")
+    };
+    assert_eq!(
+        (n.mchid, n.sp_mchid.as_deref(), n.sub_mchid.as_deref()),
+        (None, Some("1900000100"), Some("1900000109"))
+    );
+    assert_eq!(n.receiver.amount, 888);
+    let direct = partner.replace(
+        r#""sp_mchid":"1900000100","sub_mchid":"1900000109""#,
+        r#""mchid":"1900000100""#,
+    );
+    let NotificationEvent::ProfitSharingReturn(n) =
+        decode_event("PROFITSHARING.RETURN", &direct).unwrap()
+    else {
+        panic!("not a profit-sharing return")
+    };
+    assert_eq!(n.mchid.as_deref(), Some("1900000100"));
+}

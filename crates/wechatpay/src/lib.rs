@@ -74,9 +74,10 @@ pub use model::{
 };
 pub use partner::{PartnerMerchant, PartnerNewOrder, PartnerPayerId};
 pub use profitsharing::{
-    NewReceiver, NewSplit, NewSplitReturn, NewUnfreeze, Receiver, ReceiverResult, ReceiverType,
-    RelationType, RemovedReceiver, ReturnResult, Split, SplitReceiver, SplitReceiverResult,
-    SplitReturn, SplitState, UnsplitAmount,
+    NewReceiver, NewSplit, NewSplitReturn, NewUnfreeze, ProfitSharingNotice,
+    ProfitSharingNoticeReceiver, Receiver, ReceiverResult, ReceiverType, RelationType,
+    RemovedReceiver, ReturnResult, Split, SplitReceiver, SplitReceiverResult, SplitReturn,
+    SplitState, SubMerchantRatio, UnsplitAmount,
 };
 pub use refunds::{NewRefund, Refund, RefundAmount, RefundRequestAmount, RefundStatus};
 pub use transactions::{DirectMerchant, NewOrder, NewOrderFor};

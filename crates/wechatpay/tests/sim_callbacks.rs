@@ -7,8 +7,9 @@ mod common;
 
 use common::{Mode, TestSim, out, receiver};
 use wechatpay::{
-    CombineAmount, CombineNewOrder, CombineSubOrder, NotificationEvent, OrderAmount,
-    PartnerNewOrder, TradeState, Verification,
+    CombineAmount, CombineNewOrder, CombineSubOrder, NewRefund, NotificationEvent, OrderAmount,
+    PartnerNewOrder, PartnerTransactionMerchant, RefundRequestAmount, TradeRef, TradeState,
+    Verification,
 };
 
 async fn paid_order_is_notified(mode: Mode) {
@@ -89,8 +90,10 @@ async fn a_receiver_with_the_wrong_apiv3_key_refuses_and_wechat_retries() {
 async fn partner_payment_notification() {
     let t = TestSim::start().await;
     let sp = t.register(Mode::PublicKey).await;
+    t.bind_sub_merchant(&sp.mchid, "1900000109", &["wxsubappid00000001"])
+        .await;
     let mut rx = receiver(sp.client.clone()).await;
-    let order = PartnerNewOrder::new(
+    let mut order = PartnerNewOrder::new(
         &sp.appid,
         "1900000109",
         "goods",
@@ -98,6 +101,7 @@ async fn partner_payment_notification() {
         &rx.url,
         OrderAmount::cny(77),
     );
+    order.merchant.sub_appid = Some("wxsubappid00000001".into());
     sp.client.create_partner_native_order(&order).await.unwrap();
     t.pay(&sp.mchid, "pnotify_0001", Some("1900000109")).await;
     let n = rx.next().await.unwrap();
@@ -105,13 +109,38 @@ async fn partner_payment_notification() {
         panic!("{:?}", n.event)
     };
     assert_eq!(
-        (
-            tx.merchant.sp_mchid.as_str(),
-            tx.merchant.sub_mchid.as_str()
-        ),
-        (sp.mchid.as_str(), "1900000109")
+        tx.merchant,
+        PartnerTransactionMerchant {
+            sp_appid: sp.appid.clone(),
+            sp_mchid: sp.mchid.clone(),
+            sub_appid: Some("wxsubappid00000001".into()),
+            sub_mchid: "1900000109".into(),
+        }
     );
     assert_eq!(tx.amount.unwrap().total, 77);
+
+    // The sub-merchant's refund is announced with sp_mchid and sub_mchid, not mchid.
+    let mut refund = NewRefund::new(
+        TradeRef::OutTradeNo("pnotify_0001".into()),
+        "pnotify_0001_r",
+        RefundRequestAmount::cny(7, 77),
+    );
+    refund.sub_mchid = Some("1900000109".into());
+    refund.notify_url = Some(rx.url.clone());
+    sp.client.refund(&refund).await.unwrap();
+    let n = rx.next().await.unwrap();
+    let NotificationEvent::Refund(notice) = n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(
+        (
+            notice.mchid.as_deref(),
+            notice.sp_mchid.as_deref(),
+            notice.sub_mchid.as_deref(),
+            notice.amount.refund
+        ),
+        (None, Some(sp.mchid.as_str()), Some("1900000109"), 7)
+    );
 }
 
 #[tokio::test]

@@ -267,6 +267,9 @@ async fn partner_orders_for_a_sub_merchant() {
     let t = TestSim::start().await;
     let sp = t.register(Mode::PublicKey).await;
     let sub_mchid = "1900000109";
+    t.bind_sub_merchant(&sp.mchid, sub_mchid, &["wx1234567890sub01"])
+        .await;
+    t.bind_sub_merchant(&sp.mchid, "1900000999", &[]).await;
     let order = |no: &str| {
         PartnerNewOrder::new(
             &sp.appid,
@@ -353,4 +356,10 @@ async fn partner_orders_for_a_sub_merchant() {
         .await
         .unwrap_err();
     assert_eq!(upstream(&e), (404, "ORDER_NOT_EXIST"));
+    let e = sp
+        .client
+        .query_partner_order(&out("partner_0001"), "1900000888")
+        .await
+        .unwrap_err();
+    assert_eq!(upstream(&e), (403, "NO_AUTH"), "not bound to this provider");
 }

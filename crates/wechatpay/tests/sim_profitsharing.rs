@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{Merchant, Mode, TestSim, out};
+use common::{Merchant, Mode, TestSim, out, receiver};
 use wechatpay::{
-    Error, NewReceiver, NewRefund, NewSplit, NewSplitReturn, NewUnfreeze, ReceiverResult,
-    ReceiverType, RefundRequestAmount, RelationType, SettleInfo, SplitReceiver, SplitState,
-    TradeRef,
+    Error, NewReceiver, NewRefund, NewSplit, NewSplitReturn, NewUnfreeze, NotificationEvent,
+    OrderAmount, PartnerNewOrder, ProfitSharingNoticeReceiver, ReceiverResult, ReceiverType,
+    RefundRequestAmount, RelationType, SettleInfo, SplitReceiver, SplitState, TradeRef,
 };
 
 const PARTNER_MCHID: &str = "1900099999";
@@ -75,6 +75,8 @@ async fn refused_split(m: &Merchant, transaction_id: &str, no: &str, amount: i64
 
 fn split(m: &Merchant, transaction_id: &str, no: &str, amount: i64) -> NewSplit {
     NewSplit {
+        sub_mchid: None,
+        sub_appid: None,
         appid: m.appid.clone(),
         transaction_id: transaction_id.to_owned(),
         out_order_no: no.to_owned(),
@@ -123,6 +125,7 @@ async fn split_finishes_returns_and_unfreezes() {
     assert!(done.receivers[0].finish_time.is_some());
 
     let back = NewSplitReturn {
+        sub_mchid: None,
         out_order_no: "S1".into(),
         out_return_no: "RT1".into(),
         return_mchid: PARTNER_MCHID.into(),
@@ -150,6 +153,7 @@ async fn split_finishes_returns_and_unfreezes() {
     let unfrozen = m
         .client
         .unfreeze_profit_sharing(&NewUnfreeze {
+            sub_mchid: None,
             transaction_id: tx.clone(),
             out_order_no: "S1-unfreeze".into(),
             description: "解冻全部剩余资金".into(),
@@ -287,4 +291,257 @@ async fn a_receiver_name_is_encrypted_for_the_platform_certificate_too() {
     let t = TestSim::start().await;
     let m = t.register(Mode::Certificate).await;
     add_partner(&m).await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_listens_hears_of_its_split_and_of_the_return() {
+    let t = TestSim::start().await;
+    let m = t.register(Mode::PublicKey).await;
+    let site = t.register(Mode::PublicKey).await;
+    let mut rx = receiver(site.client.clone()).await;
+    t.listen_for_profit_sharing(&site, &rx.url).await;
+    let mut r = NewReceiver::new(
+        &m.appid,
+        ReceiverType::MerchantId,
+        &site.mchid,
+        RelationType::Partner,
+    );
+    r.name = Some("某某站点".into());
+    m.client.add_profit_sharing_receiver(&r).await.unwrap();
+    let tx = paid(&t, &m, "heard_0001", 1000, true).await;
+    let mut to_site = split(&m, &tx, "H1", 0);
+    to_site.receivers = vec![SplitReceiver::new(
+        ReceiverType::MerchantId,
+        &site.mchid,
+        250,
+        "站点分成",
+    )];
+    m.client.share_profit(&to_site).await.unwrap();
+
+    // The split ends on its own; the site hears of it without anyone querying.
+    let n = rx.next().await.unwrap();
+    assert_eq!(n.event_type, "PROFITSHARING.SUCCESS");
+    let NotificationEvent::ProfitSharingSuccess(paid_notice) = n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(
+        (
+            paid_notice.mchid.as_deref(),
+            paid_notice.sub_mchid.as_deref(),
+            paid_notice.transaction_id.as_str(),
+            paid_notice.out_order_no.as_str()
+        ),
+        (Some(m.mchid.as_str()), None, tx.as_str(), "H1")
+    );
+    assert_eq!(
+        paid_notice.receiver,
+        ProfitSharingNoticeReceiver {
+            receiver_type: ReceiverType::MerchantId,
+            account: site.mchid.clone(),
+            amount: 250,
+            description: "站点分成".into(),
+        }
+    );
+
+    let back = NewSplitReturn {
+        sub_mchid: None,
+        out_order_no: "H1".into(),
+        out_return_no: "HR1".into(),
+        return_mchid: site.mchid.clone(),
+        amount: 40,
+        description: "用户退款".into(),
+    };
+    m.client.return_profit_sharing(&back).await.unwrap();
+    let n = rx.next().await.unwrap();
+    let NotificationEvent::ProfitSharingReturn(returned) = n.event else {
+        panic!("{:?}", n.event)
+    };
+    assert_eq!(
+        (returned.out_order_no.as_str(), returned.receiver.amount),
+        ("HR1", 40)
+    );
+}
+
+const SUB_MCHID: &str = "1900008001";
+
+/// A service provider's order for its sub-merchant, paid with profit sharing; its transaction_id.
+async fn partner_paid(t: &TestSim, sp: &Merchant, no: &str, total: i64) -> String {
+    let mut order = PartnerNewOrder::new(
+        &sp.appid,
+        SUB_MCHID,
+        "d",
+        no,
+        "https://shop.example.com/n",
+        OrderAmount::cny(total),
+    );
+    order.settle_info = Some(SettleInfo {
+        profit_sharing: true,
+    });
+    sp.client.create_partner_native_order(&order).await.unwrap();
+    t.pay(&sp.mchid, no, Some(SUB_MCHID)).await;
+    sp.client
+        .query_partner_order(&out(no), SUB_MCHID)
+        .await
+        .unwrap()
+        .transaction_id
+        .unwrap()
+}
+
+fn partner_split(sp: &Merchant, transaction_id: &str, no: &str, amount: i64) -> NewSplit {
+    NewSplit {
+        sub_mchid: Some(SUB_MCHID.into()),
+        ..split(sp, transaction_id, no, amount)
+    }
+}
+
+#[tokio::test]
+async fn a_service_provider_splits_for_its_sub_merchant_within_the_ratio_it_authorised() {
+    let t = TestSim::start().await;
+    let sp = t.register(Mode::PublicKey).await;
+    let (status, body) = t
+        .control(
+            "/sim/wechat/sub-merchants",
+            &serde_json::json!({"sp_mchid": sp.mchid, "sub_mchid": SUB_MCHID, "max_ratio": 2000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sp.client
+            .query_sub_merchant_max_ratio(SUB_MCHID)
+            .await
+            .unwrap()
+            .max_ratio,
+        2000
+    );
+    let tx = partner_paid(&t, &sp, "psplit_0001", 1000).await;
+
+    // The provider's own receivers are not the sub-merchant's.
+    add_partner(&sp).await;
+    let e = sp
+        .client
+        .share_profit(&partner_split(&sp, &tx, "PS0", 100))
+        .await
+        .unwrap_err();
+    assert!(refusal(&e).2.contains("分账接收方关系不存在"), "{e:?}");
+
+    let mut r = NewReceiver::new(
+        &sp.appid,
+        ReceiverType::MerchantId,
+        PARTNER_MCHID,
+        RelationType::ServiceProvider,
+    );
+    r.sub_mchid = Some(SUB_MCHID.into());
+    r.name = Some("深圳某某科技有限公司".into());
+    sp.client.add_profit_sharing_receiver(&r).await.unwrap();
+
+    let e = sp
+        .client
+        .share_profit(&partner_split(&sp, &tx, "PS1", 201))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        (400, "INVALID_REQUEST", "分账金额超出最大分账比例")
+    );
+    let made = sp
+        .client
+        .share_profit(&partner_split(&sp, &tx, "PS1", 200))
+        .await
+        .unwrap();
+    assert_eq!(made.sub_mchid.as_deref(), Some(SUB_MCHID));
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let done = sp
+        .client
+        .query_partner_profit_sharing(SUB_MCHID, "PS1", &tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state, done.receivers[0].result),
+        (SplitState::Finished, ReceiverResult::Success)
+    );
+    // The split is the sub-merchant's: not found among the provider's own.
+    let e = sp
+        .client
+        .query_profit_sharing("PS1", &tx)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).1, "RESOURCE_NOT_EXISTS");
+
+    let back = NewSplitReturn {
+        sub_mchid: Some(SUB_MCHID.into()),
+        out_order_no: "PS1".into(),
+        out_return_no: "PR1".into(),
+        return_mchid: PARTNER_MCHID.into(),
+        amount: 50,
+        description: "用户退款".into(),
+    };
+    let returned = sp.client.return_profit_sharing(&back).await.unwrap();
+    assert_eq!(
+        sp.client
+            .query_partner_profit_sharing_return(SUB_MCHID, "PR1", "PS1")
+            .await
+            .unwrap()
+            .return_id,
+        returned.return_id
+    );
+
+    let unfrozen = sp
+        .client
+        .unfreeze_profit_sharing(&NewUnfreeze {
+            sub_mchid: Some(SUB_MCHID.into()),
+            transaction_id: tx.clone(),
+            out_order_no: "PS-unfreeze".into(),
+            description: "解冻全部剩余资金".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            unfrozen.receivers[0].account.as_str(),
+            unfrozen.receivers[0].amount
+        ),
+        (SUB_MCHID, 800)
+    );
+    assert_eq!(
+        sp.client
+            .query_unsplit_amount(&tx)
+            .await
+            .unwrap()
+            .unsplit_amount,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_sub_merchant_not_bound_to_the_provider_cannot_be_split_for() {
+    let t = TestSim::start().await;
+    let sp = t.register(Mode::PublicKey).await;
+    let mut r = NewReceiver::new(
+        &sp.appid,
+        ReceiverType::MerchantId,
+        PARTNER_MCHID,
+        RelationType::ServiceProvider,
+    );
+    r.sub_mchid = Some(SUB_MCHID.into());
+    r.name = Some("深圳某某科技有限公司".into());
+    let e = sp.client.add_profit_sharing_receiver(&r).await.unwrap_err();
+    assert_eq!(refusal(&e), (403, "NO_AUTH", "受理关系不存在"));
+    let e = sp
+        .client
+        .share_profit(&partner_split(
+            &sp,
+            "4200000000000000000000000001",
+            "PS1",
+            1,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).1, "NO_AUTH");
+    let e = sp
+        .client
+        .query_sub_merchant_max_ratio(SUB_MCHID)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).1, "NO_AUTH");
 }

@@ -6,6 +6,7 @@
 mod bill;
 mod errors;
 mod helpers;
+mod isv;
 mod notify;
 mod pages;
 mod pay;

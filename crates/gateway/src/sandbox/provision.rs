@@ -144,6 +144,10 @@ pub enum SimRefunds {
     WaitForControl,
 }
 
+/// The sub-merchants bound to the sandbox merchant as a service provider: the numbers a site can
+/// be served as in sandbox mode. The simulator refuses any other, as WeChat Pay does.
+pub const SANDBOX_SUB_MCHIDS: [&str; 3] = ["1900000109", "1900000110", "1900000111"];
+
 /// Registers `keys` with the simulator at `sim_base_url` (WeChat Pay merchant in public-key mode,
 /// Alipay app) and returns the two accounts, their clients pointed at the simulator with full
 /// response verification, and notify URLs under `public_url` (`/callbacks/wechat/{mchid}`,
@@ -212,6 +216,11 @@ async fn wechat_account(
             "appids": appids,
             "mode": "public_key",
             "auto_refund": refunds == SimRefunds::SucceedOnTheirOwn,
+            // As a service provider, the merchant has these sub-merchants bound to it.
+            "sub_merchants": SANDBOX_SUB_MCHIDS
+                .iter()
+                .map(|sub| json!({ "sub_mchid": sub }))
+                .collect::<Vec<_>>(),
         }),
         "WeChat Pay merchant registration",
     )

@@ -135,6 +135,18 @@ api_tests! {
         app.wechat.client.query_order(&TradeRef::OutTradeNo(direct_order.upstream_order_no.as_str().to_owned())).await.unwrap();
     }
 
+    async fn a_sub_merchant_not_bound_to_the_service_provider_is_refused_by_the_channel(app: TestApp) {
+        let site = sub_merchant_site(&app, "shop of another provider", "1900000199").await;
+        let body = json!({"out_trade_no": "sp_unbound", "channel": "wechat", "method": "native",
+            "description": "VIP年卡", "amount_total": 10000});
+        let refused = app.create_order_as(&site, &body).await;
+        let answer: Value = serde_json::from_str(&refused.text).unwrap();
+        assert_eq!((refused.status, answer["error"].as_str()), (502, Some("wechat_create_failed")), "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains("NO_AUTH"), "{answer}");
+        let trade = TradeRef::OutTradeNo(app.stored(&site, "sp_unbound").await.upstream_order_no.as_str().to_owned());
+        assert!(app.wechat.client.query_partner_order(&trade, "1900000199").await.is_err());
+    }
+
     async fn a_verified_callback_naming_another_sub_merchant_or_the_direct_merchant_is_refused(app: TestApp) {
         let site = sub_merchant_site(&app, "shop under the provider", SUB_MCHID).await;
         let order = native_order(&app, &site, "sp_callback_refused").await;

@@ -17,9 +17,13 @@ Control API (same listener, JSON, not signed):
 
   POST /sim/wechat/merchants
       {\"mchid\",\"serial_no\",\"merchant_public_key_pem\",\"apiv3_key\",\"appids\":[…],
-       \"mode\":\"public_key\"|\"certificate\" (default public_key), \"auto_refund\":true}
+       \"mode\":\"public_key\"|\"certificate\" (default public_key), \"auto_refund\":true,
+       \"sub_merchants\":[{\"sub_mchid\",\"sub_appids\":[…],\"max_ratio\"}] (as a service provider),
+       \"profit_sharing_notify_url\"}
       → {\"mchid\",\"mode\",\"public_key_id\",\"public_key_pem\",\"platform_serial_no\",
          \"platform_certificate_pem\"}   (stable for a mchid; re-registering updates the rest)
+  POST /sim/wechat/sub-merchants {\"sp_mchid\",\"sub_mchid\",\"sub_appids\":[…],\"max_ratio\"}
+      binds a sub-merchant to a service provider; partner calls for any other get 403 NO_AUTH
   POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]
       the payer pays: SUCCESS, then a TRANSACTION.SUCCESS callback to notify_url
   POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]      → PAYERROR
@@ -34,8 +38,10 @@ Control API (same listener, JSON, not signed):
   GET  /sim/faults   DELETE /sim/faults (all off)
   GET  /sim/callbacks[?channel=wechat|alipay]   the callback log of every channel (the latest 20,000)
 
-  Alipay: POST /sim/alipay/apps, POST /sim/alipay/trades/{out_trade_no}/pay?app_id=… (and /fail),
-  GET /sim/alipay/callbacks.
+  Alipay: POST /sim/alipay/apps, POST /sim/alipay/trades/{out_trade_no}/pay?app_id=…[&merchant_id=…]
+  (and /fail), GET /sim/alipay/callbacks; POST /sim/alipay/app-auth {\"app_id\",\"merchant_id\"}
+  → {\"app_auth_token\",\"user_id\",\"auth_app_id\",…}: a merchant authorises the app (ISV), whose
+  calls with that token are the merchant's.
 
 Callbacks are retried on the channel's real schedule (WeChat Pay: 15s/15s/30s/3m/10m/20m/30m/30m/
 30m/60m/3h/3h/3h/6h/6h) multiplied by --time-scale.";

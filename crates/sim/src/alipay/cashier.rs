@@ -9,7 +9,7 @@ use channel_core::html::escape;
 
 use super::gateway::Call;
 use super::notify::{self, Event};
-use super::state::{SELLER_ID, Status, Trade, now_ms};
+use super::state::{Status, Trade, now_ms};
 use super::wire::{Refusal, china_time, sign_text, yuan};
 use super::{Sim, trade};
 
@@ -133,11 +133,11 @@ fn return_url(sim: &Sim, t: &Trade) -> Option<String> {
     let keys = sim.keys(&t.app_id)?;
     let mut f: Vec<(String, String)> = [
         ("app_id", t.app_id.clone()),
-        ("auth_app_id", t.app_id.clone()),
+        ("auth_app_id", t.auth_app_id().to_owned()),
         ("charset", "utf-8".to_owned()),
         ("method", format!("{}.return", t.method)),
         ("out_trade_no", t.out_trade_no.clone()),
-        ("seller_id", SELLER_ID.to_owned()),
+        ("seller_id", t.seller_id().to_owned()),
         ("sign_type", "RSA2".to_owned()),
         ("timestamp", china_time(now_ms())),
         ("total_amount", yuan(t.total_fen)),

@@ -66,6 +66,8 @@ async fn show_app(State(sim): State<Sim>, Path(app_id): Path<String>) -> Respons
 #[derive(Debug, Deserialize)]
 struct AppQuery {
     app_id: String,
+    /// The authorising merchant's account, for a trade made with its `app_auth_token`.
+    merchant_id: Option<String>,
     /// The payer, for `pay` on a trade that names none (default: the sandbox buyer).
     buyer_id: Option<String>,
 }
@@ -85,7 +87,7 @@ async fn show_trade(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
-    let key = trade_key(&q.app_id, &no);
+    let key = trade_key(&q.app_id, q.merchant_id.as_deref(), &no);
     let now = super::state::now_ms();
     // Apply expiry so what the control API shows matches what a query would answer.
     let t = super::trade::update(&sim, |s| {
@@ -105,10 +107,10 @@ async fn pay(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
+    let key = trade_key(&q.app_id, q.merchant_id.as_deref(), &no);
     act(
         &sim,
-        &q.app_id,
-        &no,
+        &key,
         Settle::Pay {
             buyer_id: q.buyer_id,
         },
@@ -121,7 +123,12 @@ async fn fail(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
-    act(&sim, &q.app_id, &no, Settle::Fail).await
+    act(
+        &sim,
+        &trade_key(&q.app_id, q.merchant_id.as_deref(), &no),
+        Settle::Fail,
+    )
+    .await
 }
 
 async fn finish(
@@ -129,11 +136,16 @@ async fn finish(
     Path(no): Path<String>,
     Query(q): Query<AppQuery>,
 ) -> Response {
-    act(&sim, &q.app_id, &no, Settle::Finish).await
+    act(
+        &sim,
+        &trade_key(&q.app_id, q.merchant_id.as_deref(), &no),
+        Settle::Finish,
+    )
+    .await
 }
 
-async fn act(sim: &Sim, app_id: &str, out_trade_no: &str, what: Settle) -> Response {
-    match settle(sim, &trade_key(app_id, out_trade_no), what).await {
+async fn act(sim: &Sim, key: &str, what: Settle) -> Response {
+    match settle(sim, key, what).await {
         Ok(t) => Json(trade_json(&t)).into_response(),
         Err(r) => refusal(&r),
     }

@@ -51,6 +51,8 @@ pub(crate) fn router() -> Router<Sim> {
 #[derive(Debug, Deserialize)]
 struct PayQuery {
     app_id: String,
+    /// The authorising merchant's account, for a trade made with its `app_auth_token`.
+    merchant_id: Option<String>,
     buyer_id: Option<String>,
 }
 
@@ -59,7 +61,7 @@ async fn pay_silently(
     Path(no): Path<String>,
     Query(q): Query<PayQuery>,
 ) -> Response {
-    let key = trade_key(&q.app_id, &no);
+    let key = trade_key(&q.app_id, q.merchant_id.as_deref(), &no);
     let now = now_ms();
     let paid = update(&sim, |s| {
         let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
@@ -105,10 +107,12 @@ async fn record(
     if sim.store.read(|s| !s.apps.contains_key(&q.app_id)) {
         return problem(StatusCode::NOT_FOUND, "unknown app_id");
     }
-    let key = trade_key(&q.app_id, &no);
+    // A trade recorded elsewhere is the app's own.
+    let key = trade_key(&q.app_id, None, &no);
     let now = now_ms();
     let trade = Trade {
         app_id: q.app_id.clone(),
+        merchant: None,
         out_trade_no: no,
         trade_no: new_trade_no(now),
         // Not an OpenAPI method: nothing of this trade went through the simulator's gateway.
@@ -152,6 +156,8 @@ async fn record(
 #[derive(Debug, Deserialize)]
 struct AmountQuery {
     app_id: String,
+    /// The authorising merchant's account, for a trade made with its `app_auth_token`.
+    merchant_id: Option<String>,
     amount: String,
 }
 
@@ -163,7 +169,7 @@ async fn billed_amount(
     let Some(fen) = positive(&q.amount) else {
         return problem(StatusCode::BAD_REQUEST, format!("amount {:?}", q.amount));
     };
-    let key = trade_key(&q.app_id, &no);
+    let key = trade_key(&q.app_id, q.merchant_id.as_deref(), &no);
     let changed = update(&sim, |s| {
         let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
         t.billed_fen = Some(fen);
@@ -185,7 +191,7 @@ async fn account_fee(
     else {
         return problem(StatusCode::BAD_REQUEST, format!("amount {:?}", q.amount));
     };
-    let key = trade_key(&q.app_id, &no);
+    let key = trade_key(&q.app_id, q.merchant_id.as_deref(), &no);
     let changed = update(&sim, |s| {
         let t = s.trades.get_mut(&key).ok_or_else(Refusal::not_exist)?;
         t.account_fee_fen = Some(fen);

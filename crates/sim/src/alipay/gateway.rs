@@ -9,19 +9,32 @@ use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::state::{Merchant, owner};
 use super::wire::{Obj, Refusal, envelope, response_key, sign_text};
-use super::{AppKeys, Sim, cashier, trade};
+use super::{AppKeys, Sim, app_auth, cashier, trade};
 use crate::faults::{ApiFault, check_api};
 
-/// A verified call: who, what, and the decoded `biz_content`.
+/// A verified call: who (the app, and the merchant it calls for with an `app_auth_token`), what,
+/// and the decoded `biz_content`.
 pub(crate) struct Call {
     pub app_id: String,
+    pub merchant: Option<Merchant>,
     pub method: String,
     pub params: Vec<(String, String)>,
     pub biz: Map<String, Value>,
 }
 
 impl Call {
+    /// The account of the merchant the call is for, if the app calls for one.
+    pub fn merchant_id(&self) -> Option<&str> {
+        self.merchant.as_ref().map(|m| m.user_id.as_str())
+    }
+
+    /// Whose royalty receivers the call sees (see [`owner`]).
+    pub fn owner(&self) -> String {
+        owner(&self.app_id, self.merchant.as_ref())
+    }
+
     pub fn param(&self, k: &str) -> Option<&str> {
         self.params
             .iter()
@@ -89,6 +102,14 @@ pub(crate) async fn handle(
     if let Err(r) = check_common(&params, &keys) {
         return signed(Err(r));
     }
+    // A service provider's app calling for a merchant: the token says which one.
+    let merchant = match get("app_auth_token") {
+        None => None,
+        Some(token) => match app_auth::resolve(&sim, &app_id, &token) {
+            Ok(m) => Some(m),
+            Err(r) => return signed(Err(r)),
+        },
+    };
     let biz = match get("biz_content").map(|b| serde_json::from_str::<Value>(&b)) {
         None => Map::new(),
         Some(Ok(Value::Object(m))) => m,
@@ -101,6 +122,7 @@ pub(crate) async fn handle(
     };
     let call = Call {
         app_id,
+        merchant,
         method,
         params,
         biz,

@@ -14,8 +14,14 @@
 //! Control API (unauthenticated, `control.rs`):
 //! - `POST /sim/alipay/apps` `{app_id, app_public_key_pem, notify_url?}` → `{app_id, alipay_public_key_pem, notify_url}`
 //! - `GET /sim/alipay/apps/{app_id}` → the same
-//! - `GET /sim/alipay/trades/{out_trade_no}?app_id=` → the trade
-//! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=` (optional `buyer_id`), `…/fail`, `…/finish`
+//! - `POST /sim/alipay/app-auth {app_id, merchant_id?, auth_app_id?}` → `{app_auth_token,
+//!   app_refresh_token, user_id, auth_app_id, expires_in, re_expires_in}`: a merchant authorises
+//!   a service provider's app (`app_auth.rs`). Calls with the token act for that merchant: its
+//!   trades, its royalty receivers, its bills; notifications name it (`seller_id`, `auth_app_id`).
+//! - `GET /sim/alipay/trades/{out_trade_no}?app_id=[&merchant_id=]` → the trade (`merchant_id`:
+//!   the authorising merchant's `user_id`, for a trade made with its token)
+//! - `POST /sim/alipay/trades/{out_trade_no}/pay?app_id=[&merchant_id=]` (optional `buyer_id`),
+//!   `…/fail`, `…/finish`
 //! - `GET /sim/alipay/callbacks` → the Alipay part of the callback log
 //! - making Alipay's records disagree with the merchant's, for reconciliation tests
 //!   (`discrepancy.rs`): `POST /sim/alipay/trades/{out_trade_no}/pay-silently`, `…/record`,
@@ -30,6 +36,7 @@
 //! State (apps with their Alipay keys, trades with refunds and settlements, royalty receivers) is one [`crate::persist::Store`]:
 //! `alipay.json` and its journal `alipay.json.log` in the state dir.
 
+mod app_auth;
 mod bill;
 mod cashier;
 mod control;
@@ -71,6 +78,7 @@ pub fn router(ctx: SimContext) -> Result<Router, SimError> {
         .route("/sim/alipay/cashier/{trade_no}/pay", post(cashier::pay))
         .route("/sim/alipay/bills/{token}", get(bill::download))
         .merge(control::router())
+        .merge(app_auth::router())
         .merge(discrepancy::router())
         .with_state(sim))
 }

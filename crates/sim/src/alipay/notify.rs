@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::state::{SANDBOX_BUYER_ID, SANDBOX_BUYER_LOGON_ID, SELLER_ID, Status, Trade, now_ms};
+use super::state::{SANDBOX_BUYER_ID, SANDBOX_BUYER_LOGON_ID, Status, Trade, now_ms};
 use super::wire::{china_time, sign_text, yuan};
 use super::{CHANNEL, Sim};
 use crate::callbacks::{Delivery, Prepared, Success};
@@ -82,7 +82,9 @@ fn fields(t: &Trade, event: Event) -> Vec<(String, String)> {
     add("version", "1.0".into());
     add("sign_type", "RSA2".into());
     add("app_id", t.app_id.clone());
-    add("auth_app_id", t.app_id.clone());
+    // For a trade an app made with a merchant's token, `auth_app_id` is the merchant's own app and
+    // `seller_id` the merchant's account, as Alipay notifies ISV calls.
+    add("auth_app_id", t.auth_app_id().to_owned());
     add("trade_no", t.trade_no.clone());
     add("out_trade_no", t.out_trade_no.clone());
     add("trade_status", t.status.as_str().into());
@@ -93,7 +95,7 @@ fn fields(t: &Trade, event: Event) -> Vec<(String, String)> {
         "passback_params",
         t.passback_params.clone().unwrap_or_default(),
     );
-    add("seller_id", SELLER_ID.into());
+    add("seller_id", t.seller_id().to_owned());
     add("gmt_create", china_time(t.created_ms));
     if let Some(paid) = t.paid_ms {
         match &t.buyer_open_id {

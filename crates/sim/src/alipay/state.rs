@@ -1,6 +1,7 @@
 //! What the Alipay simulator remembers across restarts: registered apps (with the Alipay key made
-//! for each), trades with their refunds and royalty settlements, and the royalty receivers bound
-//! to each app. `alipay.json` and its journal in the state dir.
+//! for each), merchants' authorisations of apps (`app_auth_token`), trades with their refunds and
+//! royalty settlements, and the royalty receivers bound to each app (or each merchant an app calls
+//! for). `alipay.json` and its journal in the state dir.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,18 +11,42 @@ use crate::persist::{TrackedMap, journaled};
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AlipayState {
     pub apps: TrackedMap<String, App>,
-    /// Keyed by [`trade_key`] (`app_id/out_trade_no`): out_trade_no is unique per app.
+    /// Keyed by [`trade_key`]: out_trade_no is unique per app, or per merchant the app calls for.
     pub trades: TrackedMap<String, Trade>,
-    /// Keyed by [`relation_key`]: a receiver is bound once per app.
+    /// Keyed by [`relation_key`]: a receiver is bound once per app (or merchant it calls for).
     #[serde(default)]
     pub relations: TrackedMap<String, Relation>,
+    /// Merchants' authorisations of service providers' apps, by `app_auth_token`.
+    #[serde(default)]
+    pub app_auths: TrackedMap<String, AppAuth>,
 }
 
 journaled!(AlipayState {
     apps,
     trades,
-    relations
+    relations,
+    app_auths
 });
+
+/// A merchant's authorisation of a service provider's app (第三方应用授权): the app calls for the
+/// merchant by sending `app_auth_token`. Shaped after `alipay.open.auth.token.app`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAuth {
+    /// The service provider's app the merchant authorised.
+    pub app_id: String,
+    pub app_auth_token: String,
+    pub app_refresh_token: String,
+    pub merchant: Merchant,
+    pub issued_ms: i64,
+}
+
+/// The merchant a call acts for, and whose trades it made: its account (`user_id`, the PID
+/// `2088…` that notifications name as `seller_id`) and its own app (`auth_app_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub user_id: String,
+    pub auth_app_id: String,
+}
 
 /// A registered app: its public key (to verify requests) and the Alipay key pair made for it (to
 /// sign answers), kept so the Alipay public key a merchant configured stays valid after restarts.
@@ -60,6 +85,9 @@ impl Status {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trade {
     pub app_id: String,
+    /// The merchant an app made the trade for with its `app_auth_token`; `None`: the app's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<Merchant>,
     pub out_trade_no: String,
     pub trade_no: String,
     /// The OpenAPI method that created it, e.g. `alipay.trade.precreate`.
@@ -146,6 +174,20 @@ pub struct Refund {
 }
 
 impl Trade {
+    /// The account the trade's money goes to: the authorising merchant's, else the app's.
+    pub fn seller_id(&self) -> &str {
+        self.merchant
+            .as_ref()
+            .map_or(SELLER_ID, |m| m.user_id.as_str())
+    }
+
+    /// The app the trade was made for: the authorising merchant's own app, else the caller's.
+    pub fn auth_app_id(&self) -> &str {
+        self.merchant
+            .as_ref()
+            .map_or(self.app_id.as_str(), |m| m.auth_app_id.as_str())
+    }
+
     /// The amount the bill shows for the payment.
     pub fn billed_fen(&self) -> i64 {
         self.billed_fen.unwrap_or(self.total_fen)
@@ -191,8 +233,22 @@ impl Trade {
     }
 }
 
-pub fn trade_key(app_id: &str, out_trade_no: &str) -> String {
-    format!("{app_id}/{out_trade_no}")
+/// `app_id/out_trade_no` for an app's own trade, `app_id/user_id/out_trade_no` for a trade it made
+/// for the merchant whose account is `merchant_id`.
+pub fn trade_key(app_id: &str, merchant_id: Option<&str>, out_trade_no: &str) -> String {
+    match merchant_id {
+        None => format!("{app_id}/{out_trade_no}"),
+        Some(m) => format!("{app_id}/{m}/{out_trade_no}"),
+    }
+}
+
+/// Whose royalty receivers a call sees: the app's own (`app_id`), or those of a merchant the app
+/// calls for (`app_id@user_id`).
+pub fn owner(app_id: &str, merchant: Option<&Merchant>) -> String {
+    match merchant {
+        None => app_id.to_owned(),
+        Some(m) => format!("{app_id}@{}", m.user_id),
+    }
 }
 
 /// The buyer who pays in the sandbox when the trade names none.

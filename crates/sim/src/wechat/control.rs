@@ -4,7 +4,11 @@
 //! - `POST /sim/wechat/merchants` `{mchid, serial_no, merchant_public_key_pem, apiv3_key, appids,
 //!   mode?: "public_key"|"certificate", auto_refund?: bool}` → `{mchid, mode, public_key_id,
 //!   public_key_pem, platform_serial_no, platform_certificate_pem}`. Registering a mchid again
-//!   updates it and keeps its platform key.
+//!   updates it and keeps its platform key. A service provider may bring its sub-merchants along:
+//!   `sub_merchants: [{sub_mchid, sub_appids?}]` binds each (as `POST /sim/wechat/sub-merchants`
+//!   does, see `sub_merchants`), and the answer lists them as `sub_merchants`. A merchant that
+//!   receives profit-sharing splits names where it wants to hear of them with
+//!   `profit_sharing_notify_url` (see `profitsharing::notices`).
 //! - `POST /sim/wechat/orders/{out_trade_no}/pay?mchid=…[&sub_mchid=…][&openid=…]` → the order
 //!   (as the query answers it) after the payer paid; TRANSACTION.SUCCESS follows.
 //! - `POST /sim/wechat/orders/{out_trade_no}/fail?mchid=…[&sub_mchid=…]` → PAYERROR.
@@ -38,6 +42,7 @@ use super::error::{ApiError, ApiResult, internal};
 use super::h5::link;
 use super::payer::{self, Outcome};
 use super::state::{Merchant, Mode, RefundStatus, TradeType, order_key};
+use super::sub_merchants::{self, SubMerchantIn, binding_json};
 use super::{Sim, combine, crypto, refunds};
 
 pub fn router() -> Router<Sim> {
@@ -59,6 +64,7 @@ pub fn router() -> Router<Sim> {
         .route("/sim/wechat/h5/expire", post(expire_h5_link))
         .route("/sim/wechat/callbacks", get(callbacks))
         .merge(super::bill_controls::router())
+        .merge(sub_merchants::router())
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +80,10 @@ struct Registration {
     mode: Mode,
     #[serde(default = "yes")]
     auto_refund: bool,
+    /// Sub-merchants to bind to this merchant as a service provider.
+    #[serde(default)]
+    sub_merchants: Vec<SubMerchantIn>,
+    profit_sharing_notify_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -97,6 +107,9 @@ async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<
     }
     channel_core::RsaPublicKey::from_pem(&r.merchant_public_key_pem)
         .map_err(|e| bad(format!("merchant_public_key_pem: {e}")))?;
+    for sub in &r.sub_merchants {
+        sub_merchants::check(sub)?;
+    }
     let existing = sim
         .store
         .read(|s| s.merchants.get(&r.mchid).map(|m| m.platform.clone()));
@@ -120,8 +133,10 @@ async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<
         mode: r.mode,
         auto_refund: r.auto_refund,
         platform,
+        profit_sharing_notify_url: r.profit_sharing_notify_url,
     };
-    let p = sim
+    let subs = r.sub_merchants;
+    let (p, bound) = sim
         .store
         .update(|s| {
             // Another registration may have won the race; keep its platform key.
@@ -136,20 +151,28 @@ async fn register(State(sim): State<Sim>, body: axum::body::Bytes) -> ApiResult<
                     ..merchant.clone()
                 },
             );
-            platform
+            let bound: Vec<Value> = subs
+                .iter()
+                .map(|sub| binding_json(&sub_merchants::bind(s, &merchant.mchid, sub)))
+                .collect();
+            (platform, bound)
         })
         .await
         .map_err(internal)?;
     sim.forget_keys(&r.mchid);
     tracing::info!(mchid = %r.mchid, mode = ?r.mode, "wechat merchant registered");
-    Ok(Json(json!({
+    let mut answer = json!({
         "mchid": r.mchid,
         "mode": r.mode,
         "public_key_id": p.public_key_id,
         "public_key_pem": p.public_key_pem,
         "platform_serial_no": p.serial_no,
         "platform_certificate_pem": p.certificate_pem,
-    })))
+    });
+    if !bound.is_empty() {
+        answer["sub_merchants"] = json!(bound);
+    }
+    Ok(Json(answer))
 }
 
 #[derive(Debug, Deserialize)]

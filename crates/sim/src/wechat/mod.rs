@@ -32,6 +32,7 @@ pub(crate) mod profitsharing;
 mod refunds;
 mod scope;
 pub mod state;
+mod sub_merchants;
 mod transactions;
 
 pub use bills::{

@@ -15,7 +15,7 @@ use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::h5::link;
 use super::profitsharing::model::Ledger;
-use super::scope::{Scope, check_appid, check_mchid, expire_if_due};
+use super::scope::{Scope, check_appid, check_mchid, check_sub_merchant, expire_if_due};
 use super::state::{Answer, Order, RequestDigest, TradeState, TradeType, WechatState, order_key};
 use super::validate;
 
@@ -86,11 +86,13 @@ async fn create_in_scope(
         let sub_mchid = validate::required(body.sub_mchid.as_ref(), "sub_mchid")?;
         check_mchid(sim, caller, sp_mchid)?;
         check_appid(sim, sp_mchid, sp_appid)?;
+        let sub_appid = body.sub_appid.as_deref().filter(|a| !a.is_empty());
+        check_sub_merchant(sim, sp_mchid, sub_mchid, sub_appid)?;
         let scope = Scope {
             mchid: sp_mchid.to_owned(),
             sub_mchid: Some(sub_mchid.to_owned()),
         };
-        (scope, sp_appid.to_owned(), body.sub_appid.clone())
+        (scope, sp_appid.to_owned(), sub_appid.map(str::to_owned))
     } else {
         let appid = validate::required(body.appid.as_ref(), "appid")?;
         let mchid = validate::required(body.mchid.as_ref(), "mchid")?;
@@ -251,7 +253,7 @@ fn payer(
         p.and_then(|p| p.openid.clone())
     };
     let direct = direct.filter(|s| !s.is_empty());
-    if partner && sub.is_some() && body.sub_appid.is_none() {
+    if partner && sub.is_some() && body.sub_appid.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::param("传入sub_openid时，sub_appid为必填项"));
     }
     if trade_type == TradeType::Jsapi && direct.is_none() && sub.is_none() {

@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::crypto::{china_time_unix, new_id, now_unix};
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
-use super::scope::{Scope, check_mchid, expire_if_due};
+use super::scope::{Scope, check_mchid, check_sub_merchant, expire_if_due};
 use super::state::{Refund, RefundStatus, RequestDigest, TradeState, order_key};
 use super::transactions::{Lookup, find};
 use super::{fees, profitsharing, validate};
@@ -51,9 +51,12 @@ pub async fn create(
     let b: RefundBody = validate::json(&raw)?;
     let scope = Scope {
         mchid: caller.mchid.clone(),
-        sub_mchid: b.sub_mchid.clone(),
+        sub_mchid: b.sub_mchid.clone().filter(|s| !s.is_empty()),
     };
     check_mchid(&sim, &caller, &scope.mchid)?;
+    if let Some(sub) = &scope.sub_mchid {
+        check_sub_merchant(&sim, &scope.mchid, sub, None)?;
+    }
     let out_refund_no = validate::required(b.out_refund_no.as_ref(), "out_refund_no")?.to_owned();
     validate::out_refund_no(&out_refund_no)?;
     let lookup = match (&b.transaction_id, &b.out_trade_no) {
@@ -184,11 +187,11 @@ pub async fn query(
     Path(out_refund_no): Path<String>,
     Query(q): Query<RefundQuery>,
 ) -> ApiResult<Json<Value>> {
-    let key = order_key(
-        &caller.mchid,
-        q.sub_mchid.as_deref(),
-        &format!("refund:{out_refund_no}"),
-    );
+    let sub_mchid = q.sub_mchid.as_deref().filter(|s| !s.is_empty());
+    if let Some(sub) = sub_mchid {
+        check_sub_merchant(&sim, &caller.mchid, sub, None)?;
+    }
+    let key = order_key(&caller.mchid, sub_mchid, &format!("refund:{out_refund_no}"));
     // A refund that should have ended on its own by now, but whose timer died with the process
     // (the sandbox's simulator runs inside paygate, which may be killed), ends when looked at.
     let wait = AUTO_SUCCESS_AFTER.mul_f64(sim.ctx.config().time_scale.max(0.0));
@@ -289,8 +292,8 @@ fn refund_json(r: &Refund) -> Value {
     v
 }
 
-/// The refund as REFUND.* notifications carry it: a direct merchant's names `mchid`, a
-/// sub-merchant's names `sp_mchid` and `sub_mchid` instead.
+/// The refund as REFUND.* notifications carry it: a direct merchant's names its `mchid`, a
+/// service provider's names `sp_mchid` and `sub_mchid` instead (WeChat's partner refund notice).
 fn refund_notification(r: &Refund) -> Value {
     let mut v = json!({
         "transaction_id": r.transaction_id,

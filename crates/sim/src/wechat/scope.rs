@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::Sim;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-use super::state::{Order, TradeState};
+use super::state::{Order, TradeState, sub_merchant_key};
 use super::validate;
 
 /// Whose order: the signer, and the sub-merchant in partner mode.
@@ -57,6 +57,42 @@ pub fn check_appid(sim: &Sim, mchid: &str, appid: &str) -> ApiResult<()> {
     }
 }
 
+/// Checks that `sub_mchid` is bound to the service provider `sp_mchid` (受理关系), and that
+/// `sub_appid`, when given, is one of the sub-merchant's appids.
+///
+/// WeChat Pay answers an unbound sub-merchant with 403 `NO_AUTH` "受理关系不存在": the code and
+/// message are those its partner APIs return (WeChat's e-commerce withdrawal docs list
+/// `403 NO_AUTH` for "服务商和特约商户受理关系不存在", and service providers' integrations match
+/// `NO_AUTH` + "受理关系不存在" from the partner order calls). The answer to a `sub_appid` that is not
+/// the sub-merchant's is inferred from the direct mode's `APPID_MCHID_NOT_MATCH`.
+pub fn check_sub_merchant(
+    sim: &Sim,
+    sp_mchid: &str,
+    sub_mchid: &str,
+    sub_appid: Option<&str>,
+) -> ApiResult<()> {
+    let bound = sim.store.read(|s| {
+        s.sub_merchants
+            .get(&sub_merchant_key(sp_mchid, sub_mchid))
+            .map(|m| m.sub_appids.clone())
+    });
+    let Some(sub_appids) = bound else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "NO_AUTH",
+            "受理关系不存在",
+        ));
+    };
+    match sub_appid {
+        Some(a) if !sub_appids.iter().any(|b| b == a) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "APPID_MCHID_NOT_MATCH",
+            "sub_appid和sub_mchid不匹配",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The scope named by a query string (`?mchid=` or `?sp_mchid=&sub_mchid=`).
 pub fn scope_from_query(
     sim: &Sim,
@@ -68,6 +104,7 @@ pub fn scope_from_query(
         let sp = validate::required(q.sp_mchid.as_ref(), "sp_mchid")?;
         let sub = validate::required(q.sub_mchid.as_ref(), "sub_mchid")?;
         check_mchid(sim, caller, sp)?;
+        check_sub_merchant(sim, sp, sub, None)?;
         Ok(Scope {
             mchid: sp.to_owned(),
             sub_mchid: Some(sub.to_owned()),

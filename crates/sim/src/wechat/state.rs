@@ -35,6 +35,9 @@ pub struct WechatState {
     /// Returns of splits, by `profitsharing::model::return_key`.
     #[serde(default)]
     pub split_returns: TrackedMap<String, sharing::Return>,
+    /// Service providers' sub-merchants (受理关系), by [`sub_merchant_key`].
+    #[serde(default)]
+    pub sub_merchants: TrackedMap<String, SubMerchant>,
 }
 
 journaled!(WechatState {
@@ -49,16 +52,22 @@ journaled!(WechatState {
     sharing_ledgers,
     splits,
     split_returns,
+    sub_merchants,
 });
 
 impl WechatState {
-    /// An appid the simulator knows: bound to a merchant, or an official account with a secret.
+    /// An appid the simulator knows: bound to a merchant or a sub-merchant, or an official account
+    /// with a secret.
     pub fn knows_appid(&self, appid: &str) -> bool {
         self.oauth_apps.contains_key(appid)
             || self
                 .merchants
                 .values()
                 .any(|m| m.appids.iter().any(|a| a == appid))
+            || self
+                .sub_merchants
+                .values()
+                .any(|m| m.sub_appids.iter().any(|a| a == appid))
     }
 
     /// The key of the order of `trade_type` whose create call answered `prepay_id`.
@@ -68,6 +77,32 @@ impl WechatState {
             .find(|(_, o)| o.trade_type == trade_type && o.prepay_id.as_deref() == Some(prepay_id))
             .map(|(k, _)| k.clone())
     }
+}
+
+/// A sub-merchant (特约商户) bound to a service provider: the provider may order, refund and
+/// split for it, under the provider's `sp_appid` or one of the sub-merchant's own `sub_appids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubMerchant {
+    pub sp_mchid: String,
+    pub sub_mchid: String,
+    pub sub_appids: Vec<String>,
+    /// The most of a payment the provider may split away from the sub-merchant, in
+    /// ten-thousandths (万分比, as `/v3/profitsharing/merchant-configs` answers it): the ratio the
+    /// sub-merchant authorised.
+    #[serde(default = "default_max_ratio")]
+    pub max_ratio: i64,
+}
+
+/// 30%: what WeChat Pay allows a direct merchant, and the simulator's sub-merchants by default
+/// (a real sub-merchant authorises its own ratio; 30% is the usual ceiling).
+pub const DEFAULT_MAX_RATIO: i64 = 3000;
+
+fn default_max_ratio() -> i64 {
+    DEFAULT_MAX_RATIO
+}
+
+pub fn sub_merchant_key(sp_mchid: &str, sub_mchid: &str) -> String {
+    format!("{sp_mchid}|{sub_mchid}")
 }
 
 /// An official account (公众号) as web authorisation knows it.
@@ -100,6 +135,10 @@ pub struct Merchant {
     /// Refunds turn SUCCESS on their own shortly after they are made (else: control API only).
     pub auto_refund: bool,
     pub platform: Platform,
+    /// Where this merchant, as a profit-sharing receiver, wants `PROFITSHARING.*` notifications
+    /// (a merchant platform setting at WeChat Pay); `None`: it gets none.
+    #[serde(default)]
+    pub profit_sharing_notify_url: Option<String>,
 }
 
 /// The simulator's side of a merchant: its signing key and the two ways to name it.

@@ -201,6 +201,20 @@ impl TestSim {
             .await
     }
 
+    /// Binds `sub_mchid` (with `sub_appids`) to the service provider `sp`.
+    pub async fn bind_sub_merchant(&self, sp: &Merchant, sub_mchid: &str, sub_appids: &[&str]) {
+        let (status, v) = self
+            .control(
+                "POST",
+                "/sim/wechat/sub-merchants",
+                Some(
+                    json!({"sp_mchid": sp.mchid, "sub_mchid": sub_mchid, "sub_appids": sub_appids}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+
     pub async fn pay(&self, m: &Merchant, no: &str) -> Value {
         let (status, v) = self
             .control(

@@ -43,6 +43,11 @@ impl SplitReceiver {
 /// A split of a paid order. The same `out_order_no` again is the same split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSplit {
+    /// A service provider splitting its sub-merchant's order names the sub-merchant here (and
+    /// `appid` is the provider's); `None` for a direct merchant.
+    pub sub_mchid: Option<String>,
+    /// The sub-merchant's appid, for `PERSONAL_SUB_OPENID` receivers.
+    pub sub_appid: Option<String>,
     pub appid: String,
     pub transaction_id: String,
     pub out_order_no: String,
@@ -53,7 +58,11 @@ pub struct NewSplit {
 
 #[derive(Serialize)]
 struct SplitBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_mchid: Option<&'a str>,
     appid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_appid: Option<&'a str>,
     transaction_id: &'a str,
     out_order_no: &'a str,
     receivers: Vec<SplitReceiverBody<'a>>,
@@ -74,6 +83,9 @@ struct SplitReceiverBody<'a> {
 /// Gives the rest of an order to the merchant, ending its splits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewUnfreeze {
+    /// The sub-merchant, when a service provider unfreezes its order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
     pub transaction_id: String,
     pub out_order_no: String,
     pub description: String,
@@ -123,12 +135,23 @@ pub struct SplitReceiverResult {
 /// A split as made, unfrozen or queried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Split {
+    /// The sub-merchant, for a service provider's split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
     pub transaction_id: String,
     pub out_order_no: String,
     pub order_id: String,
     pub state: SplitState,
     #[serde(default)]
     pub receivers: Vec<SplitReceiverResult>,
+}
+
+/// The most a service provider may split away from a sub-merchant's payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubMerchantRatio {
+    pub sub_mchid: String,
+    /// In ten-thousandths (万分比): 3000 is 30%.
+    pub max_ratio: i64,
 }
 
 /// What of a payment is still frozen for splitting, fen.
@@ -168,7 +191,9 @@ impl Client {
             });
         }
         let body = SplitBody {
+            sub_mchid: split.sub_mchid.as_deref(),
             appid: &split.appid,
+            sub_appid: split.sub_appid.as_deref(),
             transaction_id: &split.transaction_id,
             out_order_no: &split.out_order_no,
             receivers,
@@ -193,6 +218,34 @@ impl Client {
             &["v3", "profitsharing", "orders", out_order_no],
             &[("transaction_id", transaction_id)],
         )?;
+        self.get(url).await
+    }
+
+    /// `GET /v3/profitsharing/orders/{out_order_no}?sub_mchid=&transaction_id=`: a service
+    /// provider's split for its sub-merchant.
+    ///
+    /// # Errors
+    /// Any [`crate::Error`]; `Upstream` `RESOURCE_NOT_EXISTS` for an unknown split.
+    pub async fn query_partner_profit_sharing(
+        &self,
+        sub_mchid: &str,
+        out_order_no: &str,
+        transaction_id: &str,
+    ) -> Result<Split> {
+        let url = self.url(
+            &["v3", "profitsharing", "orders", out_order_no],
+            &[("sub_mchid", sub_mchid), ("transaction_id", transaction_id)],
+        )?;
+        self.get(url).await
+    }
+
+    /// `GET /v3/profitsharing/merchant-configs/{sub_mchid}`: how much of a payment the service
+    /// provider may split away from its sub-merchant.
+    ///
+    /// # Errors
+    /// Any [`crate::Error`].
+    pub async fn query_sub_merchant_max_ratio(&self, sub_mchid: &str) -> Result<SubMerchantRatio> {
+        let url = self.url(&["v3", "profitsharing", "merchant-configs", sub_mchid], &[])?;
         self.get(url).await
     }
 

@@ -40,6 +40,11 @@ pub enum RelationType {
 /// A receiver to add. `name` is plain text here; it is encrypted for WeChat Pay when sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReceiver {
+    /// A service provider adding a receiver for its sub-merchant names it here (and `appid` is
+    /// the provider's); `None` for a direct merchant.
+    pub sub_mchid: Option<String>,
+    /// The sub-merchant's appid, for a `PERSONAL_SUB_OPENID` receiver.
+    pub sub_appid: Option<String>,
     pub appid: String,
     pub receiver_type: ReceiverType,
     pub account: String,
@@ -60,6 +65,8 @@ impl NewReceiver {
         relation_type: RelationType,
     ) -> Self {
         Self {
+            sub_mchid: None,
+            sub_appid: None,
             appid: appid.to_owned(),
             receiver_type,
             account: account.to_owned(),
@@ -72,7 +79,11 @@ impl NewReceiver {
 
 #[derive(Serialize)]
 struct AddBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_mchid: Option<&'a str>,
     appid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_appid: Option<&'a str>,
     #[serde(rename = "type")]
     receiver_type: ReceiverType,
     account: &'a str,
@@ -106,6 +117,8 @@ pub struct RemovedReceiver {
 
 #[derive(Serialize)]
 struct DeleteBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_mchid: Option<&'a str>,
     appid: &'a str,
     #[serde(rename = "type")]
     receiver_type: ReceiverType,
@@ -121,7 +134,9 @@ impl Client {
     pub async fn add_profit_sharing_receiver(&self, receiver: &NewReceiver) -> Result<Receiver> {
         let url = self.url(&["v3", "profitsharing", "receivers", "add"], &[])?;
         let mut body = AddBody {
+            sub_mchid: receiver.sub_mchid.as_deref(),
             appid: &receiver.appid,
+            sub_appid: receiver.sub_appid.as_deref(),
             receiver_type: receiver.receiver_type,
             account: &receiver.account,
             name: None,
@@ -149,8 +164,35 @@ impl Client {
         receiver_type: ReceiverType,
         account: &str,
     ) -> Result<RemovedReceiver> {
+        self.delete_receiver(None, appid, receiver_type, account)
+            .await
+    }
+
+    /// `POST /v3/profitsharing/receivers/delete` by a service provider, for its sub-merchant.
+    ///
+    /// # Errors
+    /// Any [`crate::Error`].
+    pub async fn delete_partner_profit_sharing_receiver(
+        &self,
+        sub_mchid: &str,
+        appid: &str,
+        receiver_type: ReceiverType,
+        account: &str,
+    ) -> Result<RemovedReceiver> {
+        self.delete_receiver(Some(sub_mchid), appid, receiver_type, account)
+            .await
+    }
+
+    async fn delete_receiver(
+        &self,
+        sub_mchid: Option<&str>,
+        appid: &str,
+        receiver_type: ReceiverType,
+        account: &str,
+    ) -> Result<RemovedReceiver> {
         let url = self.url(&["v3", "profitsharing", "receivers", "delete"], &[])?;
         let body = DeleteBody {
+            sub_mchid,
             appid,
             receiver_type,
             account,

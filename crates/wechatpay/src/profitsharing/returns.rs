@@ -11,6 +11,9 @@ use crate::error::Result;
 /// Money back from a merchant receiver of a split (named by its `out_order_no`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewSplitReturn {
+    /// The sub-merchant, when a service provider returns from its split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
     pub out_order_no: String,
     pub out_return_no: String,
     /// The merchant receiver that gives the money back.
@@ -31,6 +34,8 @@ pub enum ReturnResult {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitReturn {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
     pub order_id: String,
     pub out_order_no: String,
     pub out_return_no: String,
@@ -74,6 +79,24 @@ impl Client {
         let url = self.url(
             &["v3", "profitsharing", "return-orders", out_return_no],
             &[("out_order_no", out_order_no)],
+        )?;
+        self.get(url).await
+    }
+
+    /// `GET /v3/profitsharing/return-orders/{out_return_no}?sub_mchid=&out_order_no=`: a service
+    /// provider's return for its sub-merchant.
+    ///
+    /// # Errors
+    /// Any [`crate::Error`]; `Upstream` `RESOURCE_NOT_EXISTS` for an unknown return.
+    pub async fn query_partner_profit_sharing_return(
+        &self,
+        sub_mchid: &str,
+        out_return_no: &str,
+        out_order_no: &str,
+    ) -> Result<SplitReturn> {
+        let url = self.url(
+            &["v3", "profitsharing", "return-orders", out_return_no],
+            &[("sub_mchid", sub_mchid), ("out_order_no", out_order_no)],
         )?;
         self.get(url).await
     }

@@ -75,6 +75,24 @@ impl TestSim {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A merchant that receives profit-sharing splits asks to hear of them at `url` (registered
+    /// again, with the same keys, as WeChat Pay's merchant platform setting).
+    pub async fn listen_for_profit_sharing(&self, m: &Merchant, url: &str) {
+        let key = RsaPrivateKey::from_pem(&m.key_pem).unwrap();
+        let (status, body) = self
+            .control(
+                "/sim/wechat/merchants",
+                &json!({
+                    "mchid": m.mchid, "serial_no": MERCHANT_SERIAL,
+                    "merchant_public_key_pem": key.public_key().unwrap().to_pem(),
+                    "apiv3_key": APIV3_KEY, "appids": [m.appid],
+                    "profit_sharing_notify_url": url,
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub async fn register(&self, mode: Mode) -> Merchant {
         let n = NEXT_MCHID.fetch_add(1, Ordering::Relaxed);
         let mchid = format!("19000{:05}", n + 1);
@@ -107,6 +125,17 @@ impl TestSim {
             base_url,
             client,
         }
+    }
+
+    /// Binds a sub-merchant (and its appids) to the service provider `sp_mchid`.
+    pub async fn bind_sub_merchant(&self, sp_mchid: &str, sub_mchid: &str, sub_appids: &[&str]) {
+        let (status, body) = self
+            .control(
+                "/sim/wechat/sub-merchants",
+                &json!({"sp_mchid": sp_mchid, "sub_mchid": sub_mchid, "sub_appids": sub_appids}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
     }
 
     /// The payer pays: `POST /sim/wechat/orders/{no}/pay`.

@@ -43,9 +43,12 @@ pub(in crate::channels) async fn decode(
             out_refund_no: r.out_refund_no.clone(),
             payload: RefundNewsPayload::Wechat(Box::new(r)),
         })),
-        // paygate never creates combined orders, so these cannot be about one of its orders;
-        // retrying would not change that.
-        NotificationEvent::CombineTransactionSuccess(_) | NotificationEvent::Unmodelled => {
+        // paygate makes no combined orders and no profit-sharing splits yet, so these cannot be
+        // about anything of its own; retrying would not change that.
+        NotificationEvent::CombineTransactionSuccess(_)
+        | NotificationEvent::ProfitSharingSuccess(_)
+        | NotificationEvent::ProfitSharingReturn(_)
+        | NotificationEvent::Unmodelled => {
             tracing::warn!(event = %notification.event_type, id = %notification.id, "WeChat Pay notification paygate does not handle");
             Ok(Callback::Ignored)
         }

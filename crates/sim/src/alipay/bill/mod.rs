@@ -43,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::Sim;
 use super::gateway::Call;
-use super::state::now_ms;
+use super::state::{Merchant, now_ms};
 use super::trade::text;
 use super::wire::{Obj, Refusal, china_date};
 use render::{Movement, account, movements};
@@ -52,6 +52,8 @@ use render::{Movement, account, movements};
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
     app_id: String,
+    /// The merchant the app asked for with its token: the bill holds that merchant's trades only.
+    merchant: Option<Merchant>,
     bill_type: String,
     /// `yyyy-MM-dd` or `yyyy-MM`.
     bill_date: String,
@@ -90,9 +92,13 @@ pub(crate) fn url(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let future = bill_date.as_str() > &today[..bill_date.len()];
     let empty = || {
         sim.store.read(|s| {
-            !movements(s.trades.values().filter(|t| t.app_id == call.app_id))
-                .iter()
-                .any(|m| period.contains(m.at_ms))
+            !movements(
+                s.trades
+                    .values()
+                    .filter(|t| t.app_id == call.app_id && t.merchant == call.merchant),
+            )
+            .iter()
+            .any(|m| period.contains(m.at_ms))
         })
     };
     let prepared = sim
@@ -106,6 +112,7 @@ pub(crate) fn url(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let token = channel_core::nonce::alphanumeric(24);
     let ticket = Ticket {
         app_id: call.app_id.clone(),
+        merchant: call.merchant.clone(),
         bill_type: bill_type.clone(),
         bill_date: bill_date.clone(),
         expires_ms: now + VALID_MS,
@@ -177,7 +184,11 @@ async fn bill(sim: &Sim, ticket: &Ticket, period: &Period<'_>) -> std::io::Resul
     }
     let now = now_ms();
     let files = sim.store.read(|s| -> std::io::Result<_> {
-        let all = movements(s.trades.values().filter(|t| t.app_id == ticket.app_id));
+        let all = movements(
+            s.trades
+                .values()
+                .filter(|t| t.app_id == ticket.app_id && t.merchant == ticket.merchant),
+        );
         if ticket.bill_type == "trade" {
             let moves: Vec<&Movement<'_>> =
                 all.iter().filter(|m| period.contains(m.at_ms)).collect();

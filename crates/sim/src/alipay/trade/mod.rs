@@ -78,18 +78,23 @@ pub(crate) fn update<'a, R: 'a>(
     }
 }
 
-/// The trade a call names by `out_trade_no` or `trade_no`, with expiry applied.
+/// The trade a call names by `out_trade_no` or `trade_no`, with expiry applied. Only the caller's
+/// trades are found: the app's own, or those it made for the merchant it now calls for.
 pub(super) fn find<'a>(s: &'a mut AlipayState, call: &Call) -> Result<&'a mut Trade, Refusal> {
     let by_out = text(call, "out_trade_no");
     let by_no = text(call, "trade_no");
     let t = match (by_out, by_no) {
-        (Some(out), _) => s.trades.get_mut(&trade_key(&call.app_id, &out)),
+        (Some(out), _) => s
+            .trades
+            .get_mut(&trade_key(&call.app_id, call.merchant_id(), &out)),
         (None, Some(no)) => {
             // Found by reading first: only the trade found is taken mutably (and journaled).
             let key = s
                 .trades
                 .iter()
-                .find(|(_, t)| t.app_id == call.app_id && t.trade_no == no)
+                .find(|(_, t)| {
+                    t.app_id == call.app_id && t.merchant == call.merchant && t.trade_no == no
+                })
                 .map(|(k, _)| k.clone());
             key.and_then(|k| s.trades.get_mut(&k))
         }
@@ -105,5 +110,9 @@ pub(super) fn find<'a>(s: &'a mut AlipayState, call: &Call) -> Result<&'a mut Tr
 }
 
 pub(crate) fn trade_key_of(t: &Trade) -> String {
-    trade_key(&t.app_id, &t.out_trade_no)
+    trade_key(
+        &t.app_id,
+        t.merchant.as_ref().map(|m| m.user_id.as_str()),
+        &t.out_trade_no,
+    )
 }

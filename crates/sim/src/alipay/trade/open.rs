@@ -36,9 +36,10 @@ pub(crate) async fn open_trade(
             "JSAPI_PAY 需要 buyer_id 或 buyer_open_id",
         ));
     }
-    let key = trade_key(&call.app_id, &out_trade_no);
+    let key = trade_key(&call.app_id, call.merchant_id(), &out_trade_no);
     let fresh = Trade {
         app_id: call.app_id.clone(),
+        merchant: call.merchant.clone(),
         out_trade_no,
         trade_no: new_trade_no(now),
         method: call.method.clone(),

@@ -1,9 +1,7 @@
 //! Refunds, whole or partial and idempotent per `out_request_no`, and the refund query.
 
 use super::super::notify;
-use super::super::state::{
-    Refund, SANDBOX_BUYER_ID, SANDBOX_BUYER_LOGON_ID, SELLER_ID, Status, now_ms,
-};
+use super::super::state::{Refund, SANDBOX_BUYER_ID, SANDBOX_BUYER_LOGON_ID, Status, now_ms};
 use super::super::wire::{Obj, Refusal, china_time, yuan};
 use super::{Call, Sim, amount, find, required, text, update};
 
@@ -81,7 +79,7 @@ pub(super) async fn refund(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
             "buyer_user_id",
             t.buyer_id.as_deref().unwrap_or(SANDBOX_BUYER_ID),
         )
-        .with("seller_id", SELLER_ID))
+        .with("seller_id", t.seller_id()))
 }
 
 pub(super) async fn refund_query(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {

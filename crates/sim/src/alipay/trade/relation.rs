@@ -84,7 +84,7 @@ pub(super) async fn bind(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     let now = now_ms();
     update(sim, |s| {
         for r in list {
-            let key = relation_key(&call.app_id, &r.account_type, &r.account);
+            let key = relation_key(&call.owner(), &r.account_type, &r.account);
             s.relations.insert(
                 key,
                 Relation {
@@ -108,7 +108,7 @@ pub(super) async fn unbind(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     update(sim, |s| {
         for r in list {
             s.relations
-                .remove(&relation_key(&call.app_id, &r.account_type, &r.account));
+                .remove(&relation_key(&call.owner(), &r.account_type, &r.account));
         }
         Ok(())
     })
@@ -134,7 +134,7 @@ pub(super) async fn batchquery(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
             "page_num 从 1 开始, page_size 为 1 到 100",
         ));
     }
-    let prefix = format!("{}/", call.app_id);
+    let prefix = format!("{}/", call.owner());
     let all: Vec<Value> = sim.store.read(|s| {
         s.relations
             .iter()

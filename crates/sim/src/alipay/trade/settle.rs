@@ -22,7 +22,8 @@ fn member(m: &Map<String, Value>, k: &str) -> Option<String> {
     }
 }
 
-fn split(item: &Value) -> Result<Split, Refusal> {
+/// One transfer out of `seller`'s account (the trade's: the app's, or the merchant it calls for).
+fn split(item: &Value, seller: &str) -> Result<Split, Refusal> {
     let m = item
         .as_object()
         .ok_or_else(|| Refusal::invalid_parameter("royalty_parameters 的元素不是对象"))?;
@@ -34,8 +35,8 @@ fn split(item: &Value) -> Result<Split, Refusal> {
             )));
         }
     }
-    let trans_out = member(m, "trans_out").unwrap_or_else(|| SELLER_ID.to_owned());
-    if trans_out != SELLER_ID {
+    let trans_out = member(m, "trans_out").unwrap_or_else(|| seller.to_owned());
+    if trans_out != seller {
         return Err(Refusal::invalid_parameter("trans_out 不是本交易的卖家"));
     }
     let trans_in_type = member(m, "trans_in_type").unwrap_or_else(|| "userId".to_owned());
@@ -102,7 +103,14 @@ pub(super) async fn settle(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
     required(call, "trade_no")?;
     let splits = match call.biz.get("royalty_parameters") {
         Some(Value::Array(items)) if !items.is_empty() => {
-            items.iter().map(split).collect::<Result<Vec<_>, _>>()?
+            let seller = call
+                .merchant
+                .as_ref()
+                .map_or(SELLER_ID, |m| m.user_id.as_str());
+            items
+                .iter()
+                .map(|item| split(item, seller))
+                .collect::<Result<Vec<_>, _>>()?
         }
         _ => return Err(Refusal::invalid_parameter("缺少 royalty_parameters")),
     };
@@ -161,8 +169,11 @@ pub(super) async fn settle(sim: &Sim, call: &Call) -> Result<Obj, Refusal> {
 /// Every receiver of a settlement must be bound to the app first.
 fn unbound(s: &AlipayState, call: &Call, splits: &[Split]) -> Result<(), Refusal> {
     match splits.iter().find(|sp| {
-        !s.relations
-            .contains_key(&relation_key(&call.app_id, &sp.trans_in_type, &sp.trans_in))
+        !s.relations.contains_key(&relation_key(
+            &call.owner(),
+            &sp.trans_in_type,
+            &sp.trans_in,
+        ))
     }) {
         None => Ok(()),
         Some(sp) => Err(Refusal::business(
@@ -189,7 +200,7 @@ pub(super) async fn settle_query(sim: &Sim, call: &Call) -> Result<Obj, Refusal>
     let found = sim.store.read(|s| {
         s.trades
             .values()
-            .filter(|t| t.app_id == call.app_id)
+            .filter(|t| t.app_id == call.app_id && t.merchant == call.merchant)
             .find_map(|t| {
                 let hit = t
                     .settlements

@@ -63,7 +63,11 @@ pub struct SplitPart {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Split {
     pub order_key: String,
+    /// The merchant that split: the direct merchant, or the service provider.
     pub mchid: String,
+    /// The sub-merchant a service provider split for.
+    #[serde(default)]
+    pub sub_mchid: Option<String>,
     pub transaction_id: String,
     pub out_order_no: String,
     pub order_id: String,
@@ -78,6 +82,9 @@ pub struct Split {
 /// A return from a merchant receiver; keyed by [`return_key`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Return {
+    /// The sub-merchant a service provider returned for.
+    #[serde(default)]
+    pub sub_mchid: Option<String>,
     pub order_id: String,
     pub out_order_no: String,
     pub out_return_no: String,
@@ -87,6 +94,26 @@ pub struct Return {
     pub description: String,
     pub create_time: String,
     pub request: RequestDigest,
+}
+
+/// Whose receivers, splits and returns: a direct merchant's (`mchid`), or a sub-merchant's under
+/// its service provider (`sp_mchid|sub_mchid`). The keys below take it as their `mchid`.
+pub fn owner(mchid: &str, sub_mchid: Option<&str>) -> String {
+    match sub_mchid {
+        None => mchid.to_owned(),
+        Some(sub) => format!("{mchid}|{sub}"),
+    }
+}
+
+impl Split {
+    pub fn owner(&self) -> String {
+        owner(&self.mchid, self.sub_mchid.as_deref())
+    }
+
+    /// The merchant whose money is split: what an unfreeze gives back goes to it.
+    pub fn payee(&self) -> &str {
+        self.sub_mchid.as_deref().unwrap_or(&self.mchid)
+    }
 }
 
 pub fn receiver_key(mchid: &str, receiver_type: &str, account: &str) -> String {

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Sharer;
 use super::model::{Receiver, receiver_key};
 use crate::wechat::Sim;
 use crate::wechat::auth::Caller;
@@ -32,6 +33,8 @@ const RELATIONS: &[&str] = &[
 
 #[derive(Debug, Deserialize)]
 pub struct ReceiverBody {
+    sub_mchid: Option<String>,
+    sub_appid: Option<String>,
     appid: Option<String>,
     #[serde(rename = "type")]
     receiver_type: Option<String>,
@@ -41,10 +44,12 @@ pub struct ReceiverBody {
     custom_relation: Option<String>,
 }
 
-/// A direct merchant's receiver types.
-pub fn receiver_type(value: Option<&String>) -> ApiResult<&str> {
+/// A receiver's type: a merchant or a person under the (service provider's) appid, or, for a
+/// service provider's sub-merchant, a person under the sub-merchant's appid.
+pub fn receiver_type(value: Option<&String>, partner: bool) -> ApiResult<&str> {
     match validate::required(value, "type")? {
         t @ ("MERCHANT_ID" | "PERSONAL_OPENID") => Ok(t),
+        t @ "PERSONAL_SUB_OPENID" if partner => Ok(t),
         _ => Err(ApiError::param("字段“type”取值错误")),
     }
 }
@@ -82,7 +87,8 @@ pub async fn add(
     let b: ReceiverBody = validate::json(&raw)?;
     let appid = validate::required(b.appid.as_ref(), "appid")?;
     check_appid(&sim, &caller.mchid, appid)?;
-    let receiver_type = receiver_type(b.receiver_type.as_ref())?;
+    let sharer = Sharer::of(&sim, &caller, b.sub_mchid.as_ref(), b.sub_appid.as_ref())?;
+    let receiver_type = receiver_type(b.receiver_type.as_ref(), sharer.sub_mchid.is_some())?;
     let account = validate::required(b.account.as_ref(), "account")?;
     let relation = validate::required(b.relation_type.as_ref(), "relation_type")?;
     if !RELATIONS.contains(&relation) {
@@ -107,7 +113,7 @@ pub async fn add(
         custom_relation: b.custom_relation.clone(),
         name: b.name.clone(),
     };
-    let key = receiver_key(&caller.mchid, receiver_type, account);
+    let key = receiver_key(&sharer.owner(), receiver_type, account);
     sim.store
         .update(|s| {
             s.sharing_receivers.insert(key, receiver);
@@ -115,6 +121,9 @@ pub async fn add(
         .await
         .map_err(internal)?;
     let mut answer = json!({"type": receiver_type, "account": account, "relation_type": relation});
+    if let Some(sub) = &sharer.sub_mchid {
+        answer["sub_mchid"] = json!(sub);
+    }
     if let Some(c) = &b.custom_relation {
         answer["custom_relation"] = json!(c);
     }
@@ -132,14 +141,19 @@ pub async fn delete(
     let b: ReceiverBody = validate::json(&raw)?;
     let appid = validate::required(b.appid.as_ref(), "appid")?;
     check_appid(&sim, &caller.mchid, appid)?;
-    let receiver_type = receiver_type(b.receiver_type.as_ref())?;
+    let sharer = Sharer::of(&sim, &caller, b.sub_mchid.as_ref(), b.sub_appid.as_ref())?;
+    let receiver_type = receiver_type(b.receiver_type.as_ref(), sharer.sub_mchid.is_some())?;
     let account = validate::required(b.account.as_ref(), "account")?;
-    let key = receiver_key(&caller.mchid, receiver_type, account);
+    let key = receiver_key(&sharer.owner(), receiver_type, account);
     sim.store
         .update(|s| {
             s.sharing_receivers.remove(&key);
         })
         .await
         .map_err(internal)?;
-    Ok(Json(json!({"type": receiver_type, "account": account})))
+    let mut answer = json!({"type": receiver_type, "account": account});
+    if let Some(sub) = &sharer.sub_mchid {
+        answer["sub_mchid"] = json!(sub);
+    }
+    Ok(Json(answer))
 }

@@ -6,9 +6,10 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::invalid;
 use super::model::{ReceiverResult, Return, return_key, split_key};
+use super::notices::{self, Notice};
 use super::splits::{finish_if_due, finish_wait};
+use super::{Sharer, invalid};
 use crate::wechat::Sim;
 use crate::wechat::auth::Caller;
 use crate::wechat::crypto::{china_time_unix, new_id, now_unix};
@@ -18,6 +19,7 @@ use crate::wechat::validate;
 
 #[derive(Debug, Deserialize)]
 struct ReturnBody {
+    sub_mchid: Option<String>,
     out_order_no: Option<String>,
     out_return_no: Option<String>,
     return_mchid: Option<String>,
@@ -37,22 +39,24 @@ pub async fn create(
     let return_mchid = validate::required(b.return_mchid.as_ref(), "return_mchid")?.to_owned();
     let amount = validate::positive_amount(b.amount, "amount")?;
     let description = validate::required(b.description.as_ref(), "description")?.to_owned();
+    let sharer = Sharer::of(&sim, &caller, b.sub_mchid.as_ref(), None)?;
     let now = now_unix();
     let wait = finish_wait(&sim);
-    let mchid = caller.mchid.clone();
-    sim.store
-        .update(|s| -> ApiResult<Value> {
-            let key = return_key(&mchid, &out_return_no);
+    let owner = sharer.owner();
+    let (answer, sent) = sim
+        .store
+        .update(|s| -> ApiResult<(Value, Vec<Notice>)> {
+            let key = return_key(&owner, &out_return_no);
             if let Some(existing) = s.split_returns.get(&key) {
                 if existing.request != RequestDigest::of(&request) {
                     return Err(ApiError::param(
                         "out_return_no已使用，且请求参数与原回退不一致",
                     ));
                 }
-                return Ok(return_json(existing));
+                return Ok((return_json(existing), Vec::new()));
             }
-            let skey = split_key(&mchid, &out_order_no);
-            finish_if_due(s, &skey, wait, now);
+            let skey = split_key(&owner, &out_order_no);
+            let mut sent = finish_if_due(s, &skey, wait, now);
             *s.seq += 1;
             let seq = *s.seq;
             let split = s
@@ -77,6 +81,7 @@ pub async fn create(
                 l.returned += amount;
             }
             let r = Return {
+                sub_mchid: sharer.sub_mchid.clone(),
                 order_id,
                 out_order_no,
                 out_return_no,
@@ -88,16 +93,21 @@ pub async fn create(
                 request: RequestDigest::of(&request),
             };
             let answer = return_json(&r);
+            if let Some(split) = s.splits.get(&skey) {
+                sent.extend(notices::for_return(s, split, &r));
+            }
             s.split_returns.insert(key, r);
-            Ok(answer)
+            Ok((answer, sent))
         })
         .await
-        .map_err(internal)?
-        .map(Json)
+        .map_err(internal)??;
+    notices::send(&sim, &sent);
+    Ok(Json(answer))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ReturnQuery {
+    sub_mchid: Option<String>,
     out_order_no: Option<String>,
 }
 
@@ -108,7 +118,8 @@ pub async fn query(
     Query(q): Query<ReturnQuery>,
 ) -> ApiResult<Json<Value>> {
     let out_order_no = validate::required(q.out_order_no.as_ref(), "out_order_no")?.to_owned();
-    let key = return_key(&caller.mchid, &out_return_no);
+    let sharer = Sharer::of(&sim, &caller, q.sub_mchid.as_ref(), None)?;
+    let key = return_key(&sharer.owner(), &out_return_no);
     sim.store
         .read(|s| {
             s.split_returns
@@ -122,10 +133,14 @@ pub async fn query(
 
 /// The simulator's returns succeed at once (the receiver's balance is not simulated).
 fn return_json(r: &Return) -> Value {
-    json!({
+    let mut v = json!({
         "order_id": r.order_id, "out_order_no": r.out_order_no, "out_return_no": r.out_return_no,
         "return_id": r.return_id, "return_mchid": r.return_mchid, "amount": r.amount,
         "description": r.description, "result": "SUCCESS",
         "create_time": r.create_time, "finish_time": r.create_time,
-    })
+    });
+    if let Some(sub) = &r.sub_mchid {
+        v["sub_mchid"] = json!(sub);
+    }
+    v
 }

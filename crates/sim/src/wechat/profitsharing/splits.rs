@@ -12,22 +12,29 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{ReceiverResult, Split, SplitPart, SplitState, receiver_key, split_key};
+use super::notices::{self, Notice};
 use super::receivers::{check_encrypted, receiver_type};
-use super::{MAX_RATIO_PERCENT, invalid, unsplit};
+use super::{Sharer, invalid, unsplit};
 use crate::wechat::Sim;
 use crate::wechat::auth::Caller;
 use crate::wechat::crypto::{china_time_unix, new_id, now_unix};
 use crate::wechat::error::{ApiError, ApiResult, internal};
-use crate::wechat::scope::{Scope, check_appid};
+use crate::wechat::scope::check_appid;
 use crate::wechat::state::{RequestDigest, WechatState};
 use crate::wechat::transactions::{Lookup, find};
 use crate::wechat::validate;
 
-/// How long a split stays PROCESSING (at time scale 1).
+/// How long a split stays PROCESSING (at time scale 1): looked at after this, it is finished.
 const FINISH_AFTER: Duration = Duration::from_secs(2);
+/// When a split nobody looks at is finished anyway (at time scale 1), and its receivers notified:
+/// WeChat Pay's own settlement run. Later than [`FINISH_AFTER`], so that what a query finds
+/// (a receiver deleted meanwhile closes its part) is not decided by a timer racing it.
+const FINISH_UNASKED_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
 struct SplitBody {
+    sub_mchid: Option<String>,
+    sub_appid: Option<String>,
     appid: Option<String>,
     transaction_id: Option<String>,
     out_order_no: Option<String>,
@@ -56,6 +63,7 @@ pub async fn create(
     let b: SplitBody = validate::json(&raw)?;
     let appid = validate::required(b.appid.as_ref(), "appid")?;
     check_appid(&sim, &caller.mchid, appid)?;
+    let sharer = Sharer::of(&sim, &caller, b.sub_mchid.as_ref(), b.sub_appid.as_ref())?;
     let transaction_id =
         validate::required(b.transaction_id.as_ref(), "transaction_id")?.to_owned();
     let out_order_no = validate::required(b.out_order_no.as_ref(), "out_order_no")?.to_owned();
@@ -68,7 +76,8 @@ pub async fn create(
     }
     let mut parts = Vec::with_capacity(bodies.len());
     for p in bodies {
-        let receiver_type = receiver_type(p.receiver_type.as_ref())?.to_owned();
+        let receiver_type =
+            receiver_type(p.receiver_type.as_ref(), sharer.sub_mchid.is_some())?.to_owned();
         let account = validate::required(p.account.as_ref(), "receivers.account")?.to_owned();
         let amount = validate::positive_amount(p.amount, "receivers.amount")?;
         let description = validate::required(p.description.as_ref(), "receivers.description")?;
@@ -79,11 +88,11 @@ pub async fn create(
         parts.push((receiver_type, account, amount, description.to_owned()));
     }
     let now = now_unix();
-    let mchid = caller.mchid.clone();
+    let owner = sharer.owner();
     let answer = sim
         .store
         .update(|s| -> ApiResult<Value> {
-            let key = split_key(&mchid, &out_order_no);
+            let key = split_key(&owner, &out_order_no);
             if let Some(existing) = s.splits.get(&key) {
                 if existing.request != RequestDigest::of(&request) {
                     return Err(ApiError::param(
@@ -92,11 +101,7 @@ pub async fn create(
                 }
                 return Ok(split_json(existing));
             }
-            let scope = Scope {
-                mchid: mchid.clone(),
-                sub_mchid: None,
-            };
-            let order_key = find(s, &scope, &Lookup::TransactionId(&transaction_id))
+            let order_key = find(s, &sharer.scope(), &Lookup::TransactionId(&transaction_id))
                 .filter(|k| s.sharing_ledgers.contains_key(k))
                 .ok_or_else(|| invalid("非分账订单不支持分账"))?;
             let (total, refunded) = s
@@ -107,7 +112,7 @@ pub async fn create(
             for (t, a, _, _) in &parts {
                 if !s
                     .sharing_receivers
-                    .contains_key(&receiver_key(&mchid, t, a))
+                    .contains_key(&receiver_key(&owner, t, a))
                 {
                     return Err(invalid(
                         "分账接收方关系不存在，请检查参数中每个接收方的关系",
@@ -126,17 +131,17 @@ pub async fn create(
             let to_others = amount
                 - parts
                     .iter()
-                    .filter(|p| p.0 == "MERCHANT_ID" && p.1 == mchid)
+                    .filter(|p| p.0 == "MERCHANT_ID" && p.1 == sharer.payee())
                     .map(|p| p.2)
                     .sum::<i64>();
             let split_before: i64 = ledger.split;
-            if (split_before + to_others) * 100 > total * MAX_RATIO_PERCENT {
+            if (split_before + to_others) * 10_000 > total * sharer.max_ratio {
                 return Err(invalid("分账金额超出最大分账比例"));
             }
             let split = new_split(
                 s,
                 &order_key,
-                &mchid,
+                &sharer,
                 &transaction_id,
                 &out_order_no,
                 parts.clone(),
@@ -154,6 +159,7 @@ pub async fn create(
         })
         .await
         .map_err(internal)??;
+    finish_later(&sim, split_key(&owner, &out_order_no));
     Ok(Json(answer))
 }
 
@@ -168,20 +174,17 @@ pub async fn unfreeze(
         validate::required(b.transaction_id.as_ref(), "transaction_id")?.to_owned();
     let out_order_no = validate::required(b.out_order_no.as_ref(), "out_order_no")?.to_owned();
     let description = validate::required(b.description.as_ref(), "description")?.to_owned();
+    let sharer = Sharer::of(&sim, &caller, b.sub_mchid.as_ref(), None)?;
     let now = now_unix();
-    let mchid = caller.mchid.clone();
+    let owner = sharer.owner();
     let answer = sim
         .store
         .update(|s| -> ApiResult<Value> {
-            let key = split_key(&mchid, &out_order_no);
+            let key = split_key(&owner, &out_order_no);
             if let Some(existing) = s.splits.get(&key) {
                 return Ok(split_json(existing));
             }
-            let scope = Scope {
-                mchid: mchid.clone(),
-                sub_mchid: None,
-            };
-            let order_key = find(s, &scope, &Lookup::TransactionId(&transaction_id))
+            let order_key = find(s, &sharer.scope(), &Lookup::TransactionId(&transaction_id))
                 .filter(|k| s.sharing_ledgers.contains_key(k))
                 .ok_or_else(|| invalid("非分账订单不支持分账"))?;
             let (total, refunded) = s
@@ -198,11 +201,16 @@ pub async fn unfreeze(
                 return Err(invalid("分账金额不足"));
             }
             let rest = unsplit(&ledger, total, refunded);
-            let parts = vec![("MERCHANT_ID".to_owned(), mchid.clone(), rest, description)];
+            let parts = vec![(
+                "MERCHANT_ID".to_owned(),
+                sharer.payee().to_owned(),
+                rest,
+                description,
+            )];
             let split = new_split(
                 s,
                 &order_key,
-                &mchid,
+                &sharer,
                 &transaction_id,
                 &out_order_no,
                 parts,
@@ -226,7 +234,7 @@ pub async fn unfreeze(
 fn new_split(
     s: &mut WechatState,
     order_key: &str,
-    mchid: &str,
+    sharer: &Sharer,
     transaction_id: &str,
     out_order_no: &str,
     parts: Vec<(String, String, i64, String)>,
@@ -255,7 +263,8 @@ fn new_split(
         .collect();
     Split {
         order_key: order_key.to_owned(),
-        mchid: mchid.to_owned(),
+        mchid: sharer.mchid.clone(),
+        sub_mchid: sharer.sub_mchid.clone(),
         transaction_id: transaction_id.to_owned(),
         out_order_no: out_order_no.to_owned(),
         order_id: new_id("30000", seq),
@@ -269,13 +278,15 @@ fn new_split(
 }
 
 /// Finishes a split whose time has come: each part SUCCESS, or CLOSED when its receiver is gone.
-pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) {
+/// Returns the notifications the receivers paid are owed; send them once the state is saved.
+#[must_use]
+pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) -> Vec<Notice> {
     let due = s.splits.get(key).is_some_and(|sp| {
         sp.state == SplitState::Processing
             && u64::try_from(now - sp.created_unix).unwrap_or(0) >= wait.as_secs()
     });
     if !due {
-        return;
+        return Vec::new();
     }
     let present: Vec<bool> = s
         .splits
@@ -284,9 +295,9 @@ pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) {
             sp.parts
                 .iter()
                 .map(|p| {
-                    p.account == sp.mchid
+                    p.account == sp.payee()
                         || s.sharing_receivers.contains_key(&receiver_key(
-                            &sp.mchid,
+                            &sp.owner(),
                             &p.receiver_type,
                             &p.account,
                         ))
@@ -315,6 +326,36 @@ pub fn finish_if_due(s: &mut WechatState, key: &str, wait: Duration, now: i64) {
             l.split -= closed;
         }
     }
+    let Some(split) = s.splits.get(key) else {
+        return Vec::new();
+    };
+    // What an unfreeze gives back to the splitting merchant is not a receiver's income.
+    let paid: Vec<SplitPart> = split
+        .parts
+        .iter()
+        .filter(|p| p.result == ReceiverResult::Success && p.account != split.payee())
+        .cloned()
+        .collect();
+    notices::for_paid_parts(s, split, &paid)
+}
+
+/// Finishes the split under `key` when its time comes, without anyone looking: WeChat Pay
+/// settles splits on its own, and receivers hear of it then.
+pub fn finish_later(sim: &Sim, key: String) {
+    let sim = sim.clone();
+    let wait = finish_wait(&sim);
+    let unasked = FINISH_UNASKED_AFTER.mul_f64(sim.ctx.config().time_scale.max(0.0));
+    tokio::spawn(async move {
+        tokio::time::sleep(unasked).await;
+        match sim
+            .store
+            .update(|s| finish_if_due(s, &key, wait, now_unix()))
+            .await
+        {
+            Ok(sent) => notices::send(&sim, &sent),
+            Err(e) => tracing::error!(error = %e, "split not finished"),
+        }
+    });
 }
 
 pub fn finish_wait(sim: &Sim) -> Duration {
@@ -323,6 +364,7 @@ pub fn finish_wait(sim: &Sim) -> Duration {
 
 #[derive(Debug, Deserialize)]
 pub struct SplitQuery {
+    sub_mchid: Option<String>,
     transaction_id: Option<String>,
 }
 
@@ -334,20 +376,25 @@ pub async fn query(
 ) -> ApiResult<Json<Value>> {
     let transaction_id =
         validate::required(q.transaction_id.as_ref(), "transaction_id")?.to_owned();
-    let key = split_key(&caller.mchid, &out_order_no);
+    let sharer = Sharer::of(&sim, &caller, q.sub_mchid.as_ref(), None)?;
+    let key = split_key(&sharer.owner(), &out_order_no);
     let wait = finish_wait(&sim);
-    sim.store
-        .update(|s| -> ApiResult<Value> {
-            finish_if_due(s, &key, wait, now_unix());
-            s.splits
+    let (answer, sent) = sim
+        .store
+        .update(|s| {
+            let sent = finish_if_due(s, &key, wait, now_unix());
+            let answer = s
+                .splits
                 .get(&key)
                 .filter(|sp| sp.transaction_id == transaction_id)
                 .map(split_json)
-                .ok_or_else(|| ApiError::resource_not_exists("记录不存在"))
+                .ok_or_else(|| ApiError::resource_not_exists("记录不存在"));
+            (answer, sent)
         })
         .await
-        .map_err(internal)?
-        .map(Json)
+        .map_err(internal)?;
+    notices::send(&sim, &sent);
+    answer.map(Json)
 }
 
 pub async fn amounts(
@@ -355,13 +402,16 @@ pub async fn amounts(
     Extension(caller): Extension<Caller>,
     Path(transaction_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let scope = Scope {
-        mchid: caller.mchid.clone(),
-        sub_mchid: None,
-    };
     sim.store
         .read(|s| {
-            let key = find(s, &scope, &Lookup::TransactionId(&transaction_id))
+            // By transaction_id alone: the caller's order, or one of its sub-merchants'.
+            let key = s
+                .orders
+                .iter()
+                .find(|(_, o)| {
+                    o.mchid == caller.mchid && o.transaction_id.as_deref() == Some(&transaction_id)
+                })
+                .map(|(k, _)| k.clone())
                 .ok_or_else(|| ApiError::resource_not_exists("记录不存在"))?;
             let ledger = s
                 .sharing_ledgers
@@ -392,8 +442,12 @@ pub fn split_json(sp: &Split) -> Value {
             v
         })
         .collect();
-    json!({
+    let mut v = json!({
         "transaction_id": sp.transaction_id, "out_order_no": sp.out_order_no,
         "order_id": sp.order_id, "state": sp.state, "receivers": receivers,
-    })
+    });
+    if let Some(sub) = &sp.sub_mchid {
+        v["sub_mchid"] = json!(sub);
+    }
+    v
 }
