@@ -129,6 +129,15 @@ impl Client {
         self
     }
 
+    /// This client, accepting notifications whatever merchant account they name (still only
+    /// this app's, signed by Alipay): for an app that acts for several merchants and checks each
+    /// notification's account against its own trade.
+    #[must_use]
+    pub fn with_any_seller(mut self) -> Self {
+        self.seller_id = None;
+        self
+    }
+
     /// Whether this client calls for a merchant (with an `app_auth_token`).
     #[must_use]
     pub fn is_acting_for_a_merchant(&self) -> bool {

@@ -14,6 +14,26 @@ use support::serve::{
     Paygate, ServeOptions, SiteKeys, create_native, http, ok_json, paygate_run, signed,
 };
 
+/// `paygate site ARGS… --data-dir DATA` with `stdin` piped in.
+fn site_with_stdin(data: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = support::serve::paygate_command()
+        .arg("site")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run paygate");
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn fails_with(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "succeeded: {stderr}");
@@ -61,8 +81,8 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     );
     let text = String::from_utf8(site(&data, &["list"]).stdout).unwrap();
     let line = text.lines().find(|l| l.starts_with(&id)).unwrap();
-    // The last two columns: the private-target permission, and no WeChat Pay sub-merchant.
-    assert!(line.ends_with("\tprivate-targets\t-"), "{line}");
+    // The last columns: the private-target permission, and no WeChat Pay or Alipay merchant.
+    assert!(line.ends_with("\tprivate-targets\t-\t-"), "{line}");
 
     let updated = ok_json(&site(
         &data,
@@ -131,6 +151,46 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     assert_eq!(cleared["wechat_sub_mchid"], Value::Null);
     assert_eq!(cleared["name"], "内网商店", "kept");
 
+    // Served as an Alipay merchant: the token comes on standard input, and is never printed.
+    let token = "202612BBf2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7";
+    let alipay = site_with_stdin(
+        &data,
+        &[
+            "update",
+            &id,
+            "--alipay-seller-id",
+            "2088102146225135",
+            "--json",
+        ],
+        &format!("{token}\n"),
+    );
+    let shown = ok_json(&alipay);
+    assert_eq!(shown["alipay_seller_id"], "2088102146225135");
+    assert!(!String::from_utf8_lossy(&alipay.stdout).contains(token));
+    let listed = String::from_utf8_lossy(&site(&data, &["list"]).stdout).into_owned();
+    assert!(listed.contains("\talipay:2088102146225135"), "{listed}");
+    assert!(!listed.contains(token), "{listed}");
+    let bad_token = site_with_stdin(
+        &data,
+        &["update", &id, "--alipay-seller-id", "2088102146225135"],
+        "not a token!\n",
+    );
+    fails_with(&bad_token, "app_auth_token");
+    assert!(!String::from_utf8_lossy(&bad_token.stderr).contains("not a token!"));
+    fails_with(
+        &site_with_stdin(
+            &data,
+            &["update", &id, "--alipay-seller-id", "1088102146225135"],
+            token,
+        ),
+        "--alipay-seller-id",
+    );
+    let cleared = ok_json(&site(
+        &data,
+        &["update", &id, "--clear-alipay-merchant", "--json"],
+    ));
+    assert_eq!(cleared["alipay_seller_id"], Value::Null);
+
     let disabled = ok_json(&site(&data, &["disable", &id, "--json"]));
     assert_eq!(disabled["status"], "disabled");
     let enabled = ok_json(&site(&data, &["enable", &id, "--json"]));
@@ -157,11 +217,12 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         assert_eq!(count("site.create").await, 2);
-        assert_eq!(count("site.update").await, 6);
+        assert_eq!(count("site.update").await, 8);
         assert_eq!(count("site.disable").await, 2);
         assert_eq!(count("site.enable").await, 1);
         let keys = db
-            .count("SELECT COUNT(*) FROM audit_log WHERE instr(detail, 'sk_') > 0 OR instr(detail, 'ak_') > 0")
+            .count("SELECT COUNT(*) FROM audit_log WHERE instr(detail, 'sk_') > 0 OR instr(detail, 'ak_') > 0 \
+                    OR instr(detail, '202612BB') > 0")
             .await;
         assert_eq!(keys, 0);
     });

@@ -257,7 +257,7 @@ async fn render(
         .filter(|m| matches!(m.method(), Method::Native | Method::Qr))
     {
         let params = match ctx.orders.attempt(&order, *method, Payer::default()).await {
-            Ok(view) => ctx.orders.pay_params_of(&view),
+            Ok(view) => ctx.orders.pay_params_of(&view).await,
             Err(e) => Err(e),
         };
         match params {

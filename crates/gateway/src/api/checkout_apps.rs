@@ -159,6 +159,7 @@ async fn jsapi_page(
     let PayParams::WechatJsapi(params) = ctx
         .orders
         .pay_params_of(&view)
+        .await
         .map_err(|e| Failure::of(&e))?
     else {
         return Err(Failure::Internal);
@@ -210,6 +211,7 @@ pub async fn wechat_h5(
         match ctx
             .orders
             .pay_params_of(&view)
+            .await
             .map_err(|e| Failure::of(&e))?
         {
             PayParams::WechatH5 { h5_url } => Ok(h5_url),
@@ -257,6 +259,7 @@ pub async fn alipay(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Res
         match ctx
             .orders
             .pay_params_of(&view)
+            .await
             .map_err(|e| Failure::of(&e))?
         {
             PayParams::AlipayWap { url } => Ok(url),

@@ -351,7 +351,12 @@ impl Channels {
                     "WeChat Pay partner news, and no WeChat Pay merchant".to_owned(),
                 )),
             },
-            NewsPayload::Alipay(n) => alipay::callback::read(n, order),
+            NewsPayload::Alipay(n) => match &self.inner.alipay {
+                Some(account) => alipay::callback::read(account, n, order),
+                None => Err(NewsRefusal::Mismatch(
+                    "Alipay news, and no Alipay app".to_owned(),
+                )),
+            },
         }
     }
 

@@ -22,6 +22,8 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         payer: Payer::default(),
         origin: None,
         sub_merchant: None,
+        alipay_seller_id: None,
+        alipay_auth: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,
         checkout_token: CheckoutToken::generate(),

@@ -74,7 +74,9 @@ pub use session::{Session, SessionToken, new_csrf_token};
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
 pub use statement::{Statement, StatementPayment, StatementRefund, StatementTotals};
 pub use status::OrderStatus;
-pub use sub_merchant::{SubMchid, WechatAppId, WechatSubMerchant};
+pub use sub_merchant::{
+    AlipayMerchant, AlipaySellerId, AppAuthToken, SubMchid, WechatAppId, WechatSubMerchant,
+};
 pub use text::{Attach, Description};
 pub use time::Timestamp;
 pub(crate) use token::is_token;

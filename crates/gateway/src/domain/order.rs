@@ -6,9 +6,10 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Amount, Attach, CheckoutToken, Currency, Description, ExpireMinutes, NotifyUrl, OrderMethod,
-    OrderStatus, Origin, OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId,
-    Timestamp, UpstreamOrderNo, WechatSubMerchant,
+    AlipaySellerId, Amount, AppAuthToken, Attach, CheckoutToken, Currency, Description,
+    ExpireMinutes, NotifyUrl, OrderMethod, OrderStatus, Origin, OutTradeNo, PayAttempt,
+    PayAttemptId, PayMethod, Payer, ReturnUrl, Site, SiteId, Timestamp, UpstreamOrderNo,
+    WechatSubMerchant,
 };
 
 /// paygate's row id of an order. Internal: sites name orders by their `out_trade_no`.
@@ -132,6 +133,7 @@ pub struct NewOrder {
     request: OrderRequest,
     origin: Option<Origin>,
     sub_merchant: Option<WechatSubMerchant>,
+    alipay_seller_id: Option<AlipaySellerId>,
     fingerprint: Fingerprint,
     upstream_order_no: UpstreamOrderNo,
     checkout_token: CheckoutToken,
@@ -154,6 +156,7 @@ impl NewOrder {
             request,
             origin: None,
             sub_merchant: None,
+            alipay_seller_id: None,
             upstream_order_no: UpstreamOrderNo::generate(now),
             checkout_token: CheckoutToken::generate(),
             created_at: now,
@@ -176,12 +179,13 @@ impl NewOrder {
         self
     }
 
-    /// Paid to `sub_merchant` (the site's, when the operator serves it as one) instead of the
-    /// operator's own merchant. Not part of the fingerprint: it is the site's setting, not the
-    /// request's content.
+    /// Paid to the merchants `site` is served as (its WeChat Pay sub-merchant, its Alipay
+    /// merchant), if any, instead of the operator's own. Not part of the fingerprint: they are the
+    /// site's settings, not the request's content.
     #[must_use]
-    pub fn for_sub_merchant(mut self, sub_merchant: Option<WechatSubMerchant>) -> Self {
-        self.sub_merchant = sub_merchant;
+    pub fn paid_to(mut self, site: &Site) -> Self {
+        self.sub_merchant = site.wechat_sub_merchant.clone();
+        self.alipay_seller_id = site.alipay_merchant.as_ref().map(|m| m.seller_id.clone());
         self
     }
 
@@ -216,6 +220,11 @@ impl NewOrder {
     #[must_use]
     pub fn sub_merchant(&self) -> Option<&WechatSubMerchant> {
         self.sub_merchant.as_ref()
+    }
+
+    #[must_use]
+    pub fn alipay_seller_id(&self) -> Option<&AlipaySellerId> {
+        self.alipay_seller_id.as_ref()
     }
 
     #[must_use]
@@ -293,6 +302,12 @@ pub struct Order {
     pub origin: Option<Origin>,
     /// The WeChat Pay sub-merchant it is paid to, when its site was served as one at creation.
     pub sub_merchant: Option<WechatSubMerchant>,
+    /// The Alipay merchant it is paid to, when its site was served as one at creation.
+    pub alipay_seller_id: Option<AlipaySellerId>,
+    /// Set on a view of the order for a channel call ([`Order::authorised_by`]): that merchant's
+    /// `app_auth_token`, which every Alipay call about the order must carry. Never stored with
+    /// the order.
+    pub alipay_auth: Option<AppAuthToken>,
     pub fingerprint: Fingerprint,
     pub status: OrderStatus,
     pub checkout_token: CheckoutToken,
@@ -347,6 +362,14 @@ impl Order {
             },
             ..self.clone()
         }
+    }
+
+    /// The order as an Alipay call about it must be made: carrying the token of the merchant it is
+    /// paid to.
+    #[must_use]
+    pub fn authorised_by(mut self, token: AppAuthToken) -> Self {
+        self.alipay_auth = Some(token);
+        self
     }
 
     /// True when `request` is the same content as the one this order was created from.

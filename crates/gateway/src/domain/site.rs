@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::token::{is_token, random_with_prefix};
-use super::{DomainError, Mode, NotifyUrl, PayMethod, Timestamp, WechatSubMerchant};
+use super::{
+    AlipayMerchant, DomainError, Mode, NotifyUrl, PayMethod, Timestamp, WechatSubMerchant,
+};
 
 /// A site with its keys in clear (in memory only). `SecretKey`'s `Debug` keeps it out of logs.
 #[derive(Debug, Clone)]
@@ -20,6 +22,9 @@ pub struct Site {
     /// The WeChat Pay sub-merchant the operator serves the site as, when the operator is a service
     /// provider; `None`: the site is paid to the operator's own merchant.
     pub wechat_sub_merchant: Option<WechatSubMerchant>,
+    /// The Alipay merchant the site is served as, when it authorised the operator's app; `None`:
+    /// the site is paid to the operator's own Alipay account.
+    pub alipay_merchant: Option<AlipayMerchant>,
     pub status: SiteStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -208,10 +208,17 @@ async fn pay_in_sim(ctx: &Ctx, order: &Order) -> Response {
                 ctx.sim_url, ctx.wechat_mchid, sub.sub_mchid
             ),
         },
-        Channel::Alipay => format!(
-            "{}/sim/alipay/trades/{upstream_no}/pay?app_id={}",
-            ctx.sim_url, ctx.alipay_app_id
-        ),
+        // A merchant's trade, made with its token, is that merchant's in the simulator.
+        Channel::Alipay => match &order.alipay_seller_id {
+            None => format!(
+                "{}/sim/alipay/trades/{upstream_no}/pay?app_id={}",
+                ctx.sim_url, ctx.alipay_app_id
+            ),
+            Some(seller) => format!(
+                "{}/sim/alipay/trades/{upstream_no}/pay?app_id={}&merchant_id={seller}",
+                ctx.sim_url, ctx.alipay_app_id
+            ),
+        },
     };
     let answer = match ctx.http.post(&url).send().await {
         Ok(r) => (r.status(), r.text().await.unwrap_or_default()),

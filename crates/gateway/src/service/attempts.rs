@@ -125,14 +125,15 @@ impl OrderService {
         Ok(order.through(&attempt))
     }
 
-    /// The pay parameters of an order seen through one of its attempts (signed afresh).
+    /// The pay parameters of an order, or of an order seen through one of its attempts (signed
+    /// afresh).
     ///
     /// # Errors
     /// As the channel's; `Channel` when the attempt was never answered upstream.
-    pub fn pay_params_of(&self, view: &Order) -> Result<PayParams, ServiceError> {
-        self.channels
-            .pay_params(view)
-            .map_err(|e| channel_error(view.pay_method.channel(), UpstreamOp::Create, e))
+    pub async fn pay_params_of(&self, view: &Order) -> Result<PayParams, ServiceError> {
+        let channel_error = |e| channel_error(view.pay_method.channel(), UpstreamOp::Create, e);
+        let authorised = self.authorised(view).await.map_err(channel_error)?;
+        self.channels.pay_params(&authorised).map_err(channel_error)
     }
 
     /// Whether WeChat web authorisation is configured (JSAPI inside WeChat needs it).

@@ -29,7 +29,7 @@ impl OrderService {
             OrderStatus::Failed => return Err(ServiceError::NotClosable(order.status)),
             OrderStatus::Created | OrderStatus::Pending => self.close_open(order).await?,
         };
-        self.view(order)
+        self.view(order).await
     }
 
     async fn close_open(&self, order: Order) -> Result<Order, ServiceError> {

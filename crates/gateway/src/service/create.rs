@@ -78,7 +78,7 @@ impl OrderService {
         }
         let mut new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
             .first_checked_after(self.settings.order_check_after)
-            .for_sub_merchant(site.wechat_sub_merchant.clone());
+            .paid_to(site);
         if let Some(origin) = origin {
             new = new.made_through(origin);
         }
@@ -95,7 +95,7 @@ impl OrderService {
             InsertOutcome::Existing(_) => return Err(ServiceError::OutTradeNoConflict),
         };
         let order = self.send_upstream_seen(order, seen).await?;
-        self.view(order)
+        self.view(order).await
     }
 
     /// Uses up the nonce of a create refused before its order is stored, as every signed request

@@ -178,19 +178,16 @@ impl OrderService {
 
     /// The view of `order`; pay parameters only while the payer can still pay (`pending`), and
     /// none for a channel-neutral order (its checkout page makes them for the payer's app).
-    fn view(&self, order: Order) -> Result<OrderView, ServiceError> {
-        let pay_params =
-            match order.status {
-                OrderStatus::Pending if order.is_unbound() => None,
-                OrderStatus::Pending => Some(self.channels.pay_params(&order).map_err(|e| {
-                    channel_error(order.pay_method.channel(), UpstreamOp::Create, e)
-                })?),
-                OrderStatus::Created
-                | OrderStatus::Paid
-                | OrderStatus::Failed
-                | OrderStatus::Closed
-                | OrderStatus::Refunded => None,
-            };
+    async fn view(&self, order: Order) -> Result<OrderView, ServiceError> {
+        let pay_params = match order.status {
+            OrderStatus::Pending if order.is_unbound() => None,
+            OrderStatus::Pending => Some(self.pay_params_of(&order).await?),
+            OrderStatus::Created
+            | OrderStatus::Paid
+            | OrderStatus::Failed
+            | OrderStatus::Closed
+            | OrderStatus::Refunded => None,
+        };
         Ok(OrderView {
             checkout_url: self.checkout_url(&order),
             pay_params,

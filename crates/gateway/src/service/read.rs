@@ -76,7 +76,7 @@ impl OrderService {
     ) -> Result<OrderView, ServiceError> {
         let order = site_order(&self.store, site, out_trade_no).await?;
         let order = self.resolve(order).await?;
-        self.view(order)
+        self.view(order).await
     }
 
     /// The order a checkout token belongs to, as stored. No upstream call: whoever holds the token
@@ -86,7 +86,7 @@ impl OrderService {
     /// # Errors
     /// `NotFound`, `Store`, `Channel`.
     pub async fn by_token(&self, token: &CheckoutToken) -> Result<OrderView, ServiceError> {
-        self.view(self.order_by_token(token).await?)
+        self.view(self.order_by_token(token).await?).await
     }
 
     /// This process's hub of order change signals, for status streams to watch.

@@ -171,5 +171,14 @@ fn update_detail(update: &SiteUpdate) -> String {
         Some(None) => parts.push("wechat_sub_mchid removed".to_owned()),
         None => {}
     }
+    // The token is a secret: the log says it was replaced, never what it is.
+    match &update.alipay_merchant {
+        Some(Some(m)) => parts.push(format!(
+            "alipay_seller_id {} with a new app_auth_token",
+            m.seller_id
+        )),
+        Some(None) => parts.push("alipay_seller_id removed".to_owned()),
+        None => {}
+    }
     parts.join("; ")
 }

@@ -2,12 +2,48 @@
 //! the order service's own calls and those of the order checker and the callbacks, which go
 //! through it.
 
+use std::borrow::Cow;
+
 use crate::channels::{ChannelError, RefundState, UpstreamStatus};
-use crate::domain::{Order, OrderId, Refund, UpstreamFields, UpstreamOrderNo, UpstreamRefundNo};
+use crate::domain::{
+    Channel, Order, OrderId, Refund, UpstreamFields, UpstreamOrderNo, UpstreamRefundNo,
+};
 
 use super::{OrderService, ServiceError};
 
 impl OrderService {
+    /// `order` as its channel calls must be made: an Alipay order paid to a merchant that
+    /// authorised the operator's app carries that merchant's `app_auth_token`, read from its site
+    /// now (a token the merchant renewed is the one used). When the site no longer has a token for
+    /// that account, the order is handed on without one and the channel layer refuses to call.
+    pub(super) async fn authorised<'a>(
+        &self,
+        order: &'a Order,
+    ) -> Result<Cow<'a, Order>, ChannelError> {
+        let Some(seller) = &order.alipay_seller_id else {
+            return Ok(Cow::Borrowed(order));
+        };
+        if order.pay_method.channel() != Channel::Alipay || order.alipay_auth.is_some() {
+            return Ok(Cow::Borrowed(order));
+        }
+        let site =
+            self.store
+                .find_site(&order.site_id)
+                .await
+                .map_err(|e| ChannelError::Unknown {
+                    channel: Channel::Alipay,
+                    message: format!("reading the order's Alipay merchant: {e}"),
+                })?;
+        let token = site
+            .and_then(|s| s.alipay_merchant)
+            .filter(|m| m.seller_id == *seller)
+            .map(|m| m.app_auth_token);
+        Ok(match token {
+            Some(token) => Cow::Owned(order.clone().authorised_by(token)),
+            None => Cow::Borrowed(order),
+        })
+    }
+
     /// Creates `order` upstream (idempotent for the same stored order; see
     /// [`Channels::create`](crate::channels::Channels::create)).
     pub(super) async fn create_upstream(
@@ -18,7 +54,10 @@ impl OrderService {
             order,
             "create",
             match own_upstream(order) {
-                Ok(()) => self.channels.create(order).await,
+                Ok(()) => match self.authorised(order).await {
+                    Ok(order) => self.channels.create(&order).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             },
         )
@@ -30,7 +69,10 @@ impl OrderService {
     /// As [`Channels::query`](crate::channels::Channels::query).
     pub async fn query_channel(&self, order: &Order) -> Result<UpstreamStatus, ChannelError> {
         let result = match own_upstream(order) {
-            Ok(()) => counted(order, "query", self.channels.query(order).await),
+            Ok(()) => match self.authorised(order).await {
+                Ok(authorised) => counted(order, "query", self.channels.query(&authorised).await),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if let Err(e) = &result {
@@ -45,7 +87,8 @@ impl OrderService {
     /// As [`Channels::close`](crate::channels::Channels::close).
     pub async fn close_channel(&self, order: &Order) -> Result<(), ChannelError> {
         own_upstream(order)?;
-        counted(order, "close", self.channels.close(order).await)
+        let authorised = self.authorised(order).await?;
+        counted(order, "close", self.channels.close(&authorised).await)
     }
 
     /// Sends `refund` of `order` upstream (idempotent for the same stored refund; see
@@ -56,7 +99,12 @@ impl OrderService {
         refund: &Refund,
     ) -> Result<RefundState, ChannelError> {
         own_upstream(order)?;
-        counted(order, "refund", self.channels.refund(order, refund).await)
+        let authorised = self.authorised(order).await?;
+        counted(
+            order,
+            "refund",
+            self.channels.refund(&authorised, refund).await,
+        )
     }
 
     /// Asks the channel what became of `refund`. A failure is logged here.
@@ -68,11 +116,14 @@ impl OrderService {
         order: &Order,
         refund: &Refund,
     ) -> Result<RefundState, ChannelError> {
-        let result = counted(
-            order,
-            "refund_query",
-            self.channels.query_refund(order, refund).await,
-        );
+        let result = match self.authorised(order).await {
+            Ok(authorised) => counted(
+                order,
+                "refund_query",
+                self.channels.query_refund(&authorised, refund).await,
+            ),
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result {
             tracing::warn!(refund = refund.id, error = %e, "refund query failed");
         }

@@ -2,10 +2,10 @@
 //! value is parsed again on the way out, so a bad row is an error here rather than a wrong answer.
 
 use crate::domain::{
-    Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description, Fingerprint, Method,
-    NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, Origin, OutTradeNo, PayAttempt,
-    PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
-    WechatSubMerchant, parse_client_ip,
+    AlipaySellerId, Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description,
+    Fingerprint, Method, NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, Origin,
+    OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp,
+    UpstreamFields, UpstreamOrderNo, WechatSubMerchant, parse_client_ip,
 };
 
 use super::StoreError;
@@ -28,7 +28,7 @@ macro_rules! order_columns {
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
             " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data,",
-            " wechat_sub_mchid, wechat_sub_appid"
+            " wechat_sub_mchid, wechat_sub_appid, alipay_seller_id"
         )
     };
 }
@@ -85,6 +85,7 @@ pub(crate) struct OrderRow {
     protocol_data: Option<String>,
     wechat_sub_mchid: Option<String>,
     wechat_sub_appid: Option<String>,
+    alipay_seller_id: Option<String>,
 }
 
 impl OrderRow {
@@ -148,6 +149,13 @@ impl TryFrom<OrderRow> for Order {
                 r.wechat_sub_appid.as_deref(),
             )
             .map_err(bad)?,
+            alipay_seller_id: r
+                .alipay_seller_id
+                .as_deref()
+                .map(AlipaySellerId::parse)
+                .transpose()
+                .map_err(bad)?,
+            alipay_auth: None,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,

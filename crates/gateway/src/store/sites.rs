@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::domain::{
-    AccessKey, AuditEntry, NotifyUrl, PayMethod, SecretKey, Site, SiteId, SiteName, SiteStatus,
-    Timestamp, WechatSubMerchant,
+    AccessKey, AlipayMerchant, AlipaySellerId, AppAuthToken, AuditEntry, NotifyUrl, PayMethod,
+    SecretKey, Site, SiteId, SiteName, SiteStatus, Timestamp, WechatSubMerchant,
 };
 
 use super::audit::insert_audit;
@@ -31,6 +31,8 @@ pub struct SiteUpdate {
     pub allow_private_targets: Option<bool>,
     /// `Some(None)` serves the site by the operator's direct merchant again.
     pub wechat_sub_merchant: Option<Option<WechatSubMerchant>>,
+    /// `Some(None)` pays the site's Alipay orders to the operator's own account again.
+    pub alipay_merchant: Option<Option<AlipayMerchant>>,
 }
 
 impl SiteUpdate {
@@ -52,18 +54,26 @@ struct SiteRow {
     allow_private_targets: i64,
     wechat_sub_mchid: Option<String>,
     wechat_sub_appid: Option<String>,
+    alipay_seller_id: Option<String>,
+    alipay_app_auth_token_sealed: Option<Vec<u8>>,
     status: String,
     created_at: i64,
     updated_at: i64,
 }
 
 const SELECT_SITES: &str = "SELECT id, name, access_key, secret_key_sealed, notify_url, \
-     enabled_methods, allow_private_targets, wechat_sub_mchid, wechat_sub_appid, status, \
-     created_at, updated_at FROM sites";
+     enabled_methods, allow_private_targets, wechat_sub_mchid, wechat_sub_appid, \
+     alipay_seller_id, alipay_app_auth_token_sealed, status, created_at, updated_at FROM sites";
 
 /// The sealed SK is bound to its site: copied onto another site's row it would not open.
 fn sk_aad(site: &SiteId) -> Vec<u8> {
     format!("paygate/site-sk/{}", site.as_str()).into_bytes()
+}
+
+/// The sealed Alipay token is bound to its site and account: copied onto another site's row, or
+/// kept beside another account, it would not open.
+fn alipay_token_aad(site: &SiteId, seller_id: &str) -> Vec<u8> {
+    format!("paygate/site-alipay-token/{}/{seller_id}", site.as_str()).into_bytes()
 }
 
 /// Inside a site change's transaction `$tx`: `NotFound` (rolled back) unless `$changed` is one
@@ -133,6 +143,7 @@ impl Store {
             enabled_methods: new.enabled_methods,
             allow_private_targets: new.allow_private_targets,
             wechat_sub_merchant: None,
+            alipay_merchant: None,
             status: SiteStatus::Active,
             created_at: now,
             updated_at: now,
@@ -271,11 +282,24 @@ impl Store {
                    allow_private_targets = COALESCE($5, allow_private_targets), \
                    updated_at = $6, \
                    wechat_sub_mchid = CASE WHEN $8 = 1 THEN $9 ELSE wechat_sub_mchid END, \
-                   wechat_sub_appid = CASE WHEN $8 = 1 THEN $10 ELSE wechat_sub_appid END \
+                   wechat_sub_appid = CASE WHEN $8 = 1 THEN $10 ELSE wechat_sub_appid END, \
+                   alipay_seller_id = CASE WHEN $11 = 1 THEN $12 ELSE alipay_seller_id END, \
+                   alipay_app_auth_token_sealed = \
+                       CASE WHEN $11 = 1 THEN $13 ELSE alipay_app_auth_token_sealed END \
                    WHERE id = $7";
         let notify_url = update.notify_url.as_ref();
         let sub_merchant = update.wechat_sub_merchant.as_ref();
         let sub = sub_merchant.and_then(Option::as_ref);
+        let alipay = update.alipay_merchant.as_ref();
+        let merchant = alipay.and_then(Option::as_ref);
+        let sealed = merchant
+            .map(|m| {
+                self.secrets.seal(
+                    m.app_auth_token.expose().as_bytes(),
+                    &alipay_token_aad(id, m.seller_id.as_str()),
+                )
+            })
+            .transpose()?;
         with_write_tx!(self, tx => {
             let changed = sqlx::query(sql)
                 .bind(update.name.as_ref().map(SiteName::as_str))
@@ -288,12 +312,42 @@ impl Store {
                 .bind(i64::from(sub_merchant.is_some()))
                 .bind(sub.map(|m| m.sub_mchid.as_str()))
                 .bind(sub.and_then(|m| m.sub_appid.as_ref()).map(|a| a.as_str()))
+                .bind(i64::from(alipay.is_some()))
+                .bind(merchant.map(|m| m.seller_id.as_str()))
+                .bind(sealed)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
             commit_site_change!(tx, changed, audit);
         });
         Ok(())
+    }
+
+    /// The site's Alipay merchant as stored: the account and its sealed token, both or neither.
+    fn alipay_merchant_of(
+        &self,
+        id: &SiteId,
+        seller_id: Option<&str>,
+        sealed: Option<&[u8]>,
+    ) -> Result<Option<AlipayMerchant>, StoreError> {
+        let corrupt = |what: &str| StoreError::corrupt("site", format!("{id}: {what}"));
+        match (seller_id, sealed) {
+            (None, None) => Ok(None),
+            (Some(seller), Some(sealed)) => {
+                let token = self.secrets.open(sealed, &alipay_token_aad(id, seller))?;
+                let token =
+                    String::from_utf8(token).map_err(|_| corrupt("Alipay token is not UTF-8"))?;
+                Ok(Some(AlipayMerchant {
+                    seller_id: AlipaySellerId::parse(seller)
+                        .map_err(|_| corrupt("alipay_seller_id"))?,
+                    app_auth_token: AppAuthToken::parse(&token)
+                        .map_err(|_| corrupt("Alipay token"))?,
+                }))
+            }
+            _ => Err(corrupt(
+                "an Alipay account without its token, or a token without its account",
+            )),
+        }
     }
 
     fn site_from_row(&self, r: SiteRow) -> Result<Site, StoreError> {
@@ -329,6 +383,11 @@ impl Store {
                 r.wechat_sub_appid.as_deref(),
             )
             .map_err(bad)?,
+            alipay_merchant: self.alipay_merchant_of(
+                &id,
+                r.alipay_seller_id.as_deref(),
+                r.alipay_app_auth_token_sealed.as_deref(),
+            )?,
             status: SiteStatus::parse(&r.status).map_err(bad)?,
             created_at: Timestamp::from_millis(r.created_at),
             updated_at: Timestamp::from_millis(r.updated_at),

@@ -9,6 +9,7 @@
 mod support;
 
 mod alipay;
+mod alipay_merchant;
 mod apply;
 mod flood;
 mod helpers;

@@ -164,6 +164,36 @@ console_tests! {
         browser.post(&edit, &[("csrf", &csrf), ("notify_url", ""), ("sub_merchant_shown", "1"),
             ("wechat_sub_mchid", ""), ("wechat_sub_appid", "")]).await.assert_status(303);
         assert_eq!(stored(&app, &id).await.wechat_sub_merchant, None);
+        // An Alipay merchant: its account and token together; the token never shown back, and
+        // left empty it stays as it is.
+        let token = "202612BB0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+        let alipay = |seller: &'static str, token: &'static str| {
+            [("csrf", csrf.clone()), ("notify_url", String::new()), ("sub_merchant_shown", "1".to_owned()),
+             ("alipay_seller_id", seller.to_owned()), ("alipay_app_auth_token", token.to_owned())]
+        };
+        let form = alipay("2088102146225135", token);
+        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post(&edit, &fields).await.assert_status(303);
+        assert_eq!(stored(&app, &id).await.alipay_merchant.unwrap().app_auth_token.expose(), token);
+        let page = browser.get(&format!("/console/sites/{id}?lang=en")).await;
+        assert_eq!(page.testid_text("site-alipay-merchant"), "2088102146225135 · token set");
+        page.assert_lacks(token);
+        let entry = app.db.store.list_audit(1).await.unwrap().remove(0);
+        assert!(entry.detail.contains("2088102146225135") && !entry.detail.contains(token), "{}", entry.detail);
+        let form = alipay("", "");
+        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post(&edit, &fields).await.assert_status(303);
+        assert!(stored(&app, &id).await.alipay_merchant.is_some(), "kept");
+        for (seller, bad) in [("2088102146225135", ""), ("", token), ("1088102146225135", token), ("2088102146225135", "has space")] {
+            let form = alipay(seller, bad);
+            let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let refused = browser.post(&edit, &fields).await;
+            refused.assert_status(400).assert_contains("2088");
+            refused.assert_lacks("has space");
+        }
+        browser.post(&edit, &[("csrf", &csrf), ("notify_url", ""), ("sub_merchant_shown", "1"), ("alipay_clear", "1")])
+            .await.assert_status(303);
+        assert_eq!(stored(&app, &id).await.alipay_merchant, None);
 
         // Disabling is confirmed first, then the API refuses the site.
         let disable = format!("/console/sites/{id}/disable");
@@ -250,13 +280,15 @@ console_tests! {
             vec![("methods_shown", "1"), ("method", "wechat.native")],
             // Where the site's money settles is the operator's decision.
             vec![("sub_merchant_shown", "1"), ("wechat_sub_mchid", "1900000109")],
+            vec![("sub_merchant_shown", "1"), ("alipay_seller_id", "2088102146225135"),
+                ("alipay_app_auth_token", "202612BB0a1b2c3d4e5f60718293a4b5c6d7e8f9")],
         ] {
             let mut all = vec![("csrf", csrf.as_str()), ("notify_url", "https://shop.example/other")];
             all.extend(fields);
             browser.post(&edit, &all).await.assert_status(403);
         }
         let site = stored(&app, &id).await;
-        assert_eq!(site.wechat_sub_merchant, None);
+        assert_eq!((site.wechat_sub_merchant, site.alipay_merchant), (None, None));
         assert_eq!(site.name.as_str(), "demo");
         assert_eq!(site.notify_url.unwrap().as_str(), "https://shop.example/notify");
         assert!(site.enabled_methods.len() > 1);

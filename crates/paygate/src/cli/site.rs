@@ -5,12 +5,13 @@
 //! error (exit status 1).
 
 use std::collections::BTreeSet;
+use std::io::Read;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gateway::domain::{
-    ActedBy, Actor, NotifyUrl, PayMethod, Site, SiteId, SiteName, SiteStatus, SubMchid,
-    WechatAppId, WechatSubMerchant,
+    ActedBy, Actor, AlipayMerchant, AlipaySellerId, AppAuthToken, NotifyUrl, PayMethod, Site,
+    SiteId, SiteName, SiteStatus, SubMchid, WechatAppId, WechatSubMerchant,
 };
 use gateway::service::{CompatKeyService, SiteService};
 use gateway::store::{NewSite, SiteUpdate};
@@ -80,6 +81,19 @@ enum SiteCommand {
         /// before keep their sub-merchant).
         #[arg(long)]
         clear_wechat_sub_merchant: bool,
+        /// Serve the site as the Alipay merchant with this account (2088…) that authorised the
+        /// operator's app; its app_auth_token is read from the first line of standard input
+        /// (never from the command line, where other users could see it).
+        #[arg(
+            long,
+            value_name = "SELLER_ID",
+            conflicts_with = "clear_alipay_merchant"
+        )]
+        alipay_seller_id: Option<String>,
+        /// Pays the site's Alipay orders to the operator's own account again (orders made before
+        /// keep their merchant).
+        #[arg(long)]
+        clear_alipay_merchant: bool,
         /// Print the site as `site list --json` does.
         #[arg(long)]
         json: bool,
@@ -179,6 +193,8 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
             wechat_sub_mchid,
             wechat_sub_appid,
             clear_wechat_sub_merchant,
+            alipay_seller_id,
+            clear_alipay_merchant,
             json,
         } => {
             let id = SiteId::parse(&site_id).context("SITE_ID")?;
@@ -199,6 +215,14 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 (None, true) => Some(None),
                 (None, false) => None,
             };
+            let alipay_merchant = match (alipay_seller_id, clear_alipay_merchant) {
+                (Some(seller), _) => Some(Some(AlipayMerchant {
+                    seller_id: AlipaySellerId::parse(&seller).context("--alipay-seller-id")?,
+                    app_auth_token: read_app_auth_token()?,
+                })),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
             let update = SiteUpdate {
                 name: name
                     .as_deref()
@@ -209,11 +233,13 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
                 enabled_methods: methods.as_deref().map(parse_methods).transpose()?,
                 allow_private_targets,
                 wechat_sub_merchant,
+                alipay_merchant,
             };
             if update.is_empty() {
                 bail!(
                     "nothing to update: give --name, --notify-url, --clear-notify-url, --methods, \
-                     --allow-private-targets, --wechat-sub-mchid or --clear-wechat-sub-merchant"
+                     --allow-private-targets, --wechat-sub-mchid, --clear-wechat-sub-merchant, \
+                     --alipay-seller-id or --clear-alipay-merchant"
                 );
             }
             let site = sites.update(&id, &update, &by).await?;
@@ -269,6 +295,18 @@ fn show(site: Option<Site>, site_id: &str, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The Alipay merchant's `app_auth_token`, from the first line of standard input.
+fn read_app_auth_token() -> anyhow::Result<AppAuthToken> {
+    let mut all = String::new();
+    std::io::stdin()
+        .read_to_string(&mut all)
+        .context("reading the app_auth_token from standard input")?;
+    let token = AppAuthToken::parse(all.lines().next().unwrap_or_default().trim());
+    drop(zeroize::Zeroizing::new(all));
+    // The parse error names the field, never the value.
+    token.context("the app_auth_token on standard input")
+}
+
 fn parse_methods(names: &[String]) -> anyhow::Result<BTreeSet<PayMethod>> {
     if names.is_empty() {
         return Ok(PayMethod::all().into_iter().collect());
@@ -291,10 +329,11 @@ fn methods_text(site: &Site) -> String {
 }
 
 /// id, AK, status, name, methods, notify URL, `private-targets` when the site may reach them, and
-/// `wechat-sub:SUB_MCHID[/SUB_APPID]` when the site is served as a WeChat Pay sub-merchant.
+/// `wechat-sub:SUB_MCHID[/SUB_APPID]` when the site is served as a WeChat Pay sub-merchant, and
+/// `alipay:SELLER_ID` when as an Alipay merchant (never its token).
 fn site_line(site: &Site) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         site.id,
         site.access_key.as_str(),
         site.status.as_str(),
@@ -313,6 +352,9 @@ fn site_line(site: &Site) -> String {
                 None => format!("wechat-sub:{}", m.sub_mchid),
             }
         ),
+        site.alipay_merchant
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |m| format!("alipay:{}", m.seller_id)),
     )
 }
 
@@ -326,6 +368,7 @@ fn site_json(site: &Site) -> serde_json::Value {
         "notify_url": site.notify_url.as_ref().map(NotifyUrl::as_str),
         "allow_private_targets": site.allow_private_targets,
         "wechat_sub_mchid": site.wechat_sub_merchant.as_ref().map(|m| m.sub_mchid.as_str()),
+        "alipay_seller_id": site.alipay_merchant.as_ref().map(|m| m.seller_id.as_str()),
         "wechat_sub_appid": site
             .wechat_sub_merchant
             .as_ref()

@@ -10,6 +10,10 @@ use super::super::ChannelError;
 #[derive(Clone)]
 pub struct AlipayAccount {
     pub client: ::alipay::Client,
+    /// The client that verifies notifications: this app's, signed by Alipay, whatever merchant
+    /// account they name. The account is checked against each notification's order instead
+    /// (the app's own, or the merchant's that authorised the app).
+    pub verifier: ::alipay::Client,
     pub app_id: String,
     /// Where Alipay sends payment notifications (`{public_url}/callbacks/alipay/{app_id}`).
     pub notify_url: String,
@@ -34,6 +38,7 @@ impl AlipayAccount {
         let client = ::alipay::Client::new(config.with_notify_url(notify_url.clone()))
             .map_err(|e| ChannelError::Invalid(format!("Alipay client: {e}")))?;
         Ok(Self {
+            verifier: client.clone().with_any_seller(),
             client,
             app_id,
             notify_url,

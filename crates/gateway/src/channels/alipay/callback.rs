@@ -1,8 +1,9 @@
 //! Alipay's `trade_status_sync` notifications.
 //!
 //! Verified by the app's client (RSA2 over the sorted fields without `sign` and `sign_type`;
-//! `sign_type` must be `RSA2`, and the notification must name this app and its merchant account,
-//! `seller_id`), then read with the same mapping as a query's answer ([`transformers::status`]).
+//! `sign_type` must be `RSA2`, and the notification must name this app), then read with the same
+//! mapping as a query's answer ([`transformers::status`]) once it names the merchant account of its
+//! order (`seller_id`: the app's own, or the merchant's that authorised the app).
 //! Alipay signs raw `k=v&k=v` text, so a notification's fields are not proof of what they say (a
 //! `subject` holding `&trade_status=TRADE_SUCCESS…` re-splits into other fields under the same
 //! signature): its news is confirmed with a query before it changes anything
@@ -25,7 +26,7 @@ pub(in crate::channels) fn decode(
     received: Received<'_>,
 ) -> Result<Callback, Rejection> {
     let body = received.body;
-    match account.client.verify_notification(body) {
+    match account.verifier.verify_notification(body) {
         Ok(n) => Ok(Callback::Trade(TradeNews {
             out_trade_no: n.out_trade_no.clone(),
             payload: NewsPayload::Alipay(Box::new(n)),
@@ -64,12 +65,26 @@ fn claimed_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v.chars().take(64).collect())
 }
 
-/// What a verified notification means for `order`. Its app and merchant account were checked
-/// when it was verified.
+/// What a verified notification means for `order`: it must name the merchant account the order is
+/// paid to (its Alipay merchant's, or this app's own when configured). Its app was checked when
+/// it was verified.
 pub(in crate::channels) fn read(
+    account: &AlipayAccount,
     n: &Notification,
     order: &Order,
 ) -> Result<UpstreamStatus, NewsRefusal> {
+    let expected = match &order.alipay_seller_id {
+        Some(seller) => Some(seller.as_str()),
+        None => account.client.seller_id(),
+    };
+    if expected.is_some() && n.seller_id.as_deref() != expected {
+        return Err(NewsRefusal::Mismatch(format!(
+            "verified Alipay notification for order {} names seller_id {}; the order is {}'s",
+            order.id.as_i64(),
+            n.seller_id.as_deref().unwrap_or("-"),
+            expected.unwrap_or("-"),
+        )));
+    }
     transformers::status(&Trade::of_notification(n), order)
         .map_err(|e| NewsRefusal::Malformed(e.to_string()))
 }

@@ -1,7 +1,8 @@
 //! Alipay OpenAPI: everything paygate does with an app. QR (precreate), JSAPI and mini-program
 //! (create with the buyer), WAP and page (signed browser redirect), App (order string), query and
 //! close here; the account in `account`, the request/response transformers in `transformers`,
-//! refunds in `refunds`, notifications in `callback`.
+//! refunds in `refunds`, notifications in `callback`. An order paid to a merchant that
+//! authorised the app is called about with that merchant's token ([`client_for`]).
 
 mod account;
 pub(super) mod callback;
@@ -11,6 +12,8 @@ mod transformers;
 pub use account::AlipayAccount;
 
 pub(super) use transformers::unsignable_field;
+
+use std::borrow::Cow;
 
 use ::alipay::{PagePayRequest, TradeRef, WapPayRequest};
 
@@ -34,7 +37,7 @@ pub(super) async fn create(
     order: &Order,
 ) -> Result<UpstreamFields, ChannelError> {
     let request = transformers::order(account, order)?;
-    let client = &account.client;
+    let client = client_for(account, order)?;
     match kind {
         Kind::Qr => {
             let answer = client.precreate(&request).await?;
@@ -64,7 +67,7 @@ pub(super) fn pay_params(
 ) -> Result<PayParams, ChannelError> {
     let stored = |field: Option<&String>, name: &str| super::stored(order, field, name);
     let upstream = &order.upstream;
-    let client = &account.client;
+    let client = client_for(account, order)?;
     match kind {
         Kind::Qr => Ok(PayParams::AlipayQr {
             qr_code: stored(upstream.qr_code.as_ref(), "qr_code")?,
@@ -101,7 +104,7 @@ pub(super) async fn query(
     order: &Order,
 ) -> Result<UpstreamStatus, ChannelError> {
     let trade = TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned());
-    match account.client.query_order(&trade).await {
+    match client_for(account, order)?.query_order(&trade).await {
         Ok(answer) => transformers::status(&transformers::Trade::of_query(&answer), order),
         // Real Alipay says this for a QR/WAP/page/App payment until the payer opens it.
         Err(e) if e.upstream_code() == Some(transformers::TRADE_NOT_EXIST) => {
@@ -115,7 +118,7 @@ pub(super) async fn query(
 /// query tells them apart, so that closing twice is `Ok` as on WeChat Pay.
 pub(super) async fn close(account: &AlipayAccount, order: &Order) -> Result<(), ChannelError> {
     let trade = TradeRef::OutTradeNo(order.upstream_order_no.as_str().to_owned());
-    let refusal = match account.client.close_order(&trade).await {
+    let refusal = match client_for(account, order)?.close_order(&trade).await {
         Ok(_) => return Ok(()),
         Err(e) if e.upstream_code() == Some(transformers::TRADE_STATUS_ERROR) => e,
         Err(e) => return Err(e.into()),
@@ -128,6 +131,29 @@ pub(super) async fn close(account: &AlipayAccount, order: &Order) -> Result<(), 
         | UpstreamStatus::Failed
         | UpstreamStatus::Refunded
         | UpstreamStatus::NotFound => Err(ChannelError::from(refusal)),
+    }
+}
+
+/// The client an order's calls are made with: the app's own, or, for an order paid to a merchant
+/// that authorised the app, a view carrying that merchant's token and expecting its account. Such
+/// an order is never called about without the token: Alipay would take the call as the app's own,
+/// answer that it has no such trade, and paygate would believe it.
+pub(super) fn client_for<'a>(
+    account: &'a AlipayAccount,
+    order: &Order,
+) -> Result<Cow<'a, ::alipay::Client>, ChannelError> {
+    match (&order.alipay_seller_id, &order.alipay_auth) {
+        (None, _) => Ok(Cow::Borrowed(&account.client)),
+        (Some(seller), Some(token)) => Ok(Cow::Owned(
+            account
+                .client
+                .acting_for(token.expose())
+                .with_seller_id(seller.as_str()),
+        )),
+        (Some(seller), None) => Err(ChannelError::Invalid(format!(
+            "order {} is Alipay merchant {seller}'s, and its site has no app_auth_token for it",
+            order.id.as_i64()
+        ))),
     }
 }
 

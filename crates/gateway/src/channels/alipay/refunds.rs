@@ -15,8 +15,7 @@ pub(in crate::channels) async fn refund(
     order: &Order,
     refund: &Refund,
 ) -> Result<RefundState, ChannelError> {
-    let answer = account
-        .client
+    let answer = super::client_for(account, order)?
         .refund(&transformers::refund_request(order, refund))
         .await?;
     if answer.out_trade_no != order.upstream_order_no.as_str() {
@@ -45,8 +44,7 @@ pub(in crate::channels) async fn query_refund(
     order: &Order,
     refund: &Refund,
 ) -> Result<RefundState, ChannelError> {
-    let answer = account
-        .client
+    let answer = super::client_for(account, order)?
         .query_refund(&transformers::refund_query(order, refund))
         .await?;
     transformers::refund_state(&answer, refund)

@@ -29,8 +29,8 @@ use super::confirm::{Confirm, confirm_page};
 use super::order::{Done, Notice};
 use super::site_protocols::{ProtocolRow, rows};
 use super::sites::{
-    BadSite, keys_path, method_boxes, methods_text, read_methods, read_name, read_notify_url,
-    read_sub_merchant, status_text,
+    BadSite, keys_path, method_boxes, methods_text, read_alipay_merchant, read_methods, read_name,
+    read_notify_url, read_sub_merchant, status_text,
 };
 
 #[derive(Template)]
@@ -52,6 +52,9 @@ struct SitePage {
     sub_merchant_text: String,
     sub_mchid: String,
     sub_appid: String,
+    /// The Alipay merchant's account as the summary shows it (never its token), and the form's.
+    alipay_merchant_text: String,
+    alipay_seller_id: String,
     created: String,
     orders_href: String,
     failed_href: String,
@@ -177,6 +180,14 @@ async fn render(
             .as_ref()
             .and_then(|m| m.sub_appid.as_ref())
             .map_or_else(String::new, ToString::to_string),
+        alipay_merchant_text: site.alipay_merchant.as_ref().map_or_else(
+            || lang.manage().sub_merchant_none.to_owned(),
+            |m| format!("{} · {}", m.seller_id, lang.manage().alipay_token_set),
+        ),
+        alipay_seller_id: site
+            .alipay_merchant
+            .as_ref()
+            .map_or_else(String::new, |m| m.seller_id.to_string()),
         created: time(site.created_at),
         orders_href: href(&format!("/console/orders?site={}", site.id)),
         failed_href: href(&format!(
@@ -354,6 +365,11 @@ fn edit_of(f: &Fields) -> Result<SiteUpdate, BadSite> {
         allow_private_targets: None,
         wechat_sub_merchant: if f.has("sub_merchant_shown") {
             Some(read_sub_merchant(f)?)
+        } else {
+            None
+        },
+        alipay_merchant: if f.has("sub_merchant_shown") {
+            read_alipay_merchant(f)?
         } else {
             None
         },

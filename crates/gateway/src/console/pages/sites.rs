@@ -18,7 +18,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::domain::{
-    NotifyUrl, PayMethod, Role, Site, SiteId, SiteName, SiteStatus, WechatSubMerchant,
+    AlipayMerchant, AlipaySellerId, AppAuthToken, NotifyUrl, PayMethod, Role, Site, SiteId,
+    SiteName, SiteStatus, WechatSubMerchant,
 };
 use crate::service::{Acting as Actor, ConsoleError};
 use crate::store::{KeyShown, NewSite};
@@ -194,6 +195,7 @@ pub(in super::super) enum BadSite {
     NotifyUrl,
     NoMethods,
     SubMerchant,
+    AlipayMerchant,
 }
 
 impl BadSite {
@@ -203,6 +205,7 @@ impl BadSite {
             Self::NotifyUrl => lang.manage().bad_notify_url,
             Self::NoMethods => lang.manage().no_methods,
             Self::SubMerchant => lang.manage().bad_sub_merchant,
+            Self::AlipayMerchant => lang.manage().bad_alipay_merchant,
         }
     }
 }
@@ -233,6 +236,26 @@ pub(in super::super) fn read_sub_merchant(
         Some(appid).filter(|a| !a.is_empty()),
     )
     .map_err(|_| BadSite::SubMerchant)
+}
+
+/// The form's Alipay merchant: a new account with its token (both given), removed (`alipay_clear`
+/// ticked), or unchanged (`None`: both left empty; the token is never shown back in the form).
+pub(in super::super) fn read_alipay_merchant(
+    f: &Fields,
+) -> Result<Option<Option<AlipayMerchant>>, BadSite> {
+    if f.has("alipay_clear") {
+        return Ok(Some(None));
+    }
+    match (
+        f.get("alipay_seller_id").trim(),
+        f.get("alipay_app_auth_token").trim(),
+    ) {
+        ("", "") => Ok(None),
+        (seller, token) => Ok(Some(Some(AlipayMerchant {
+            seller_id: AlipaySellerId::parse(seller).map_err(|_| BadSite::AlipayMerchant)?,
+            app_auth_token: AppAuthToken::parse(token).map_err(|_| BadSite::AlipayMerchant)?,
+        }))),
+    }
 }
 
 /// The ticked methods (unknown names are a tampered form: refused like none at all).

@@ -55,6 +55,7 @@ fn changes(update: &SiteUpdate) -> Vec<SiteChange> {
         || update.enabled_methods.is_some()
         || update.allow_private_targets.is_some()
         || update.wechat_sub_merchant.is_some()
+        || update.alipay_merchant.is_some()
     {
         changes.push(SiteChange::Settings);
     }
@@ -78,6 +79,9 @@ fn news(update: SiteUpdate, site: &Site) -> SiteUpdate {
         wechat_sub_merchant: update
             .wechat_sub_merchant
             .filter(|m| *m != site.wechat_sub_merchant),
+        alipay_merchant: update
+            .alipay_merchant
+            .filter(|m| *m != site.alipay_merchant),
     }
 }
 
@@ -298,5 +302,10 @@ mod tests {
             ..SiteUpdate::default()
         };
         assert_eq!(changes(&paid_elsewhere), [SiteChange::Settings]);
+        let alipay_elsewhere = SiteUpdate {
+            alipay_merchant: Some(None),
+            ..SiteUpdate::default()
+        };
+        assert_eq!(changes(&alipay_elsewhere), [SiteChange::Settings]);
     }
 }
