@@ -66,6 +66,7 @@ impl From<&DomainError> for ErrorCode {
             DomainError::InvalidStatus(_) => Self::InvalidStatus,
             // Console accounts are not API input; should one reach the API, it is a bad field.
             DomainError::Malformed { .. }
+            | DomainError::FeeOutOfRange { .. }
             | DomainError::PasswordPolicy { .. }
             | DomainError::RoleSite => Self::InvalidField,
         }
