@@ -12,7 +12,7 @@ use gateway::store::{
 };
 
 use crate::on_both_backends;
-use crate::support::{TestDb, insert, new_site, now, seed_request};
+use crate::support::{Backend, TestDb, insert, new_site, now, seed_request};
 
 async fn set_fee(store: &Store, site: &Site, rate_bps: i64, fixed_fen: i64) {
     let audit =
@@ -397,6 +397,39 @@ on_both_backends! {
         paid_order(&db.store, &site, "order_ledger_002", 10_000).await;
         assert_eq!(db.store.site_balance(&site.id).await.unwrap(), balance(20_000, 0, 160));
         assert_eq!(db.count("SELECT COUNT(*) FROM audit_log WHERE action = 'site.fee'").await, 2);
+    }
+
+    async fn what_was_paid_before_the_ledger_is_booked_by_its_migration(db: TestDb) {
+        let shop = new_site(&db.store, "shop").await;
+        let other = new_site(&db.store, "other").await;
+        set_fee(&db.store, &shop, 60, 0).await;
+        let order = paid_order(&db.store, &shop, "order_old_001", 10_000).await;
+        refund(&db.store, &order, "r_old_001", 2_500, RefundStatus::Succeeded).await;
+        refund(&db.store, &order, "r_old_002", 1_000, RefundStatus::Failed).await;
+        let all_back = paid_order(&db.store, &other, "order_old_002", 500).await;
+        refund(&db.store, &all_back, "r_old_003", 500, RefundStatus::Succeeded).await;
+        pending_order(&db.store, &shop, "order_old_003", 700).await;
+        // Back to a database that has never had a ledger, its orders and refunds kept, then
+        // migrate again.
+        let mut undo = vec!["DROP TABLE ledger_entries", "DROP TABLE ledger_movements", "DROP TABLE site_fees"];
+        if db.backend == Backend::Postgres {
+            undo.extend(["DROP FUNCTION ledger_movement_balances()", "DROP FUNCTION ledger_is_append_only()"]);
+        }
+        undo.push("DELETE FROM _sqlx_migrations WHERE version = 19");
+        for sql in undo {
+            db.execute(sql).await;
+        }
+        db.store.migrate().await.unwrap();
+        // Every payment and succeeded refund booked, without fee: none was in force then.
+        assert_eq!(db.store.site_balance(&shop.id).await.unwrap(), balance(10_000, 2_500, 0));
+        assert_eq!(db.store.site_balance(&other.id).await.unwrap(), balance(500, 500, 0));
+        assert_eq!((db.movements("payment").await, db.movements("refund").await, db.movements("fee").await), (2, 2, 0));
+        assert_eq!(db.ledger_sum().await, 0);
+        assert!(db.try_execute("DELETE FROM ledger_entries").await.is_err(), "and guarded as ever");
+        // What is paid from now on is booked as usual, once.
+        set_fee(&db.store, &shop, 60, 0).await;
+        paid_order(&db.store, &shop, "order_new_001", 10_000).await;
+        assert_eq!(db.store.site_balance(&shop.id).await.unwrap(), balance(20_000, 2_500, 60));
     }
 }
 
