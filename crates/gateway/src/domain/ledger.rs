@@ -235,8 +235,9 @@ impl Movement {
         )
     }
 
+    /// The debit, then the credit.
     #[must_use]
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Entry; 2] {
         &self.entries
     }
 }
