@@ -30,7 +30,8 @@ pub(super) const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries \
      VALUES ($1, $2, $3, $4, $5), ($1, $2, $6, $7, $5)";
 
 /// Books `$movement` (a `&Movement`) at `$at` (millis) inside the transaction `$tx`: the movement,
-/// declaring its two entries, then the entries. A movement of the same cause and kind already booked is left as it is.
+/// declaring its two entries, then the entries. A movement of the same cause and kind already
+/// booked is left as it is.
 macro_rules! post_movement {
     ($tx:ident, $movement:expr, $at:expr) => {{
         let movement: &$crate::domain::Movement = $movement;
@@ -43,6 +44,7 @@ macro_rules! post_movement {
             .bind(cause)
             .bind(cause_id)
             .bind(movement.order_id.as_i64())
+            // Every movement is one debit and one credit (`Movement::entries`).
             .bind(2_i64)
             .bind(movement.detail.as_str())
             .bind(at)
