@@ -169,6 +169,10 @@ mod tests {
             },
             DomainError::InvalidStatus("x".to_owned()),
             DomainError::Malformed { field: "openid" },
+            DomainError::FeeOutOfRange {
+                field: "rate_bps",
+                max: 10_000,
+            },
         ];
         let wechat_native = PayMethod::new(Channel::Wechat, Method::Native);
         let service = [
