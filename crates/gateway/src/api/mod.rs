@@ -9,6 +9,7 @@
 //! | `GET /pay/events?token=` | token | server-sent `status` events (the status route's JSON) until a final status |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` and its refunds |
 //! | `POST /v1/orders/{no}/refunds`, `GET /v1/refunds/{out_refund_no}` | signed | the refund |
+//! | `GET /v1/balance` | signed | the site's balance from the ledger: `{paid, refunded, fees, shared, net}` |
 //! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
 //!
 //! The other protocols' routes (EPay's `submit.php`, `mapi.php`, `api.php`…) are adapters in
@@ -25,6 +26,7 @@
 //! are also limited per client ([`rate_limit`]); [`serve`] adds the header deadline.
 
 mod auth;
+mod balance;
 mod body;
 mod checkout;
 mod checkout_apps;

@@ -11,13 +11,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use super::balance::V1Balance;
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
 use super::statements::{V1Statement, V1StatementPayment, V1StatementRefund, V1StatementTotals};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
 use super::{
-    checkout, checkout_apps, events, health, notifications, onepass, refunds, statements, v1,
+    balance, checkout, checkout_apps, events, health, notifications, onepass, refunds, statements,
+    v1,
 };
 
 #[derive(OpenApi)]
@@ -33,7 +35,7 @@ use super::{
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,
-        statements::get,
+        statements::get, balance::get,
         health::healthz, health::readyz,
         json, docs,
     ),
@@ -41,7 +43,7 @@ use super::{
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
         V1RefundRequest, V1Refund,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
-        V1Statement, V1StatementTotals, V1StatementPayment, V1StatementRefund,
+        V1Statement, V1StatementTotals, V1StatementPayment, V1StatementRefund, V1Balance,
         ErrorBody, ErrorCode, UpstreamDetail,
     )),
     modifiers(&Signing, &AlipayTokenRoutes),

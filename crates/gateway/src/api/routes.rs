@@ -8,8 +8,8 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    Ctx, checkout, checkout_apps, events, health, notifications, onepass, openapi, refunds,
-    statements, v1,
+    Ctx, balance, checkout, checkout_apps, events, health, notifications, onepass, openapi,
+    refunds, statements, v1,
 };
 
 /// An HTTP method a route answers.
@@ -69,6 +69,7 @@ pub(super) fn signed() -> Vec<Route> {
         ),
         Route::post("/v1/notifications/{event_id}/resend", notifications::resend),
         Route::get("/v1/statements/{date}", statements::get),
+        Route::get("/v1/balance", balance::get),
     ]
 }
 

@@ -39,6 +39,8 @@ pub enum AuditAction {
     SiteEnable,
     /// A site's SK replaced.
     SiteRotateKey,
+    /// The operator's fee on a site's orders set.
+    SiteFee,
     /// Another protocol (EPay, weidoufu, Jeepay) turned on for a site, with fresh keys.
     CompatEnable,
     /// A site's key for another protocol replaced.
@@ -71,6 +73,7 @@ impl AuditAction {
             Self::SiteDisable => "site.disable",
             Self::SiteEnable => "site.enable",
             Self::SiteRotateKey => "site.rotate_key",
+            Self::SiteFee => "site.fee",
             Self::CompatEnable => "compat.enable",
             Self::CompatRotate => "compat.rotate",
             Self::CompatDisable => "compat.disable",

@@ -47,6 +47,9 @@ pub enum DomainError {
     Malformed { field: &'static str },
     #[error("a password must be {min}-{max} characters without control characters")]
     PasswordPolicy { min: usize, max: usize },
+    /// The operator's fee on a site: a rate in basis points or a fixed fee in fen out of range.
+    #[error("{field} must be a whole number from 0 to {max}")]
+    FeeOutOfRange { field: &'static str, max: i64 },
     /// A site user without a site, or an operator (admin, viewer) given one.
     #[error("a site user needs a site; admin and viewer users have none")]
     RoleSite,
@@ -68,7 +71,8 @@ impl DomainError {
             | Self::InvalidUrl { field, .. }
             | Self::Malformed { field }
             | Self::InvisibleCharacter { field, .. }
-            | Self::InvalidAmount { field, .. } => field,
+            | Self::InvalidAmount { field, .. }
+            | Self::FeeOutOfRange { field, .. } => field,
             Self::InvalidOutTradeNo => "out_trade_no",
             Self::InvalidCurrency => "currency",
             Self::DescriptionTooLong { .. } => "description",

@@ -2,7 +2,8 @@
 //! are parsed once into one of these, and the rest of the gateway can only hold valid ones (private
 //! fields, `parse` constructors, one error type). The entities built from them live here too, with
 //! their statuses: sites (`site`), orders (`order`, `status`), notification events and their
-//! delivery attempts (`notification`), refunds and their statuses (`refund`), background jobs and
+//! delivery attempts (`notification`), refunds and their statuses (`refund`), the double-entry
+//! ledger of the sites' money with the operator's fee (`ledger`), background jobs and
 //! what they are about (`job`), anomalies (`anomaly`), and console users with their passwords,
 //! sessions and audit log (`user`, `password`, `session`, `audit`). How they are stored is
 //! `store`'s business.
@@ -16,6 +17,7 @@ mod compat;
 mod error;
 mod expire;
 mod job;
+mod ledger;
 mod mode;
 mod notification;
 mod notify_url;
@@ -51,6 +53,7 @@ pub use compat::{
 pub use error::DomainError;
 pub use expire::ExpireMinutes;
 pub use job::{Job, JobKind, JobSubject};
+pub use ledger::{Account, Balance, Cause, Entry, FeeSchedule, Movement, MovementKind};
 pub use mode::Mode;
 pub(crate) use notification::new_event_id;
 pub use notification::{Attempt, EventType, NotificationEvent, NotificationStatus};

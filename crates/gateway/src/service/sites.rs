@@ -1,13 +1,14 @@
 //! Sites: as the merchant API sees them (who signed a request, and whether its nonce is fresh), and
-//! as the operator manages them (create, change, disable or enable, rotate the SK). `paygate site`
-//! and the console both manage sites here, and every change is written with its audit entry in
-//! the same transaction.
+//! as the operator manages them (create, change, disable or enable, rotate the SK, set the
+//! operator's fee), and what they are owed (their balance, from the ledger). `paygate site` and the
+//! console both manage sites here, and every change is written with its audit entry in the same
+//! transaction.
 
 use std::time::Duration;
 
 use crate::domain::{
-    AccessKey, ActedBy, ApiNonce, AuditAction, AuditEntry, SecretKey, Site, SiteId, SiteStatus,
-    Timestamp,
+    AccessKey, ActedBy, ApiNonce, AuditAction, AuditEntry, Balance, FeeSchedule, SecretKey, Site,
+    SiteId, SiteStatus, Timestamp,
 };
 use crate::store::{NewSite, SiteUpdate, Store, StoreError};
 
@@ -128,6 +129,51 @@ impl SiteService {
             Err(StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Sets the operator's fee on the site's orders paid from now on; orders already paid keep
+    /// the fee booked then. The fee as it is now, or `None` for an unknown site.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn set_fee(
+        &self,
+        id: &SiteId,
+        schedule: FeeSchedule,
+        by: &ActedBy,
+    ) -> Result<Option<FeeSchedule>, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteFee)
+            .on("site", id.as_str())
+            .detail(format!(
+                "rate_bps {}; fixed_fen {}",
+                schedule.rate_bps(),
+                schedule.fixed_fen()
+            ));
+        match self
+            .store
+            .set_site_fee(id, schedule, audit.at, &audit)
+            .await
+        {
+            Ok(()) => Ok(Some(self.store.site_fee(id).await?)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The operator's fee on the site's orders (none unless one was set).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn fee(&self, id: &SiteId) -> Result<FeeSchedule, ServiceError> {
+        Ok(self.store.site_fee(id).await?)
+    }
+
+    /// What the site is owed, from the ledger: only this site's entries count.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn balance(&self, id: &SiteId) -> Result<Balance, ServiceError> {
+        Ok(self.store.site_balance(id).await?)
     }
 
     /// The site after a change that returned `changed`; `None` when there was no such site.

@@ -24,6 +24,7 @@ mod gate;
 mod group_commit;
 mod jobs;
 mod key_displays;
+mod ledger;
 mod nonces;
 mod notifications;
 mod orders;

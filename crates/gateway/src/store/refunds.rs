@@ -8,6 +8,7 @@ use crate::domain::{
 };
 
 use super::jobs::subject_column;
+use super::ledger::post_refund;
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// What [`Store::reserve_refund`] did.
@@ -222,8 +223,8 @@ impl Store {
 
     /// Ends a `processing` refund, once: a compare-and-set on its status, with what follows from
     /// it in the same transaction. A failed refund frees its amount (it can be refunded again); a
-    /// succeeded one adds to what the order has given back and, once that is all that was paid,
-    /// moves the order to `refunded` (with its history row, and the status streams told as by
+    /// succeeded one is booked in the ledger (`ledger.rs`), adds to what the order has given back
+    /// and, once that is all that was paid, moves the order to `refunded` (with its history row, and the status streams told as by
     /// [`Store::transition`]); an abnormal one keeps its amount
     /// reserved until the operator settles it. Each end writes the site's notification event
     /// (`REFUND.SUCCESS`, `REFUND.CLOSED`, `REFUND.ABNORMAL`) and its delivery job in the same
@@ -246,7 +247,7 @@ impl Store {
                    upstream_error = COALESCE($4, upstream_error), \
                    succeeded_at = COALESCE($5, succeeded_at) \
                    WHERE id = $6 AND status = 'processing' \
-                   RETURNING order_id, amount_fen";
+                   RETURNING order_id, amount_fen, site_id";
         let release = "UPDATE orders SET refund_reserved_fen = refund_reserved_fen - $2, \
                        updated_at = $3, version = version + 1 WHERE id = $1";
         let give_back = "UPDATE orders SET refunded_fen = refunded_fen + $2, \
@@ -271,7 +272,7 @@ impl Store {
         let event_id = new_event_id();
         let at = f.at.as_millis();
         let applied: Option<bool> = with_write_tx!(self, tx => {
-            let ended: Option<(i64, i64)> = sqlx::query_as(end)
+            let ended: Option<(i64, i64, String)> = sqlx::query_as(end)
                 .bind(f.to.as_str())
                 .bind(at)
                 .bind(f.channel_refund_id.as_deref())
@@ -285,7 +286,7 @@ impl Store {
                     tx.rollback().await?;
                     None
                 }
-                Some((order_id, amount)) => {
+                Some((order_id, amount, site)) => {
                     let mut order_refunded = false;
                     match f.to {
                         RefundStatus::Failed => {
@@ -293,6 +294,8 @@ impl Store {
                                 .execute(&mut *tx).await?;
                         }
                         RefundStatus::Succeeded => {
+                            // The money moves with the status: booked here or not at all.
+                            post_refund!(tx, f.refund_id, order_id, &site, amount, at);
                             sqlx::query(give_back).bind(order_id).bind(amount).bind(at)
                                 .execute(&mut *tx).await?;
                             let moved = sqlx::query(all_back).bind(order_id).bind(at)

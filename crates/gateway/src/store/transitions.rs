@@ -1,6 +1,7 @@
 //! Status changes: compare-and-set on the status, with everything that follows from the change
-//! written in the same transaction: the `order_events` history row, the site's notification event
-//! with its delivery job (the outbox), the end of the order's check job once it is final, and (on
+//! written in the same transaction: the `order_events` history row, the payment and the operator's
+//! fee booked in the ledger when the order becomes paid, the site's notification event with its
+//! delivery job (the outbox), the end of the order's check job once it is final, and (on
 //! PostgreSQL) the notice that tells other nodes' status streams. After the commit, this process's
 //! streams are told too.
 
@@ -9,6 +10,7 @@ use crate::domain::{
 };
 
 use super::jobs::subject_column;
+use super::ledger::post_payment;
 use super::rows::{OrderRow, order_columns};
 use super::{Store, StoreError, with_write, with_write_tx};
 
@@ -97,6 +99,7 @@ fn ends_checking(to: OrderStatus) -> bool {
 impl Store {
     /// Moves an order from `t.from` to `t.to` if — and only if — it is still in `t.from`, recording
     /// in the same transaction the upstream fields, an `order_events` row, and:
+    /// - for `paid`, the payment and the operator's fee booked in the ledger (`ledger.rs`);
     /// - for `paid` / `closed`, a `notification_events` row (`TRANSACTION.SUCCESS` /
     ///   `TRANSACTION.CLOSED`) with its `deliver_notification` job due at `t.at`;
     /// - for a final status (`paid`, `closed`, `refunded`), the deletion of the order's `check_order` job.
@@ -195,6 +198,10 @@ impl Store {
                     .bind(t.at.as_millis())
                     .execute(&mut *tx)
                     .await?;
+                // The money moves with the status: booked in this transaction or not at all.
+                if t.to == OrderStatus::Paid {
+                    post_payment!(tx, t.order_id, t.at.as_millis());
+                }
                 if let Some((kind, id)) = &event {
                     sqlx::query(notification)
                         .bind(id)

@@ -8,6 +8,7 @@
 mod support;
 
 mod auth;
+mod balance;
 mod checkout;
 mod checkout_apps;
 mod close;

@@ -58,9 +58,11 @@ api_tests! {
     async fn concurrent_applications_change_the_order_once(app: TestApp) {
         let s = service(&app);
         let order = wechat_order(&app, "ap_race").await;
-        let tasks: Vec<_> = (0..16).map(|_| {
+        // Callbacks and queries of the same payment, all at once.
+        let tasks: Vec<_> = (0..16).map(|i| {
             let (s, order) = (s.clone(), order.clone());
-            tokio::spawn(async move { s.apply_upstream(&order, &paid("4200000003", 2990), ResultSource::Callback).await.unwrap() })
+            let source = if i % 2 == 0 { ResultSource::Callback } else { ResultSource::Query };
+            tokio::spawn(async move { s.apply_upstream(&order, &paid("4200000003", 2990), source).await.unwrap() })
         }).collect();
         let mut changed = 0;
         for t in tasks {
@@ -72,6 +74,7 @@ api_tests! {
         }
         assert_eq!(changed, 1);
         assert_eq!(success_events(&app, &order).await, 1);
+        assert_eq!(payments_booked(&app, &order).await, 1);
     }
 
     async fn closed_and_failed_and_a_late_payment(app: TestApp) {
@@ -93,6 +96,7 @@ api_tests! {
         assert!(recorded[0].detail.contains("4200000004"), "{}", recorded[0].detail);
         assert_eq!(app.stored_status(&app.site, "ap_closed").await, OrderStatus::Closed);
         assert_eq!(success_events(&app, &closed).await, 0);
+        assert_eq!(payments_booked(&app, &closed).await, 0, "no money booked for a closed order");
         // The channel's own answer to a query is the truth about money: the order is paid, once,
         // and the site is told.
         let Applied::Changed(now) = s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap() else {
@@ -101,6 +105,7 @@ api_tests! {
         assert_eq!((now.status, now.upstream.transaction_id.as_deref()), (OrderStatus::Paid, Some("4200000004")));
         assert!(matches!(s.apply_upstream(&closed, &paid("4200000004", 2990), ResultSource::Query).await.unwrap(), Applied::Unchanged(_)));
         assert_eq!(success_events(&app, &closed).await, 1);
+        assert_eq!(payments_booked(&app, &closed).await, 1, "booked with the transition, once");
         assert_eq!(anomalies(&app, "paid_while_closed").await.len(), 2, "one per source");
 
         let failing = wechat_order(&app, "ap_failed").await;
@@ -113,6 +118,7 @@ api_tests! {
             panic!("not paid");
         };
         assert_eq!(now.status, OrderStatus::Paid);
+        assert_eq!(payments_booked(&app, &failed).await, 1);
     }
 
     async fn an_alipay_payment_is_recorded_as_its_trade_no(app: TestApp) {

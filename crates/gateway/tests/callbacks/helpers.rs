@@ -357,6 +357,16 @@ pub async fn success_events(app: &TestApp, order: &Order) -> i64 {
         .await
 }
 
+/// How many times the order's payment was booked in the ledger (its fee is booked with it).
+pub async fn payments_booked(app: &TestApp, order: &Order) -> i64 {
+    app.db
+        .count(&format!(
+            "SELECT COUNT(*) FROM ledger_movements WHERE kind = 'payment' AND order_id = {}",
+            order.id.as_i64()
+        ))
+        .await
+}
+
 /// Anomalies of `kind`.
 pub async fn anomalies(app: &TestApp, kind: &str) -> Vec<Anomaly> {
     app.db

@@ -38,6 +38,7 @@ api_tests! {
         let after = app.stored(&app.site, "cb_wx_replay").await;
         assert_eq!(after, paid);
         assert_eq!(success_events(&app, &order).await, 1);
+        assert_eq!(payments_booked(&app, &order).await, 1);
     }
 
     async fn concurrent_duplicates_pay_once(app: TestApp) {
@@ -55,6 +56,7 @@ api_tests! {
         let paid = app.stored(&app.site, "cb_wx_race").await;
         assert_eq!(paid.status, OrderStatus::Paid);
         assert_eq!(success_events(&app, &order).await, 1);
+        assert_eq!(payments_booked(&app, &order).await, 1);
         let history = app.db.count(&format!(
             "SELECT COUNT(*) FROM order_events WHERE order_id = {} AND to_status = 'paid'", order.id.as_i64())).await;
         assert_eq!(history, 1);

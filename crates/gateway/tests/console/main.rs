@@ -14,6 +14,7 @@ mod support;
 mod actions;
 mod anomalies;
 mod attacks;
+mod balance;
 mod dashboard;
 mod login;
 mod notifications;

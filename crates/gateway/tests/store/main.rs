@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod files;
 mod jobs;
+mod ledger;
 mod migrations;
 mod mode;
 mod nonces;

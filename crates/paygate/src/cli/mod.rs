@@ -15,6 +15,7 @@ mod signal;
 mod sim;
 mod site;
 mod site_compat;
+mod site_money;
 mod user;
 
 use clap::{Parser, Subcommand};
@@ -42,7 +43,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Apply the database migrations and exit.
     Migrate(migrate::MigrateArgs),
-    /// Create, list and re-key sites.
+    /// Create, list and re-key sites; set the operator's fee; show their balance.
     Site(site::SiteArgs),
     /// Create, list and disable console users, and reset their passwords.
     User(user::UserArgs),

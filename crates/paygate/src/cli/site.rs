@@ -1,4 +1,5 @@
-//! `paygate site …`: the operator's site commands. They open the same database as `serve` (SQLite
+//! `paygate site …`: the operator's site commands (the fee, one site and its balance are in
+//! `site_money.rs`). They open the same database as `serve` (SQLite
 //! in WAL mode lets them run beside it), change sites through the same service as the console
 //! (`SiteService`, each change in the audit log as the command line's), and print to stdout; the
 //! SK only where showing it is the command's job (create, rotate-key). An unknown SITE_ID is an
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use super::common::DataArgs;
 use super::site_compat::{self, CompatCommand};
+use super::site_money;
 
 #[derive(Debug, Args)]
 pub struct SiteArgs {
@@ -117,6 +119,34 @@ enum SiteCommand {
     },
     /// Replaces a site's SK (the old one stops working at once) and prints the new one.
     RotateKey {
+        site_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sets the operator's fee on the site's orders paid from now on: a rate in basis points
+    /// and/or a fixed fee in fen, the one not given 0. Orders already paid keep their fee.
+    #[command(group(
+        clap::ArgGroup::new("fee").required(true).multiple(true).args(["rate_bps", "fixed_fen"])
+    ))]
+    Fee {
+        site_id: String,
+        /// Basis points of each paid order (60 = 0.6%), 0-10000; rounded to the fen half-up.
+        #[arg(long, value_name = "BPS")]
+        rate_bps: Option<i64>,
+        /// Fen added to each paid order's fee; a fee is never more than the order's amount.
+        #[arg(long, value_name = "FEN")]
+        fixed_fen: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows one site as `site list` does, with the operator's fee on its orders.
+    Show {
+        site_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What the site is owed, from the ledger: paid, refunded, fees, shared and net.
+    Balance {
         site_id: String,
         #[arg(long)]
         json: bool,
@@ -251,6 +281,14 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
         SiteCommand::Enable { site_id, json } => {
             set_status(&sites, &by, &site_id, SiteStatus::Active, json).await
         }
+        SiteCommand::Fee {
+            site_id,
+            rate_bps,
+            fixed_fen,
+            json,
+        } => site_money::set_fee(&sites, &by, &site_id, rate_bps, fixed_fen, json).await,
+        SiteCommand::Show { site_id, json } => site_money::show(&sites, &site_id, json).await,
+        SiteCommand::Balance { site_id, json } => site_money::balance(&sites, &site_id, json).await,
         SiteCommand::Compat { command } => {
             site_compat::run(&CompatKeyService::new(store.clone()), &by, command).await
         }
@@ -331,7 +369,7 @@ fn methods_text(site: &Site) -> String {
 /// id, AK, status, name, methods, notify URL, `private-targets` when the site may reach them, and
 /// `wechat-sub:SUB_MCHID[/SUB_APPID]` when the site is served as a WeChat Pay sub-merchant, and
 /// `alipay:SELLER_ID` when as an Alipay merchant (never its token).
-fn site_line(site: &Site) -> String {
+pub(super) fn site_line(site: &Site) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
         site.id,
@@ -358,7 +396,7 @@ fn site_line(site: &Site) -> String {
     )
 }
 
-fn site_json(site: &Site) -> serde_json::Value {
+pub(super) fn site_json(site: &Site) -> serde_json::Value {
     json!({
         "site_id": site.id.as_str(),
         "name": site.name.as_str(),

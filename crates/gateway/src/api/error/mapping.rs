@@ -66,6 +66,7 @@ impl From<&DomainError> for ErrorCode {
             DomainError::InvalidStatus(_) => Self::InvalidStatus,
             // Console accounts are not API input; should one reach the API, it is a bad field.
             DomainError::Malformed { .. }
+            | DomainError::FeeOutOfRange { .. }
             | DomainError::PasswordPolicy { .. }
             | DomainError::RoleSite => Self::InvalidField,
         }
@@ -168,6 +169,10 @@ mod tests {
             },
             DomainError::InvalidStatus("x".to_owned()),
             DomainError::Malformed { field: "openid" },
+            DomainError::FeeOutOfRange {
+                field: "rate_bps",
+                max: 10_000,
+            },
         ];
         let wechat_native = PayMethod::new(Channel::Wechat, Method::Native);
         let service = [

@@ -1,5 +1,5 @@
 //! The strings of the pages about the books: the days' reconciliation against the channels' bills,
-//! and the sites' statements. One table per language, like [`super::Text`]; `{…}` marks what a page
+//! the sites' statements, and a site's balance from the ledger with the operator's fee. One table per language, like [`super::Text`]; `{…}` marks what a page
 //! fills in. Discrepancy kinds and resolutions are named by exhaustive matches (`names`).
 
 use crate::domain::{DiscrepancyKind, ReconciliationStatus, Resolution};
@@ -60,6 +60,17 @@ pub struct Books {
     pub statement_day: &'static str,
     pub download_csv: &'static str,
     pub download_json: &'static str,
+    // A site's balance
+    pub balance: &'static str,
+    pub balance_hint: &'static str,
+    pub balance_paid: &'static str,
+    pub balance_refunded: &'static str,
+    pub balance_fees: &'static str,
+    pub balance_shared: &'static str,
+    pub balance_net: &'static str,
+    pub fee: &'static str,
+    /// `{rate}` is a percentage, `{fixed}` yuan.
+    pub fee_text: &'static str,
     // The order page
     pub billed_fee: &'static str,
     // Requests that cannot be read
@@ -116,6 +127,15 @@ pub static ZH: Books = Books {
     statement_day: "日期",
     download_csv: "下载 CSV",
     download_json: "下载 JSON",
+    balance: "余额",
+    balance_hint: "由账本中本站点的分录汇总：收款减去退款、平台服务费和分账，即应结算给站点的金额。退款不退还服务费。",
+    balance_paid: "已收款（元）",
+    balance_refunded: "已退款（元）",
+    balance_fees: "平台服务费（元）",
+    balance_shared: "已分账（元）",
+    balance_net: "净额（元）",
+    fee: "平台服务费率",
+    fee_text: "{rate}% + {fixed} 元／笔",
     billed_fee: "渠道手续费（账单，元）",
     bad_request_title: "无法读取请求",
     bad_date: "日期不对：请填写一个真实存在的日期，格式为 YYYY-MM-DD，例如 2026-11-29。",
@@ -170,6 +190,15 @@ pub static EN: Books = Books {
     statement_day: "Day",
     download_csv: "Download CSV",
     download_json: "Download JSON",
+    balance: "Balance",
+    balance_hint: "Summed from the site's entries in the ledger: what was paid, less refunds, the operator's fees and splits, is what is owed to the site. Refunds do not give the fee back.",
+    balance_paid: "Paid (yuan)",
+    balance_refunded: "Refunded (yuan)",
+    balance_fees: "Operator's fees (yuan)",
+    balance_shared: "Shared (yuan)",
+    balance_net: "Net (yuan)",
+    fee: "Operator's fee",
+    fee_text: "{rate}% + {fixed} yuan per order",
     billed_fee: "Channel fee (billed, yuan)",
     bad_request_title: "Cannot read the request",
     bad_date: "That is not a day: give a date that exists, as YYYY-MM-DD, such as 2026-11-29.",

@@ -3,8 +3,9 @@
 //! (the rules of who may do what are there: a site user edits their notify URL and rotates their
 //! SK, an admin everything, a viewer nothing; another site is a 404). Disabling and rotating the
 //! key are confirmed on a page of their own first; the confirmed rotation redirects to the page
-//! that shows the new SK once (`sites::keys`). The page's statement form downloads a day's
-//! statement of the site (`statement`).
+//! that shows the new SK once (`sites::keys`). The page shows the site's balance from the ledger
+//! and the operator's fee on its orders, and its statement form downloads a day's statement of
+//! the site (`statement`).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -12,13 +13,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::domain::{BillDay, Role, SiteId, SiteStatus, Timestamp};
+use crate::domain::{Balance, BillDay, FeeSchedule, Role, SiteId, SiteStatus, Timestamp};
 use crate::service::{Acting as Actor, ConsoleError, SiteChange, site_right};
 use crate::store::SiteUpdate;
 
 use super::super::ConsoleState;
 use super::super::form::Fields;
-use super::super::format::time;
+use super::super::format::{time, yuan};
 use super::super::lang::{Names, remember};
 use super::super::page::{
     Layout, Section, html, internal_error, not_found_page, refused, see_other,
@@ -58,6 +59,9 @@ struct SitePage {
     created: String,
     orders_href: String,
     failed_href: String,
+    balance: BalanceView,
+    /// The operator's fee, as a person reads it (`0.60% + 0.00 yuan per order`).
+    fee: String,
     /// Where the statement form asks for the file, the day it offers first (yesterday, the
     /// last whole day) and the latest it offers (today).
     statement_action: String,
@@ -72,6 +76,38 @@ struct SitePage {
     protocols: Vec<ProtocolRow>,
     /// Turning other protocols on and off: the operator's decision.
     may_switch_protocols: bool,
+}
+
+/// A site's balance as the page shows it: yuan, each figure the sum of one account's entries.
+struct BalanceView {
+    paid: String,
+    refunded: String,
+    fees: String,
+    shared: String,
+    net: String,
+    /// Fen, for tests and scripts reading the page.
+    net_fen: i64,
+}
+
+impl From<Balance> for BalanceView {
+    fn from(b: Balance) -> Self {
+        Self {
+            paid: yuan(b.paid),
+            refunded: yuan(b.refunded),
+            fees: yuan(b.fees),
+            shared: yuan(b.shared),
+            net: yuan(b.net()),
+            net_fen: b.net(),
+        }
+    }
+}
+
+/// `60` bps and `0` fen → `0.60% + 0.00 …`, in the page's words; integers only.
+fn fee_text(schedule: FeeSchedule, template: &str) -> String {
+    let bps = schedule.rate_bps();
+    template
+        .replace("{rate}", &format!("{}.{:02}", bps / 100, bps % 100))
+        .replace("{fixed}", &yuan(schedule.fixed_fen()))
 }
 
 /// `GET /console/sites/{id}`.
@@ -135,6 +171,17 @@ async fn render(
             return internal_error(lang);
         }
     };
+    let (balance, fee) = match state
+        .console
+        .site_money(&signed.user.role.scope(), &site.id)
+        .await
+    {
+        Ok(money) => money,
+        Err(e) => {
+            tracing::error!(error = %e, "console: a site's balance could not be read");
+            return internal_error(lang);
+        }
+    };
     let role = &signed.user.role;
     let may = |change| site_right(role, &site.id, change).is_ok();
     let path = format!("/console/sites/{}", site.id);
@@ -194,6 +241,8 @@ async fn render(
             "/console/notifications?status=failed&site={}",
             site.id
         )),
+        balance: balance.into(),
+        fee: fee_text(fee, lang.books().fee_text),
         statement_action: href(&format!("/console/sites/{}/statement", site.id)),
         statement_day: today.previous().to_string(),
         statement_max: today.to_string(),

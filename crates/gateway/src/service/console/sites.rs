@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use crate::domain::{
-    BillDay, Role, Scope, SecretKey, SessionToken, Site, SiteId, SiteStatus, Statement, Timestamp,
+    Balance, BillDay, FeeSchedule, Role, Scope, SecretKey, SessionToken, Site, SiteId, SiteStatus,
+    Statement, Timestamp,
 };
 use crate::store::{KeyShown, NewSite, SiteUpdate};
 
@@ -113,6 +114,23 @@ impl ConsoleService {
     ) -> Result<Statement, ConsoleError> {
         let site = self.site(scope, id).await?;
         Ok(self.orders.statement(&site.id, day).await?)
+    }
+
+    /// Site `id`'s balance from the ledger, and the operator's fee on its orders, if the site is
+    /// within `scope` (`NotFound` otherwise: a site user sees their own only).
+    ///
+    /// # Errors
+    /// `NotFound`, `Service(Store)`.
+    pub async fn site_money(
+        &self,
+        scope: &Scope,
+        id: &SiteId,
+    ) -> Result<(Balance, FeeSchedule), ConsoleError> {
+        let site = self.site(scope, id).await?;
+        Ok((
+            self.sites.balance(&site.id).await?,
+            self.sites.fee(&site.id).await?,
+        ))
     }
 
     /// Creates a site (admins only), its SK kept for session `shown_to` to take once
