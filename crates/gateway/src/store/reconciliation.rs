@@ -288,7 +288,9 @@ impl Store {
     }
 
     /// Orders of `channel` that paygate recorded paid within `[from, to)`, by id after `after`,
-    /// at most `limit`: one page of a day's payments.
+    /// at most `limit`: one page of a day's payments to the operator's own account. Orders paid
+    /// to a merchant of a site's own (a WeChat Pay sub-merchant, an Alipay merchant that
+    /// authorised the app) are that merchant's bill's, not the operator's: left out.
     ///
     /// # Errors
     /// `Database`.
@@ -302,7 +304,9 @@ impl Store {
     ) -> Result<Vec<PaidOrder>, StoreError> {
         let sql = "SELECT id, upstream_order_no, amount_fen FROM orders \
                    WHERE paid_at IS NOT NULL AND paid_at >= $1 AND paid_at < $2 \
-                   AND channel = $3 AND id > $4 ORDER BY id LIMIT $5";
+                   AND channel = $3 AND id > $4 \
+                   AND wechat_sub_mchid IS NULL AND alipay_seller_id IS NULL \
+                   ORDER BY id LIMIT $5";
         let rows: Vec<(i64, String, i64)> = with_pool!(self, pool => sqlx::query_as(sql)
             .bind(from.as_millis())
             .bind(to.as_millis())
@@ -324,7 +328,8 @@ impl Store {
     /// Refunds of `channel` that paygate recorded succeeded and that the channel's bill of
     /// `[from, to)` should list, by id after `after`, at most `limit`. WeChat Pay bills a refund
     /// on the day it accepted it (paygate's `created_at`, moments before); Alipay on the day it
-    /// was made, which is when it succeeded (its refunds answer at once).
+    /// was made, which is when it succeeded (its refunds answer at once). Refunds of orders paid
+    /// to a merchant of a site's own are left out, as their payments are.
     ///
     /// # Errors
     /// `Database`.
@@ -343,7 +348,10 @@ impl Store {
         let sql = format!(
             "SELECT id, order_id, upstream_refund_no, amount_fen FROM refunds \
              WHERE status = 'succeeded' AND {billed_at} >= $1 AND {billed_at} < $2 \
-             AND channel = $3 AND id > $4 ORDER BY id LIMIT $5"
+             AND channel = $3 AND id > $4 \
+             AND order_id IN (SELECT id FROM orders \
+                              WHERE wechat_sub_mchid IS NULL AND alipay_seller_id IS NULL) \
+             ORDER BY id LIMIT $5"
         );
         let rows: Vec<(i64, i64, String, i64)> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(from.as_millis())

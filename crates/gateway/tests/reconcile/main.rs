@@ -426,6 +426,48 @@ api_tests! {
         assert!(matches!(bill, Err(BillError::NotYetAvailable(_))), "{bill:?}");
     }
 
+    async fn a_merchants_own_trades_are_not_looked_for_in_the_apps_bill(app: TestApp) {
+        let app_id = app.alipay.app_id.clone();
+        let seller = "2088102146225135";
+        let url = format!("{}/sim/alipay/app-auth", app.sim.base_url);
+        let auth: serde_json::Value = app.http.post(url).json(&json!({"app_id": app_id, "merchant_id": seller}))
+            .send().await.unwrap().json().await.unwrap();
+        let site = app.another_site("merchant of its own").await;
+        let update = gateway::store::SiteUpdate {
+            alipay_merchant: Some(Some(gateway::domain::AlipayMerchant {
+                seller_id: gateway::domain::AlipaySellerId::parse(seller).unwrap(),
+                app_auth_token: gateway::domain::AppAuthToken::parse(auth["app_auth_token"].as_str().unwrap()).unwrap(),
+            })),
+            ..gateway::store::SiteUpdate::default()
+        };
+        app.db.store.update_site(&site.id, &update, Timestamp::now(), &gateway::domain::AuditEntry::by(
+            Timestamp::now(), &gateway::domain::ActedBy::from(gateway::domain::Actor::Cli), gateway::domain::AuditAction::SiteUpdate)).await.unwrap();
+        let paid = |site: Site, no: &'static str, merchant: Option<&'static str>| {
+            let app = &app;
+            let app_id = app_id.clone();
+            async move {
+                let body = json!({"out_trade_no": no, "channel": "alipay", "method": "qr", "description": "对账", "amount_total": 2_990});
+                app.create_order_as(&site, &body).await.assert_ok();
+                let order = app.stored(&site, no).await;
+                let merchant = merchant.map(|m| format!("&merchant_id={m}")).unwrap_or_default();
+                let url = format!("{}/sim/alipay/trades/{}/pay?app_id={app_id}{merchant}", app.sim.base_url, order.upstream_order_no.as_str());
+                assert!(app.http.post(url).send().await.unwrap().status().is_success());
+                until(app, &site, no, OrderStatus::Paid).await
+            }
+        };
+        paid(site.clone(), "m_merchants_0001", Some(seller)).await;
+        paid(app.site.clone(), "m_operators_001", None).await;
+
+        let orders = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let reconciler = Reconciler::new(app.db.store.clone(), orders);
+        let day = BillDay::of(Timestamp::now());
+        let bill = gateway::reconcile::alipay::open(&app.alipay.client, day).await;
+        let funds = gateway::reconcile::alipay_funds::open(&app.alipay.client, day);
+        let summary = reconciler.run(Channel::Alipay, &app_id, day, bill, funds).await.unwrap();
+        // The app's bill lists its own trade only; the merchant's is not missing from it.
+        assert_eq!((summary.totals.payments, summary.matched, summary.new_discrepancies), (1, 1, 0));
+    }
+
     async fn a_day_of_wechat_pay_is_read_from_its_real_bill_and_repaired(app: TestApp) {
         let site = app.site.clone();
         let mchid = support::app::sandbox_keys().wechat_mchid.clone();
