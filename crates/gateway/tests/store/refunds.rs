@@ -149,8 +149,12 @@ on_both_backends! {
         let order = paid_order(&db.store, &site, "order_refund_001", 10_000).await;
         let failed = reserved(&db.store, &order, "r_001", 6_000).await;
         let abnormal = reserved(&db.store, &order, "r_002", 4_000).await;
-        assert!(db.store.finish_refund(&finish(&failed, RefundStatus::Failed)).await.unwrap().applied());
-        assert!(db.store.finish_refund(&finish(&abnormal, RefundStatus::Abnormal)).await.unwrap().applied());
+        let failing = finish(&failed, RefundStatus::Failed);
+        assert!(db.store.finish_refund(&failing).await.unwrap().applied());
+        // A millisecond later: the site's events are listed by when they happened, and two of the
+        // same millisecond have no order between them.
+        let later = RefundFinish { at: failing.at.plus(std::time::Duration::from_millis(1)), ..finish(&abnormal, RefundStatus::Abnormal) };
+        assert!(db.store.finish_refund(&later).await.unwrap().applied());
         let events = db.store.notifications_for_order(&site.id, order.id).await.unwrap();
         let told: Vec<_> = events.iter().map(|e| (e.event_type, e.refund.as_ref().map(|r| r.out_refund_no.as_str().to_owned()))).collect();
         assert_eq!(told, [
