@@ -211,6 +211,22 @@ impl Store {
         rows.into_iter().map(Order::try_from).collect()
     }
 
+    /// Every sub-order of the combined order WeChat Pay knows as `combine_no`.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn sub_orders_of_combined(
+        &self,
+        combine_no: &UpstreamOrderNo,
+    ) -> Result<Vec<Order>, StoreError> {
+        let sql = select_orders_where!("combine_no = $1 ORDER BY id");
+        let rows: Vec<OrderRow> = with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(combine_no.as_str())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Order::try_from).collect()
+    }
+
     /// Keeps WeChat Pay's answer to the combined create (its pay parameters), the first one only:
     /// the same create answers the same parameters again.
     ///
