@@ -37,3 +37,5 @@ CREATE TABLE combined_orders (
 ALTER TABLE orders ADD COLUMN combined_order_id BIGINT REFERENCES combined_orders (id);
 ALTER TABLE orders ADD COLUMN combine_no TEXT;
 CREATE INDEX orders_combined_order ON orders (combined_order_id) WHERE combined_order_id IS NOT NULL;
+-- Closing a sub-order closes its combined order with every sibling, found by this number.
+CREATE INDEX orders_combine_no ON orders (combine_no) WHERE combine_no IS NOT NULL;

@@ -169,6 +169,25 @@ api_tests! {
         assert_eq!((stored_orders(&app).await, stored_combined(&app).await), (0, 0));
     }
 
+    async fn closing_a_sub_order_closes_the_combined_order_and_its_siblings_checks_find_it(app: TestApp) {
+        let member = app.another_site("member").await;
+        allow(&app, &member).await;
+        post_combined_as(&app, &app.site, &body_of_two(&app, &member, "cmb_api_10")).await.assert_ok();
+        let closed = app.close_order_as(&member, "cmb_api_10_1").await;
+        assert_eq!(closed.assert_ok()["status"], "closed");
+        // WeChat Pay closed both sub-orders; the platform's own sees so when it asks.
+        let states: Vec<String> = test_support::sim::wechat_orders(app.sim_dir.path())
+            .values()
+            .map(|o| o["state"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(states.len(), 2);
+        assert!(states.iter().all(|s| s == "CLOSED"), "{states:?}");
+        let sibling = app.stored(&app.site, "cmb_api_10_0").await;
+        assert_eq!(sibling.status, gateway::domain::OrderStatus::Pending);
+        let asked = app.channels.query(&sibling).await.unwrap();
+        assert_eq!(asked, gateway::channels::UpstreamStatus::Closed);
+    }
+
     async fn bad_input_is_a_400_naming_its_field(app: TestApp) {
         let member = app.another_site("member").await;
         allow(&app, &member).await;
