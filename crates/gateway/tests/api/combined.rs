@@ -188,6 +188,22 @@ api_tests! {
         assert_eq!(asked, gateway::channels::UpstreamStatus::Closed);
     }
 
+    async fn a_jsapi_combined_order_answers_the_invoke_parameters_for_the_payer(app: TestApp) {
+        let member = app.another_site("member").await;
+        allow(&app, &member).await;
+        let mut body = body_of_two(&app, &member, "cmb_api_11");
+        body["method"] = json!("jsapi");
+        body["payer"] = json!({"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"});
+        let r = post_combined_as(&app, &app.site, &body).await;
+        let params = &r.assert_ok()["pay_params"];
+        assert_eq!(params["type"], "wechat_jsapi", "{params}");
+        assert!(params["package"].as_str().unwrap().starts_with("prepay_id="), "{params}");
+        assert_eq!(params["signType"], "RSA");
+        let own = app.get_order_as(&member, "cmb_api_11_1").await;
+        assert_eq!(own.assert_ok()["method"], "jsapi");
+        assert_eq!(own.json["pay_params"]["package"], params["package"]);
+    }
+
     async fn bad_input_is_a_400_naming_its_field(app: TestApp) {
         let member = app.another_site("member").await;
         allow(&app, &member).await;

@@ -202,6 +202,19 @@ api_tests! {
             assert_eq!(success_events(&app, order).await, 0);
         }
 
+        // Right amounts, but another combined order's number: not these orders' payment.
+        let mut elsewhere = resource.clone();
+        elsewhere["combine_out_trade_no"] = json!("pg_other_combined_order_0001");
+        elsewhere["sub_orders"][1]["amount"] = json!({"total_amount": 2000, "payer_amount": 2000, "currency": "CNY", "payer_currency": "CNY"});
+        let body = envelope("TRANSACTION.SUCCESS", "支付成功", "transaction", &elsewhere);
+        post_wechat(&app, mchid, &sign_wechat(&app, &body, now_ts()), &body)
+            .await
+            .assert_wechat_fail(400);
+        assert_eq!(anomalies(&app, "merchant_mismatch").await.len(), 1);
+        for (order, site) in orders.iter().zip([&app.site, &a, &b]) {
+            assert_eq!(app.stored(site, order.out_trade_no.as_str()).await.status, OrderStatus::Pending);
+        }
+
         // The genuine payment afterwards pays all three.
         sim_pay_combined(&app, combine_no.as_str()).await;
         wait_for(&app, &b, "cmb_forge_01_2", OrderStatus::Paid).await;
