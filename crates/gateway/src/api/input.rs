@@ -48,6 +48,24 @@ impl Fields {
         }
     }
 
+    /// An array of objects (a combined order's `sub_orders`); absent or null is an empty one.
+    ///
+    /// # Errors
+    /// `Malformed` when present but not an array of objects.
+    pub fn objects(&self, name: &'static str) -> Result<Vec<Self>, DomainError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) => Ok(Self(map.clone())),
+                    _ => Err(DomainError::Malformed { field: name }),
+                })
+                .collect(),
+            Some(_) => Err(DomainError::Malformed { field: name }),
+        }
+    }
+
     /// Seed 000 counts absent, `null` and `""` alike as missing.
     fn is_missing(&self, name: &str) -> bool {
         match self.0.get(name) {

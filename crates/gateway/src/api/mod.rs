@@ -30,6 +30,7 @@ mod balance;
 mod body;
 mod checkout;
 mod checkout_apps;
+mod combined;
 mod compat;
 pub mod error;
 mod events;

@@ -12,14 +12,15 @@ use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::balance::V1Balance;
+use super::combined::{V1CombinedOrder, V1CombinedRequest, V1SubOrder, V1SubOrderRequest};
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
 use super::statements::{V1Statement, V1StatementPayment, V1StatementRefund, V1StatementTotals};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
 use super::{
-    balance, checkout, checkout_apps, events, health, notifications, onepass, refunds, statements,
-    v1,
+    balance, checkout, checkout_apps, combined, events, health, notifications, onepass, refunds,
+    statements, v1,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +37,7 @@ use super::{
         refunds::create, refunds::get,
         notifications::order_notifications, notifications::resend,
         statements::get, balance::get,
+        combined::create, combined::get,
         health::healthz, health::readyz,
         json, docs,
     ),
@@ -44,6 +46,7 @@ use super::{
         V1RefundRequest, V1Refund,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
         V1Statement, V1StatementTotals, V1StatementPayment, V1StatementRefund, V1Balance,
+        V1CombinedRequest, V1SubOrderRequest, V1CombinedOrder, V1SubOrder,
         ErrorBody, ErrorCode, UpstreamDetail,
     )),
     modifiers(&Signing, &AlipayTokenRoutes),

@@ -176,7 +176,7 @@ impl V1CreateRequest {
 
 impl V1Payer {
     /// Absent or `null` is no payer fields at all.
-    fn parse(f: &Fields) -> Result<Self, DomainError> {
+    pub(super) fn parse(f: &Fields) -> Result<Self, DomainError> {
         let p = f.object("payer")?;
         let text = |name: &'static str| p.str(name, DomainError::Malformed { field: name });
         let buyer_id = text("buyer_id")?.map(BuyerId::parse).transpose()?;

@@ -8,8 +8,8 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    Ctx, balance, checkout, checkout_apps, events, health, notifications, onepass, openapi,
-    refunds, statements, v1,
+    Ctx, balance, checkout, checkout_apps, combined, events, health, notifications, onepass,
+    openapi, refunds, statements, v1,
 };
 
 /// An HTTP method a route answers.
@@ -70,6 +70,8 @@ pub(super) fn signed() -> Vec<Route> {
         Route::post("/v1/notifications/{event_id}/resend", notifications::resend),
         Route::get("/v1/statements/{date}", statements::get),
         Route::get("/v1/balance", balance::get),
+        Route::post("/v1/combined-orders", combined::create),
+        Route::get("/v1/combined-orders/{combine_out_trade_no}", combined::get),
     ]
 }
 

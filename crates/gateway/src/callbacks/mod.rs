@@ -90,6 +90,7 @@ async fn receive(
     };
     let answer = match state.channels.decode_callback(channel, received).await {
         Ok(Callback::Trade(trade)) => news::handle(state, channel, &trade).await,
+        Ok(Callback::Trades(all)) => news::handle_all(state, channel, &all).await,
         Ok(Callback::Refund(refund)) => refund_news::handle(state, channel, &refund).await,
         Ok(Callback::Ignored) => Answer::ok(Outcome::Ignored),
         Err(rejection) => rejected::handle(&state.orders, channel, received, rejection).await,

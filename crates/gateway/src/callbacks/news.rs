@@ -16,21 +16,71 @@ use super::outcome::{Answer, Outcome};
 
 /// Applies verified news from `channel`.
 pub(super) async fn handle(state: &State, channel: Channel, news: &TradeNews) -> Answer {
+    match resolve(state, channel, news).await {
+        Ok((order, status)) => settle(&state.orders, &order, &status, news.confirm()).await,
+        Err(answer) => answer,
+    }
+}
+
+/// Applies verified news about several orders paid together (a combined order's sub-orders): all
+/// of it, or none when any piece contradicts its order. A piece with another amount than its
+/// order's is recorded (by the one door, which refuses it) and the others are not applied: a
+/// payment that is wrong in part is not believed in part.
+pub(super) async fn handle_all(state: &State, channel: Channel, all: &[TradeNews]) -> Answer {
     let service = &state.orders;
-    let order = match order_for(service, channel, news.out_trade_no()).await {
-        Ok(order) => order,
-        Err(answer) => return answer,
-    };
-    let status = match state.channels.read_news(news, &order) {
-        Ok(status) => status,
+    let mut resolved = Vec::with_capacity(all.len());
+    for news in all {
+        match resolve(state, channel, news).await {
+            Ok(found) => resolved.push((found, news.confirm())),
+            Err(answer) => return answer,
+        }
+    }
+    for ((order, status), _) in &resolved {
+        if let UpstreamStatus::Paid { amount, .. } = status {
+            if *amount != order.amount.fen() {
+                return apply(service, order, status, ResultSource::Callback).await;
+            }
+        }
+    }
+    let mut answer = None;
+    for ((order, status), confirm) in &resolved {
+        let this = settle(service, order, status, *confirm).await;
+        answer = Some(match answer {
+            Some(earlier) => Answer::worse(earlier, this),
+            None => this,
+        });
+    }
+    answer.unwrap_or(Answer::ok(Outcome::Ignored))
+}
+
+/// The order verified news is about and what it means for it; or the answer when it cannot be
+/// applied (no such order, another merchant's, malformed).
+async fn resolve(
+    state: &State,
+    channel: Channel,
+    news: &TradeNews,
+) -> Result<(Order, UpstreamStatus), Answer> {
+    let service = &state.orders;
+    let order = order_for(service, channel, news.out_trade_no()).await?;
+    match state.channels.read_news(news, &order) {
+        Ok(status) => Ok((order, status)),
         Err(NewsRefusal::Mismatch(detail)) => {
-            return mismatched(service, channel, &order, detail).await;
+            Err(mismatched(service, channel, &order, detail).await)
         }
         Err(NewsRefusal::Malformed(detail)) => {
             tracing::error!(order = order.id.as_i64(), %detail, "verified callback without what it must carry");
-            return Answer::fail(Outcome::Invalid, "malformed notification");
+            Err(Answer::fail(Outcome::Invalid, "malformed notification"))
         }
-    };
+    }
+}
+
+/// Applies what verified news means for `order`, confirmed first where `confirm` says so.
+async fn settle(
+    service: &OrderService,
+    order: &Order,
+    status: &UpstreamStatus,
+    confirm: Confirm,
+) -> Answer {
     match status {
         // Nothing to record: the buyer has not paid yet.
         UpstreamStatus::NotPaid | UpstreamStatus::Paying | UpstreamStatus::NotFound => {
@@ -39,9 +89,7 @@ pub(super) async fn handle(state: &State, channel: Channel, news: &TradeNews) ->
         UpstreamStatus::Paid { .. }
         | UpstreamStatus::Failed
         | UpstreamStatus::Closed
-        | UpstreamStatus::Refunded => {
-            confirm_and_apply(service, &order, &status, news.confirm()).await
-        }
+        | UpstreamStatus::Refunded => confirm_and_apply(service, order, status, confirm).await,
     }
 }
 

@@ -110,6 +110,16 @@ impl Answer {
         )
     }
 
+    /// Of two answers to one callback, the one it is answered with: a failure over a success (the
+    /// channel retries the whole callback), else the first.
+    pub(super) fn worse(first: Self, second: Self) -> Self {
+        if first.outcome.accepted() && !second.outcome.accepted() {
+            second
+        } else {
+            first
+        }
+    }
+
     /// The failure answer for paygate's own trouble: the channel retries.
     pub(super) const fn error() -> Self {
         Self::fail(Outcome::Error, "internal error, retry later")

@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 pub enum Callback {
     /// News about an order, by its upstream order number.
     Trade(TradeNews),
+    /// News about several orders at once (a combined order's sub-orders), one for each.
+    Trades(Vec<TradeNews>),
     /// News about a refund, by its upstream refund number.
     Refund(RefundNews),
     /// Verified, about something paygate does not act on (refund notifications, a buyer who has
@@ -33,6 +35,8 @@ pub(super) enum NewsPayload {
     Wechat(Box<wechatpay::Transaction>),
     /// A sub-merchant's order, as the service provider is told of it.
     WechatPartner(Box<wechatpay::PartnerTransaction>),
+    /// One sub-order of a combined order, with the combined order's own fields.
+    WechatCombined(Box<super::wechat::combine::CombinedNews>),
     Alipay(Box<::alipay::Notification>),
 }
 
@@ -48,7 +52,9 @@ impl TradeNews {
     pub fn confirm(&self) -> Confirm {
         match self.payload {
             // The resource is encrypted and signed as a whole: it says what it says.
-            NewsPayload::Wechat(_) | NewsPayload::WechatPartner(_) => Confirm::PaidWhileClosed,
+            NewsPayload::Wechat(_)
+            | NewsPayload::WechatPartner(_)
+            | NewsPayload::WechatCombined(_) => Confirm::PaidWhileClosed,
             // Alipay signs raw `k=v&k=v` text, whose values may re-split into other fields.
             NewsPayload::Alipay(_) => Confirm::Changes,
         }

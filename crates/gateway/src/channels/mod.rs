@@ -14,6 +14,7 @@
 
 mod alipay;
 mod callback;
+mod combined;
 mod error;
 mod pay_params;
 mod refund;
@@ -343,6 +344,12 @@ impl Channels {
                 // Decoded by an account that is gone: cannot be.
                 None => Err(NewsRefusal::Mismatch(
                     "WeChat Pay news, and no WeChat Pay merchant".to_owned(),
+                )),
+            },
+            NewsPayload::WechatCombined(news) => match &self.inner.wechat {
+                Some(account) => wechat::combine::read(account, news, order),
+                None => Err(NewsRefusal::Mismatch(
+                    "WeChat Pay combined news, and no WeChat Pay merchant".to_owned(),
                 )),
             },
             NewsPayload::WechatPartner(t) => match &self.inner.wechat {

@@ -24,6 +24,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         sub_merchant: None,
         alipay_seller_id: None,
         alipay_auth: None,
+        combine_no: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,
         checkout_token: CheckoutToken::generate(),

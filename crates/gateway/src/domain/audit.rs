@@ -41,6 +41,10 @@ pub enum AuditAction {
     SiteRotateKey,
     /// The operator's fee on a site's orders set.
     SiteFee,
+    /// A platform site let combine orders for a member site (合单).
+    SiteCombineAllow,
+    /// A platform site's leave to combine orders for a member site taken back.
+    SiteCombineRevoke,
     /// Another protocol (EPay, weidoufu, Jeepay) turned on for a site, with fresh keys.
     CompatEnable,
     /// A site's key for another protocol replaced.
@@ -74,6 +78,8 @@ impl AuditAction {
             Self::SiteEnable => "site.enable",
             Self::SiteRotateKey => "site.rotate_key",
             Self::SiteFee => "site.fee",
+            Self::SiteCombineAllow => "site.combine_allow",
+            Self::SiteCombineRevoke => "site.combine_revoke",
             Self::CompatEnable => "compat.enable",
             Self::CompatRotate => "compat.rotate",
             Self::CompatDisable => "compat.disable",

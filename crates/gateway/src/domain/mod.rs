@@ -13,6 +13,7 @@ mod anomaly;
 mod api_nonce;
 mod audit;
 mod checkout_token;
+mod combined;
 mod compat;
 mod error;
 mod expire;
@@ -47,6 +48,10 @@ pub use anomaly::{Anomaly, AnomalyKind, AnomalyNote};
 pub use api_nonce::ApiNonce;
 pub use audit::{ActedBy, Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
+pub use combined::{
+    CombinedOrder, CombinedRequest, NewCombinedOrder, SUB_ORDERS_MAX, SUB_ORDERS_MIN,
+    SubOrderRequest,
+};
 pub use compat::{
     CompatKey, CompatSecret, Origin, Protocol, compat_trade_no, order_of_compat_trade_no,
 };

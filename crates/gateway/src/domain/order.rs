@@ -308,6 +308,9 @@ pub struct Order {
     /// `app_auth_token`, which every Alipay call about the order must carry. Never stored with
     /// the order.
     pub alipay_auth: Option<AppAuthToken>,
+    /// For a sub-order of a combined order: that order's number at WeChat Pay, through which the
+    /// sub-order is queried and closed (WeChat Pay does not answer a sub-order's own number).
+    pub combine_no: Option<UpstreamOrderNo>,
     pub fingerprint: Fingerprint,
     pub status: OrderStatus,
     pub checkout_token: CheckoutToken,

@@ -143,6 +143,11 @@ impl OrderService {
         if order.status != OrderStatus::Created {
             return Ok(order);
         }
+        if order.combine_no.is_some() {
+            // A sub-order goes upstream only with its combined order: the platform's same
+            // request sends it.
+            return Ok(order);
+        }
         if order.neutral {
             // Nothing to send: each app the payer opens the checkout in gets its own upstream
             // order then.

@@ -15,6 +15,7 @@ mod anomalies;
 mod attempts;
 mod callback_queries;
 mod close;
+mod combined;
 mod compat_keys;
 pub mod console;
 mod create;
@@ -37,6 +38,7 @@ pub use accounts::{
 };
 pub use attempts::NEUTRAL_METHODS;
 pub use callback_queries::{CALLBACK_QUERY_GAP, QueryReason};
+pub use combined::{CombineError, CombinedView};
 pub use compat_keys::{CompatKeyService, KeyChange};
 pub use console::{
     Acting, ConsoleError, ConsoleService, Dashboard, DayPoint, OrderDetail, PeriodFigures,

@@ -160,6 +160,56 @@ impl SiteService {
         }
     }
 
+    /// Lets `platform` put sub-orders of `member` into its combined orders (合单). `Ok(false)`
+    /// when it already could; `None` when either site does not exist.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn allow_combine(
+        &self,
+        platform: &SiteId,
+        member: &SiteId,
+        by: &ActedBy,
+    ) -> Result<Option<bool>, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteCombineAllow)
+            .on("site", platform.as_str())
+            .detail(format!("member {}", member.as_str()));
+        match self
+            .store
+            .allow_combine(platform, member, audit.at, &audit)
+            .await
+        {
+            Ok(added) => Ok(Some(added)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes back [`SiteService::allow_combine`]; combined orders made before keep their
+    /// sub-orders. `false` when there was nothing to take back.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn revoke_combine(
+        &self,
+        platform: &SiteId,
+        member: &SiteId,
+        by: &ActedBy,
+    ) -> Result<bool, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteCombineRevoke)
+            .on("site", platform.as_str())
+            .detail(format!("member {}", member.as_str()));
+        Ok(self.store.revoke_combine(platform, member, &audit).await?)
+    }
+
+    /// The member sites `platform` may combine orders for (itself aside, which it always may).
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn combine_members(&self, platform: &SiteId) -> Result<Vec<SiteId>, ServiceError> {
+        Ok(self.store.combine_members(platform).await?)
+    }
+
     /// The operator's fee on the site's orders (none unless one was set).
     ///
     /// # Errors

@@ -87,6 +87,23 @@ impl OrderService {
     /// As [`Channels::close`](crate::channels::Channels::close).
     pub async fn close_channel(&self, order: &Order) -> Result<(), ChannelError> {
         own_upstream(order)?;
+        if let Some(combine_no) = &order.combine_no {
+            // WeChat Pay closes a combined order's sub-orders together: closing one closes all,
+            // and each sibling's own check then finds it closed.
+            let subs = self
+                .store
+                .sub_orders_of_combined(combine_no)
+                .await
+                .map_err(|e| ChannelError::Unknown {
+                    channel: Channel::Wechat,
+                    message: format!("reading the combined order's sub-orders: {e}"),
+                })?;
+            return counted(
+                order,
+                "close",
+                self.channels.close_combined(combine_no, &subs).await,
+            );
+        }
         let authorised = self.authorised(order).await?;
         counted(order, "close", self.channels.close(&authorised).await)
     }

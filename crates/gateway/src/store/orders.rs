@@ -3,9 +3,8 @@
 //! where the caller proves itself by holding the token or by the channel's signature.
 
 use crate::domain::{
-    AlipaySellerId, Attach, CheckoutToken, JobSubject, NewOrder, NotifyUrl, Order, OrderEvent,
-    OrderId, OrderMethod, OrderStatus, Origin, OutTradeNo, PayMethod, ReturnUrl, SiteId, Timestamp,
-    UpstreamOrderNo,
+    CheckoutToken, JobSubject, NewOrder, Order, OrderEvent, OrderId, OrderStatus, OutTradeNo,
+    SiteId, Timestamp, UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
@@ -13,6 +12,74 @@ use super::nonces::{NonceUse, REMEMBER_NONCE};
 use super::refunds::RefundTotals;
 use super::rows::{OrderEventRow, OrderRow, order_columns, select_orders_where};
 use super::{Store, StoreError, with_pool, with_write_tx};
+
+/// Inserts a [`NewOrder`] unless its site has one of that number; the stored row comes back with
+/// the insert (no read after the commit). Bound by [`bind_new_order!`].
+pub(super) const INSERT_ORDER: &str = concat!(
+    "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
+           amount_fen, currency, description, attach, notify_url, payer_openid, \
+           payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
+           created_at, updated_at, expires_at, version, return_url, neutral, protocol, \
+           protocol_data, wechat_sub_mchid, wechat_sub_appid, alipay_seller_id) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+           $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25) \
+           ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
+    "RETURNING ",
+    order_columns!()
+);
+
+/// The first check job of an order just inserted.
+pub(super) const INSERT_CHECK_JOB: &str =
+    "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
+
+/// `$query` ([`INSERT_ORDER`]) with the values of `$new` (a `&NewOrder`) bound.
+macro_rules! bind_new_order {
+    ($query:expr, $new:expr) => {{
+        let new: &$crate::domain::NewOrder = $new;
+        let r = new.request();
+        // A channel-neutral order's channel and method are placeholders until an attempt pays it
+        // (`Order::is_unbound`); the columns hold only real methods, so that every stored method
+        // is one a channel offers.
+        let (stored_method, neutral) = match r.pay_method {
+            $crate::domain::OrderMethod::Fixed(m) => (m, 0_i64),
+            $crate::domain::OrderMethod::Any => ($crate::domain::PayMethod::placeholder(), 1),
+        };
+        $query
+            .bind(new.site_id().as_str())
+            .bind(r.out_trade_no.as_str())
+            .bind(new.upstream_order_no().as_str())
+            .bind(stored_method.channel().as_str())
+            .bind(stored_method.method().as_str())
+            .bind(r.amount.as_i64())
+            .bind(r.currency.as_str())
+            .bind(r.description.as_str())
+            .bind(r.attach.as_ref().map($crate::domain::Attach::as_str))
+            .bind(r.notify_url.as_ref().map($crate::domain::NotifyUrl::as_str))
+            .bind(r.payer.openid.as_ref().map(|v| v.as_str()))
+            .bind(r.payer.buyer_id.as_ref().map(|v| v.as_str()))
+            .bind(r.payer.client_ip.map(|ip| ip.to_string()))
+            .bind(new.fingerprint().as_str())
+            .bind($crate::domain::OrderStatus::Created.as_str())
+            .bind(new.checkout_token().as_str())
+            .bind(new.created_at().as_millis())
+            .bind(new.expires_at().as_millis())
+            .bind(r.return_url.as_ref().map($crate::domain::ReturnUrl::as_str))
+            .bind(neutral)
+            .bind(new.origin().map(|o| o.protocol.as_str()))
+            .bind(new.origin().map($crate::domain::Origin::data_json))
+            .bind(new.sub_merchant().map(|m| m.sub_mchid.as_str()))
+            .bind(
+                new.sub_merchant()
+                    .and_then(|m| m.sub_appid.as_ref())
+                    .map(|a| a.as_str()),
+            )
+            .bind(
+                new.alipay_seller_id()
+                    .map($crate::domain::AlipaySellerId::as_str),
+            )
+    }};
+}
+pub(super) use bind_new_order;
 
 /// Which orders [`Store::list_orders`] returns (the operator's view across sites).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,28 +185,9 @@ impl Store {
         new: &NewOrder,
         nonce: Option<&NonceUse>,
     ) -> Result<Option<InsertOutcome>, StoreError> {
-        // The stored row comes back with the insert: no read after the commit.
-        let sql = concat!(
-            "INSERT INTO orders (site_id, out_trade_no, upstream_order_no, channel, method, \
-                   amount_fen, currency, description, attach, notify_url, payer_openid, \
-                   payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
-                   created_at, updated_at, expires_at, version, return_url, neutral, protocol, \
-                   protocol_data, wechat_sub_mchid, wechat_sub_appid, alipay_seller_id) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25) \
-                   ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
-            "RETURNING ",
-            order_columns!()
-        );
-        let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
+        let sql = INSERT_ORDER;
+        let check = INSERT_CHECK_JOB;
         let r = new.request();
-        // A channel-neutral order's channel and method are placeholders until an attempt pays it
-        // (`Order::is_unbound`); the columns hold only real methods, so that every stored method
-        // is one a channel offers.
-        let (stored_method, neutral) = match r.pay_method {
-            OrderMethod::Fixed(m) => (m, 0_i64),
-            OrderMethod::Any => (PayMethod::placeholder(), 1),
-        };
         let inserted: Option<OrderRow> = with_write_tx!(self, tx => {
             // The nonce first: a replay stops here, before the order's row is locked or written.
             if let Some(used) = nonce {
@@ -157,32 +205,7 @@ impl Store {
                     return Ok(None);
                 }
             }
-            let inserted: Option<OrderRow> = sqlx::query_as(sql)
-                .bind(new.site_id().as_str())
-                .bind(r.out_trade_no.as_str())
-                .bind(new.upstream_order_no().as_str())
-                .bind(stored_method.channel().as_str())
-                .bind(stored_method.method().as_str())
-                .bind(r.amount.as_i64())
-                .bind(r.currency.as_str())
-                .bind(r.description.as_str())
-                .bind(r.attach.as_ref().map(Attach::as_str))
-                .bind(r.notify_url.as_ref().map(NotifyUrl::as_str))
-                .bind(r.payer.openid.as_ref().map(|v| v.as_str()))
-                .bind(r.payer.buyer_id.as_ref().map(|v| v.as_str()))
-                .bind(r.payer.client_ip.map(|ip| ip.to_string()))
-                .bind(new.fingerprint().as_str())
-                .bind(OrderStatus::Created.as_str())
-                .bind(new.checkout_token().as_str())
-                .bind(new.created_at().as_millis())
-                .bind(new.expires_at().as_millis())
-                .bind(r.return_url.as_ref().map(ReturnUrl::as_str))
-                .bind(neutral)
-                .bind(new.origin().map(|o| o.protocol.as_str()))
-                .bind(new.origin().map(Origin::data_json))
-                .bind(new.sub_merchant().map(|m| m.sub_mchid.as_str()))
-                .bind(new.sub_merchant().and_then(|m| m.sub_appid.as_ref()).map(|a| a.as_str()))
-                .bind(new.alipay_seller_id().map(AlipaySellerId::as_str))
+            let inserted: Option<OrderRow> = bind_new_order!(sqlx::query_as(sql), new)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = &inserted {

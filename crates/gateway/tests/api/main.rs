@@ -12,6 +12,7 @@ mod balance;
 mod checkout;
 mod checkout_apps;
 mod close;
+mod combined;
 mod events;
 mod idempotency;
 mod input;

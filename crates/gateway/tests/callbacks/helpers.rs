@@ -242,7 +242,7 @@ pub fn wechat_envelope(resource: &Value) -> String {
 
 /// A notification envelope of `event_type` for `resource` (of `original_type`), encrypted with the
 /// sandbox APIv3 key.
-fn envelope(event_type: &str, summary: &str, original_type: &str, resource: &Value) -> String {
+pub fn envelope(event_type: &str, summary: &str, original_type: &str, resource: &Value) -> String {
     let key = wechatpay::ApiV3Key::new(&sandbox_keys().wechat_apiv3_key).unwrap();
     let nonce = channel_core::nonce::alphanumeric(12);
     let ciphertext =

@@ -11,6 +11,7 @@ mod support;
 mod alipay;
 mod alipay_merchant;
 mod apply;
+mod combined;
 mod flood;
 mod helpers;
 mod recut;

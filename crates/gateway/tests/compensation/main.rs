@@ -9,6 +9,7 @@
 mod support;
 
 mod acceptance;
+mod combined;
 mod expiry;
 mod harness;
 mod refunds;

@@ -14,6 +14,7 @@ mod serve;
 mod signal;
 mod sim;
 mod site;
+mod site_combine;
 mod site_compat;
 mod site_money;
 mod user;

@@ -19,6 +19,7 @@ use gateway::store::{NewSite, SiteUpdate};
 use serde_json::json;
 
 use super::common::DataArgs;
+use super::site_combine::{self, CombineCommand};
 use super::site_compat::{self, CompatCommand};
 use super::site_money;
 
@@ -156,6 +157,11 @@ enum SiteCommand {
         #[command(subcommand)]
         command: CompatCommand,
     },
+    /// Combined orders (合单): which member sites a platform site may combine orders for.
+    Combine {
+        #[command(subcommand)]
+        command: CombineCommand,
+    },
 }
 
 pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
@@ -289,6 +295,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
         } => site_money::set_fee(&sites, &by, &site_id, rate_bps, fixed_fen, json).await,
         SiteCommand::Show { site_id, json } => site_money::show(&sites, &site_id, json).await,
         SiteCommand::Balance { site_id, json } => site_money::balance(&sites, &site_id, json).await,
+        SiteCommand::Combine { command } => site_combine::run(&sites, &by, command).await,
         SiteCommand::Compat { command } => {
             site_compat::run(&CompatKeyService::new(store.clone()), &by, command).await
         }

@@ -90,6 +90,8 @@ error_codes! {
         "The body is not a JSON object.";
     DuplicateKey: BAD_REQUEST, "duplicate_key",
         "An object in the body has the same key twice (at any depth); each key may appear once.";
+    CombineSubMerchantUnsupported: BAD_REQUEST, "combine_sub_merchant_unsupported",
+        "A combined order's sub-order is for a site paid to its own WeChat Pay sub-merchant: combined orders are paid to the operator's merchant only. Nothing was stored.";
     PaymentNotConfigured: BAD_REQUEST, "payment_not_configured",
         "The site may not use this channel and method, or paygate has no account for it.";
     MissingAuthHeader: UNAUTHORIZED, "missing_auth_header",
@@ -106,8 +108,16 @@ error_codes! {
         "This X-1Pass-Nonce was already used within the signing window.";
     SiteDisabled: FORBIDDEN, "site_disabled",
         "The site is disabled by the operator.";
+    CombineNotAllowed: FORBIDDEN, "combine_not_allowed",
+        "A combined order's sub-order is for a site the signing site may not combine orders for (`paygate site combine allow`). Nothing was stored.";
+    CombineMemberDisabled: FORBIDDEN, "combine_member_disabled",
+        "A combined order's sub-order is for a disabled site. Nothing was stored.";
+    CombineMethodNotEnabled: FORBIDDEN, "combine_method_not_enabled",
+        "A combined order's sub-order is for a site that may not use the combined order's method. Nothing was stored.";
     OrderNotFound: NOT_FOUND, "order_not_found",
         "No order of this site has this out_trade_no (or no order has this token).";
+    CombinedOrderNotFound: NOT_FOUND, "combined_order_not_found",
+        "No combined order of this site has this combine_out_trade_no.";
     RefundNotFound: NOT_FOUND, "refund_not_found",
         "No refund of this site has this out_refund_no.";
     NotificationNotFound: NOT_FOUND, "notification_not_found",
@@ -120,6 +130,8 @@ error_codes! {
         "The request body did not arrive within `http.body_read_timeout` (10 s); the connection is closed.";
     OutTradeNoConflict: CONFLICT, "out_trade_no_conflict",
         "The site already has an order with this out_trade_no and different content.";
+    CombineOutTradeNoConflict: CONFLICT, "combine_out_trade_no_conflict",
+        "The site already has a combined order with this combine_out_trade_no and different content.";
     OrderPaid: CONFLICT, "order_paid",
         "The order is paid (or refunded) and cannot be closed.";
     OrderNotClosable: CONFLICT, "order_not_closable",

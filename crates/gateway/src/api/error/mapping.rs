@@ -4,7 +4,7 @@
 
 use super::{ApiError, AuthError, ErrorCode};
 use crate::domain::{Channel, DomainError};
-use crate::service::{ServiceError, UpstreamOp};
+use crate::service::{CombineError, ServiceError, UpstreamOp};
 
 impl ApiError {
     /// The stable code this error answers with; its status is [`ErrorCode::status`].
@@ -24,6 +24,22 @@ impl ApiError {
             Self::NotificationNotFound => ErrorCode::NotificationNotFound,
             Self::NotReady => ErrorCode::NotReady,
             Self::Service(e) => e.into(),
+            Self::Combine(e) => e.into(),
+        }
+    }
+}
+
+impl From<&CombineError> for ErrorCode {
+    fn from(e: &CombineError) -> Self {
+        match e {
+            CombineError::NotAllowed(_) => Self::CombineNotAllowed,
+            CombineError::MemberDisabled(_) => Self::CombineMemberDisabled,
+            CombineError::MethodNotEnabled { .. } => Self::CombineMethodNotEnabled,
+            CombineError::SubMerchant(_) => Self::CombineSubMerchantUnsupported,
+            CombineError::Conflict => Self::CombineOutTradeNoConflict,
+            CombineError::SubOrderTaken { .. } => Self::OutTradeNoConflict,
+            CombineError::NotFound => Self::CombinedOrderNotFound,
+            CombineError::Service(e) => e.into(),
         }
     }
 }
@@ -117,7 +133,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::domain::{Method, OrderStatus, PayMethod, Timestamp};
+    use crate::domain::{Method, OrderStatus, OutTradeNo, PayMethod, SiteId, Timestamp};
     use crate::store::StoreError;
 
     /// One error of every kind the API can answer with. Kept by hand, and checked against
@@ -218,11 +234,28 @@ mod tests {
             ApiError::NotificationNotFound,
             ApiError::NotReady,
         ];
+        let site = || SiteId::parse("site_member").expect("a site id");
+        let combine = [
+            CombineError::NotAllowed(site()),
+            CombineError::MemberDisabled(site()),
+            CombineError::MethodNotEnabled {
+                site: site(),
+                method: PayMethod::new(Channel::Wechat, Method::Native).expect("WeChat native"),
+            },
+            CombineError::SubMerchant(site()),
+            CombineError::Conflict,
+            CombineError::SubOrderTaken {
+                site: site(),
+                out_trade_no: OutTradeNo::parse("order_0001").expect("an order number"),
+            },
+            CombineError::NotFound,
+        ];
         auth.into_iter()
             .map(ApiError::from)
             .chain(domain.into_iter().map(ApiError::from))
             .chain(service.into_iter().map(ApiError::from))
             .chain(others)
+            .chain(combine.into_iter().map(ApiError::from))
             .collect()
     }
 

@@ -11,7 +11,7 @@ pub use code::ErrorCode;
 pub use response::{ErrorBody, UpstreamDetail};
 
 use crate::domain::DomainError;
-use crate::service::ServiceError;
+use crate::service::{CombineError, ServiceError};
 use crate::store::StoreError;
 
 /// Why a signed request was not accepted.
@@ -69,6 +69,18 @@ pub enum ApiError {
     /// answer `internal_error`, with the cause logged and never answered.
     #[error(transparent)]
     Service(ServiceError),
+    /// A combined order refused or not found (a service failure inside answers as `Service`).
+    #[error(transparent)]
+    Combine(CombineError),
+}
+
+impl From<CombineError> for ApiError {
+    fn from(e: CombineError) -> Self {
+        match e {
+            CombineError::Service(e) => e.into(),
+            other => Self::Combine(other),
+        }
+    }
 }
 
 impl From<ServiceError> for ApiError {

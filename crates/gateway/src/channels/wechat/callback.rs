@@ -13,6 +13,7 @@ use super::super::callback::{
     ReplyBody, TradeNews,
 };
 use super::super::{RefundState, UpstreamStatus, WechatAccount};
+use super::combine::CombinedNews;
 use super::{partner, transformers};
 use crate::domain::{Order, Refund};
 
@@ -43,10 +44,18 @@ pub(in crate::channels) async fn decode(
             out_refund_no: r.out_refund_no.clone(),
             payload: RefundNewsPayload::Wechat(Box::new(r)),
         })),
-        // paygate makes no combined orders and no profit-sharing splits yet, so these cannot be
-        // about anything of its own; retrying would not change that.
-        NotificationEvent::CombineTransactionSuccess(_)
-        | NotificationEvent::ProfitSharingSuccess(_)
+        NotificationEvent::CombineTransactionSuccess(t) => Ok(Callback::Trades(
+            CombinedNews::split(t)
+                .into_iter()
+                .map(|news| TradeNews {
+                    out_trade_no: news.sub.out_trade_no.clone(),
+                    payload: NewsPayload::WechatCombined(Box::new(news)),
+                })
+                .collect(),
+        )),
+        // paygate makes no profit-sharing splits yet, so these cannot be about anything of its
+        // own; retrying would not change that.
+        NotificationEvent::ProfitSharingSuccess(_)
         | NotificationEvent::ProfitSharingReturn(_)
         | NotificationEvent::Unmodelled => {
             tracing::warn!(event = %notification.event_type, id = %notification.id, "WeChat Pay notification paygate does not handle");

@@ -5,6 +5,7 @@
 
 mod account;
 pub(super) mod callback;
+pub(super) mod combine;
 pub(super) mod oauth;
 pub(super) mod partner;
 pub(super) mod refunds;
@@ -42,6 +43,12 @@ pub(super) async fn create(
     kind: Kind,
     order: &Order,
 ) -> Result<UpstreamFields, ChannelError> {
+    if order.combine_no.is_some() {
+        return Err(ChannelError::Invalid(format!(
+            "order {} is a combined order's sub-order: it is created with its combined order",
+            order.id.as_i64()
+        )));
+    }
     if let Some(sub) = &order.sub_merchant {
         return partner::create(account, sub, kind, order).await;
     }
@@ -128,6 +135,9 @@ pub(super) async fn query(
     account: &WechatAccount,
     order: &Order,
 ) -> Result<UpstreamStatus, ChannelError> {
+    if let Some(combine_no) = &order.combine_no {
+        return combine::query(account, combine_no, order).await;
+    }
     if let Some(sub) = &order.sub_merchant {
         return partner::query(account, sub, order).await;
     }
@@ -147,6 +157,12 @@ pub(super) async fn query(
 
 /// WeChat Pay answers a close of an already closed order with 204, like the first one.
 pub(super) async fn close(account: &WechatAccount, order: &Order) -> Result<(), ChannelError> {
+    if order.combine_no.is_some() {
+        return Err(ChannelError::Invalid(format!(
+            "order {} is a combined order's sub-order: it is closed with all of them",
+            order.id.as_i64()
+        )));
+    }
     if let Some(sub) = &order.sub_merchant {
         return partner::close(account, sub, order).await;
     }

@@ -66,30 +66,42 @@ pub(super) fn status<M, P>(
     if t.out_trade_no != order.upstream_order_no.as_str() {
         return Err(unknown("the answer is about another order"));
     }
-    Ok(match t.trade_state {
+    status_of(
+        t.trade_state,
+        t.transaction_id.as_deref(),
+        t.success_time,
+        t.amount.as_ref().map(|a| a.total),
+    )
+}
+
+/// The one mapping of WeChat Pay's `trade_state` (of an order, or of a combined order's sub-order)
+/// to paygate's news: a payment must carry its transaction id and amount.
+pub(super) fn status_of(
+    state: TradeState,
+    transaction_id: Option<&str>,
+    success_time: Option<time::OffsetDateTime>,
+    total: Option<i64>,
+) -> Result<UpstreamStatus, ChannelError> {
+    let unknown = |message: &str| ChannelError::Unknown {
+        channel: Channel::Wechat,
+        message: message.to_owned(),
+    };
+    Ok(match state {
         TradeState::Success => UpstreamStatus::Paid {
-            transaction_id: t
-                .transaction_id
-                .clone()
-                .ok_or_else(|| unknown("SUCCESS without transaction_id"))?,
-            paid_at: t.success_time.map(timestamp_of),
-            amount: Fen(t
-                .amount
-                .as_ref()
-                .ok_or_else(|| unknown("SUCCESS without amount"))?
-                .total),
+            transaction_id: transaction_id
+                .ok_or_else(|| unknown("SUCCESS without transaction_id"))?
+                .to_owned(),
+            paid_at: success_time.map(timestamp_of),
+            amount: Fen(total.ok_or_else(|| unknown("SUCCESS without amount"))?),
         },
         TradeState::Refund => UpstreamStatus::Refunded,
         TradeState::Notpay => UpstreamStatus::NotPaid,
-        // REVOKED is a cancelled payment-code (micropay) order: closed, not paid.
         TradeState::Closed | TradeState::Revoked => UpstreamStatus::Closed,
-        // ACCEPT: received, the payment still being processed.
         TradeState::Userpaying | TradeState::Accept => UpstreamStatus::Paying,
         TradeState::Payerror => UpstreamStatus::Failed,
     })
 }
 
-/// WeChat Pay's code for a refund (or any resource) it does not have.
 pub(super) const RESOURCE_NOT_EXISTS: &str = "RESOURCE_NOT_EXISTS";
 
 /// The refund as WeChat Pay gets it, from stored fields only: a re-sent refund carries the same
