@@ -178,11 +178,14 @@ impl OrderService {
         )
     }
 
-    /// The view of `order`; pay parameters only while the payer can still pay (`pending`), and
-    /// none for a channel-neutral order (its checkout page makes them for the payer's app).
+    /// The view of `order`; pay parameters only while the payer can still pay (`pending`), none
+    /// for a channel-neutral order (its checkout page makes them for the payer's app), and none
+    /// for a sub-order of a combined order: its channel's parameters pay the whole combined order,
+    /// which a page showing this order's amount must not offer (the combined order's answer has
+    /// them).
     async fn view(&self, order: Order) -> Result<OrderView, ServiceError> {
         let pay_params = match order.status {
-            OrderStatus::Pending if order.is_unbound() => None,
+            OrderStatus::Pending if order.is_unbound() || order.combine_no.is_some() => None,
             OrderStatus::Pending => Some(self.pay_params_of(&order).await?),
             OrderStatus::Created
             | OrderStatus::Paid
