@@ -96,6 +96,18 @@ impl Fields {
         }
     }
 
+    /// A boolean field; `false` when missing. Another JSON type is `Malformed` naming it.
+    ///
+    /// # Errors
+    /// `Malformed`.
+    pub fn flag(&self, name: &'static str) -> Result<bool, DomainError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(DomainError::Malformed { field: name }),
+        }
+    }
+
     pub fn out_trade_no(&self) -> Result<OutTradeNo, DomainError> {
         let s = self.str("out_trade_no", DomainError::InvalidOutTradeNo)?;
         OutTradeNo::parse(s.unwrap_or_default())

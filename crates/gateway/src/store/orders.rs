@@ -124,9 +124,10 @@ impl Store {
                    amount_fen, currency, description, attach, notify_url, payer_openid, \
                    payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
                    created_at, updated_at, expires_at, version, return_url, neutral, protocol, \
-                   protocol_data, wechat_sub_mchid, wechat_sub_appid, alipay_seller_id) \
+                   protocol_data, wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, \
+                   profit_sharing) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                   $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25) \
+                   $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25, $26) \
                    ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
             "RETURNING ",
             order_columns!()
@@ -183,6 +184,7 @@ impl Store {
                 .bind(new.sub_merchant().map(|m| m.sub_mchid.as_str()))
                 .bind(new.sub_merchant().and_then(|m| m.sub_appid.as_ref()).map(|a| a.as_str()))
                 .bind(new.alipay_seller_id().map(AlipaySellerId::as_str))
+                .bind(i64::from(r.profit_sharing))
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = &inserted {
