@@ -8,6 +8,7 @@ pub(super) mod callback;
 pub(super) mod oauth;
 pub(super) mod partner;
 pub(super) mod refunds;
+pub(super) mod splits;
 mod transformers;
 
 pub use account::{WechatAccount, WechatAppIds, WechatPartner};
