@@ -96,6 +96,51 @@ impl Fields {
         }
     }
 
+    /// A list of objects (`receivers`); `None` when missing.
+    ///
+    /// # Errors
+    /// `Malformed` naming it when present but not an array of objects.
+    pub fn objects(&self, name: &'static str) -> Result<Option<Vec<Self>>, DomainError> {
+        let malformed = DomainError::Malformed { field: name };
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) => Ok(Self(map.clone())),
+                    _ => Err(malformed.clone()),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(malformed),
+        }
+    }
+
+    /// A string field read as `field` in errors: `Missing` when missing, `Malformed` when not a
+    /// string.
+    ///
+    /// # Errors
+    /// `Missing`, `Malformed`.
+    pub fn text_as(&self, key: &str, field: &'static str) -> Result<&str, DomainError> {
+        self.str(key, DomainError::Malformed { field })?
+            .ok_or(DomainError::Missing { field })
+    }
+
+    /// An amount in fen read as `field` in errors (`receivers.amount`).
+    ///
+    /// # Errors
+    /// `Missing`, `InvalidAmount`.
+    pub fn amount_as(&self, key: &str, field: &'static str) -> Result<Amount, DomainError> {
+        let bad = DomainError::InvalidAmount {
+            field,
+            max: Amount::MAX_FEN,
+        };
+        match self.int(key, bad.clone())? {
+            Some(fen) => Amount::parse(fen).map_err(|_| bad),
+            None => Err(DomainError::Missing { field }),
+        }
+    }
+
     /// A boolean field; `false` when missing. Another JSON type is `Malformed` naming it.
     ///
     /// # Errors

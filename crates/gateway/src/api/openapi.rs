@@ -15,11 +15,12 @@ use super::balance::V1Balance;
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
+use super::split_body::{V1Split, V1SplitReceiver, V1SplitRequest, V1SplitShare};
 use super::statements::{V1Statement, V1StatementPayment, V1StatementRefund, V1StatementTotals};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
 use super::{
-    balance, checkout, checkout_apps, events, health, notifications, onepass, refunds, statements,
-    v1,
+    balance, checkout, checkout_apps, events, health, notifications, onepass, refunds, splits,
+    statements, v1,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +35,7 @@ use super::{
         checkout_apps::alipay,
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
+        splits::create, splits::get,
         notifications::order_notifications, notifications::resend,
         statements::get, balance::get,
         health::healthz, health::readyz,
@@ -41,7 +43,7 @@ use super::{
     ),
     components(schemas(
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
-        V1RefundRequest, V1Refund,
+        V1RefundRequest, V1Refund, V1SplitRequest, V1SplitReceiver, V1Split, V1SplitShare,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
         V1Statement, V1StatementTotals, V1StatementPayment, V1StatementRefund, V1Balance,
         ErrorBody, ErrorCode, UpstreamDetail,
