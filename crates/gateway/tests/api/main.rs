@@ -20,5 +20,6 @@ mod onepass;
 mod ops;
 mod refunds;
 mod scoping;
+mod splits;
 mod upstream;
 mod v1;
