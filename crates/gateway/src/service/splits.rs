@@ -10,13 +10,12 @@
 
 use crate::channels::{ChannelError, SplitState};
 use crate::domain::{
-    OrderStatus, OutSplitNo, OutTradeNo, ReceiverResult, Site, SiteId, Split, SplitRequest,
-    SplitShare, SplitStatus, Timestamp,
+    NewSplit, Order, OrderStatus, OutSplitNo, OutTradeNo, ReceiverResult, Site, SiteId, Split,
+    SplitRequest, SplitShare, SplitStatus, Timestamp,
 };
 use crate::store::{SplitFinish, SplitFinishOutcome, SplitReserveOutcome};
 
 use super::{OrderService, ServiceError, site_order};
-use crate::domain::{NewSplit, Order};
 
 /// A split and the order number it belongs to, as the API shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
