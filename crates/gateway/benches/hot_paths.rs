@@ -679,6 +679,7 @@ async fn store_pieces(stand: &Stand, plan: Plan, backend: &str) -> Vec<StoreRow>
                     return_url: None,
                     payer: Payer::default(),
                     expire_minutes: ExpireMinutes::default(),
+                    profit_sharing: false,
                 };
                 let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
                 let nonce = NonceUse {

@@ -243,6 +243,7 @@ async fn pending_orders(store: &Store, n: usize) -> Vec<Order> {
             return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
+            profit_sharing: false,
         };
         let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
         let InsertOutcome::Inserted(order) = store.insert_order_if_absent(&new).await.unwrap()

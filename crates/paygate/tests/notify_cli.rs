@@ -69,6 +69,7 @@ async fn paid_order(dir: &Path) -> String {
         return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     };
     let new = NewOrder::prepare(site.id.clone(), request, Timestamp::now());
     let InsertOutcome::Inserted(order) = store.insert_order_if_absent(&new).await.unwrap() else {

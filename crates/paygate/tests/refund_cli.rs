@@ -477,6 +477,7 @@ async fn an_abnormal_refund_stands_out_wherever_it_is_shown() {
         return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     };
     let mut orders = Vec::new();
     for no in ["order_abnormal_01", "order_unpaid_01"] {

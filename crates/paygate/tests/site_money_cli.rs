@@ -57,6 +57,7 @@ async fn pay(data: &Path, id: &str, no: &str, fen: i64) {
         return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     };
     let new = NewOrder::prepare(SiteId::parse(id).unwrap(), request, Timestamp::now());
     let InsertOutcome::Inserted(order) = store.insert_order_if_absent(&new).await.unwrap() else {

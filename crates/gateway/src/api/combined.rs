@@ -170,6 +170,8 @@ impl From<V1CombinedRequest> for CombinedRequest {
                     return_url: None,
                     payer: r.payer.clone(),
                     expire_minutes: r.expire_minutes,
+                    // Splits of combined orders are not offered.
+                    profit_sharing: false,
                 },
             })
             .collect();

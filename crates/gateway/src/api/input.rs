@@ -48,7 +48,8 @@ impl Fields {
         }
     }
 
-    /// An array of objects (a combined order's `sub_orders`); absent or null is an empty one.
+    /// An array of objects (a combined order's `sub_orders`, a split's `receivers`); absent or null
+    /// is an empty one.
     ///
     /// # Errors
     /// `Malformed` when present but not an array of objects.
@@ -111,6 +112,43 @@ impl Fields {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) if n.is_i64() => n.as_i64().map(Some).ok_or(wrong_type),
             Some(_) => Err(wrong_type),
+        }
+    }
+
+    /// A string field read as `field` in errors: `Missing` when missing, `Malformed` when not a
+    /// string.
+    ///
+    /// # Errors
+    /// `Missing`, `Malformed`.
+    pub fn text_as(&self, key: &str, field: &'static str) -> Result<&str, DomainError> {
+        self.str(key, DomainError::Malformed { field })?
+            .ok_or(DomainError::Missing { field })
+    }
+
+    /// An amount in fen read as `field` in errors (`receivers.amount`).
+    ///
+    /// # Errors
+    /// `Missing`, `InvalidAmount`.
+    pub fn amount_as(&self, key: &str, field: &'static str) -> Result<Amount, DomainError> {
+        let bad = DomainError::InvalidAmount {
+            field,
+            max: Amount::MAX_FEN,
+        };
+        match self.int(key, bad.clone())? {
+            Some(fen) => Amount::parse(fen).map_err(|_| bad),
+            None => Err(DomainError::Missing { field }),
+        }
+    }
+
+    /// A boolean field; `false` when missing. Another JSON type is `Malformed` naming it.
+    ///
+    /// # Errors
+    /// `Malformed`.
+    pub fn flag(&self, name: &'static str) -> Result<bool, DomainError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(DomainError::Malformed { field: name }),
         }
     }
 

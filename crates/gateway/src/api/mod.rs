@@ -9,6 +9,7 @@
 //! | `GET /pay/events?token=` | token | server-sent `status` events (the status route's JSON) until a final status |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` and its refunds |
 //! | `POST /v1/orders/{no}/refunds`, `GET /v1/refunds/{out_refund_no}` | signed | the refund |
+//! | `POST /v1/orders/{no}/splits`, `GET /v1/splits/{out_split_no}` | signed | the split (分账) |
 //! | `GET /v1/balance` | signed | the site's balance from the ledger: `{paid, refunded, fees, shared, net}` |
 //! | `/openapi.json`, `/docs`, `/healthz`, `/readyz` | none | |
 //!
@@ -45,6 +46,8 @@ mod refunds;
 mod request;
 mod routes;
 mod server;
+mod split_body;
+mod splits;
 mod statements;
 mod v1;
 mod views;

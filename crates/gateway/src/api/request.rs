@@ -68,6 +68,7 @@ impl TryFrom<NativeCreateRequest> for OrderRequest {
             return_url: None,
             payer: Payer::default(),
             expire_minutes: r.expire_minutes,
+            profit_sharing: false,
         })
     }
 }
@@ -113,6 +114,11 @@ pub struct V1CreateRequest {
     pub return_url: Option<ReturnUrl>,
     #[schema(value_type = Option<V1Payer>)]
     pub payer: V1Payer,
+    /// `true` to make the order for profit sharing (分账): its money stays frozen at the channel
+    /// (WeChat Pay `settle_info.profit_sharing`, Alipay `royalty_freeze`) until split with
+    /// `POST /v1/orders/{out_trade_no}/splits`. Only such an order can be split. `false` by default.
+    #[schema(value_type = Option<bool>, example = false)]
+    pub profit_sharing: bool,
 }
 
 /// Who pays, as far as the method needs: WeChat `jsapi`/`miniapp` need `openid`, Alipay
@@ -170,6 +176,7 @@ impl V1CreateRequest {
             notify_url: f.notify_url()?,
             return_url: f.return_url()?,
             expire_minutes: f.expire_minutes()?,
+            profit_sharing: f.flag("profit_sharing")?,
         })
     }
 }
@@ -240,6 +247,7 @@ impl TryFrom<V1CreateRequest> for OrderRequest {
             return_url: r.return_url,
             payer,
             expire_minutes: r.expire_minutes,
+            profit_sharing: r.profit_sharing,
         })
     }
 }

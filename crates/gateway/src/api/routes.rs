@@ -9,7 +9,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
     Ctx, balance, checkout, checkout_apps, combined, events, health, notifications, onepass,
-    openapi, refunds, statements, v1,
+    openapi, refunds, splits, statements, v1,
 };
 
 /// An HTTP method a route answers.
@@ -63,6 +63,8 @@ pub(super) fn signed() -> Vec<Route> {
         Route::post("/v1/orders/{out_trade_no}/close", v1::close),
         Route::post("/v1/orders/{out_trade_no}/refunds", refunds::create),
         Route::get("/v1/refunds/{out_refund_no}", refunds::get),
+        Route::post("/v1/orders/{out_trade_no}/splits", splits::create),
+        Route::get("/v1/splits/{out_split_no}", splits::get),
         Route::get(
             "/v1/orders/{out_trade_no}/notifications",
             notifications::order_notifications,

@@ -95,6 +95,8 @@ pub struct V1Order {
     pub notify_url: Option<String>,
     /// Where the payer's browser goes once paid, when the order names one.
     pub return_url: Option<String>,
+    /// Made for profit sharing (`POST /v1/orders/{out_trade_no}/splits`).
+    pub profit_sharing: bool,
     pub checkout_url: String,
     pub created_at: String,
     pub expires_at: String,
@@ -147,6 +149,7 @@ impl V1Order {
                 .as_ref()
                 .map(|u: &NotifyUrl| u.as_str().to_owned()),
             return_url: o.return_url.as_ref().map(|u| u.as_str().to_owned()),
+            profit_sharing: o.profit_sharing,
             checkout_url: v.checkout_url,
             created_at: o.created_at.to_rfc3339(),
             expires_at: o.expires_at.to_rfc3339(),

@@ -23,7 +23,7 @@ pub use open::{migrate, open_store};
 use crate::api::{self, ApiSettings, ApiState};
 use crate::callbacks;
 use crate::channels::{AlipayAccount, Channels, WechatAccount};
-use crate::compensation::{OrderChecker, RefundChecker};
+use crate::compensation::{OrderChecker, RefundChecker, SplitChecker};
 use crate::config::Settings;
 use crate::console::{self, ConsoleSettings, ConsoleState};
 use crate::crypto::SecretBox;
@@ -175,12 +175,14 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     .map_err(|e| AppError::Notify(e.to_string()))?;
     let checker = OrderChecker::new(services.orders.clone(), settings.compensation.clone());
     let refund_checker = RefundChecker::new(services.orders.clone(), &settings.compensation);
+    let split_checker = SplitChecker::new(services.orders.clone(), &settings.compensation);
     let reconcile_settings = settings.reconcile;
     let reconciler = Reconciler::new(store.clone(), services.orders.clone());
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(deliverer),
         Arc::new(checker),
         Arc::new(refund_checker),
+        Arc::new(split_checker),
         Arc::new(ReconcileJob::new(
             reconciler,
             channels.clone(),

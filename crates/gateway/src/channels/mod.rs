@@ -3,7 +3,7 @@
 //! mapping each `PayMethod` to its upstream call.
 //!
 //! Everything about one channel lives in its folder (`wechat/`, `alipay/`): the account built from
-//! settings (`account.rs`), the calls (`mod.rs`, refunds in `refunds.rs`), the request/response transformers with the one
+//! settings (`account.rs`), the calls (`mod.rs`, refunds in `refunds.rs`, profit-sharing splits in `splits.rs`), the request/response transformers with the one
 //! status mapping that queries and callbacks share (`transformers.rs`), and callback verification,
 //! decoding and answer format (`callback.rs`). This file only dispatches: adding a channel is a
 //! folder plus its arms in the matches below.
@@ -18,6 +18,7 @@ mod combined;
 mod error;
 mod pay_params;
 mod refund;
+mod split;
 mod status;
 mod wechat;
 
@@ -30,14 +31,15 @@ pub use callback::{
 pub use error::ChannelError;
 pub use pay_params::{PayParams, WechatAppParams, WechatJsapiParams};
 pub use refund::RefundState;
+pub use split::{ShareOutcome, SplitState};
 pub use status::UpstreamStatus;
 pub use wechat::{OauthError, WechatAccount, WechatAppIds, WechatOauth, WechatPartner};
 
 use callback::{NewsPayload, RefundNewsPayload};
 
 use crate::domain::{
-    Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, Refund, RefundWindows,
-    UpstreamFields, WechatSubMerchant,
+    Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, Refund, RefundWindows, Split,
+    SplitRatio, UpstreamFields, WechatSubMerchant,
 };
 
 /// The configured channel accounts. Cheap to clone.
@@ -296,6 +298,48 @@ impl Channels {
             Target::Alipay(account, _) => {
                 alipay::refunds::query_refund(account, order, refund).await
             }
+        }
+    }
+
+    /// How much of `order`'s payment its splits may take together: WeChat Pay's ratio for the
+    /// merchant (30% for a direct one; a sub-merchant's own, asked of WeChat Pay), the whole of it
+    /// on Alipay.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Refused`, `Unknown`.
+    pub async fn split_ratio(&self, order: &Order) -> Result<SplitRatio, ChannelError> {
+        match self.target_of(order)? {
+            Target::Wechat(account, _) => wechat::splits::ratio(account, order).await,
+            Target::Alipay(..) => Ok(SplitRatio::WHOLE),
+        }
+    }
+
+    /// Makes sure the split's receivers are known to the channel, then sends `split` of `order`
+    /// and says what the channel answered. Safe to repeat for the same stored split: its upstream
+    /// number makes the channel answer a repeat as the same split.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Invalid`, `Refused` (the channel said no), `Unknown` (resolve with
+    /// [`Channels::query_split`]; never a failure).
+    pub async fn split(&self, order: &Order, split: &Split) -> Result<SplitState, ChannelError> {
+        match self.target_of(order)? {
+            Target::Wechat(account, _) => wechat::splits::split(account, order, split).await,
+            Target::Alipay(account, _) => alipay::splits::split(account, order, split).await,
+        }
+    }
+
+    /// Asks the channel what became of `split`.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Refused`, `Unknown`.
+    pub async fn query_split(
+        &self,
+        order: &Order,
+        split: &Split,
+    ) -> Result<SplitState, ChannelError> {
+        match self.target_of(order)? {
+            Target::Wechat(account, _) => wechat::splits::query_split(account, order, split).await,
+            Target::Alipay(account, _) => alipay::splits::query_split(account, order, split).await,
         }
     }
 

@@ -23,6 +23,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         origin: None,
         sub_merchant: None,
         alipay_seller_id: None,
+        profit_sharing: false,
         alipay_auth: None,
         combine_no: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
@@ -53,5 +54,6 @@ pub(crate) fn request(method: &str) -> crate::domain::OrderRequest {
         return_url: None,
         payer: Payer::default(),
         expire_minutes: crate::domain::ExpireMinutes::default(),
+        profit_sharing: false,
     }
 }

@@ -1,6 +1,6 @@
 //! Compensation and expiry: the `check_order` job, which finds out what became of an order whose
-//! callback never came, and closes it when it expires; and the `check_refund` job, which does the
-//! same for a refund (`refunds.rs`).
+//! callback never came, and closes it when it expires; the `check_refund` job, which does the
+//! same for a refund (`refunds.rs`), and the `check_split` job, for a split (`splits.rs`).
 //!
 //! Every open order has one `check_order` job (inserted with the order, deleted by the store when
 //! the order becomes final). [`OrderChecker`] runs it:
@@ -17,11 +17,13 @@ mod checker;
 mod decide;
 mod refunds;
 mod schedule;
+mod splits;
 
 use std::time::Duration;
 
 pub use checker::OrderChecker;
 pub use refunds::RefundChecker;
+pub use splits::SplitChecker;
 
 /// How often open orders are checked, and when an expired one is closed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,9 @@ pub enum JobKind {
     /// Find out (and, if the channel never got it, send) one `processing` refund; the subject is
     /// the refund.
     CheckRefund,
+    /// Find out (and, if the channel never got it, send) one `processing` split; the subject is
+    /// the split.
+    CheckSplit,
     /// Reconcile one day of one channel against its bill; the subject is the channel and day.
     ReconcileDay,
 }
@@ -23,6 +26,7 @@ impl JobKind {
             Self::DeliverNotification => "deliver_notification",
             Self::CheckOrder => "check_order",
             Self::CheckRefund => "check_refund",
+            Self::CheckSplit => "check_split",
             Self::ReconcileDay => "reconcile_day",
         }
     }
@@ -34,6 +38,7 @@ impl JobKind {
             "deliver_notification" => Some(Self::DeliverNotification),
             "check_order" => Some(Self::CheckOrder),
             "check_refund" => Some(Self::CheckRefund),
+            "check_split" => Some(Self::CheckSplit),
             "reconcile_day" => Some(Self::ReconcileDay),
             _ => None,
         }
@@ -50,6 +55,8 @@ pub enum JobSubject {
     Order(OrderId),
     /// A refund, by its row id.
     Refund(i64),
+    /// A split, by its row id.
+    Split(i64),
     /// A channel's bill day.
     Bill(Channel, BillDay),
 }
@@ -61,6 +68,7 @@ impl JobSubject {
             Self::Event(_) => JobKind::DeliverNotification,
             Self::Order(_) => JobKind::CheckOrder,
             Self::Refund(_) => JobKind::CheckRefund,
+            Self::Split(_) => JobKind::CheckSplit,
             Self::Bill(..) => JobKind::ReconcileDay,
         }
     }
@@ -73,6 +81,7 @@ impl std::fmt::Display for JobSubject {
             Self::Event(id) => f.write_str(id),
             Self::Order(id) => write!(f, "{}", id.as_i64()),
             Self::Refund(id) => write!(f, "refund {id}"),
+            Self::Split(id) => write!(f, "split {id}"),
             Self::Bill(channel, day) => write!(f, "{} bill of {day}", channel.as_str()),
         }
     }
@@ -105,6 +114,7 @@ mod tests {
             JobKind::DeliverNotification,
             JobKind::CheckOrder,
             JobKind::CheckRefund,
+            JobKind::CheckSplit,
             JobKind::ReconcileDay,
         ] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));

@@ -17,9 +17,9 @@
 //! | `site_balance.paid` | liability | the site's balance: what its payers paid (credit) |
 //! | `site_balance.refunded` | liability (contra) | the site's balance: what was given back to its payers (debit) |
 //! | `site_balance.fees` | liability (contra) | the site's balance: the operator's fees it owes (debit) |
-//! | `site_balance.shared` | liability (contra) | the site's balance: what was split to profit-sharing receivers (debit; nothing books it yet) |
+//! | `site_balance.shared` | liability (contra) | the site's balance: what the channel paid to profit-sharing receivers (debit) |
 //! | `operator.fee_income` | income | the operator's fee earned on the site's orders (credit) |
-//! | `receivers.splits_payable` | liability | what is owed to (or was paid out to) profit-sharing receivers (credit; nothing books it yet) |
+//! | `receivers.splits_payable` | liability | what was paid out to profit-sharing receivers (credit) |
 //!
 //! The site's balance is the four `site_balance.*` accounts together; each of the figures a site
 //! sees ([`Balance`]) is the sum of one of them, and its net is what the operator owes the site.
@@ -31,7 +31,7 @@
 //! | `payment` | an order, when it becomes paid | `channel_clearing` | `site_balance.paid` |
 //! | `fee` | the same order, in the same transaction (none when the fee is 0) | `site_balance.fees` | `operator.fee_income` |
 //! | `refund` | a refund, when it succeeds | `site_balance.refunded` | `channel_clearing` |
-//! | `split` | a profit-sharing split (reserved) | `site_balance.shared` | `receivers.splits_payable` |
+//! | `split` | the shares of a split the channel paid | `site_balance.shared` | `receivers.splits_payable` |
 //!
 //! A refund does not give the fee back: the fee is the price of carrying the payment, which was
 //! carried whatever happened to it later, and keeping it makes a payment and its refund no free way
@@ -232,6 +232,23 @@ impl Movement {
                 amount.as_i64(),
             ),
             format!("refund succeeded, {} fen", amount.as_i64()),
+        )
+    }
+
+    /// The shares of a split that the channel paid to its receivers, `amount` in all.
+    #[must_use]
+    pub fn split(site_id: SiteId, order_id: OrderId, split_id: i64, amount: Amount) -> Self {
+        Self::transfer(
+            MovementKind::Split,
+            Cause::Split(split_id),
+            site_id,
+            order_id,
+            (
+                Account::SiteShared,
+                Account::ReceiversSplitsPayable,
+                amount.as_i64(),
+            ),
+            format!("split to receivers, {} fen", amount.as_i64()),
         )
     }
 

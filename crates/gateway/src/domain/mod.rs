@@ -33,6 +33,7 @@ mod refund;
 mod return_url;
 mod session;
 mod site;
+mod split;
 mod statement;
 mod status;
 mod sub_merchant;
@@ -80,6 +81,11 @@ pub use refund::{
 pub use return_url::ReturnUrl;
 pub use session::{Session, SessionToken, new_csrf_token};
 pub use site::{AccessKey, SecretKey, Site, SiteId, SiteName, SiteStatus};
+pub use split::{
+    NewSplit, OutSplitNo, ReceiverAccount, ReceiverName, ReceiverResult, ReceiverType, Split,
+    SplitDescription, SplitRatio, SplitReceiver, SplitReceivers, SplitRequest, SplitShare,
+    SplitStatus, UpstreamSplitNo,
+};
 pub use statement::{Statement, StatementPayment, StatementRefund, StatementTotals};
 pub use status::OrderStatus;
 pub use sub_merchant::{

@@ -2,7 +2,7 @@
 //! its delivery status, and the attempts made to deliver it.
 
 use super::token::random_with_prefix;
-use super::{Order, Refund, Site, Timestamp};
+use super::{Order, Refund, Site, Split, Timestamp};
 
 /// What happened, in WeChat Pay's vocabulary (seed 000's `event_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,6 +15,10 @@ pub enum EventType {
     RefundAbnormal,
     /// A refund was closed or refused: nothing was given back.
     RefundClosed,
+    /// A split's shares reached (some of) its receivers.
+    ProfitSharingSuccess,
+    /// A split ended with nothing paid to its receivers.
+    ProfitSharingFailed,
 }
 
 impl EventType {
@@ -26,6 +30,8 @@ impl EventType {
             Self::RefundSuccess => "REFUND.SUCCESS",
             Self::RefundAbnormal => "REFUND.ABNORMAL",
             Self::RefundClosed => "REFUND.CLOSED",
+            Self::ProfitSharingSuccess => "PROFITSHARING.SUCCESS",
+            Self::ProfitSharingFailed => "PROFITSHARING.FAILED",
         }
     }
 
@@ -37,6 +43,8 @@ impl EventType {
             "REFUND.SUCCESS" => Some(Self::RefundSuccess),
             "REFUND.ABNORMAL" => Some(Self::RefundAbnormal),
             "REFUND.CLOSED" => Some(Self::RefundClosed),
+            "PROFITSHARING.SUCCESS" => Some(Self::ProfitSharingSuccess),
+            "PROFITSHARING.FAILED" => Some(Self::ProfitSharingFailed),
             _ => None,
         }
     }
@@ -90,6 +98,8 @@ pub struct NotificationEvent {
     pub order: Order,
     /// The refund a `REFUND.*` event is about; `None` for payment events.
     pub refund: Option<Refund>,
+    /// The split a `PROFITSHARING.*` event is about; `None` for other events.
+    pub split: Option<Split>,
     pub site: Site,
 }
 

@@ -42,6 +42,8 @@ pub struct OrderRequest {
     pub return_url: Option<ReturnUrl>,
     pub payer: Payer,
     pub expire_minutes: ExpireMinutes,
+    /// Made for profit sharing (分账): the channel keeps its money frozen until it is split.
+    pub profit_sharing: bool,
 }
 
 impl OrderRequest {
@@ -86,6 +88,9 @@ impl OrderRequest {
         ];
         if let Some(url) = &self.return_url {
             fields.push(("return_url", url.as_str().to_owned()));
+        }
+        if self.profit_sharing {
+            fields.push(("profit_sharing", "true".to_owned()));
         }
         fields
     }
@@ -304,6 +309,8 @@ pub struct Order {
     pub sub_merchant: Option<WechatSubMerchant>,
     /// The Alipay merchant it is paid to, when its site was served as one at creation.
     pub alipay_seller_id: Option<AlipaySellerId>,
+    /// Made for profit sharing: only such an order can be split.
+    pub profit_sharing: bool,
     /// Set on a view of the order for a channel call ([`Order::authorised_by`]): that merchant's
     /// `app_auth_token`, which every Alipay call about the order must carry. Never stored with
     /// the order.
@@ -415,6 +422,7 @@ mod tests {
             return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
+            profit_sharing: false,
         }
     }
 

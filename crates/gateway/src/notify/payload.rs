@@ -1,12 +1,15 @@
 //! The notification body. A payment event (`TRANSACTION.*`) carries seed 000's fields (`site_id
 //! out_trade_no transaction_id trade_state amount event_type`) plus `event_id`, `paid_at`, `attach`,
 //! `channel`, `method` and `livemode`; a refund event (`REFUND.*`) carries the refund
-//! ([`RefundPayload`]). Both are built from the stored event, order and refund and the database's
+//! ([`RefundPayload`]); a split event (`PROFITSHARING.*`) carries the split ([`SplitPayload`]).
+//! All are built from the stored event, order and refund and the database's
 //! mode (which never changes), so every attempt and every resend of one event sends the same bytes.
 
 use serde::Serialize;
 
-use crate::domain::{Channel, EventType, Mode, NotificationEvent, Order, Refund, Timestamp};
+use crate::domain::{
+    Channel, EventType, Mode, NotificationEvent, Order, Refund, Split, SplitShare, Timestamp,
+};
 
 /// Seed 000's `trade_state` for an event. Exhaustive: a new event type must say what it reports.
 /// After a refund event the trade is one with a refund (WeChat Pay's `REFUND`).
@@ -16,15 +19,18 @@ pub fn trade_state(event: EventType) -> &'static str {
         EventType::TransactionSuccess => "SUCCESS",
         EventType::TransactionClosed => "CLOSED",
         EventType::RefundSuccess | EventType::RefundAbnormal | EventType::RefundClosed => "REFUND",
+        // A split leaves the trade paid: only where its money went changes.
+        EventType::ProfitSharingSuccess | EventType::ProfitSharingFailed => "SUCCESS",
     }
 }
 
 /// The bytes sent for a stored event: compact JSON, of a payment or of its refund.
 #[must_use]
 pub fn body(event: &NotificationEvent, mode: Mode) -> Vec<u8> {
-    match &event.refund {
-        Some(refund) => RefundPayload::new(event, refund, mode).to_body(),
-        None => Payload::for_event(event, mode).to_body(),
+    match (&event.refund, &event.split) {
+        (Some(refund), _) => RefundPayload::new(event, refund, mode).to_body(),
+        (None, Some(split)) => SplitPayload::new(event, split, mode).to_body(),
+        (None, None) => Payload::for_event(event, mode).to_body(),
     }
 }
 
@@ -86,6 +92,86 @@ impl RefundPayload {
             channel_refund_id: refund.channel_refund_id.clone(),
             succeeded_at: refund.succeeded_at.map(Timestamp::to_rfc3339),
             reason: refund.reason.as_ref().map(|r| r.as_str().to_owned()),
+            channel: order.pay_method.channel().as_str(),
+            method: order.pay_method.method().as_str(),
+            livemode: mode.is_live(),
+        }
+    }
+
+    /// The bytes sent: compact JSON.
+    #[must_use]
+    pub fn to_body(&self) -> Vec<u8> {
+        compact_json(self)
+    }
+}
+
+/// One receiver of a split event, with what became of its share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SplitPayloadReceiver {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub account: String,
+    /// Fen.
+    pub amount: i64,
+    /// `succeeded`, `failed` (or `pending`, never in a final split's event).
+    pub result: &'static str,
+    pub fail_reason: Option<String>,
+}
+
+impl SplitPayloadReceiver {
+    fn of(share: &SplitShare) -> Self {
+        Self {
+            kind: share.receiver.kind.as_str(),
+            account: share.receiver.account.as_str().to_owned(),
+            amount: share.receiver.amount.as_i64(),
+            result: share.result.as_str(),
+            fail_reason: share.fail_reason.clone(),
+        }
+    }
+}
+
+/// The JSON body of a split notification. Field order is the serialisation order: do not reorder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SplitPayload {
+    pub event_id: String,
+    /// `PROFITSHARING.SUCCESS` or `PROFITSHARING.FAILED`.
+    pub event_type: &'static str,
+    pub site_id: String,
+    pub out_trade_no: String,
+    pub out_split_no: String,
+    /// `succeeded` or `failed`.
+    pub split_status: &'static str,
+    /// What the split asked for in all, in fen.
+    pub amount: i64,
+    pub receivers: Vec<SplitPayloadReceiver>,
+    /// The channel's own id of the split, when it gave one.
+    pub channel_split_id: Option<String>,
+    /// What the channel said when it refused the split.
+    pub error: Option<String>,
+    /// RFC 3339 (UTC).
+    pub finished_at: Option<String>,
+    pub channel: &'static str,
+    pub method: &'static str,
+    /// `false` from a sandbox database: no real money moved, whatever the rest says.
+    pub livemode: bool,
+}
+
+impl SplitPayload {
+    #[must_use]
+    pub fn new(event: &NotificationEvent, split: &Split, mode: Mode) -> Self {
+        let order = &event.order;
+        Self {
+            event_id: event.id.clone(),
+            event_type: event.event_type.as_str(),
+            site_id: order.site_id.as_str().to_owned(),
+            out_trade_no: order.out_trade_no.as_str().to_owned(),
+            out_split_no: split.out_split_no.as_str().to_owned(),
+            split_status: split.status.as_str(),
+            amount: split.amount.as_i64(),
+            receivers: split.shares.iter().map(SplitPayloadReceiver::of).collect(),
+            channel_split_id: split.channel_split_id.clone(),
+            error: split.upstream_error.clone(),
+            finished_at: split.finished_at.map(Timestamp::to_rfc3339),
             channel: order.pay_method.channel().as_str(),
             method: order.pay_method.method().as_str(),
             livemode: mode.is_live(),

@@ -79,6 +79,27 @@ pub enum ServiceError {
         channel: Channel,
         ended_at: Timestamp,
     },
+    /// No split of this site has this `out_split_no`.
+    #[error("split not found")]
+    SplitNotFound,
+    /// Splitting an order that is not paid, or was not made for profit sharing.
+    #[error("the order cannot be split: {0}")]
+    NotSplittable(&'static str),
+    /// The split would take the order's splits and refunds that are not `failed` past what was
+    /// paid.
+    #[error("the split exceeds what is left to split: {splittable} fen")]
+    SplitExceedsPaid { splittable: i64 },
+    /// The split would take the order's splits past what the channel lets the merchant split
+    /// away (WeChat Pay: 30% of the payment for a direct merchant).
+    #[error("the split exceeds the channel's ratio limit: {left} fen may still be split")]
+    SplitRatioExceeded { left: i64 },
+    /// The site already has a split with this `out_split_no`, asked with different content (or
+    /// for another order).
+    #[error("out_split_no is already used by a split with different content")]
+    OutSplitNoConflict,
+    /// The receivers are of the other channel than the order's.
+    #[error("the receivers' type is not one of the order's channel ({})", .0.as_str())]
+    SplitReceiversOfAnotherChannel(Channel),
     /// The order could not be expressed for the channel (a bug or a configuration mismatch).
     #[error("channel: {0}")]
     Channel(String),

@@ -28,6 +28,7 @@ mod read;
 mod refund_requests;
 mod refunds;
 mod sites;
+mod splits;
 mod upstream;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use read::ChannelCheck;
 pub use refund_requests::{DEFAULT_REFUND_CHECK_AFTER, RefundView, Taken, take_refund};
 pub use refunds::{RefundApplied, end_of as refund_end_of};
 pub use sites::SiteService;
+pub use splits::{SplitView, end_of as split_end_of};
 
 use crate::channels::{ChannelError, Channels, PayParams};
 use crate::domain::{Channel, Order, OrderStatus, OutTradeNo, Site};

@@ -4,9 +4,10 @@
 
 use std::borrow::Cow;
 
-use crate::channels::{ChannelError, RefundState, UpstreamStatus};
+use crate::channels::{ChannelError, RefundState, SplitState, UpstreamStatus};
 use crate::domain::{
-    Channel, Order, OrderId, Refund, UpstreamFields, UpstreamOrderNo, UpstreamRefundNo,
+    Channel, Order, OrderId, Refund, Split, SplitRatio, UpstreamFields, UpstreamOrderNo,
+    UpstreamRefundNo,
 };
 
 use super::{OrderService, ServiceError};
@@ -143,6 +144,60 @@ impl OrderService {
         };
         if let Err(e) = &result {
             tracing::warn!(refund = refund.id, error = %e, "refund query failed");
+        }
+        result
+    }
+
+    /// How much of `order` its splits may take (see
+    /// [`Channels::split_ratio`](crate::channels::Channels::split_ratio)).
+    pub(super) async fn split_ratio_upstream(
+        &self,
+        order: &Order,
+    ) -> Result<SplitRatio, ChannelError> {
+        own_upstream(order)?;
+        let authorised = self.authorised(order).await?;
+        counted(
+            order,
+            "split_ratio",
+            self.channels.split_ratio(&authorised).await,
+        )
+    }
+
+    /// Sends `split` of `order` upstream (idempotent for the same stored split; see
+    /// [`Channels::split`](crate::channels::Channels::split)).
+    pub(super) async fn split_upstream(
+        &self,
+        order: &Order,
+        split: &Split,
+    ) -> Result<SplitState, ChannelError> {
+        own_upstream(order)?;
+        let authorised = self.authorised(order).await?;
+        counted(
+            order,
+            "split",
+            self.channels.split(&authorised, split).await,
+        )
+    }
+
+    /// Asks the channel what became of `split`. A failure is logged here.
+    ///
+    /// # Errors
+    /// As [`Channels::query_split`](crate::channels::Channels::query_split).
+    pub async fn query_split_channel(
+        &self,
+        order: &Order,
+        split: &Split,
+    ) -> Result<SplitState, ChannelError> {
+        let result = match self.authorised(order).await {
+            Ok(authorised) => counted(
+                order,
+                "split_query",
+                self.channels.query_split(&authorised, split).await,
+            ),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(split = split.id, error = %e, "split query failed");
         }
         result
     }

@@ -96,6 +96,7 @@ mod tests {
             return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
+            profit_sharing: false,
         }
     }
 

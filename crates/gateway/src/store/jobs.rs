@@ -16,7 +16,7 @@ pub(super) fn subject_column(subject: &JobSubject) -> String {
     match subject {
         JobSubject::Event(id) => id.clone(),
         JobSubject::Order(id) => id.as_i64().to_string(),
-        JobSubject::Refund(id) => id.to_string(),
+        JobSubject::Refund(id) | JobSubject::Split(id) => id.to_string(),
         JobSubject::Bill(channel, day) => format!("{}:{day}", channel.as_str()),
     }
 }
@@ -33,6 +33,7 @@ fn subject_from_column(kind: JobKind, text: &str) -> Option<JobSubject> {
             .ok()
             .map(|id| JobSubject::Order(OrderId::from_i64(id))),
         JobKind::CheckRefund => text.parse().ok().map(JobSubject::Refund),
+        JobKind::CheckSplit => text.parse().ok().map(JobSubject::Split),
         JobKind::ReconcileDay => {
             let (channel, day) = text.split_once(':')?;
             Some(JobSubject::Bill(

@@ -3,7 +3,7 @@
 //!
 //! Posting happens only inside the transaction of the state change that causes it —
 //! [`post_payment!`] in `transitions.rs` when an order becomes paid, [`post_refund!`] in
-//! `refunds.rs` when a refund succeeds — so the money and the status change commit or roll back
+//! `refunds.rs` when a refund succeeds, [`post_split!`] in `splits.rs` when a split's shares are paid — so the money and the status change commit or roll back
 //! together: a transition that loses its compare-and-set books nothing, and a crash cannot leave
 //! one without the other. A movement is inserted with `ON CONFLICT DO NOTHING` on its cause and
 //! kind, so the same cause is never booked twice even if a caller tried.
@@ -90,7 +90,16 @@ macro_rules! post_refund {
     }};
 }
 
-pub(super) use {post_movement, post_payment, post_refund};
+/// Books what split `$split_id` paid to its receivers, `$amount` fen of order `$order_id` (all
+/// `i64`) of site `$site` (`&str`), inside the transaction `$tx` in which it ends, at `$at`.
+macro_rules! post_split {
+    ($tx:ident, $split_id:expr, $order_id:expr, $site:expr, $amount:expr, $at:expr) => {{
+        let movement = super::ledger::split_movement($split_id, $order_id, $site, $amount)?;
+        super::ledger::post_movement!($tx, &movement, $at);
+    }};
+}
+
+pub(super) use {post_movement, post_payment, post_refund, post_split};
 
 /// The movements of a payment: the payment itself, and the fee when there is one. The stored
 /// values are parsed again: a bad one is refused (and the transition with it) rather than booked.
@@ -126,6 +135,24 @@ pub(super) fn refund_movement(
         SiteId::parse(site).map_err(bad)?,
         OrderId::from_i64(order_id),
         refund_id,
+        Amount::parse(amount).map_err(bad)?,
+    ))
+}
+
+/// The movement of what a split paid to its receivers.
+pub(super) fn split_movement(
+    split_id: i64,
+    order_id: i64,
+    site: &str,
+    amount: i64,
+) -> Result<Movement, StoreError> {
+    let bad = |e: crate::domain::DomainError| {
+        StoreError::corrupt("split", format!("row {split_id}: {e}"))
+    };
+    Ok(Movement::split(
+        SiteId::parse(site).map_err(bad)?,
+        OrderId::from_i64(order_id),
+        split_id,
         Amount::parse(amount).map_err(bad)?,
     ))
 }

@@ -39,6 +39,7 @@ mod rows;
 mod search;
 mod sessions;
 mod sites;
+mod splits;
 mod stats;
 mod transitions;
 
@@ -73,6 +74,7 @@ pub use refunds::{
 pub use search::{MethodFilter, OrderCursor, OrderPage, OrderSearch};
 pub use sessions::NewSession;
 pub use sites::{NewSite, SiteUpdate};
+pub use splits::{HeldTotals, SplitFinish, SplitFinishOutcome, SplitReserveOutcome};
 pub use stats::{CreatedDay, DailyFigures, OpenCounts, PaidGroup, Period, Tally};
 pub use transitions::{Transition, TransitionOutcome};
 

@@ -40,6 +40,7 @@ struct EventRow {
     last_attempt_at: Option<i64>,
     delivered_at: Option<i64>,
     refund_id: Option<i64>,
+    split_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,7 +83,7 @@ impl TryFrom<AttemptRow> for Attempt {
 }
 
 const SELECT_EVENTS: &str = "SELECT id, site_id, order_id, event_type, status, attempts, \
-     created_at, last_attempt_at, delivered_at, refund_id FROM notification_events";
+     created_at, last_attempt_at, delivered_at, refund_id, split_id FROM notification_events";
 
 /// What an attempt settles (see [`Store::record_attempt_settling`]).
 #[derive(Debug, Clone, Copy)]
@@ -317,6 +318,14 @@ impl Store {
             ),
             None => None,
         };
+        let split = match r.split_id {
+            Some(id) => Some(
+                self.split_by_id(id)
+                    .await?
+                    .ok_or_else(|| bad("no such split"))?,
+            ),
+            None => None,
+        };
         Ok(NotificationEvent {
             event_type: EventType::parse(&r.event_type).ok_or_else(|| bad("event_type"))?,
             status: NotificationStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
@@ -327,6 +336,7 @@ impl Store {
             id: r.id,
             order,
             refund,
+            split,
             site,
         })
     }

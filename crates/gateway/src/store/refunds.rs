@@ -22,8 +22,8 @@ pub enum ReserveOutcome {
     Existing(Refund),
     /// The order is not paid (or is already fully refunded): nothing can be refunded.
     NotRefundable(OrderStatus),
-    /// The amount is more than what is left to refund (paid, less every refund that is not
-    /// `failed`).
+    /// The amount is more than what is left to refund (paid, less every refund and split that is
+    /// not `failed`).
     ExceedsPaid { refundable: i64 },
 }
 
@@ -120,8 +120,9 @@ const SELECT_REFUNDS: &str = "SELECT id, order_id, site_id, channel, out_refund_
 impl Store {
     /// Stores the refund and reserves its amount against its order, in one transaction, unless the
     /// site already has a refund with this `out_refund_no`. The reservation is one conditional
-    /// update of the order (paid, and what the refunds hold plus this amount within what was paid),
-    /// so the sum of an order's refunds that are not `failed` never exceeds what was paid, under
+    /// update of the order (paid, and what its refunds and splits hold plus this amount within
+    /// what was paid; [`Store::reserve_split`] checks the same sum on the same row), so the sum of
+    /// an order's refunds and splits that are not `failed` never exceeds what was paid, under
     /// any concurrency: SQLite runs one writer at a time, and PostgreSQL re-checks the condition
     /// on the row it locks.
     ///
@@ -147,7 +148,7 @@ impl Store {
         let reserve = "UPDATE orders SET refund_reserved_fen = refund_reserved_fen + $2, \
                        updated_at = $3, version = version + 1 \
                        WHERE id = $1 AND status = 'paid' \
-                       AND refund_reserved_fen + $2 <= amount_fen";
+                       AND refund_reserved_fen + split_reserved_fen + $2 <= amount_fen";
         let check = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let r = new.request();
         let amount = r.amount.as_i64();
@@ -208,13 +209,13 @@ impl Store {
             return Ok(ReserveOutcome::Existing(existing));
         }
         // Not inserted and not there: the reservation was refused (or the order is not the site's).
-        let (status, totals) = self
-            .order_refund_state(new.site_id(), new.order_id())
+        let (status, held) = self
+            .order_held(new.site_id(), new.order_id())
             .await?
             .ok_or(StoreError::NotFound("order to refund"))?;
         Ok(if status == OrderStatus::Paid {
             ReserveOutcome::ExceedsPaid {
-                refundable: totals.paid - totals.reserved,
+                refundable: held.free().max(0),
             }
         } else {
             ReserveOutcome::NotRefundable(status)

@@ -28,7 +28,7 @@ macro_rules! order_columns {
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
             " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data,",
-            " wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, combine_no"
+            " wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, combine_no, profit_sharing"
         )
     };
 }
@@ -87,6 +87,7 @@ pub(crate) struct OrderRow {
     wechat_sub_appid: Option<String>,
     alipay_seller_id: Option<String>,
     combine_no: Option<String>,
+    profit_sharing: i64,
 }
 
 impl OrderRow {
@@ -163,6 +164,9 @@ impl TryFrom<OrderRow> for Order {
                 .map(UpstreamOrderNo::parse)
                 .transpose()
                 .map_err(bad)?,
+            profit_sharing: flag(r.profit_sharing).ok_or_else(|| {
+                StoreError::corrupt("order", format!("row {}: profit_sharing", r.id))
+            })?,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,

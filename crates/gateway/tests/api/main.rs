@@ -21,5 +21,6 @@ mod onepass;
 mod ops;
 mod refunds;
 mod scoping;
+mod splits;
 mod upstream;
 mod v1;

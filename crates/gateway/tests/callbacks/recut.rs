@@ -34,6 +34,7 @@ async fn legacy_alipay_order(app: &TestApp, no: &str, description: &str) -> gate
         return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     };
     let new = NewOrder::prepare(app.site.id.clone(), request, Timestamp::now());
     let InsertOutcome::Inserted(order) = app.db.store.insert_order_if_absent(&new).await.unwrap()
@@ -128,6 +129,7 @@ api_tests! {
             return_url: None,
             payer: Payer::default(),
             expire_minutes: ExpireMinutes::default(),
+            profit_sharing: false,
         };
         let new = NewOrder::prepare(app.site.id.clone(), request, Timestamp::now());
         let InsertOutcome::Inserted(order) = app.db.store.insert_order_if_absent(&new).await.unwrap() else { panic!() };

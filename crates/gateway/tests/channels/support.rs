@@ -123,6 +123,7 @@ impl Env {
             return_url: None,
             payer,
             expire_minutes: ExpireMinutes::default(),
+            profit_sharing: false,
         };
         let new = NewOrder::prepare(self.site.id.clone(), request, Timestamp::now());
         match self.store.insert_order_if_absent(&new).await.unwrap() {

@@ -18,4 +18,5 @@ mod pool;
 mod reconciliation;
 mod refunds;
 mod sites;
+mod splits;
 mod transitions;

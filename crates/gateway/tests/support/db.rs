@@ -110,6 +110,7 @@ pub fn seed_request(out_trade_no: &str) -> OrderRequest {
         return_url: None,
         payer: Payer::default(),
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     }
 }
 

@@ -120,6 +120,8 @@ error_codes! {
         "No combined order of this site has this combine_out_trade_no.";
     RefundNotFound: NOT_FOUND, "refund_not_found",
         "No refund of this site has this out_refund_no.";
+    SplitNotFound: NOT_FOUND, "split_not_found",
+        "No split of this site has this out_split_no.";
     NotificationNotFound: NOT_FOUND, "notification_not_found",
         "No notification event of this site has this event_id.";
     NotFound: NOT_FOUND, "not_found",
@@ -144,6 +146,14 @@ error_codes! {
         "The site already has a refund with this out_refund_no, with a different amount, reason or notify_url, or for another order.";
     RefundWindowPassed: CONFLICT, "refund_window_passed",
         "The channel no longer takes refunds of this order: WeChat Pay one year after payment, Alipay after the window in the merchant's contract (`alipay.refund_window`). Nothing was sent.";
+    OrderNotSplittable: CONFLICT, "order_not_splittable",
+        "Only a paid order made for profit sharing (`profit_sharing: true`) can be split. An order refunded in full answers split_exceeds_paid.";
+    SplitExceedsPaid: CONFLICT, "split_exceeds_paid",
+        "The receivers' amounts add up to more than is left: what was paid, less every split and refund of the order that is not `failed`. The message says how much is left.";
+    SplitRatioExceeded: CONFLICT, "split_ratio_exceeded",
+        "The order's splits would take more than the channel lets the merchant split away: WeChat Pay 30% of the payment for a direct merchant, a sub-merchant's own authorised ratio. Checked before any call; the message says how much is left.";
+    OutSplitNoConflict: CONFLICT, "out_split_no_conflict",
+        "The site already has a split with this out_split_no, with other receivers, amounts or description, or for another order.";
     PayloadTooLarge: PAYLOAD_TOO_LARGE, "payload_too_large",
         "The body is larger than the limit (64 KiB).";
     RateLimited: TOO_MANY_REQUESTS, "rate_limited",

@@ -49,6 +49,9 @@ impl ApiError {
             }
             Self::Invalid(e) => body.field = Some(e.field()),
             Self::Service(ServiceError::UnsignableForAlipay { field }) => body.field = Some(field),
+            Self::Service(ServiceError::SplitReceiversOfAnotherChannel(_)) => {
+                body.field = Some("receivers.type");
+            }
             Self::MissingFields(fields) => body.field = fields.first().copied(),
             Self::Service(ServiceError::UpstreamRefused {
                 channel,

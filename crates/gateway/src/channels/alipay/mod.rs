@@ -7,6 +7,7 @@
 mod account;
 pub(super) mod callback;
 pub(super) mod refunds;
+pub(super) mod splits;
 mod transformers;
 
 pub use account::AlipayAccount;

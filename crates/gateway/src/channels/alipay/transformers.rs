@@ -70,6 +70,8 @@ pub(super) fn order(
     request.time_expire = Some(expiry_of(order.expires_at)?);
     request.passback_params = order.attach.as_ref().map(passback_params);
     request.notify_url = Some(account.notify_url.clone());
+    // Made for profit sharing: Alipay keeps the money frozen for `alipay.trade.order.settle`.
+    request.royalty_freeze = order.profit_sharing;
     Ok(request)
 }
 

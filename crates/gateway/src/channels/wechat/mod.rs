@@ -9,6 +9,7 @@ pub(super) mod combine;
 pub(super) mod oauth;
 pub(super) mod partner;
 pub(super) mod refunds;
+pub(super) mod splits;
 mod transformers;
 
 pub use account::{WechatAccount, WechatAppIds, WechatPartner};

@@ -75,6 +75,7 @@ pub(super) async fn create(
     );
     request.time_expire = direct.time_expire;
     request.attach = direct.attach;
+    request.settle_info = direct.settle_info;
     request.merchant.sub_appid = sub.sub_appid.as_ref().map(|a| a.as_str().to_owned());
     let client = &partner.client;
     match kind {

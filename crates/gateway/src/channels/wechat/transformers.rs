@@ -2,8 +2,8 @@
 
 use channel_core::Fen;
 use wechatpay::{
-    H5Info, NewOrder, NewRefund, OrderAmount, RefundRequestAmount, SceneInfo, TradeRef, TradeState,
-    TransactionFor,
+    H5Info, NewOrder, NewRefund, OrderAmount, RefundRequestAmount, SceneInfo, SettleInfo, TradeRef,
+    TradeState, TransactionFor,
 };
 
 use super::super::status::{expiry_of, timestamp_of};
@@ -30,6 +30,10 @@ pub(super) fn new_order(
     );
     request.time_expire = Some(expiry_of(order.expires_at)?);
     request.attach = order.attach.as_ref().map(|a| a.as_str().to_owned());
+    // Made for profit sharing: WeChat Pay keeps the money frozen until it is split or unfrozen.
+    request.settle_info = order.profit_sharing.then_some(SettleInfo {
+        profit_sharing: true,
+    });
     Ok(request)
 }
 

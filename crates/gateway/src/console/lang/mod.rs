@@ -185,6 +185,18 @@ pub(super) fn refusal(lang: Lang, e: &ServiceError) -> String {
             .svc_refund_window_passed
             .replace("{channel}", lang.channel(*channel))
             .replace("{ended}", &super::format::time(*ended_at)),
+        ServiceError::SplitNotFound => t.svc_split_not_found.to_owned(),
+        ServiceError::NotSplittable(_) => t.svc_not_splittable.to_owned(),
+        ServiceError::SplitExceedsPaid { splittable } => t
+            .svc_split_exceeds_paid
+            .replace("{amount}", &super::format::yuan(*splittable)),
+        ServiceError::SplitRatioExceeded { left } => t
+            .svc_split_ratio_exceeded
+            .replace("{amount}", &super::format::yuan(*left)),
+        ServiceError::OutSplitNoConflict => t.svc_out_split_no_conflict.to_owned(),
+        ServiceError::SplitReceiversOfAnotherChannel(channel) => t
+            .svc_split_receivers_of_another_channel
+            .replace("{channel}", lang.channel(*channel)),
         ServiceError::Channel(_) => t.svc_channel.to_owned(),
         ServiceError::Store(_) => t.internal.to_owned(),
     }
@@ -323,6 +335,12 @@ pub struct Text {
     pub svc_refund_exceeds_paid: &'static str,
     pub svc_out_refund_no_conflict: &'static str,
     pub svc_refund_window_passed: &'static str,
+    pub svc_split_not_found: &'static str,
+    pub svc_not_splittable: &'static str,
+    pub svc_split_exceeds_paid: &'static str,
+    pub svc_split_ratio_exceeded: &'static str,
+    pub svc_out_split_no_conflict: &'static str,
+    pub svc_split_receivers_of_another_channel: &'static str,
     pub svc_channel: &'static str,
     // Audit log
     pub audit_title: &'static str,
@@ -479,6 +497,12 @@ pub static ZH: Text = Text {
     svc_refund_exceeds_paid: "退款金额超过了可退金额：还可退 {amount} 元。",
     svc_out_refund_no_conflict: "这个退款单号已被一笔内容不同的退款使用。",
     svc_refund_window_passed: "{channel}对这笔订单的退款期限已于 {ended}（北京时间）结束。",
+    svc_split_not_found: "找不到这笔分账。",
+    svc_not_splittable: "这笔订单不能分账：它尚未支付，或创建时没有开启分账。",
+    svc_split_exceeds_paid: "分账金额超过了可分金额：还可分 {amount} 元。",
+    svc_split_ratio_exceeded: "分账金额超过了渠道允许的最大分账比例：还可分 {amount} 元。",
+    svc_out_split_no_conflict: "这个分账单号已被一笔内容不同的分账使用。",
+    svc_split_receivers_of_another_channel: "分账接收方不属于这笔订单的渠道（{channel}）。",
     svc_channel: "这笔订单无法按渠道的要求发出（配置或程序的问题），详情见服务器日志。",
     audit_title: "审计日志",
     notifications_title: "商户通知",
@@ -633,6 +657,12 @@ pub static EN: Text = Text {
     svc_refund_exceeds_paid: "The refund is more than what is left to refund: {amount} yuan.",
     svc_out_refund_no_conflict: "This refund number is already used by a refund with different content.",
     svc_refund_window_passed: "{channel}'s refund window for this order ended at {ended} (UTC+8).",
+    svc_split_not_found: "No such split.",
+    svc_not_splittable: "This order cannot be split: it is not paid, or was not made for profit sharing.",
+    svc_split_exceeds_paid: "The split is more than what is left to split: {amount} yuan.",
+    svc_split_ratio_exceeded: "The split is more than the channel lets the merchant split away: {amount} yuan is left.",
+    svc_out_split_no_conflict: "This split number is already used by a split with different content.",
+    svc_split_receivers_of_another_channel: "The receivers are not of this order's channel ({channel}).",
     svc_channel: "The order could not be put to the channel (a configuration or program error); the server's log has the details.",
     audit_title: "Audit log",
     notifications_title: "Notifications to sites",
@@ -709,6 +739,12 @@ mod tests {
                 channel: Ch::Alipay,
                 ended_at: Timestamp::from_millis(1_700_000_000_000),
             },
+            ServiceError::SplitNotFound,
+            ServiceError::NotSplittable("it is not paid"),
+            ServiceError::SplitExceedsPaid { splittable: 100 },
+            ServiceError::SplitRatioExceeded { left: 100 },
+            ServiceError::OutSplitNoConflict,
+            ServiceError::SplitReceiversOfAnotherChannel(Ch::Wechat),
             ServiceError::Channel("amount overflows".to_owned()),
         ]
     }

@@ -212,6 +212,7 @@ fn order_request(
             ..Payer::default()
         },
         expire_minutes: ExpireMinutes::default(),
+        profit_sharing: false,
     })
 }
 

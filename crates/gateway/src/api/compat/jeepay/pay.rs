@@ -80,6 +80,7 @@ fn order_request(request: &UnifiedOrder) -> Result<OrderRequest, Failure> {
             .map_err(|_| Failure::business("同步通知地址格式不正确"))?,
         payer: payer_of(request)?,
         expire_minutes: expiry(request.expired_time)?,
+        profit_sharing: false,
     })
 }
 

@@ -135,6 +135,7 @@ impl PayRequest {
             payer,
             expire_minutes: ExpireMinutes::parse(i64::from(expire))
                 .map_err(|_| invalid(RequestError::BadExpire))?,
+            profit_sharing: false,
         })
     }
 }
