@@ -1,8 +1,6 @@
 //! The `check_order` job handler: loads the order, takes the step `decide` names, and turns every
 //! answer into a job outcome. Nothing here decides what an answer means; `decide` does.
 
-use std::time::Duration;
-
 use crate::channels::{ChannelError, UpstreamStatus};
 use crate::domain::{Job, JobKind, JobSubject, Order, OrderStatus, Timestamp};
 use crate::service::{Applied, OrderService, ResultSource};
@@ -10,7 +8,7 @@ use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 use super::CompensationSettings;
 use super::decide::{self, CloseResult, OnExpiry, OnQuery, Step, Timeline};
-use super::schedule::next_check_after;
+use super::schedule::{next_check_after, soon_after};
 
 /// Runs `check_order` jobs (subject: the order id). Cheap to clone.
 #[derive(Clone)]
@@ -392,13 +390,7 @@ impl OrderChecker {
 
     /// After paygate's own failure: soon, the shortest interval of the schedule.
     fn after_store_error(&self, now: Timestamp) -> JobOutcome {
-        let first = self
-            .settings
-            .schedule
-            .first()
-            .copied()
-            .unwrap_or(Duration::from_secs(60));
-        JobOutcome::RetryAt(now.plus(first))
+        JobOutcome::RetryAt(soon_after(now, &self.settings.schedule))
     }
 
     /// After an unclear answer past the deadline: the same escalating schedule, counted from the

@@ -75,6 +75,15 @@ impl CompensationSettings {
         }
         Ok(self)
     }
+
+    /// The schedule to check by: these settings', or the default's when theirs cannot drive
+    /// checks.
+    #[must_use]
+    pub(crate) fn usable_schedule(&self) -> Vec<Duration> {
+        self.clone()
+            .checked()
+            .map_or_else(|_| Self::default().schedule, |s| s.schedule)
+    }
 }
 
 #[cfg(test)]

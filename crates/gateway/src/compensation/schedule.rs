@@ -16,6 +16,13 @@ pub(crate) fn first_check(origin: Timestamp, schedule: &[Duration]) -> Timestamp
     origin.plus(schedule.first().copied().unwrap_or(Duration::ZERO))
 }
 
+/// Soon after `now`: the schedule's first interval (a minute if it has none), for a retry after
+/// paygate's own failure.
+#[must_use]
+pub(crate) fn soon_after(now: Timestamp, schedule: &[Duration]) -> Timestamp {
+    now.plus(schedule.first().copied().unwrap_or(Duration::from_secs(60)))
+}
+
 /// The first check instant strictly after `now`. An empty schedule, or one ending with a zero
 /// step, would never advance; [`super::CompensationSettings::checked`] refuses both, and here the
 /// last step is taken as at least one millisecond so the arithmetic stays total.

@@ -15,7 +15,7 @@ use crate::service::OrderService;
 use crate::workers::{BoxFuture, JobHandler, JobOutcome};
 
 use super::CompensationSettings;
-use super::schedule::next_check_after;
+use super::schedule::{next_check_after, soon_after};
 
 /// What a split check does with the channel's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +48,10 @@ impl SplitChecker {
     /// Checks on the schedule of `settings` (the default's if it is invalid).
     #[must_use]
     pub fn new(service: OrderService, settings: &CompensationSettings) -> Self {
-        let schedule = settings
-            .clone()
-            .checked()
-            .map_or_else(|_| CompensationSettings::default().schedule, |s| s.schedule);
-        Self { service, schedule }
+        Self {
+            service,
+            schedule: settings.usable_schedule(),
+        }
     }
 
     /// Checks the split `job` is about as of `now`, and says when to check it again.
@@ -68,12 +67,7 @@ impl SplitChecker {
             tracing::error!(job = job.id, subject = %job.subject, "check_split job names no split");
             return (JobOutcome::Done, "missing");
         };
-        let first = self
-            .schedule
-            .first()
-            .copied()
-            .unwrap_or(Duration::from_secs(60));
-        let soon = JobOutcome::RetryAt(now.plus(first));
+        let soon = JobOutcome::RetryAt(soon_after(now, &self.schedule));
         let split = match self.service.split_by_id(id).await {
             Ok(Some(split)) => split,
             Ok(None) => {

@@ -184,9 +184,9 @@ api_tests! {
         let token = authorise(&app, SELLER).await;
         let site = app.another_site("merchant of its own").await;
         serve_as(&app, &site, Some((SELLER, &token))).await;
-        let in_clear = app.db.count(&format!(
+        let sealed_rows = app.db.count(&format!(
             "SELECT COUNT(*) FROM sites WHERE alipay_seller_id = '{SELLER}' AND alipay_app_auth_token_sealed IS NOT NULL")).await;
-        assert_eq!(in_clear, 1);
+        assert_eq!(sealed_rows, 1);
         let sealed: Vec<u8> = app.db.bytes(&format!("SELECT alipay_app_auth_token_sealed FROM sites WHERE id = '{}'", site.id)).await;
         assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
         let audit = app.db.store.list_audit(10).await.unwrap();
