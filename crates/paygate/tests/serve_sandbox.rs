@@ -15,9 +15,10 @@ use support::serve::{
 async fn first_start_is_a_marked_sandbox_with_a_private_master_key_and_a_demo_site() {
     let dir = tempfile::tempdir().unwrap();
     let pg = Paygate::start(ServeOptions::new(dir.path()));
-    let log = pg.wait_for_log("site_id:");
+    // The demo site's block ends with the example's command line.
+    let log = pg.wait_for_log("seed000_example.mjs");
     assert!(log.contains("SANDBOX MODE — NO REAL MONEY MOVES"), "{log}");
-    assert!(log.contains("seed000_example.mjs"), "{log}");
+    assert!(log.contains("site_id:"), "{log}");
     assert_eq!(
         log.lines().filter(|l| l.starts_with("[stdout]")).count(),
         1,

@@ -65,8 +65,8 @@ fn announce_sandbox(app: &App) {
         );
     }
     if let Some(demo) = app.demo_site() {
-        let _ = writeln!(
-            err,
+        // One write: a reader (a person or a script) who sees the site id sees the keys too.
+        let block = format!(
             "\n  Demo site created (shown once, keep the SK):\n    \
              site_id: {}\n    ak:      {}\n    sk:      {}\n\n  \
              Try the seed's Node.js example (Node 18+), from the repository root:\n    \
@@ -74,6 +74,7 @@ fn announce_sandbox(app: &App) {
              interop/seed000_example.mjs > /tmp/paygate_example.mjs && node /tmp/paygate_example.mjs\n",
             demo.site_id, demo.ak, demo.sk, demo.ak, demo.sk
         );
+        let _ = err.write_all(block.as_bytes());
     }
     let _ = err.flush();
 }
