@@ -16,7 +16,8 @@ use crate::service::SplitView;
 /// The body of `POST /v1/orders/{out_trade_no}/splits`.
 #[derive(Debug, ToSchema)]
 pub struct V1SplitRequest {
-    /// The site's split number: 1-64 characters of letters, digits, `_` and `-`, unique per site.
+    /// The site's split number: 1-64 characters of letters, digits, `_` and `-`, unique per site;
+    /// `pg-…` numbers are paygate's own splits of the site's orders and cannot be chosen.
     /// Sending the same number with the same content again is the same split.
     #[schema(value_type = String, example = "split_20240101_001")]
     pub out_split_no: OutSplitNo,

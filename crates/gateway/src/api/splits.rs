@@ -51,7 +51,7 @@ pub async fn create(
 /// split is checked in the background until it ends).
 #[utoipa::path(
     get, path = "/v1/splits/{out_split_no}", tag = "v1",
-    params(("out_split_no" = String, Path, description = "The site's split number")),
+    params(("out_split_no" = String, Path, description = "The site's split number, or paygate's own (`pg-ledger-…`, `pg-fee-…`) of one of its orders")),
     security(("1pass_signature" = [])),
     responses(
         (status = 200, description = "The split", body = V1Split),
@@ -65,7 +65,8 @@ pub async fn get(
     signed: Signed,
 ) -> Result<Json<V1Split>, ApiError> {
     // A number that cannot be an out_split_no cannot name a split: 404, as for an unknown one.
-    let no = OutSplitNo::parse(&out_split_no)
+    // paygate's own splits of the site's orders (`pg-…`) are the site's to read too.
+    let no = OutSplitNo::stored(&out_split_no)
         .map_err(|_| ApiError::Service(ServiceError::SplitNotFound))?;
     let view = ctx.orders.find_split(&signed.site.id, &no).await?;
     Ok(Json(view.into()))

@@ -23,7 +23,9 @@ pub use open::{migrate, open_store};
 use crate::api::{self, ApiSettings, ApiState};
 use crate::callbacks;
 use crate::channels::{AlipayAccount, Channels, WechatAccount};
-use crate::compensation::{OrderChecker, RefundChecker, SplitChecker};
+use crate::compensation::{
+    DEFAULT_PLANNED_SPLIT_AFTER, OrderChecker, PlannedSplitter, RefundChecker, SplitChecker,
+};
 use crate::config::Settings;
 use crate::console::{self, ConsoleSettings, ConsoleState};
 use crate::crypto::SecretBox;
@@ -176,6 +178,8 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
     let checker = OrderChecker::new(services.orders.clone(), settings.compensation.clone());
     let refund_checker = RefundChecker::new(services.orders.clone(), &settings.compensation);
     let split_checker = SplitChecker::new(services.orders.clone(), &settings.compensation);
+    let planned_splitter =
+        PlannedSplitter::new(services.orders.clone(), DEFAULT_PLANNED_SPLIT_AFTER);
     let reconcile_settings = settings.reconcile;
     let reconciler = Reconciler::new(store.clone(), services.orders.clone());
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
@@ -183,6 +187,7 @@ pub async fn build(settings: Settings) -> Result<App, AppError> {
         Arc::new(checker),
         Arc::new(refund_checker),
         Arc::new(split_checker),
+        Arc::new(planned_splitter),
         Arc::new(ReconcileJob::new(
             reconciler,
             channels.clone(),

@@ -38,8 +38,8 @@ pub use wechat::{OauthError, WechatAccount, WechatAppIds, WechatOauth, WechatPar
 use callback::{NewsPayload, RefundNewsPayload};
 
 use crate::domain::{
-    Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, Refund, RefundWindows, Split,
-    SplitRatio, UpstreamFields, WechatSubMerchant,
+    Channel, Method, Order, OrderMethod, OrderRequest, PayMethod, ReceiverAccount, ReceiverType,
+    Refund, RefundWindows, SiteReceiver, Split, SplitRatio, UpstreamFields, WechatSubMerchant,
 };
 
 /// The configured channel accounts. Cheap to clone.
@@ -134,6 +134,24 @@ impl Channels {
         sub_merchant: Option<&WechatSubMerchant>,
     ) -> bool {
         self.target(method, sub_merchant).is_ok()
+    }
+
+    /// Where the operator's fee on an order of `channel` paid to a site's own merchant goes by
+    /// profit sharing: the WeChat Pay service provider itself, when its registered name is set.
+    /// `None`: the fee is owed instead (an Alipay merchant's fee is always).
+    #[must_use]
+    pub fn fee_receiver(&self, channel: Channel) -> Option<SiteReceiver> {
+        match channel {
+            Channel::Wechat => {
+                let partner = self.wechat_account()?.partner.as_ref()?;
+                Some(SiteReceiver {
+                    kind: ReceiverType::WechatMerchant,
+                    account: ReceiverAccount::parse(&partner.sp_mchid).ok()?,
+                    name: partner.fee_receiver_name.clone()?,
+                })
+            }
+            Channel::Alipay => None,
+        }
     }
 
     /// The WeChat Pay merchant, when configured.

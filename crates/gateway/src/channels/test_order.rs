@@ -25,6 +25,7 @@ pub(crate) fn order(method: &str, status: OrderStatus) -> Order {
         alipay_seller_id: None,
         profit_sharing: false,
         alipay_auth: None,
+        split_plan: None,
         combine_no: None,
         fingerprint: Fingerprint::from_stored("v1:x".into()),
         status,

@@ -1,6 +1,7 @@
 //! Compensation and expiry: the `check_order` job, which finds out what became of an order whose
 //! callback never came, and closes it when it expires; the `check_refund` job, which does the
-//! same for a refund (`refunds.rs`), and the `check_split` job, for a split (`splits.rs`).
+//! same for a refund (`refunds.rs`), and the `check_split` job, for a split (`splits.rs`); and the
+//! `split_paid_order` job, which makes a paid order's planned splits (`planned_splits.rs`).
 //!
 //! Every open order has one `check_order` job (inserted with the order, deleted by the store when
 //! the order becomes final). [`OrderChecker`] runs it:
@@ -15,6 +16,7 @@
 
 mod checker;
 mod decide;
+mod planned_splits;
 mod refunds;
 mod schedule;
 mod splits;
@@ -22,6 +24,7 @@ mod splits;
 use std::time::Duration;
 
 pub use checker::OrderChecker;
+pub use planned_splits::{DEFAULT_PLANNED_SPLIT_AFTER, PlannedSplitter};
 pub use refunds::RefundChecker;
 pub use splits::SplitChecker;
 

@@ -33,6 +33,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("wechat.app_appid", "PAYGATE_WECHAT_APP_APPID"),
     key("wechat.sp_mchid", "PAYGATE_WECHAT_SP_MCHID"),
     key("wechat.sp_appid", "PAYGATE_WECHAT_SP_APPID"),
+    key("wechat.sp_name", "PAYGATE_WECHAT_SP_NAME"),
     key("wechat.merchant_serial", "PAYGATE_WECHAT_MERCHANT_SERIAL"),
     key(
         "wechat.merchant_key_file",

@@ -1,6 +1,7 @@
 //! `[wechat]`: a direct WeChat Pay merchant and, optionally, the service provider it also is,
 //! parsed into ready `wechatpay::Config`s.
 
+use crate::domain::ReceiverName;
 use channel_core::RsaPrivateKey;
 use channel_core::rsa::Certificate;
 use wechatpay::{ApiV3Key, Verification, WechatpayPublicKey};
@@ -31,6 +32,9 @@ pub struct WechatSettings {
 pub struct ServiceProviderSettings {
     pub sp_mchid: String,
     pub sp_appid: String,
+    /// The service provider's registered name (`wechat.sp_name`): set, the operator's fee on
+    /// sub-merchants' orders is taken by profit sharing to `sp_mchid`.
+    pub sp_name: Option<ReceiverName>,
     /// The client configuration signing as `sp_mchid`; `None` when it is `mchid`'s (one number,
     /// one client).
     pub client: Option<wechatpay::Config>,
@@ -129,9 +133,17 @@ fn service_provider(
     } else {
         Some(client_config(raw, &sp_mchid)?)
     };
+    let sp_name = raw
+        .text("wechat.sp_name")?
+        .map(|name| {
+            ReceiverName::parse(&name)
+                .map_err(|_| raw.invalid("wechat.sp_name", "1-64 characters of visible text"))
+        })
+        .transpose()?;
     Ok(Some(ServiceProviderSettings {
         sp_mchid,
         sp_appid,
+        sp_name,
         client,
     }))
 }

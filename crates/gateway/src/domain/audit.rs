@@ -41,6 +41,10 @@ pub enum AuditAction {
     SiteRotateKey,
     /// The operator's fee on a site's orders set.
     SiteFee,
+    /// A receiver set up for a site's orders' split plans, or renamed.
+    SiteReceiverPut,
+    /// A receiver of a site's split plans removed.
+    SiteReceiverRemove,
     /// A platform site let combine orders for a member site (合单).
     SiteCombineAllow,
     /// A platform site's leave to combine orders for a member site taken back.
@@ -78,6 +82,8 @@ impl AuditAction {
             Self::SiteEnable => "site.enable",
             Self::SiteRotateKey => "site.rotate_key",
             Self::SiteFee => "site.fee",
+            Self::SiteReceiverPut => "site.receiver_put",
+            Self::SiteReceiverRemove => "site.receiver_remove",
             Self::SiteCombineAllow => "site.combine_allow",
             Self::SiteCombineRevoke => "site.combine_revoke",
             Self::CompatEnable => "compat.enable",

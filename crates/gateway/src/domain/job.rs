@@ -15,6 +15,8 @@ pub enum JobKind {
     /// Find out (and, if the channel never got it, send) one `processing` split; the subject is
     /// the split.
     CheckSplit,
+    /// Make the splits of a paid order's split plan; the subject is the order.
+    SplitPaidOrder,
     /// Reconcile one day of one channel against its bill; the subject is the channel and day.
     ReconcileDay,
 }
@@ -27,6 +29,7 @@ impl JobKind {
             Self::CheckOrder => "check_order",
             Self::CheckRefund => "check_refund",
             Self::CheckSplit => "check_split",
+            Self::SplitPaidOrder => "split_paid_order",
             Self::ReconcileDay => "reconcile_day",
         }
     }
@@ -39,6 +42,7 @@ impl JobKind {
             "check_order" => Some(Self::CheckOrder),
             "check_refund" => Some(Self::CheckRefund),
             "check_split" => Some(Self::CheckSplit),
+            "split_paid_order" => Some(Self::SplitPaidOrder),
             "reconcile_day" => Some(Self::ReconcileDay),
             _ => None,
         }
@@ -57,6 +61,8 @@ pub enum JobSubject {
     Refund(i64),
     /// A split, by its row id.
     Split(i64),
+    /// A paid order whose split plan is to be carried out.
+    PaidOrder(OrderId),
     /// A channel's bill day.
     Bill(Channel, BillDay),
 }
@@ -69,6 +75,7 @@ impl JobSubject {
             Self::Order(_) => JobKind::CheckOrder,
             Self::Refund(_) => JobKind::CheckRefund,
             Self::Split(_) => JobKind::CheckSplit,
+            Self::PaidOrder(_) => JobKind::SplitPaidOrder,
             Self::Bill(..) => JobKind::ReconcileDay,
         }
     }
@@ -82,6 +89,7 @@ impl std::fmt::Display for JobSubject {
             Self::Order(id) => write!(f, "{}", id.as_i64()),
             Self::Refund(id) => write!(f, "refund {id}"),
             Self::Split(id) => write!(f, "split {id}"),
+            Self::PaidOrder(id) => write!(f, "splits of {}", id.as_i64()),
             Self::Bill(channel, day) => write!(f, "{} bill of {day}", channel.as_str()),
         }
     }
@@ -115,6 +123,7 @@ mod tests {
             JobKind::CheckOrder,
             JobKind::CheckRefund,
             JobKind::CheckSplit,
+            JobKind::SplitPaidOrder,
             JobKind::ReconcileDay,
         ] {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));

@@ -32,6 +32,13 @@
 //! | `fee` | the same order, in the same transaction (none when the fee is 0) | `site_balance.fees` | `operator.fee_income` |
 //! | `refund` | a refund, when it succeeds | `site_balance.refunded` | `channel_clearing` |
 //! | `split` | the shares of a split the channel paid | `site_balance.shared` | `receivers.splits_payable` |
+//! | `fee` (service-provider mode) | the operator's fee split, when it ends: what it took (cause: the split), and what it did not (cause: the order, owed) | `site_balance.fees` | `operator.fee_income` |
+//!
+//! A site served as a sub-merchant (WeChat Pay) or as its own Alipay merchant is paid to its own
+//! merchant account, so the operator's fee there is taken by profit sharing (the order's
+//! `split_plan`) rather than held back: it is booked when the fee split ends, not at payment.
+//! `channel_clearing` then stands for the money the channel collected for the site at its own
+//! merchant account.
 //!
 //! A refund does not give the fee back: the fee is the price of carrying the payment, which was
 //! carried whatever happened to it later, and keeping it makes a payment and its refund no free way
@@ -249,6 +256,45 @@ impl Movement {
                 amount.as_i64(),
             ),
             format!("split to receivers, {} fen", amount.as_i64()),
+        )
+    }
+
+    /// The operator's fee on a sub-merchant's order, `amount` of it taken from the site's own
+    /// merchant account by the fee split `split_id`.
+    #[must_use]
+    pub fn fee_taken(site_id: SiteId, order_id: OrderId, split_id: i64, amount: Amount) -> Self {
+        Self::transfer(
+            MovementKind::Fee,
+            Cause::Split(split_id),
+            site_id,
+            order_id,
+            (
+                Account::SiteFees,
+                Account::OperatorFeeIncome,
+                amount.as_i64(),
+            ),
+            format!("fee taken by profit sharing, {} fen", amount.as_i64()),
+        )
+    }
+
+    /// The operator's fee on a sub-merchant's order that its fee split could not take: owed, as
+    /// a direct merchant's fee is.
+    #[must_use]
+    pub fn fee_owed(site_id: SiteId, order_id: OrderId, amount: Amount) -> Self {
+        Self::transfer(
+            MovementKind::Fee,
+            Cause::Order(order_id),
+            site_id,
+            order_id,
+            (
+                Account::SiteFees,
+                Account::OperatorFeeIncome,
+                amount.as_i64(),
+            ),
+            format!(
+                "fee the fee split did not take, {} fen, owed",
+                amount.as_i64()
+            ),
         )
     }
 

@@ -34,6 +34,7 @@ mod return_url;
 mod session;
 mod site;
 mod split;
+mod split_plan;
 mod statement;
 mod status;
 mod sub_merchant;
@@ -86,6 +87,7 @@ pub use split::{
     SplitDescription, SplitRatio, SplitReceiver, SplitReceivers, SplitRequest, SplitShare,
     SplitStatus, UpstreamSplitNo,
 };
+pub use split_plan::{PlannedFee, PlannedSplit, SiteReceiver, SplitPlan, SplitPurpose};
 pub use statement::{Statement, StatementPayment, StatementRefund, StatementTotals};
 pub use status::OrderStatus;
 pub use sub_merchant::{

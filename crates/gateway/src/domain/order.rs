@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::{
     AlipaySellerId, Amount, AppAuthToken, Attach, CheckoutToken, Currency, Description,
     ExpireMinutes, NotifyUrl, OrderMethod, OrderStatus, Origin, OutTradeNo, PayAttempt,
-    PayAttemptId, PayMethod, Payer, ReturnUrl, Site, SiteId, Timestamp, UpstreamOrderNo,
+    PayAttemptId, PayMethod, Payer, ReturnUrl, Site, SiteId, SplitPlan, Timestamp, UpstreamOrderNo,
     WechatSubMerchant,
 };
 
@@ -139,6 +139,7 @@ pub struct NewOrder {
     origin: Option<Origin>,
     sub_merchant: Option<WechatSubMerchant>,
     alipay_seller_id: Option<AlipaySellerId>,
+    split_plan: Option<SplitPlan>,
     fingerprint: Fingerprint,
     upstream_order_no: UpstreamOrderNo,
     checkout_token: CheckoutToken,
@@ -162,6 +163,7 @@ impl NewOrder {
             origin: None,
             sub_merchant: None,
             alipay_seller_id: None,
+            split_plan: None,
             upstream_order_no: UpstreamOrderNo::generate(now),
             checkout_token: CheckoutToken::generate(),
             created_at: now,
@@ -182,6 +184,25 @@ impl NewOrder {
         self.fingerprint = Fingerprint::of("v1", fields);
         self.origin = Some(origin);
         self
+    }
+
+    /// Split by paygate once paid, as `plan` says (an empty plan is none). Such an order is
+    /// made for profit sharing: the channel must keep its money frozen until the plan's splits.
+    #[must_use]
+    pub fn split_by(mut self, plan: SplitPlan) -> Self {
+        self.split_plan = (!plan.is_empty()).then_some(plan);
+        self
+    }
+
+    /// Made for profit sharing: asked by the site, or needed by the order's split plan.
+    #[must_use]
+    pub fn profit_sharing(&self) -> bool {
+        self.request.profit_sharing || self.split_plan.is_some()
+    }
+
+    #[must_use]
+    pub fn split_plan(&self) -> Option<&SplitPlan> {
+        self.split_plan.as_ref()
     }
 
     /// Paid to the merchants `site` is served as (its WeChat Pay sub-merchant, its Alipay
@@ -311,6 +332,9 @@ pub struct Order {
     pub alipay_seller_id: Option<AlipaySellerId>,
     /// Made for profit sharing: only such an order can be split.
     pub profit_sharing: bool,
+    /// What paygate splits of it once it is paid (the receivers its site named, the operator's
+    /// fee from a sub-merchant), fixed when it was made.
+    pub split_plan: Option<SplitPlan>,
     /// Set on a view of the order for a channel call ([`Order::authorised_by`]): that merchant's
     /// `app_auth_token`, which every Alipay call about the order must carry. Never stored with
     /// the order.

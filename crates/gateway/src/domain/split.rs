@@ -8,29 +8,57 @@
 use super::text::refuse_invisible;
 use super::token::{is_token, random_with_prefix};
 
-use super::{Amount, Channel, DomainError, Fingerprint, Order, OrderId, SiteId, Timestamp};
+use super::{
+    Amount, Channel, DomainError, Fingerprint, Order, OrderId, PlannedSplit, SiteId, SplitPurpose,
+    Timestamp,
+};
 
-/// The site's own split number: 1–64 characters of `[A-Za-z0-9_-]`. Unique per site.
+/// The site's own split number: 1–64 characters of `[A-Za-z0-9_-]`, not starting with `pg-`
+/// (the numbers of the splits paygate makes itself). Unique per site.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OutSplitNo(String);
 
 impl OutSplitNo {
     pub const MAX_LEN: usize = 64;
+    /// How the numbers of paygate's own splits of an order start.
+    pub const RESERVED_PREFIX: &'static str = "pg-";
 
+    /// A site's number.
+    ///
     /// # Errors
-    /// `Missing` when empty, `Malformed` when too long or a character is not allowed.
+    /// `Missing` when empty, `Malformed` when too long, a character is not allowed, or it starts
+    /// with [`OutSplitNo::RESERVED_PREFIX`].
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         if s.is_empty() {
             return Err(DomainError::Missing {
                 field: "out_split_no",
             });
         }
-        if !is_token(s, 1, Self::MAX_LEN) {
+        if !is_token(s, 1, Self::MAX_LEN) || s.starts_with(Self::RESERVED_PREFIX) {
             return Err(DomainError::Malformed {
                 field: "out_split_no",
             });
         }
         Ok(Self(s.to_owned()))
+    }
+
+    /// A number as stored, whoever chose it (a site's, or paygate's own `pg-…`).
+    ///
+    /// # Errors
+    /// `Malformed` unless 1–64 characters of `[A-Za-z0-9_-]`.
+    pub fn stored(s: &str) -> Result<Self, DomainError> {
+        if is_token(s, 1, Self::MAX_LEN) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(DomainError::Malformed {
+                field: "out_split_no",
+            })
+        }
+    }
+
+    /// One of paygate's own numbers (see `SplitPurpose::split_no`).
+    pub(super) fn reserved(s: &str) -> Self {
+        Self(s.to_owned())
     }
 
     #[must_use]
@@ -373,9 +401,12 @@ pub struct NewSplit {
     fingerprint: Fingerprint,
     upstream_split_no: UpstreamSplitNo,
     created_at: Timestamp,
+    purpose: SplitPurpose,
+    unfreeze_rest: bool,
 }
 
 impl NewSplit {
+    /// A site's split.
     #[must_use]
     pub fn prepare(order: &Order, request: SplitRequest, now: Timestamp) -> Self {
         Self {
@@ -386,7 +417,29 @@ impl NewSplit {
             request,
             upstream_split_no: UpstreamSplitNo::generate(now),
             created_at: now,
+            purpose: SplitPurpose::Site,
+            unfreeze_rest: false,
         }
+    }
+
+    /// One of the splits of the order's plan.
+    #[must_use]
+    pub fn planned(order: &Order, planned: PlannedSplit, now: Timestamp) -> Self {
+        Self {
+            purpose: planned.purpose,
+            unfreeze_rest: planned.unfreeze_rest,
+            ..Self::prepare(order, planned.request, now)
+        }
+    }
+
+    #[must_use]
+    pub fn purpose(&self) -> SplitPurpose {
+        self.purpose
+    }
+
+    #[must_use]
+    pub fn unfreeze_rest(&self) -> bool {
+        self.unfreeze_rest
     }
 
     #[must_use]
@@ -525,6 +578,11 @@ pub struct Split {
     pub updated_at: Timestamp,
     pub finished_at: Option<Timestamp>,
     pub version: i64,
+    /// Who asked for it: the operator's fee is booked as the fee, not as a share of the site's
+    /// money, and only a site's own split is told to the site.
+    pub purpose: SplitPurpose,
+    /// The channel unfreezes what the order has left after this split.
+    pub unfreeze_rest: bool,
 }
 
 impl Split {

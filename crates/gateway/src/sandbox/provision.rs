@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds, WechatOauth, WechatPartner};
+use crate::domain::ReceiverName;
 
 /// The sandbox's own credentials: what a real operator would get from WeChat Pay and Alipay.
 /// Generated once and kept (by the caller) so that orders in the simulator's state stay valid
@@ -271,6 +272,11 @@ async fn wechat_account(
             keys.wechat_appids.mp.clone(),
             public,
         );
+        // The operator's fee on sub-merchants' orders goes to the sandbox service provider.
+        let partner = match ReceiverName::parse(SANDBOX_PROVIDER_NAME) {
+            Ok(name) => partner.with_fee_receiver_name(name),
+            Err(_) => partner,
+        };
         account.with_oauth(oauth).with_partner(partner)
     })
     .map_err(|e| ProvisionError::Client {
@@ -340,3 +346,6 @@ async fn post<T: serde::de::DeserializeOwned>(
         .await
         .map_err(|e| fail(format!("unreadable answer: {}", e.without_url())))
 }
+
+/// The sandbox service provider's registered name: the receiver of the operator's fee.
+pub const SANDBOX_PROVIDER_NAME: &str = "paygate 沙箱服务商";

@@ -1,8 +1,8 @@
 //! Creating an order: stored first, then sent upstream, then recorded as `pending`.
 
 use crate::domain::{
-    NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Origin, Site, Timestamp,
-    UpstreamFields,
+    NewOrder, Order, OrderMethod, OrderRequest, OrderStatus, Origin, Site, SplitReceiver,
+    Timestamp, UpstreamFields,
 };
 use crate::store::{InsertOutcome, NonceUse, Transition};
 
@@ -29,12 +29,14 @@ impl OrderService {
         request: OrderRequest,
         nonce: &NonceUse,
     ) -> Result<OrderView, ServiceError> {
-        self.create_once(site, request, None, Some(nonce)).await
+        self.create_once(site, request, None, Some(nonce), Vec::new())
+            .await
     }
 
     /// [`OrderService::create`] for a request of another protocol (EPay, weidoufu, Jeepay), which
-    /// `origin` names with what the order must remember of it. Those protocols have no nonce: a
-    /// replayed request answers the same order, as any retry does.
+    /// `origin` names with what the order must remember of it, and the `ledger` receivers (the
+    /// site's own, with their amounts) it asks to be split to once paid. Those protocols have no
+    /// nonce: a replayed request answers the same order, as any retry does.
     ///
     /// # Errors
     /// As [`OrderService::create`], but never `NonceReused`.
@@ -43,8 +45,10 @@ impl OrderService {
         site: &Site,
         request: OrderRequest,
         origin: Origin,
+        ledger: Vec<SplitReceiver>,
     ) -> Result<OrderView, ServiceError> {
-        self.create_once(site, request, Some(origin), None).await
+        self.create_once(site, request, Some(origin), None, ledger)
+            .await
     }
 
     async fn create_once(
@@ -53,6 +57,7 @@ impl OrderService {
         request: OrderRequest,
         origin: Option<Origin>,
         nonce: Option<&NonceUse>,
+        ledger: Vec<SplitReceiver>,
     ) -> Result<OrderView, ServiceError> {
         let refused = |e: ServiceError| async move {
             if let Some(nonce) = nonce {
@@ -76,9 +81,11 @@ impl OrderService {
         if !usable {
             return refused(ServiceError::PaymentNotConfigured(method)).await;
         }
+        let plan = self.split_plan_for(site, &request, ledger).await?;
         let mut new = NewOrder::prepare(site.id.clone(), request, Timestamp::now())
             .first_checked_after(self.settings.order_check_after)
-            .paid_to(site);
+            .paid_to(site)
+            .split_by(plan);
         if let Some(origin) = origin {
             new = new.made_through(origin);
         }

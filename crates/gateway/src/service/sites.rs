@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use crate::domain::{
-    AccessKey, ActedBy, ApiNonce, AuditAction, AuditEntry, Balance, FeeSchedule, SecretKey, Site,
-    SiteId, SiteStatus, Timestamp,
+    AccessKey, ActedBy, ApiNonce, AuditAction, AuditEntry, Balance, FeeSchedule, ReceiverAccount,
+    ReceiverType, SecretKey, Site, SiteId, SiteReceiver, SiteStatus, Timestamp,
 };
 use crate::store::{NewSite, SiteUpdate, Store, StoreError};
 
@@ -208,6 +208,65 @@ impl SiteService {
     /// `Store`.
     pub async fn combine_members(&self, platform: &SiteId) -> Result<Vec<SiteId>, ServiceError> {
         Ok(self.store.combine_members(platform).await?)
+    }
+
+    /// Sets up a receiver of the site's orders' split plans (or renames it). `false` when the
+    /// site does not exist.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn put_receiver(
+        &self,
+        id: &SiteId,
+        receiver: &SiteReceiver,
+        by: &ActedBy,
+    ) -> Result<bool, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteReceiverPut)
+            .on("site", id.as_str())
+            .detail(format!(
+                "{} {} {:?}",
+                receiver.kind.as_str(),
+                receiver.account.as_str(),
+                receiver.name.as_str()
+            ));
+        match self
+            .store
+            .put_site_receiver(id, receiver, audit.at, &audit)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a receiver of the site's split plans; orders made before keep theirs. `false`
+    /// when there was no such receiver.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn remove_receiver(
+        &self,
+        id: &SiteId,
+        kind: ReceiverType,
+        account: &ReceiverAccount,
+        by: &ActedBy,
+    ) -> Result<bool, ServiceError> {
+        let audit = AuditEntry::by(Timestamp::now(), by, AuditAction::SiteReceiverRemove)
+            .on("site", id.as_str())
+            .detail(format!("{} {}", kind.as_str(), account.as_str()));
+        Ok(self
+            .store
+            .remove_site_receiver(id, kind, account, &audit)
+            .await?)
+    }
+
+    /// The receivers set up for the site's split plans.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn receivers(&self, id: &SiteId) -> Result<Vec<SiteReceiver>, ServiceError> {
+        Ok(self.store.site_receivers(id).await?)
     }
 
     /// The operator's fee on the site's orders (none unless one was set).

@@ -10,8 +10,8 @@
 
 use crate::channels::{ChannelError, SplitState};
 use crate::domain::{
-    NewSplit, Order, OrderStatus, OutSplitNo, OutTradeNo, ReceiverResult, Site, SiteId, Split,
-    SplitRequest, SplitShare, SplitStatus, Timestamp,
+    NewSplit, Order, OrderStatus, OutSplitNo, OutTradeNo, PlannedSplit, ReceiverResult, Site,
+    SiteId, Split, SplitPurpose, SplitRequest, SplitShare, SplitStatus, Timestamp,
 };
 use crate::store::{SplitFinish, SplitFinishOutcome, SplitReserveOutcome};
 
@@ -25,7 +25,7 @@ pub struct SplitView {
 }
 
 /// What [`OrderService::take_split`] did with a request.
-enum SplitTaken {
+pub(super) enum SplitTaken {
     /// Stored, `processing`, its amount reserved: it is to be sent to the channel.
     New(Split),
     /// The site asked for this split before (same number, same content): the split as stored.
@@ -59,7 +59,12 @@ impl OrderService {
         request: SplitRequest,
     ) -> Result<SplitView, ServiceError> {
         let order = site_order(&self.store, site, out_trade_no).await?;
-        let split = match self.take_split(&order, request).await? {
+        let asked = PlannedSplit {
+            purpose: SplitPurpose::Site,
+            request,
+            unfreeze_rest: false,
+        };
+        let split = match self.take_split(&order, asked).await? {
             SplitTaken::New(split) => self.send_split(&order, split).await?,
             // A retry of a split still open: ask again (the same number is the same split).
             SplitTaken::Again(split) if split.status == SplitStatus::Processing => {
@@ -82,11 +87,12 @@ impl OrderService {
     /// `OutSplitNoConflict`, `SplitReceiversOfAnotherChannel`, `NotSplittable`,
     /// `SplitExceedsPaid`, `SplitRatioExceeded`, `UpstreamUnknown` (the sub-merchant's ratio could
     /// not be read), `Store`.
-    async fn take_split(
+    pub(super) async fn take_split(
         &self,
         order: &Order,
-        request: SplitRequest,
+        planned: PlannedSplit,
     ) -> Result<SplitTaken, ServiceError> {
+        let request = &planned.request;
         let again = |existing: Split| {
             if existing.fingerprint == request.fingerprint(order.id) {
                 Ok(SplitTaken::Again(existing))
@@ -132,7 +138,7 @@ impl OrderService {
                 })?;
         let now = Timestamp::now();
         let check_at = now.plus(self.settings.refund_check_after);
-        let new = NewSplit::prepare(order, request.clone(), now);
+        let new = NewSplit::planned(order, planned.clone(), now);
         match self
             .store
             .reserve_split(&new, ratio.cap_of(order.amount), check_at)

@@ -15,7 +15,7 @@ use super::{Pool, Store, StoreError, with_pool, with_write, with_write_tx};
 pub(super) fn subject_column(subject: &JobSubject) -> String {
     match subject {
         JobSubject::Event(id) => id.clone(),
-        JobSubject::Order(id) => id.as_i64().to_string(),
+        JobSubject::Order(id) | JobSubject::PaidOrder(id) => id.as_i64().to_string(),
         JobSubject::Refund(id) | JobSubject::Split(id) => id.to_string(),
         JobSubject::Bill(channel, day) => format!("{}:{day}", channel.as_str()),
     }
@@ -34,6 +34,10 @@ fn subject_from_column(kind: JobKind, text: &str) -> Option<JobSubject> {
             .map(|id| JobSubject::Order(OrderId::from_i64(id))),
         JobKind::CheckRefund => text.parse().ok().map(JobSubject::Refund),
         JobKind::CheckSplit => text.parse().ok().map(JobSubject::Split),
+        JobKind::SplitPaidOrder => text
+            .parse()
+            .ok()
+            .map(|id| JobSubject::PaidOrder(OrderId::from_i64(id))),
         JobKind::ReconcileDay => {
             let (channel, day) = text.split_once(':')?;
             Some(JobSubject::Bill(

@@ -9,15 +9,16 @@
 //! kind, so the same cause is never booked twice even if a caller tried.
 
 use crate::domain::{
-    Account, Amount, AuditEntry, Balance, FeeSchedule, Movement, OrderId, SiteId, Timestamp,
+    Account, Amount, AuditEntry, Balance, FeeSchedule, Movement, Order, OrderId, SiteId, SplitPlan,
+    Timestamp,
 };
 
 use super::audit::insert_audit;
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// The paid order's site and amount, with the site's fee in force now (none without a row).
-pub(super) const ORDER_AND_FEE: &str = "SELECT o.site_id, o.amount_fen, f.rate_bps, f.fixed_fen \
-     FROM orders o LEFT JOIN site_fees f ON f.site_id = o.site_id WHERE o.id = $1";
+pub(super) const ORDER_AND_FEE: &str = "SELECT o.site_id, o.amount_fen, f.rate_bps, f.fixed_fen, \
+     o.split_plan FROM orders o LEFT JOIN site_fees f ON f.site_id = o.site_id WHERE o.id = $1";
 
 pub(super) const INSERT_MOVEMENT: &str = "INSERT INTO ledger_movements \
      (site_id, kind, cause, cause_id, order_id, entry_count, detail, at) \
@@ -70,12 +71,19 @@ macro_rules! post_movement {
 macro_rules! post_payment {
     ($tx:ident, $order_id:expr, $at:expr) => {{
         let order_id: $crate::domain::OrderId = $order_id;
-        let (site, amount, rate, fixed): (String, i64, Option<i64>, Option<i64>) =
-            sqlx::query_as(super::ledger::ORDER_AND_FEE)
-                .bind(order_id.as_i64())
-                .fetch_one(&mut *$tx)
-                .await?;
-        for movement in super::ledger::payment_movements(order_id, &site, amount, rate, fixed)? {
+        let (site, amount, rate, fixed, plan): (
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        ) = sqlx::query_as(super::ledger::ORDER_AND_FEE)
+            .bind(order_id.as_i64())
+            .fetch_one(&mut *$tx)
+            .await?;
+        let movements =
+            super::ledger::payment_movements(order_id, &site, amount, (rate, fixed), plan)?;
+        for movement in movements {
             super::ledger::post_movement!($tx, &movement, $at);
         }
     }};
@@ -101,23 +109,59 @@ macro_rules! post_split {
 
 pub(super) use {post_movement, post_payment, post_refund, post_split};
 
-/// The movements of a payment: the payment itself, and the fee when there is one. The stored
-/// values are parsed again: a bad one is refused (and the transition with it) rather than booked.
+/// The movements of a payment: the payment itself, and the fee when there is one, unless the
+/// order's split plan takes the fee by profit sharing (then its fee split books it when it ends).
+/// The stored values are parsed again: a bad one is refused (and the transition with it) rather
+/// than booked.
 pub(super) fn payment_movements(
     order_id: OrderId,
     site: &str,
     amount: i64,
-    rate_bps: Option<i64>,
-    fixed_fen: Option<i64>,
+    (rate_bps, fixed_fen): (Option<i64>, Option<i64>),
+    split_plan: Option<String>,
 ) -> Result<Vec<Movement>, StoreError> {
     let bad = |e: crate::domain::DomainError| {
         StoreError::corrupt("order", format!("row {}: {e}", order_id.as_i64()))
     };
     let site = SiteId::parse(site).map_err(bad)?;
     let amount = Amount::parse(amount).map_err(bad)?;
-    let schedule = fee_schedule(rate_bps, fixed_fen).map_err(bad)?;
+    let plan = split_plan
+        .as_deref()
+        .map(SplitPlan::from_json)
+        .transpose()
+        .map_err(bad)?;
     let mut movements = vec![Movement::payment(site.clone(), order_id, amount)];
-    movements.extend(Movement::fee(site, order_id, amount, schedule));
+    if plan.is_none_or(|p| p.fee.is_none()) {
+        let schedule = fee_schedule(rate_bps, fixed_fen).map_err(bad)?;
+        movements.extend(Movement::fee(site, order_id, amount, schedule));
+    }
+    Ok(movements)
+}
+
+/// The movements of the operator's fee split when it ends: the fee it took (`taken` fen, booked
+/// against the split) and what it did not take, owed (booked against the order, as a direct
+/// merchant's fee is). Either may be none.
+pub(super) fn fee_split_movements(
+    split_id: i64,
+    order_id: i64,
+    site: &str,
+    taken: i64,
+    owed: i64,
+) -> Result<Vec<Movement>, StoreError> {
+    let bad = |e: crate::domain::DomainError| {
+        StoreError::corrupt("split", format!("row {split_id}: {e}"))
+    };
+    let site = SiteId::parse(site).map_err(bad)?;
+    let order = OrderId::from_i64(order_id);
+    let mut movements = Vec::new();
+    if taken > 0 {
+        let amount = Amount::parse(taken).map_err(bad)?;
+        movements.push(Movement::fee_taken(site.clone(), order, split_id, amount));
+    }
+    if owed > 0 {
+        let amount = Amount::parse(owed).map_err(bad)?;
+        movements.push(Movement::fee_owed(site, order, amount));
+    }
     Ok(movements)
 }
 
@@ -208,6 +252,25 @@ impl Store {
         let (rate, fixed) = row.unzip();
         fee_schedule(rate, fixed)
             .map_err(|e| StoreError::corrupt("site fee", format!("{}: {e}", site.as_str())))
+    }
+
+    /// Books the operator's fee on `order` as owed, when its fee split could not be made. Once
+    /// per order: a second call books nothing.
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn book_fee_owed(
+        &self,
+        order: &Order,
+        fee: Amount,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let movement = Movement::fee_owed(order.site_id.clone(), order.id, fee);
+        with_write_tx!(self, tx => {
+            post_movement!(tx, &movement, at.as_millis());
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Sets the operator's fee on the site's orders from now on, with `audit`, in one transaction.

@@ -38,6 +38,7 @@ mod release;
 mod rows;
 mod search;
 mod sessions;
+mod site_receivers;
 mod sites;
 mod splits;
 mod stats;

@@ -21,9 +21,9 @@ pub(super) const INSERT_ORDER: &str = concat!(
            payer_buyer_id, payer_client_ip, fingerprint, status, checkout_token, \
            created_at, updated_at, expires_at, version, return_url, neutral, protocol, \
            protocol_data, wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, \
-           profit_sharing) \
+           profit_sharing, split_plan) \
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-           $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25, $26) \
+           $17, $17, $18, 0, $19, $20, $21, $22, $23, $24, $25, $26, $27) \
            ON CONFLICT (site_id, out_trade_no) DO NOTHING ",
     "RETURNING ",
     order_columns!()
@@ -78,7 +78,8 @@ macro_rules! bind_new_order {
                 new.alipay_seller_id()
                     .map($crate::domain::AlipaySellerId::as_str),
             )
-            .bind(i64::from(r.profit_sharing))
+            .bind(i64::from(new.profit_sharing()))
+            .bind(new.split_plan().map($crate::domain::SplitPlan::to_json))
     }};
 }
 pub(super) use bind_new_order;

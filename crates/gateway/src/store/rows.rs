@@ -4,8 +4,8 @@
 use crate::domain::{
     AlipaySellerId, Amount, Attach, BuyerId, Channel, CheckoutToken, Currency, Description,
     Fingerprint, Method, NotifyUrl, Openid, Order, OrderEvent, OrderId, OrderStatus, Origin,
-    OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, Timestamp,
-    UpstreamFields, UpstreamOrderNo, WechatSubMerchant, parse_client_ip,
+    OutTradeNo, PayAttempt, PayAttemptId, PayMethod, Payer, ReturnUrl, SiteId, SplitPlan,
+    Timestamp, UpstreamFields, UpstreamOrderNo, WechatSubMerchant, parse_client_ip,
 };
 
 use super::StoreError;
@@ -28,7 +28,8 @@ macro_rules! order_columns {
             " payer_client_ip, fingerprint, status, checkout_token, prepay_id, code_url, h5_url,",
             " qr_code, transaction_id, trade_no, upstream_error, created_at, updated_at,",
             " expires_at, paid_at, closed_at, version, return_url, neutral, protocol, protocol_data,",
-            " wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, combine_no, profit_sharing"
+            " wechat_sub_mchid, wechat_sub_appid, alipay_seller_id, combine_no, profit_sharing,",
+            " split_plan"
         )
     };
 }
@@ -88,9 +89,14 @@ pub(crate) struct OrderRow {
     alipay_seller_id: Option<String>,
     combine_no: Option<String>,
     profit_sharing: i64,
+    split_plan: Option<String>,
 }
 
 impl OrderRow {
+    pub(crate) fn has_split_plan(&self) -> bool {
+        self.split_plan.is_some()
+    }
+
     pub(crate) fn id(&self) -> i64 {
         self.id
     }
@@ -167,6 +173,12 @@ impl TryFrom<OrderRow> for Order {
             profit_sharing: flag(r.profit_sharing).ok_or_else(|| {
                 StoreError::corrupt("order", format!("row {}: profit_sharing", r.id))
             })?,
+            split_plan: r
+                .split_plan
+                .as_deref()
+                .map(SplitPlan::from_json)
+                .transpose()
+                .map_err(bad)?,
             fingerprint: Fingerprint::from_stored(r.fingerprint),
             status: OrderStatus::parse(&r.status).map_err(bad)?,
             checkout_token: CheckoutToken::parse(&r.checkout_token).map_err(bad)?,

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Amount, Channel, EventType, Fingerprint, JobSubject, NewSplit, OrderId, OrderStatus,
     OutSplitNo, ReceiverAccount, ReceiverName, ReceiverResult, ReceiverType, SiteId, Split,
-    SplitDescription, SplitReceiver, SplitShare, SplitStatus, Timestamp, UpstreamSplitNo,
-    new_event_id,
+    SplitDescription, SplitPurpose, SplitReceiver, SplitShare, SplitStatus, Timestamp,
+    UpstreamSplitNo, new_event_id,
 };
 
 use super::jobs::subject_column;
-use super::ledger::post_split;
+use super::ledger::{fee_split_movements, post_movement, post_split};
 use super::{Store, StoreError, with_pool, with_write_tx};
 
 /// What [`Store::reserve_split`] did.
@@ -52,8 +52,12 @@ pub struct SplitFinish {
 /// What [`Store::finish_split`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SplitFinishOutcome {
-    /// This call ended the split; as it is now, and the site's notification event.
-    Applied { split: Split, event_id: String },
+    /// This call ended the split; as it is now, and the site's notification event (none for a
+    /// split the site did not ask for).
+    Applied {
+        split: Split,
+        event_id: Option<String>,
+    },
     /// The split was no longer `processing` (a duplicate or late answer): nothing was written.
     Lost(Split),
 }
@@ -76,7 +80,8 @@ impl HeldTotals {
 
 const SELECT_SPLITS: &str = "SELECT id, order_id, site_id, channel, out_split_no, \
      upstream_split_no, amount_fen, receivers, description, fingerprint, status, \
-     channel_split_id, upstream_error, created_at, updated_at, finished_at, version FROM splits";
+     channel_split_id, upstream_error, created_at, updated_at, finished_at, version, purpose, \
+     unfreeze_rest FROM splits";
 
 impl Store {
     /// Stores the split and reserves its amount against its order, in one transaction, unless the
@@ -98,9 +103,9 @@ impl Store {
     ) -> Result<SplitReserveOutcome, StoreError> {
         let insert = "INSERT INTO splits (order_id, site_id, out_split_no, upstream_split_no, \
                       channel, amount_fen, receivers, description, fingerprint, status, \
-                      created_at, updated_at, version) \
-                      SELECT id, site_id, $2, $3, channel, $4, $5, $6, $7, 'processing', $8, $8, 0 \
-                      FROM orders WHERE id = $1 AND site_id = $9 \
+                      created_at, updated_at, version, purpose, unfreeze_rest) \
+                      SELECT id, site_id, $2, $3, channel, $4, $5, $6, $7, 'processing', $8, $8, 0, \
+                      $10, $11 FROM orders WHERE id = $1 AND site_id = $9 \
                       ON CONFLICT (site_id, out_split_no) DO NOTHING \
                       RETURNING id";
         let reserve = "UPDATE orders SET split_reserved_fen = split_reserved_fen + $2, \
@@ -135,6 +140,8 @@ impl Store {
                 .bind(new.fingerprint().as_str())
                 .bind(at)
                 .bind(new.site_id().as_str())
+                .bind(new.purpose().as_str())
+                .bind(i64::from(new.unfreeze_rest()))
                 .fetch_optional(&mut *tx)
                 .await?;
             match inserted {
@@ -207,10 +214,11 @@ impl Store {
 
     /// Ends a `processing` split, once: a compare-and-set on its status, with what follows from it
     /// in the same transaction. The shares the channel paid are booked in the ledger (`split`:
-    /// `site_balance.shared` to `receivers.splits_payable`) and stay reserved; the rest of the
-    /// split's amount is freed for later splits and refunds. The site's notification event
-    /// (`PROFITSHARING.SUCCESS` or `PROFITSHARING.FAILED`) and its delivery job are written with
-    /// it, and the split's check job is deleted. Of any number of concurrent or repeated finishes,
+    /// `site_balance.shared` to `receivers.splits_payable`; for the operator's fee, the `fee`
+    /// taken, and what it did not take as the fee owed) and stay reserved; the rest of the
+    /// split's amount is freed for later splits and refunds. For a split the site asked for, its
+    /// notification event (`PROFITSHARING.SUCCESS` or `PROFITSHARING.FAILED`) and delivery job
+    /// are written with it. The split's check job is deleted. Of any number of concurrent or repeated finishes,
     /// exactly one is applied.
     ///
     /// # Errors
@@ -240,7 +248,7 @@ impl Store {
                    receivers = $3, channel_split_id = COALESCE($4, channel_split_id), \
                    upstream_error = COALESCE($5, upstream_error), finished_at = $2 \
                    WHERE id = $6 AND status = 'processing' \
-                   RETURNING order_id, amount_fen, site_id";
+                   RETURNING order_id, amount_fen, site_id, purpose";
         let release = "UPDATE orders SET split_reserved_fen = split_reserved_fen - $2, \
                        updated_at = $3, version = version + 1 WHERE id = $1";
         let notification = "INSERT INTO notification_events \
@@ -257,7 +265,7 @@ impl Store {
         let event_id = new_event_id();
         let at = f.at.as_millis();
         let applied: bool = with_write_tx!(self, tx => {
-            let ended: Option<(i64, i64, String)> = sqlx::query_as(end)
+            let ended: Option<(i64, i64, String, String)> = sqlx::query_as(end)
                 .bind(f.to.as_str())
                 .bind(at)
                 .bind(&receivers)
@@ -271,33 +279,46 @@ impl Store {
                     tx.rollback().await?;
                     false
                 }
-                Some((order_id, amount, site)) => {
+                Some((order_id, amount, site, purpose)) => {
                     if paid > amount {
                         tx.rollback().await?;
                         return refuse("has shares paid beyond its amount");
                     }
-                    if paid > 0 {
-                        // The money moves with the status: booked here or not at all.
+                    let purpose = SplitPurpose::parse(&purpose).map_err(|e| {
+                        StoreError::corrupt("split", format!("row {}: {e}", f.split_id))
+                    })?;
+                    // The money moves with the status: booked here or not at all.
+                    if purpose == SplitPurpose::Fee {
+                        let movements =
+                            fee_split_movements(f.split_id, order_id, &site, paid, amount - paid)?;
+                        for movement in &movements {
+                            post_movement!(tx, movement, at);
+                        }
+                    } else if paid > 0 {
                         post_split!(tx, f.split_id, order_id, &site, paid, at);
                     }
                     if amount > paid {
                         sqlx::query(release).bind(order_id).bind(amount - paid).bind(at)
                             .execute(&mut *tx).await?;
                     }
-                    sqlx::query(notification)
-                        .bind(&event_id)
-                        .bind(event_type.as_str())
-                        .bind(at)
-                        .bind(f.split_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let subject = JobSubject::Event(event_id.clone());
-                    sqlx::query(deliver)
-                        .bind(subject.kind().as_str())
-                        .bind(subject_column(&subject))
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Only a split the site asked for is news to it; the planned ones show in
+                    // its balance.
+                    if purpose == SplitPurpose::Site {
+                        sqlx::query(notification)
+                            .bind(&event_id)
+                            .bind(event_type.as_str())
+                            .bind(at)
+                            .bind(f.split_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let subject = JobSubject::Event(event_id.clone());
+                        sqlx::query(deliver)
+                            .bind(subject.kind().as_str())
+                            .bind(subject_column(&subject))
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let check = JobSubject::Split(f.split_id);
                     sqlx::query(end_check)
                         .bind(check.kind().as_str())
@@ -316,6 +337,7 @@ impl Store {
         Ok(if applied {
             // A delivery is due now: don't leave it to the next poll.
             self.wake_workers();
+            let event_id = (split.purpose == SplitPurpose::Site).then_some(event_id);
             SplitFinishOutcome::Applied { split, event_id }
         } else {
             SplitFinishOutcome::Lost(split)
@@ -457,6 +479,8 @@ struct SplitRow {
     updated_at: i64,
     finished_at: Option<i64>,
     version: i64,
+    purpose: String,
+    unfreeze_rest: i64,
 }
 
 impl TryFrom<SplitRow> for Split {
@@ -490,7 +514,7 @@ impl TryFrom<SplitRow> for Split {
             order_id: OrderId::from_i64(r.order_id),
             site_id: SiteId::parse(&r.site_id).map_err(bad)?,
             channel: Channel::parse(&r.channel).map_err(bad)?,
-            out_split_no: OutSplitNo::parse(&r.out_split_no).map_err(bad)?,
+            out_split_no: OutSplitNo::stored(&r.out_split_no).map_err(bad)?,
             upstream_split_no: UpstreamSplitNo::parse(&r.upstream_split_no).map_err(bad)?,
             amount: Amount::parse(r.amount_fen).map_err(bad)?,
             shares,
@@ -508,6 +532,8 @@ impl TryFrom<SplitRow> for Split {
             updated_at: Timestamp::from_millis(r.updated_at),
             finished_at: r.finished_at.map(Timestamp::from_millis),
             version: r.version,
+            purpose: SplitPurpose::parse(&r.purpose).map_err(bad)?,
+            unfreeze_rest: r.unfreeze_rest == 1,
         })
     }
 }

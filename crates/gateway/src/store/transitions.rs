@@ -160,6 +160,8 @@ impl Store {
                             SELECT $1, site_id, id, $2, 'pending', 0, $3 FROM orders WHERE id = $4";
         let deliver = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0)";
         let end_check = "DELETE FROM jobs WHERE kind = $1 AND subject = $2";
+        let split_later = "INSERT INTO jobs (kind, subject, due_at, attempt) VALUES ($1, $2, $3, 0) \
+                           ON CONFLICT (kind, subject) DO NOTHING";
         let event = announced(t.to).map(|kind| (kind, new_event_id()));
         let u = &t.upstream;
         let won = with_write_tx!(self, tx => {
@@ -201,6 +203,17 @@ impl Store {
                 // The money moves with the status: booked in this transaction or not at all.
                 if t.to == OrderStatus::Paid {
                     post_payment!(tx, t.order_id, t.at.as_millis());
+                    // The order's planned splits are queued with the payment, so a crash
+                    // right after it loses none of them.
+                    if row.has_split_plan() {
+                        let subject = JobSubject::PaidOrder(t.order_id);
+                        sqlx::query(split_later)
+                            .bind(subject.kind().as_str())
+                            .bind(subject_column(&subject))
+                            .bind(t.at.as_millis())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 if let Some((kind, id)) = &event {
                     sqlx::query(notification)

@@ -17,3 +17,4 @@ mod jeepay_client;
 mod limits;
 mod weidoufu;
 mod weidoufu_client;
+mod weidoufu_ledger;

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use gateway::domain::{
-    Channel, CompatKey, Method, OrderStatus, PayMethod, Protocol, Site, compat_trade_no,
+    ActedBy, Actor, Channel, CompatKey, Method, OrderStatus, PayMethod, Protocol, ReceiverAccount,
+    ReceiverName, ReceiverType, Site, SiteReceiver, compat_trade_no,
 };
 use serde_json::{Value, json};
 use test_support::receiver::Receiver;
@@ -37,6 +38,22 @@ fn miniapp_request<'a>(
     ]
 }
 
+/// weidoufu turned on for `site`, with the ledger receiver of [`miniapp_request`] set up by the
+/// operator on both channels (an order may name only receivers the operator set up).
+pub(super) async fn enable_weidoufu(app: &TestApp, site: &Site) -> CompatKey {
+    let by = ActedBy::from(Actor::Cli);
+    let sites = gateway::service::SiteService::new(app.db.store.clone());
+    for kind in [ReceiverType::WechatMerchant, ReceiverType::AlipayUserId] {
+        let receiver = SiteReceiver {
+            kind,
+            account: ReceiverAccount::parse("M001").unwrap(),
+            name: ReceiverName::parse("示例分账商户").unwrap(),
+        };
+        assert!(sites.put_receiver(&site.id, &receiver, &by).await.unwrap());
+    }
+    enable(app, site, Protocol::Weidoufu).await
+}
+
 fn changed<'a>(request: &[(&'a str, Value)], name: &'a str, value: Value) -> Vec<(&'a str, Value)> {
     let mut out: Vec<_> = request
         .iter()
@@ -49,7 +66,7 @@ fn changed<'a>(request: &[(&'a str, Value)], name: &'a str, value: Value) -> Vec
     out
 }
 
-async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+pub(super) async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     let r = browser()
         .post(format!("{}{path}", app.base))
         .json(body)
@@ -59,7 +76,7 @@ async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     json_of(r).await
 }
 
-async fn json_of(r: reqwest::Response) -> (u16, Value) {
+pub(super) async fn json_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
     (
@@ -68,7 +85,7 @@ async fn json_of(r: reqwest::Response) -> (u16, Value) {
     )
 }
 
-async fn pay(
+pub(super) async fn pay(
     app: &TestApp,
     path: &str,
     request: &[(&str, Value)],
@@ -135,7 +152,7 @@ async fn alipay_pay(app: &TestApp, site: &Site, no: &str) {
     assert!(resp.status().is_success(), "{:?}", resp.text().await);
 }
 
-fn assert_refused(status: u16, answer: &Value, expected_status: u16, message: &str) {
+pub(super) fn assert_refused(status: u16, answer: &Value, expected_status: u16, message: &str) {
     assert_eq!(
         (status, answer["code"].as_i64()),
         (expected_status, Some(0)),
@@ -146,7 +163,7 @@ fn assert_refused(status: u16, answer: &Value, expected_status: u16, message: &s
 
 api_tests! {
     async fn a_mini_program_client_pays_is_told_and_queries(app: TestApp) {
-        let key = enable(&app, &app.site, Protocol::Weidoufu).await;
+        let key = enable_weidoufu(&app, &app.site).await;
         let receiver = Receiver::start(vec![]);
         let _workers = Delivering::start(&app);
         let notify_url = receiver.url("/api/Pay/OrderNotify");
@@ -207,7 +224,7 @@ api_tests! {
     }
 
     async fn qr_codes_phone_browsers_and_alipay_get_what_they_pay_with(app: TestApp) {
-        let key = enable(&app, &app.site, Protocol::Weidoufu).await;
+        let key = enable_weidoufu(&app, &app.site).await;
         let receiver = Receiver::start(vec![]);
         let _workers = Delivering::start(&app);
         let notify_url = receiver.url("/notify");
@@ -250,7 +267,7 @@ api_tests! {
     }
 
     async fn every_mistake_gets_weidoufus_own_answer_and_never_a_server_error(app: TestApp) {
-        let key = enable(&app, &app.site, Protocol::Weidoufu).await;
+        let key = enable_weidoufu(&app, &app.site).await;
         let secret = key.secret.expose();
         let request = miniapp_request(&key, "202405010000000021", "https://shop.example/notify");
 
@@ -324,7 +341,7 @@ api_tests! {
     }
 
     async fn a_site_without_weidoufu_is_refused_and_one_sites_key_cannot_act_on_another(app: TestApp) {
-        let own = enable(&app, &app.site, Protocol::Weidoufu).await;
+        let own = enable_weidoufu(&app, &app.site).await;
         let no = "202405010000000031";
         let (_, created) = pay(&app, "/pay/native", &miniapp_request(&own, no, "https://shop.example/n"), &own).await;
         assert_eq!(created["code"].as_i64(), Some(1), "{created}");
@@ -340,7 +357,7 @@ api_tests! {
 
         // Another site's key reads nothing of this site's order, by either number.
         let stranger = app.another_site("stranger").await;
-        let theirs = enable(&app, &stranger, Protocol::Weidoufu).await;
+        let theirs = enable_weidoufu(&app, &stranger).await;
         for by in [("out_order_no", no), ("mch_trade_no", mch_trade_no.as_str())] {
             let (status, q) = query(&app, &theirs, by).await;
             assert_refused(status, &q, 404, "订单不存在");

@@ -82,7 +82,7 @@ pub(in crate::channels) async fn split(
             out_request_no: split.upstream_split_no.as_str().to_owned(),
             trade_no: trade_no(order)?.to_owned(),
             splits,
-            royalty_finish: false,
+            royalty_finish: split.unfreeze_rest,
         })
         .await?;
     match query_split(account, order, split).await? {

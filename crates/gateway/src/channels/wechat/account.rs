@@ -3,7 +3,7 @@
 //! client configuration pointed at the simulator.
 
 use crate::config::WechatSettings;
-use crate::domain::Method;
+use crate::domain::{Method, ReceiverName};
 
 use super::super::ChannelError;
 
@@ -33,6 +33,9 @@ pub struct WechatPartner {
     pub sp_appid: String,
     /// `{public_url}/callbacks/wechat/{sp_mchid}`.
     pub notify_url: String,
+    /// The service provider's registered name (`wechat.sp_name`), which WeChat Pay needs to add
+    /// it as the receiver of the operator's fee; without it no fee is taken by profit sharing.
+    pub fee_receiver_name: Option<ReceiverName>,
 }
 
 impl WechatPartner {
@@ -50,7 +53,16 @@ impl WechatPartner {
             notify_url: notify_url(public_url, &sp_mchid),
             sp_mchid,
             sp_appid,
+            fee_receiver_name: None,
         }
+    }
+
+    /// Takes the operator's fee from sub-merchants' payments by profit sharing, to the service
+    /// provider registered under `name`.
+    #[must_use]
+    pub fn with_fee_receiver_name(mut self, name: ReceiverName) -> Self {
+        self.fee_receiver_name = Some(name);
+        self
     }
 }
 
@@ -160,12 +172,11 @@ impl WechatAccount {
                     ChannelError::Invalid(format!("WeChat Pay service provider client: {e}"))
                 })?,
             };
-            account = account.with_partner(WechatPartner::new(
-                client,
-                sp.sp_mchid,
-                sp.sp_appid,
-                public_url,
-            ));
+            let mut partner = WechatPartner::new(client, sp.sp_mchid, sp.sp_appid, public_url);
+            if let Some(name) = sp.sp_name {
+                partner = partner.with_fee_receiver_name(name);
+            }
+            account = account.with_partner(partner);
         }
         Ok(account)
     }

@@ -4,8 +4,9 @@
 //! sub-merchant's order goes through the service provider with `sub_mchid`; how much it may
 //! split away is the ratio the sub-merchant authorised, which WeChat Pay says.
 //!
-//! Nothing is unfrozen here (`unfreeze_unsplit: false`): an order may be split more than once,
-//! and what no split takes stays the merchant's when WeChat Pay unfreezes it.
+//! A site's split unfreezes nothing (`unfreeze_unsplit: false`): an order may be split more than
+//! once. The last of paygate's own planned splits of an order the site did not make for profit
+//! sharing itself unfreezes the rest, which would otherwise stay frozen for 180 days.
 
 use wechatpay::{
     NewReceiver, NewSplit, ReceiverResult as WxResult, ReceiverType as WxType, RelationType,
@@ -16,7 +17,9 @@ use super::super::split::{ShareOutcome, SplitState};
 use super::super::status::timestamp_of;
 use super::super::{ChannelError, WechatAccount};
 use super::{appid, partner, transformers};
-use crate::domain::{Channel, Order, ReceiverResult, ReceiverType, Split, SplitRatio, SplitShare};
+use crate::domain::{
+    Channel, Order, ReceiverResult, ReceiverType, Split, SplitPurpose, SplitRatio, SplitShare,
+};
 
 /// The client, appid and sub-merchant the order's splits are made with.
 struct Sharer<'a> {
@@ -88,13 +91,18 @@ pub(in crate::channels) async fn split(
     split: &Split,
 ) -> Result<SplitState, ChannelError> {
     let s = sharer(account, order)?;
+    // The operator's fee goes to the service provider itself.
+    let relation = match split.purpose {
+        SplitPurpose::Fee => RelationType::ServiceProvider,
+        SplitPurpose::Site | SplitPurpose::Ledger => RelationType::Partner,
+    };
     for share in &split.shares {
         let r = &share.receiver;
         let mut receiver = NewReceiver::new(
             &s.appid,
             receiver_type(r.kind)?,
             r.account.as_str(),
-            RelationType::Partner,
+            relation,
         );
         receiver.sub_mchid.clone_from(&s.sub_mchid);
         receiver.name = r.name.as_ref().map(|n| n.as_str().to_owned());
@@ -120,7 +128,7 @@ pub(in crate::channels) async fn split(
         transaction_id: transaction_id(order)?.to_owned(),
         out_order_no: split.upstream_split_no.as_str().to_owned(),
         receivers,
-        unfreeze_unsplit: false,
+        unfreeze_unsplit: split.unfreeze_rest,
     };
     let answer = s.client.share_profit(&request).await?;
     state_of(&answer, split)

@@ -105,7 +105,7 @@ async fn start(
     let origin = Origin::new(Protocol::Epay).with("return_url", request.return_url.as_deref());
     let created = match ctx
         .orders
-        .create_through(&site, order.clone(), origin.clone())
+        .create_through(&site, order.clone(), origin.clone(), Vec::new())
         .await
     {
         // The method is not one the site may use: the checkout page offers those it may, as
@@ -115,7 +115,9 @@ async fn start(
                 pay_method: OrderMethod::Any,
                 ..order
             };
-            ctx.orders.create_through(&site, any, origin).await
+            ctx.orders
+                .create_through(&site, any, origin, Vec::new())
+                .await
         }
         other => other,
     };

@@ -36,7 +36,7 @@ pub(super) async fn unified_order(
     let origin = origin_of(request)?;
     let view = ctx
         .orders
-        .create_through(&authorised.site, order, origin)
+        .create_through(&authorised.site, order, origin, Vec::new())
         .await
         .map_err(|e| refused(&e, &request.mch_order_no))?;
     let created = PayOrderCreated {

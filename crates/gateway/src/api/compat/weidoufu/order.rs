@@ -45,6 +45,15 @@ impl PayRequest {
         }
     }
 
+    /// The receivers the order is to be split to once paid, as the site sent them.
+    pub(super) fn ledger(&self) -> &[compat::weidoufu::LedgerEntry] {
+        &self.order().ledger
+    }
+
+    pub(super) fn pay_type(&self) -> PayType {
+        self.order().pay_type
+    }
+
     fn endpoint(&self) -> Endpoint {
         match self {
             Self::Miniapp(_) => Endpoint::Miniapp,
@@ -72,8 +81,8 @@ impl PayRequest {
     }
 
     /// What the order remembers: the endpoint (its notification's `trade_type`, and a retry
-    /// through another endpoint is another order) and the ledger, kept for profit sharing, which
-    /// paygate does not pay out yet.
+    /// through another endpoint is another order) and the ledger as sent (its fingerprint: a
+    /// retry with another ledger is another order).
     pub(super) fn origin(&self) -> Origin {
         let ledger = &self.order().ledger;
         let ledger = (!ledger.is_empty()).then(|| {

@@ -6,13 +6,16 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use compat::weidoufu::PayType;
 use compat::weidoufu::answer::{self, Jsapi, Placed, WeChatJsapi};
 use serde_json::{Map, Value};
 
 use super::order::PayRequest;
 use super::{Ctx, Endpoint, Failure, body_object, json, store_trouble, text_of, verified};
 use crate::channels::PayParams;
-use crate::domain::{OrderStatus, compat_trade_no};
+use crate::domain::{
+    Amount, OrderStatus, ReceiverType, Site, SplitReceiver, SplitReceivers, compat_trade_no,
+};
 use crate::service::{OrderView, ServiceError};
 
 pub(super) async fn miniapp(State(ctx): State<Ctx>, body: Bytes) -> Response {
@@ -53,9 +56,10 @@ async fn start(
     let request = PayRequest::parse(endpoint, fields)?;
     let order = request.order_request()?;
     let out_order_no = order.out_trade_no.as_str().to_owned();
+    let ledger = ledger_receivers(ctx, &site, &request).await?;
     let view = ctx
         .orders
-        .create_through(&site, order, request.origin())
+        .create_through(&site, order, request.origin(), ledger)
         .await
         .map_err(|e| refused(&e, &out_order_no))?;
     let mch_trade_no = compat_trade_no(view.order.id, view.order.created_at);
@@ -74,6 +78,54 @@ async fn start(
             success(endpoint, placed, &view).map_err(|f| f.about(mch_trade_no.clone()))
         }
     }
+}
+
+/// The ledger's receivers as the operator set them up for the site, each with its share: paygate
+/// splits the order to them once it is paid. A receiver the operator has not set up is refused
+/// now, not after the payer paid: the channel needs its real name, which the ledger lacks.
+async fn ledger_receivers(
+    ctx: &Ctx,
+    site: &Site,
+    request: &PayRequest,
+) -> Result<Vec<SplitReceiver>, Failure> {
+    let entries = request.ledger();
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kind = match request.pay_type() {
+        PayType::WeChat => ReceiverType::WechatMerchant,
+        PayType::Alipay => ReceiverType::AlipayUserId,
+    };
+    let set_up = ctx
+        .sites
+        .receivers(&site.id)
+        .await
+        .map_err(|e| store_trouble(&e))?;
+    let receivers = entries
+        .iter()
+        .map(|entry| {
+            let known = set_up
+                .iter()
+                .find(|r| r.kind == kind && r.account.as_str() == entry.sub_mch_no)
+                .ok_or_else(|| {
+                    Failure::client(format!(
+                        "分账接收方 {} 未由平台登记，无法分账",
+                        entry.sub_mch_no
+                    ))
+                })?;
+            Ok(SplitReceiver {
+                kind,
+                account: known.account.clone(),
+                amount: Amount::parse(entry.amount.0)
+                    .map_err(|_| Failure::client("分账金额 amount 应为正整数（分）"))?,
+                name: Some(known.name.clone()),
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    // One split to them all: a receiver named twice is the request's mistake.
+    SplitReceivers::parse(receivers.clone())
+        .map_err(|_| Failure::client("分账信息 ledger 中的接收方不能重复"))?;
+    Ok(receivers)
 }
 
 /// The endpoint's success answer, from what the channel gave the order.
