@@ -17,6 +17,7 @@ mod site;
 mod site_combine;
 mod site_compat;
 mod site_money;
+mod site_receiver;
 mod user;
 
 use clap::{Parser, Subcommand};

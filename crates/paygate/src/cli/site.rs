@@ -22,6 +22,7 @@ use super::common::DataArgs;
 use super::site_combine::{self, CombineCommand};
 use super::site_compat::{self, CompatCommand};
 use super::site_money;
+use super::site_receiver::{self, ReceiverCommand};
 
 #[derive(Debug, Args)]
 pub struct SiteArgs {
@@ -162,6 +163,11 @@ enum SiteCommand {
         #[command(subcommand)]
         command: CombineCommand,
     },
+    /// The receivers a site's orders may name to be split to once paid (weidoufu's ledger).
+    Receiver {
+        #[command(subcommand)]
+        command: ReceiverCommand,
+    },
 }
 
 pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
@@ -296,6 +302,7 @@ pub async fn run(args: SiteArgs) -> anyhow::Result<()> {
         SiteCommand::Show { site_id, json } => site_money::show(&sites, &site_id, json).await,
         SiteCommand::Balance { site_id, json } => site_money::balance(&sites, &site_id, json).await,
         SiteCommand::Combine { command } => site_combine::run(&sites, &by, command).await,
+        SiteCommand::Receiver { command } => site_receiver::run(&sites, &by, command).await,
         SiteCommand::Compat { command } => {
             site_compat::run(&CompatKeyService::new(store.clone()), &by, command).await
         }
