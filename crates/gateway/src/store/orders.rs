@@ -102,6 +102,16 @@ pub struct OrderFilter {
 pub struct ListedOrder {
     pub order: Order,
     pub refunds: RefundTotals,
+    /// What its profit-sharing splits that are not `failed` hold.
+    pub split_reserved: i64,
+}
+
+impl ListedOrder {
+    /// What may still be refunded: what was paid, less what its refunds and splits hold.
+    #[must_use]
+    pub fn refundable(&self) -> i64 {
+        (self.refunds.paid - self.refunds.reserved - self.split_reserved).max(0)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -111,6 +121,7 @@ pub(super) struct ListedOrderRow {
     amount_fen: i64,
     refund_reserved_fen: i64,
     refunded_fen: i64,
+    split_reserved_fen: i64,
 }
 
 impl TryFrom<ListedOrderRow> for ListedOrder {
@@ -123,6 +134,7 @@ impl TryFrom<ListedOrderRow> for ListedOrder {
                 reserved: r.refund_reserved_fen,
                 refunded: r.refunded_fen,
             },
+            split_reserved: r.split_reserved_fen,
             order: Order::try_from(r.order)?,
         })
     }
@@ -314,7 +326,7 @@ impl Store {
         let sql = concat!(
             "SELECT ",
             order_columns!(),
-            ", refund_reserved_fen, refunded_fen FROM orders",
+            ", refund_reserved_fen, refunded_fen, split_reserved_fen FROM orders",
             " WHERE ($1 IS NULL OR site_id = $1) AND ($2 IS NULL OR status = $2)",
             " AND ($3 IS NULL OR created_at >= $3)",
             " ORDER BY created_at DESC, id DESC LIMIT $4"

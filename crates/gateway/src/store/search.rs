@@ -256,7 +256,7 @@ impl Store {
         let limit = search.limit.max(1);
         // One row more than the page: whether there is a next page, without counting.
         let sql = format!(
-            "SELECT {}, refund_reserved_fen, refunded_fen FROM orders{} \
+            "SELECT {}, refund_reserved_fen, refunded_fen, split_reserved_fen FROM orders{} \
              ORDER BY created_at DESC, id DESC LIMIT {}",
             order_columns!(),
             c.where_clause(),
@@ -295,7 +295,7 @@ impl Store {
         c.add(Arg::Int(id.as_i64()), |n| format!("id = ${n}"));
         c.scope(scope, "site_id");
         let sql = format!(
-            "SELECT {}, refund_reserved_fen, refunded_fen FROM orders{}",
+            "SELECT {}, refund_reserved_fen, refunded_fen, split_reserved_fen FROM orders{}",
             order_columns!(),
             c.where_clause()
         );

@@ -40,3 +40,33 @@ console_tests! {
         shop.get(&format!("/console/sites/{}", other.id)).await.assert_status(404).assert_lacks("data-testid=\"balance\"");
     }
 }
+
+console_tests! {
+    async fn an_orders_refundable_amount_leaves_out_what_its_splits_hold(app: TestApp) {
+        let no = "order_split_refundable";
+        let body = serde_json::json!({"out_trade_no": no, "channel": "wechat", "method": "native",
+            "description": "VIP年卡", "amount_total": 10_000, "profit_sharing": true});
+        app.create_order_as(&app.site, &body).await.assert_ok();
+        app.sim_wechat_pay(&app.site, no).await;
+        for _ in 0..200 {
+            if app.stored_status(&app.site, no).await == gateway::domain::OrderStatus::Paid {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let split = serde_json::json!({"out_split_no": "split_console_1",
+            "receivers": [{"type": "PERSONAL_OPENID", "account": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "amount": 2000}]});
+        let path = format!("/v1/orders/{no}/splits");
+        app.signed_as(&app.site, "POST", &path, &split.to_string(), crate::support::app::Signing::default())
+            .await
+            .assert_ok();
+        let id = app.stored(&app.site, no).await.id.as_i64();
+
+        user(&app, "ops@example.com", Role::Admin).await;
+        let mut admin = Browser::signed_in(&app, "ops@example.com").await;
+        let page = admin.get(&format!("/console/orders/{id}?lang=en")).await;
+        page.assert_status(200)
+            .assert_contains("<dt>Refundable (yuan)</dt><dd>80.00</dd>")
+            .assert_contains("placeholder=\"80.00\"");
+    }
+}

@@ -143,7 +143,8 @@ fn page(
     let o = &d.listed.order;
     let totals = &d.listed.refunds;
     let id = o.id.as_i64();
-    let refundable = totals.paid - totals.reserved;
+    // Splits hold part of the payment too: what they took cannot be refunded.
+    let refundable = d.listed.refundable();
     let transaction = o
         .upstream
         .transaction_id
@@ -154,7 +155,7 @@ fn page(
         (t.site, format!("{} ({})", d.site.name.as_str(), d.site.id)),
         (t.amount, yuan(o.amount.as_i64())),
         (t.refunded, yuan(totals.refunded)),
-        (t.refundable, yuan(refundable.max(0))),
+        (t.refundable, yuan(refundable)),
         (t.method, method_text(o)),
         (t.description, o.description.as_str().to_owned()),
         (t.transaction_id, transaction),
