@@ -137,8 +137,8 @@ impl Channels {
     }
 
     /// Where the operator's fee on an order of `channel` paid to a site's own merchant goes by
-    /// profit sharing: the WeChat Pay service provider itself, when its registered name is set.
-    /// `None`: the fee is owed instead (an Alipay merchant's fee is always).
+    /// profit sharing: the WeChat Pay service provider itself, or the operator's own Alipay
+    /// account, when its registered name is set. `None`: the fee is owed instead.
     #[must_use]
     pub fn fee_receiver(&self, channel: Channel) -> Option<SiteReceiver> {
         match channel {
@@ -150,7 +150,14 @@ impl Channels {
                     name: partner.fee_receiver_name.clone()?,
                 })
             }
-            Channel::Alipay => None,
+            Channel::Alipay => {
+                let (account, name) = self.alipay_account()?.fee_receiver.clone()?;
+                Some(SiteReceiver {
+                    kind: ReceiverType::AlipayUserId,
+                    account,
+                    name,
+                })
+            }
         }
     }
 

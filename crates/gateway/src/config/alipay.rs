@@ -1,5 +1,6 @@
 //! `[alipay]`: an Alipay app in public-key mode, parsed into a ready `alipay::Config`.
 
+use crate::domain::{ReceiverAccount, ReceiverName};
 use channel_core::{RsaPrivateKey, RsaPublicKey};
 
 use super::ConfigError;
@@ -14,6 +15,10 @@ pub struct AlipaySettings {
     /// How long after payment the merchant's contract lets a trade be refunded
     /// (`alipay.refund_window`; 90 days, Alipay's standard, unless set).
     pub refund_window: std::time::Duration,
+    /// The operator's own account (`alipay.seller_id`) with its registered name
+    /// (`alipay.seller_name`), when the name is set: the operator's fee on the orders of sites
+    /// served as their own Alipay merchants is then taken by royalty to it.
+    pub fee_receiver: Option<(ReceiverAccount, ReceiverName)>,
 }
 
 fn missing(name: &'static str) -> ConfigError {
@@ -61,6 +66,17 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<AlipaySettings>, ConfigError> {
             "must be the merchant's Alipay account id: 2088 and 12 more digits",
         ));
     }
+    let fee_receiver = raw
+        .text("alipay.seller_name")?
+        .map(|name| {
+            let name = ReceiverName::parse(&name).map_err(|_| {
+                raw.invalid("alipay.seller_name", "1-64 characters of visible text")
+            })?;
+            let account = ReceiverAccount::parse(&seller_id)
+                .map_err(|_| raw.invalid("alipay.seller_id", "not an account"))?;
+            Ok::<_, ConfigError>((account, name))
+        })
+        .transpose()?;
     let mut client =
         alipay::Config::new(app_id.clone(), private_key, public_key).with_seller_id(seller_id);
     if let Some(url) = raw.text("alipay.gateway_url")? {
@@ -84,5 +100,6 @@ pub(crate) fn parse(raw: &Raw) -> Result<Option<AlipaySettings>, ConfigError> {
         app_id,
         client,
         refund_window,
+        fee_receiver,
     }))
 }

@@ -66,6 +66,7 @@ pub(crate) const KEYS: &[Key] = &[
     ),
     key("alipay.gateway_url", "PAYGATE_ALIPAY_GATEWAY_URL"),
     key("alipay.seller_id", "PAYGATE_ALIPAY_SELLER_ID"),
+    key("alipay.seller_name", "PAYGATE_ALIPAY_SELLER_NAME"),
     key("alipay.refund_window", "PAYGATE_ALIPAY_REFUND_WINDOW"),
     key("notify.schedule", "PAYGATE_NOTIFY_SCHEDULE"),
     key("notify.schedule_scale", "PAYGATE_NOTIFY_SCHEDULE_SCALE"),

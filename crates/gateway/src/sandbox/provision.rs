@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::channels::{AlipayAccount, WechatAccount, WechatAppIds, WechatOauth, WechatPartner};
-use crate::domain::ReceiverName;
+use crate::domain::{ReceiverAccount, ReceiverName};
 
 /// The sandbox's own credentials: what a real operator would get from WeChat Pay and Alipay.
 /// Generated once and kept (by the caller) so that orders in the simulator's state stay valid
@@ -312,13 +312,22 @@ async fn alipay_account(
         registered.alipay_public_key_pem,
     )
     .with_gateway_url(format!("{sim}/gateway.do"))
-    .with_seller_id(registered.seller_id);
-    AlipayAccount::new(config, keys.alipay_app_id.clone(), public).map_err(|e| {
-        ProvisionError::Client {
-            channel: "Alipay",
-            message: e.to_string(),
-        }
-    })
+    .with_seller_id(registered.seller_id.clone());
+    let mut account =
+        AlipayAccount::new(config, keys.alipay_app_id.clone(), public).map_err(|e| {
+            ProvisionError::Client {
+                channel: "Alipay",
+                message: e.to_string(),
+            }
+        })?;
+    // The operator's fee on merchants' orders goes to the sandbox's own account by royalty.
+    if let (Ok(seller), Ok(name)) = (
+        ReceiverAccount::parse(&registered.seller_id),
+        ReceiverName::parse(SANDBOX_PROVIDER_NAME),
+    ) {
+        account.fee_receiver = Some((seller, name));
+    }
+    Ok(account)
 }
 
 /// One control API call. The simulator's error bodies describe the input, never echo keys.

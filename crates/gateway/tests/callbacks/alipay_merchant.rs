@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
+use gateway::compensation::PlannedSplitter;
 use gateway::domain::{
-    ActedBy, Actor, AlipayMerchant, AlipaySellerId, AppAuthToken, Order, OrderStatus, Site,
+    ActedBy, Actor, AlipayMerchant, AlipaySellerId, AppAuthToken, FeeSchedule, Job, JobSubject,
+    Order, OrderStatus, Site, SplitPurpose, SplitStatus, Timestamp,
 };
-use gateway::service::SiteService;
+use gateway::service::{OrderService, ServiceSettings, SiteService};
 use gateway::store::SiteUpdate;
 use serde_json::{Value, json};
 
@@ -130,6 +132,53 @@ api_tests! {
         let own_order = alipay_order(&app, "isv_own_beside").await;
         assert!(own_order.alipay_seller_id.is_none());
         app.alipay.client.query_order(&query(own_order.upstream_order_no.as_str())).await.unwrap();
+    }
+
+    async fn the_operators_fee_on_a_merchants_order_is_taken_by_royalty(app: TestApp) {
+        let token = authorise(&app, SELLER).await;
+        let site = app.another_site("merchant paying a fee").await;
+        serve_as(&app, &site, Some((SELLER, &token))).await;
+        SiteService::new(app.db.store.clone())
+            .set_fee(&site.id, FeeSchedule::parse(60, 0).unwrap(), &ActedBy::from(Actor::Cli))
+            .await
+            .unwrap();
+        let order = qr_order(&app, &site, "isv_fee").await;
+        // Made for profit sharing, though the site did not ask: the fee must wait for its split.
+        assert!(order.profit_sharing);
+        let plan = order.split_plan.clone().unwrap();
+        assert_eq!(plan.fee.as_ref().unwrap().account.as_str(), app.alipay.client.seller_id().unwrap());
+        assert!(plan.ledger.is_empty() && plan.unfreeze_rest);
+        sim_pay(&app, &order, SELLER).await;
+        let paid = wait_for(&app, &site, "isv_fee", OrderStatus::Paid).await;
+
+        let service = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let job = Job { id: 0, subject: JobSubject::PaidOrder(paid.id), due_at: Timestamp::now(), attempt: 0 };
+        PlannedSplitter::new(service, Duration::ZERO).run(&job, Timestamp::now()).await;
+        let fee_no = SplitPurpose::Fee.split_no(paid.id);
+        let split = app.db.store.find_split(&site.id, &fee_no).await.unwrap().unwrap();
+        // Alipay settles at once.
+        assert_eq!(split.status, SplitStatus::Succeeded, "{split:?}");
+
+        // The merchant's trade settled 0.60 to the operator's own account and finished the rest.
+        let url = format!(
+            "{}/sim/alipay/trades/{}?app_id={}&merchant_id={SELLER}",
+            app.sim.base_url,
+            paid.upstream_order_no.as_str(),
+            sandbox_keys().alipay_app_id
+        );
+        let trade: Value = app.http.get(url).send().await.unwrap().json().await.unwrap();
+        let settlements = trade["settlements"].as_array().unwrap();
+        assert_eq!(settlements.len(), 1, "{trade}");
+        assert_eq!(settlements[0]["royalty_finish"], true);
+        let to = &settlements[0]["splits"][0];
+        assert_eq!((to["trans_in"].as_str(), to["amount_fen"].as_i64()), (app.alipay.client.seller_id(), Some(60)), "{trade}");
+
+        let balance = app.signed_as(&site, "GET", "/v1/balance", "", Signing::default()).await;
+        let b = balance.assert_ok();
+        assert_eq!((b["paid"].as_i64(), b["fees"].as_i64(), b["shared"].as_i64(), b["net"].as_i64()), (Some(10_000), Some(60), Some(0), Some(9940)), "{b}");
+        let unbalanced = "SELECT COUNT(*) FROM (SELECT movement_id FROM ledger_entries \
+                          GROUP BY movement_id HAVING SUM(amount_fen) <> 0) t";
+        assert_eq!(app.db.count(unbalanced).await, 0);
     }
 
     async fn without_the_merchants_token_nothing_is_sent_and_the_order_is_left_as_it_is(app: TestApp) {

@@ -3,6 +3,7 @@
 //! configuration pointed at the simulator.
 
 use crate::config::AlipaySettings;
+use crate::domain::{ReceiverAccount, ReceiverName};
 
 use super::super::ChannelError;
 
@@ -21,6 +22,9 @@ pub struct AlipayAccount {
     pub return_url: Option<String>,
     /// How long after payment the merchant's contract allows refunds.
     pub refund_window: std::time::Duration,
+    /// The operator's own account and registered name, when the operator's fee on merchants'
+    /// orders is taken by royalty (`alipay.seller_name`).
+    pub fee_receiver: Option<(ReceiverAccount, ReceiverName)>,
 }
 
 impl AlipayAccount {
@@ -44,6 +48,7 @@ impl AlipayAccount {
             notify_url,
             return_url: None,
             refund_window: crate::domain::RefundWindows::ALIPAY_DEFAULT,
+            fee_receiver: None,
         })
     }
 
@@ -55,6 +60,7 @@ impl AlipayAccount {
         let window = settings.refund_window;
         let mut account = Self::new(settings.client, settings.app_id, public_url)?;
         account.refund_window = window;
+        account.fee_receiver = settings.fee_receiver;
         Ok(account)
     }
 

@@ -117,10 +117,32 @@ fn alipay_needs_the_merchant_account_its_notifications_must_name() {
     let malformed = run(Some("2088x")).unwrap_err().to_string();
     assert!(malformed.contains("alipay.seller_id"), "{malformed}");
     let s = run(Some("2088621955000001")).unwrap();
-    assert_eq!(
-        s.alipay.unwrap().client.seller_id.as_deref(),
-        Some("2088621955000001")
+    let alipay = s.alipay.unwrap();
+    assert_eq!(alipay.client.seller_id.as_deref(), Some("2088621955000001"));
+    assert!(
+        alipay.fee_receiver.is_none(),
+        "no fee by royalty unless named"
     );
+
+    // Named, the operator's own account receives its fee on merchants' orders by royalty.
+    let named = |name: &str| {
+        let mut vars = env(Some("2088621955000001"));
+        vars.push(("PAYGATE_ALIPAY_SELLER_NAME", name.to_owned()));
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        load(Flags::default(), &refs)
+    };
+    let (account, name) = named("某某科技有限公司")
+        .unwrap()
+        .alipay
+        .unwrap()
+        .fee_receiver
+        .unwrap();
+    assert_eq!(
+        (account.as_str(), name.as_str()),
+        ("2088621955000001", "某某科技有限公司")
+    );
+    let err = named("a\u{7}b").unwrap_err().to_string();
+    assert!(err.contains("alipay.seller_name"), "{err}");
 }
 
 #[test]
@@ -184,4 +206,29 @@ fn a_service_provider_needs_its_number_and_official_account_and_signs_with_the_m
     .service_provider
     .unwrap();
     assert!(same.client.is_none());
+    assert!(
+        same.sp_name.is_none(),
+        "no fee by profit sharing unless named"
+    );
+
+    // Named, the service provider receives the operator's fee on sub-merchants' orders.
+    let named = with(&[
+        ("PAYGATE_WECHAT_SP_MCHID", "1900000100"),
+        ("PAYGATE_WECHAT_SP_APPID", "wxsp"),
+        ("PAYGATE_WECHAT_SP_NAME", "某某科技有限公司"),
+    ])
+    .unwrap()
+    .wechat
+    .unwrap()
+    .service_provider
+    .unwrap();
+    assert_eq!(named.sp_name.unwrap().as_str(), "某某科技有限公司");
+    let err = with(&[
+        ("PAYGATE_WECHAT_SP_MCHID", "1900000100"),
+        ("PAYGATE_WECHAT_SP_APPID", "wxsp"),
+        ("PAYGATE_WECHAT_SP_NAME", "a\u{7}b"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("wechat.sp_name"), "{err}");
 }
