@@ -27,6 +27,11 @@ pub struct V1SplitRequest {
     /// What the split is for, as the receivers see it: 1-80 characters (`分账` when absent).
     #[schema(value_type = Option<String>, example = "平台服务费")]
     pub description: Option<SplitDescription>,
+    /// `true`: after this split the channel unfreezes what the order has left, which settles to
+    /// the merchant; no later split of the order can be made. Default `false` (the rest stays
+    /// frozen for further splits, up to 180 days at WeChat Pay).
+    #[schema(example = false)]
+    pub unfreeze_rest: bool,
 }
 
 /// One receiver and its share (documentation only: receivers are read into [`SplitReceiver`]).
@@ -74,6 +79,7 @@ impl V1SplitRequest {
             out_split_no,
             receivers: SplitReceivers::parse(receivers)?,
             description,
+            unfreeze_rest: f.flag("unfreeze_rest")?,
         })
     }
 }
@@ -102,6 +108,7 @@ impl From<V1SplitRequest> for SplitRequest {
             out_split_no: r.out_split_no,
             receivers: r.receivers,
             description: r.description,
+            unfreeze_rest: r.unfreeze_rest,
         }
     }
 }
@@ -153,6 +160,8 @@ pub struct V1Split {
     pub status: &'static str,
     pub receivers: Vec<V1SplitShare>,
     pub description: Option<String>,
+    /// Whether the channel unfreezes what the order has left after this split.
+    pub unfreeze_rest: bool,
     /// The channel's own id of the split (WeChat Pay `order_id`), once known.
     pub channel_split_id: Option<String>,
     #[schema(example = "2024-01-30T08:15:00Z")]
@@ -173,6 +182,7 @@ impl V1Split {
             status: s.status.as_str(),
             receivers: s.shares.iter().map(V1SplitShare::of).collect(),
             description: s.description.as_ref().map(|d| d.as_str().to_owned()),
+            unfreeze_rest: s.unfreeze_rest,
             channel_split_id: s.channel_split_id.clone(),
             created_at: s.created_at.to_rfc3339(),
             finished_at: s.finished_at.map(Timestamp::to_rfc3339),

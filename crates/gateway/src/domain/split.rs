@@ -327,6 +327,9 @@ pub struct SplitRequest {
     pub out_split_no: OutSplitNo,
     pub receivers: SplitReceivers,
     pub description: Option<SplitDescription>,
+    /// After this split the channel unfreezes what the order has left (WeChat Pay
+    /// `unfreeze_unsplit`, Alipay `royalty_finish`): no later split of the order can be made.
+    pub unfreeze_rest: bool,
 }
 
 impl SplitRequest {
@@ -344,6 +347,10 @@ impl SplitRequest {
                 opt(self.description.as_ref().map(SplitDescription::as_str)),
             ),
         ];
+        // Only when asked, so that the fingerprints of splits made before it stay what they were.
+        if self.unfreeze_rest {
+            fields.push(("unfreeze_rest", "true".to_owned()));
+        }
         for r in self.receivers.as_slice() {
             fields.push(("receiver.type", r.kind.as_str().to_owned()));
             fields.push(("receiver.account", r.account.as_str().to_owned()));
@@ -422,12 +429,12 @@ impl NewSplit {
         }
     }
 
-    /// One of the splits of the order's plan.
+    /// A split for `planned.purpose`: the site's own, or one of the order's plan.
     #[must_use]
     pub fn planned(order: &Order, planned: PlannedSplit, now: Timestamp) -> Self {
         Self {
             purpose: planned.purpose,
-            unfreeze_rest: planned.unfreeze_rest,
+            unfreeze_rest: planned.request.unfreeze_rest,
             ..Self::prepare(order, planned.request, now)
         }
     }
@@ -684,6 +691,7 @@ mod tests {
             )])
             .unwrap(),
             description: None,
+            unfreeze_rest: false,
         };
         let base = request.fingerprint(OrderId::from_i64(1));
         assert_eq!(base, request.fingerprint(OrderId::from_i64(1)));
@@ -692,8 +700,11 @@ mod tests {
         other.receivers =
             SplitReceivers::parse(vec![receiver(ReceiverType::WechatOpenid, "o1", 1001)]).unwrap();
         assert_ne!(base, other.fingerprint(OrderId::from_i64(1)));
-        let mut other = request;
+        let mut other = request.clone();
         other.description = Some(SplitDescription::parse("x").unwrap());
+        assert_ne!(base, other.fingerprint(OrderId::from_i64(1)));
+        let mut other = request;
+        other.unfreeze_rest = true;
         assert_ne!(base, other.fingerprint(OrderId::from_i64(1)));
     }
 

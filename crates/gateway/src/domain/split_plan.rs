@@ -87,13 +87,11 @@ pub struct PlannedFee {
     pub schedule: FeeSchedule,
 }
 
-/// One split the plan makes: what it is for, the request, and whether the channel unfreezes what
-/// the order has left after it.
+/// One split to make: what it is for, and the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedSplit {
     pub purpose: SplitPurpose,
     pub request: SplitRequest,
-    pub unfreeze_rest: bool,
 }
 
 /// An order's plan. Empty plans are not stored.
@@ -135,8 +133,8 @@ impl SplitPlan {
                     out_split_no: purpose.split_no(order.id),
                     receivers: SplitReceivers::parse(receivers)?,
                     description: Some(SplitDescription::parse(purpose.description())?),
+                    unfreeze_rest: false,
                 },
-                unfreeze_rest: false,
             })
         };
         if !self.ledger.is_empty() {
@@ -154,7 +152,7 @@ impl SplitPlan {
             splits.push(request(SplitPurpose::Fee, vec![receiver])?);
         }
         if let Some(last) = splits.last_mut() {
-            last.unfreeze_rest = self.unfreeze_rest;
+            last.request.unfreeze_rest = self.unfreeze_rest;
         }
         Ok(splits)
     }

@@ -62,7 +62,6 @@ impl OrderService {
         let asked = PlannedSplit {
             purpose: SplitPurpose::Site,
             request,
-            unfreeze_rest: false,
         };
         let split = match self.take_split(&order, asked).await? {
             SplitTaken::New(split) => self.send_split(&order, split).await?,

@@ -336,6 +336,29 @@ api_tests! {
         assert_eq!(shared(&app, &site).await, 2500);
     }
 
+    async fn a_split_that_unfreezes_the_rest_is_the_orders_last(app: TestApp) {
+        let no = "order_split_unfreeze";
+        paid_for_sharing(&app, &app.site, no, "wechat").await;
+        let mut body = to_openid("sp_last", 1000);
+        body["unfreeze_rest"] = json!(true);
+        let v = split_as(&app, &app.site, no, &body).await.assert_ok().clone();
+        assert_eq!(v["unfreeze_rest"], true, "{v}");
+        // Asked again without it, it is other content.
+        split_as(&app, &app.site, no, &to_openid("sp_last", 1000)).await.assert_error(409, "out_split_no_conflict");
+        let v = settled(&app, &app.site, "sp_last").await;
+        assert_eq!(v["status"], "succeeded", "{v}");
+        // WeChat Pay gave the rest back to the merchant: nothing is left to split there.
+        assert_eq!(sim_unsplit(&app, &app.site, no).await, 0);
+        let later = split_as(&app, &app.site, no, &to_openid("sp_after_last", 100)).await.assert_ok().clone();
+        let after = if later["status"] == "processing" { settled(&app, &app.site, "sp_after_last").await } else { later };
+        assert_eq!(after["status"], "failed", "{after}");
+        assert_eq!(shared(&app, &app.site).await, 1000);
+        split_as(&app, &app.site, no, &json!({"out_split_no": "sp_bad", "unfreeze_rest": "yes",
+            "receivers": [{"type": "PERSONAL_OPENID", "account": OPENID, "amount": 1}]}))
+            .await
+            .assert_error(400, "invalid_field");
+    }
+
     async fn an_alipay_order_is_split_with_settle(app: TestApp) {
         let no = "order_split_ali";
         paid_for_sharing(&app, &app.site, no, "alipay").await;

@@ -62,6 +62,7 @@ fn request(no: &str, amounts: &[i64]) -> SplitRequest {
         out_split_no: OutSplitNo::parse(no).unwrap(),
         receivers: SplitReceivers::parse(receivers).unwrap(),
         description: None,
+        unfreeze_rest: false,
     }
 }
 
