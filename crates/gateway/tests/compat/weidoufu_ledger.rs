@@ -307,7 +307,20 @@ api_tests! {
         let ledger = json!([{"amount": 100, "sub_mch_no": RECEIVER}, {"amount": 100, "sub_mch_no": RECEIVER}]).to_string();
         twice.push(("ledger", ledger.into()));
         let (status, answer) = pay(&app, "/pay/native", &twice, &key).await;
-        assert_refused(status, &answer, 400, "分账信息 ledger 中的接收方不能重复");
+        assert_refused(status, &answer, 400, "分账信息 ledger 中的接收方不能重复，且至多 50 个");
+        // A direct merchant may split at most 30% away: a larger ledger is refused up front.
+        let (direct, direct_key) = site_with_fee(&app, "ledger-direct-ratio", false).await;
+        let mut over = native_with_ledger(&direct_key, no, RECEIVER);
+        over.retain(|(k, _)| *k != "ledger");
+        over.push(("ledger", json!([{"amount": 3001, "sub_mch_no": RECEIVER}]).to_string().into()));
+        let (status, answer) = pay(&app, "/pay/native", &over, &direct_key).await;
+        assert_refused(status, &answer, 400, "微信支付分账金额合计不能超过订单金额的 30%");
+        let mut at_cap = over.clone();
+        at_cap.retain(|(k, _)| *k != "ledger");
+        at_cap.push(("ledger", json!([{"amount": 3000, "sub_mch_no": RECEIVER}]).to_string().into()));
+        let (_, answer) = pay(&app, "/pay/native", &at_cap, &direct_key).await;
+        assert_eq!(answer["code"].as_i64(), Some(1), "{answer}");
+        assert!(app.db.store.find_order(&direct.id, &gateway::domain::OutTradeNo::parse(no).unwrap()).await.unwrap().is_some());
     }
 
     async fn a_site_cannot_take_or_read_another_sites_planned_split_numbers(app: TestApp) {

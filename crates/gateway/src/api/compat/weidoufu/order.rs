@@ -54,6 +54,11 @@ impl PayRequest {
         self.order().pay_type
     }
 
+    /// The order's amount in fen, as sent.
+    pub(super) fn total_fee(&self) -> i64 {
+        self.order().total_fee.0
+    }
+
     fn endpoint(&self) -> Endpoint {
         match self {
             Self::Miniapp(_) => Endpoint::Miniapp,

@@ -14,7 +14,8 @@ use super::order::PayRequest;
 use super::{Ctx, Endpoint, Failure, body_object, json, store_trouble, text_of, verified};
 use crate::channels::PayParams;
 use crate::domain::{
-    Amount, OrderStatus, ReceiverType, Site, SplitReceiver, SplitReceivers, compat_trade_no,
+    Amount, OrderStatus, ReceiverType, Site, SplitRatio, SplitReceiver, SplitReceivers,
+    compat_trade_no,
 };
 use crate::service::{OrderView, ServiceError};
 
@@ -123,8 +124,20 @@ async fn ledger_receivers(
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     // One split to them all: a receiver named twice is the request's mistake.
-    SplitReceivers::parse(receivers.clone())
-        .map_err(|_| Failure::client("分账信息 ledger 中的接收方不能重复"))?;
+    let split = SplitReceivers::parse(receivers.clone())
+        .map_err(|_| Failure::client("分账信息 ledger 中的接收方不能重复，且至多 50 个"))?;
+    // WeChat Pay lets a direct merchant split at most 30% of a payment away: a larger ledger
+    // could never be paid out, so the order is refused before the payer pays. A sub-merchant's
+    // ratio is its own, which WeChat Pay says when the split is made.
+    if kind == ReceiverType::WechatMerchant
+        && site.wechat_sub_merchant.is_none()
+        && let Ok(total) = Amount::parse(request.total_fee())
+        && split.total() > SplitRatio::WECHAT_DIRECT.cap_of(total)
+    {
+        return Err(Failure::client(
+            "微信支付分账金额合计不能超过订单金额的 30%",
+        ));
+    }
     Ok(receivers)
 }
 
