@@ -17,7 +17,9 @@ use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
 use super::request::{NativeCreateRequest, V1CreateRequest, V1Payer, V1RefundRequest};
 use super::split_body::{V1Split, V1SplitReceiver, V1SplitRequest, V1SplitShare};
-use super::statements::{V1Statement, V1StatementPayment, V1StatementRefund, V1StatementTotals};
+use super::statements::{
+    V1Statement, V1StatementBalance, V1StatementPayment, V1StatementRefund, V1StatementTotals,
+};
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
 use super::{
     balance, checkout, checkout_apps, combined, events, health, notifications, onepass, refunds,
@@ -47,7 +49,7 @@ use super::{
         NativeCreateRequest, NativeCreated, TokenStatus, V1CreateRequest, V1Payer, V1Order,
         V1RefundRequest, V1Refund, V1SplitRequest, V1SplitReceiver, V1Split, V1SplitShare,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
-        V1Statement, V1StatementTotals, V1StatementPayment, V1StatementRefund, V1Balance,
+        V1Statement, V1StatementTotals, V1StatementBalance, V1StatementPayment, V1StatementRefund, V1Balance,
         V1CombinedRequest, V1SubOrderRequest, V1CombinedOrder, V1SubOrder,
         ErrorBody, ErrorCode, UpstreamDetail,
     )),

@@ -71,6 +71,22 @@ pub struct V1Statement {
     pub totals: V1StatementTotals,
     pub payments: Vec<V1StatementPayment>,
     pub refunds: Vec<V1StatementRefund>,
+    /// What the day changed in the site's balance in paygate's ledger (`GET /v1/balance`):
+    /// payments and refunds, the operator's fees and the profit-sharing splits booked that day.
+    pub balance: V1StatementBalance,
+}
+
+/// The site's balance movements of one day. Fen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct V1StatementBalance {
+    pub paid: i64,
+    pub refunded: i64,
+    /// The operator's fees booked that day.
+    pub fees: i64,
+    /// What profit-sharing splits paid to receivers that day.
+    pub shared: i64,
+    /// `paid - refunded - fees - shared`.
+    pub net: i64,
 }
 
 /// The signing site's statement of one day.
@@ -165,6 +181,13 @@ fn view(s: &Statement) -> V1Statement {
         site_id: s.site_id.as_str().to_owned(),
         currency: "CNY",
         totals: totals(s.totals()),
+        balance: V1StatementBalance {
+            paid: s.balance.paid,
+            refunded: s.balance.refunded,
+            fees: s.balance.fees,
+            shared: s.balance.shared,
+            net: s.balance.net(),
+        },
         payments: s
             .payments
             .iter()
@@ -192,8 +215,9 @@ fn view(s: &Statement) -> V1Statement {
     }
 }
 
-/// One line per payment and refund, then the totals; amounts in fen, a refund's negative, an
-/// unknown fee empty.
+/// One line per payment and refund, then the totals, then the day's change of the site's balance
+/// in the ledger (paid less refunded; the operator's fees and splits; net); amounts in fen, a
+/// refund's negative, an unknown fee empty.
 fn to_csv(s: &Statement) -> String {
     let mut out =
         String::from("kind,out_trade_no,out_refund_no,channel,transaction_id,at,amount,fee,net\n");
@@ -234,6 +258,13 @@ fn to_csv(s: &Statement) -> String {
         t.paid_fen - t.refunded_fen,
         t.fees_fen,
         t.net_fen
+    ));
+    let b = &s.balance;
+    out.push_str(&format!(
+        "balance,,,,,,{},{},{}\n",
+        b.paid - b.refunded,
+        b.fees + b.shared,
+        b.net()
     ));
     out
 }

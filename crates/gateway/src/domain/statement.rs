@@ -1,7 +1,9 @@
 //! A site's statement of one bill day: its payments and refunds of the day, each with the fee
-//! the channel's bill attributes to it once a reconciliation has read that bill, and the sums.
+//! the channel's bill attributes to it once a reconciliation has read that bill, and the sums;
+//! and what the day changed in the site's balance in paygate's ledger (the operator's fees and the
+//! profit-sharing splits included).
 
-use super::{BillDay, Channel, SiteId, Timestamp};
+use super::{Balance, BillDay, Channel, SiteId, Timestamp};
 
 /// A payment of the site on the day.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub struct Statement {
     pub day: BillDay,
     pub payments: Vec<StatementPayment>,
     pub refunds: Vec<StatementRefund>,
+    /// The ledger's movements of the site's balance booked on the day.
+    pub balance: Balance,
 }
 
 impl Statement {
@@ -104,6 +108,7 @@ mod tests {
                 fee_returned_fen: Some(15),
                 succeeded_at: at,
             }],
+            balance: Balance::default(),
         };
         assert_eq!(
             statement.totals(),

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, FundsTotals, JobSubject, OrderId,
-    OrderStatus, OurPayment, OurRefund, PayAttemptId, Reconciliation, ReconciliationStatus,
-    RefundStatus, Resolution, SiteId, Statement, StatementPayment, StatementRefund, Timestamp,
+    Account, Balance, BillDay, BillTotals, Channel, Discrepancy, DiscrepancyKind, FundsTotals,
+    JobSubject, OrderId, OrderStatus, OurPayment, OurRefund, PayAttemptId, Reconciliation,
+    ReconciliationStatus, RefundStatus, Resolution, SiteId, Statement, StatementPayment,
+    StatementRefund, Timestamp,
 };
 
 use super::jobs::{UPSERT_JOB, subject_column};
@@ -805,6 +806,34 @@ impl Store {
                     })
                 })
                 .collect::<Result<_, StoreError>>()?,
+            balance: self.balance_between(site, from, to).await?,
         })
+    }
+
+    /// What the ledger booked on the site's balance in `[from, to)`.
+    async fn balance_between(
+        &self,
+        site: &SiteId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Balance, StoreError> {
+        let sql = "SELECT account, COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) \
+                   FROM ledger_entries WHERE site_id = $1 AND at >= $2 AND at < $3 \
+                   GROUP BY account";
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(site.as_str())
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .fetch_all(pool)
+            .await)?;
+        let sums = rows
+            .into_iter()
+            .map(|(account, sum)| {
+                Account::parse(&account)
+                    .map(|a| (a, sum))
+                    .map_err(|e| StoreError::corrupt("ledger entry", format!("{account}: {e}")))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Balance::from_sums(sums))
     }
 }

@@ -241,6 +241,18 @@ api_tests! {
             "{b}"
         );
         ledger_balances(&app).await;
+        // The site's statement shows the same movements on the days they were booked (the day
+        // of the payment, and the next should the splits have come after midnight in China).
+        let day = gateway::domain::BillDay::of(order.paid_at.unwrap());
+        let mut booked = (0, 0, 0);
+        for d in [day, day.next()] {
+            let s = app.signed_as(&site, "GET", &format!("/v1/statements/{d}"), "", Signing::default()).await;
+            let s = s.assert_ok();
+            booked.0 += s["balance"]["paid"].as_i64().unwrap();
+            booked.1 += s["balance"]["fees"].as_i64().unwrap();
+            booked.2 += s["balance"]["shared"].as_i64().unwrap();
+        }
+        assert_eq!(booked, (10_000, 60, 1000));
         // The site did not ask for these splits: no PROFITSHARING event is sent to it.
         assert_eq!(app.db.count("SELECT COUNT(*) FROM notification_events WHERE split_id IS NOT NULL").await, 0);
 

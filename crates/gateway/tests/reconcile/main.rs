@@ -272,11 +272,19 @@ api_tests! {
             "net": 14_290 - 2_500 - (fee(10_000) + fee(2_990) - fee(2_500)),
             "fees_pending": 2,
         }));
+        // Beside the bills' figures, what the day changed in the site's balance in paygate's own
+        // ledger: the four payments and the refund, no operator's fee.
+        assert_eq!(statement.json["balance"], json!({
+            "paid": 14_290, "refunded": 2_500, "fees": 0, "shared": 0, "net": 14_290 - 2_500,
+        }));
         let csv = app.signed("GET", &format!("/v1/statements/{day}?format=csv"), "").await;
         csv.assert_ok();
         assert!(csv.text.starts_with("kind,out_trade_no,out_refund_no,channel,transaction_id,at,amount,fee,net\n"), "{}", csv.text);
         assert!(csv.text.contains("\nrefund,o_paid_000000001,r_paid_1,wechat,,"), "{}", csv.text);
-        assert!(csv.text.ends_with(&format!("\ntotal,,,,,,{},{},{}\n", 14_290 - 2_500, 63, 14_290 - 2_500 - 63)), "{}", csv.text);
+        assert!(csv.text.ends_with(&format!(
+            "\ntotal,,,,,,{},{},{}\nbalance,,,,,,{},0,{}\n",
+            14_290 - 2_500, 63, 14_290 - 2_500 - 63, 14_290 - 2_500, 14_290 - 2_500
+        )), "{}", csv.text);
 
         // The same day again: the same report, nothing repaired or told twice, no new anomaly.
         let second = reconciler.run(Channel::Wechat, ACCOUNT, day, Ok(stream(&lines, Some(summary))), funds_of(&lines)).await.unwrap();
