@@ -11,7 +11,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 use support::serve::{
-    Paygate, ServeOptions, SiteKeys, create_native, http, ok_json, paygate_run, signed,
+    Paygate, ServeOptions, SiteKeys, create_native, fails_with, http, ok_json, signed, site_cmd,
 };
 
 /// `paygate site ARGS… --data-dir DATA` with `stdin` piped in.
@@ -34,24 +34,12 @@ fn site_with_stdin(data: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert!(stderr.contains(needle), "{stderr}");
-}
-
-fn site(data: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["site"];
-    all.extend_from_slice(args);
-    paygate_run(&all, data)
-}
-
 #[test]
 fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
 
-    let intranet = ok_json(&site(
+    let intranet = ok_json(&site_cmd(
         &data,
         &[
             "create",
@@ -64,8 +52,8 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         ],
     ));
     let id = intranet["site_id"].as_str().unwrap().to_owned();
-    let shop = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
-    let list = ok_json(&site(&data, &["list", "--json"]));
+    let shop = ok_json(&site_cmd(&data, &["create", "--name", "shop", "--json"]));
+    let list = ok_json(&site_cmd(&data, &["list", "--json"]));
     let flags: Vec<_> = list
         .as_array()
         .unwrap()
@@ -79,12 +67,12 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
             (shop["site_id"].clone(), json!(false))
         ]
     );
-    let text = String::from_utf8(site(&data, &["list"]).stdout).unwrap();
+    let text = String::from_utf8(site_cmd(&data, &["list"]).stdout).unwrap();
     let line = text.lines().find(|l| l.starts_with(&id)).unwrap();
     // The last columns: the private-target permission, and no WeChat Pay or Alipay merchant.
     assert!(line.ends_with("\tprivate-targets\t-\t-"), "{line}");
 
-    let updated = ok_json(&site(
+    let updated = ok_json(&site_cmd(
         &data,
         &[
             "update",
@@ -100,13 +88,13 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     assert_eq!(updated["methods"], json!(["alipay.qr", "alipay.wap"]));
     assert_eq!(updated["allow_private_targets"], true, "kept");
 
-    let updated = ok_json(&site(
+    let updated = ok_json(&site_cmd(
         &data,
         &["update", &id, "--allow-private-targets", "false", "--json"],
     ));
     assert_eq!(updated["allow_private_targets"], false);
     assert_eq!(updated["notify_url"], "https://shop.example/notify", "kept");
-    let updated = ok_json(&site(
+    let updated = ok_json(&site_cmd(
         &data,
         &["update", &id, "--clear-notify-url", "--json"],
     ));
@@ -117,7 +105,7 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         "kept"
     );
 
-    let renamed = ok_json(&site(
+    let renamed = ok_json(&site_cmd(
         &data,
         &["update", &id, "--name", "内网商店", "--json"],
     ));
@@ -125,7 +113,7 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     assert_eq!(renamed["notify_url"], Value::Null, "kept");
 
     // Served as a WeChat Pay sub-merchant, then paid to the operator's merchant again.
-    let served = ok_json(&site(
+    let served = ok_json(&site_cmd(
         &data,
         &[
             "update",
@@ -139,12 +127,12 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     ));
     assert_eq!(served["wechat_sub_mchid"], "1900000109");
     assert_eq!(served["wechat_sub_appid"], "wxd678efh567hg6999");
-    let listed = String::from_utf8_lossy(&site(&data, &["list"]).stdout).into_owned();
+    let listed = String::from_utf8_lossy(&site_cmd(&data, &["list"]).stdout).into_owned();
     assert!(
         listed.contains("wechat-sub:1900000109/wxd678efh567hg6999"),
         "{listed}"
     );
-    let cleared = ok_json(&site(
+    let cleared = ok_json(&site_cmd(
         &data,
         &["update", &id, "--clear-wechat-sub-merchant", "--json"],
     ));
@@ -167,7 +155,7 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     let shown = ok_json(&alipay);
     assert_eq!(shown["alipay_seller_id"], "2088102146225135");
     assert!(!String::from_utf8_lossy(&alipay.stdout).contains(token));
-    let listed = String::from_utf8_lossy(&site(&data, &["list"]).stdout).into_owned();
+    let listed = String::from_utf8_lossy(&site_cmd(&data, &["list"]).stdout).into_owned();
     assert!(listed.contains("\talipay:2088102146225135"), "{listed}");
     assert!(!listed.contains(token), "{listed}");
     let bad_token = site_with_stdin(
@@ -185,18 +173,18 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         ),
         "--alipay-seller-id",
     );
-    let cleared = ok_json(&site(
+    let cleared = ok_json(&site_cmd(
         &data,
         &["update", &id, "--clear-alipay-merchant", "--json"],
     ));
     assert_eq!(cleared["alipay_seller_id"], Value::Null);
 
-    let disabled = ok_json(&site(&data, &["disable", &id, "--json"]));
+    let disabled = ok_json(&site_cmd(&data, &["disable", &id, "--json"]));
     assert_eq!(disabled["status"], "disabled");
-    let enabled = ok_json(&site(&data, &["enable", &id, "--json"]));
+    let enabled = ok_json(&site_cmd(&data, &["enable", &id, "--json"]));
     assert_eq!(enabled["status"], "active");
     assert!(
-        !String::from_utf8_lossy(&site(&data, &["disable", &id]).stdout).contains("sk_"),
+        !String::from_utf8_lossy(&site_cmd(&data, &["disable", &id]).stdout).contains("sk_"),
         "no SK outside create and rotate-key"
     );
 
@@ -227,13 +215,13 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         assert_eq!(keys, 0);
     });
 
-    fails_with(&site(&data, &["update", &id]), "nothing to update");
+    fails_with(&site_cmd(&data, &["update", &id]), "nothing to update");
     fails_with(
-        &site(&data, &["update", &id, "--methods", "wechat.telepathy"]),
+        &site_cmd(&data, &["update", &id, "--methods", "wechat.telepathy"]),
         "unknown method",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "update",
@@ -246,22 +234,22 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
         "cannot be used with",
     );
     fails_with(
-        &site(&data, &["update", &id, "--allow-private-targets", "maybe"]),
+        &site_cmd(&data, &["update", &id, "--allow-private-targets", "maybe"]),
         "invalid value",
     );
     fails_with(
-        &site(&data, &["update", &id, "--wechat-sub-mchid", "19000001O9"]),
+        &site_cmd(&data, &["update", &id, "--wechat-sub-mchid", "19000001O9"]),
         "--wechat-sub-mchid",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &["update", &id, "--wechat-sub-appid", "wxd678efh567hg6999"],
         ),
         "--wechat-sub-mchid",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "update",
@@ -275,12 +263,12 @@ fn the_operator_updates_disables_and_enables_sites_from_a_clean_data_dir() {
     );
     for command in ["disable", "enable"] {
         fails_with(
-            &site(&data, &[command, "site_doesnotexist"]),
+            &site_cmd(&data, &[command, "site_doesnotexist"]),
             "site site_doesnotexist: no such site",
         );
     }
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "update",
@@ -317,7 +305,7 @@ async fn a_disabled_site_is_refused_by_the_running_server_until_enabled() {
     let keys = support::serve::create_site(dir.path(), "shop");
     create_native(&pg, &keys, "order_enabled_001").await;
 
-    ok_json(&site(dir.path(), &["disable", &keys.site_id, "--json"]));
+    ok_json(&site_cmd(dir.path(), &["disable", &keys.site_id, "--json"]));
     let (status, answer) = try_native(&pg, &keys, "order_disabled_01").await;
     assert_eq!(
         (status, answer["error"].as_str()),
@@ -325,7 +313,7 @@ async fn a_disabled_site_is_refused_by_the_running_server_until_enabled() {
         "{answer}"
     );
 
-    ok_json(&site(dir.path(), &["enable", &keys.site_id, "--json"]));
+    ok_json(&site_cmd(dir.path(), &["enable", &keys.site_id, "--json"]));
     create_native(&pg, &keys, "order_enabled_002").await;
 }
 
@@ -374,12 +362,12 @@ async fn the_data_dir_and_its_secrets_are_owner_only() {
 fn another_protocol_is_turned_on_rotated_listed_and_turned_off_from_a_clean_data_dir() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let created = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
+    let created = ok_json(&site_cmd(&data, &["create", "--name", "shop", "--json"]));
     let id = created["site_id"].as_str().unwrap();
     let compat = |args: &[&str]| {
         let mut all = vec!["compat"];
         all.extend_from_slice(args);
-        site(&data, &all)
+        site_cmd(&data, &all)
     };
     assert_eq!(ok_json(&compat(&["show", id, "--json"])), json!([]));
 

@@ -7,25 +7,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::json;
-use support::serve::{ok_json, paygate_run};
-
-fn site(data: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["site"];
-    all.extend_from_slice(args);
-    paygate_run(&all, data)
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert!(stderr.contains(needle), "{stderr}");
-}
+use support::serve::{fails_with, ok_json, site_cmd};
 
 fn new_site(data: &Path, name: &str) -> String {
-    let made = ok_json(&site(data, &["create", "--name", name, "--json"]));
+    let made = ok_json(&site_cmd(data, &["create", "--name", name, "--json"]));
     made["site_id"].as_str().unwrap().to_owned()
 }
 
@@ -36,50 +23,59 @@ async fn the_operator_lets_a_platform_combine_for_member_sites_and_takes_it_back
     let platform = new_site(&data, "platform");
     let (a, b) = (new_site(&data, "member a"), new_site(&data, "member b"));
 
-    let list = |data: &Path| ok_json(&site(data, &["combine", "list", &platform, "--json"]));
+    let list = |data: &Path| ok_json(&site_cmd(data, &["combine", "list", &platform, "--json"]));
     assert_eq!(list(&data), json!({"site_id": platform, "members": []}));
 
-    let allowed = ok_json(&site(&data, &["combine", "allow", &platform, &b, "--json"]));
+    let allowed = ok_json(&site_cmd(
+        &data,
+        &["combine", "allow", &platform, &b, "--json"],
+    ));
     assert_eq!(
         allowed,
         json!({"site_id": platform, "member": b, "state": "allowed", "changed": true})
     );
-    ok_json(&site(&data, &["combine", "allow", &platform, &a, "--json"]));
-    let again = ok_json(&site(&data, &["combine", "allow", &platform, &a, "--json"]));
+    ok_json(&site_cmd(
+        &data,
+        &["combine", "allow", &platform, &a, "--json"],
+    ));
+    let again = ok_json(&site_cmd(
+        &data,
+        &["combine", "allow", &platform, &a, "--json"],
+    ));
     assert_eq!(again["changed"], false, "allowing twice changes nothing");
     let mut members = vec![a.clone(), b.clone()];
     members.sort();
     assert_eq!(list(&data)["members"], json!(members));
     // The leave is one way: the member may not combine for the platform.
     assert_eq!(
-        ok_json(&site(&data, &["combine", "list", &a, "--json"]))["members"],
+        ok_json(&site_cmd(&data, &["combine", "list", &a, "--json"]))["members"],
         json!([])
     );
 
-    let revoked = ok_json(&site(
+    let revoked = ok_json(&site_cmd(
         &data,
         &["combine", "revoke", &platform, &a, "--json"],
     ));
     assert_eq!(revoked["changed"], true);
-    let again = ok_json(&site(
+    let again = ok_json(&site_cmd(
         &data,
         &["combine", "revoke", &platform, &a, "--json"],
     ));
     assert_eq!(again["changed"], false);
     assert_eq!(list(&data)["members"], json!([b]));
-    let text = String::from_utf8(site(&data, &["combine", "list", &platform]).stdout).unwrap();
+    let text = String::from_utf8(site_cmd(&data, &["combine", "list", &platform]).stdout).unwrap();
     assert_eq!(text.trim(), b);
 
     fails_with(
-        &site(&data, &["combine", "allow", &platform, "site_doesnotexist"]),
+        &site_cmd(&data, &["combine", "allow", &platform, "site_doesnotexist"]),
         "no such site",
     );
     fails_with(
-        &site(&data, &["combine", "list", "site_doesnotexist"]),
+        &site_cmd(&data, &["combine", "list", "site_doesnotexist"]),
         "site site_doesnotexist: no such site",
     );
     fails_with(
-        &site(&data, &["combine", "allow", &platform, &platform]),
+        &site_cmd(&data, &["combine", "allow", &platform, &platform]),
         "always combines its own orders",
     );
 

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
 
 use gateway::config::{Flags, Settings};
 use gateway::domain::{
@@ -16,19 +15,7 @@ use gateway::domain::{
 };
 use gateway::store::{InsertOutcome, Transition};
 use serde_json::json;
-use support::serve::{ok_json, paygate_run};
-
-fn site(data: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["site"];
-    all.extend_from_slice(args);
-    paygate_run(&all, data)
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert!(stderr.contains(needle), "{stderr}");
-}
+use support::serve::{fails_with, ok_json, site_cmd};
 
 fn settings(dir: &Path) -> Settings {
     Settings::load_with(
@@ -82,10 +69,10 @@ async fn pay(data: &Path, id: &str, no: &str, fen: i64) {
 async fn the_operator_sets_a_sites_fee_and_reads_its_balance() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let shop = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
+    let shop = ok_json(&site_cmd(&data, &["create", "--name", "shop", "--json"]));
     let id = shop["site_id"].as_str().unwrap().to_owned();
 
-    let shown = ok_json(&site(&data, &["show", &id, "--json"]));
+    let shown = ok_json(&site_cmd(&data, &["show", &id, "--json"]));
     assert_eq!(shown["name"], "shop");
     assert_eq!(
         shown["fee"],
@@ -93,23 +80,26 @@ async fn the_operator_sets_a_sites_fee_and_reads_its_balance() {
         "no fee by default"
     );
 
-    let set = ok_json(&site(&data, &["fee", &id, "--rate-bps", "60", "--json"]));
+    let set = ok_json(&site_cmd(
+        &data,
+        &["fee", &id, "--rate-bps", "60", "--json"],
+    ));
     assert_eq!(
         set,
         json!({"site_id": id, "fee": {"rate_bps": 60, "fixed_fen": 0}})
     );
-    let shown = ok_json(&site(&data, &["show", &id, "--json"]));
+    let shown = ok_json(&site_cmd(&data, &["show", &id, "--json"]));
     assert_eq!(shown["fee"], json!({"rate_bps": 60, "fixed_fen": 0}));
-    let text = String::from_utf8(site(&data, &["show", &id]).stdout).unwrap();
+    let text = String::from_utf8(site_cmd(&data, &["show", &id]).stdout).unwrap();
     assert!(text.contains("fee\t60 bps + 0 fen"), "{text}");
 
-    let empty = ok_json(&site(&data, &["balance", &id, "--json"]));
+    let empty = ok_json(&site_cmd(&data, &["balance", &id, "--json"]));
     assert_eq!(
         empty,
         json!({"site_id": id, "currency": "CNY", "paid": 0, "refunded": 0, "fees": 0, "shared": 0, "net": 0})
     );
     pay(&data, &id, "order_cli_001", 10_000).await;
-    let balance = ok_json(&site(&data, &["balance", &id, "--json"]));
+    let balance = ok_json(&site_cmd(&data, &["balance", &id, "--json"]));
     assert_eq!(
         [
             &balance["paid"],
@@ -126,7 +116,7 @@ async fn the_operator_sets_a_sites_fee_and_reads_its_balance() {
             &json!(9_940)
         ]
     );
-    let text = String::from_utf8(site(&data, &["balance", &id]).stdout).unwrap();
+    let text = String::from_utf8(site_cmd(&data, &["balance", &id]).stdout).unwrap();
     let lines: Vec<Vec<&str>> = text
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -143,10 +133,13 @@ async fn the_operator_sets_a_sites_fee_and_reads_its_balance() {
     );
 
     // The part not given is 0: the fee is what the command says.
-    let fixed = ok_json(&site(&data, &["fee", &id, "--fixed-fen", "30", "--json"]));
+    let fixed = ok_json(&site_cmd(
+        &data,
+        &["fee", &id, "--fixed-fen", "30", "--json"],
+    ));
     assert_eq!(fixed["fee"], json!({"rate_bps": 0, "fixed_fen": 30}));
     pay(&data, &id, "order_cli_002", 1_000).await;
-    let balance = ok_json(&site(&data, &["balance", &id, "--json"]));
+    let balance = ok_json(&site_cmd(&data, &["balance", &id, "--json"]));
     assert_eq!(
         (&balance["fees"], &balance["net"]),
         (&json!(90), &json!(10_910)),
@@ -167,22 +160,22 @@ async fn the_operator_sets_a_sites_fee_and_reads_its_balance() {
     assert_eq!(audited, 2);
 
     fails_with(
-        &site(&data, &["fee", &id, "--rate-bps", "10001"]),
+        &site_cmd(&data, &["fee", &id, "--rate-bps", "10001"]),
         "rate_bps",
     );
-    fails_with(&site(&data, &["fee", &id, "--fixed-fen", "-1"]), "");
-    fails_with(&site(&data, &["fee", &id]), "--rate-bps");
+    fails_with(&site_cmd(&data, &["fee", &id, "--fixed-fen", "-1"]), "");
+    fails_with(&site_cmd(&data, &["fee", &id]), "--rate-bps");
     fails_with(
-        &site(&data, &["fee", "site_doesnotexist", "--rate-bps", "60"]),
+        &site_cmd(&data, &["fee", "site_doesnotexist", "--rate-bps", "60"]),
         "site site_doesnotexist: no such site",
     );
     for command in ["show", "balance"] {
         fails_with(
-            &site(&data, &[command, "site_doesnotexist"]),
+            &site_cmd(&data, &[command, "site_doesnotexist"]),
             "site site_doesnotexist: no such site",
         );
     }
-    let shown = ok_json(&site(&data, &["show", &id, "--json"]));
+    let shown = ok_json(&site_cmd(&data, &["show", &id, "--json"]));
     assert_eq!(
         shown["fee"],
         json!({"rate_bps": 0, "fixed_fen": 30}),

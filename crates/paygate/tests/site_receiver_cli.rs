@@ -7,34 +7,21 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::json;
-use support::serve::{ok_json, paygate_run};
-
-fn site(data: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["site"];
-    all.extend_from_slice(args);
-    paygate_run(&all, data)
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {stderr}");
-    assert!(stderr.contains(needle), "{stderr}");
-}
+use support::serve::{fails_with, ok_json, site_cmd};
 
 #[tokio::test]
 async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let made = ok_json(&site(&data, &["create", "--name", "shop", "--json"]));
+    let made = ok_json(&site_cmd(&data, &["create", "--name", "shop", "--json"]));
     let id = made["site_id"].as_str().unwrap().to_owned();
-    let list = |data: &Path| ok_json(&site(data, &["receiver", "list", &id, "--json"]));
+    let list = |data: &Path| ok_json(&site_cmd(data, &["receiver", "list", &id, "--json"]));
     assert_eq!(list(&data), json!({"site_id": id, "receivers": []}));
 
     let add = |name: &str| {
-        site(
+        site_cmd(
             &data,
             &[
                 "receiver",
@@ -53,7 +40,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
     let added = ok_json(&add("示例分账商户"));
     assert_eq!(added["result"], "added");
     ok_json(&add("示例分账商户（更名）"));
-    ok_json(&site(
+    ok_json(&site_cmd(
         &data,
         &[
             "receiver",
@@ -76,7 +63,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
         ])
     );
 
-    let removed = ok_json(&site(
+    let removed = ok_json(&site_cmd(
         &data,
         &[
             "receiver",
@@ -91,7 +78,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
     ));
     assert_eq!(removed["result"], "removed");
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "receiver",
@@ -105,11 +92,11 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
         ),
         "has no userId receiver 2088101126708402",
     );
-    let text = String::from_utf8(site(&data, &["receiver", "list", &id]).stdout).unwrap();
+    let text = String::from_utf8(site_cmd(&data, &["receiver", "list", &id]).stdout).unwrap();
     assert_eq!(text.trim(), "MERCHANT_ID\t1900000110\t示例分账商户（更名）");
 
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "receiver",
@@ -126,7 +113,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
         "--type",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "receiver",
@@ -143,7 +130,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
         "--account",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "receiver",
@@ -160,7 +147,7 @@ async fn the_operator_sets_up_renames_and_removes_a_sites_receivers() {
         "--name",
     );
     fails_with(
-        &site(
+        &site_cmd(
             &data,
             &[
                 "receiver",

@@ -305,3 +305,17 @@ pub async fn get_json(url: &str) -> Value {
         .await
         .unwrap_or_else(|e| panic!("GET {url}: not JSON ({e})"))
 }
+
+/// `paygate site ARGS…` on the data dir `data`.
+pub fn site_cmd(data: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["site"];
+    all.extend_from_slice(args);
+    paygate_run(&all, data)
+}
+
+/// The command failed, and said `needle` on stderr.
+pub fn fails_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
