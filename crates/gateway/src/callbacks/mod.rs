@@ -18,6 +18,7 @@ mod news;
 mod outcome;
 mod refund_news;
 mod rejected;
+mod split_news;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -92,6 +93,9 @@ async fn receive(
         Ok(Callback::Trade(trade)) => news::handle(state, channel, &trade).await,
         Ok(Callback::Trades(all)) => news::handle_all(state, channel, &all).await,
         Ok(Callback::Refund(refund)) => refund_news::handle(state, channel, &refund).await,
+        Ok(Callback::Split { upstream_split_no }) => {
+            split_news::handle(state, &upstream_split_no).await
+        }
         Ok(Callback::Ignored) => Answer::ok(Outcome::Ignored),
         Err(rejection) => rejected::handle(&state.orders, channel, received, rejection).await,
     };

@@ -14,6 +14,10 @@ pub enum Callback {
     Trades(Vec<TradeNews>),
     /// News about a refund, by its upstream refund number.
     Refund(RefundNews),
+    /// A receiver of one of paygate's splits was paid (WeChat Pay tells the receiver, and the
+    /// operator is the receiver of its fee): by paygate's upstream split number. Only a reason to
+    /// ask the channel about the split now; what the channel answers ends it.
+    Split { upstream_split_no: String },
     /// Verified, about something paygate does not act on (refund notifications, a buyer who has
     /// not paid yet, events of products paygate does not use). Acknowledged, so the channel stops
     /// retrying.

@@ -222,6 +222,9 @@ async fn wechat_account(
                 .iter()
                 .map(|sub| json!({ "sub_mchid": sub }))
                 .collect::<Vec<_>>(),
+            // It receives the operator's fee from its sub-merchants, and asked WeChat Pay (in
+            // its merchant platform) to be told when a share reaches it.
+            "profit_sharing_notify_url": WechatAccount::callback_url(public, &keys.wechat_mchid),
         }),
         "WeChat Pay merchant registration",
     )

@@ -11,7 +11,7 @@
 use crate::channels::{ChannelError, SplitState};
 use crate::domain::{
     NewSplit, Order, OrderStatus, OutSplitNo, OutTradeNo, PlannedSplit, ReceiverResult, Site,
-    SiteId, Split, SplitPurpose, SplitRequest, SplitShare, SplitStatus, Timestamp,
+    SiteId, Split, SplitPurpose, SplitRequest, SplitShare, SplitStatus, Timestamp, UpstreamSplitNo,
 };
 use crate::store::{SplitFinish, SplitFinishOutcome, SplitReserveOutcome};
 
@@ -317,6 +317,35 @@ impl OrderService {
             split,
             out_trade_no: order.out_trade_no,
         })
+    }
+
+    /// The channel's news that a split paid a receiver: asks the channel about the split and
+    /// records what it answers, as the check job would. `None` for a split paygate does not have;
+    /// a split already ended is left as it is.
+    ///
+    /// # Errors
+    /// `Store`; `UpstreamUnknown` when the channel could not be asked (the check job asks later).
+    pub async fn split_news(
+        &self,
+        upstream_split_no: &UpstreamSplitNo,
+    ) -> Result<Option<Split>, ServiceError> {
+        let Some(split) = self.store.split_by_upstream_no(upstream_split_no).await? else {
+            return Ok(None);
+        };
+        if split.status != SplitStatus::Processing {
+            return Ok(Some(split));
+        }
+        let Some(order) = self.store.order_by_id(split.order_id).await? else {
+            return Ok(None);
+        };
+        let state = self
+            .query_split_channel(&order, &split)
+            .await
+            .map_err(|e| ServiceError::UpstreamUnknown {
+                channel: split.channel,
+                message: e.to_string(),
+            })?;
+        Ok(Some(self.apply_split_state(&split, &state).await?))
     }
 
     /// A split by its row id, as stored (for the split check job).

@@ -363,6 +363,22 @@ impl Store {
         row.map(Split::try_from).transpose()
     }
 
+    /// A split by paygate's number at the channel (what the channel's news names).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn split_by_upstream_no(
+        &self,
+        no: &UpstreamSplitNo,
+    ) -> Result<Option<Split>, StoreError> {
+        let sql = format!("{SELECT_SPLITS} WHERE upstream_split_no = $1");
+        let row = with_pool!(self, pool => sqlx::query_as::<_, SplitRow>(&sql)
+            .bind(no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Split::try_from).transpose()
+    }
+
     /// A split by its row id (the check job's subject).
     ///
     /// # Errors

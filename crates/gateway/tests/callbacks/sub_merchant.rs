@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use gateway::compensation::PlannedSplitter;
 use gateway::domain::{
-    ActedBy, Actor, Order, OrderStatus, RefundStatus, Site, SubMchid, WechatSubMerchant,
+    ActedBy, Actor, FeeSchedule, Job, JobSubject, Order, OrderStatus, RefundStatus, Site,
+    SplitPurpose, SplitStatus, SubMchid, Timestamp, WechatSubMerchant,
 };
-use gateway::service::SiteService;
+use gateway::service::{OrderService, ServiceSettings, SiteService};
 use gateway::store::SiteUpdate;
 use serde_json::{Value, json};
 use wechatpay::TradeRef;
@@ -133,6 +135,36 @@ api_tests! {
         let direct_order = wechat_order(&app, "sp_direct_beside").await;
         assert!(direct_order.sub_merchant.is_none());
         app.wechat.client.query_order(&TradeRef::OutTradeNo(direct_order.upstream_order_no.as_str().to_owned())).await.unwrap();
+    }
+
+    async fn the_operators_fee_split_ends_when_wechat_pay_tells_the_operator_it_was_paid(app: TestApp) {
+        let site = sub_merchant_site(&app, "sub with a fee", SUB_MCHID).await;
+        SiteService::new(app.db.store.clone())
+            .set_fee(&site.id, FeeSchedule::parse(60, 0).unwrap(), &ActedBy::from(Actor::Cli))
+            .await
+            .unwrap();
+        let order = native_order(&app, &site, "sub_fee_notified").await;
+        sim_pay_partner(&app, &order, SUB_MCHID).await;
+        let paid = wait_paid(&app, &site, "sub_fee_notified").await;
+        let service = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let job = Job { id: 0, subject: JobSubject::PaidOrder(paid.id), due_at: Timestamp::now(), attempt: 0 };
+        PlannedSplitter::new(service, Duration::ZERO).run(&job, Timestamp::now()).await;
+        // No check job runs here: only WeChat Pay's PROFITSHARING.SUCCESS to the service provider,
+        // the fee's receiver, can end the split.
+        let no = SplitPurpose::Fee.split_no(paid.id);
+        let mut split = None;
+        for _ in 0..400 {
+            let found = app.db.store.find_split(&site.id, &no).await.unwrap().unwrap();
+            if found.status != SplitStatus::Processing {
+                split = Some(found);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let split = split.expect("the fee split never ended");
+        assert_eq!(split.status, SplitStatus::Succeeded, "{split:?}");
+        let balance = app.signed_as(&site, "GET", "/v1/balance", "", Signing::default()).await;
+        assert_eq!(balance.assert_ok()["fees"], 60);
     }
 
     async fn a_sub_merchant_not_bound_to_the_service_provider_is_refused_by_the_channel(app: TestApp) {

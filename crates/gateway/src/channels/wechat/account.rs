@@ -190,6 +190,15 @@ fn notify_url(public_url: &str, mchid: &str) -> String {
     )
 }
 
+impl WechatAccount {
+    /// Where WeChat Pay notifies this paygate about `mchid` at `public_url`: its orders, refunds,
+    /// and the shares of splits it receives.
+    #[must_use]
+    pub fn callback_url(public_url: &str, mchid: &str) -> String {
+        notify_url(public_url, mchid)
+    }
+}
+
 // Hand-written so that no client internals (key handles, tokens) can ever reach a log line.
 impl std::fmt::Debug for WechatAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,4 +1,4 @@
-//! WeChat Pay's notifications (`TRANSACTION.SUCCESS`, `REFUND.*`).
+//! WeChat Pay's notifications (`TRANSACTION.SUCCESS`, `REFUND.*`, `PROFITSHARING.SUCCESS`).
 //!
 //! Verified by the merchant's client (signature over the raw body, timestamp skew, key id), then
 //! decrypted (AEAD_AES_256_GCM with the APIv3 key) and decoded. A transaction is read with the
@@ -53,11 +53,13 @@ pub(in crate::channels) async fn decode(
                 })
                 .collect(),
         )),
-        // paygate makes no profit-sharing splits yet, so these cannot be about anything of its
-        // own; retrying would not change that.
-        NotificationEvent::ProfitSharingSuccess(_)
-        | NotificationEvent::ProfitSharingReturn(_)
-        | NotificationEvent::Unmodelled => {
+        // WeChat Pay tells receivers, not the merchant that split: paygate hears of its own
+        // splits when the operator receives its fee.
+        NotificationEvent::ProfitSharingSuccess(n) => Ok(Callback::Split {
+            upstream_split_no: n.out_order_no,
+        }),
+        // paygate makes no returns.
+        NotificationEvent::ProfitSharingReturn(_) | NotificationEvent::Unmodelled => {
             tracing::warn!(event = %notification.event_type, id = %notification.id, "WeChat Pay notification paygate does not handle");
             Ok(Callback::Ignored)
         }
