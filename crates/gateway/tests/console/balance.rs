@@ -68,5 +68,12 @@ console_tests! {
         page.assert_status(200)
             .assert_contains("<dt>Refundable (yuan)</dt><dd>80.00</dd>")
             .assert_contains("placeholder=\"80.00\"");
+        // The split itself is listed with who asked for it and its receiver's share.
+        page.assert_contains("data-testid=\"splits\"")
+            .assert_contains("<td class=\"mono\">split_console_1</td><td>Site&#39;s split</td><td class=\"num\">20.00</td>")
+            .assert_contains("PERSONAL_OPENID oUpF8uMuAJO_M2pxb1Q9zNjWeS6o · 20.00 · Pending");
+        // An order not made for profit sharing has no such section.
+        let plain = paid_order(&app, &app.site, "order_not_for_sharing", 500).await;
+        admin.get(&format!("/console/orders/{plain}?lang=en")).await.assert_status(200).assert_lacks("Profit-sharing splits");
     }
 }

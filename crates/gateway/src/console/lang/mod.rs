@@ -13,7 +13,9 @@ pub use manage::Manage;
 use axum::http::{HeaderMap, HeaderValue, Uri};
 
 pub use crate::checkout::Lang;
-use crate::domain::{Channel, NotificationStatus, OrderStatus, RefundStatus, Role};
+use crate::domain::{
+    Channel, NotificationStatus, OrderStatus, RefundStatus, Role, SplitPurpose, SplitStatus,
+};
 use crate::service::ServiceError;
 
 use super::session::{LANG_COOKIE, cookie, set_cookie};
@@ -47,6 +49,9 @@ pub(super) trait Names {
     fn pick(self, zh: &'static str, en: &'static str) -> &'static str;
     fn order_status(self, s: OrderStatus) -> &'static str;
     fn refund_status(self, s: RefundStatus) -> &'static str;
+    fn split_status(self, s: SplitStatus) -> &'static str;
+    /// Who asked for a split: the site, the order's plan, or the operator's fee.
+    fn split_purpose(self, p: SplitPurpose) -> &'static str;
     fn notification_status(self, s: NotificationStatus) -> &'static str;
     fn channel(self, c: Channel) -> &'static str;
     fn role(self, r: &Role) -> &'static str;
@@ -100,6 +105,22 @@ impl Names for Lang {
             RefundStatus::Succeeded => self.pick("退款成功", "Succeeded"),
             RefundStatus::Failed => self.pick("退款失败", "Failed"),
             RefundStatus::Abnormal => self.pick("退款异常", "Abnormal"),
+        }
+    }
+
+    fn split_status(self, s: SplitStatus) -> &'static str {
+        match s {
+            SplitStatus::Processing => self.pick("处理中", "Processing"),
+            SplitStatus::Succeeded => self.pick("分账成功", "Succeeded"),
+            SplitStatus::Failed => self.pick("分账失败", "Failed"),
+        }
+    }
+
+    fn split_purpose(self, p: SplitPurpose) -> &'static str {
+        match p {
+            SplitPurpose::Site => self.pick("站点分账", "Site's split"),
+            SplitPurpose::Ledger => self.pick("下单时约定的分账", "Planned with the order"),
+            SplitPurpose::Fee => self.pick("平台服务费", "Operator's fee"),
         }
     }
 
@@ -294,6 +315,10 @@ pub struct Text {
     pub event: &'static str,
     pub none: &'static str,
     pub refund_no: &'static str,
+    pub splits: &'static str,
+    pub split_no: &'static str,
+    pub split_purpose: &'static str,
+    pub split_receivers: &'static str,
     pub when: &'static str,
     pub history_entry: &'static str,
     pub refund_entry: &'static str,
@@ -458,6 +483,10 @@ pub static ZH: Text = Text {
     event: "事件",
     none: "无",
     refund_no: "退款单号",
+    splits: "分账",
+    split_no: "分账单号",
+    split_purpose: "来由",
+    split_receivers: "接收方",
     when: "时间",
     history_entry: "状态",
     refund_entry: "退款",
@@ -618,6 +647,10 @@ pub static EN: Text = Text {
     event: "Event",
     none: "None",
     refund_no: "Refund number",
+    splits: "Profit-sharing splits",
+    split_no: "Split number",
+    split_purpose: "Asked by",
+    split_receivers: "Receivers",
     when: "When",
     history_entry: "Status",
     refund_entry: "Refund",

@@ -9,7 +9,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::domain::{OrderId, OrderStatus, Scope, Timestamp};
+use crate::domain::{OrderId, OrderStatus, ReceiverResult, Scope, Timestamp};
 use crate::service::{ConsoleError, OrderDetail};
 
 use super::super::ConsoleState;
@@ -43,6 +43,9 @@ struct OrderPage {
     can_close: bool,
     timeline: Vec<Entry>,
     refunds: Vec<RefundRow>,
+    /// Shown only for an order made for profit sharing.
+    profit_sharing: bool,
+    splits: Vec<SplitRow>,
     notifications: Vec<EventRow>,
 }
 
@@ -61,6 +64,17 @@ struct RefundRow {
     status: &'static str,
     status_text: &'static str,
     channel_refund_id: String,
+}
+
+struct SplitRow {
+    created: String,
+    out_split_no: String,
+    purpose: &'static str,
+    amount: String,
+    status: &'static str,
+    status_text: &'static str,
+    /// Each share: its type, account, amount and result.
+    receivers: Vec<String>,
 }
 
 struct EventRow {
@@ -210,6 +224,36 @@ fn page(
                     .channel_refund_id
                     .clone()
                     .unwrap_or_else(|| "—".to_owned()),
+            })
+            .collect(),
+        profit_sharing: o.profit_sharing,
+        splits: d
+            .splits
+            .iter()
+            .map(|s| SplitRow {
+                created: time(s.created_at),
+                out_split_no: s.out_split_no.as_str().to_owned(),
+                purpose: lang.split_purpose(s.purpose),
+                amount: yuan(s.amount.as_i64()),
+                status: s.status.as_str(),
+                status_text: lang.split_status(s.status),
+                receivers: s
+                    .shares
+                    .iter()
+                    .map(|share| {
+                        format!(
+                            "{} {} · {} · {}",
+                            share.receiver.kind.as_str(),
+                            share.receiver.account.as_str(),
+                            yuan(share.receiver.amount.as_i64()),
+                            match share.result {
+                                ReceiverResult::Pending => lang.pick("待分", "Pending"),
+                                ReceiverResult::Succeeded => lang.pick("已分", "Paid"),
+                                ReceiverResult::Failed => lang.pick("未分", "Not paid"),
+                            }
+                        )
+                    })
+                    .collect(),
             })
             .collect(),
         notifications: d

@@ -3,7 +3,7 @@
 //! delivery attempt, anomalies, and when its next check is due.
 
 use crate::domain::{
-    Anomaly, JobSubject, OrderEvent, OrderId, PayAttempt, Refund, Scope, Site, Timestamp,
+    Anomaly, JobSubject, OrderEvent, OrderId, PayAttempt, Refund, Scope, Site, Split, Timestamp,
 };
 use crate::store::ListedOrder;
 
@@ -19,6 +19,9 @@ pub struct OrderDetail {
     /// A channel-neutral order's upstream orders, one per app the payer opened it in.
     pub attempts: Vec<PayAttempt>,
     pub refunds: Vec<Refund>,
+    /// Its profit-sharing splits, the site's own and paygate's (none unless it was made for
+    /// profit sharing).
+    pub splits: Vec<Split>,
     pub notifications: Vec<EventHistory>,
     pub anomalies: Vec<Anomaly>,
     /// When the order check job next asks the channel; `None` once the order is settled.
@@ -54,6 +57,11 @@ impl ConsoleService {
             Vec::new()
         };
         let refunds = self.store.refunds_for_order(site_id, order.id).await?;
+        let splits = if order.profit_sharing {
+            self.store.splits_for_order(site_id, order.id).await?
+        } else {
+            Vec::new()
+        };
         let events = self
             .store
             .notifications_for_order(site_id, order.id)
@@ -76,6 +84,7 @@ impl ConsoleService {
             history,
             attempts,
             refunds,
+            splits,
             notifications,
             anomalies,
             next_check,
