@@ -28,3 +28,6 @@ ALTER TABLE splits ADD COLUMN purpose TEXT NOT NULL DEFAULT 'site'
 -- unfreeze_unsplit, Alipay royalty_finish); no later split of the order is possible.
 ALTER TABLE splits ADD COLUMN unfreeze_rest BIGINT NOT NULL DEFAULT 0
     CHECK (unfreeze_rest IN (0, 1));
+
+-- A site's statement of a day sums its ledger entries booked that day.
+CREATE INDEX ledger_entries_site_at ON ledger_entries (site_id, at);

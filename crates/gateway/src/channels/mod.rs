@@ -353,6 +353,28 @@ impl Channels {
         }
     }
 
+    /// Has the channel unfreeze what `order` has left unsplit, under paygate's number
+    /// `out_order_no` (safe to repeat): WeChat Pay's unfreeze call. Alipay unfreezes only with a
+    /// settlement (`royalty_finish`), so it is `Invalid` there.
+    ///
+    /// # Errors
+    /// `NotConfigured`, `Invalid`, `Refused`, `Unknown`.
+    pub async fn unfreeze_rest(
+        &self,
+        order: &Order,
+        out_order_no: &str,
+    ) -> Result<(), ChannelError> {
+        match self.target_of(order)? {
+            Target::Wechat(account, _) => {
+                wechat::splits::unfreeze(account, order, out_order_no).await
+            }
+            Target::Alipay(..) => Err(ChannelError::Invalid(
+                "Alipay unfreezes a trade's rest only with a settlement (royalty_finish)"
+                    .to_owned(),
+            )),
+        }
+    }
+
     /// Asks the channel what became of `split`.
     ///
     /// # Errors

@@ -16,6 +16,10 @@ pub const DEFAULT_PLANNED_SPLIT_AFTER: Duration = Duration::from_secs(60);
 /// When a planned split that could not be made is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// How many times a plan is retried (a minute apart) before what still cannot be done is given
+/// up: a fee not taken booked as owed, the rest unfrozen.
+const LAST_ATTEMPT: i32 = 60;
+
 /// Runs `split_paid_order` jobs (subject: the order). Cheap to clone.
 #[derive(Clone)]
 pub struct PlannedSplitter {
@@ -36,7 +40,12 @@ impl PlannedSplitter {
             tracing::error!(job = job.id, subject = %job.subject, "split_paid_order job names no order");
             return JobOutcome::Done;
         };
-        match self.service.split_as_planned(order, self.after, now).await {
+        let last_try = job.attempt >= LAST_ATTEMPT;
+        match self
+            .service
+            .split_as_planned(order, self.after, now, last_try)
+            .await
+        {
             PlannedSplits::Done => JobOutcome::Done,
             PlannedSplits::NotBefore(at) => JobOutcome::RetryAt(at),
             PlannedSplits::Retry => JobOutcome::RetryAt(now.plus(RETRY_AFTER)),

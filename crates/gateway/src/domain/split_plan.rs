@@ -117,9 +117,9 @@ impl SplitPlan {
         self.fee.as_ref().map_or(0, |f| f.schedule.fee_of(amount))
     }
 
-    /// The splits to make of `order`, in the order they are made: the site's receivers, then the
-    /// operator's fee (none when it comes to 0). The last one unfreezes the rest if the plan says
-    /// so.
+    /// The splits to make of `order`, in the order they are made: the operator's fee first (none
+    /// when it comes to 0), so that nothing the site splits can leave too little for it, then the
+    /// site's receivers. The last one unfreezes the rest if the plan says so.
     ///
     /// # Errors
     /// `Malformed` when the stored receivers no longer form a valid split (never for a plan made
@@ -137,9 +137,6 @@ impl SplitPlan {
                 },
             })
         };
-        if !self.ledger.is_empty() {
-            splits.push(request(SplitPurpose::Ledger, self.ledger.clone())?);
-        }
         if let Some(fee) = &self.fee
             && let Ok(amount) = Amount::parse(fee.schedule.fee_of(order.amount))
         {
@@ -150,6 +147,9 @@ impl SplitPlan {
                 name: Some(fee.name.clone()),
             };
             splits.push(request(SplitPurpose::Fee, vec![receiver])?);
+        }
+        if !self.ledger.is_empty() {
+            splits.push(request(SplitPurpose::Ledger, self.ledger.clone())?);
         }
         if let Some(last) = splits.last_mut() {
             last.request.unfreeze_rest = self.unfreeze_rest;

@@ -35,6 +35,7 @@ impl OrderService {
     /// its last split unless the site asked to split the order itself.
     ///
     /// # Errors
+    /// `SplitExceedsPaid` when the receivers and the fee together take more than the amount;
     /// `Store`.
     pub(super) async fn split_plan_for(
         &self,
@@ -63,6 +64,20 @@ impl OrderService {
                 });
             }
         }
+        // What the plan splits away must be there to split: checked now, before the payer pays,
+        // not found missing after.
+        let planned = ledger.iter().map(|r| r.amount.as_i64()).sum::<i64>()
+            + fee
+                .as_ref()
+                .map_or(0, |f| f.schedule.fee_of(request.amount));
+        if planned > request.amount.as_i64() {
+            let fee = fee
+                .as_ref()
+                .map_or(0, |f| f.schedule.fee_of(request.amount));
+            return Err(ServiceError::SplitExceedsPaid {
+                splittable: (request.amount.as_i64() - fee).max(0),
+            });
+        }
         Ok(SplitPlan {
             ledger,
             fee,
@@ -71,7 +86,8 @@ impl OrderService {
     }
 
     /// Makes the planned splits of order `id` once it has been paid for `after`, and sends each
-    /// to its channel.
+    /// to its channel. With `last_try`, what still cannot be done is given up instead of retried:
+    /// a fee not taken is booked as owed, and the rest is unfrozen.
     ///
     /// # Errors
     /// None: a failure is [`PlannedSplits::Retry`], logged.
@@ -80,6 +96,7 @@ impl OrderService {
         id: OrderId,
         after: std::time::Duration,
         now: Timestamp,
+        last_try: bool,
     ) -> PlannedSplits {
         let order = match self.store.order_by_id(id).await {
             Ok(Some(order)) => order,
@@ -108,32 +125,42 @@ impl OrderService {
                 return PlannedSplits::Done;
             }
         };
+        let mut outcome = PlannedSplits::Done;
         for planned in splits {
             let purpose = planned.purpose;
             let amount = planned.request.receivers.total();
-            match self.take_split(&order, planned).await {
-                Ok(SplitTaken::New(split)) => {
-                    if let Err(e) = self.send_split(&order, split).await {
-                        tracing::warn!(order = id.as_i64(), error = %e, "planned split stored; its check job sends it");
+            let unfreezes = planned.request.unfreeze_rest;
+            // A fee already booked as owed (its split was refused before, or given up) is never
+            // taken as well: a rerun of this job must not book it twice.
+            if purpose == SplitPurpose::Fee {
+                match self.store.fee_booked_at_payment(order.id).await {
+                    Ok(false) => {}
+                    Ok(true) => continue,
+                    Err(e) => {
+                        tracing::error!(order = id.as_i64(), error = %e, "could not read the order's fee");
+                        return PlannedSplits::Retry;
                     }
                 }
+            }
+            let made = match self.take_split(&order, planned).await {
+                Ok(SplitTaken::New(split)) => Some(split),
                 Ok(SplitTaken::Again(split)) if split.status == SplitStatus::Processing => {
-                    if let Err(e) = self.send_split(&order, split).await {
-                        tracing::warn!(order = id.as_i64(), error = %e, "planned split stored; its check job sends it");
-                    }
+                    Some(split)
                 }
-                Ok(SplitTaken::Again(_)) => {}
+                Ok(SplitTaken::Again(_)) => None,
                 Err(ServiceError::Store(e)) => {
                     tracing::error!(order = id.as_i64(), error = %e, "could not store a planned split");
                     return PlannedSplits::Retry;
                 }
-                Err(ServiceError::UpstreamUnknown { message, .. }) => {
+                Err(ServiceError::UpstreamUnknown { message, .. }) if !last_try => {
                     tracing::warn!(
                         order = id.as_i64(),
                         message,
                         "planned split waits for the channel"
                     );
-                    return PlannedSplits::Retry;
+                    outcome = PlannedSplits::Retry;
+                    // The splits after it wait too: the fee goes first, and the last unfreezes.
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(
@@ -148,10 +175,37 @@ impl OrderService {
                         tracing::error!(order = id.as_i64(), error = %e, "could not book the fee as owed");
                         return PlannedSplits::Retry;
                     }
+                    if unfreezes {
+                        self.unfreeze_rest(&order).await;
+                    }
+                    None
                 }
+            };
+            if let Some(split) = made
+                && let Err(e) = self.send_split(&order, split).await
+            {
+                tracing::warn!(order = id.as_i64(), error = %e, "planned split stored; its check job sends it");
             }
         }
-        PlannedSplits::Done
+        outcome
+    }
+
+    /// Has the channel unfreeze what `order` has left, when the planned split meant to do it
+    /// could not. Best effort: logged when the channel cannot (Alipay unfreezes only with a
+    /// settlement), as the money is the site's either way, only later.
+    pub(super) async fn unfreeze_rest(&self, order: &Order) {
+        let no = format!("uf{}", order.upstream_order_no.as_str());
+        match self.channels.unfreeze_rest(order, &no).await {
+            Ok(()) => tracing::info!(
+                order = order.id.as_i64(),
+                "the order's unsplit money unfrozen"
+            ),
+            Err(e) => tracing::warn!(
+                order = order.id.as_i64(),
+                error = %e,
+                "could not unfreeze the order's unsplit money; the channel releases it itself later"
+            ),
+        }
     }
 
     /// Books the operator's fee its split could not take as owed (once per order, whoever asks).

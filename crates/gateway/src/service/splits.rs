@@ -128,6 +128,27 @@ impl OrderService {
                 "it was not made for profit sharing (profit_sharing: true)",
             ));
         }
+        // The operator's fee is split first: until its split is made, a site's own split could
+        // take (or unfreeze) what the fee needs.
+        if planned.purpose == SplitPurpose::Site
+            && order
+                .split_plan
+                .as_ref()
+                .is_some_and(|p| p.fee_of(order.amount) > 0)
+        {
+            let fee_split = SplitPurpose::Fee.split_no(order.id);
+            let fee_made = self
+                .store
+                .find_split(&order.site_id, &fee_split)
+                .await?
+                .is_some()
+                || self.store.fee_booked_at_payment(order.id).await?;
+            if !fee_made {
+                return Err(ServiceError::NotSplittable(
+                    "the operator's fee is split from it first, a minute after payment",
+                ));
+            }
+        }
         let ratio =
             self.split_ratio_upstream(order)
                 .await
@@ -288,6 +309,15 @@ impl OrderService {
                     "outcome" => split.status.as_str()
                 )
                 .increment(1);
+                // A planned split that was to unfreeze the rest and failed did not: the site did
+                // not ask to keep its money frozen, so it is unfrozen all the same.
+                if split.status == SplitStatus::Failed
+                    && split.unfreeze_rest
+                    && split.purpose != SplitPurpose::Site
+                    && let Some(order) = self.store.order_by_id(split.order_id).await?
+                {
+                    self.unfreeze_rest(&order).await;
+                }
                 split
             }
             SplitFinishOutcome::Lost(now) => now,

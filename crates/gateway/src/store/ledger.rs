@@ -254,6 +254,21 @@ impl Store {
             .map_err(|e| StoreError::corrupt("site fee", format!("{}: {e}", site.as_str())))
     }
 
+    /// Whether the operator's fee on the order was booked against the order itself (at payment,
+    /// or as owed when its fee split could not take it).
+    ///
+    /// # Errors
+    /// `Database`.
+    pub async fn fee_booked_at_payment(&self, order: OrderId) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM ledger_movements \
+                   WHERE cause = 'order' AND cause_id = $1 AND kind = 'fee'";
+        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(order.as_i64())
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
+    }
+
     /// Books the operator's fee on `order` as owed, when its fee split could not be made. Once
     /// per order: a second call books nothing.
     ///

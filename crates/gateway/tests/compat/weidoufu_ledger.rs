@@ -146,6 +146,12 @@ async fn planned_splits_made(app: &TestApp, site: &Site, no: &str) {
         plan.fee.is_some().then_some(SplitPurpose::Fee),
     ];
     for purpose in planned.into_iter().flatten() {
+        // A fee already owed is not split.
+        if purpose == SplitPurpose::Fee
+            && app.db.store.fee_booked_at_payment(order.id).await.unwrap()
+        {
+            continue;
+        }
         let no = purpose.split_no(order.id);
         for attempt in 0.. {
             let split = app.db.store.find_split(&site.id, &no).await.unwrap();
@@ -307,6 +313,45 @@ api_tests! {
         ledger_balances(&app).await;
     }
 
+    async fn a_fee_already_owed_is_never_taken_as_well(app: TestApp) {
+        let (site, key) = site_with_fee(&app, "ledger-owed-first", true).await;
+        let no = "202412010000000006";
+        let (_, answer) = pay(&app, "/pay/native", &native_with_ledger(&key, no, RECEIVER), &key).await;
+        assert_eq!(answer["code"].as_i64(), Some(1), "{answer}");
+        paid(&app, &site, no).await;
+        // As after a run that could not take the fee and booked it owed, then stopped before it
+        // ended: the next run makes the receivers' split, but no fee split.
+        let order = app.stored(&site, no).await;
+        app.db.store.book_fee_owed(&order, gateway::domain::Amount::parse(60).unwrap(), Timestamp::now()).await.unwrap();
+        planned_splits_made(&app, &site, no).await;
+        assert!(app.db.store.find_split(&site.id, &SplitPurpose::Fee.split_no(order.id)).await.unwrap().is_none());
+        let b = balance(&app, &site).await;
+        assert_eq!((b["fees"].as_i64(), b["shared"].as_i64()), (Some(60), Some(1000)), "{b}");
+        ledger_balances(&app).await;
+    }
+
+    async fn when_the_receivers_split_cannot_be_made_the_rest_is_unfrozen_all_the_same(app: TestApp) {
+        // 35% for the receiver: more than the 30% the sub-merchant authorised, which WeChat Pay
+        // tells paygate only when the split is made.
+        let (site, key) = site_with_fee(&app, "ledger-over-ratio", true).await;
+        let no = "202412010000000007";
+        let mut request = native_with_ledger(&key, no, RECEIVER);
+        request.retain(|(k, _)| *k != "ledger");
+        request.push(("ledger", json!([{"amount": 3500, "sub_mch_no": RECEIVER}]).to_string().into()));
+        let (_, answer) = pay(&app, "/pay/native", &request, &key).await;
+        assert_eq!(answer["code"].as_i64(), Some(1), "{answer}");
+        paid(&app, &site, no).await;
+        let order = app.stored(&site, no).await;
+        let splitter = PlannedSplitter::new(service(&app), std::time::Duration::ZERO);
+        let job = Job { id: 0, subject: JobSubject::PaidOrder(order.id), due_at: Timestamp::now(), attempt: 0 };
+        splitter.run(&job, Timestamp::now()).await;
+        assert!(app.db.store.find_split(&site.id, &SplitPurpose::Ledger.split_no(order.id)).await.unwrap().is_none());
+        assert!(app.db.store.find_split(&site.id, &SplitPurpose::Fee.split_no(order.id)).await.unwrap().is_some());
+        let transaction_id = order.upstream.transaction_id.clone().unwrap();
+        let partner = &app.wechat.partner.as_ref().unwrap().client;
+        assert_eq!(partner.query_unsplit_amount(&transaction_id).await.unwrap().unsplit_amount, 0);
+    }
+
     async fn a_ledger_naming_a_receiver_the_operator_did_not_set_up_is_refused(app: TestApp) {
         let (site, key) = site_with_fee(&app, "ledger-unknown", true).await;
         let no = "202412010000000004";
@@ -320,6 +365,12 @@ api_tests! {
         twice.push(("ledger", ledger.into()));
         let (status, answer) = pay(&app, "/pay/native", &twice, &key).await;
         assert_refused(status, &answer, 400, "分账信息 ledger 中的接收方不能重复，且至多 50 个");
+        // The ledger and the operator's 0.6% fee together may not take more than the order.
+        let mut all = native_with_ledger(&key, no, RECEIVER);
+        all.retain(|(k, _)| *k != "ledger");
+        all.push(("ledger", json!([{"amount": 10_000, "sub_mch_no": RECEIVER}]).to_string().into()));
+        let (status, answer) = pay(&app, "/pay/native", &all, &key).await;
+        assert_refused(status, &answer, 400, "分账金额与平台服务费合计超过订单金额");
         // A direct merchant may split at most 30% away: a larger ledger is refused up front.
         let (direct, direct_key) = site_with_fee(&app, "ledger-direct-ratio", false).await;
         let mut over = native_with_ledger(&direct_key, no, RECEIVER);
@@ -347,6 +398,11 @@ api_tests! {
             "receivers": [{"type": "PERSONAL_OPENID", "account": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "amount": 1}]});
         let r = app.signed_as(&site, "POST", &format!("/v1/orders/{no}/splits"), &body.to_string(), Signing::default()).await;
         assert_eq!((r.status, r.json["field"].as_str()), (400, Some("out_split_no")), "{}", r.text);
+        // Nor split (or unfreeze) the order itself before the operator's fee is split from it.
+        let own = json!({"out_split_no": "site_first", "unfreeze_rest": true,
+            "receivers": [{"type": "PERSONAL_OPENID", "account": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "amount": 100}]});
+        let r = app.signed_as(&site, "POST", &format!("/v1/orders/{no}/splits"), &own.to_string(), Signing::default()).await;
+        r.assert_error(409, "order_not_splittable");
         planned_splits_made(&app, &site, no).await;
         // The site reads its planned splits; another site finds nothing under the same number.
         let path = format!("/v1/splits/{}", SplitPurpose::Ledger.split_no(order.id).as_str());

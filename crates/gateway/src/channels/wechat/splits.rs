@@ -9,8 +9,8 @@
 //! sharing itself unfreezes the rest, which would otherwise stay frozen for 180 days.
 
 use wechatpay::{
-    NewReceiver, NewSplit, ReceiverResult as WxResult, ReceiverType as WxType, RelationType,
-    Split as Answer, SplitReceiver, SplitState as WxState,
+    NewReceiver, NewSplit, NewUnfreeze, ReceiverResult as WxResult, ReceiverType as WxType,
+    RelationType, Split as Answer, SplitReceiver, SplitState as WxState,
 };
 
 use super::super::split::{ShareOutcome, SplitState};
@@ -132,6 +132,25 @@ pub(in crate::channels) async fn split(
     };
     let answer = s.client.share_profit(&request).await?;
     state_of(&answer, split)
+}
+
+/// Unfreezes what `order` has left unsplit (`POST /v3/profitsharing/orders/unfreeze`, with
+/// `sub_mchid` for a sub-merchant's order) under paygate's number `out_order_no`; a repeat is the
+/// same request. For when no split could carry `unfreeze_unsplit`.
+pub(in crate::channels) async fn unfreeze(
+    account: &WechatAccount,
+    order: &Order,
+    out_order_no: &str,
+) -> Result<(), ChannelError> {
+    let s = sharer(account, order)?;
+    let request = NewUnfreeze {
+        sub_mchid: s.sub_mchid.clone(),
+        transaction_id: transaction_id(order)?.to_owned(),
+        out_order_no: out_order_no.to_owned(),
+        description: "解冻剩余资金".to_owned(),
+    };
+    s.client.unfreeze_profit_sharing(&request).await?;
+    Ok(())
 }
 
 pub(in crate::channels) async fn query_split(

@@ -211,6 +211,9 @@ fn refused(e: &ServiceError, out_order_no: &str) -> Failure {
             };
             Failure::client(format!("支付宝订单的 {field} 不能包含 & 或 ="))
         }
+        ServiceError::SplitExceedsPaid { .. } => {
+            Failure::client("分账金额与平台服务费合计超过订单金额")
+        }
         ServiceError::UpstreamRefused { code, message, .. } => Failure {
             status: StatusCode::BAD_GATEWAY,
             ..Failure::client(format!("支付通道拒绝：{code} {message}"))
