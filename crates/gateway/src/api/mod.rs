@@ -31,6 +31,7 @@ mod balance;
 mod body;
 mod checkout;
 mod checkout_apps;
+mod checkout_combined;
 mod combined;
 mod compat;
 pub mod error;
