@@ -29,14 +29,37 @@ async fn combined(
     no: &str,
     what: [&str; 2],
 ) -> Value {
-    let body = json!({
-        "combine_out_trade_no": no, "method": "native", "expire_minutes": 30,
+    combined_paid_by(
+        app,
+        platform,
+        member,
+        no,
+        what,
+        &json!({"method": "native"}),
+    )
+    .await
+}
+
+/// As [`combined`], by the method (and payer) in `how`.
+async fn combined_paid_by(
+    app: &TestApp,
+    platform: &Site,
+    member: &Site,
+    no: &str,
+    what: [&str; 2],
+    how: &Value,
+) -> Value {
+    let mut body = json!({
+        "combine_out_trade_no": no, "expire_minutes": 30,
         "sub_orders": [
             {"site_id": platform.id.as_str(), "out_trade_no": format!("{no}_0"), "amount_total": 1000, "description": what[0]},
             {"site_id": member.id.as_str(), "out_trade_no": format!("{no}_1"), "amount_total": 2500, "description": what[1],
              "attach": "member-private-attach", "notify_url": "https://member.example/private-hook"},
         ]
     });
+    for (k, v) in how.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
     let r = app
         .signed_as(
             platform,
@@ -100,6 +123,34 @@ async fn until_page_status(app: &TestApp, path: &str, want: &str) -> String {
 }
 
 api_tests! {
+    async fn h5_links_to_wechats_page_and_jsapi_or_app_say_where_the_payment_is_made(app: TestApp) {
+        let member = app.another_site("Member Shop").await;
+        allow(&app, &app.site, &member).await;
+        let h5 = combined_paid_by(&app, &app.site, &member, "cmb_page_11", ["运费", "商品"],
+            &json!({"method": "h5", "payer": {"client_ip": "203.0.113.7"}})).await;
+        let h5_url = h5["pay_params"]["h5_url"].as_str().unwrap().to_owned();
+        let html = page(&app, &path_of(&app, &h5["checkout_url"])).await.text;
+        assert!(qr_svg(&html).is_none(), "{html}");
+        let link = html.split("data-testid=\"pay-link\"").next().unwrap();
+        assert!(link.ends_with(&format!("href=\"{}\" ", h5_url.replace('&', "&#38;"))), "{html}");
+
+        let in_app = [
+            ("cmb_page_12", json!({"method": "jsapi", "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}})),
+            ("cmb_page_13", json!({"method": "app"})),
+        ];
+        for (no, how) in in_app {
+            let answer = combined_paid_by(&app, &app.site, &member, no, ["运费", "商品"], &how).await;
+            let path = path_of(&app, &answer["checkout_url"]);
+            let html = get_with(&app, &format!("{path}?lang=en"), "zh-CN").await.text;
+            assert_eq!(page_status(&html), "pending", "{no}");
+            assert!(qr_svg(&html).is_none(), "{no}: {html}");
+            assert!(html.contains("Complete the payment in WeChat."), "{no}: {html}");
+            assert!(html.contains("Orders paid together"), "{no}: {html}");
+            // Parameters meant for the platform's own code are not put on the page.
+            assert!(!html.contains("prepay_id"), "{no}: {html}");
+        }
+    }
+
     async fn the_combined_page_shows_the_total_each_sub_order_and_the_one_qr_code_until_paid(app: TestApp) {
         let member = app.another_site("Member Shop").await;
         allow(&app, &app.site, &member).await;
