@@ -13,7 +13,8 @@
 //! WeChat (web authorisation, then a JSAPI payment handed to a stand-in for WeChat's
 //! `WeixinJSBridge`), inside Alipay (its cashier, and back), in a phone browser (WeChat's H5 page,
 //! and back) and on a desktop (a QR code per app). The last test runs two nodes on one PostgreSQL
-//! database: a page open on one shows the payment the other records.
+//! database: a page open on one shows the payment the other records. A combined order's page
+//! (合单) is looked at too: its sub-orders, its one QR code, the sub-order's link to it, paid live.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1124,6 +1125,44 @@ async fn a_combined_orders_page_lists_its_sub_orders_shows_one_qr_code_and_turns
         requested(&found).contains(&format!("GET {}{path}/events", shop.pg.url)),
         "live status from the stream: {found}"
     );
+
+    // The sandbox's button pays another combined order, all of it, and the page turns paid.
+    let mut body = body.clone();
+    body["combine_out_trade_no"] = json!("browser_combined_0002");
+    for (i, sub) in body["sub_orders"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        sub["out_trade_no"] = json!(format!("browser_combined_0002_{i}"));
+    }
+    let second = signed_ok(
+        &shop.pg,
+        &shop.keys,
+        Method::POST,
+        "/v1/combined-orders",
+        &body.to_string(),
+    )
+    .await;
+    let found = look(&json!({
+        "url": second["checkout_url"], "click": "simulate-pay", "awaitStatus": "paid", "within": 5000,
+        "afterScreenshot": screenshot("combined-simulated-paid"),
+    }));
+    assert_clean(&found, &shop.pg.url);
+    assert!(
+        found["awaited"]["ms"].as_u64().is_some(),
+        "not paid within 5 s: {found}"
+    );
+    for no in ["browser_combined_0002_0", "browser_combined_0002_1"] {
+        let keys = if no.ends_with('0') {
+            &shop.keys
+        } else {
+            &member
+        };
+        let order = signed_ok(&shop.pg, keys, Method::GET, &format!("/v1/orders/{no}"), "").await;
+        assert_eq!(order["status"], "paid", "{order}");
+    }
 
     // A forged token shows the error page and nothing else.
     let forged = look(&json!({

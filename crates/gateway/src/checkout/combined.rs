@@ -64,6 +64,8 @@ pub struct CombinedPage<'a> {
     refresh_url: String,
     sandbox: bool,
     option: Option<PayOption>,
+    /// The sandbox's "simulate payment" form action: the one payment, for every sub-order.
+    simulate: Option<String>,
 }
 
 impl<'a> CombinedPage<'a> {
@@ -82,6 +84,15 @@ impl<'a> CombinedPage<'a> {
             String::new()
         };
         let remaining = seconds_left(c.combined.expires_at, c.now);
+        let simulate = c
+            .combined
+            .checkout_token
+            .as_ref()
+            .filter(|_| c.sandbox && state == PageState::Pending && c.pay_params.is_some())
+            .map(|token| {
+                let lang = lang.replace('?', "&");
+                format!("/sandbox/pay?token={}{lang}", token.as_str())
+            });
         let option = c
             .pay_params
             .filter(|_| state == PageState::Pending)
@@ -112,6 +123,7 @@ impl<'a> CombinedPage<'a> {
             refresh_url: format!("{}{lang}", c.path),
             sandbox: c.sandbox,
             option,
+            simulate,
         }
     }
 }

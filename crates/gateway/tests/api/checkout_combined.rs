@@ -180,6 +180,9 @@ api_tests! {
                 "Member Shop|会员店商品|¥25.00".to_owned(),
             ],
         );
+        // In sandbox mode, a button pays the one payment for every sub-order.
+        let token = path.rsplit('/').next().unwrap();
+        assert!(html.contains(&format!("<form class=\"simulate\" method=\"post\" action=\"/sandbox/pay?token={token}\">")), "{html}");
         // What a phone scanning the page reads pays the whole combined order.
         assert_eq!(scan(qr_svg(html).unwrap()), code_url);
         // Nothing of the sites' own: their numbers, ids, attach, notification URLs, keys.
