@@ -13,7 +13,8 @@
 //! WeChat (web authorisation, then a JSAPI payment handed to a stand-in for WeChat's
 //! `WeixinJSBridge`), inside Alipay (its cashier, and back), in a phone browser (WeChat's H5 page,
 //! and back) and on a desktop (a QR code per app). The last test runs two nodes on one PostgreSQL
-//! database: a page open on one shows the payment the other records.
+//! database: a page open on one shows the payment the other records. A combined order's page
+//! (合单) is looked at too: its sub-orders, its one QR code, the sub-order's link to it, paid live.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1011,4 +1012,162 @@ async fn a_page_open_on_one_node_shows_the_payment_another_node_records() {
         test_support::sim::wechat_orders(&dir_a.path().join("sim")).is_empty(),
         "A's own simulator never saw the order"
     );
+}
+
+#[tokio::test]
+async fn a_combined_orders_page_lists_its_sub_orders_shows_one_qr_code_and_turns_paid_live() {
+    let shop = Shop::open();
+    let member = create_site(shop.dir.path(), "Member Shop");
+    let allowed = support::serve::paygate_run(
+        &[
+            "site",
+            "combine",
+            "allow",
+            &shop.keys.site_id,
+            &member.site_id,
+        ],
+        shop.dir.path(),
+    );
+    assert!(allowed.status.success(), "{allowed:?}");
+    let body = json!({
+        "combine_out_trade_no": "browser_combined_0001", "method": "native",
+        "sub_orders": [
+            {"site_id": shop.keys.site_id, "out_trade_no": "browser_combined_0001_a", "amount_total": 1000, "description": "运费"},
+            {"site_id": member.site_id, "out_trade_no": "browser_combined_0001_b", "amount_total": 2990, "description": "VIP月卡"},
+        ],
+    });
+    let combined = signed_ok(
+        &shop.pg,
+        &shop.keys,
+        Method::POST,
+        "/v1/combined-orders",
+        &body.to_string(),
+    )
+    .await;
+    let url = combined["checkout_url"].as_str().unwrap().to_owned();
+    let code_url = combined["pay_params"]["code_url"].as_str().unwrap();
+
+    // On a phone's screen: the total, both sub-orders, a QR code that pays them together.
+    let phone = look(&json!({
+        "url": url, "viewport": mobile(),
+        "screenshot": screenshot("combined-pending-mobile"),
+        "qrScreenshot": screenshot("qr-combined-mobile"),
+    }));
+    assert_clean(&phone, &shop.pg.url);
+    assert_eq!(phone["status"], 200, "{phone}");
+    assert_eq!(testid(&phone, "site-name"), "Example Shop");
+    assert_eq!(testid(&phone, "amount"), "¥39.90");
+    assert_eq!(phone["dataStatus"], "pending", "{phone}");
+    assert_eq!(phone["qr"], code_url, "{phone}");
+
+    // The member's own order page leads the payer there instead of offering a payment of its own.
+    let own = signed_ok(
+        &shop.pg,
+        &member,
+        Method::GET,
+        "/v1/orders/browser_combined_0001_b",
+        "",
+    )
+    .await;
+    let own_page = look(&json!({
+        "url": own["checkout_url"], "viewport": mobile(),
+        "screenshot": screenshot("combined-sub-order-mobile"),
+        "steps": [{"click": "combined-link"}, {"waitForUrl": url, "within": 3000, "name": "followed"}],
+    }));
+    assert_clean(&own_page, &shop.pg.url);
+    assert_eq!(testid(&own_page, "amount"), "¥29.90");
+    assert!(
+        step(&own_page, "followed")["ms"].as_u64().is_some(),
+        "{own_page}"
+    );
+
+    // Open on a desktop, the page turns paid when the payer pays, without a reload.
+    let mut session = Session::start(&json!({
+        "url": url, "viewport": desktop(),
+        "steps": [
+            {"mark": true},
+            {"screenshot": screenshot("combined-pending-desktop")},
+            {"pause": true, "name": "open"},
+            {"awaitStatus": "paid", "within": 5000, "name": "paid"},
+            {"screenshot": screenshot("combined-paid-desktop")},
+        ],
+    }));
+    let open = session.paused();
+    assert_eq!(open["dataStatus"], "pending", "{open}");
+    session.resume();
+    let sandbox = shop.sandbox().await;
+    let combine_no = shop
+        .db()
+        .rows("SELECT upstream_no FROM combined_orders")
+        .await
+        .unwrap()
+        .remove(0)
+        .remove(0);
+    let paid = http()
+        .post(format!(
+            "{}/sim/wechat/combine/{combine_no}/pay?mchid={}",
+            sandbox.sim_url, sandbox.mchid
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success(), "{:?}", paid.text().await);
+    let found = session.finish();
+    assert_clean(&found, &shop.pg.url);
+    let paid = step(&found, "paid");
+    assert!(
+        paid["ms"].as_u64().is_some(),
+        "not paid within 5 s: {found}"
+    );
+    assert_eq!(paid["markerKept"], true, "the page was reloaded: {found}");
+    let path = url.strip_prefix(&shop.pg.url).unwrap();
+    assert!(
+        requested(&found).contains(&format!("GET {}{path}/events", shop.pg.url)),
+        "live status from the stream: {found}"
+    );
+
+    // The sandbox's button pays another combined order, all of it, and the page turns paid.
+    let mut body = body.clone();
+    body["combine_out_trade_no"] = json!("browser_combined_0002");
+    for (i, sub) in body["sub_orders"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        sub["out_trade_no"] = json!(format!("browser_combined_0002_{i}"));
+    }
+    let second = signed_ok(
+        &shop.pg,
+        &shop.keys,
+        Method::POST,
+        "/v1/combined-orders",
+        &body.to_string(),
+    )
+    .await;
+    let found = look(&json!({
+        "url": second["checkout_url"], "click": "simulate-pay", "awaitStatus": "paid", "within": 5000,
+        "afterScreenshot": screenshot("combined-simulated-paid"),
+    }));
+    assert_clean(&found, &shop.pg.url);
+    assert!(
+        found["awaited"]["ms"].as_u64().is_some(),
+        "not paid within 5 s: {found}"
+    );
+    for no in ["browser_combined_0002_0", "browser_combined_0002_1"] {
+        let keys = if no.ends_with('0') {
+            &shop.keys
+        } else {
+            &member
+        };
+        let order = signed_ok(&shop.pg, keys, Method::GET, &format!("/v1/orders/{no}"), "").await;
+        assert_eq!(order["status"], "paid", "{order}");
+    }
+
+    // A forged token shows the error page and nothing else.
+    let forged = look(&json!({
+        "url": format!("{}/combined-checkout/ck_{}", shop.pg.url, "A".repeat(32)),
+    }));
+    assert_clean(&forged, &shop.pg.url);
+    assert_eq!(forged["status"], 404, "{forged}");
 }

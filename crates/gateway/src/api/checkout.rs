@@ -311,6 +311,11 @@ pub(super) async fn render_page(
         .by_id(&order.site_id)
         .await
         .map_err(|e| Failure::of(&e))?;
+    let combined_url = ctx
+        .orders
+        .combined_checkout_of(order)
+        .await
+        .map_err(|e| Failure::of(&e))?;
     let html = CheckoutPage::new(&Checkout {
         order,
         choices,
@@ -320,6 +325,7 @@ pub(super) async fn render_page(
         path: page.path,
         sandbox: ctx.settings.sandbox,
         now: Timestamp::now(),
+        combined_url: combined_url.as_deref(),
     });
     html.render().map_err(|e| {
         tracing::error!(error = %e, "checkout: cannot render the page");

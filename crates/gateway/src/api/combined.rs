@@ -203,6 +203,9 @@ pub struct V1CombinedOrder {
     /// `pay_params`): one payment for all of them.
     #[schema(value_type = Option<Object>)]
     pub pay_params: Option<PayParams>,
+    /// The payer's checkout page of the whole combined order: the total, each sub-order, the way
+    /// to pay and the live status. Its `ck_` token is the payer's key: give it to the payer only.
+    pub checkout_url: String,
     pub sub_orders: Vec<V1SubOrder>,
 }
 
@@ -231,6 +234,7 @@ impl From<CombinedView> for V1CombinedOrder {
             created_at: c.created_at.to_rfc3339(),
             expires_at: c.expires_at.to_rfc3339(),
             pay_params: v.pay_params,
+            checkout_url: v.checkout_url,
             sub_orders: v
                 .sub_orders
                 .into_iter()

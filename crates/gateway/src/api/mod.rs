@@ -7,6 +7,7 @@
 //! | `GET /pay/wechat/status?token=` | token | `{out_trade_no, status, amount_total, currency, description, expires_at, paid_at}` |
 //! | `GET /pay/{wechat,alipay}/checkout?token=`, `GET /checkout/{token}` | token | the checkout page (HTML; `crate::checkout`) |
 //! | `GET /pay/events?token=` | token | server-sent `status` events (the status route's JSON) until a final status |
+//! | `GET /combined-checkout/{token}`, `…/status`, `…/events` | combined order's token | a combined order's page, its status, its status events (`checkout_combined`) |
 //! | `POST /v1/orders`, `GET /v1/orders/{no}`, `POST /v1/orders/{no}/close` | signed | the order with `pay_params` and its refunds |
 //! | `POST /v1/orders/{no}/refunds`, `GET /v1/refunds/{out_refund_no}` | signed | the refund |
 //! | `POST /v1/orders/{no}/splits`, `GET /v1/splits/{out_split_no}` | signed | the split (分账) |
@@ -31,6 +32,7 @@ mod balance;
 mod body;
 mod checkout;
 mod checkout_apps;
+mod checkout_combined;
 mod combined;
 mod compat;
 pub mod error;

@@ -12,6 +12,7 @@ use utoipa::openapi::{OpenApi as Doc, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::balance::V1Balance;
+use super::checkout_combined::CombinedStatus;
 use super::combined::{V1CombinedOrder, V1CombinedRequest, V1SubOrder, V1SubOrderRequest};
 use super::error::{ErrorBody, ErrorCode, UpstreamDetail};
 use super::notifications::{V1Attempt, V1Notification, V1OrderNotifications, V1Resent};
@@ -22,8 +23,8 @@ use super::statements::{
 };
 use super::views::{NativeCreated, TokenStatus, V1Order, V1Refund};
 use super::{
-    balance, checkout, checkout_apps, combined, events, health, notifications, onepass, refunds,
-    splits, statements, v1,
+    balance, checkout, checkout_apps, checkout_combined, combined, events, health, notifications,
+    onepass, refunds, splits, statements, v1,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +37,7 @@ use super::{
         onepass::create_native, onepass::status, events::stream, checkout::page,
         checkout::page_by_path, checkout_apps::wechat, checkout_apps::wechat_h5,
         checkout_apps::alipay,
+        checkout_combined::page, checkout_combined::status, checkout_combined::events,
         v1::create, v1::get, v1::close,
         refunds::create, refunds::get,
         splits::create, splits::get,
@@ -50,7 +52,7 @@ use super::{
         V1RefundRequest, V1Refund, V1SplitRequest, V1SplitReceiver, V1Split, V1SplitShare,
         V1OrderNotifications, V1Notification, V1Attempt, V1Resent,
         V1Statement, V1StatementTotals, V1StatementBalance, V1StatementPayment, V1StatementRefund, V1Balance,
-        V1CombinedRequest, V1SubOrderRequest, V1CombinedOrder, V1SubOrder,
+        V1CombinedRequest, V1SubOrderRequest, V1CombinedOrder, V1SubOrder, CombinedStatus,
         ErrorBody, ErrorCode, UpstreamDetail,
     )),
     modifiers(&Signing, &AlipayTokenRoutes),

@@ -8,8 +8,8 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::{
-    Ctx, balance, checkout, checkout_apps, combined, events, health, notifications, onepass,
-    openapi, refunds, splits, statements, v1,
+    Ctx, balance, checkout, checkout_apps, checkout_combined, combined, events, health,
+    notifications, onepass, openapi, refunds, splits, statements, v1,
 };
 
 /// An HTTP method a route answers.
@@ -90,6 +90,15 @@ pub(super) fn open() -> Vec<Route> {
         Route::get("/pay/wechat/jsapi", checkout_apps::wechat),
         Route::get("/checkout/{token}/wechat-h5", checkout_apps::wechat_h5),
         Route::get("/checkout/{token}/alipay", checkout_apps::alipay),
+        Route::get("/combined-checkout/{token}", checkout_combined::page),
+        Route::get(
+            "/combined-checkout/{token}/status",
+            checkout_combined::status,
+        ),
+        Route::get(
+            "/combined-checkout/{token}/events",
+            checkout_combined::events,
+        ),
         Route::get("/openapi.json", openapi::json),
         Route::get("/docs", openapi::docs),
         Route::get("/healthz", health::healthz),

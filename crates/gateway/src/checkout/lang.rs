@@ -136,6 +136,13 @@ pub struct Text {
     pub error_wechat_auth: &'static str,
     pub error_not_payable: &'static str,
     pub error_channel: &'static str,
+    /// A combined order's page: what its list of sub-orders is headed with.
+    pub combined_items: &'static str,
+    /// A combined order's page: the total of its sub-orders.
+    pub combined_total: &'static str,
+    /// A sub-order's own page: it is paid on its combined order's page, linked with this.
+    pub combined_note: &'static str,
+    pub combined_link: &'static str,
 }
 
 pub static ZH: Text = Text {
@@ -173,6 +180,10 @@ pub static ZH: Text = Text {
     error_wechat_auth: "未能获得微信授权，请重新打开支付链接。",
     error_not_payable: "订单已不能支付，请返回支付页面查看订单状态。",
     error_channel: "支付渠道暂时无法下单，请稍后重试。",
+    combined_items: "合并支付的订单",
+    combined_total: "合计应付",
+    combined_note: "此订单与其他订单合并支付。",
+    combined_link: "前往合并支付页面",
 };
 
 pub static EN: Text = Text {
@@ -210,6 +221,10 @@ pub static EN: Text = Text {
     error_wechat_auth: "WeChat did not authorise this page; please open the payment link again.",
     error_not_payable: "This order can no longer be paid; go back to the payment page to see its status.",
     error_channel: "The payment channel cannot take the order right now; please try again shortly.",
+    combined_items: "Orders paid together",
+    combined_total: "Total due",
+    combined_note: "This order is paid together with other orders.",
+    combined_link: "Go to the combined payment",
 };
 
 #[cfg(test)]

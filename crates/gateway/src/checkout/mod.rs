@@ -8,9 +8,11 @@
 //! - `qr`: the QR code as SVG.
 //! - `assets`: the inline style and script, and the CSP that allows exactly them.
 //! - `page`: the templates and how an order fills them.
+//! - `combined`: the page of a combined order (合单), made of the same parts.
 
 mod agent;
 mod assets;
+mod combined;
 mod lang;
 mod page;
 mod qr;
@@ -18,6 +20,7 @@ mod state;
 
 pub use agent::Agent;
 pub use assets::{SCRIPT, STYLE, content_security_policy, onward_policy, security_headers};
+pub use combined::{CombinedCheckout, CombinedItem, CombinedPage};
 pub use lang::Lang;
 pub use page::{Checkout, CheckoutPage, ErrorPage, OnwardPage, PayChoice};
 pub use state::PageState;

@@ -43,6 +43,8 @@ pub struct Checkout<'a> {
     pub path: &'a str,
     pub sandbox: bool,
     pub now: Timestamp,
+    /// For a sub-order of a combined order: the combined order's page, where it is paid.
+    pub combined_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -72,19 +74,20 @@ pub struct CheckoutPage<'a> {
     options: Vec<PayOption>,
     /// JSAPI parameters for `WeixinJSBridge` (inside WeChat).
     jsapi: Option<String>,
+    combined_url: Option<&'a str>,
 }
 
 /// One way to pay as the template shows it.
 #[derive(Default)]
 pub struct PayOption {
     /// Which app, when the page offers more than one.
-    title: Option<&'static str>,
-    qr_svg: Option<String>,
-    hint: Option<&'static str>,
-    link: Option<String>,
-    link_text: &'static str,
+    pub(super) title: Option<&'static str>,
+    pub(super) qr_svg: Option<String>,
+    pub(super) hint: Option<&'static str>,
+    pub(super) link: Option<String>,
+    pub(super) link_text: &'static str,
     /// The sandbox's "simulate payment" form action.
-    simulate: Option<String>,
+    pub(super) simulate: Option<String>,
 }
 
 impl<'a> CheckoutPage<'a> {
@@ -169,6 +172,7 @@ impl<'a> CheckoutPage<'a> {
             sandbox: c.sandbox,
             options,
             jsapi,
+            combined_url: c.combined_url,
         }
     }
 }
@@ -266,7 +270,7 @@ impl ErrorPage {
     }
 }
 
-fn status_text(state: PageState, t: &'static Text) -> &'static str {
+pub(super) fn status_text(state: PageState, t: &'static Text) -> &'static str {
     match state {
         PageState::Pending => t.pending,
         PageState::Paid => t.paid,
@@ -285,7 +289,7 @@ fn app_name(channel: Channel, t: &'static Text) -> &'static str {
 }
 
 /// How the payer pays by one upstream order's parameters.
-fn pay_option(p: &PayParams, t: &'static Text) -> PayOption {
+pub(super) fn pay_option(p: &PayParams, t: &'static Text) -> PayOption {
     let scan = |data: &str, hint| PayOption {
         qr_svg: qr::svg(data, t.qr_label),
         hint: Some(hint),

@@ -22,12 +22,24 @@ impl PageState {
     /// The state of `order` at `now`.
     #[must_use]
     pub fn of(order: &Order, now: Timestamp) -> Self {
-        let expired_at = |t: Timestamp| t.as_millis() >= order.expires_at.as_millis();
-        match order.status {
+        Self::at(order.status, order.closed_at, order.expires_at, now)
+    }
+
+    /// The state of anything the payer pays by a status, a closing time and an expiry (an order,
+    /// or a combined order as its sub-orders stand) at `now`.
+    #[must_use]
+    pub fn at(
+        status: OrderStatus,
+        closed_at: Option<Timestamp>,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        let expired_at = |t: Timestamp| t.as_millis() >= expires_at.as_millis();
+        match status {
             OrderStatus::Paid => Self::Paid,
             OrderStatus::Refunded => Self::Refunded,
             OrderStatus::Failed => Self::Failed,
-            OrderStatus::Closed if expired_at(order.closed_at.unwrap_or(now)) => Self::Expired,
+            OrderStatus::Closed if expired_at(closed_at.unwrap_or(now)) => Self::Expired,
             OrderStatus::Closed => Self::Closed,
             // A `created` order is one whose channel answer paygate is still waiting for: to the
             // payer it is as payable as a pending one.

@@ -51,7 +51,7 @@ pub use api_nonce::ApiNonce;
 pub use audit::{ActedBy, Actor, AuditAction, AuditEntry};
 pub use checkout_token::CheckoutToken;
 pub use combined::{
-    CombinedOrder, CombinedRequest, NewCombinedOrder, SUB_ORDERS_MAX, SUB_ORDERS_MIN,
+    CombinedOrder, CombinedRequest, NewCombinedOrder, PayerStatus, SUB_ORDERS_MAX, SUB_ORDERS_MIN,
     SubOrderRequest,
 };
 pub use compat::{

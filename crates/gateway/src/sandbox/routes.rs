@@ -5,6 +5,8 @@
 //!   Asked by the checkout page's "simulate payment" form without JavaScript (`Accept: text/html`),
 //!   it answers `303 See Other` back to the checkout page (`?lang=` kept), which then shows the
 //!   status paygate records; otherwise JSON.
+//!   A combined order's token pays the whole combined order (its page's button), and answers
+//!   `303` back to that page.
 //! - `GET /sandbox/info`: where the simulator is and which merchant paygate uses there, for tests
 //!   and for poking at the simulator's control API by hand.
 //!
@@ -24,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::Sandbox;
 use crate::domain::{Channel, CheckoutToken, Order, PayMethod};
-use crate::service::{OrderService, ServiceError};
+use crate::service::{CombineError, OrderService, ServiceError};
 
 struct Ctx {
     orders: OrderService,
@@ -101,11 +103,7 @@ async fn pay(
     let order = match order {
         Ok(order) => order,
         Err(ServiceError::NotFound) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "order_not_found",
-                "no order has this checkout token",
-            );
+            return pay_combined(&ctx, &token, &headers, q.lang.as_deref()).await;
         }
         Err(e) => {
             tracing::error!(error = %e, "sandbox pay: order lookup failed");
@@ -177,11 +175,21 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// `303 See Other` to the order's checkout page, in the language it was asked in.
 fn back_to_checkout(order: &Order, lang: Option<&str>) -> Response {
-    let lang = lang
-        .and_then(crate::checkout::Lang::from_tag)
-        .map_or_else(String::new, |l| format!("?lang={}", l.param()));
-    let location = format!("/checkout/{}{lang}", order.checkout_token.as_str());
-    match HeaderValue::from_str(&location) {
+    see_other(&format!(
+        "/checkout/{}{}",
+        order.checkout_token.as_str(),
+        lang_query(lang)
+    ))
+}
+
+/// `?lang=…` for a language the page has, else nothing.
+fn lang_query(lang: Option<&str>) -> String {
+    lang.and_then(crate::checkout::Lang::from_tag)
+        .map_or_else(String::new, |l| format!("?lang={}", l.param()))
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
         Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -220,21 +228,38 @@ async fn pay_in_sim(ctx: &Ctx, order: &Order) -> Response {
             ),
         },
     };
-    let answer = match ctx.http.post(&url).send().await {
+    let body = match ask_sim(ctx, &url).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    Json(json!({
+        "paid": true,
+        "channel": channel.as_str(),
+        "out_trade_no": order.out_trade_no.as_str(),
+        "upstream_order_no": upstream_no,
+        "simulator": body,
+    }))
+    .into_response()
+}
+
+/// Asks the simulator's control API to pay (`POST url`): what it answered, or the answer for
+/// the caller when it refused or could not be reached.
+async fn ask_sim(ctx: &Ctx, url: &str) -> Result<Value, Response> {
+    let answer = match ctx.http.post(url).send().await {
         Ok(r) => (r.status(), r.text().await.unwrap_or_default()),
         Err(e) => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_GATEWAY,
                 "sandbox_pay_failed",
                 format!("simulator unreachable: {}", e.without_url()),
-            );
+            ));
         }
     };
     let (status, text) = answer;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     if !status.is_success() {
         // Typically: the order never reached the channel (still `created`), or is already paid.
-        return (
+        return Err((
             StatusCode::CONFLICT,
             Json(json!({
                 "error": "sandbox_pay_failed",
@@ -242,13 +267,58 @@ async fn pay_in_sim(ctx: &Ctx, order: &Order) -> Response {
                 "simulator": body,
             })),
         )
-            .into_response();
+            .into_response());
+    }
+    Ok(body)
+}
+
+/// The payer pays the combined order whose page has this token (its page's "simulate payment"):
+/// one payment for every sub-order, as the simulator's combined callback then tells paygate.
+async fn pay_combined(ctx: &Ctx, token: &str, headers: &HeaderMap, lang: Option<&str>) -> Response {
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            "order_not_found",
+            "no order has this checkout token",
+        )
+    };
+    let Ok(token) = CheckoutToken::parse(token) else {
+        return not_found();
+    };
+    let combined = match ctx.orders.combined_state_by_token(&token).await {
+        Ok((combined, _)) => combined,
+        Err(CombineError::NotFound) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox pay: combined order lookup failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error",
+            );
+        }
+    };
+    let url = format!(
+        "{}/sim/wechat/combine/{}/pay?mchid={}",
+        ctx.sim_url,
+        combined.upstream_no.as_str(),
+        ctx.wechat_mchid
+    );
+    let body = match ask_sim(ctx, &url).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    if wants_html(headers) {
+        return see_other(&format!(
+            "/combined-checkout/{}{}",
+            token.as_str(),
+            lang_query(lang)
+        ));
     }
     Json(json!({
         "paid": true,
-        "channel": channel.as_str(),
-        "out_trade_no": order.out_trade_no.as_str(),
-        "upstream_order_no": upstream_no,
+        "channel": "wechat",
+        "combine_out_trade_no": combined.combine_out_trade_no.as_str(),
+        "upstream_order_no": combined.upstream_no.as_str(),
         "simulator": body,
     }))
     .into_response()

@@ -5,8 +5,8 @@
 
 use crate::channels::PayParams;
 use crate::domain::{
-    Channel, CombinedOrder, CombinedRequest, NewCombinedOrder, NewOrder, Order, OrderStatus,
-    OutTradeNo, PayMethod, Site, SiteId, SiteStatus, Timestamp, UpstreamOrderNo,
+    Channel, CheckoutToken, CombinedOrder, CombinedRequest, NewCombinedOrder, NewOrder, Order,
+    OrderStatus, OutTradeNo, PayMethod, Site, SiteId, SiteStatus, Timestamp, UpstreamOrderNo,
 };
 use crate::store::{CombinedInsert, Transition};
 
@@ -59,6 +59,8 @@ pub struct CombinedView {
     pub combined: CombinedOrder,
     pub sub_orders: Vec<Order>,
     pub pay_params: Option<PayParams>,
+    /// The payer's checkout page of the whole combined order.
+    pub checkout_url: String,
 }
 
 impl OrderService {
@@ -113,6 +115,7 @@ impl OrderService {
             fingerprint: request.fingerprint(),
             amount_total: request.amount_total(),
             upstream_no: UpstreamOrderNo::generate(now),
+            checkout_token: CheckoutToken::generate(),
             created_at: now,
             expires_at: subs.first().map_or(now, NewOrder::expires_at),
             sub_orders: subs,
@@ -199,11 +202,89 @@ impl OrderService {
         Ok((combined, moved))
     }
 
+    /// The combined order whose checkout page `token` opens, as [`OrderService::get_combined`]
+    /// answers it (pay parameters while payable). No upstream call, as for an order's page.
+    ///
+    /// # Errors
+    /// `NotFound`; `Service` with `Store`, `Channel`.
+    pub async fn combined_by_token(
+        &self,
+        token: &CheckoutToken,
+    ) -> Result<CombinedView, CombineError> {
+        let (combined, orders) = self.combined_state_by_token(token).await?;
+        self.combined_view(combined, orders).await
+    }
+
+    /// The combined order of `token` and its sub-orders as stored, for its page's live status:
+    /// nothing signed, nothing asked upstream.
+    ///
+    /// # Errors
+    /// `NotFound`; `Service` with `Store`.
+    pub async fn combined_state_by_token(
+        &self,
+        token: &CheckoutToken,
+    ) -> Result<(CombinedOrder, Vec<Order>), CombineError> {
+        let combined = self
+            .store
+            .find_combined_by_token(token)
+            .await?
+            .ok_or(CombineError::NotFound)?;
+        let orders = self.store.combined_sub_orders(combined.id).await?;
+        Ok((combined, orders))
+    }
+
+    /// For a sub-order of a combined order, the checkout page where its payer pays the combined
+    /// order; `None` for any other order.
+    ///
+    /// # Errors
+    /// `Store`.
+    pub async fn combined_checkout_of(
+        &self,
+        order: &Order,
+    ) -> Result<Option<String>, ServiceError> {
+        let Some(combine_no) = &order.combine_no else {
+            return Ok(None);
+        };
+        let Some(combined) = self.store.find_combined_by_upstream_no(combine_no).await? else {
+            return Ok(None);
+        };
+        let token = self.combined_token(&combined).await?;
+        Ok(Some(self.combined_checkout_url(&token)))
+    }
+
+    /// The token of the combined order's page, given now to one stored before paygate made them.
+    async fn combined_token(
+        &self,
+        combined: &CombinedOrder,
+    ) -> Result<CheckoutToken, ServiceError> {
+        match &combined.checkout_token {
+            Some(token) => Ok(token.clone()),
+            None => Ok(self
+                .store
+                .give_combined_token(combined.id, &CheckoutToken::generate())
+                .await?),
+        }
+    }
+
+    fn combined_checkout_url(&self, token: &CheckoutToken) -> String {
+        format!(
+            "{}/combined-checkout/{}",
+            self.settings.public_url.trim_end_matches('/'),
+            token.as_str()
+        )
+    }
+
     async fn combined_view(
         &self,
         combined: CombinedOrder,
         sub_orders: Vec<Order>,
     ) -> Result<CombinedView, CombineError> {
+        let token = self.combined_token(&combined).await?;
+        let checkout_url = self.combined_checkout_url(&token);
+        let combined = CombinedOrder {
+            checkout_token: Some(token),
+            ..combined
+        };
         // The sub-orders share one payment: payable while every one of them is.
         let payable =
             !sub_orders.is_empty() && sub_orders.iter().all(|o| o.status == OrderStatus::Pending);
@@ -215,6 +296,7 @@ impl OrderService {
             combined,
             sub_orders,
             pay_params,
+            checkout_url,
         })
     }
 }

@@ -2,8 +2,8 @@
 //! stored together in one transaction; and the reads that find them again.
 
 use crate::domain::{
-    CombinedOrder, Fingerprint, JobSubject, NewCombinedOrder, Order, OrderId, OutTradeNo,
-    PayMethod, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
+    CheckoutToken, CombinedOrder, Fingerprint, JobSubject, NewCombinedOrder, Order, OrderId,
+    OutTradeNo, PayMethod, SiteId, Timestamp, UpstreamFields, UpstreamOrderNo,
 };
 
 use super::jobs::subject_column;
@@ -12,7 +12,7 @@ use super::rows::{OrderRow, select_orders_where};
 use super::{Store, StoreError, with_pool, with_write, with_write_tx};
 
 const COMBINED_COLUMNS: &str = "id, site_id, combine_out_trade_no, upstream_no, method, \
-     fingerprint, amount_fen, prepay_id, code_url, h5_url, created_at, expires_at";
+     fingerprint, amount_fen, prepay_id, code_url, h5_url, checkout_token, created_at, expires_at";
 
 /// What [`Store::insert_combined_order`] did.
 #[derive(Debug)]
@@ -40,6 +40,7 @@ struct CombinedRow {
     prepay_id: Option<String>,
     code_url: Option<String>,
     h5_url: Option<String>,
+    checkout_token: Option<String>,
     created_at: i64,
     expires_at: i64,
 }
@@ -65,6 +66,12 @@ impl TryFrom<CombinedRow> for CombinedOrder {
                 h5_url: r.h5_url,
                 ..UpstreamFields::default()
             },
+            checkout_token: r
+                .checkout_token
+                .as_deref()
+                .map(CheckoutToken::parse)
+                .transpose()
+                .map_err(bad)?,
             created_at: Timestamp::from_millis(r.created_at),
             expires_at: Timestamp::from_millis(r.expires_at),
         })
@@ -84,8 +91,8 @@ impl Store {
     ) -> Result<CombinedInsert, StoreError> {
         let insert = format!(
             "INSERT INTO combined_orders (site_id, combine_out_trade_no, upstream_no, method, \
-             fingerprint, amount_fen, created_at, updated_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+             fingerprint, amount_fen, checkout_token, created_at, updated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
              ON CONFLICT (site_id, combine_out_trade_no) DO NOTHING RETURNING {COMBINED_COLUMNS}"
         );
         let link = "UPDATE orders SET combined_order_id = $1, combine_no = $2 WHERE id = $3";
@@ -97,6 +104,7 @@ impl Store {
                 .bind(new.pay_method.to_string())
                 .bind(new.fingerprint.as_str())
                 .bind(new.amount_total)
+                .bind(new.checkout_token.as_str())
                 .bind(new.created_at.as_millis())
                 .bind(new.expires_at.as_millis())
                 .fetch_optional(&mut *tx)
@@ -196,6 +204,70 @@ impl Store {
             .fetch_optional(pool)
             .await)?;
         row.map(CombinedOrder::try_from).transpose()
+    }
+
+    /// The combined order whose checkout page `token` opens, whichever platform's: the token is
+    /// the payer's only key to it.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_combined_by_token(
+        &self,
+        token: &CheckoutToken,
+    ) -> Result<Option<CombinedOrder>, StoreError> {
+        let sql =
+            format!("SELECT {COMBINED_COLUMNS} FROM combined_orders WHERE checkout_token = $1");
+        let row: Option<CombinedRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(token.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(CombinedOrder::try_from).transpose()
+    }
+
+    /// The combined order WeChat Pay knows as `combine_no` (a sub-order's link to it).
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`.
+    pub async fn find_combined_by_upstream_no(
+        &self,
+        combine_no: &UpstreamOrderNo,
+    ) -> Result<Option<CombinedOrder>, StoreError> {
+        let sql = format!("SELECT {COMBINED_COLUMNS} FROM combined_orders WHERE upstream_no = $1");
+        let row: Option<CombinedRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(combine_no.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(CombinedOrder::try_from).transpose()
+    }
+
+    /// Gives a combined order stored without a checkout token (before paygate made them) this
+    /// one, unless another reader gave it one first; the token it has afterwards.
+    ///
+    /// # Errors
+    /// `Database`, `Corrupt`, `NotFound` if the combined order is gone.
+    pub async fn give_combined_token(
+        &self,
+        combined_id: i64,
+        token: &CheckoutToken,
+    ) -> Result<CheckoutToken, StoreError> {
+        let set = "UPDATE combined_orders SET checkout_token = $1 \
+                   WHERE id = $2 AND checkout_token IS NULL";
+        with_write!(self, pool => sqlx::query(set)
+            .bind(token.as_str())
+            .bind(combined_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        let read = "SELECT checkout_token FROM combined_orders WHERE id = $1";
+        let stored: Option<Option<String>> = with_pool!(self, pool => sqlx::query_scalar(read)
+            .bind(combined_id)
+            .fetch_optional(pool)
+            .await)?;
+        let stored = stored
+            .flatten()
+            .ok_or(StoreError::NotFound("combined order"))?;
+        CheckoutToken::parse(&stored)
+            .map_err(|e| StoreError::corrupt("combined order", format!("row {combined_id}: {e}")))
     }
 
     /// The combined order's sub-orders, in the order they were asked for.

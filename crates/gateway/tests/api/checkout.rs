@@ -24,7 +24,7 @@ fn checkout_of(app: &TestApp, created: &Reply) -> (String, String) {
     (path, token)
 }
 
-async fn get_with(app: &TestApp, path: &str, accept_language: &str) -> Reply {
+pub(crate) async fn get_with(app: &TestApp, path: &str, accept_language: &str) -> Reply {
     let resp = app
         .http
         .get(format!("{}{path}", app.base))
@@ -44,7 +44,7 @@ async fn get_with(app: &TestApp, path: &str, accept_language: &str) -> Reply {
 }
 
 /// The text of the element with `data-testid="{id}"` (its first text run, tags not included).
-fn testid(page: &str, id: &str) -> Option<String> {
+pub(crate) fn testid(page: &str, id: &str) -> Option<String> {
     let at = page.find(&format!("data-testid=\"{id}\""))?;
     let rest = &page[at..];
     let open = rest.find('>')? + 1;
@@ -53,7 +53,7 @@ fn testid(page: &str, id: &str) -> Option<String> {
 }
 
 /// `data-status` of the status element.
-fn page_status(page: &str) -> String {
+pub(crate) fn page_status(page: &str) -> String {
     let at = page.find("data-testid=\"status\"").unwrap();
     let rest = &page[at..];
     rest.split("data-status=\"")
@@ -66,7 +66,7 @@ fn page_status(page: &str) -> String {
 }
 
 /// The `<svg>` inside `data-testid="qr"`.
-fn qr_svg(page: &str) -> Option<&str> {
+pub(crate) fn qr_svg(page: &str) -> Option<&str> {
     let at = page.find("data-testid=\"qr\"")?;
     let start = at + page[at..].find("<svg")?;
     let end = start + page[start..].find("</svg>")? + "</svg>".len();
@@ -75,7 +75,7 @@ fn qr_svg(page: &str) -> Option<&str> {
 
 /// Reads the QR code as a scanner would: the SVG's module squares drawn onto a bitmap (4 pixels
 /// a module), then decoded by `rqrr`, which knows nothing of how paygate drew them.
-fn scan(svg: &str) -> String {
+pub(crate) fn scan(svg: &str) -> String {
     let size: usize = svg
         .split("viewBox=\"0 0 ")
         .nth(1)

@@ -11,6 +11,7 @@ mod auth;
 mod balance;
 mod checkout;
 mod checkout_apps;
+mod checkout_combined;
 mod close;
 mod combined;
 mod events;

@@ -10,7 +10,7 @@ on_both_backends! {
         let again = Store::connect(&db.url, &db.master_key).await.unwrap();
         again.migrate().await.unwrap();
         again.ping().await.unwrap();
-        assert_eq!(db.count("SELECT COUNT(*) FROM _sqlx_migrations").await, 22);
+        assert_eq!(db.count("SELECT COUNT(*) FROM _sqlx_migrations").await, 23);
         assert_eq!(db.count("SELECT COUNT(*) FROM orders").await, 0);
     }
 }
