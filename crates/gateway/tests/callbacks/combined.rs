@@ -1,6 +1,7 @@
 //! Combined orders (合单) paid: one payment in the simulator pays every sub-order, each as its own
 //! site's order (notified to that site alone, refunded by it alone); a forged combined callback
-//! pays nothing.
+//! pays nothing. Sites served as sub-merchants are combined through the service provider, each
+//! sub-order held by WeChat Pay as its own sub-merchant's.
 
 use std::time::Duration;
 
@@ -9,7 +10,19 @@ use serde_json::{Value, json};
 
 use crate::api_tests;
 use crate::helpers::*;
-use crate::support::app::{Signing, TestApp, sandbox_keys};
+use crate::support::app::{Reply, Signing, TestApp, sandbox_keys};
+
+/// The demo site signs `body` to `POST /v1/combined-orders`.
+async fn post(app: &TestApp, body: Value) -> Reply {
+    app.signed_as(
+        &app.site,
+        "POST",
+        "/v1/combined-orders",
+        &body.to_string(),
+        Signing::default(),
+    )
+    .await
+}
 
 /// Lets the demo site combine for `member`, as `paygate site combine allow` does.
 async fn allow(app: &TestApp, member: &Site) {
@@ -52,6 +65,32 @@ async fn combined_of_three(app: &TestApp, no: &str) -> (Site, Site, Value) {
         .await;
     let answer = r.assert_ok().clone();
     (a, b, answer)
+}
+
+/// The sub-merchants the sandbox binds to its service provider.
+const SUB_MCHIDS: [&str; 3] = ["1900000109", "1900000110", "1900000111"];
+
+/// Three member sites served as the sandbox's sub-merchants, each allowed to the demo site, and
+/// the answer to the demo site's Native combined order `no` of their sub-orders `{no}_{i}`
+/// (10.00, 20.00, 30.00).
+async fn combined_of_sub_merchants(app: &TestApp, no: &str) -> (Vec<Site>, Value) {
+    let mut sites = Vec::new();
+    for (i, sub_mchid) in SUB_MCHIDS.iter().enumerate() {
+        let site = sub_merchant_site(app, &format!("served {i}"), sub_mchid).await;
+        allow(app, &site).await;
+        sites.push(site);
+    }
+    let sub_orders: Vec<Value> = sites
+        .iter()
+        .enumerate()
+        .map(|(i, site)| {
+            json!({"site_id": site.id.as_str(), "out_trade_no": format!("{no}_{i}"),
+            "amount_total": 1000 * (i as i64 + 1), "description": format!("店{i}商品")})
+        })
+        .collect();
+    let body = json!({"combine_out_trade_no": no, "method": "native", "sub_orders": sub_orders});
+    let answer = post(app, body).await.assert_ok().clone();
+    (sites, answer)
 }
 
 /// Polls until the site's order `no` has `status`.
@@ -234,5 +273,168 @@ api_tests! {
             panic!("{status:?}");
         };
         assert_eq!(amount.0, 2000);
+    }
+
+    async fn sub_merchants_combined_by_the_service_provider_are_paid_at_once_and_refunded_alone(app: TestApp) {
+        let (sites, answer) = combined_of_sub_merchants(&app, "cmb_sp_01").await;
+        assert_eq!(answer["amount_total"], 6000);
+        assert!(answer["pay_params"]["code_url"].as_str().unwrap().starts_with("weixin://"), "{answer}");
+        let mut orders = Vec::new();
+        for (i, site) in sites.iter().enumerate() {
+            let order = app.stored(site, &format!("cmb_sp_01_{i}")).await;
+            assert_eq!(order.status, OrderStatus::Pending);
+            assert_eq!(order.sub_merchant.as_ref().map(|m| m.sub_mchid.as_str()), Some(SUB_MCHIDS[i]));
+            orders.push(order);
+        }
+        let combine_no = orders[0].combine_no.clone().unwrap();
+
+        // WeChat Pay holds one combined order of the service provider, each sub-order as its own
+        // sub-merchant's.
+        let sp_mchid = sandbox_keys().wechat_mchid.clone();
+        let upstream = app.wechat.client.query_combine_order(combine_no.as_str()).await.unwrap();
+        assert_eq!(upstream.combine_mchid, sp_mchid);
+        assert_eq!(upstream.combine_appid, sandbox_keys().wechat_appids.mp);
+        let sim_orders = test_support::sim::wechat_orders(app.sim_dir.path());
+        assert_eq!(sim_orders.len(), 3);
+        for (order, sub_mchid) in orders.iter().zip(SUB_MCHIDS) {
+            let held = sim_orders
+                .values()
+                .find(|o| o["out_trade_no"] == order.upstream_order_no.as_str())
+                .unwrap();
+            assert_eq!((held["mchid"].as_str(), held["sub_mchid"].as_str()), (Some(sp_mchid.as_str()), Some(sub_mchid)), "{held}");
+            let listed = upstream.sub_orders.iter().find(|s| s.out_trade_no == order.upstream_order_no.as_str()).unwrap();
+            assert_eq!((listed.mchid.as_str(), listed.sub_mchid.as_deref()), (sp_mchid.as_str(), Some(sub_mchid)));
+        }
+
+        // One payment; the simulator's own combined callback pays all three, each site told once.
+        sim_pay_combined(&app, combine_no.as_str()).await;
+        for (i, site) in sites.iter().enumerate() {
+            wait_for(&app, site, &format!("cmb_sp_01_{i}"), OrderStatus::Paid).await;
+            assert_eq!(site_success_events(&app, site).await, 1, "site {i} notified once");
+        }
+        assert!(anomalies(&app, "merchant_mismatch").await.is_empty());
+        // A sub-order's check asks the service provider's combined order.
+        let asked = app.channels.query(&orders[0]).await.unwrap();
+        assert!(matches!(asked, gateway::channels::UpstreamStatus::Paid { .. }), "{asked:?}");
+
+        // The second site refunds its sub-order alone, through the partner refund with its own
+        // sub-merchant.
+        let refund = app
+            .signed_as(&sites[1], "POST", "/v1/orders/cmb_sp_01_1/refunds",
+                &json!({"out_refund_no": "cmb_sp_refund_01", "amount": 2000}).to_string(), Signing::default())
+            .await;
+        refund.assert_ok();
+        wait_for(&app, &sites[1], "cmb_sp_01_1", OrderStatus::Refunded).await;
+        let stored = app.db.store.refunds_for_order(&sites[1].id, orders[1].id).await.unwrap();
+        let upstream_refund = app
+            .wechat
+            .client
+            .query_refund(stored[0].upstream_refund_no.as_str(), Some(SUB_MCHIDS[1]))
+            .await
+            .unwrap();
+        assert_eq!(upstream_refund.amount.refund, 2000);
+        let sim_orders = test_support::sim::wechat_orders(app.sim_dir.path());
+        for (i, (order, site)) in orders.iter().zip(&sites).enumerate() {
+            let held = sim_orders.values().find(|o| o["out_trade_no"] == order.upstream_order_no.as_str()).unwrap();
+            let (expected, status) = if i == 1 { (2000, OrderStatus::Refunded) } else { (0, OrderStatus::Paid) };
+            assert_eq!(held["refunded"].as_i64(), Some(expected), "sub-order {i}");
+            assert_eq!(app.stored(site, order.out_trade_no.as_str()).await.status, status, "sub-order {i}");
+        }
+    }
+
+    async fn a_combined_callback_naming_another_sub_merchant_applies_nothing(app: TestApp) {
+        let (sites, _) = combined_of_sub_merchants(&app, "cmb_sp_02").await;
+        let mut orders = Vec::new();
+        for (i, site) in sites.iter().enumerate() {
+            orders.push(app.stored(site, &format!("cmb_sp_02_{i}")).await);
+        }
+        let combine_no = orders[0].combine_no.clone().unwrap();
+        let mchid = sandbox_keys().wechat_mchid.clone();
+        let sub = |o: &Order, sub_mchid: Option<&str>, tx: &str| {
+            let mut v = json!({
+                "mchid": mchid, "trade_type": "NATIVE", "trade_state": "SUCCESS",
+                "attach": "x", "out_trade_no": o.upstream_order_no.as_str(), "transaction_id": tx,
+                "bank_type": "OTHERS", "success_time": "2024-01-30T16:00:00+08:00",
+                "amount": {"total_amount": o.amount.as_i64(), "payer_amount": o.amount.as_i64(), "currency": "CNY", "payer_currency": "CNY"},
+            });
+            if let Some(s) = sub_mchid {
+                v["sub_mchid"] = json!(s);
+            }
+            v
+        };
+        let resource = |second: Option<&str>| json!({
+            "combine_appid": sandbox_keys().wechat_appids.mp,
+            "combine_mchid": mchid,
+            "combine_out_trade_no": combine_no.as_str(),
+            "sub_orders": [
+                sub(&orders[0], Some(SUB_MCHIDS[0]), "4200000000202401300000000201"),
+                sub(&orders[1], second, "4200000000202401300000000202"),
+                sub(&orders[2], Some(SUB_MCHIDS[2]), "4200000000202401300000000203"),
+            ],
+            "combine_payer_info": {"openid": "oForged"},
+        });
+        // Validly signed, right amounts, but the second sub-order names the third's sub-merchant;
+        // then none at all, as the direct merchant's own sub-order.
+        for second in [Some(SUB_MCHIDS[2]), None] {
+            let body = envelope("TRANSACTION.SUCCESS", "支付成功", "transaction", &resource(second));
+            post_wechat(&app, &mchid, &sign_wechat(&app, &body, now_ts()), &body)
+                .await
+                .assert_wechat_fail(400);
+        }
+        let recorded = anomalies(&app, "merchant_mismatch").await;
+        assert_eq!(recorded.len(), 2, "{recorded:?}");
+        assert!(recorded.iter().all(|a| a.order_id == Some(orders[1].id)), "{recorded:?}");
+        assert!(recorded.iter().any(|a| a.detail.contains(SUB_MCHIDS[2])), "{recorded:?}");
+        for (order, site) in orders.iter().zip(&sites) {
+            assert_eq!(app.stored(site, order.out_trade_no.as_str()).await.status, OrderStatus::Pending);
+            assert_eq!(success_events(&app, order).await, 0);
+        }
+
+        // The genuine one, each sub-order naming its own sub-merchant, pays all three.
+        let body = envelope("TRANSACTION.SUCCESS", "支付成功", "transaction", &resource(Some(SUB_MCHIDS[1])));
+        let answer = post_wechat(&app, &mchid, &sign_wechat(&app, &body, now_ts()), &body).await;
+        assert!((200..300).contains(&answer.status), "{}", answer.text);
+        for (i, site) in sites.iter().enumerate() {
+            wait_for(&app, site, &format!("cmb_sp_02_{i}"), OrderStatus::Paid).await;
+        }
+    }
+
+    async fn sub_merchants_beside_the_direct_merchant_or_unbound_are_refused(app: TestApp) {
+        let served = [
+            sub_merchant_site(&app, "served a", SUB_MCHIDS[0]).await,
+            sub_merchant_site(&app, "served b", SUB_MCHIDS[1]).await,
+        ];
+        for site in &served {
+            allow(&app, site).await;
+        }
+        let sub = |site: &Site, no: &str| json!({"site_id": site.id.as_str(), "out_trade_no": no, "amount_total": 1000, "description": "商品"});
+
+        // The demo site is paid to the operator's own merchant: WeChat Pay does not combine it
+        // with the service provider's sub-merchants.
+        let mixed = json!({"combine_out_trade_no": "cmb_sp_03", "method": "native", "sub_orders": [
+            sub(&app.site, "cmb_sp_03_0"), sub(&served[0], "cmb_sp_03_1"), sub(&served[1], "cmb_sp_03_2")]});
+        post(&app, mixed).await.assert_error(400, "combine_merchants_mixed");
+        let after_direct = json!({"combine_out_trade_no": "cmb_sp_04", "method": "native", "sub_orders": [
+            sub(&served[0], "cmb_sp_04_0"), sub(&app.site, "cmb_sp_04_1")]});
+        post(&app, after_direct).await.assert_error(400, "combine_merchants_mixed");
+        // Sub-merchants' payers have no App to pay under.
+        let app_paid = json!({"combine_out_trade_no": "cmb_sp_05", "method": "app", "sub_orders": [
+            sub(&served[0], "cmb_sp_05_0"), sub(&served[1], "cmb_sp_05_1")]});
+        post(&app, app_paid).await.assert_error(400, "payment_not_configured");
+        assert_eq!(app.db.count("SELECT COUNT(*) FROM orders").await, 0, "nothing stored");
+        assert_eq!(app.sim_wechat_orders(), 0);
+
+        // A sub-merchant the service provider is not bound to: WeChat Pay refuses the whole
+        // combined order, and the platform hears the channel's code.
+        let unbound = sub_merchant_site(&app, "another provider's", "1900000199").await;
+        allow(&app, &unbound).await;
+        let body = json!({"combine_out_trade_no": "cmb_sp_06", "method": "native", "sub_orders": [
+            sub(&served[0], "cmb_sp_06_0"), sub(&unbound, "cmb_sp_06_1")]});
+        let refused = post(&app, body).await;
+        let answer: Value = serde_json::from_str(&refused.text).unwrap();
+        assert_eq!((refused.status, answer["error"].as_str()), (502, Some("wechat_create_failed")), "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains("NO_AUTH"), "{answer}");
+        assert_eq!(app.sim_wechat_orders(), 0, "no sub-order of it held upstream");
+        assert_eq!(app.stored(&served[0], "cmb_sp_06_0").await.status, OrderStatus::Created);
     }
 }

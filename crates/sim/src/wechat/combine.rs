@@ -1,6 +1,12 @@
 //! Combined orders (合单): one payment over several sub-orders, possibly of several merchants.
 //! Order, query and close under `/v3/combine-transactions/...`; the control API pays all
 //! sub-orders at once and one TRANSACTION.SUCCESS carries the combined object.
+//!
+//! A service provider combines for its sub-merchants: every sub-order's `mchid` is the provider
+//! (`combine_mchid`) and its `sub_mchid` a sub-merchant bound to it, checked per sub-order as a
+//! partner order is; each sub-order is then held as its sub-merchant's order. Its list holds
+//! sub-merchants only (合单支付常见问题: "服务商模式的子单列表只支持同一个服务商下的特约商户"):
+//! a sub-order without `sub_mchid` beside them is refused as WeChat Pay refuses it.
 
 use axum::Extension;
 use axum::Json;
@@ -17,7 +23,7 @@ use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
 use super::orders::{new_prepay_id, order_paid, prepay};
-use super::scope::{check_appid, check_mchid, expire_if_due};
+use super::scope::{check_appid, check_mchid, check_sub_merchant, expire_if_due};
 use super::state::{
     Answer, Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key,
 };
@@ -59,6 +65,29 @@ struct PayerInfo {
     openid: Option<String>,
 }
 
+fn sub_mchid_of(s: &SubOrderIn) -> Option<&str> {
+    s.sub_mchid.as_deref().filter(|m| !m.is_empty())
+}
+
+/// A service provider's sub-order: its own `mchid` is the provider's, and it names a sub-merchant
+/// bound to the provider (with a `sub_appid` of that sub-merchant's, if any).
+fn check_partner_sub_order(
+    sim: &Sim,
+    combine_mchid: &str,
+    mchid: &str,
+    s: &SubOrderIn,
+) -> ApiResult<()> {
+    // WeChat Pay's answer to a provider's sub-order without a sub-merchant.
+    let sub_mchid = sub_mchid_of(s).ok_or_else(|| ApiError::param("受理机构必须传入sub_mch_id"))?;
+    if mchid != combine_mchid {
+        return Err(ApiError::param(
+            "子单商户号mchid须为合单发起方的服务商商户号combine_mchid",
+        ));
+    }
+    let sub_appid = s.sub_appid.as_deref().filter(|a| !a.is_empty());
+    check_sub_merchant(sim, combine_mchid, sub_mchid, sub_appid)
+}
+
 fn combine_key(mchid: &str, no: &str) -> String {
     format!("{mchid}|{no}")
 }
@@ -94,10 +123,14 @@ pub async fn create(
         return Err(ApiError::param("字段“sub_orders”须包含2至50个子单"));
     }
     let now = now_unix();
+    let partner = b.sub_orders.iter().any(|s| sub_mchid_of(s).is_some());
     let mut subs = Vec::new();
     for (i, s) in b.sub_orders.iter().enumerate() {
         let field = |f: &str| format!("sub_orders[{i}].{f}");
         let sub_mchid = validate::required(s.mchid.as_ref(), &field("mchid"))?;
+        if partner {
+            check_partner_sub_order(&sim, mchid, sub_mchid, s)?;
+        }
         let attach = validate::required(s.attach.as_ref(), &field("attach"))?;
         validate::max_chars(attach, 128, &field("attach"))?;
         let description = validate::required(s.description.as_ref(), &field("description"))?;
@@ -112,9 +145,9 @@ pub async fn create(
         let currency = validate::currency(amount.currency.as_ref(), &field("amount.currency"))?;
         subs.push(Order {
             mchid: sub_mchid.to_owned(),
-            sub_mchid: s.sub_mchid.clone(),
+            sub_mchid: sub_mchid_of(s).map(str::to_owned),
             appid: appid.to_owned(),
-            sub_appid: s.sub_appid.clone(),
+            sub_appid: s.sub_appid.clone().filter(|a| !a.is_empty()),
             out_trade_no: out_trade_no.to_owned(),
             transaction_id: None,
             trade_type,
@@ -202,6 +235,9 @@ fn combine_json(s: &WechatState, c: &Combine) -> Value {
             });
             if let Some(sub) = &o.sub_mchid {
                 v["sub_mchid"] = json!(sub);
+            }
+            if let Some(sub_appid) = &o.sub_appid {
+                v["sub_appid"] = json!(sub_appid);
             }
             if o.state.is_paid() {
                 v["bank_type"] = json!("OTHERS");
