@@ -115,10 +115,13 @@ impl OrderService {
             {
                 return Err(ServiceError::PaymentNotConfigured(method.into()).into());
             }
+            // A sub-merchant's sub-order carries the operator's fee split as its own order would.
+            let plan = self.split_plan_for(&site, &sub.request, Vec::new()).await?;
             subs.push(
                 NewOrder::prepare(site.id.clone(), sub.request.clone(), now)
                     .first_checked_after(self.settings.order_check_after)
-                    .paid_to(&site),
+                    .paid_to(&site)
+                    .split_by(plan),
             );
         }
         let new = NewCombinedOrder {

@@ -5,7 +5,12 @@
 
 use std::time::Duration;
 
-use gateway::domain::{Actor, AuditAction, AuditEntry, Order, OrderStatus, Site, Timestamp};
+use gateway::compensation::{CompensationSettings, PlannedSplitter, SplitChecker};
+use gateway::domain::{
+    ActedBy, Actor, AuditAction, AuditEntry, FeeSchedule, Job, JobSubject, Order, OrderStatus,
+    Site, SplitPurpose, SplitStatus, Timestamp,
+};
+use gateway::service::{OrderService, ServiceSettings, SiteService};
 use serde_json::{Value, json};
 
 use crate::api_tests;
@@ -436,5 +441,49 @@ api_tests! {
         assert!(answer["message"].as_str().unwrap().contains("NO_AUTH"), "{answer}");
         assert_eq!(app.sim_wechat_orders(), 0, "no sub-order of it held upstream");
         assert_eq!(app.stored(&served[0], "cmb_sp_06_0").await.status, OrderStatus::Created);
+    }
+
+    async fn a_sub_merchants_combined_sub_order_pays_the_operators_fee_by_profit_sharing(app: TestApp) {
+        let charged = sub_merchant_site(&app, "served with a fee", SUB_MCHIDS[0]).await;
+        let free = sub_merchant_site(&app, "served without", SUB_MCHIDS[1]).await;
+        let fee = FeeSchedule::parse(60, 0).unwrap();
+        SiteService::new(app.db.store.clone()).set_fee(&charged.id, fee, &ActedBy::from(Actor::Cli)).await.unwrap();
+        allow(&app, &charged).await;
+        allow(&app, &free).await;
+        let body = json!({"combine_out_trade_no": "cmb_sp_fee", "method": "native", "sub_orders": [
+            {"site_id": charged.id.as_str(), "out_trade_no": "cmb_sp_fee_0", "amount_total": 10_000, "description": "商品"},
+            {"site_id": free.id.as_str(), "out_trade_no": "cmb_sp_fee_1", "amount_total": 2000, "description": "商品"}]});
+        post(&app, body).await.assert_ok();
+        let order = app.stored(&charged, "cmb_sp_fee_0").await;
+        assert!(order.profit_sharing, "the channel must keep the money for the fee split");
+        let plan = order.split_plan.clone().unwrap();
+        assert_eq!(plan.fee.as_ref().unwrap().account.as_str(), sandbox_keys().wechat_mchid);
+        assert!(!app.stored(&free, "cmb_sp_fee_1").await.profit_sharing, "no fee, nothing frozen");
+
+        sim_pay_combined(&app, order.combine_no.clone().unwrap().as_str()).await;
+        let order = wait_for(&app, &charged, "cmb_sp_fee_0", OrderStatus::Paid).await;
+        wait_for(&app, &free, "cmb_sp_fee_1", OrderStatus::Paid).await;
+
+        // The payment's split job, run as the worker runs it, then the fee split's checks.
+        let service = OrderService::new(app.db.store.clone(), app.channels.clone(), ServiceSettings::new(app.public_url.clone()));
+        let job = Job { id: 0, subject: JobSubject::PaidOrder(order.id), due_at: Timestamp::now(), attempt: 0 };
+        PlannedSplitter::new(service.clone(), Duration::ZERO).run(&job, Timestamp::now()).await;
+        let checker = SplitChecker::new(service, &CompensationSettings::default());
+        let no = SplitPurpose::Fee.split_no(order.id);
+        let mut status = None;
+        for _ in 0..200 {
+            let split = app.db.store.find_split(&charged.id, &no).await.unwrap().unwrap();
+            status = Some(split.status);
+            if split.status != SplitStatus::Processing {
+                break;
+            }
+            let check = Job { id: 0, subject: JobSubject::Split(split.id), due_at: Timestamp::now(), attempt: 0 };
+            checker.check(&check, Timestamp::now()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, Some(SplitStatus::Succeeded));
+        let b = app.signed_as(&charged, "GET", "/v1/balance", "", Signing::default()).await;
+        let b = b.assert_ok();
+        assert_eq!((b["paid"].as_i64(), b["fees"].as_i64()), (Some(10_000), Some(60)), "{b}");
     }
 }

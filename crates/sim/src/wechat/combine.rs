@@ -22,7 +22,8 @@ use super::auth::Caller;
 use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
-use super::orders::{new_prepay_id, order_paid, prepay};
+use super::orders::{SettleIn, new_prepay_id, order_paid, prepay};
+use super::profitsharing::model::Ledger;
 use super::scope::{check_appid, check_mchid, check_sub_merchant, expire_if_due};
 use super::state::{
     Answer, Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key,
@@ -52,6 +53,7 @@ struct SubOrderIn {
     amount: Option<SubAmount>,
     out_trade_no: Option<String>,
     description: Option<String>,
+    settle_info: Option<SettleIn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,8 +192,15 @@ pub async fn create(
         request: RequestDigest::of(&request),
         scene_info: b.scene_info.clone(),
     };
+    let frozen: Vec<String> = b
+        .sub_orders
+        .iter()
+        .zip(&combine.sub_orders)
+        .filter(|(s, _)| s.settle_info.as_ref().and_then(|i| i.profit_sharing) == Some(true))
+        .map(|(_, k)| k.clone())
+        .collect();
     sim.store
-        .update(|s| insert(s, key, combine, subs))
+        .update(|s| insert(s, key, combine, subs, &frozen))
         .await
         .map_err(internal)?
         .map(Json)
@@ -202,6 +211,7 @@ fn insert(
     key: String,
     combine: Combine,
     subs: Vec<Order>,
+    frozen: &[String],
 ) -> ApiResult<Value> {
     let used = || ApiError::new(StatusCode::FORBIDDEN, "OUT_TRADE_NO_USED", "商户订单号重复");
     if let Some(existing) = s.combines.get(&key) {
@@ -215,6 +225,10 @@ fn insert(
     }
     for (k, o) in combine.sub_orders.iter().zip(subs) {
         s.orders.insert(k.clone(), o);
+    }
+    // Sub-orders made for profit sharing are frozen for splits, as ordinary orders are.
+    for k in frozen {
+        s.sharing_ledgers.insert(k.clone(), Ledger::default());
     }
     let answer = combine.prepay.to_value();
     s.combines.insert(key, combine);

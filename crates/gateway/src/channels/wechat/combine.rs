@@ -11,7 +11,9 @@
 //! sub-merchants (合单支付常见问题: "服务商模式的子单列表只支持同一个服务商下的特约商户"), so a
 //! direct sub-order beside a sub-merchant's is refused here, as the service refuses it before.
 
-use wechatpay::{CombineAmount, CombineCloseSubOrder, CombineNewOrder, CombineSubOrder};
+use wechatpay::{
+    CombineAmount, CombineCloseSubOrder, CombineNewOrder, CombineSubOrder, SettleInfo,
+};
 use wechatpay::{CombineSubTransaction, CombineTransaction};
 
 use super::super::callback::NewsRefusal;
@@ -138,7 +140,10 @@ pub(in crate::channels) async fn create(
             sub_appid: None,
             detail: None,
             goods_tag: None,
-            settle_info: None,
+            // Made for profit sharing (the operator's fee split): WeChat Pay keeps it frozen.
+            settle_info: sub.profit_sharing.then_some(SettleInfo {
+                profit_sharing: true,
+            }),
         });
     }
     let mut request = CombineNewOrder {
