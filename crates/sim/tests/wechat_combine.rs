@@ -87,21 +87,24 @@ async fn combined_order_pays_all_sub_orders_and_notifies_once() {
     assert_eq!((r.status, r.code().as_str()), (400, "ORDERPAID"));
 
     let open = no("cmb");
+    let open_body = combine_body(&m, &open, &rx.url);
     t.call(
         &m,
         "POST",
         "/v3/combine-transactions/native",
-        Some(&combine_body(&m, &open, &rx.url)),
+        Some(&open_body),
     )
     .await;
-    let r = t
-        .call(
-            &m,
-            "POST",
-            &format!("/v3/combine-transactions/out-trade-no/{open}/close"),
-            Some(&close),
-        )
-        .await;
+    let close_path = format!("/v3/combine-transactions/out-trade-no/{open}/close");
+    // The close lists the combined order's own sub-orders, all of them.
+    let r = t.call(&m, "POST", &close_path, Some(&close)).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "PARAM_ERROR"));
+    let mut fewer = json!({"combine_appid": APPID, "sub_orders": open_body["sub_orders"]});
+    fewer["sub_orders"].as_array_mut().unwrap().pop();
+    let r = t.call(&m, "POST", &close_path, Some(&fewer)).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "PARAM_ERROR"));
+    let close = json!({"combine_appid": APPID, "sub_orders": open_body["sub_orders"]});
+    let r = t.call(&m, "POST", &close_path, Some(&close)).await;
     assert_eq!(r.status, 204);
     let q = t
         .call(
@@ -240,5 +243,35 @@ async fn a_service_provider_combines_for_its_bound_sub_merchants_only() {
         );
         assert_eq!(s["trade_state"], "SUCCESS");
     }
+
+    // Closing lists the sub-orders as they were made, each with its sub-merchant.
+    let open = no("cmb");
+    let body = partner_combine_body(&sp, &open, &rx.url, &subs);
+    assert_eq!(create(body.clone()).await.status, 200);
+    let close_path = format!("/v3/combine-transactions/out-trade-no/{open}/close");
+    let mut without = json!({"combine_appid": APPID, "sub_orders": body["sub_orders"]});
+    without["sub_orders"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("sub_mchid");
+    let r = t.call(&sp, "POST", &close_path, Some(&without)).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "PARAM_ERROR"),
+        "{:?}",
+        r.json()
+    );
+    let close = json!({"combine_appid": APPID, "sub_orders": body["sub_orders"]});
+    let r = t.call(&sp, "POST", &close_path, Some(&close)).await;
+    assert_eq!(r.status, 204);
+    let q = t
+        .call(
+            &sp,
+            "GET",
+            &format!("/v3/combine-transactions/out-trade-no/{open}"),
+            None,
+        )
+        .await;
+    assert_eq!(q.json()["sub_orders"][1]["trade_state"], "CLOSED");
     t.sim.shutdown().await.unwrap();
 }

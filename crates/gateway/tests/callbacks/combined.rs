@@ -486,4 +486,17 @@ api_tests! {
         let b = b.assert_ok();
         assert_eq!((b["paid"].as_i64(), b["fees"].as_i64()), (Some(10_000), Some(60)), "{b}");
     }
+
+    async fn closing_a_sub_merchants_sub_order_closes_the_service_providers_combined_order(app: TestApp) {
+        let (sites, _) = combined_of_sub_merchants(&app, "cmb_sp_close").await;
+        let closed = app.close_order_as(&sites[2], "cmb_sp_close_2").await;
+        assert_eq!(closed.assert_ok()["status"], "closed");
+        let states: Vec<String> = test_support::sim::wechat_orders(app.sim_dir.path())
+            .values()
+            .map(|o| o["state"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(states, ["CLOSED", "CLOSED", "CLOSED"]);
+        let sibling = app.stored(&sites[0], "cmb_sp_close_0").await;
+        assert_eq!(app.channels.query(&sibling).await.unwrap(), gateway::channels::UpstreamStatus::Closed);
+    }
 }

@@ -303,6 +303,36 @@ pub async fn query(
 #[derive(Debug, Deserialize)]
 struct CloseBody {
     combine_appid: Option<String>,
+    #[serde(default)]
+    sub_orders: Vec<CloseSubOrder>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CloseSubOrder {
+    mchid: Option<String>,
+    sub_mchid: Option<String>,
+    out_trade_no: Option<String>,
+}
+
+/// WeChat Pay closes a combined order only when the close lists its sub-orders as they were
+/// made, each with its `mchid` and (a service provider's) `sub_mchid` (合单支付常见问题: "子单信息必需保持一致").
+fn check_close_list(c: &Combine, listed: &[CloseSubOrder]) -> ApiResult<()> {
+    let keys: Vec<String> = listed
+        .iter()
+        .map(|o| {
+            order_key(
+                o.mchid.as_deref().unwrap_or_default(),
+                o.sub_mchid.as_deref().filter(|m| !m.is_empty()),
+                o.out_trade_no.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let same = keys.len() == c.sub_orders.len() && keys.iter().all(|k| c.sub_orders.contains(k));
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::param("子单信息与合单下单时不一致"))
+    }
 }
 
 pub async fn close(
@@ -325,6 +355,7 @@ pub async fn close(
             if c.combine_appid != appid {
                 return Err(ApiError::param("combine_appid与合单不一致"));
             }
+            check_close_list(&c, &b.sub_orders)?;
             // All or nothing: refuse before closing anything if one sub-order is paid.
             for k in &c.sub_orders {
                 if let Some(o) = s.orders.get_mut(k) {
