@@ -499,4 +499,25 @@ api_tests! {
         let sibling = app.stored(&sites[0], "cmb_sp_close_0").await;
         assert_eq!(app.channels.query(&sibling).await.unwrap(), gateway::channels::UpstreamStatus::Closed);
     }
+
+    async fn a_jsapi_combined_order_of_sub_merchants_is_paid_under_the_service_providers_app(app: TestApp) {
+        let served = [
+            sub_merchant_site(&app, "served a", SUB_MCHIDS[0]).await,
+            sub_merchant_site(&app, "served b", SUB_MCHIDS[1]).await,
+        ];
+        for site in &served {
+            allow(&app, site).await;
+        }
+        let body = json!({"combine_out_trade_no": "cmb_sp_jsapi", "method": "jsapi",
+            "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}, "sub_orders": [
+            {"site_id": served[0].id.as_str(), "out_trade_no": "cmb_sp_jsapi_0", "amount_total": 1000, "description": "商品"},
+            {"site_id": served[1].id.as_str(), "out_trade_no": "cmb_sp_jsapi_1", "amount_total": 2000, "description": "商品"}]});
+        let answer = post(&app, body).await.assert_ok().clone();
+        let params = &answer["pay_params"];
+        assert_eq!(params["type"], "wechat_jsapi", "{params}");
+        assert_eq!(params["appId"], sandbox_keys().wechat_appids.mp.as_str(), "{params}");
+        assert!(params["package"].as_str().unwrap().starts_with("prepay_id="), "{params}");
+        let sim_orders = test_support::sim::wechat_orders(app.sim_dir.path());
+        assert!(sim_orders.values().all(|o| o["openid"] == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), "{sim_orders:?}");
+    }
 }

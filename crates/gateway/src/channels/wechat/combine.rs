@@ -20,7 +20,7 @@ use super::super::callback::NewsRefusal;
 use super::super::status::expiry_of;
 use super::super::{ChannelError, UpstreamStatus};
 use super::{Kind, WechatAccount, transformers};
-use crate::domain::{CombinedOrder, Order, PayMethod, UpstreamFields, UpstreamOrderNo};
+use crate::domain::{CombinedOrder, Method, Order, PayMethod, UpstreamFields, UpstreamOrderNo};
 
 /// The merchant that makes a combined order and the app it pays under: the direct merchant, or
 /// the service provider when its sub-orders are sub-merchants'.
@@ -64,15 +64,15 @@ impl<'a> Combiner<'a> {
         // Sub-merchants' payers pay under the service provider's official account, as their
         // ordinary orders do; an App payment would need the provider's open-platform app.
         match method.method() {
-            crate::domain::Method::Native
-            | crate::domain::Method::Jsapi
-            | crate::domain::Method::H5 => Ok(Self {
+            Method::Native | Method::Jsapi | Method::H5 => Ok(Self {
                 client: &partner.client,
                 mchid: &partner.sp_mchid,
                 appid: &partner.sp_appid,
                 notify_url: &partner.notify_url,
             }),
-            _ => Err(ChannelError::NotConfigured(method)),
+            Method::App | Method::Miniapp | Method::Qr | Method::Wap | Method::Page => {
+                Err(ChannelError::NotConfigured(method))
+            }
         }
     }
 }
