@@ -126,12 +126,22 @@ async fn combined_orders_close_unless_paid_and_unknown_ones_do_not_exist() {
         ))
         .await
         .unwrap();
-    let subs = [CombineCloseSubOrder {
-        mchid: m.mchid.clone(),
-        out_trade_no: "sub_0005_a".into(),
-        sub_mchid: None,
-        sub_appid: None,
-    }];
+    let subs: Vec<CombineCloseSubOrder> = ["sub_0005_a", "sub_0005_b"]
+        .into_iter()
+        .map(|no| CombineCloseSubOrder {
+            mchid: m.mchid.clone(),
+            out_trade_no: no.into(),
+            sub_mchid: None,
+            sub_appid: None,
+        })
+        .collect();
+    // WeChat Pay closes only when every sub-order is listed as it was made.
+    let e = m
+        .client
+        .close_combine_order("combine_0005", &m.appid, &subs[..1])
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, Error::Upstream { status: 400, .. }), "{e:?}");
     m.client
         .close_combine_order("combine_0005", &m.appid, &subs)
         .await

@@ -38,7 +38,8 @@ pub struct V1CombinedRequest {
     #[schema(value_type = Option<i64>)]
     pub expire_minutes: ExpireMinutes,
     /// 2-10 sub-orders, each of the signing site or of a site the operator let it combine for;
-    /// no two with the same site and `out_trade_no`.
+    /// no two with the same site and `out_trade_no`; all paid to the operator's WeChat Pay
+    /// merchant, or all to sub-merchants it serves.
     pub sub_orders: Vec<V1SubOrderRequest>,
 }
 
@@ -258,7 +259,7 @@ impl From<CombinedView> for V1CombinedOrder {
     security(("1pass_signature" = [])),
     responses(
         (status = 200, description = "The combined order, its sub-orders and the pay parameters", body = V1CombinedOrder),
-        (status = 400, description = "A validation code naming the field, payment_not_configured or combine_sub_merchant_unsupported", body = ErrorBody),
+        (status = 400, description = "A validation code naming the field, payment_not_configured or combine_merchants_mixed", body = ErrorBody),
         (status = 401, description = "A signing failure", body = ErrorBody),
         (status = 403, description = "combine_not_allowed, combine_member_disabled, combine_method_not_enabled", body = ErrorBody),
         (status = 409, description = "combine_out_trade_no_conflict, out_trade_no_conflict (a sub-order's)", body = ErrorBody),

@@ -1,6 +1,7 @@
 //! Combined orders (合单) through the channels: only WeChat Pay has them. A sub-order is an order
 //! of paygate's like any other for its pay parameters, refunds and callbacks; its create and close
-//! are its combined order's, made here for all the sub-orders at once.
+//! are its combined order's, made here for all the sub-orders at once: through the direct
+//! merchant, or through the service provider when the sub-orders are its sub-merchants'.
 
 use super::{ChannelError, Channels, Target, wechat};
 use crate::domain::{CombinedOrder, Order, UpstreamFields, UpstreamOrderNo};
@@ -10,14 +11,15 @@ impl Channels {
     /// parameters they share. Safe to repeat, as [`Channels::create`] is.
     ///
     /// # Errors
-    /// `NotConfigured`, `Invalid` (not WeChat Pay, a sub-merchant's sub-order, a payer field the
-    /// method needs is missing), `Refused`, `Unknown`.
+    /// `NotConfigured`, `Invalid` (not WeChat Pay, the direct merchant's sub-orders beside
+    /// sub-merchants', a payer field the method needs is missing), `Refused`, `Unknown`.
     pub async fn create_combined(
         &self,
         combined: &CombinedOrder,
         subs: &[Order],
     ) -> Result<UpstreamFields, ChannelError> {
-        match self.target(combined.pay_method, None)? {
+        let sub_merchant = subs.first().and_then(|o| o.sub_merchant.as_ref());
+        match self.target(combined.pay_method, sub_merchant)? {
             Target::Wechat(account, kind) => {
                 wechat::combine::create(account, kind, combined, subs).await
             }
@@ -37,7 +39,7 @@ impl Channels {
         let first = subs.first().ok_or_else(|| {
             ChannelError::Invalid("a combined order without sub-orders".to_owned())
         })?;
-        match self.target(first.pay_method, None)? {
+        match self.target(first.pay_method, first.sub_merchant.as_ref())? {
             Target::Wechat(account, _) => wechat::combine::close(account, combine_no, subs).await,
             Target::Alipay(..) => Err(not_wechat()),
         }

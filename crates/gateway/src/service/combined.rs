@@ -24,12 +24,13 @@ pub enum CombineError {
     /// A sub-order's site may not use the combined order's method.
     #[error("site {site} may not use {method}")]
     MethodNotEnabled { site: SiteId, method: PayMethod },
-    /// A sub-order's site is served as a WeChat Pay sub-merchant: its money would settle to the
-    /// operator's merchant if it were combined, so it is not.
+    /// Sub-orders of sites served as WeChat Pay sub-merchants beside sub-orders paid to the
+    /// operator's own merchant: WeChat Pay combines either the direct merchant's orders or one
+    /// service provider's sub-merchants', never both.
     #[error(
-        "site {0} is paid to its own WeChat Pay sub-merchant; combined orders are paid to the operator's merchant"
+        "site {0} is paid to another kind of WeChat Pay merchant than the other sub-orders (the operator's own merchant or its sub-merchants); a combined order is of one kind"
     )]
-    SubMerchant(SiteId),
+    MerchantsMixed(SiteId),
     /// The platform has a combined order of this number, asked with other content.
     #[error("combine_out_trade_no is already used by a combined order with different content")]
     Conflict,
@@ -67,8 +68,9 @@ impl OrderService {
     /// Makes the platform's combined order, or answers the same one again for the same request.
     ///
     /// Every sub-order's site is checked first (the platform itself, or a member it may combine
-    /// for that is active, may use the method and is paid to the operator's merchant); nothing is
-    /// stored when one fails. Then all of it is stored in one transaction, and sent upstream as
+    /// for that is active and may use the method), and all of them are paid to the operator's
+    /// merchant or all to sub-merchants of its service provider; nothing is stored when one
+    /// fails. Then all of it is stored in one transaction, and sent upstream as
     /// one combined order; a create that failed upstream leaves the sub-orders `created`, and the
     /// same request tries again.
     ///
@@ -102,10 +104,26 @@ impl OrderService {
                 return Err(CombineError::NotAllowed(sub.site_id.clone()));
             };
             member_may_combine(&site, method)?;
+            let served = site.wechat_sub_merchant.is_some();
+            if subs
+                .first()
+                .is_some_and(|o: &NewOrder| o.sub_merchant().is_some() != served)
+            {
+                return Err(CombineError::MerchantsMixed(site.id.clone()));
+            }
+            if !self
+                .channels
+                .supports_for(method, site.wechat_sub_merchant.as_ref())
+            {
+                return Err(ServiceError::PaymentNotConfigured(method.into()).into());
+            }
+            // A sub-merchant's sub-order carries the operator's fee split as its own order would.
+            let plan = self.split_plan_for(&site, &sub.request, Vec::new()).await?;
             subs.push(
                 NewOrder::prepare(site.id.clone(), sub.request.clone(), now)
                     .first_checked_after(self.settings.order_check_after)
-                    .paid_to(&site),
+                    .paid_to(&site)
+                    .split_by(plan),
             );
         }
         let new = NewCombinedOrder {
@@ -311,9 +329,6 @@ fn member_may_combine(site: &Site, method: PayMethod) -> Result<(), CombineError
             site: site.id.clone(),
             method,
         });
-    }
-    if site.wechat_sub_merchant.is_some() {
-        return Err(CombineError::SubMerchant(site.id.clone()));
     }
     Ok(())
 }

@@ -155,7 +155,8 @@ api_tests! {
         app.db.store.set_site_status(&disabled.id, SiteStatus::Disabled, Timestamp::now(), &audit(AuditAction::SiteDisable)).await.unwrap();
         post_combined_as(&app, &app.site, &body_of_two(&app, &disabled, "cmb_api_07")).await.assert_error(403, "combine_member_disabled");
 
-        // A site paid to its own sub-merchant is not combined into the operator's merchant.
+        // A site paid to its own sub-merchant is not combined with the operator's merchant's
+        // (WeChat Pay combines one kind or the other).
         let served = app.another_site("sub-merchant").await;
         allow(&app, &served).await;
         let sub_merchant = SiteUpdate {
@@ -166,7 +167,7 @@ api_tests! {
             ..SiteUpdate::default()
         };
         app.db.store.update_site(&served.id, &sub_merchant, Timestamp::now(), &audit(AuditAction::SiteUpdate)).await.unwrap();
-        post_combined_as(&app, &app.site, &body_of_two(&app, &served, "cmb_api_08")).await.assert_error(400, "combine_sub_merchant_unsupported");
+        post_combined_as(&app, &app.site, &body_of_two(&app, &served, "cmb_api_08")).await.assert_error(400, "combine_merchants_mixed");
 
         assert_eq!((stored_orders(&app).await, stored_combined(&app).await), (0, 0));
     }

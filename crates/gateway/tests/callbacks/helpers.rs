@@ -5,12 +5,31 @@
 use std::time::Duration;
 
 use gateway::domain::{
-    Amount, Anomaly, NewRefund, Order, OrderStatus, OutRefundNo, Refund, RefundRequest, Timestamp,
+    ActedBy, Actor, Amount, Anomaly, NewRefund, Order, OrderStatus, OutRefundNo, Refund,
+    RefundRequest, Site, SubMchid, Timestamp, WechatSubMerchant,
 };
-use gateway::store::ReserveOutcome;
+use gateway::service::SiteService;
+use gateway::store::{ReserveOutcome, SiteUpdate};
 use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, sandbox_keys, unix_now};
+
+/// A new site that the operator serves as WeChat Pay sub-merchant `sub_mchid`.
+pub async fn sub_merchant_site(app: &TestApp, name: &str, sub_mchid: &str) -> Site {
+    let site = app.another_site(name).await;
+    let update = SiteUpdate {
+        wechat_sub_merchant: Some(Some(WechatSubMerchant {
+            sub_mchid: SubMchid::parse(sub_mchid).unwrap(),
+            sub_appid: None,
+        })),
+        ..SiteUpdate::default()
+    };
+    SiteService::new(app.db.store.clone())
+        .update(&site.id, &update, &ActedBy::from(Actor::Cli))
+        .await
+        .unwrap()
+        .unwrap()
+}
 
 /// A WeChat Pay Native order of 29.90, pending.
 pub async fn wechat_order(app: &TestApp, no: &str) -> Order {

@@ -7,10 +7,9 @@ use std::time::Duration;
 use gateway::compensation::PlannedSplitter;
 use gateway::domain::{
     ActedBy, Actor, FeeSchedule, Job, JobSubject, Order, OrderStatus, RefundStatus, Site,
-    SplitPurpose, SplitStatus, SubMchid, Timestamp, WechatSubMerchant,
+    SplitPurpose, SplitStatus, Timestamp,
 };
 use gateway::service::{OrderService, ServiceSettings, SiteService};
-use gateway::store::SiteUpdate;
 use serde_json::{Value, json};
 use wechatpay::TradeRef;
 
@@ -19,23 +18,6 @@ use crate::helpers::*;
 use crate::support::app::{Signing, TestApp, sandbox_keys};
 
 const SUB_MCHID: &str = "1900000109";
-
-/// A new site that the operator serves as sub-merchant `sub_mchid`.
-async fn sub_merchant_site(app: &TestApp, name: &str, sub_mchid: &str) -> Site {
-    let site = app.another_site(name).await;
-    let update = SiteUpdate {
-        wechat_sub_merchant: Some(Some(WechatSubMerchant {
-            sub_mchid: SubMchid::parse(sub_mchid).unwrap(),
-            sub_appid: None,
-        })),
-        ..SiteUpdate::default()
-    };
-    SiteService::new(app.db.store.clone())
-        .update(&site.id, &update, &ActedBy::from(Actor::Cli))
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 async fn native_order(app: &TestApp, site: &Site, no: &str) -> Order {
     let body = json!({"out_trade_no": no, "channel": "wechat", "method": "native",

@@ -1,6 +1,12 @@
 //! Combined orders (合单): one payment over several sub-orders, possibly of several merchants.
 //! Order, query and close under `/v3/combine-transactions/...`; the control API pays all
 //! sub-orders at once and one TRANSACTION.SUCCESS carries the combined object.
+//!
+//! A service provider combines for its sub-merchants: every sub-order's `mchid` is the provider
+//! (`combine_mchid`) and its `sub_mchid` a sub-merchant bound to it, checked per sub-order as a
+//! partner order is; each sub-order is then held as its sub-merchant's order. Its list holds
+//! sub-merchants only (合单支付常见问题: "服务商模式的子单列表只支持同一个服务商下的特约商户"):
+//! a sub-order without `sub_mchid` beside them is refused as WeChat Pay refuses it.
 
 use axum::Extension;
 use axum::Json;
@@ -16,8 +22,9 @@ use super::auth::Caller;
 use super::crypto::now_unix;
 use super::error::{ApiError, ApiResult, internal};
 use super::notify::{self, Event};
-use super::orders::{new_prepay_id, order_paid, prepay};
-use super::scope::{check_appid, check_mchid, expire_if_due};
+use super::orders::{SettleIn, new_prepay_id, order_paid, prepay};
+use super::profitsharing::model::Ledger;
+use super::scope::{check_appid, check_mchid, check_sub_merchant, expire_if_due};
 use super::state::{
     Answer, Combine, Order, RequestDigest, TradeState, TradeType, WechatState, order_key,
 };
@@ -46,6 +53,7 @@ struct SubOrderIn {
     amount: Option<SubAmount>,
     out_trade_no: Option<String>,
     description: Option<String>,
+    settle_info: Option<SettleIn>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +65,29 @@ struct SubAmount {
 #[derive(Debug, Deserialize)]
 struct PayerInfo {
     openid: Option<String>,
+}
+
+fn sub_mchid_of(s: &SubOrderIn) -> Option<&str> {
+    s.sub_mchid.as_deref().filter(|m| !m.is_empty())
+}
+
+/// A service provider's sub-order: its own `mchid` is the provider's, and it names a sub-merchant
+/// bound to the provider (with a `sub_appid` of that sub-merchant's, if any).
+fn check_partner_sub_order(
+    sim: &Sim,
+    combine_mchid: &str,
+    mchid: &str,
+    s: &SubOrderIn,
+) -> ApiResult<()> {
+    // WeChat Pay's answer to a provider's sub-order without a sub-merchant.
+    let sub_mchid = sub_mchid_of(s).ok_or_else(|| ApiError::param("受理机构必须传入sub_mch_id"))?;
+    if mchid != combine_mchid {
+        return Err(ApiError::param(
+            "子单商户号mchid须为合单发起方的服务商商户号combine_mchid",
+        ));
+    }
+    let sub_appid = s.sub_appid.as_deref().filter(|a| !a.is_empty());
+    check_sub_merchant(sim, combine_mchid, sub_mchid, sub_appid)
 }
 
 fn combine_key(mchid: &str, no: &str) -> String {
@@ -94,10 +125,14 @@ pub async fn create(
         return Err(ApiError::param("字段“sub_orders”须包含2至50个子单"));
     }
     let now = now_unix();
+    let partner = b.sub_orders.iter().any(|s| sub_mchid_of(s).is_some());
     let mut subs = Vec::new();
     for (i, s) in b.sub_orders.iter().enumerate() {
         let field = |f: &str| format!("sub_orders[{i}].{f}");
         let sub_mchid = validate::required(s.mchid.as_ref(), &field("mchid"))?;
+        if partner {
+            check_partner_sub_order(&sim, mchid, sub_mchid, s)?;
+        }
         let attach = validate::required(s.attach.as_ref(), &field("attach"))?;
         validate::max_chars(attach, 128, &field("attach"))?;
         let description = validate::required(s.description.as_ref(), &field("description"))?;
@@ -112,9 +147,9 @@ pub async fn create(
         let currency = validate::currency(amount.currency.as_ref(), &field("amount.currency"))?;
         subs.push(Order {
             mchid: sub_mchid.to_owned(),
-            sub_mchid: s.sub_mchid.clone(),
+            sub_mchid: sub_mchid_of(s).map(str::to_owned),
             appid: appid.to_owned(),
-            sub_appid: s.sub_appid.clone(),
+            sub_appid: s.sub_appid.clone().filter(|a| !a.is_empty()),
             out_trade_no: out_trade_no.to_owned(),
             transaction_id: None,
             trade_type,
@@ -157,8 +192,15 @@ pub async fn create(
         request: RequestDigest::of(&request),
         scene_info: b.scene_info.clone(),
     };
+    let frozen: Vec<String> = b
+        .sub_orders
+        .iter()
+        .zip(&combine.sub_orders)
+        .filter(|(s, _)| s.settle_info.as_ref().and_then(|i| i.profit_sharing) == Some(true))
+        .map(|(_, k)| k.clone())
+        .collect();
     sim.store
-        .update(|s| insert(s, key, combine, subs))
+        .update(|s| insert(s, key, combine, subs, &frozen))
         .await
         .map_err(internal)?
         .map(Json)
@@ -169,6 +211,7 @@ fn insert(
     key: String,
     combine: Combine,
     subs: Vec<Order>,
+    frozen: &[String],
 ) -> ApiResult<Value> {
     let used = || ApiError::new(StatusCode::FORBIDDEN, "OUT_TRADE_NO_USED", "商户订单号重复");
     if let Some(existing) = s.combines.get(&key) {
@@ -182,6 +225,10 @@ fn insert(
     }
     for (k, o) in combine.sub_orders.iter().zip(subs) {
         s.orders.insert(k.clone(), o);
+    }
+    // Sub-orders made for profit sharing are frozen for splits, as ordinary orders are.
+    for k in frozen {
+        s.sharing_ledgers.insert(k.clone(), Ledger::default());
     }
     let answer = combine.prepay.to_value();
     s.combines.insert(key, combine);
@@ -202,6 +249,9 @@ fn combine_json(s: &WechatState, c: &Combine) -> Value {
             });
             if let Some(sub) = &o.sub_mchid {
                 v["sub_mchid"] = json!(sub);
+            }
+            if let Some(sub_appid) = &o.sub_appid {
+                v["sub_appid"] = json!(sub_appid);
             }
             if o.state.is_paid() {
                 v["bank_type"] = json!("OTHERS");
@@ -253,6 +303,36 @@ pub async fn query(
 #[derive(Debug, Deserialize)]
 struct CloseBody {
     combine_appid: Option<String>,
+    #[serde(default)]
+    sub_orders: Vec<CloseSubOrder>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CloseSubOrder {
+    mchid: Option<String>,
+    sub_mchid: Option<String>,
+    out_trade_no: Option<String>,
+}
+
+/// WeChat Pay closes a combined order only when the close lists its sub-orders as they were
+/// made, each with its `mchid` and (a service provider's) `sub_mchid` (合单支付常见问题: "子单信息必需保持一致").
+fn check_close_list(c: &Combine, listed: &[CloseSubOrder]) -> ApiResult<()> {
+    let keys: Vec<String> = listed
+        .iter()
+        .map(|o| {
+            order_key(
+                o.mchid.as_deref().unwrap_or_default(),
+                o.sub_mchid.as_deref().filter(|m| !m.is_empty()),
+                o.out_trade_no.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let same = keys.len() == c.sub_orders.len() && keys.iter().all(|k| c.sub_orders.contains(k));
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::param("子单信息与合单下单时不一致"))
+    }
 }
 
 pub async fn close(
@@ -275,6 +355,7 @@ pub async fn close(
             if c.combine_appid != appid {
                 return Err(ApiError::param("combine_appid与合单不一致"));
             }
+            check_close_list(&c, &b.sub_orders)?;
             // All or nothing: refuse before closing anything if one sub-order is paid.
             for k in &c.sub_orders {
                 if let Some(o) = s.orders.get_mut(k) {

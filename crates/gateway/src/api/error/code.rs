@@ -90,8 +90,8 @@ error_codes! {
         "The body is not a JSON object.";
     DuplicateKey: BAD_REQUEST, "duplicate_key",
         "An object in the body has the same key twice (at any depth); each key may appear once.";
-    CombineSubMerchantUnsupported: BAD_REQUEST, "combine_sub_merchant_unsupported",
-        "A combined order's sub-order is for a site paid to its own WeChat Pay sub-merchant: combined orders are paid to the operator's merchant only. Nothing was stored.";
+    CombineMerchantsMixed: BAD_REQUEST, "combine_merchants_mixed",
+        "A combined order's sub-orders mix sites paid to the operator's own WeChat Pay merchant with sites served as its sub-merchants: WeChat Pay combines one kind or the other. Nothing was stored.";
     PaymentNotConfigured: BAD_REQUEST, "payment_not_configured",
         "The site may not use this channel and method, or paygate has no account for it.";
     MissingAuthHeader: UNAUTHORIZED, "missing_auth_header",

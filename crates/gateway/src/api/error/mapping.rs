@@ -35,7 +35,7 @@ impl From<&CombineError> for ErrorCode {
             CombineError::NotAllowed(_) => Self::CombineNotAllowed,
             CombineError::MemberDisabled(_) => Self::CombineMemberDisabled,
             CombineError::MethodNotEnabled { .. } => Self::CombineMethodNotEnabled,
-            CombineError::SubMerchant(_) => Self::CombineSubMerchantUnsupported,
+            CombineError::MerchantsMixed(_) => Self::CombineMerchantsMixed,
             CombineError::Conflict => Self::CombineOutTradeNoConflict,
             CombineError::SubOrderTaken { .. } => Self::OutTradeNoConflict,
             CombineError::NotFound => Self::CombinedOrderNotFound,
@@ -254,7 +254,7 @@ mod tests {
                 site: site(),
                 method: PayMethod::new(Channel::Wechat, Method::Native).expect("WeChat native"),
             },
-            CombineError::SubMerchant(site()),
+            CombineError::MerchantsMixed(site()),
             CombineError::Conflict,
             CombineError::SubOrderTaken {
                 site: site(),

@@ -4,17 +4,85 @@
 //! queried and closed through the combined order, and its payment arrives in the combined
 //! notification, one sub-order per entry.
 //!
-//! Every sub-order is paid to the operator's direct merchant (`combine_mchid` and each `mchid`):
-//! sub-orders of sites served as sub-merchants are refused before they get here.
+//! A combined order is either the operator's direct merchant's (`combine_mchid` and each `mchid`
+//! are its own) or the service provider's for its sub-merchants (`combine_mchid` and each `mchid`
+//! are `sp_mchid`, each sub-order names the `sub_mchid` its money settles to, under `sp_appid`).
+//! WeChat Pay does not mix them: a service provider's combined order lists only its own
+//! sub-merchants (合单支付常见问题: "服务商模式的子单列表只支持同一个服务商下的特约商户"), so a
+//! direct sub-order beside a sub-merchant's is refused here, as the service refuses it before.
 
-use wechatpay::{CombineAmount, CombineCloseSubOrder, CombineNewOrder, CombineSubOrder};
+use wechatpay::{
+    CombineAmount, CombineCloseSubOrder, CombineNewOrder, CombineSubOrder, SettleInfo,
+};
 use wechatpay::{CombineSubTransaction, CombineTransaction};
 
 use super::super::callback::NewsRefusal;
 use super::super::status::expiry_of;
 use super::super::{ChannelError, UpstreamStatus};
 use super::{Kind, WechatAccount, transformers};
-use crate::domain::{CombinedOrder, Order, UpstreamFields, UpstreamOrderNo};
+use crate::domain::{CombinedOrder, Method, Order, PayMethod, UpstreamFields, UpstreamOrderNo};
+
+/// The merchant that makes a combined order and the app it pays under: the direct merchant, or
+/// the service provider when its sub-orders are sub-merchants'.
+struct Combiner<'a> {
+    client: &'a wechatpay::Client,
+    mchid: &'a str,
+    appid: &'a str,
+    notify_url: &'a str,
+}
+
+impl<'a> Combiner<'a> {
+    /// Who combines `subs` paid by `method`: all of them the direct merchant's, or all of them
+    /// sub-merchants' of the service provider.
+    fn of(
+        account: &'a WechatAccount,
+        method: PayMethod,
+        subs: &[Order],
+    ) -> Result<Self, ChannelError> {
+        let served = subs.iter().filter(|o| o.sub_merchant.is_some()).count();
+        if served == 0 {
+            return Ok(Self {
+                client: &account.client,
+                mchid: &account.mchid,
+                appid: account
+                    .appids
+                    .for_method(method.method())
+                    .ok_or(ChannelError::NotConfigured(method))?,
+                notify_url: &account.notify_url,
+            });
+        }
+        if served != subs.len() {
+            return Err(ChannelError::Invalid(
+                "a combined order mixes the direct merchant's sub-orders with sub-merchants'"
+                    .to_owned(),
+            ));
+        }
+        let partner = account
+            .partner
+            .as_ref()
+            .ok_or(ChannelError::NotConfigured(method))?;
+        // Sub-merchants' payers pay under the service provider's official account, as their
+        // ordinary orders do; an App payment would need the provider's open-platform app.
+        match method.method() {
+            Method::Native | Method::Jsapi | Method::H5 => Ok(Self {
+                client: &partner.client,
+                mchid: &partner.sp_mchid,
+                appid: &partner.sp_appid,
+                notify_url: &partner.notify_url,
+            }),
+            Method::App | Method::Miniapp | Method::Qr | Method::Wap | Method::Page => {
+                Err(ChannelError::NotConfigured(method))
+            }
+        }
+    }
+}
+
+fn sub_mchid_of(order: &Order) -> Option<String> {
+    order
+        .sub_merchant
+        .as_ref()
+        .map(|m| m.sub_mchid.as_str().to_owned())
+}
 
 /// A combined order's sub-order as a combined notification names it, with the combined order's
 /// own fields it is judged by.
@@ -51,23 +119,14 @@ pub(in crate::channels) async fn create(
     subs: &[Order],
 ) -> Result<UpstreamFields, ChannelError> {
     let method = combined.pay_method;
-    let appid = account
-        .appids
-        .for_method(method.method())
-        .ok_or(ChannelError::NotConfigured(method))?;
+    let combiner = Combiner::of(account, method, subs)?;
     let first = subs
         .first()
         .ok_or_else(|| ChannelError::Invalid("a combined order without sub-orders".to_owned()))?;
     let mut sub_orders = Vec::with_capacity(subs.len());
     for sub in subs {
-        if sub.sub_merchant.is_some() {
-            return Err(ChannelError::Invalid(format!(
-                "order {} is a sub-merchant's: combined orders are paid to the operator's merchant",
-                sub.id.as_i64()
-            )));
-        }
         sub_orders.push(CombineSubOrder {
-            mchid: account.mchid.clone(),
+            mchid: combiner.mchid.to_owned(),
             // WeChat Pay requires attach on every sub-order: the site's, or paygate's number.
             attach: sub.attach.as_ref().map_or_else(
                 || sub.upstream_order_no.as_str().to_owned(),
@@ -76,23 +135,27 @@ pub(in crate::channels) async fn create(
             amount: CombineAmount::cny(sub.amount.as_i64()),
             out_trade_no: sub.upstream_order_no.as_str().to_owned(),
             description: sub.description.as_str().to_owned(),
-            sub_mchid: None,
+            sub_mchid: sub_mchid_of(sub),
+            // The payer pays under `combine_appid`; a sub-merchant's own app is not involved.
             sub_appid: None,
             detail: None,
             goods_tag: None,
-            settle_info: None,
+            // Made for profit sharing (the operator's fee split): WeChat Pay keeps it frozen.
+            settle_info: sub.profit_sharing.then_some(SettleInfo {
+                profit_sharing: true,
+            }),
         });
     }
     let mut request = CombineNewOrder {
-        combine_appid: appid.to_owned(),
+        combine_appid: combiner.appid.to_owned(),
         combine_out_trade_no: combined.upstream_no.as_str().to_owned(),
         scene_info: None,
         sub_orders,
         time_start: None,
         time_expire: Some(expiry_of(combined.expires_at)?),
-        notify_url: account.notify_url.clone(),
+        notify_url: combiner.notify_url.to_owned(),
     };
-    let client = &account.client;
+    let client = combiner.client;
     match kind {
         Kind::Native => Ok(UpstreamFields {
             code_url: Some(client.create_combine_native_order(&request).await?.code_url),
@@ -138,7 +201,8 @@ pub(super) async fn query(
     combine_no: &UpstreamOrderNo,
     order: &Order,
 ) -> Result<UpstreamStatus, ChannelError> {
-    match account
+    let combiner = Combiner::of(account, order.pay_method, std::slice::from_ref(order))?;
+    match combiner
         .client
         .query_combine_order(combine_no.as_str())
         .await
@@ -152,7 +216,10 @@ pub(super) async fn query(
                     channel: crate::domain::Channel::Wechat,
                     message: "the combined order's answer does not list the sub-order".to_owned(),
                 })?;
-            if t.combine_mchid != account.mchid || sub.mchid != account.mchid {
+            if t.combine_mchid != combiner.mchid
+                || sub.mchid != combiner.mchid
+                || sub.sub_mchid != sub_mchid_of(order)
+            {
                 return Err(ChannelError::Unknown {
                     channel: crate::domain::Channel::Wechat,
                     message: "the combined order's answer names another merchant".to_owned(),
@@ -177,35 +244,34 @@ pub(in crate::channels) async fn close(
     let first = subs
         .first()
         .ok_or_else(|| ChannelError::Invalid("a combined order without sub-orders".to_owned()))?;
-    let appid = account
-        .appids
-        .for_method(first.pay_method.method())
-        .ok_or(ChannelError::NotConfigured(first.pay_method))?;
+    let combiner = Combiner::of(account, first.pay_method, subs)?;
     let sub_orders: Vec<CombineCloseSubOrder> = subs
         .iter()
         .map(|s| CombineCloseSubOrder {
-            mchid: account.mchid.clone(),
+            mchid: combiner.mchid.to_owned(),
             out_trade_no: s.upstream_order_no.as_str().to_owned(),
-            sub_mchid: None,
+            sub_mchid: sub_mchid_of(s),
             sub_appid: None,
         })
         .collect();
-    account
+    combiner
         .client
-        .close_combine_order(combine_no.as_str(), appid, &sub_orders)
+        .close_combine_order(combine_no.as_str(), combiner.appid, &sub_orders)
         .await
         .map_err(ChannelError::from)
 }
 
 /// What verified news of one sub-order means for `order`: the order must be a sub-order of that
-/// combined order, paid to the operator's merchant under the method's app; then it reads like a
-/// query's answer.
+/// combined order, combined by the merchant its order is paid through (the direct merchant, or the
+/// service provider with the order's own sub-merchant) under that merchant's app; then it reads
+/// like a query's answer.
 pub(in crate::channels) fn read(
     account: &WechatAccount,
     news: &CombinedNews,
     order: &Order,
 ) -> Result<UpstreamStatus, NewsRefusal> {
-    let expected_appid = account.appids.for_method(order.pay_method.method());
+    let combiner = Combiner::of(account, order.pay_method, std::slice::from_ref(order))
+        .map_err(|e| NewsRefusal::Mismatch(format!("order {}: {e}", order.id.as_i64())))?;
     let named = (
         news.combine_mchid.as_str(),
         news.sub.mchid.as_str(),
@@ -214,9 +280,9 @@ pub(in crate::channels) fn read(
         news.sub.sub_mchid.as_deref(),
     );
     let expected = (
-        account.mchid.as_str(),
-        account.mchid.as_str(),
-        expected_appid,
+        combiner.mchid,
+        combiner.mchid,
+        Some(combiner.appid),
         order.combine_no.as_ref().map(UpstreamOrderNo::as_str),
         order.sub_merchant.as_ref().map(|m| m.sub_mchid.as_str()),
     );
