@@ -64,25 +64,21 @@ impl OrderService {
                 });
             }
         }
+        let plan = SplitPlan {
+            ledger,
+            fee,
+            unfreeze_rest: !request.profit_sharing,
+        };
         // What the plan splits away must be there to split: checked now, before the payer pays,
         // not found missing after.
-        let planned = ledger.iter().map(|r| r.amount.as_i64()).sum::<i64>()
-            + fee
-                .as_ref()
-                .map_or(0, |f| f.schedule.fee_of(request.amount));
-        if planned > request.amount.as_i64() {
-            let fee = fee
-                .as_ref()
-                .map_or(0, |f| f.schedule.fee_of(request.amount));
+        let fee = plan.fee_of(request.amount);
+        let ledger: i64 = plan.ledger.iter().map(|r| r.amount.as_i64()).sum();
+        if ledger + fee > request.amount.as_i64() {
             return Err(ServiceError::SplitExceedsPaid {
                 splittable: (request.amount.as_i64() - fee).max(0),
             });
         }
-        Ok(SplitPlan {
-            ledger,
-            fee,
-            unfreeze_rest: !request.profit_sharing,
-        })
+        Ok(plan)
     }
 
     /// Makes the planned splits of order `id` once it has been paid for `after`, and sends each
